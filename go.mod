@@ -1,0 +1,3 @@
+module github.com/liferay/lc2-backup-controller
+
+go 1.26.0

@@ -1,0 +1,36 @@
+// Package provider is the cloud abstraction the controller talks to. The controller
+// never imports a cloud SDK; each cloud lives in a sub-package implementing Provider.
+package provider
+
+import (
+	"context"
+	"io"
+)
+
+// Provider is everything a backup needs from a cloud: database snapshots and
+// object-storage copies, plus small object I/O for manifests and prefix deletion
+// for retention.
+type Provider interface {
+	// CreateDatabaseSnapshot starts a snapshot of req.InstanceID under a name derived
+	// deterministically from req.Owner. It is idempotent: a snapshot of that name carrying the same owner tags is adopted
+	// (Adopted=true); one owned by someone else is a KindConflict error.
+	CreateDatabaseSnapshot(ctx context.Context, req CreateSnapshotRequest) (*DatabaseSnapshotResult, error)
+	// GetDatabaseSnapshotStatus reports a snapshot's state and progress.
+	// A missing snapshot is a KindNotFound error.
+	GetDatabaseSnapshotStatus(ctx context.Context, snapshotID string) (*SnapshotStatus, error)
+	// DeleteDatabaseSnapshot deletes a snapshot; a missing one counts as deleted.
+	DeleteDatabaseSnapshot(ctx context.Context, snapshotID string) error
+	// CopyObjectStorage copies every object under the source prefix that survives the
+	// exclusions to the destination prefix, server-side. Objects already present at the
+	// destination with the same size and ETag are skipped, so a re-run resumes cheaply.
+	CopyObjectStorage(ctx context.Context, req ObjectStorageCopyRequest) (*ObjectStorageCopyResult, error)
+	// UploadObject writes a small object (manifests).
+	UploadObject(ctx context.Context, bucket, key string, data []byte) error
+	// DownloadObject opens an object for reading; a missing object is KindNotFound.
+	DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error)
+	// ListObjects lists every object under prefix, across all pages.
+	ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectMetadata, error)
+	// DeletePrefix deletes every object under prefix and returns how many it deleted.
+	// An empty prefix is refused (KindInvalidInput) so a bug can never empty a bucket.
+	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
+}

@@ -1,0 +1,39 @@
+package provider
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Registry maps spec.provider names (aws, gcp, azure) to implementations.
+type Registry struct {
+	mu        sync.RWMutex
+	providers map[string]Provider
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{providers: map[string]Provider{}} }
+
+// Register makes p available under name, replacing any earlier one.
+func (r *Registry) Register(name string, p Provider) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.providers[name] = p
+}
+
+// Get returns the provider for name, or a KindNotSupported error naming the ones available.
+func (r *Registry) Get(name string) (Provider, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if p, ok := r.providers[name]; ok {
+		return p, nil
+	}
+	available := make([]string, 0, len(r.providers))
+	for n := range r.providers {
+		available = append(available, n)
+	}
+	sort.Strings(available)
+	return nil, NewError(KindNotSupported, "GetProvider", name,
+		fmt.Errorf("provider %q is not supported by this controller (available: %v)", name, available))
+}

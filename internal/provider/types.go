@@ -1,0 +1,127 @@
+package provider
+
+import "time"
+
+// BackupOwner identifies the BackupRequest a cloud resource belongs to. Providers
+// store it as tags so a retried or restarted backup can recognise its own snapshot.
+type BackupOwner struct {
+	ProjectID   string
+	Environment string
+	Namespace   string
+	Name        string
+	UID         string
+}
+
+// CreateSnapshotRequest asks for a database snapshot.
+type CreateSnapshotRequest struct {
+	// InstanceID is the database instance to snapshot.
+	InstanceID string
+	// Owner is recorded as tags on the snapshot. The provider derives the snapshot
+	// name deterministically from Owner (namespace, name, uid), so a retry after a
+	// crash finds and adopts the snapshot instead of making a second one.
+	Owner BackupOwner
+}
+
+// DatabaseSnapshotResult is what CreateDatabaseSnapshot started (or adopted).
+type DatabaseSnapshotResult struct {
+	SnapshotID  string
+	SnapshotARN string
+	// Status is the snapshot's state right after the call.
+	Status SnapshotState
+	// Adopted is true when the snapshot already existed with our owner tags.
+	Adopted bool
+}
+
+// SnapshotState is a provider-neutral snapshot state.
+type SnapshotState string
+
+const (
+	SnapshotCreating  SnapshotState = "Creating"
+	SnapshotAvailable SnapshotState = "Available"
+	SnapshotFailed    SnapshotState = "Failed"
+	SnapshotDeleting  SnapshotState = "Deleting"
+	// SnapshotUnknown covers provider states with no neutral meaning; callers keep polling.
+	SnapshotUnknown SnapshotState = "Unknown"
+)
+
+// SnapshotStatus describes a snapshot.
+type SnapshotStatus struct {
+	SnapshotID  string
+	SnapshotARN string
+	InstanceID  string
+	State       SnapshotState
+	// RawStatus is the provider's own status word (for example RDS "backing-up").
+	RawStatus       string
+	PercentProgress int32
+	// SizeBytes is the allocated storage of the snapshot in bytes.
+	SizeBytes     int64
+	Engine        string
+	EngineVersion string
+	CreatedAt     *time.Time
+	// Owner is read back from the snapshot's tags; empty fields when untagged.
+	Owner BackupOwner
+}
+
+// ObjectStorageCopyRequest asks for a server-side copy of a prefix.
+type ObjectStorageCopyRequest struct {
+	SourceBucket      string
+	SourcePrefix      string
+	DestinationBucket string
+	// DestinationPrefix replaces SourcePrefix in each copied key.
+	DestinationPrefix string
+	// ExcludePatterns are globs matched against the key relative to SourcePrefix;
+	// `*` matches within one path segment, `**` across segments.
+	ExcludePatterns []string
+	// ExcludeGeneratedFiles skips Liferay's regenerable files (see GeneratedFilePatterns).
+	ExcludeGeneratedFiles bool
+	// Concurrency bounds parallel object copies; 0 means the provider default.
+	Concurrency int
+	// MultipartThreshold is the size above which an object is copied in parts;
+	// 0 means the provider's single-copy limit (5 GiB on AWS).
+	MultipartThreshold int64
+	// PartSize is the multipart part size; 0 means the provider default.
+	PartSize int64
+	// FileListLimit caps Result.Files (the manifest keeps at most 10,000); 0 records none.
+	FileListLimit int
+	// Progress, if set, is called from the copy's goroutines as work completes; it must be
+	// cheap and safe for concurrent use. Callers throttle their own status writes.
+	Progress func(CopyProgress)
+}
+
+// CopyProgress is a running total of a copy.
+type CopyProgress struct {
+	// ObjectsTotal counts objects selected so far (it grows while listing continues).
+	ObjectsTotal   int64
+	ObjectsCopied  int64
+	ObjectsSkipped int64
+	BytesCopied    int64
+	// ListingDone is true once ObjectsTotal is final.
+	ListingDone bool
+}
+
+// ObjectStorageCopyResult summarises a finished copy.
+type ObjectStorageCopyResult struct {
+	// ObjectsTotal counts objects selected for the backup (after exclusions).
+	ObjectsTotal int64
+	// ObjectsCopied counts objects copied in this run.
+	ObjectsCopied int64
+	// ObjectsSkipped counts objects already present at the destination with the same size and ETag.
+	ObjectsSkipped int64
+	// ObjectsExcluded counts objects left out by the exclusion rules.
+	ObjectsExcluded int64
+	// ObjectsFailed counts objects that still failed after retries (the error names them).
+	ObjectsFailed int64
+	// BytesCopied counts bytes copied in this run; BytesTotal counts all selected objects.
+	BytesCopied int64
+	BytesTotal  int64
+	// Files lists up to FileListLimit selected objects, with destination keys.
+	Files []ObjectMetadata
+}
+
+// ObjectMetadata describes one stored object.
+type ObjectMetadata struct {
+	Key          string
+	Size         int64
+	ETag         string
+	LastModified time.Time
+}

@@ -1,0 +1,23 @@
+package harness
+
+import (
+	"context"
+	"net/http"
+	"testing"
+)
+
+func TestStartMotoAnswersAndStops(t *testing.T) {
+	m, err := StartMoto(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(m.Endpoint + "/moto-api/")
+	if err != nil {
+		t.Fatalf("moto not answering: %v", err)
+	}
+	resp.Body.Close()
+	m.Stop()
+	if !m.proc.Exited() {
+		t.Fatal("moto still running after Stop")
+	}
+}
