@@ -1,0 +1,45 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/liferay/lc2-backup-controller/test/harness"
+)
+
+var testPG *harness.Postgres
+
+func TestMain(m *testing.M) {
+	pg, err := harness.StartPostgres(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start postgres:", err)
+		os.Exit(1)
+	}
+	testPG = pg
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+// newTestClient returns a client on a fresh, empty database.
+func newTestClient(t *testing.T, migrate bool) *Client {
+	t.Helper()
+	ctx := context.Background()
+	u, err := testPG.NewDatabase(ctx, "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(Config{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if migrate {
+		if err := c.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}

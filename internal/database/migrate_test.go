@@ -1,0 +1,103 @@
+package database
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// schemaSnapshot describes every object the migrations create, to compare runs.
+func schemaSnapshot(t *testing.T, c *Client) string {
+	t.Helper()
+	queries := []string{
+		`SELECT table_name || '.' || column_name || ':' || data_type || ':' || COALESCE(character_maximum_length::text, '') || ':' || is_nullable
+		   FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1`,
+		`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`,
+		`SELECT tgname || ':' || tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`,
+		`SELECT viewname || ':' || definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1`,
+		`SELECT proname || ':' || md5(prosrc) FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`,
+		`SELECT conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1`,
+		`SELECT version || ':' || name || ':' || checksum || ':' || applied_at::text FROM schema_migrations ORDER BY 1`,
+	}
+	var b strings.Builder
+	for _, q := range queries {
+		rows, err := c.DB().Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(s + "\n")
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+func TestMigrateTwiceChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, true)
+	before := schemaSnapshot(t, c)
+	for _, want := range []string{"backup_requests.uid", "restore_requests.uid", "backup_metrics.project_id",
+		"recent_successful_backups:", "backup_summary_by_project:", "backup_requests_duration", "backup_requests_updated_at"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("schema lacks %q", want)
+		}
+	}
+	if err := c.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if after := schemaSnapshot(t, c); after != before {
+		t.Fatalf("second migrate changed the schema:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	migs, _ := Migrations()
+	if v, err := c.SchemaVersion(ctx); err != nil || v != migs[len(migs)-1].Version {
+		t.Fatalf("schema version %d, %v; want %d", v, err, migs[len(migs)-1].Version)
+	}
+}
+
+func TestMigrateConcurrentReplicas(t *testing.T) {
+	ctx := context.Background()
+	first := newTestClient(t, false)
+	var clients []*Client
+	for range 4 {
+		c, err := Open(first.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(clients))
+	for i, c := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = c.Migrate(ctx) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: %v", i, err)
+		}
+	}
+	migs, _ := Migrations()
+	var n int
+	if err := first.DB().QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migs) {
+		t.Fatalf("schema_migrations has %d rows (%v), want %d", n, err, len(migs))
+	}
+}
+
+func TestMigrateRefusesEditedMigration(t *testing.T) {
+	c := newTestClient(t, true)
+	if _, err := c.DB().Exec(`UPDATE schema_migrations SET checksum = 'deadbeefdeadbeef' WHERE version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Migrate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "edited after it was applied") {
+		t.Fatalf("want edited-migration error, got %v", err)
+	}
+}

@@ -1,0 +1,149 @@
+package database
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ValidationError names the field of a record that cannot be stored.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid backup record: field %s: %s", e.Field, e.Reason)
+}
+
+var (
+	uidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	labelPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	namePattern  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+	providers = map[string]bool{"aws": true, "gcp": true, "azure": true}
+	phases    = map[string]bool{"Pending": true, "InProgress": true, "Succeeded": true, "Failed": true, "Expired": true}
+)
+
+// Column limits, matching the schema.
+const (
+	maxMessageBytes = 32768
+	maxReason       = 128
+)
+
+type checker struct{ err *ValidationError }
+
+func (c *checker) fail(field, format string, args ...any) {
+	if c.err == nil {
+		c.err = &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+}
+
+// text checks that s is valid UTF-8 without NUL bytes and at most max characters
+// (max < 0: unlimited); required rejects the empty string.
+func (c *checker) text(field, s string, max int, required bool) {
+	switch {
+	case required && s == "":
+		c.fail(field, "is required")
+	case !utf8.ValidString(s):
+		c.fail(field, "is not valid UTF-8")
+	case strings.ContainsRune(s, 0):
+		c.fail(field, "contains a NUL byte")
+	case max >= 0 && utf8.RuneCountInString(s) > max:
+		c.fail(field, "is %d characters long, the limit is %d", utf8.RuneCountInString(s), max)
+	}
+}
+
+func (c *checker) match(field, s string, re *regexp.Regexp, what string) {
+	if s != "" && !re.MatchString(s) {
+		c.fail(field, "%q is not %s", truncate(s, 80), what)
+	}
+}
+
+func (c *checker) nonNegative(field string, v int64) {
+	if v < 0 {
+		c.fail(field, "is negative (%d)", v)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// Validate reports the first field of r that the schema would reject, as a
+// *ValidationError, so a bad value gives a clear error before touching the database.
+func (r *BackupRecord) Validate() error {
+	if r == nil {
+		return &ValidationError{Field: "record", Reason: "is nil"}
+	}
+	c := &checker{}
+	c.text("uid", r.UID, 36, true)
+	c.match("uid", r.UID, uidPattern, "a UUID")
+	c.text("namespace", r.Namespace, 63, true)
+	c.match("namespace", r.Namespace, labelPattern, "a DNS label")
+	c.text("name", r.Name, 253, true)
+	c.match("name", r.Name, namePattern, "a DNS subdomain name")
+	c.text("project_id", r.ProjectID, 63, true)
+	c.match("project_id", r.ProjectID, labelPattern, "a DNS label")
+	c.text("environment", r.Environment, 63, true)
+	c.match("environment", r.Environment, labelPattern, "a DNS label")
+	if !providers[r.Provider] {
+		c.fail("provider", "%q is not one of aws, gcp, azure", truncate(r.Provider, 40))
+	}
+	if !phases[r.Phase] {
+		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed, Expired", truncate(r.Phase, 40))
+	}
+	c.text("reason", r.Reason, maxReason, false)
+	c.text("message", r.Message, -1, false)
+	if len(r.Message) > maxMessageBytes {
+		c.fail("message", "is %d bytes long, the limit is %d", len(r.Message), maxMessageBytes)
+	}
+	c.text("db_backup_type", r.DBBackupType, 16, false)
+	c.text("db_instance_id", r.DBInstanceID, 63, false)
+	c.text("db_snapshot_id", r.DBSnapshotID, 255, false)
+	c.text("db_snapshot_arn", r.DBSnapshotARN, 2048, false)
+	c.text("db_engine", r.DBEngine, 64, false)
+	c.text("db_engine_version", r.DBEngineVersion, 64, false)
+	c.nonNegative("db_size_bytes", r.DBSizeBytes)
+	c.text("dl_source_bucket", r.DLSourceBucket, 63, false)
+	c.text("dl_source_prefix", r.DLSourcePrefix, 1024, false)
+	c.text("dl_destination_bucket", r.DLDestinationBucket, 63, false)
+	c.text("dl_destination_prefix", r.DLDestinationPrefix, 1024, false)
+	c.nonNegative("dl_object_count", r.DLObjectCount)
+	c.nonNegative("dl_objects_excluded", r.DLObjectsExcluded)
+	c.nonNegative("dl_total_bytes", r.DLTotalBytes)
+	c.text("manifest_location", r.ManifestLocation, 2048, false)
+	c.text("manifest_checksum", r.ManifestChecksum, 128, false)
+	if r.RetentionDays < 0 || r.RetentionDays > 3650 {
+		c.fail("retention_days", "%d is outside 0-3650", r.RetentionDays)
+	}
+	if r.RequestedAt.IsZero() {
+		c.fail("requested_at", "is required")
+	}
+	checkTime(c, "requested_at", &r.RequestedAt)
+	checkTime(c, "start_time", r.StartTime)
+	checkTime(c, "completion_time", r.CompletionTime)
+	checkTime(c, "expires_at", r.ExpiresAt)
+	if r.StartTime != nil && r.CompletionTime != nil && r.CompletionTime.Before(*r.StartTime) {
+		c.fail("completion_time", "%s is before start_time %s", r.CompletionTime.UTC().Format(time.RFC3339), r.StartTime.UTC().Format(time.RFC3339))
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return nil
+}
+
+// PostgreSQL timestamps span 4713 BC to 294276 AD; keep to sane years.
+func checkTime(c *checker, field string, t *time.Time) {
+	if t != nil && !t.IsZero() && (t.Year() < 1970 || t.Year() > 9999) {
+		c.fail(field, "year %d is outside 1970-9999", t.Year())
+	}
+}
