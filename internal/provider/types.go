@@ -111,6 +111,9 @@ type ObjectStorageCopyResult struct {
 	ObjectsExcluded int64
 	// ObjectsFailed counts objects that still failed after retries (the error names them).
 	ObjectsFailed int64
+	// ObjectsVanished counts selected objects deleted from the source before they could
+	// be copied: the live store changed during the backup, nothing was lost.
+	ObjectsVanished int64
 	// BytesCopied counts bytes copied in this run; BytesTotal counts all selected objects.
 	BytesCopied int64
 	BytesTotal  int64

@@ -1,0 +1,120 @@
+package aws
+
+import (
+	"context"
+	"errors"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// errorCodeKinds maps S3 and RDS error codes to provider error kinds. RDS codes appear
+// both with and without the "Fault" suffix depending on the server, so both are listed.
+var errorCodeKinds = map[string]provider.ErrorKind{
+	// Missing things.
+	"NoSuchBucket":            provider.KindNotFound,
+	"NoSuchKey":               provider.KindNotFound,
+	"NotFound":                provider.KindNotFound, // HEAD responses carry no body
+	"NoSuchUpload":            provider.KindNotFound,
+	"DBInstanceNotFound":      provider.KindNotFound,
+	"DBInstanceNotFoundFault": provider.KindNotFound,
+	"DBSnapshotNotFound":      provider.KindNotFound,
+	"DBSnapshotNotFoundFault": provider.KindNotFound,
+
+	// Credentials and permissions.
+	"AccessDenied":                provider.KindAccessDenied,
+	"AccessDeniedException":       provider.KindAccessDenied,
+	"Forbidden":                   provider.KindAccessDenied, // HEAD 403
+	"AllAccessDisabled":           provider.KindAccessDenied,
+	"AccountProblem":              provider.KindAccessDenied,
+	"InvalidAccessKeyId":          provider.KindAccessDenied,
+	"InvalidClientTokenId":        provider.KindAccessDenied,
+	"SignatureDoesNotMatch":       provider.KindAccessDenied,
+	"UnauthorizedOperation":       provider.KindAccessDenied,
+	"UnrecognizedClientException": provider.KindAccessDenied,
+	"KMSKeyNotAccessibleFault":    provider.KindAccessDenied,
+
+	// Someone else's resource under our name.
+	"DBSnapshotAlreadyExists":      provider.KindConflict,
+	"DBSnapshotAlreadyExistsFault": provider.KindConflict,
+	"BucketAlreadyOwnedByYou":      provider.KindConflict,
+
+	// Quotas.
+	"SnapshotQuotaExceeded":      provider.KindQuotaExceeded,
+	"SnapshotQuotaExceededFault": provider.KindQuotaExceeded,
+
+	// States that pass with time (an instance being modified, a snapshot still creating).
+	"InvalidDBInstanceState":      provider.KindInvalidState,
+	"InvalidDBInstanceStateFault": provider.KindInvalidState,
+	"InvalidDBSnapshotState":      provider.KindInvalidState,
+	"InvalidDBSnapshotStateFault": provider.KindInvalidState,
+	"InvalidDBClusterStateFault":  provider.KindInvalidState,
+
+	// Requests that can never succeed as written.
+	"InvalidParameterValue":       provider.KindInvalidInput,
+	"InvalidParameterCombination": provider.KindInvalidInput,
+	"InvalidBucketName":           provider.KindInvalidInput,
+	"InvalidArgument":             provider.KindInvalidInput,
+	"KeyTooLongError":             provider.KindInvalidInput,
+	"EntityTooLarge":              provider.KindInvalidInput,
+	"InvalidObjectState":          provider.KindInvalidInput, // archived (Glacier) objects
+	"InvalidStorageClass":         provider.KindInvalidInput,
+
+	// Throttling.
+	"SlowDown":                 provider.KindThrottled,
+	"Throttling":               provider.KindThrottled,
+	"ThrottlingException":      provider.KindThrottled,
+	"RequestLimitExceeded":     provider.KindThrottled,
+	"TooManyRequestsException": provider.KindThrottled,
+	"RequestThrottled":         provider.KindThrottled,
+	"BandwidthLimitExceeded":   provider.KindThrottled,
+}
+
+// classify wraps err in a *provider.Error whose kind tells the controller whether to
+// retry. An error that already is a *provider.Error is returned unchanged.
+func classify(op, resource string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var already *provider.Error
+	if errors.As(err, &already) {
+		return err
+	}
+	return provider.NewError(kindOf(err), op, resource, err)
+}
+
+func kindOf(err error) provider.ErrorKind {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return provider.KindTransient
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if kind, ok := errorCodeKinds[apiErr.ErrorCode()]; ok {
+			return kind
+		}
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		switch status := respErr.HTTPStatusCode(); {
+		case status == 404:
+			return provider.KindNotFound
+		case status == 403 || status == 401:
+			return provider.KindAccessDenied
+		case status == 429 || status == 503:
+			return provider.KindThrottled
+		}
+	}
+	// 5xx, network errors and codes we do not know: retrying is the safe default.
+	return provider.KindTransient
+}
+
+// errorCode returns the API error code in err's chain, or "".
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}

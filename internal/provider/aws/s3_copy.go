@@ -1,0 +1,301 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// maxFailuresBeforeAbort stops a copy whose objects keep failing after retries: past
+// this many, something systemic is wrong and copying the rest only burns requests.
+const maxFailuresBeforeAbort = 100
+
+// maxFailedKeysReported bounds how many failed keys the error message names.
+const maxFailedKeysReported = 10
+
+// CopyObjectStorage copies every object under req.SourcePrefix that survives the
+// exclusions to req.DestinationPrefix with server-side copies: CopyObject up to the
+// multipart threshold, parallel UploadPartCopy above it. Objects already at the
+// destination with the same size and ETag are skipped. The source and destination are
+// listed side by side and joined in key order, so memory does not grow with the number
+// of objects.
+//
+// The result is returned even with an error, so the caller can report how far the
+// copy got. An object that still fails after retries fails the copy with a
+// *provider.Error naming its key; a source object deleted while the copy runs is
+// counted in ObjectsVanished, not as a failure. Cancelling ctx stops the copy promptly
+// (in-flight requests are aborted and unfinished multipart uploads are aborted).
+func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectStorageCopyRequest) (*provider.ObjectStorageCopyResult, error) {
+	run, err := p.newCopyRun(req)
+	if err != nil {
+		return nil, err
+	}
+	return run.execute(ctx)
+}
+
+// copyRun is the state of one CopyObjectStorage call.
+type copyRun struct {
+	p               *Provider
+	req             provider.ObjectStorageCopyRequest
+	excluder        *provider.Excluder
+	concurrency     int
+	partConcurrency int
+	threshold       int64
+	partSize        int64
+
+	total, copied, skipped, excluded, failed, vanished atomic.Int64
+	bytesTotal, bytesCopied                            atomic.Int64
+	listingDone                                        atomic.Bool
+
+	mu         sync.Mutex
+	firstErr   error    // the first object failure, classified
+	failedKeys []string // the first maxFailedKeysReported failed keys
+
+	// files has capacity req.FileListLimit up front so workers can fill entries by
+	// pointer while the dispatcher appends: it never reallocates.
+	files []provider.ObjectMetadata
+}
+
+// copyJob is one object to copy.
+type copyJob struct {
+	srcKey, dstKey string
+	size           int64
+	etag           string
+	// existing is the destination object when it has the same size but another ETag,
+	// which is what an earlier multipart copy of the object looks like.
+	existing *existingObject
+	// file is this object's entry in the result's file list, or nil.
+	file *provider.ObjectMetadata
+}
+
+func (p *Provider) newCopyRun(req provider.ObjectStorageCopyRequest) (*copyRun, error) {
+	if err := validateCopyRequest(req); err != nil {
+		return nil, err
+	}
+	excluder, err := provider.NewExcluder(req.ExcludePatterns, req.ExcludeGeneratedFiles)
+	if err != nil {
+		return nil, err
+	}
+	run := &copyRun{
+		p:               p,
+		req:             req,
+		excluder:        excluder,
+		concurrency:     firstPositive(req.Concurrency, p.opts.CopyConcurrency),
+		partConcurrency: p.opts.PartConcurrency,
+		threshold:       firstPositive(req.MultipartThreshold, p.opts.MultipartThreshold),
+		partSize:        firstPositive(req.PartSize, p.opts.PartSize),
+	}
+	if run.threshold > SingleCopyLimit {
+		run.threshold = SingleCopyLimit
+	}
+	if req.FileListLimit > 0 {
+		run.files = make([]provider.ObjectMetadata, 0, req.FileListLimit)
+	}
+	return run, nil
+}
+
+func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
+	resource := req.SourceBucket + "/" + req.SourcePrefix
+	if req.SourceBucket == "" || req.DestinationBucket == "" {
+		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource,
+			errors.New("source and destination buckets are required"))
+	}
+	if req.SourceBucket == req.DestinationBucket &&
+		(strings.HasPrefix(req.DestinationPrefix, req.SourcePrefix) || strings.HasPrefix(req.SourcePrefix, req.DestinationPrefix)) {
+		// The copy would list its own output (or overwrite its input).
+		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Errorf(
+			"destination prefix %q overlaps source prefix %q in the same bucket", req.DestinationPrefix, req.SourcePrefix))
+	}
+	if req.PartSize > 0 && req.PartSize < MinPartSize {
+		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Errorf(
+			"part size %d is below S3's minimum of %d bytes", req.PartSize, MinPartSize))
+	}
+	return nil
+}
+
+func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyResult, error) {
+	ctx, abort := context.WithCancelCause(parent)
+	defer abort(nil)
+
+	source := r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
+	destination := &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
+
+	jobs := make(chan copyJob, r.concurrency)
+	var workers sync.WaitGroup
+	for range r.concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for job := range jobs {
+				if ctx.Err() != nil {
+					continue // drain: the copy is stopping
+				}
+				r.handle(ctx, abort, job)
+			}
+		}()
+	}
+
+	dispatchErr := r.dispatch(ctx, source, destination, jobs)
+	close(jobs)
+	workers.Wait()
+	if dispatchErr != nil {
+		abort(dispatchErr)
+	}
+	return r.result(), r.outcome(parent, ctx, dispatchErr)
+}
+
+// dispatch walks the source listing, drops excluded and already copied objects and
+// queues the rest for the workers.
+func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination *destinationIndex, jobs chan<- copyJob) error {
+	for {
+		obj, rel, ok := source.Next()
+		if !ok {
+			break
+		}
+		if r.excluder.Excluded(rel) {
+			r.excluded.Add(1)
+			continue
+		}
+		job := copyJob{
+			srcKey: awssdk.ToString(obj.Key),
+			dstKey: r.req.DestinationPrefix + rel,
+			size:   awssdk.ToInt64(obj.Size),
+			etag:   normalizeETag(awssdk.ToString(obj.ETag)),
+		}
+		r.total.Add(1)
+		r.bytesTotal.Add(job.size)
+		if len(r.files) < cap(r.files) {
+			r.files = append(r.files, provider.ObjectMetadata{
+				Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: awssdk.ToTime(obj.LastModified),
+			})
+			job.file = &r.files[len(r.files)-1]
+		}
+
+		existing, err := destination.Lookup(rel)
+		if err != nil {
+			return err
+		}
+		if existing != nil && existing.size == job.size {
+			if existing.etag == job.etag {
+				r.skipped.Add(1)
+				r.report()
+				continue
+			}
+			job.existing = existing
+		}
+
+		select {
+		case jobs <- job:
+		case <-ctx.Done():
+			return nil // the cause is reported by outcome
+		}
+	}
+	if err := source.Err(); err != nil {
+		return err
+	}
+	r.listingDone.Store(true)
+	r.report()
+	return nil
+}
+
+// handle copies one object and accounts for the outcome.
+func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job copyJob) {
+	outcome, err := r.copyObject(ctx, job)
+	switch {
+	case err == nil && outcome == objectSkipped:
+		r.skipped.Add(1)
+	case err == nil && outcome == objectVanished:
+		r.vanished.Add(1)
+	case err == nil:
+		r.copied.Add(1)
+	case ctx.Err() != nil:
+		return // stopped by cancellation, not a failure of this object
+	default:
+		r.recordFailure(abort, job.srcKey, err)
+	}
+	r.report()
+}
+
+func (r *copyRun) recordFailure(abort context.CancelCauseFunc, key string, err error) {
+	failures := r.failed.Add(1)
+	r.mu.Lock()
+	if r.firstErr == nil {
+		r.firstErr = err
+	}
+	if len(r.failedKeys) < maxFailedKeysReported {
+		r.failedKeys = append(r.failedKeys, key)
+	}
+	r.mu.Unlock()
+	// Without permission or without a bucket every other object fails the same way.
+	kind := provider.KindOf(err)
+	if kind == provider.KindAccessDenied || errorCode(err) == "NoSuchBucket" || failures >= maxFailuresBeforeAbort {
+		abort(err)
+	}
+}
+
+// report sends the running totals to the progress callback.
+func (r *copyRun) report() {
+	if r.req.Progress == nil {
+		return
+	}
+	r.req.Progress(provider.CopyProgress{
+		ObjectsTotal:   r.total.Load(),
+		ObjectsCopied:  r.copied.Load(),
+		ObjectsSkipped: r.skipped.Load(),
+		BytesCopied:    r.bytesCopied.Load(),
+		ListingDone:    r.listingDone.Load(),
+	})
+}
+
+func (r *copyRun) result() *provider.ObjectStorageCopyResult {
+	return &provider.ObjectStorageCopyResult{
+		ObjectsTotal:    r.total.Load(),
+		ObjectsCopied:   r.copied.Load(),
+		ObjectsSkipped:  r.skipped.Load(),
+		ObjectsExcluded: r.excluded.Load(),
+		ObjectsFailed:   r.failed.Load(),
+		ObjectsVanished: r.vanished.Load(),
+		BytesCopied:     r.bytesCopied.Load(),
+		BytesTotal:      r.bytesTotal.Load(),
+		Files:           r.files,
+	}
+}
+
+// outcome picks the error to return: the caller's cancellation, a listing failure, or
+// the object failures, in that order.
+func (r *copyRun) outcome(parent, ctx context.Context, dispatchErr error) error {
+	resource := r.req.SourceBucket + "/" + r.req.SourcePrefix
+	if err := parent.Err(); err != nil {
+		return classify("CopyObjectStorage", resource, fmt.Errorf("copy stopped: %w", err))
+	}
+	if dispatchErr != nil {
+		return dispatchErr
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstErr == nil {
+		return nil
+	}
+	failed := r.failed.Load()
+	var pe *provider.Error
+	errors.As(r.firstErr, &pe)
+	return provider.NewError(pe.Kind, pe.Op, r.req.SourceBucket+"/"+r.failedKeys[0], fmt.Errorf(
+		"%d objects failed after retries (%s), copy not complete: %w",
+		failed, strings.Join(r.failedKeys, ", "), r.firstErr))
+}
+
+func firstPositive[T int | int64](values ...T) T {
+	for _, v := range values {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}

@@ -1,0 +1,193 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// SourceETagMetadataKey is the user metadata (x-amz-meta-lc2-source-etag) a multipart
+// copy writes on the destination object. A multipart object's ETag is not its source's
+// ETag, so a resumed copy recognises an object it already copied in parts by this key.
+const SourceETagMetadataKey = "lc2-source-etag"
+
+// abortTimeout bounds the AbortMultipartUpload sent after a failed or cancelled copy.
+const abortTimeout = 30 * time.Second
+
+// copyMultipart copies an object larger than the threshold with parallel
+// UploadPartCopy calls. Every part is copied on the condition that the source still has
+// the ETag read at the start, so an object overwritten mid-copy fails instead of
+// producing a mix of two versions. A failed copy aborts its upload: no orphaned parts
+// are left to be billed.
+func (r *copyRun) copyMultipart(ctx context.Context, job copyJob) (objectOutcome, error) {
+	src := r.req.SourceBucket + "/" + job.srcKey
+	head, err := r.p.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.req.SourceBucket, Key: &job.srcKey})
+	if err != nil {
+		if kindOf(err) == provider.KindNotFound {
+			return objectVanished, nil
+		}
+		return objectCopied, classify("HeadObject", src, err)
+	}
+	sourceETag := awssdk.ToString(head.ETag)
+	size := awssdk.ToInt64(head.ContentLength)
+	if job.existing != nil && r.copiedInPartsBefore(ctx, job, normalizeETag(sourceETag), size) {
+		return objectSkipped, nil
+	}
+
+	metadata := maps.Clone(head.Metadata)
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	metadata[SourceETagMetadataKey] = normalizeETag(sourceETag)
+	created, err := r.p.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:             &r.req.DestinationBucket,
+		Key:                &job.dstKey,
+		ContentType:        head.ContentType,
+		CacheControl:       head.CacheControl,
+		ContentDisposition: head.ContentDisposition,
+		ContentEncoding:    head.ContentEncoding,
+		ContentLanguage:    head.ContentLanguage,
+		Metadata:           metadata,
+	})
+	if err != nil {
+		return objectCopied, classify("CreateMultipartUpload", r.req.DestinationBucket+"/"+job.dstKey, err)
+	}
+	uploadID := created.UploadId
+
+	parts, err := r.copyParts(ctx, job, uploadID, sourceETag, size)
+	if err == nil {
+		var done *s3.CompleteMultipartUploadOutput
+		done, err = r.p.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket:          &r.req.DestinationBucket,
+			Key:             &job.dstKey,
+			UploadId:        uploadID,
+			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts},
+		})
+		if err == nil {
+			if job.file != nil {
+				job.file.ETag = normalizeETag(awssdk.ToString(done.ETag))
+			}
+			return objectCopied, nil
+		}
+		err = classify("CompleteMultipartUpload", r.req.DestinationBucket+"/"+job.dstKey, err)
+	}
+	r.abortUpload(ctx, job, uploadID)
+	if errorCode(err) == "NoSuchKey" {
+		return objectVanished, nil
+	}
+	return objectCopied, err
+}
+
+// copiedInPartsBefore reports whether the destination object is an earlier multipart
+// copy of this very source version. Any doubt (an error included) means "copy again".
+func (r *copyRun) copiedInPartsBefore(ctx context.Context, job copyJob, sourceETag string, size int64) bool {
+	head, err := r.p.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.req.DestinationBucket, Key: &job.dstKey})
+	if err != nil {
+		return false
+	}
+	if awssdk.ToInt64(head.ContentLength) != size || head.Metadata[SourceETagMetadataKey] != sourceETag {
+		return false
+	}
+	if job.file != nil {
+		job.file.ETag = normalizeETag(awssdk.ToString(head.ETag))
+	}
+	return true
+}
+
+// copyParts copies the parts of one object, PartConcurrency at a time, and returns
+// them in part order. The first failure stops the others.
+func (r *copyRun) copyParts(ctx context.Context, job copyJob, uploadID *string, sourceETag string, size int64) ([]s3types.CompletedPart, error) {
+	partSize := partSizeFor(size, r.partSize)
+	count := int((size + partSize - 1) / partSize)
+	parts := make([]s3types.CompletedPart, count)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	numbers := make(chan int)
+	var wg sync.WaitGroup
+	var copiedBytes int64
+	var mu sync.Mutex
+	var firstErr error
+	for range min(r.partConcurrency, count) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range numbers {
+				first := int64(i) * partSize
+				last := min(first+partSize, size) - 1
+				out, err := r.p.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+					Bucket:            &r.req.DestinationBucket,
+					Key:               &job.dstKey,
+					UploadId:          uploadID,
+					PartNumber:        awssdk.Int32(int32(i + 1)),
+					CopySource:        awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+					CopySourceRange:   awssdk.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+					CopySourceIfMatch: &sourceETag,
+				})
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = classify("UploadPartCopy", fmt.Sprintf("%s/%s part %d", r.req.SourceBucket, job.srcKey, i+1), err)
+					}
+					mu.Unlock()
+					cancel(err)
+					continue
+				}
+				parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
+				r.bytesCopied.Add(last - first + 1)
+				mu.Lock()
+				copiedBytes += last - first + 1
+				mu.Unlock()
+				r.report()
+			}
+		}()
+	}
+feed:
+	for i := range count {
+		select {
+		case numbers <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(numbers)
+	wg.Wait()
+
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = classify("UploadPartCopy", r.req.SourceBucket+"/"+job.srcKey, context.Cause(ctx))
+	}
+	if firstErr != nil {
+		// These bytes will be copied again; progress must not count them twice.
+		r.bytesCopied.Add(-copiedBytes)
+		return nil, firstErr
+	}
+	return parts, nil
+}
+
+// partSizeFor returns the configured part size, grown (in whole MiB) when the object
+// would otherwise need more than MaxParts parts.
+func partSizeFor(size, configured int64) int64 {
+	partSize := max(configured, MinPartSize)
+	if (size+partSize-1)/partSize > MaxParts {
+		const mib = 1 << 20
+		partSize = ((size+MaxParts-1)/MaxParts + mib - 1) / mib * mib
+	}
+	return partSize
+}
+
+func (r *copyRun) abortUpload(ctx context.Context, job copyJob, uploadID *string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	// Best effort: a bucket lifecycle rule for incomplete uploads is the backstop.
+	_, _ = r.p.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &r.req.DestinationBucket, Key: &job.dstKey, UploadId: uploadID,
+	})
+}

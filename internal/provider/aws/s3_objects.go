@@ -1,0 +1,134 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// deleteBatchSize is DeleteObjects' limit of keys per request.
+const deleteBatchSize = 1000
+
+// UploadObject writes data to bucket/key in one PutObject.
+func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []byte) error {
+	if bucket == "" || key == "" {
+		return provider.NewError(provider.KindInvalidInput, "PutObject", bucket+"/"+key,
+			errors.New("bucket and key are required"))
+	}
+	_, err := p.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &bucket,
+		Key:           &key,
+		Body:          bytes.NewReader(data),
+		ContentLength: awssdk.Int64(int64(len(data))),
+	})
+	return classify("PutObject", bucket+"/"+key, err)
+}
+
+// DownloadObject opens bucket/key for reading; the caller closes the reader.
+func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	out, err := p.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, classify("GetObject", bucket+"/"+key, err)
+	}
+	return out.Body, nil
+}
+
+// ListObjects lists every object under prefix, across all pages.
+func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]provider.ObjectMetadata, error) {
+	var objects []provider.ObjectMetadata
+	err := p.eachPage(ctx, bucket, prefix, func(page []s3types.Object) error {
+		for _, o := range page {
+			objects = append(objects, objectMetadata(o))
+		}
+		return nil
+	})
+	return objects, err
+}
+
+// DeletePrefix deletes every object under prefix with batched DeleteObjects calls and
+// returns how many it deleted. An empty prefix is refused so a bug can never empty a
+// bucket. An object S3 refuses to delete fails the call with its key named.
+func (p *Provider) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
+	if bucket == "" || prefix == "" {
+		return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket+"/"+prefix,
+			errors.New("refusing to delete with an empty bucket or prefix"))
+	}
+	deleted := 0
+	err := p.eachPage(ctx, bucket, prefix, func(page []s3types.Object) error {
+		for start := 0; start < len(page); start += deleteBatchSize {
+			batch := page[start:min(start+deleteBatchSize, len(page))]
+			ids := make([]s3types.ObjectIdentifier, len(batch))
+			for i, o := range batch {
+				ids[i] = s3types.ObjectIdentifier{Key: o.Key}
+			}
+			out, err := p.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+				Bucket: &bucket,
+				Delete: &s3types.Delete{Objects: ids, Quiet: awssdk.Bool(true)},
+			})
+			if err != nil {
+				return classify("DeleteObjects", bucket+"/"+prefix, err)
+			}
+			if len(out.Errors) > 0 {
+				return deleteObjectsError(bucket, out.Errors)
+			}
+			deleted += len(batch)
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+func deleteObjectsError(bucket string, failures []s3types.Error) error {
+	first := failures[0]
+	key := awssdk.ToString(first.Key)
+	code := awssdk.ToString(first.Code)
+	kind := provider.KindTransient
+	if k, ok := errorCodeKinds[code]; ok {
+		kind = k
+	}
+	return provider.NewError(kind, "DeleteObjects", bucket+"/"+key, fmt.Errorf(
+		"%d objects not deleted, first %s: %s %s", len(failures), key, code, awssdk.ToString(first.Message)))
+}
+
+// eachPage calls fn with every ListObjectsV2 page under prefix, in key order.
+func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, fn func([]s3types.Object) error) error {
+	input := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix}
+	if p.opts.ListPageSize > 0 {
+		input.MaxKeys = awssdk.Int32(p.opts.ListPageSize)
+	}
+	pages := s3.NewListObjectsV2Paginator(p.s3, input)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return classify("ListObjectsV2", bucket+"/"+prefix, err)
+		}
+		if err := fn(page.Contents); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func objectMetadata(o s3types.Object) provider.ObjectMetadata {
+	return provider.ObjectMetadata{
+		Key:          awssdk.ToString(o.Key),
+		Size:         awssdk.ToInt64(o.Size),
+		ETag:         normalizeETag(awssdk.ToString(o.ETag)),
+		LastModified: awssdk.ToTime(o.LastModified),
+	}
+}
+
+// normalizeETag drops the quotes S3 puts around ETags, so values compare and print
+// the same whether they came from a listing, a HEAD or a copy result.
+func normalizeETag(etag string) string {
+	return strings.Trim(etag, `"`)
+}
