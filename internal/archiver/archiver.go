@@ -1,0 +1,277 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/database"
+)
+
+// Archiver archives terminal BackupRequests to the backup history. It is a
+// controller-runtime manager.Runnable that runs on the leader only. A nil
+// *Archiver is valid and does nothing (archival disabled).
+type Archiver struct {
+	opts    Options
+	metrics *metrics
+	queue   workqueue.TypedRateLimitingInterface[types.NamespacedName]
+
+	mu      sync.Mutex
+	pending map[types.NamespacedName]*backupv1.BackupRequest // newest state to archive, per object
+
+	// afterCommit, if set (tests, benchmark), is called when a row is committed.
+	afterCommit func(br *backupv1.BackupRequest, committed time.Time)
+}
+
+// New returns an Archiver; add it to the manager (mgr.Add) to run it.
+func New(opts Options) (*Archiver, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("register archival metrics: %w", err)
+	}
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.InitialBackoff, opts.MaxBackoff)
+	return &Archiver{
+		opts:    opts,
+		metrics: m,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(limiter,
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "archiver"}),
+		pending: map[types.NamespacedName]*backupv1.BackupRequest{},
+	}, nil
+}
+
+// NeedLeaderElection makes the Archiver run on the elected leader only.
+func (a *Archiver) NeedLeaderElection() bool { return true }
+
+// Enqueue asks for br to be archived if it is in a terminal phase not archived
+// yet. It never blocks: when the queue is full the BackupRequest is left to the
+// next resync. Safe on a nil Archiver.
+func (a *Archiver) Enqueue(br *backupv1.BackupRequest) {
+	if a == nil || br == nil || !br.Status.Phase.IsTerminal() || IsArchived(br) {
+		return
+	}
+	a.add(br.DeepCopy())
+}
+
+// add keeps the newest state of the object and queues its key once.
+func (a *Archiver) add(br *backupv1.BackupRequest) bool {
+	key := types.NamespacedName{Namespace: br.Namespace, Name: br.Name}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, queued := a.pending[key]; !queued && len(a.pending) >= a.opts.QueueSize {
+		return false
+	}
+	a.pending[key] = br
+	a.metrics.pending.Set(float64(len(a.pending)))
+	a.queue.Add(key)
+	return true
+}
+
+// take returns the state to archive for key.
+func (a *Archiver) take(key types.NamespacedName) *backupv1.BackupRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pending[key]
+}
+
+// finish forgets br unless a newer state of the object arrived meanwhile.
+func (a *Archiver) finish(key types.NamespacedName, br *backupv1.BackupRequest) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pending[key] == br {
+		delete(a.pending, key)
+	}
+	a.metrics.pending.Set(float64(len(a.pending)))
+}
+
+// Start migrates the schema (retrying until PostgreSQL answers), then archives
+// until ctx ends. It returns nil on shutdown: backup history problems never stop
+// the controller.
+func (a *Archiver) Start(ctx context.Context) error {
+	log := ctrl.LoggerFrom(ctx).WithName("archiver")
+	ctx = ctrl.LoggerInto(ctx, log)
+	go func() { <-ctx.Done(); a.queue.ShutDown() }()
+
+	if !a.opts.SkipMigrate && !a.migrate(ctx) {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for range a.opts.Workers {
+		wg.Go(func() {
+			for a.processNext(ctx) {
+			}
+		})
+	}
+	log.Info("archiver started", "workers", a.opts.Workers, "resyncInterval", a.opts.ResyncInterval)
+	ticker := time.NewTicker(a.opts.ResyncInterval)
+	defer ticker.Stop()
+	for {
+		a.resync(ctx)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			log.Info("archiver stopped")
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// migrate applies the schema, retrying with backoff; false when ctx ended first.
+func (a *Archiver) migrate(ctx context.Context) bool {
+	log := ctrl.LoggerFrom(ctx)
+	backoff := a.opts.InitialBackoff
+	for {
+		err := a.opts.Store.Migrate(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if database.IsRetryable(err) {
+			a.metrics.failures.WithLabelValues(failureConnection).Inc()
+			log.Info("backup history database unavailable, retrying schema migration", "error", err.Error(), "backoff", backoff)
+		} else {
+			a.metrics.failures.WithLabelValues(failureDatabase).Inc()
+			log.Error(err, "backup history schema migration failed, retrying", "backoff", backoff)
+		}
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(2*backoff, a.opts.MaxBackoff)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// resync queues every terminal BackupRequest whose phase is not archived yet.
+func (a *Archiver) resync(ctx context.Context) {
+	log := ctrl.LoggerFrom(ctx)
+	var list backupv1.BackupRequestList
+	if err := a.opts.Client.List(ctx, &list); err != nil {
+		if ctx.Err() == nil {
+			log.Error(err, "list BackupRequests for archival resync")
+		}
+		return
+	}
+	queued, full := 0, 0
+	for i := range list.Items {
+		br := &list.Items[i]
+		if !br.Status.Phase.IsTerminal() || IsArchived(br) || isRejected(br) {
+			continue
+		}
+		if a.add(br.DeepCopy()) {
+			queued++
+		} else {
+			full++
+		}
+	}
+	if queued > 0 || full > 0 {
+		log.Info("archival resync", "queued", queued, "queueFull", full)
+	}
+}
+
+func (a *Archiver) processNext(ctx context.Context) bool {
+	key, shutdown := a.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer a.queue.Done(key)
+	br := a.take(key)
+	if br == nil {
+		a.queue.Forget(key)
+		return true
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("backupRequest", key.String(), "phase", br.Status.Phase)
+	retryLater := a.archive(logr.NewContext(ctx, log), key, br)
+	if retryLater && ctx.Err() == nil {
+		// Stays pending; retried after the item's exponential backoff.
+		a.queue.AddRateLimited(key)
+		return true
+	}
+	a.queue.Forget(key)
+	a.finish(key, br)
+	return true
+}
+
+// archive upserts br's record and then sets its Archived condition. It returns
+// true when the upsert should be retried with backoff.
+func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest) bool {
+	log := ctrl.LoggerFrom(ctx)
+	rec := RecordFromBackupRequest(br, a.opts.Now())
+	if err := a.opts.Store.UpsertBackupRecord(ctx, rec); err != nil {
+		var ve *database.ValidationError
+		switch {
+		case ctx.Err() != nil:
+			return false
+		case errors.As(err, &ve) || isDataError(err):
+			a.metrics.failures.WithLabelValues(failureInvalid).Inc()
+			log.Error(err, "backup record rejected; it will not be archived")
+			a.reject(ctx, key, br, err)
+			return false
+		case database.IsRetryable(err):
+			a.metrics.failures.WithLabelValues(failureConnection).Inc()
+			log.Info("backup history database unavailable, will retry", "error", err.Error(),
+				"attempt", a.queue.NumRequeues(key)+1)
+			return true
+		default:
+			a.metrics.failures.WithLabelValues(failureDatabase).Inc()
+			log.Error(err, "archive backup record", "attempt", a.queue.NumRequeues(key)+1)
+			return true
+		}
+	}
+	committed := a.opts.Now()
+	if (br.Status.Phase == backupv1.PhaseSucceeded || br.Status.Phase == backupv1.PhaseFailed) && br.Status.CompletionTime != nil {
+		a.metrics.lag.Observe(max(0, committed.Sub(br.Status.CompletionTime.Time).Seconds()))
+	}
+	if a.afterCommit != nil {
+		a.afterCommit(br, committed)
+	}
+	cond := metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue, Reason: ReasonRecorded,
+		Message: recordedMessage(br.Status.Phase)}
+	if err := a.setCondition(ctx, key, br.UID, br.Status.Phase, cond); err != nil {
+		a.conditionFailed(ctx, err)
+		return false
+	}
+	log.V(1).Info("backup archived")
+	return false
+}
+
+// reject marks br Archived=False so resyncs stop retrying a record that cannot be stored.
+func (a *Archiver) reject(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest, cause error) {
+	cond := metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionFalse, Reason: ReasonInvalidRecord,
+		Message: truncateBytes(fmt.Sprintf("phase %s not recorded in backup history: %v", br.Status.Phase, cause), 1024)}
+	if err := a.setCondition(ctx, key, br.UID, br.Status.Phase, cond); err != nil {
+		a.conditionFailed(ctx, err)
+	}
+}
+
+func (a *Archiver) conditionFailed(ctx context.Context, err error) {
+	if errors.Is(err, errSuperseded) || apierrors.IsNotFound(err) || ctx.Err() != nil {
+		return // the newer state, if any, is archived on its own
+	}
+	a.metrics.failures.WithLabelValues(failureCondition).Inc()
+	ctrl.LoggerFrom(ctx).Error(err, "set Archived condition; the next resync retries")
+}

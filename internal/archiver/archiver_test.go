@@ -1,0 +1,264 @@
+package archiver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
+
+// 50 backups finish while PostgreSQL is stopped; once it is back every one is in
+// the history exactly once and carries Archived=True.
+func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
+	if testPG.Port == 0 {
+		t.Skip("TEST_DATABASE_URL set: cannot stop an external server")
+	}
+	ctx := context.Background()
+	db := newDB(t)
+	kc := newFakeClient(t)
+	reg := prometheus.NewRegistry()
+	a, err := New(Options{Client: kc, Store: db, Registerer: reg, Workers: 4, QueueSize: 64,
+		ResyncInterval: time.Second, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	// Warm up: the archiver has migrated and archived once before the outage.
+	warm := newBR("warmup", "warm", backupv1.PhaseSucceeded)
+	warm.Spec.ProjectID = "warmup"
+	if err := kc.Create(ctx, warm); err != nil {
+		t.Fatal(err)
+	}
+	a.Enqueue(warm)
+	waitFor(t, 10*time.Second, "warm-up archived", func() bool { return archivedCount(t, kc) == 1 })
+
+	if err := testPG.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			testPG.StartServer(ctx)
+		}
+	})
+	const n = 50
+	for i := range n {
+		phase := backupv1.PhaseSucceeded
+		if i%5 == 0 {
+			phase = backupv1.PhaseFailed
+		}
+		br := newBR("proj-retail-prd", fmt.Sprintf("backup-%02d", i), phase)
+		if err := kc.Create(ctx, br.DeepCopy()); err != nil {
+			t.Fatal(err)
+		}
+		var stored backupv1.BackupRequest
+		kc.Get(ctx, client.ObjectKeyFromObject(br), &stored)
+		stored.Status = br.Status
+		if err := kc.Status().Update(ctx, &stored); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		a.Enqueue(&stored) // what the reconciler does on the terminal transition
+		if d := time.Since(start); d > 50*time.Millisecond {
+			t.Fatalf("Enqueue blocked for %v", d)
+		}
+	}
+	// Let retries and at least two resyncs run against the stopped server.
+	time.Sleep(2500 * time.Millisecond)
+	if got := archivedCount(t, kc) - 1; got != 0 {
+		t.Fatalf("%d backups marked Archived while PostgreSQL was down", got)
+	}
+	if f := counterValue(t, reg, "backup_archival_failures_total", map[string]string{"reason": "connection"}); f == 0 {
+		t.Fatal("no connection failures counted while PostgreSQL was down")
+	}
+	if p := counterValue(t, reg, "backup_archival_pending", nil); p != n {
+		t.Errorf("pending gauge %v while down, want %d", p, n)
+	}
+
+	if err := testPG.StartServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	waitFor(t, 30*time.Second, "all backups archived", func() bool { return archivedCount(t, kc) == n+1 })
+
+	var rows, distinct, failed int
+	if err := db.DB().QueryRow(`SELECT count(*), count(DISTINCT uid), count(*) FILTER (WHERE phase = 'Failed') FROM backup_requests WHERE project_id = 'retail'`).
+		Scan(&rows, &distinct, &failed); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n || distinct != n || failed != n/5 {
+		t.Fatalf("history has %d rows, %d distinct, %d failed; want %d, %d, %d", rows, distinct, failed, n, n, n/5)
+	}
+	m, err := db.GetProjectMetrics(ctx, "retail", "prd")
+	if err != nil || m.TotalBackups != n || m.SucceededBackups != n-n/5 || m.FailedBackups != n/5 {
+		t.Fatalf("metrics %+v, %v", m, err)
+	}
+	waitFor(t, 5*time.Second, "pending gauge to drain", func() bool {
+		return counterValue(t, reg, "backup_archival_pending", nil) == 0
+	})
+	if c := counterValue(t, reg, "backup_archival_lag_seconds", nil); c < n+1 {
+		t.Errorf("lag histogram has %v samples, want >= %d", c, n)
+	}
+}
+
+// At start every terminal BackupRequest lacking Archived=True is archived (the
+// controller restarted, or Enqueue was never called); others are left alone.
+func TestStartArchivesWhatWasMissed(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	done := newBR("ns1", "done", backupv1.PhaseSucceeded)
+	failed := newBR("ns1", "failed", backupv1.PhaseFailed)
+	expired := newBR("ns2", "expired", backupv1.PhaseExpired)
+	running := newBR("ns1", "running", backupv1.PhaseInProgress)
+	already := newBR("ns2", "already", backupv1.PhaseSucceeded)
+	meta.SetStatusCondition(&already.Status.Conditions, metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue,
+		Reason: ReasonRecorded, Message: recordedMessage(backupv1.PhaseSucceeded)})
+	kc := newFakeClient(t, done, failed, expired, running, already)
+	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	waitFor(t, 10*time.Second, "three archived + one pre-archived", func() bool { return archivedCount(t, kc) == 4 })
+	var names []string
+	rows, _ := db.DB().Query(`SELECT name || ':' || phase FROM backup_requests ORDER BY name`)
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		names = append(names, s)
+	}
+	rows.Close()
+	if got := strings.Join(names, ","); got != "done:Succeeded,expired:Expired,failed:Failed" {
+		t.Fatalf("history rows %s", got)
+	}
+	var got backupv1.BackupRequest
+	kc.Get(ctx, client.ObjectKeyFromObject(done), &got)
+	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
+	if c == nil || c.Reason != ReasonRecorded || meta.FindStatusCondition(got.Status.Conditions, "Ready") == nil {
+		t.Fatalf("conditions after archival: %+v", got.Status.Conditions)
+	}
+}
+
+// A later phase (Succeeded, then Expired) is archived again over the same row.
+func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	br := newBR("ns", "b", backupv1.PhaseSucceeded)
+	kc := newFakeClient(t, br)
+	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	waitFor(t, 10*time.Second, "archived", func() bool { return archivedCount(t, kc) == 1 })
+	var cur backupv1.BackupRequest
+	kc.Get(ctx, client.ObjectKeyFromObject(br), &cur)
+	cur.Status.Phase = backupv1.PhaseExpired
+	if err := kc.Status().Update(ctx, &cur); err != nil {
+		t.Fatal(err)
+	}
+	if IsArchived(&cur) {
+		t.Fatal("IsArchived true for a phase not recorded yet")
+	}
+	a.Enqueue(&cur)
+	waitFor(t, 10*time.Second, "expired archived", func() bool { return archivedCount(t, kc) == 1 && rowPhase(t, db.DB(), "b") == "Expired" })
+	var n int
+	db.DB().QueryRow(`SELECT count(*) FROM backup_requests`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
+// A record the database refuses gets Archived=False naming the field, no row,
+// and is not retried by resyncs.
+func TestInvalidRecordIsRejectedClearly(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	bad := newBR("ns", "bad", backupv1.PhaseSucceeded)
+	bad.Spec.ProjectID = strings.Repeat("x", 200) // the CRD forbids it; a fake client does not
+	kc := newFakeClient(t, bad)
+	reg := prometheus.NewRegistry()
+	a, err := New(Options{Client: kc, Store: db, Registerer: reg, ResyncInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	var got backupv1.BackupRequest
+	waitFor(t, 10*time.Second, "Archived=False", func() bool {
+		kc.Get(ctx, client.ObjectKeyFromObject(bad), &got)
+		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
+	})
+	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
+	if c.Reason != ReasonInvalidRecord || !strings.Contains(c.Message, "field project_id") {
+		t.Fatalf("condition %+v", c)
+	}
+	time.Sleep(600 * time.Millisecond) // a few resyncs
+	if f := counterValue(t, reg, "backup_archival_failures_total", map[string]string{"reason": "invalid"}); f != 1 {
+		t.Fatalf("invalid failures %v, want 1 (resync must not retry a rejected record)", f)
+	}
+	var n int
+	db.DB().QueryRow(`SELECT count(*) FROM backup_requests`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d rows written", n)
+	}
+}
+
+// Enqueue never blocks and never grows past the queue size.
+func TestEnqueueIsBoundedAndNonBlocking(t *testing.T) {
+	kc := newFakeClient(t)
+	reg := prometheus.NewRegistry()
+	a, err := New(Options{Client: kc, Store: newDB(t), Registerer: reg, QueueSize: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range 1000 {
+		a.Enqueue(newBR("ns", fmt.Sprintf("b%d", i), backupv1.PhaseSucceeded))
+	}
+	a.Enqueue(newBR("ns", "pending", backupv1.PhasePending)) // not terminal: ignored
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("1000 Enqueue calls took %v", d)
+	}
+	if p := counterValue(t, reg, "backup_archival_pending", nil); p != 5 {
+		t.Fatalf("pending %v, want 5", p)
+	}
+	var disabled *Archiver
+	disabled.Enqueue(newBR("ns", "x", backupv1.PhaseSucceeded)) // archival off: no-op, no panic
+}
+
+func TestEnabledFromEnv(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "true": true, "1": true, "false": false, "0": false, "FALSE": false} {
+		t.Setenv(EnvEnableArchival, v)
+		if got, err := EnabledFromEnv(); err != nil || got != want {
+			t.Errorf("%q: %v %v", v, got, err)
+		}
+	}
+	t.Setenv(EnvEnableArchival, "maybe")
+	if _, err := EnabledFromEnv(); err == nil {
+		t.Error("ENABLE_ARCHIVAL=maybe accepted")
+	}
+}
+
+func TestRecordFromBackupRequest(t *testing.T) {
+	br := newBR("ns", "b", backupv1.PhaseSucceeded)
+	br.Status.Message = strings.Repeat("é", 20000) // 40000 bytes
+	r := RecordFromBackupRequest(br, time.Now())
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.UID != string(br.UID) || r.ProjectID != "retail" || r.DBSnapshotID != "snap-b" || r.DLObjectCount != 3 ||
+		r.ManifestChecksum != "sha256:00" || r.Reason != "BackupSucceeded" || r.RetentionDays != 30 || r.DBBackupType != "snapshot" {
+		t.Fatalf("record %+v", r)
+	}
+	if len(r.Message) > 32768 || !strings.HasSuffix(r.Message, "[truncated]") {
+		t.Fatalf("message not truncated: %d bytes", len(r.Message))
+	}
+}

@@ -1,0 +1,103 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/liferay/lc2-backup-controller/internal/database"
+)
+
+// EnvEnableArchival switches archival on or off (default on).
+const EnvEnableArchival = "ENABLE_ARCHIVAL"
+
+// EnabledFromEnv reads ENABLE_ARCHIVAL: unset or empty means enabled; otherwise
+// a strconv.ParseBool value ("false", "0", ...).
+func EnabledFromEnv() (bool, error) {
+	v := strings.TrimSpace(os.Getenv(EnvEnableArchival))
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean", EnvEnableArchival, v)
+	}
+	return b, nil
+}
+
+// Store is the part of the database client the Archiver uses.
+type Store interface {
+	Migrate(ctx context.Context) error
+	UpsertBackupRecord(ctx context.Context, r *database.BackupRecord) error
+}
+
+// Options configures an Archiver. Client and Store are required.
+type Options struct {
+	// Client lists BackupRequests and patches their status (the manager's client).
+	Client client.Client
+	// APIReader, if set, reads the BackupRequest right before its status patch,
+	// bypassing the cache (the manager's GetAPIReader()); defaults to Client.
+	APIReader client.Reader
+	// Store is the backup-history database.
+	Store Store
+	// Registerer receives the archival metrics (controller-runtime's
+	// metrics.Registry in the controller); nil registers nowhere.
+	Registerer prometheus.Registerer
+
+	// QueueSize bounds the BackupRequests waiting for archival (default 1024).
+	// Enqueue drops what does not fit; the next resync picks it up.
+	QueueSize int
+	// Workers is the number of concurrent upserts (default 4).
+	Workers int
+	// ResyncInterval is how often all BackupRequests are listed to archive the
+	// terminal ones lacking Archived=True (default 1 minute).
+	ResyncInterval time.Duration
+	// InitialBackoff and MaxBackoff bound the per-item exponential backoff after a
+	// failed upsert (defaults 200ms and 30s). An item is retried until committed.
+	InitialBackoff, MaxBackoff time.Duration
+	// SkipMigrate leaves the schema alone at start (it is migrated elsewhere).
+	SkipMigrate bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (o *Options) defaults() error {
+	if o.Client == nil {
+		return errors.New("archiver: Options.Client is required")
+	}
+	if o.Store == nil {
+		return errors.New("archiver: Options.Store is required")
+	}
+	if o.APIReader == nil {
+		o.APIReader = o.Client
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = time.Minute
+	}
+	if o.InitialBackoff <= 0 {
+		o.InitialBackoff = 200 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.MaxBackoff < o.InitialBackoff {
+		o.MaxBackoff = o.InitialBackoff
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
