@@ -1,0 +1,131 @@
+# LC2 Backup Controller. `make help` lists the targets.
+
+# Image URL to use all building/pushing image targets
+IMG ?= lc2-backup-controller:latest
+# Kubernetes version of the envtest/local API server (built from the Go module proxy).
+ENVTEST_K8S_VERSION ?= 1.37.2
+
+# Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
+ifeq (,$(shell go env GOBIN))
+GOBIN=$(shell go env GOPATH)/bin
+else
+GOBIN=$(shell go env GOBIN)
+endif
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+GO_TEST_FLAGS ?= -p 2 -timeout 25m
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests from the API markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./internal/...}" output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files or go.mod are stale (run by CI).
+	go mod tidy
+	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
+		echo "generated files are stale; run 'make manifests generate' and 'go mod tidy', then commit:"; \
+		git status --porcelain -- api config go.mod go.sum; git --no-pager diff --stat -- api config go.mod go.sum; exit 1; fi
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@echo "generated files are up to date"
+
+.PHONY: test
+test: manifests generate fmt vet envtest moto ## Run every test (unit, envtest, emulator, PostgreSQL, e2e) on real components started here.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" go test $(GO_TEST_FLAGS) ./... 
+	$(MAKE) test-e2e
+
+.PHONY: test-e2e
+test-e2e: envtest moto ## Run the end-to-end tests (manager process driven through kubectl).
+	@if ls test/e2e/*.go >/dev/null 2>&1; then \
+		KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" go test -tags e2e -timeout 20m -count=1 ./test/e2e/...; \
+	else echo "no e2e tests yet"; fi
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build manager binary.
+	go build -o bin/manager cmd/main.go
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the controller from your host against the current kubeconfig.
+	go run ./cmd/main.go
+
+.PHONY: docker-build
+docker-build: ## Build docker image with the manager (needs a Docker engine).
+	docker build -t ${IMG} .
+
+##@ Benchmarks
+
+.PHONY: bench-copy
+bench-copy: ## Document-library copy vs s5cmd on a local S3 server (versitygw).
+	hack/bench-copy.sh
+
+.PHONY: bench-archival
+bench-archival: ## Archival lag p50/p99 over 1,000 backups on a real PostgreSQL.
+	hack/bench-archival.sh
+
+##@ Dependencies
+
+## Location to install dependencies to
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Tool Versions
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+## Tool Binaries
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, etcd and kubectl for envtest into the per-user cache (first time ~6 min).
+	$(eval ENVTEST_ASSETS := $(shell K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/build-envtest-assets.sh))
+	@test -n "$(ENVTEST_ASSETS)" && echo "envtest assets: $(ENVTEST_ASSETS)"
+
+.PHONY: moto
+moto: ## Install the pinned moto server (AWS emulator) into .venv/moto.
+	$(eval MOTO_SERVER := $(shell hack/setup-moto.sh))
+	@test -n "$(MOTO_SERVER)" && echo "moto server: $(MOTO_SERVER)"
+
+# go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
+# $1 - target path with name of binary (ideally with version)
+# $2 - package url which can be installed
+# $3 - specific version of package
+define go-install-tool
+@[ -f $(1) ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Downloading $${package}" ;\
+GOBIN=$(LOCALBIN) go install $${package} ;\
+mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1) ;\
+}
+endef

@@ -1,0 +1,323 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ProjectLabel is the namespace label naming the project a namespace belongs to.
+// A BackupRequest may only back up the project of its own namespace.
+const ProjectLabel = "backup.liferay.cloud/project-id"
+
+// DeletionPolicyAnnotation set to "retain" keeps a backup's cloud artefacts when
+// its BackupRequest is deleted or expires.
+const DeletionPolicyAnnotation = "backup.liferay.cloud/deletion-policy"
+
+// CloudProvider names the cloud that holds the project's database and files.
+// +kubebuilder:validation:Enum=aws;gcp;azure
+type CloudProvider string
+
+const (
+	ProviderAWS   CloudProvider = "aws"
+	ProviderGCP   CloudProvider = "gcp"
+	ProviderAzure CloudProvider = "azure"
+)
+
+// DatabaseBackupType is how the database is backed up.
+// +kubebuilder:validation:Enum=snapshot;dump
+type DatabaseBackupType string
+
+const (
+	// DatabaseBackupSnapshot takes a storage-level snapshot of the database instance (RDS snapshot).
+	DatabaseBackupSnapshot DatabaseBackupType = "snapshot"
+	// DatabaseBackupDump takes a logical dump. Not implemented yet; such a backup fails
+	// with reason DatabaseTypeNotSupported.
+	DatabaseBackupDump DatabaseBackupType = "dump"
+)
+
+// BucketName is an object-storage bucket name following the S3 naming rules:
+// 3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a
+// letter or digit, no "..", not an IP address, no reserved prefix or suffix.
+// +kubebuilder:validation:MinLength=3
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`
+// +kubebuilder:validation:XValidation:rule="!self.contains('..')",message="bucket name must not contain '..'"
+// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$')",message="bucket name must not be formatted as an IP address"
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('xn--') && !self.startsWith('sthree-')",message="bucket name must not start with 'xn--' or 'sthree-'"
+// +kubebuilder:validation:XValidation:rule="!self.endsWith('-s3alias') && !self.endsWith('--ol-s3')",message="bucket name must not end with '-s3alias' or '--ol-s3'"
+type BucketName string
+
+// ObjectPrefix is a key prefix inside a bucket: relative (no leading '/') and
+// without '..' path segments, so a backup can never escape its directory.
+// +kubebuilder:validation:MaxLength=1024
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('/')",message="prefix must not start with '/'"
+// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.](/|$)')",message="prefix must not contain a '..' segment"
+type ObjectPrefix string
+
+// DatabaseBackupSpec selects the database to back up.
+type DatabaseBackupSpec struct {
+	// type is how the database is backed up: "snapshot" (an RDS snapshot) or "dump".
+	// +optional
+	// +kubebuilder:default=snapshot
+	Type DatabaseBackupType `json:"type,omitempty"`
+
+	// instanceId is the database instance identifier (RDS rules: 1 to 63 letters,
+	// digits or hyphens, starting with a letter, no "--", no trailing hyphen).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9-]*$`
+	// +kubebuilder:validation:XValidation:rule="!self.contains('--')",message="instanceId must not contain '--'"
+	// +kubebuilder:validation:XValidation:rule="!self.endsWith('-')",message="instanceId must not end with a hyphen"
+	InstanceID string `json:"instanceId"`
+}
+
+// DocumentLibraryBackupSpec selects the document-library files to back up and where to put them.
+type DocumentLibraryBackupSpec struct {
+	// sourceBucket is the bucket holding the Liferay document library.
+	// +required
+	SourceBucket BucketName `json:"sourceBucket"`
+
+	// sourcePrefix is the key prefix of the document library inside sourceBucket.
+	// +optional
+	// +kubebuilder:default="document_library/"
+	SourcePrefix ObjectPrefix `json:"sourcePrefix,omitempty"`
+
+	// destinationBucket is the bucket the backup is written to.
+	// +required
+	DestinationBucket BucketName `json:"destinationBucket"`
+
+	// destinationPrefix is the key prefix of this backup inside destinationBucket, for
+	// example "retail/prd/20251109/". A '/' is added when missing. Two backups may not
+	// share a destination.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	DestinationPrefix ObjectPrefix `json:"destinationPrefix"`
+
+	// excludeGeneratedFiles skips files Liferay regenerates on demand (thumbnails,
+	// previews, adaptive-media renditions); see docs/aws-provider.md for the exact paths.
+	// +optional
+	ExcludeGeneratedFiles bool `json:"excludeGeneratedFiles,omitempty"`
+
+	// excludePatterns are globs matched against keys relative to sourcePrefix;
+	// '*' matches within one path segment and '**' across segments.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=1024
+	ExcludePatterns []string `json:"excludePatterns,omitempty"`
+}
+
+// BackupRequestSpec describes one backup of a project environment. It cannot be
+// changed once created: make a new BackupRequest for a new backup.
+// +kubebuilder:validation:XValidation:rule="has(self.database) || has(self.documentLibrary)",message="at least one of spec.database and spec.documentLibrary must be set"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable once created; create a new BackupRequest instead"
+type BackupRequestSpec struct {
+	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
+	// backup.liferay.cloud/project-id label of the BackupRequest's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ProjectID string `json:"projectId"`
+
+	// environment is the project environment (for example prd, uat, dev), a lowercase DNS label.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Environment string `json:"environment"`
+
+	// provider is the cloud holding the environment: aws, gcp or azure. Only aws is implemented.
+	// +optional
+	// +kubebuilder:default=aws
+	Provider CloudProvider `json:"provider,omitempty"`
+
+	// database selects the database to snapshot. Omit it for a document-library-only backup.
+	// +optional
+	Database *DatabaseBackupSpec `json:"database,omitempty"`
+
+	// documentLibrary selects the files to copy. Omit it for a database-only backup.
+	// +optional
+	DocumentLibrary *DocumentLibraryBackupSpec `json:"documentLibrary,omitempty"`
+
+	// retentionDays is how long the backup is kept after it succeeds (7 to 365).
+	// When omitted the controller's default applies (BACKUP_RETENTION_DAYS, 30 unless changed).
+	// +optional
+	// +kubebuilder:validation:Minimum=7
+	// +kubebuilder:validation:Maximum=365
+	RetentionDays *int32 `json:"retentionDays,omitempty"`
+}
+
+// BackupPhase is where a backup is in its life.
+// +kubebuilder:validation:Enum=Pending;InProgress;Succeeded;Failed;Expired
+type BackupPhase string
+
+const (
+	// PhasePending: accepted, waiting for a slot of its project.
+	PhasePending BackupPhase = "Pending"
+	// PhaseInProgress: snapshot, copy and manifest steps are running.
+	PhaseInProgress BackupPhase = "InProgress"
+	// PhaseSucceeded: every requested part is backed up and the manifest is written.
+	PhaseSucceeded BackupPhase = "Succeeded"
+	// PhaseFailed: the backup stopped; status.message and the Ready condition say why.
+	PhaseFailed BackupPhase = "Failed"
+	// PhaseExpired: retention removed the backup's artefacts; the object stays as a record.
+	PhaseExpired BackupPhase = "Expired"
+)
+
+// IsTerminal reports whether no more backup work will happen in this phase.
+func (p BackupPhase) IsTerminal() bool {
+	return p == PhaseSucceeded || p == PhaseFailed || p == PhaseExpired
+}
+
+// DatabaseBackupStatus reports the database snapshot.
+type DatabaseBackupStatus struct {
+	// snapshotId is the provider's snapshot identifier.
+	// +optional
+	SnapshotID string `json:"snapshotId,omitempty"`
+	// snapshotArn is the snapshot's ARN.
+	// +optional
+	SnapshotARN string `json:"snapshotArn,omitempty"`
+	// status is the provider's snapshot status (for example creating, available).
+	// +optional
+	Status string `json:"status,omitempty"`
+	// percentProgress is the snapshot's progress reported by the provider.
+	// +optional
+	PercentProgress int32 `json:"percentProgress,omitempty"`
+	// sizeBytes is the snapshot's allocated storage in bytes.
+	// +optional
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// engine is the database engine (for example postgres, mysql).
+	// +optional
+	Engine string `json:"engine,omitempty"`
+	// engineVersion is the database engine version.
+	// +optional
+	EngineVersion string `json:"engineVersion,omitempty"`
+}
+
+// DocumentLibraryBackupStatus reports the document-library copy; refreshed every few seconds while copying.
+type DocumentLibraryBackupStatus struct {
+	// objectsTotal is the number of objects selected for the backup (after exclusions).
+	// +optional
+	ObjectsTotal int64 `json:"objectsTotal,omitempty"`
+	// objectsCopied is the number of objects copied.
+	// +optional
+	ObjectsCopied int64 `json:"objectsCopied,omitempty"`
+	// objectsSkipped is the number of objects already present at the destination (a resumed copy).
+	// +optional
+	ObjectsSkipped int64 `json:"objectsSkipped,omitempty"`
+	// objectsExcluded is the number of objects left out by the exclusion rules.
+	// +optional
+	ObjectsExcluded int64 `json:"objectsExcluded,omitempty"`
+	// bytesCopied is the number of bytes copied.
+	// +optional
+	BytesCopied int64 `json:"bytesCopied,omitempty"`
+	// totalSizeBytes is the size of all selected objects.
+	// +optional
+	TotalSizeBytes int64 `json:"totalSizeBytes,omitempty"`
+}
+
+// ManifestStatus locates the backup's manifest.
+type ManifestStatus struct {
+	// location is the manifest's URL, for example s3://liferay-backups/retail/prd/20251109/manifest.json.
+	// +optional
+	Location string `json:"location,omitempty"`
+	// checksum is the manifest's "sha256:..." checksum.
+	// +optional
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// BackupRequestStatus is the observed state of a BackupRequest.
+type BackupRequestStatus struct {
+	// phase is where the backup is: Pending, InProgress, Succeeded, Failed or Expired.
+	// +optional
+	Phase BackupPhase `json:"phase,omitempty"`
+
+	// conditions: Ready, DatabaseSnapshotReady, DocumentLibraryCopied, ManifestWritten, Archived.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// observedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// startTime is when the backup left Pending.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// completionTime is when the backup reached Succeeded or Failed.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// expiresAt is when retention removes the backup (completionTime + retentionDays).
+	// +optional
+	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
+
+	// message is a human-readable summary of the current state.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// database reports the database snapshot.
+	// +optional
+	Database *DatabaseBackupStatus `json:"database,omitempty"`
+
+	// documentLibrary reports the document-library copy.
+	// +optional
+	DocumentLibrary *DocumentLibraryBackupStatus `json:"documentLibrary,omitempty"`
+
+	// manifest locates the backup's manifest.
+	// +optional
+	Manifest *ManifestStatus `json:"manifest,omitempty"`
+
+	// size is the human-readable size of the backup (snapshot plus copied files).
+	// +optional
+	Size string `json:"size,omitempty"`
+}
+
+// BackupRequest asks the controller for one backup of a Liferay project environment:
+// a database snapshot and/or a copy of its document library, with a manifest.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=br;brs,categories=backup
+// +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectId`
+// +kubebuilder:printcolumn:name="Env",type=string,JSONPath=`.spec.environment`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Snapshot",type=string,JSONPath=`.status.database.snapshotId`,priority=1
+// +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.documentLibrary.objectsCopied`,priority=1
+// +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type BackupRequest struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec describes the backup to take.
+	// +required
+	Spec BackupRequestSpec `json:"spec"`
+
+	// status is the observed state of the backup.
+	// +optional
+	Status BackupRequestStatus `json:"status,omitempty"`
+}
+
+// BackupRequestList is a list of BackupRequests.
+// +kubebuilder:object:root=true
+type BackupRequestList struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the BackupRequests.
+	Items []BackupRequest `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&BackupRequest{}, &BackupRequestList{})
+}
