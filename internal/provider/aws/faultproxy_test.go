@@ -2,6 +2,8 @@ package aws
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -36,6 +38,9 @@ type fault struct {
 	status    int
 	code      string
 	injected  atomic.Int64
+	// perObject, when set, makes remaining a budget per object (per copy source or path)
+	// instead of a total.
+	perObject map[string]int
 }
 
 func newFaultProxy(t testing.TB) *faultProxy {
@@ -47,6 +52,7 @@ func newFaultProxy(t testing.TB) *faultProxy {
 	fp := &faultProxy{}
 	forward := httputil.NewSingleHostReverseProxy(target)
 	forward.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
+	forward.ErrorLog = log.New(io.Discard, "", 0) // aborted requests are expected in cancellation tests
 	fp.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fp.count(r)
 		if f := fp.faultFor(r); f != nil {
@@ -83,6 +89,16 @@ func (fp *faultProxy) inject(match func(*http.Request) bool, times, status int, 
 	return f
 }
 
+// injectPerObject adds a fault that answers the first times matching requests of each
+// object, so every object sees the same faults whatever the scheduling.
+func (fp *faultProxy) injectPerObject(match func(*http.Request) bool, times, status int, code string) *fault {
+	f := &fault{match: match, remaining: times, status: status, code: code, perObject: map[string]int{}}
+	fp.mu.Lock()
+	fp.faults = append(fp.faults, f)
+	fp.mu.Unlock()
+	return f
+}
+
 // slowDown delays every forwarded request by d.
 func (fp *faultProxy) slowDown(d time.Duration) {
 	fp.mu.Lock()
@@ -94,6 +110,15 @@ func (fp *faultProxy) faultFor(r *http.Request) *fault {
 	fp.mu.Lock()
 	defer fp.mu.Unlock()
 	for _, f := range fp.faults {
+		if f.perObject != nil && f.match(r) {
+			object := r.Header.Get("x-amz-copy-source") + " " + r.URL.Path
+			if f.perObject[object] < f.remaining {
+				f.perObject[object]++
+				f.injected.Add(1)
+				return f
+			}
+			continue
+		}
 		if f.remaining != 0 && f.match(r) {
 			if f.remaining > 0 {
 				f.remaining--

@@ -67,7 +67,10 @@ func newRawClients(t testing.TB) rawClients {
 		t.Fatal(err)
 	}
 	return rawClients{
-		s3:  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		s3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = true
+			o.DisableLogOutputChecksumValidationSkipped = true
+		}),
 		rds: rds.NewFromConfig(cfg),
 	}
 }

@@ -1,0 +1,574 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// liferayStore is a source bucket laid out like Liferay's S3Store: user documents,
+// the regenerable system-repository files, and some temporary files a user pattern
+// excludes. It is seeded once and shared by the tests that only read it.
+type liferayStore struct {
+	bucket   string
+	prefix   string
+	kept     map[string][]byte // relative key → content, what a backup must contain
+	excluded int
+}
+
+const (
+	liferayUserDocuments = 2520 // more than 2,500: three ListObjectsV2 pages of 1,000
+	liferayPrefix        = "document_library/"
+	tmpPattern           = "**/*.tmp"
+)
+
+var (
+	sharedStore     *liferayStore
+	sharedStoreOnce sync.Once
+)
+
+func sharedLiferayStore(t *testing.T) *liferayStore {
+	t.Helper()
+	sharedStoreOnce.Do(func() {
+		raw := newRawClients(t)
+		s := &liferayStore{bucket: raw.newBucket(t, "liferay-dl"), prefix: liferayPrefix, kept: map[string][]byte{}}
+		all := map[string][]byte{}
+		for i := range liferayUserDocuments {
+			rel := fmt.Sprintf("20097/%d/%d/1.%d", 20125+i%3, 40000+i, i%4)
+			body := []byte(strings.Repeat(rel+";", 1+i%40)) // distinct content and sizes
+			s.kept[rel] = body
+			all[liferayPrefix+rel] = body
+		}
+		for i := range 15 {
+			for _, generated := range []string{
+				fmt.Sprintf("20097/0/document_thumbnail/20125/%d/1.0.jpg", 40000+i),
+				fmt.Sprintf("20097/0/document_preview/20125/%d/1.0/%d.png", 40000+i, i%3+1),
+				fmt.Sprintf("20097/0/adaptive/b7c6e1f0/20121/20125/%d/1.0", 40000+i),
+			} {
+				all[liferayPrefix+generated] = []byte("regenerable " + generated)
+				s.excluded++
+			}
+		}
+		for i := range 10 {
+			key := fmt.Sprintf("20097/20125/upload-%d.tmp", i)
+			all[liferayPrefix+key] = []byte("temporary")
+			s.excluded++
+		}
+		all["outside-the-prefix/1.0"] = []byte("not part of the document library")
+		start := time.Now()
+		raw.put(t, s.bucket, all)
+		t.Logf("seeded %d objects in %v", len(all), time.Since(start))
+		sharedStore = s
+	})
+	if sharedStore == nil {
+		t.Fatal("seeding the shared Liferay store failed in an earlier test")
+	}
+	return sharedStore
+}
+
+func (s *liferayStore) copyRequest(dstBucket, dstPrefix string) provider.ObjectStorageCopyRequest {
+	return provider.ObjectStorageCopyRequest{
+		SourceBucket:          s.bucket,
+		SourcePrefix:          s.prefix,
+		DestinationBucket:     dstBucket,
+		DestinationPrefix:     dstPrefix,
+		ExcludePatterns:       []string{tmpPattern},
+		ExcludeGeneratedFiles: true,
+	}
+}
+
+// progressLog records every progress callback, safely from many goroutines.
+type progressLog struct {
+	mu      sync.Mutex
+	reports []provider.CopyProgress
+}
+
+func (l *progressLog) record(p provider.CopyProgress) {
+	l.mu.Lock()
+	l.reports = append(l.reports, p)
+	l.mu.Unlock()
+}
+
+func (l *progressLog) last() provider.CopyProgress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.reports) == 0 {
+		return provider.CopyProgress{}
+	}
+	return l.reports[len(l.reports)-1]
+}
+
+func TestCopyDocumentLibraryWithExclusionsAndResume(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	store := sharedLiferayStore(t)
+	proxy := newFaultProxy(t) // no faults: it counts requests
+	p := newTestProvider(t, Options{Endpoint: proxy.URL})
+	dst := raw.newBucket(t, "backups")
+	const dstPrefix = "acme/prd/backup-1/document_library/"
+
+	var progress progressLog
+	req := store.copyRequest(dst, dstPrefix)
+	req.FileListLimit = 100
+	req.Progress = progress.record
+	start := time.Now()
+	res, err := p.CopyObjectStorage(ctx, req)
+	if err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	t.Logf("copied %d objects in %v", res.ObjectsCopied, time.Since(start))
+
+	var wantBytes int64
+	for _, body := range store.kept {
+		wantBytes += int64(len(body))
+	}
+	if res.ObjectsTotal != liferayUserDocuments || res.ObjectsCopied != liferayUserDocuments ||
+		res.ObjectsExcluded != int64(store.excluded) || res.ObjectsSkipped != 0 || res.ObjectsFailed != 0 ||
+		res.BytesCopied != wantBytes || res.BytesTotal != wantBytes {
+		t.Fatalf("result %+v; want %d copied, %d excluded, %d bytes", *res, liferayUserDocuments, store.excluded, wantBytes)
+	}
+	assertDestinationHolds(t, raw, store, dst, dstPrefix)
+	if pages := proxy.seen("ListObjectsV2"); pages < 3+1 { // 3 source pages, at least 1 destination page
+		t.Errorf("%d ListObjectsV2 requests; the source alone spans 3 pages", pages)
+	}
+	if len(res.Files) != 100 {
+		t.Errorf("%d files recorded, want the FileListLimit of 100", len(res.Files))
+	}
+	for _, f := range res.Files {
+		want, ok := store.kept[strings.TrimPrefix(f.Key, dstPrefix)]
+		if !strings.HasPrefix(f.Key, dstPrefix) || !ok || f.Size != int64(len(want)) || f.ETag == "" {
+			t.Errorf("file entry %+v does not describe a copied object", f)
+			break
+		}
+	}
+	assertProgressMonotonic(t, &progress, liferayUserDocuments)
+
+	t.Run("a re-run skips everything", func(t *testing.T) {
+		copiesBefore := proxy.seen("CopyObject")
+		again, err := p.CopyObjectStorage(ctx, store.copyRequest(dst, dstPrefix))
+		if err != nil {
+			t.Fatalf("re-run: %v", err)
+		}
+		if again.ObjectsSkipped != liferayUserDocuments || again.ObjectsCopied != 0 || again.BytesCopied != 0 {
+			t.Fatalf("re-run result %+v, want all %d skipped", *again, liferayUserDocuments)
+		}
+		if n := proxy.seen("CopyObject") - copiesBefore; n != 0 {
+			t.Fatalf("re-run sent %d CopyObject requests, want none", n)
+		}
+	})
+
+	t.Run("a resumed copy redoes only missing and changed objects", func(t *testing.T) {
+		var missing []string
+		for rel := range store.kept {
+			if len(missing) == 7 {
+				break
+			}
+			missing = append(missing, rel)
+		}
+		for _, rel := range missing[:6] {
+			if _, err := raw.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &dst, Key: awssdk.String(dstPrefix + rel)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw.put(t, dst, map[string][]byte{dstPrefix + missing[6]: []byte("truncated by a crash")})
+
+		resumed, err := p.CopyObjectStorage(ctx, store.copyRequest(dst, dstPrefix))
+		if err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		if resumed.ObjectsCopied != 7 || resumed.ObjectsSkipped != liferayUserDocuments-7 {
+			t.Fatalf("resume result %+v, want 7 copied and the rest skipped", *resumed)
+		}
+		assertDestinationHolds(t, raw, store, dst, dstPrefix)
+	})
+
+	t.Run("DeletePrefix removes the backup in batches", func(t *testing.T) {
+		raw.put(t, dst, map[string][]byte{"acme/prd/backup-10/keep": []byte("a neighbour sharing the prefix text")})
+		deleted, err := p.DeletePrefix(ctx, dst, "acme/prd/backup-1/")
+		if err != nil || deleted != liferayUserDocuments {
+			t.Fatalf("DeletePrefix = %d, %v; want %d, nil", deleted, err, liferayUserDocuments)
+		}
+		if n := proxy.seen("DeleteObjects"); n < 3 {
+			t.Errorf("%d DeleteObjects requests for %d objects, want batches of at most 1,000", n, liferayUserDocuments)
+		}
+		left := raw.listing(t, dst, "acme/")
+		if _, kept := left["acme/prd/backup-10/keep"]; len(left) != 1 || !kept {
+			t.Fatalf("after DeletePrefix the bucket holds %d objects, want only the neighbour", len(left))
+		}
+	})
+}
+
+// assertDestinationHolds checks that the destination prefix holds exactly the kept
+// objects of the store, byte counts and ETags equal to the source's.
+func assertDestinationHolds(t *testing.T, raw rawClients, store *liferayStore, dst, dstPrefix string) {
+	t.Helper()
+	source := raw.listing(t, store.bucket, store.prefix)
+	copied := raw.listing(t, dst, dstPrefix)
+	if len(copied) != len(store.kept) {
+		t.Errorf("destination holds %d objects, want %d", len(copied), len(store.kept))
+	}
+	for rel := range store.kept {
+		got, ok := copied[dstPrefix+rel]
+		want := source[store.prefix+rel]
+		if !ok || got != want {
+			t.Errorf("destination %s = %+v (present %v), want %+v", rel, got, ok, want)
+			return
+		}
+	}
+}
+
+func assertProgressMonotonic(t *testing.T, log *progressLog, total int64) {
+	t.Helper()
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.reports) == 0 {
+		t.Fatal("no progress reported")
+	}
+	var maxCopied int64
+	for _, r := range log.reports {
+		maxCopied = max(maxCopied, r.ObjectsCopied)
+		if r.ObjectsCopied+r.ObjectsSkipped > r.ObjectsTotal {
+			t.Fatalf("progress %+v: more done than selected", r)
+		}
+	}
+	sawFinal := false
+	for _, r := range log.reports {
+		if r.ListingDone && r.ObjectsTotal == total {
+			sawFinal = true
+		}
+	}
+	if maxCopied != total || !sawFinal {
+		t.Fatalf("progress never reached %d copied with the listing done (max copied %d)", total, maxCopied)
+	}
+}
+
+func TestCopyLargeObjectInParallelParts(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	src, dst := raw.newBucket(t, "large-src"), raw.newBucket(t, "large-dst")
+	large := make([]byte, 13<<20+12345) // three 5 MiB parts, the last one short
+	if _, err := rand.Read(large); err != nil {
+		t.Fatal(err)
+	}
+	_, err := raw.s3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &src, Key: awssdk.String("dl/big/video.mp4"), Body: bytes.NewReader(large),
+		ContentType: awssdk.String("video/mp4"), Metadata: map[string]string{"origin": "liferay"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.put(t, src, map[string][]byte{"dl/small.txt": []byte("small")})
+	proxy := newFaultProxy(t)
+	p := newTestProvider(t, Options{Endpoint: proxy.URL, MultipartThreshold: 6 << 20, PartSize: 5 << 20})
+	req := provider.ObjectStorageCopyRequest{SourceBucket: src, SourcePrefix: "dl/", DestinationBucket: dst, DestinationPrefix: "b/", FileListLimit: 10}
+
+	res, err := p.CopyObjectStorage(ctx, req)
+	if err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	if res.ObjectsCopied != 2 || res.BytesCopied != int64(len(large))+5 {
+		t.Fatalf("result %+v, want both objects and all bytes copied", *res)
+	}
+	if parts := proxy.seen("UploadPartCopy"); parts != 3 {
+		t.Errorf("%d UploadPartCopy requests, want 3 parts", parts)
+	}
+	if got := raw.get(t, dst, "b/big/video.mp4"); !bytes.Equal(got, large) {
+		t.Fatalf("multipart copy differs from the source (%d bytes vs %d)", len(got), len(large))
+	}
+	head, err := raw.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &dst, Key: awssdk.String("b/big/video.mp4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if awssdk.ToString(head.ContentType) != "video/mp4" || head.Metadata["origin"] != "liferay" || head.Metadata[SourceETagMetadataKey] == "" {
+		t.Errorf("multipart copy lost content type or metadata: %q %v", awssdk.ToString(head.ContentType), head.Metadata)
+	}
+	if uploads := openUploads(t, raw, dst); uploads != 0 {
+		t.Errorf("%d multipart uploads left open", uploads)
+	}
+
+	t.Run("a re-run recognises the multipart copy", func(t *testing.T) {
+		partsBefore := proxy.seen("UploadPartCopy")
+		again, err := p.CopyObjectStorage(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ObjectsSkipped != 2 || again.ObjectsCopied != 0 || proxy.seen("UploadPartCopy") != partsBefore {
+			t.Fatalf("re-run %+v copied again", *again)
+		}
+	})
+
+	t.Run("a failing part aborts the upload and names the object", func(t *testing.T) {
+		proxy.inject(isKind("UploadPartCopy"), -1, http.StatusInternalServerError, "InternalError")
+		defer proxy.inject(isKind("UploadPartCopy"), 0, 0, "") // later faults see none
+		p := newTestProvider(t, Options{Endpoint: proxy.URL, MultipartThreshold: 6 << 20, PartSize: 5 << 20, MaxAttempts: 2,
+			RetryBaseDelay: fastRetries.RetryBaseDelay, RetryMaxDelay: fastRetries.RetryMaxDelay})
+		other := req
+		other.DestinationPrefix = "failed/"
+		res, err := p.CopyObjectStorage(ctx, other)
+		if err == nil || !strings.Contains(err.Error(), "big/video.mp4") || !provider.IsTransient(err) {
+			t.Fatalf("error %v, want a transient error naming big/video.mp4", err)
+		}
+		if res.ObjectsFailed != 1 || res.ObjectsCopied != 1 || res.BytesCopied != 5 {
+			t.Fatalf("result %+v, want the small object copied, the large one failed and its bytes not counted", *res)
+		}
+		if uploads := openUploads(t, raw, dst); uploads != 0 {
+			t.Errorf("%d multipart uploads left open after the failure", uploads)
+		}
+	})
+}
+
+func openUploads(t *testing.T, raw rawClients, bucket string) int {
+	t.Helper()
+	out, err := raw.s3.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Uploads)
+}
+
+func TestCopyStopsPromptlyWhenCancelled(t *testing.T) {
+	raw := newRawClients(t)
+	store := sharedLiferayStore(t)
+	proxy := newFaultProxy(t)
+	proxy.slowDown(20 * time.Millisecond) // keep the copy running long enough to cancel it
+	p := newTestProvider(t, Options{Endpoint: proxy.URL})
+	dst := raw.newBucket(t, "cancelled")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelledAt time.Time
+	var once sync.Once
+	req := store.copyRequest(dst, "b/")
+	req.Concurrency = 16
+	req.Progress = func(pr provider.CopyProgress) {
+		if pr.ObjectsCopied >= 100 {
+			once.Do(func() { cancelledAt = time.Now(); cancel() })
+		}
+	}
+	res, err := p.CopyObjectStorage(ctx, req)
+	stopped := time.Since(cancelledAt)
+
+	if !errors.Is(err, context.Canceled) || !provider.IsTransient(err) {
+		t.Fatalf("error %v, want a transient error wrapping context.Canceled", err)
+	}
+	if stopped > 2*time.Second {
+		t.Fatalf("copy returned %v after cancellation", stopped)
+	}
+	if res == nil || res.ObjectsCopied >= liferayUserDocuments || res.ObjectsCopied < 100 {
+		t.Fatalf("result %+v, want a partial copy", res)
+	}
+	// Nothing keeps running behind the caller's back.
+	forwarded := proxy.forwarded.Load()
+	time.Sleep(300 * time.Millisecond)
+	if later := proxy.forwarded.Load(); later != forwarded {
+		t.Fatalf("%d requests reached S3 after the copy returned", later-forwarded)
+	}
+	if n := int64(len(raw.listing(t, dst, "b/"))); n < res.ObjectsCopied {
+		t.Fatalf("destination holds %d objects, fewer than the %d reported copied", n, res.ObjectsCopied)
+	}
+}
+
+// smallSource creates a bucket with n small objects under "docs/" and returns it.
+func smallSource(t *testing.T, raw rawClients, n int) string {
+	t.Helper()
+	bucket := raw.newBucket(t, "small-src")
+	objects := map[string][]byte{}
+	for i := range n {
+		objects[fmt.Sprintf("docs/doc-%03d", i)] = []byte(fmt.Sprintf("document %d", i))
+	}
+	raw.put(t, bucket, objects)
+	return bucket
+}
+
+func TestCopyRetriesThrottlingAndServerErrors(t *testing.T) {
+	raw := newRawClients(t)
+	src, dst := smallSource(t, raw, 200), raw.newBucket(t, "throttled")
+	proxy := newFaultProxy(t)
+	// Every object's first copy attempt is throttled and its second fails with a 5xx:
+	// 200 throttles are more than the SDK's default retry quota absorbs (500 tokens, 5
+	// per throttled retry), so with it this copy would end in "retry quota exceeded".
+	slowDown := proxy.injectPerObject(isKind("CopyObject"), 1, http.StatusServiceUnavailable, "SlowDown")
+	serverError := proxy.injectPerObject(isKind("CopyObject"), 1, http.StatusInternalServerError, "InternalError")
+	unavailable := proxy.inject(isKind("ListObjectsV2"), 2, http.StatusServiceUnavailable, "ServiceUnavailable")
+	opts := fastRetries
+	opts.Endpoint = proxy.URL
+	p := newTestProvider(t, opts)
+
+	res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
+		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/", Concurrency: 32,
+	})
+	if err != nil {
+		t.Fatalf("copy under throttling: %v", err)
+	}
+	if res.ObjectsCopied != 200 {
+		t.Fatalf("result %+v, want 200 copied", *res)
+	}
+	if n := len(raw.listing(t, dst, "docs/")); n != 200 {
+		t.Fatalf("destination holds %d objects, want 200", n)
+	}
+	if slowDown.injected.Load() != 200 || serverError.injected.Load() != 200 || unavailable.injected.Load() != 2 {
+		t.Errorf("faults fired %d SlowDown, %d InternalError, %d listing 503; want 200, 200, 2",
+			slowDown.injected.Load(), serverError.injected.Load(), unavailable.injected.Load())
+	}
+	if got := proxy.seen("CopyObject"); got != 600 {
+		t.Errorf("%d CopyObject requests, want 600 (three attempts per object)", got)
+	}
+}
+
+func TestCopyFailureNamesTheObject(t *testing.T) {
+	raw := newRawClients(t)
+	src, dst := smallSource(t, raw, 20), raw.newBucket(t, "one-fails")
+	proxy := newFaultProxy(t)
+	broken := proxy.inject(isCopyOf("docs/doc-007"), -1, http.StatusInternalServerError, "InternalError")
+	opts := fastRetries
+	opts.Endpoint, opts.MaxAttempts = proxy.URL, 3
+	p := newTestProvider(t, opts)
+
+	res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
+		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/",
+	})
+	if err == nil || !strings.Contains(err.Error(), "docs/doc-007") {
+		t.Fatalf("error %v, want one naming docs/doc-007", err)
+	}
+	if !provider.IsTransient(err) {
+		t.Errorf("a 5xx that outlasted the retries is %s, want transient", provider.KindOf(err))
+	}
+	if res.ObjectsFailed != 1 || res.ObjectsCopied != 19 {
+		t.Fatalf("result %+v, want 19 copied and 1 failed", *res)
+	}
+	if broken.injected.Load() != 3 {
+		t.Errorf("broken object tried %d times, want MaxAttempts=3", broken.injected.Load())
+	}
+	if n := len(raw.listing(t, dst, "docs/")); n != 19 {
+		t.Fatalf("destination holds %d objects, want 19", n)
+	}
+}
+
+func TestCopyCountsObjectsDeletedDuringTheCopy(t *testing.T) {
+	raw := newRawClients(t)
+	src, dst := smallSource(t, raw, 10), raw.newBucket(t, "vanished")
+	proxy := newFaultProxy(t)
+	// The object is listed, then deleted by a Liferay user before its copy runs.
+	proxy.inject(isCopyOf("docs/doc-003"), -1, http.StatusNotFound, "NoSuchKey")
+	p := newTestProvider(t, Options{Endpoint: proxy.URL})
+
+	res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
+		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/",
+	})
+	if err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	if res.ObjectsVanished != 1 || res.ObjectsCopied != 9 || res.ObjectsFailed != 0 {
+		t.Fatalf("result %+v, want 9 copied and 1 vanished", *res)
+	}
+}
+
+func TestCopyBadInputIsClassified(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	src, dst := smallSource(t, raw, 30), raw.newBucket(t, "bad-input")
+	p := newTestProvider(t, Options{})
+	copyReq := func(srcBucket, dstBucket string) provider.ObjectStorageCopyRequest {
+		return provider.ObjectStorageCopyRequest{SourceBucket: srcBucket, SourcePrefix: "docs/", DestinationBucket: dstBucket, DestinationPrefix: "x/"}
+	}
+
+	cases := []struct {
+		name string
+		req  provider.ObjectStorageCopyRequest
+		kind provider.ErrorKind
+	}{
+		{"missing source bucket", copyReq("no-such-source-bucket", dst), provider.KindNotFound},
+		{"missing destination bucket", copyReq(src, "no-such-destination-bucket"), provider.KindNotFound},
+		{"no bucket", copyReq("", dst), provider.KindInvalidInput},
+		{"overlapping prefixes", provider.ObjectStorageCopyRequest{SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: src, DestinationPrefix: "docs/backup/"}, provider.KindInvalidInput},
+		{"malformed pattern", func() provider.ObjectStorageCopyRequest {
+			r := copyReq(src, dst)
+			r.ExcludePatterns = []string{"[x"}
+			return r
+		}(), provider.KindInvalidInput},
+		{"part size below S3's minimum", func() provider.ObjectStorageCopyRequest { r := copyReq(src, dst); r.PartSize = 1 << 20; return r }(), provider.KindInvalidInput},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := p.CopyObjectStorage(ctx, c.req)
+			if provider.KindOf(err) != c.kind || !provider.IsPermanent(err) {
+				t.Fatalf("error %v (kind %s), want permanent %s", err, provider.KindOf(err), c.kind)
+			}
+		})
+	}
+
+	t.Run("access denied stops the copy at once", func(t *testing.T) {
+		proxy := newFaultProxy(t)
+		proxy.inject(isKind("CopyObject"), -1, http.StatusForbidden, "AccessDenied")
+		p := newTestProvider(t, Options{Endpoint: proxy.URL})
+		req := copyReq(src, dst)
+		req.Concurrency = 2
+		res, err := p.CopyObjectStorage(ctx, req)
+		if provider.KindOf(err) != provider.KindAccessDenied || !provider.IsPermanent(err) {
+			t.Fatalf("error %v (kind %s), want permanent AccessDenied", err, provider.KindOf(err))
+		}
+		if tried := proxy.seen("CopyObject"); tried > 4 {
+			t.Fatalf("%d CopyObject requests after the first AccessDenied, want the copy to stop", tried)
+		}
+		if res.ObjectsCopied != 0 {
+			t.Fatalf("result %+v, want nothing copied", *res)
+		}
+	})
+}
+
+func TestListUploadDownloadAndDeletePrefix(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	bucket := raw.newBucket(t, "objects")
+	p := newTestProvider(t, Options{ListPageSize: 10})
+
+	manifest := []byte(`{"version":1}`)
+	if err := p.UploadObject(ctx, bucket, "acme/b1/manifest.json", manifest); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	body, err := p.DownloadObject(ctx, bucket, "acme/b1/manifest.json")
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	got, _ := io.ReadAll(body)
+	body.Close()
+	if !bytes.Equal(got, manifest) {
+		t.Fatalf("downloaded %q, want %q", got, manifest)
+	}
+	if _, err := p.DownloadObject(ctx, bucket, "acme/b1/missing.json"); !provider.IsNotFound(err) || !provider.IsPermanent(err) {
+		t.Fatalf("download of a missing object: %v, want permanent NotFound", err)
+	}
+	if err := p.UploadObject(ctx, "no-such-bucket-here", "k", manifest); !provider.IsNotFound(err) {
+		t.Fatalf("upload to a missing bucket: %v, want NotFound", err)
+	}
+
+	objects := map[string][]byte{}
+	for i := range 25 { // several pages of ListPageSize 10
+		objects[fmt.Sprintf("acme/b1/dl/%04d", i)] = []byte{byte(i)}
+	}
+	raw.put(t, bucket, objects)
+
+	listed, err := p.ListObjects(ctx, bucket, "acme/b1/")
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(listed) != 26 || listed[0].Key != "acme/b1/dl/0000" || listed[0].Size != 1 || listed[0].ETag == "" || strings.Contains(listed[0].ETag, `"`) {
+		t.Fatalf("listed %d objects, first %+v; want 26 with unquoted ETags", len(listed), listed[0])
+	}
+	if _, err := p.DeletePrefix(ctx, bucket, ""); provider.KindOf(err) != provider.KindInvalidInput {
+		t.Fatalf("DeletePrefix with an empty prefix: %v, want InvalidInput", err)
+	}
+}
