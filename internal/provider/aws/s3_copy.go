@@ -143,11 +143,11 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 	}
 
 	dispatchErr := r.dispatch(ctx, source, destination, jobs)
+	if dispatchErr != nil {
+		abort(dispatchErr) // a listing failed: the queued copies are moot
+	}
 	close(jobs)
 	workers.Wait()
-	if dispatchErr != nil {
-		abort(dispatchErr)
-	}
 	return r.result(), r.outcome(parent, ctx, dispatchErr)
 }
 
