@@ -221,7 +221,8 @@ func (a *Archiver) processNext(ctx context.Context) bool {
 func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest) bool {
 	log := ctrl.LoggerFrom(ctx)
 	rec := RecordFromBackupRequest(br, a.opts.Now())
-	if err := a.opts.Store.UpsertBackupRecord(ctx, rec); err != nil {
+	changed, err := a.opts.Store.UpsertBackupRecordChanged(ctx, rec)
+	if err != nil {
 		var ve *database.ValidationError
 		switch {
 		case ctx.Err() != nil:
@@ -243,7 +244,8 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 		}
 	}
 	committed := a.opts.Now()
-	if (br.Status.Phase == backupv1.PhaseSucceeded || br.Status.Phase == backupv1.PhaseFailed) && br.Status.CompletionTime != nil {
+	// Lag of the first commit of this state only (not of a resync's identical rewrite).
+	if changed && (br.Status.Phase == backupv1.PhaseSucceeded || br.Status.Phase == backupv1.PhaseFailed) && br.Status.CompletionTime != nil {
 		a.metrics.lag.Observe(max(0, committed.Sub(br.Status.CompletionTime.Time).Seconds()))
 	}
 	if a.afterCommit != nil {

@@ -35,7 +35,8 @@ func EnabledFromEnv() (bool, error) {
 // Store is the part of the database client the Archiver uses.
 type Store interface {
 	Migrate(ctx context.Context) error
-	UpsertBackupRecord(ctx context.Context, r *database.BackupRecord) error
+	// UpsertBackupRecordChanged writes r and reports whether the row changed.
+	UpsertBackupRecordChanged(ctx context.Context, r *database.BackupRecord) (bool, error)
 }
 
 // Options configures an Archiver. Client and Store are required.
@@ -54,7 +55,8 @@ type Options struct {
 	// QueueSize bounds the BackupRequests waiting for archival (default 1024).
 	// Enqueue drops what does not fit; the next resync picks it up.
 	QueueSize int
-	// Workers is the number of concurrent upserts (default 4).
+	// Workers is the number of concurrent upserts (default 8; archival waits on
+	// commits and API round trips, not CPU).
 	Workers int
 	// ResyncInterval is how often all BackupRequests are listed to archive the
 	// terminal ones lacking Archived=True (default 1 minute).
@@ -82,7 +84,7 @@ func (o *Options) defaults() error {
 		o.QueueSize = 1024
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 8
 	}
 	if o.ResyncInterval <= 0 {
 		o.ResyncInterval = time.Minute

@@ -58,10 +58,17 @@ func nullTime(t *time.Time) sql.NullTime {
 // a new uid inserts a row, a known one updates it, an identical one changes
 // nothing. backup_metrics is updated by trigger in the same statement.
 func (c *Client) UpsertBackupRecord(ctx context.Context, r *BackupRecord) error {
+	_, err := c.UpsertBackupRecordChanged(ctx, r)
+	return err
+}
+
+// UpsertBackupRecordChanged is UpsertBackupRecord that also reports whether a row
+// was inserted or changed (false when the stored row was already identical).
+func (c *Client) UpsertBackupRecordChanged(ctx context.Context, r *BackupRecord) (bool, error) {
 	if err := r.Validate(); err != nil {
-		return err
+		return false, err
 	}
-	_, err := c.db.ExecContext(ctx, upsertBackupSQL,
+	res, err := c.db.ExecContext(ctx, upsertBackupSQL,
 		r.UID, r.Namespace, r.Name, r.ProjectID, r.Environment, r.Provider, r.Phase, nullStr(r.Reason), nullStr(r.Message),
 		nullStr(r.DBBackupType), nullStr(r.DBInstanceID), nullStr(r.DBSnapshotID), nullStr(r.DBSnapshotARN),
 		nullStr(r.DBEngine), nullStr(r.DBEngineVersion), nullInt(r.DBSizeBytes),
@@ -69,7 +76,11 @@ func (c *Client) UpsertBackupRecord(ctx context.Context, r *BackupRecord) error 
 		nullInt(r.DLObjectCount), nullInt(r.DLObjectsExcluded), nullInt(r.DLTotalBytes),
 		nullStr(r.ManifestLocation), nullStr(r.ManifestChecksum), nullInt(int64(r.RetentionDays)),
 		r.RequestedAt.UTC(), nullTime(r.StartTime), nullTime(r.CompletionTime), nullTime(r.ExpiresAt))
-	return c.wrap(fmt.Sprintf("upsert backup record %s/%s (uid %s)", r.Namespace, r.Name, r.UID), err)
+	if err != nil {
+		return false, c.wrap(fmt.Sprintf("upsert backup record %s/%s (uid %s)", r.Namespace, r.Name, r.UID), err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -46,9 +46,13 @@ func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
 	c := newTestClient(t, true)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	r := succeeded("proj-retail-prd", "b1", "retail", "prd", now)
-	for range 3 {
-		if err := c.UpsertBackupRecord(ctx, r); err != nil {
+	for i := range 3 {
+		changed, err := c.UpsertBackupRecordChanged(ctx, r)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if changed != (i == 0) {
+			t.Fatalf("upsert %d reported changed=%v", i, changed)
 		}
 	}
 	got, err := c.GetBackupRecord(ctx, "proj-retail-prd", "b1")
