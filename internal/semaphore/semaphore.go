@@ -1,0 +1,162 @@
+// Package semaphore decides which BackupRequests of a project may run: at most N at
+// once per project, in creation order. Its state is derived from the BackupRequests
+// themselves on every decision, so a restarted controller counts right; the small
+// in-memory part only covers the moment between admitting a request and the
+// informer cache showing it InProgress.
+package semaphore
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Candidate is one BackupRequest of a project as seen in the cache.
+type Candidate struct {
+	UID       types.UID
+	Namespace string
+	Name      string
+	Created   time.Time
+	// Running is true for phase InProgress.
+	Running bool
+	// Waiting is true for phase Pending (or no phase yet).
+	Waiting bool
+}
+
+// Decision is the outcome of Acquire.
+type Decision struct {
+	// Acquired is true when the request may start now; it then holds a slot.
+	Acquired bool
+	// Position is the 1-based place in the project's queue of waiting requests
+	// (0 when acquired).
+	Position int
+	// Running is the number of slots in use, Limit the slots per project.
+	Running, Limit int
+	// Waiting is the number of requests of the project still waiting after this decision.
+	Waiting int
+}
+
+// Tracker hands out per-project slots. It is safe for concurrent use; decisions for
+// one project are serialised so two workers can never both take the last slot.
+type Tracker struct {
+	limit int
+
+	mu       sync.Mutex
+	projects map[string]*projectState
+}
+
+type projectState struct {
+	mu sync.Mutex
+	// admitted holds requests given a slot that the cache may not show InProgress yet.
+	admitted map[types.UID]struct{}
+	// released holds requests that gave their slot back while the cache may still show them InProgress.
+	released map[types.UID]struct{}
+}
+
+// New returns a Tracker allowing limit running requests per project (minimum 1).
+func New(limit int) *Tracker {
+	if limit < 1 {
+		limit = 1
+	}
+	return &Tracker{limit: limit, projects: map[string]*projectState{}}
+}
+
+// Limit is the number of slots per project.
+func (t *Tracker) Limit() int { return t.limit }
+
+func (t *Tracker) project(id string) *projectState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p, ok := t.projects[id]
+	if !ok {
+		p = &projectState{admitted: map[types.UID]struct{}{}, released: map[types.UID]struct{}{}}
+		t.projects[id] = p
+	}
+	return p
+}
+
+// Acquire decides whether request uid of project may start, given every BackupRequest
+// of the project in the cache. Requests start in creation order (name breaks ties).
+// On success the caller must move the request to InProgress, or call Release if that fails.
+func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decision {
+	p := t.project(project)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	running := map[types.UID]struct{}{}
+	var waiting []Candidate
+	seen := map[types.UID]bool{}
+	for _, c := range all {
+		seen[c.UID] = true
+		_, admitted := p.admitted[c.UID]
+		_, released := p.released[c.UID]
+		switch {
+		case released:
+			// The cache may lag behind our own release; trust memory.
+			if !c.Running {
+				delete(p.released, c.UID)
+			}
+		case c.Running:
+			running[c.UID] = struct{}{}
+			delete(p.admitted, c.UID) // the cache caught up
+		case admitted:
+			running[c.UID] = struct{}{}
+		case c.Waiting:
+			waiting = append(waiting, c)
+		}
+	}
+	// Forget requests that vanished from the cache (deleted).
+	for u := range p.admitted {
+		if !seen[u] {
+			delete(p.admitted, u)
+		}
+	}
+	for u := range p.released {
+		if !seen[u] {
+			delete(p.released, u)
+		}
+	}
+
+	if _, ok := running[uid]; ok {
+		return Decision{Acquired: true, Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+	}
+	sort.SliceStable(waiting, func(i, j int) bool {
+		a, b := waiting[i], waiting[j]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	position := 0
+	for i, c := range waiting {
+		if c.UID == uid {
+			position = i + 1
+			break
+		}
+	}
+	if position == 0 {
+		// Not in the cache yet (just created): queue it behind everything seen.
+		position = len(waiting) + 1
+		waiting = append(waiting, Candidate{UID: uid})
+	}
+	free := t.limit - len(running)
+	if position <= free {
+		p.admitted[uid] = struct{}{}
+		return Decision{Acquired: true, Running: len(running) + 1, Limit: t.limit, Waiting: len(waiting) - 1}
+	}
+	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+}
+
+// Release gives back the slot of uid (the request finished, failed or was deleted).
+func (t *Tracker) Release(project string, uid types.UID) {
+	p := t.project(project)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.admitted, uid)
+	p.released[uid] = struct{}{}
+}
