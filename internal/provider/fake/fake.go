@@ -1,0 +1,287 @@
+// Package fake is an in-memory provider.Provider for fast tests of the state machine
+// and for the reconcile benchmark: snapshots become available after a delay, copies
+// take a configurable time, and any operation can be made to fail.
+package fake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// Provider is a fake cloud. The zero value is not usable; call New.
+type Provider struct {
+	// Latency is added to every call (simulating API round trips).
+	Latency time.Duration
+	// SnapshotReadyAfter is how long a snapshot stays Creating.
+	SnapshotReadyAfter time.Duration
+	// CopyDuration is how long a copy takes.
+	CopyDuration time.Duration
+	// Now is the clock used for snapshot readiness (default time.Now).
+	Now func() time.Time
+
+	mu        sync.Mutex
+	snapshots map[string]*snapshot
+	objects   map[string]map[string][]byte // bucket -> key -> data
+	failures  map[string]error             // operation -> error to return
+	calls     map[string]int
+}
+
+type snapshot struct {
+	status  provider.SnapshotStatus
+	created time.Time
+}
+
+// New returns an empty fake with the given buckets.
+func New(buckets ...string) *Provider {
+	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string][]byte{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now}
+	for _, b := range buckets {
+		p.objects[b] = map[string][]byte{}
+	}
+	return p
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// FailWith makes every later call of operation return err (nil clears it).
+func (p *Provider) FailWith(operation string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		delete(p.failures, operation)
+		return
+	}
+	p.failures[operation] = err
+}
+
+// Calls returns how often operation was called.
+func (p *Provider) Calls(operation string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[operation]
+}
+
+// Snapshots returns the ids of existing snapshots.
+func (p *Provider) Snapshots() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := make([]string, 0, len(p.snapshots))
+	for id := range p.snapshots {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// PutObject stores an object directly (test setup).
+func (p *Provider) PutObject(bucket, key string, data []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.objects[bucket] == nil {
+		p.objects[bucket] = map[string][]byte{}
+	}
+	p.objects[bucket][key] = data
+}
+
+func (p *Provider) enter(ctx context.Context, op string) error {
+	p.mu.Lock()
+	p.calls[op]++
+	err := p.failures[op]
+	p.mu.Unlock()
+	if p.Latency > 0 {
+		select {
+		case <-time.After(p.Latency):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return err
+}
+
+// CreateDatabaseSnapshot implements provider.Provider.
+func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.CreateSnapshotRequest) (*provider.DatabaseSnapshotResult, error) {
+	if err := p.enter(ctx, "CreateDatabaseSnapshot"); err != nil {
+		return nil, err
+	}
+	id := "snap-" + req.Owner.Namespace + "-" + req.Owner.Name + "-" + shortUID(req.Owner.UID)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.snapshots[id]; ok {
+		if s.status.Owner.UID != req.Owner.UID {
+			return nil, provider.NewError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Errorf("snapshot exists with other owner"))
+		}
+		return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: s.status.State, Adopted: true}, nil
+	}
+	s := &snapshot{created: p.Now(), status: provider.SnapshotStatus{
+		SnapshotID: id, SnapshotARN: "arn:fake:rds:snapshot:" + id, InstanceID: req.InstanceID,
+		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: 20 << 30, Engine: "postgres", EngineVersion: "15.4", Owner: req.Owner,
+	}}
+	p.snapshots[id] = s
+	return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: provider.SnapshotCreating}, nil
+}
+
+// GetDatabaseSnapshotStatus implements provider.Provider.
+func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, id string) (*provider.SnapshotStatus, error) {
+	if err := p.enter(ctx, "GetDatabaseSnapshotStatus"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.snapshots[id]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "DescribeDBSnapshots", id, fmt.Errorf("snapshot not found"))
+	}
+	st := s.status
+	if st.State == provider.SnapshotCreating && p.Now().Sub(s.created) >= p.SnapshotReadyAfter {
+		st.State, st.RawStatus, st.PercentProgress = provider.SnapshotAvailable, "available", 100
+		s.status = st
+	}
+	return &st, nil
+}
+
+// SetSnapshotState forces a snapshot's state (for failure tests).
+func (p *Provider) SetSnapshotState(id string, state provider.SnapshotState, raw string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.snapshots[id]; ok {
+		s.status.State, s.status.RawStatus = state, raw
+	}
+}
+
+// DeleteDatabaseSnapshot implements provider.Provider.
+func (p *Provider) DeleteDatabaseSnapshot(ctx context.Context, id string) error {
+	if err := p.enter(ctx, "DeleteDatabaseSnapshot"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.snapshots, id)
+	return nil
+}
+
+// CopyObjectStorage implements provider.Provider: it copies after CopyDuration.
+func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectStorageCopyRequest) (*provider.ObjectStorageCopyResult, error) {
+	if err := p.enter(ctx, "CopyObjectStorage"); err != nil {
+		return nil, err
+	}
+	if p.CopyDuration > 0 {
+		select {
+		case <-time.After(p.CopyDuration):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	src, ok := p.objects[req.SourceBucket]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "ListObjectsV2", req.SourceBucket, fmt.Errorf("no such bucket"))
+	}
+	dst, ok := p.objects[req.DestinationBucket]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "CopyObject", req.DestinationBucket, fmt.Errorf("no such bucket"))
+	}
+	res := &provider.ObjectStorageCopyResult{}
+	for key, data := range src {
+		if !strings.HasPrefix(key, req.SourcePrefix) {
+			continue
+		}
+		res.ObjectsTotal++
+		res.BytesTotal += int64(len(data))
+		destKey := req.DestinationPrefix + strings.TrimPrefix(key, req.SourcePrefix)
+		if existing, ok := dst[destKey]; ok && bytes.Equal(existing, data) {
+			res.ObjectsSkipped++
+			continue
+		}
+		dst[destKey] = data
+		res.ObjectsCopied++
+		res.BytesCopied += int64(len(data))
+	}
+	if req.Progress != nil {
+		req.Progress(provider.CopyProgress{ObjectsTotal: res.ObjectsTotal, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped, BytesCopied: res.BytesCopied, ListingDone: true})
+	}
+	return res, nil
+}
+
+// UploadObject implements provider.Provider.
+func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []byte) error {
+	if err := p.enter(ctx, "UploadObject"); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.objects[bucket] == nil {
+		return provider.NewError(provider.KindNotFound, "PutObject", bucket, fmt.Errorf("no such bucket"))
+	}
+	p.objects[bucket][key] = append([]byte(nil), data...)
+	return nil
+}
+
+// DownloadObject implements provider.Provider.
+func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	if err := p.enter(ctx, "DownloadObject"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	data, ok := p.objects[bucket][key]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "GetObject", bucket+"/"+key, fmt.Errorf("no such key"))
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// ListObjects implements provider.Provider.
+func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]provider.ObjectMetadata, error) {
+	if err := p.enter(ctx, "ListObjects"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	objs, ok := p.objects[bucket]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "ListObjectsV2", bucket, fmt.Errorf("no such bucket"))
+	}
+	var out []provider.ObjectMetadata
+	for k, d := range objs {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, provider.ObjectMetadata{Key: k, Size: int64(len(d)), ETag: fmt.Sprintf("\"%x\"", len(d))})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// DeletePrefix implements provider.Provider.
+func (p *Provider) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
+	if err := p.enter(ctx, "DeletePrefix"); err != nil {
+		return 0, err
+	}
+	if prefix == "" {
+		return 0, provider.NewError(provider.KindInvalidInput, "DeletePrefix", bucket, fmt.Errorf("empty prefix"))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for k := range p.objects[bucket] {
+		if strings.HasPrefix(k, prefix) {
+			delete(p.objects[bucket], k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func shortUID(uid string) string {
+	if len(uid) > 8 {
+		return uid[:8]
+	}
+	return uid
+}
