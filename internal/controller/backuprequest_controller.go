@@ -1,0 +1,303 @@
+// Package controller reconciles BackupRequests: it takes a per-project slot, snapshots
+// the database, copies the document library, writes the manifest and records the
+// outcome, one small step per pass, each step's outcome stored in status before the
+// next starts so a restarted controller resumes where it stopped.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/semaphore"
+)
+
+// projectIndex is the cache index of BackupRequests by spec.projectId.
+const projectIndex = "spec.projectId"
+
+// Archiver receives BackupRequests that reached a terminal phase; it must not block.
+type Archiver interface {
+	Enqueue(br *backupv1alpha1.BackupRequest)
+}
+
+// BackupRequestReconciler reconciles BackupRequest objects.
+type BackupRequestReconciler struct {
+	client.Client
+	// APIReader reads around the cache, for conflict retries.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Providers *provider.Registry
+	Clock     clock.Clock
+	Options   Options
+	// Archiver, if set, records terminal backups in the history database.
+	Archiver Archiver
+	// Metrics, if set, observes backups.
+	Metrics MetricsRecorder
+
+	slots *semaphore.Tracker
+	jobs  *copyjob.Runner
+}
+
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one BackupRequest one step forward.
+func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	br := &backupv1alpha1.BackupRequest{}
+	if err := r.Get(ctx, req.NamespacedName, br); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("project", br.Spec.ProjectID, "environment", br.Spec.Environment, "phase", br.Status.Phase)
+	ctx = ctrl.LoggerInto(ctx, log)
+
+	if !br.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, br)
+	}
+	if br.Status.Phase.IsTerminal() {
+		r.archive(br)
+		return ctrl.Result{}, nil
+	}
+
+	switch br.Status.Phase {
+	case "":
+		return ctrl.Result{}, r.initialize(ctx, br)
+	case backupv1alpha1.PhasePending:
+		return r.reconcilePending(ctx, br)
+	default:
+		return r.reconcileInProgress(ctx, br)
+	}
+}
+
+// initialize records that the request was seen: phase Pending, Ready=False.
+func (r *BackupRequestReconciler) initialize(ctx context.Context, br *backupv1alpha1.BackupRequest) error {
+	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Phase = backupv1alpha1.PhasePending
+		st.Message = "accepted, waiting to start"
+		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonPending, st.Message)
+	})
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	r.normalEvent(br, ReasonPending, "Accept", "Backup of project %s environment %s accepted", br.Spec.ProjectID, br.Spec.Environment)
+	return nil
+}
+
+// reconcilePending checks the request can run at all, then waits for a project slot.
+func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
+	if failure, err := r.preflight(ctx, br); err != nil {
+		return r.handleStepError(ctx, br, err)
+	} else if failure != nil {
+		return ctrl.Result{}, r.fail(ctx, br, failure.reason, failure.message)
+	}
+	return r.acquireSlot(ctx, br)
+}
+
+// reconcileInProgress runs the backup steps in order; a step that is not finished
+// stops the pass and says when to look again.
+func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
+	if r.deadlinePassed(br) {
+		r.jobs.Cancel(br.UID)
+		return ctrl.Result{}, r.fail(ctx, br, ReasonDeadlineExceeded,
+			fmt.Sprintf("backup did not finish within %s of starting; raise --backup-deadline if this environment needs longer", r.Options.BackupDeadline))
+	}
+	prov, err := r.Providers.Get(string(br.Spec.Provider))
+	if err != nil {
+		return ctrl.Result{}, r.fail(ctx, br, ReasonProviderNotSupported, err.Error())
+	}
+	steps := []func(context.Context, *backupv1alpha1.BackupRequest, provider.Provider) (stepResult, error){
+		r.reconcileSnapshot,
+		r.reconcileCopy,
+		r.reconcileManifest,
+		r.reconcileCompletion,
+	}
+	for _, step := range steps {
+		res, err := step(ctx, br, prov)
+		if err != nil {
+			return r.handleStepError(ctx, br, err)
+		}
+		if !res.done {
+			return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// stepResult says whether a step is finished, and if not when to check again
+// (zero: a watch or the copy job will wake the request).
+type stepResult struct {
+	done         bool
+	requeueAfter time.Duration
+}
+
+var stepDone = stepResult{done: true}
+
+// backupFailure is a step's verdict that the backup cannot succeed, with the reason to show.
+type backupFailure struct{ reason, message string }
+
+func (f *backupFailure) Error() string { return f.reason + ": " + f.message }
+
+// handleStepError fails the backup on a permanent provider error and retries
+// (with the workqueue's backoff) on anything else.
+func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backupv1alpha1.BackupRequest, err error) (ctrl.Result, error) {
+	if apierrors.IsNotFound(err) {
+		return ctrl.Result{}, nil
+	}
+	var bf *backupFailure
+	if errors.As(err, &bf) {
+		return ctrl.Result{}, r.fail(ctx, br, bf.reason, bf.message)
+	}
+	if provider.IsPermanent(err) {
+		return ctrl.Result{}, r.fail(ctx, br, reasonForProviderError(err), err.Error())
+	}
+	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
+	return ctrl.Result{}, err
+}
+
+// reasonForProviderError maps a provider error kind to a condition reason.
+func reasonForProviderError(err error) string {
+	switch provider.KindOf(err) {
+	case provider.KindNotFound:
+		return ReasonNotFound
+	case provider.KindAccessDenied:
+		return ReasonAccessDenied
+	case provider.KindConflict:
+		return ReasonConflict
+	case provider.KindInvalidInput:
+		return ReasonInvalidInput
+	case provider.KindNotSupported:
+		return ReasonProviderNotSupported
+	case provider.KindQuotaExceeded:
+		return ReasonQuotaExceeded
+	}
+	return ReasonTransientError
+}
+
+func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupRequest) bool {
+	return br.Status.StartTime != nil && r.Clock.Since(br.Status.StartTime.Time) > r.Options.BackupDeadline
+}
+
+// fail ends the backup in phase Failed with reason and an actionable message.
+func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.BackupRequest, reason, message string) error {
+	now := r.now()
+	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Phase = backupv1alpha1.PhaseFailed
+		st.Message = message
+		st.CompletionTime = &now
+		r.setCondition(st, br.Generation, ConditionReady, "False", reason, message)
+	})
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	r.slots.Release(br.Spec.ProjectID, br.UID)
+	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
+	r.warningEvent(br, reason, "Fail", "Backup failed: %s", message)
+	if r.Metrics != nil {
+		r.Metrics.Finished(br)
+	}
+	r.archive(br)
+	return nil
+}
+
+// reconcileDelete stops running work and releases the slot; retention cleanup of
+// cloud artefacts is not done here.
+func (r *BackupRequestReconciler) reconcileDelete(_ context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
+	r.jobs.Cancel(br.UID)
+	r.slots.Release(br.Spec.ProjectID, br.UID)
+	return ctrl.Result{}, nil
+}
+
+func (r *BackupRequestReconciler) archive(br *backupv1alpha1.BackupRequest) {
+	if r.Archiver != nil {
+		r.Archiver.Enqueue(br)
+	}
+}
+
+// SetupWithManager registers the controller and its watches with mgr.
+func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	r.prepare(ctx)
+
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.BackupRequest{}, projectIndex, func(o client.Object) []string {
+		return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
+	}); err != nil {
+		return fmt.Errorf("index backup requests by project: %w", err)
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}))).
+		// A request leaving InProgress (or going away) frees a slot: wake its project's waiting requests at once.
+		Watches(&backupv1alpha1.BackupRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingRequestsOfProject), builder.WithPredicates(phaseChanged{})).
+		WatchesRawSource(source.Channel(r.jobs.Events, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		Named("backuprequest").
+		Complete(r)
+}
+
+// prepare fills defaults and the in-memory parts; copy jobs end with ctx.
+func (r *BackupRequestReconciler) prepare(ctx context.Context) {
+	r.Options = r.Options.WithDefaults()
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = r.Client
+	}
+	r.slots = semaphore.New(r.Options.MaxConcurrentBackupsPerProject)
+	r.jobs = copyjob.NewRunner(ctx)
+}
+
+// waitingRequestsOfProject maps any BackupRequest to the Pending requests of its project.
+func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, o client.Object) []reconcile.Request {
+	br, ok := o.(*backupv1alpha1.BackupRequest)
+	if !ok {
+		return nil
+	}
+	var list backupv1alpha1.BackupRequestList
+	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		item := &list.Items[i]
+		if item.UID != br.UID && item.Status.Phase == backupv1alpha1.PhasePending {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: item.Namespace, Name: item.Name}})
+		}
+	}
+	return reqs
+}
+
+// phaseChanged passes creations, deletions and updates that change status.phase or
+// start deletion; progress-only status writes do not wake the reconciler.
+type phaseChanged struct{ predicate.Funcs }
+
+func (phaseChanged) Update(e event.UpdateEvent) bool {
+	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
+	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+	if !okOld || !okNew {
+		return true
+	}
+	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero()
+}

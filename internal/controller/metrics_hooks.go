@@ -1,0 +1,24 @@
+package controller
+
+import backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+
+// MetricsRecorder observes backups for Prometheus. Implementations keep label
+// values bounded (project and environment, never a backup name).
+type MetricsRecorder interface {
+	// Started is called when a backup takes a slot.
+	Started(br *backupv1alpha1.BackupRequest)
+	// Finished is called when a backup reaches Succeeded or Failed (br has the final status).
+	Finished(br *backupv1alpha1.BackupRequest)
+	// QueueDepth reports how many requests of project wait for a slot.
+	QueueDepth(project string, waiting int)
+	// Copied adds a finished copy's objects and bytes.
+	Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64)
+	// ProviderCall counts a provider API call and whether it failed.
+	ProviderCall(operation string, err error)
+}
+
+func (r *BackupRequestReconciler) observeCall(_ *backupv1alpha1.BackupRequest, op string, err error) {
+	if r.Metrics != nil {
+		r.Metrics.ProviderCall(op, err)
+	}
+}

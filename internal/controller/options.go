@@ -1,0 +1,81 @@
+package controller
+
+import "time"
+
+// Options tunes the BackupRequest controller. Zero values take the defaults below.
+type Options struct {
+	// MaxConcurrentBackupsPerProject is the number of BackupRequests of one project
+	// that may be InProgress at once, across all namespaces (MAX_CONCURRENT_BACKUPS_PER_PROJECT).
+	MaxConcurrentBackupsPerProject int
+	// DefaultRetentionDays applies when spec.retentionDays is omitted (BACKUP_RETENTION_DAYS).
+	DefaultRetentionDays int32
+	// ProjectLabelKey is the namespace label that names the namespace's project.
+	ProjectLabelKey string
+	// BackupDeadline fails a backup still InProgress this long after it started.
+	BackupDeadline time.Duration
+	// SnapshotPollInitial is the wait before the first snapshot status check;
+	// later checks wait as long as the snapshot has been running, up to SnapshotPollMax.
+	SnapshotPollInitial, SnapshotPollMax time.Duration
+	// SlotRetryInitial and SlotRetryMax bound the safety-net requeue of a request
+	// waiting for a slot (it is normally woken at once when a slot frees).
+	SlotRetryInitial, SlotRetryMax time.Duration
+	// ProgressInterval is how often status.documentLibrary is refreshed during a copy.
+	ProgressInterval time.Duration
+	// ManifestBucket receives the manifests of database-only backups; when empty
+	// such backups have no manifest.
+	ManifestBucket string
+	// CopyConcurrency and MultipartThreshold are passed to the provider's copy (0: provider default).
+	CopyConcurrency    int
+	MultipartThreshold int64
+	// MaxConcurrentReconciles is the number of reconcile workers.
+	MaxConcurrentReconciles int
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxConcurrentBackupsPerProject = 2
+	DefaultRetentionDays                  = 30
+	DefaultProjectLabelKey                = "backup.liferay.cloud/project-id"
+	DefaultBackupDeadline                 = 6 * time.Hour
+	DefaultSnapshotPollInitial            = 15 * time.Second
+	DefaultSnapshotPollMax                = 2 * time.Minute
+	DefaultSlotRetryInitial               = 5 * time.Second
+	DefaultSlotRetryMax                   = 2 * time.Minute
+	DefaultProgressInterval               = 3 * time.Second
+	DefaultMaxConcurrentReconciles        = 10
+)
+
+// WithDefaults returns o with every zero field set to its default.
+func (o Options) WithDefaults() Options {
+	if o.MaxConcurrentBackupsPerProject <= 0 {
+		o.MaxConcurrentBackupsPerProject = DefaultMaxConcurrentBackupsPerProject
+	}
+	if o.DefaultRetentionDays <= 0 {
+		o.DefaultRetentionDays = DefaultRetentionDays
+	}
+	if o.ProjectLabelKey == "" {
+		o.ProjectLabelKey = DefaultProjectLabelKey
+	}
+	if o.BackupDeadline <= 0 {
+		o.BackupDeadline = DefaultBackupDeadline
+	}
+	if o.SnapshotPollInitial <= 0 {
+		o.SnapshotPollInitial = DefaultSnapshotPollInitial
+	}
+	if o.SnapshotPollMax < o.SnapshotPollInitial {
+		o.SnapshotPollMax = max(DefaultSnapshotPollMax, o.SnapshotPollInitial)
+	}
+	if o.SlotRetryInitial <= 0 {
+		o.SlotRetryInitial = DefaultSlotRetryInitial
+	}
+	if o.SlotRetryMax < o.SlotRetryInitial {
+		o.SlotRetryMax = max(DefaultSlotRetryMax, o.SlotRetryInitial)
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = DefaultProgressInterval
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
+	}
+	return o
+}

@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/semaphore"
+)
+
+// acquireSlot starts the request when its project has a free slot and it is first
+// in line; otherwise it records its queue position and waits.
+func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
+	var list backupv1alpha1.BackupRequestList
+	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list backup requests of project %s: %w", br.Spec.ProjectID, err)
+	}
+	candidates := make([]semaphore.Candidate, 0, len(list.Items))
+	for i := range list.Items {
+		item := &list.Items[i]
+		if !item.DeletionTimestamp.IsZero() {
+			continue
+		}
+		candidates = append(candidates, semaphore.Candidate{
+			UID: item.UID, Namespace: item.Namespace, Name: item.Name,
+			Created: item.CreationTimestamp.Time,
+			Running: item.Status.Phase == backupv1alpha1.PhaseInProgress,
+			Waiting: item.Status.Phase == backupv1alpha1.PhasePending || item.Status.Phase == "",
+		})
+	}
+	decision := r.slots.Acquire(br.Spec.ProjectID, br.UID, candidates)
+	if r.Metrics != nil {
+		r.Metrics.QueueDepth(br.Spec.ProjectID, decision.Waiting)
+	}
+	if !decision.Acquired {
+		return r.waitForSlot(ctx, br, decision)
+	}
+
+	now := r.now()
+	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Phase = backupv1alpha1.PhaseInProgress
+		st.StartTime = &now
+		st.Message = "backup started"
+		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonInProgress, "backup in progress")
+	})
+	if err != nil {
+		r.slots.Release(br.Spec.ProjectID, br.UID)
+		return ctrl.Result{}, ignoreNotFound(err)
+	}
+	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
+	r.normalEvent(br, ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
+	if r.Metrics != nil {
+		r.Metrics.Started(br)
+	}
+	return r.reconcileInProgress(ctx, br)
+}
+
+// waitForSlot records the queue position. The request is woken when a request of its
+// project leaves InProgress; the growing requeue is only a safety net.
+func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, d semaphore.Decision) (ctrl.Result, error) {
+	msg := fmt.Sprintf("waiting for a slot: position %d in the queue of project %s (%d of %d slots in use)",
+		d.Position, br.Spec.ProjectID, d.Running, d.Limit)
+	ready := meta.FindStatusCondition(br.Status.Conditions, ConditionReady)
+	if ready == nil || ready.Reason != ReasonWaitingForSlot || ready.Message != msg {
+		err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+			st.Message = msg
+			r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
+		})
+		if err != nil {
+			return ctrl.Result{}, ignoreNotFound(err)
+		}
+		if ready == nil || ready.Reason != ReasonWaitingForSlot {
+			r.normalEvent(br, ReasonWaitingForSlot, "Queue", "%s", msg)
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.slotRetryAfter(br)}, nil
+}
+
+// slotRetryAfter doubles with the time already spent waiting, within the configured bounds.
+func (r *BackupRequestReconciler) slotRetryAfter(br *backupv1alpha1.BackupRequest) time.Duration {
+	waited := r.Clock.Since(br.CreationTimestamp.Time)
+	return min(max(waited, r.Options.SlotRetryInitial), r.Options.SlotRetryMax)
+}

@@ -1,0 +1,424 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+)
+
+// machine is a reconciler on a fake API client, a fake cloud and a fake clock.
+type machine struct {
+	t        *testing.T
+	ctx      context.Context
+	client   client.Client
+	cloud    *fake.Provider
+	clock    *clocktesting.FakeClock
+	recorder *events.FakeRecorder
+	r        *BackupRequestReconciler
+}
+
+var start = time.Date(2026, 11, 9, 14, 30, 0, 0, time.UTC)
+
+func newMachine(t *testing.T, objs ...client.Object) *machine {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = backupv1alpha1.AddToScheme(scheme)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proj-retail-prd", Labels: map[string]string{backupv1alpha1.ProjectLabel: "retail"}}}
+	c := fakeclient.NewClientBuilder().WithScheme(scheme).
+		WithStatusSubresource(&backupv1alpha1.BackupRequest{}).
+		WithIndex(&backupv1alpha1.BackupRequest{}, projectIndex, func(o client.Object) []string {
+			return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
+		}).
+		WithObjects(append([]client.Object{ns}, objs...)...).Build()
+	m := &machine{t: t, client: c, clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100)}
+	var cancel context.CancelFunc
+	m.ctx, cancel = context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m.cloud = fake.New("liferay-retail-prd-dl", "liferay-backups")
+	m.cloud.Now = m.clock.Now
+	m.cloud.SnapshotReadyAfter = time.Minute
+	for i := range 5 {
+		m.cloud.PutObject("liferay-retail-prd-dl", fmt.Sprintf("document_library/10/%d.pdf", i), []byte(strings.Repeat("x", 100*(i+1))))
+	}
+	m.r = m.newReconciler()
+	return m
+}
+
+// newReconciler is a controller with empty memory, as after a restart.
+func (m *machine) newReconciler() *BackupRequestReconciler {
+	reg := provider.NewRegistry()
+	reg.Register("aws", m.cloud)
+	r := &BackupRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock}
+	r.prepare(m.ctx)
+	return r
+}
+
+func request(name string, mutate ...func(*backupv1alpha1.BackupRequestSpec)) *backupv1alpha1.BackupRequest {
+	br := &backupv1alpha1.BackupRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "proj-retail-prd", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(start)},
+		Spec: backupv1alpha1.BackupRequestSpec{
+			ProjectID: "retail", Environment: "prd", Provider: "aws",
+			Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "retail-prd-db"},
+			DocumentLibrary: &backupv1alpha1.DocumentLibraryBackupSpec{
+				SourceBucket: "liferay-retail-prd-dl", SourcePrefix: "document_library/",
+				DestinationBucket: "liferay-backups", DestinationPrefix: backupv1alpha1.ObjectPrefix("retail/prd/" + name + "/"),
+			},
+		},
+	}
+	for _, f := range mutate {
+		f(&br.Spec)
+	}
+	return br
+}
+
+func (m *machine) get(name string) *backupv1alpha1.BackupRequest {
+	m.t.Helper()
+	br := &backupv1alpha1.BackupRequest{}
+	if err := m.client.Get(m.ctx, types.NamespacedName{Namespace: "proj-retail-prd", Name: name}, br); err != nil {
+		m.t.Fatalf("get %s: %v", name, err)
+	}
+	return br
+}
+
+// reconcile runs one pass and moves the fake clock to the requested requeue time.
+func (m *machine) reconcile(name string) (ctrl.Result, error) {
+	res, err := m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-retail-prd", Name: name}})
+	if res.RequeueAfter > 0 {
+		m.clock.Step(res.RequeueAfter)
+	}
+	return res, err
+}
+
+// drive reconciles until the request is terminal, giving background copies time to end.
+func (m *machine) drive(name string) *backupv1alpha1.BackupRequest {
+	m.t.Helper()
+	for range 200 {
+		if _, err := m.reconcile(name); err != nil {
+			m.t.Fatalf("reconcile %s: %v", name, err)
+		}
+		if br := m.get(name); br.Status.Phase.IsTerminal() {
+			return br
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.t.Fatalf("%s did not finish: %+v", name, m.get(name).Status)
+	return nil
+}
+
+func (m *machine) events() []string {
+	var out []string
+	for {
+		select {
+		case e := <-m.recorder.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+func condition(br *backupv1alpha1.BackupRequest, t string) *metav1.Condition {
+	return meta.FindStatusCondition(br.Status.Conditions, t)
+}
+
+func TestFullBackupSucceedsWithEveryStepRecorded(t *testing.T) {
+	m := newMachine(t, request("full"))
+	br := m.drive("full")
+
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s, message %q", br.Status.Phase, br.Status.Message)
+	}
+	for _, c := range []string{ConditionReady, ConditionDatabaseSnapshotReady, ConditionDocumentLibraryCopied, ConditionManifestWritten} {
+		if cond := condition(br, c); cond == nil || cond.Status != metav1.ConditionTrue {
+			t.Errorf("condition %s = %+v, want True", c, cond)
+		}
+	}
+	if br.Status.Database.SnapshotID == "" || br.Status.Database.Engine != "postgres" || br.Status.Database.SizeBytes != 20<<30 {
+		t.Errorf("database status %+v", br.Status.Database)
+	}
+	if dl := br.Status.DocumentLibrary; dl.ObjectsTotal != 5 || dl.ObjectsCopied != 5 || dl.TotalSizeBytes != 1500 {
+		t.Errorf("document library status %+v", dl)
+	}
+	if br.Status.StartTime == nil || br.Status.CompletionTime == nil || br.Status.ExpiresAt == nil {
+		t.Fatalf("times not set: %+v", br.Status)
+	}
+	if got := br.Status.ExpiresAt.Sub(br.Status.CompletionTime.Time); got != 30*24*time.Hour {
+		t.Errorf("expiresAt is completion + %s, want the default 30 days", got)
+	}
+	if br.Status.ObservedGeneration != br.Generation {
+		t.Errorf("observedGeneration %d, generation %d", br.Status.ObservedGeneration, br.Generation)
+	}
+
+	// The manifest is where status says, and verifies.
+	if br.Status.Manifest == nil || br.Status.Manifest.Location != "s3://liferay-backups/retail/prd/full/manifest.json" {
+		t.Fatalf("manifest status %+v", br.Status.Manifest)
+	}
+	rc, err := m.cloud.DownloadObject(m.ctx, "liferay-backups", "retail/prd/full/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 1<<20)
+	n, _ := rc.Read(data)
+	man, err := manifest.Verify(data[:n])
+	if err != nil {
+		t.Fatalf("manifest does not verify: %v", err)
+	}
+	if man.Checksum != br.Status.Manifest.Checksum || man.DocumentLibrary.ObjectCount != 5 || man.Database.SnapshotID != br.Status.Database.SnapshotID {
+		t.Errorf("manifest %+v does not match status %+v", man, br.Status)
+	}
+
+	evs := strings.Join(m.events(), "\n")
+	for _, want := range []string{"Normal Pending", "Normal Started", "Normal SnapshotCreating", "Normal SnapshotAvailable", "Normal Copying", "Normal Copied", "Normal Written", "Normal Succeeded"} {
+		if !strings.Contains(evs, want) {
+			t.Errorf("missing event %q in:\n%s", want, evs)
+		}
+	}
+}
+
+func TestSnapshotPollingBacksOffWithoutAHotLoop(t *testing.T) {
+	m := newMachine(t, request("poll", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
+	m.cloud.SnapshotReadyAfter = 10 * time.Minute
+	var waits []time.Duration
+	for range 12 {
+		res, err := m.reconcile("poll")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RequeueAfter > 0 {
+			waits = append(waits, res.RequeueAfter)
+		}
+	}
+	if len(waits) < 4 || waits[0] != 15*time.Second {
+		t.Fatalf("first check must come after 15s: %v", waits)
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] < waits[i-1] || waits[i] > 2*time.Minute {
+			t.Fatalf("waits must grow to at most 2m: %v", waits)
+		}
+	}
+	if waits[len(waits)-1] != 2*time.Minute {
+		t.Fatalf("waits must reach the 2m cap: %v", waits)
+	}
+	if got := m.cloud.Calls("GetDatabaseSnapshotStatus"); got > 12 {
+		t.Fatalf("%d status calls in 12 passes", got)
+	}
+}
+
+func TestProjectMismatchFailsWithoutCallingTheCloud(t *testing.T) {
+	m := newMachine(t, request("intruder", func(s *backupv1alpha1.BackupRequestSpec) { s.ProjectID = "bank" }))
+	br := m.drive("intruder")
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonProjectMismatch {
+		t.Fatalf("want Failed/ProjectMismatch, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	}
+	if !strings.Contains(br.Status.Message, `belongs to project "retail"`) {
+		t.Errorf("message should say which project the namespace belongs to: %q", br.Status.Message)
+	}
+	for _, op := range []string{"CreateDatabaseSnapshot", "CopyObjectStorage", "DownloadObject", "ListObjects", "UploadObject"} {
+		if n := m.cloud.Calls(op); n != 0 {
+			t.Errorf("%s called %d times for a request of another project", op, n)
+		}
+	}
+	if evs := strings.Join(m.events(), "\n"); !strings.Contains(evs, "Warning ProjectMismatch") {
+		t.Errorf("want a Warning event, got:\n%s", evs)
+	}
+}
+
+func TestUnsupportedProviderAndDatabaseTypeFail(t *testing.T) {
+	m := newMachine(t,
+		request("gcp", func(s *backupv1alpha1.BackupRequestSpec) { s.Provider = "gcp" }),
+		request("dump", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.Type = "dump" }))
+	if br := m.drive("gcp"); condition(br, ConditionReady).Reason != ReasonProviderNotSupported {
+		t.Errorf("gcp: %+v", condition(br, ConditionReady))
+	}
+	if br := m.drive("dump"); condition(br, ConditionReady).Reason != ReasonDatabaseTypeNotSupported {
+		t.Errorf("dump: %+v", condition(br, ConditionReady))
+	}
+}
+
+func TestPermanentProviderErrorFailsWithItsReason(t *testing.T) {
+	m := newMachine(t, request("missing-db"))
+	m.cloud.FailWith("CreateDatabaseSnapshot", provider.NewError(provider.KindNotFound, "CreateDBSnapshot", "retail-prd-db", errors.New("DBInstanceNotFound")))
+	br := m.drive("missing-db")
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonNotFound {
+		t.Fatalf("want Failed/NotFound, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	}
+	if !strings.Contains(br.Status.Message, "retail-prd-db") {
+		t.Errorf("message must name the instance: %q", br.Status.Message)
+	}
+	if evs := strings.Join(m.events(), "\n"); !strings.Contains(evs, "Warning NotFound") {
+		t.Errorf("want a Warning event, got:\n%s", evs)
+	}
+}
+
+func TestTransientProviderErrorIsRetried(t *testing.T) {
+	m := newMachine(t, request("throttled"))
+	m.cloud.FailWith("CreateDatabaseSnapshot", provider.NewError(provider.KindThrottled, "CreateDBSnapshot", "retail-prd-db", errors.New("Throttling")))
+	_, _ = m.reconcile("throttled") // Pending
+	if _, err := m.reconcile("throttled"); err == nil {
+		t.Fatal("a throttled call must return an error so the workqueue retries with backoff")
+	}
+	if br := m.get("throttled"); br.Status.Phase != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("phase %s after a transient error", br.Status.Phase)
+	}
+	m.cloud.FailWith("CreateDatabaseSnapshot", nil)
+	if br := m.drive("throttled"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s after the throttling stopped: %s", br.Status.Phase, br.Status.Message)
+	}
+}
+
+func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
+	m := newMachine(t, request("bad-snap", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
+	_, _ = m.reconcile("bad-snap")
+	_, _ = m.reconcile("bad-snap")
+	m.cloud.SetSnapshotState(m.get("bad-snap").Status.Database.SnapshotID, provider.SnapshotFailed, "failed")
+	br := m.drive("bad-snap")
+	if condition(br, ConditionReady).Reason != ReasonSnapshotFailed {
+		t.Fatalf("want SnapshotFailed, got %+v", condition(br, ConditionReady))
+	}
+}
+
+func TestRestartResumesWithoutASecondSnapshot(t *testing.T) {
+	m := newMachine(t, request("restart"))
+	_, _ = m.reconcile("restart") // Pending
+	_, _ = m.reconcile("restart") // InProgress, snapshot created
+	if id := m.get("restart").Status.Database.SnapshotID; id == "" {
+		t.Fatal("snapshot id must be recorded before the next step")
+	}
+	m.r = m.newReconciler() // the controller restarts: memory gone
+	br := m.drive("restart")
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s: %s", br.Status.Phase, br.Status.Message)
+	}
+	if n := len(m.cloud.Snapshots()); n != 1 {
+		t.Fatalf("%d snapshots after a restart, want 1", n)
+	}
+	if n := m.cloud.Calls("CreateDatabaseSnapshot"); n != 1 {
+		t.Fatalf("CreateDatabaseSnapshot called %d times, want 1", n)
+	}
+}
+
+func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
+	var objs []client.Object
+	for i := range 3 {
+		br := request(fmt.Sprintf("q%d", i))
+		br.CreationTimestamp = metav1.NewTime(start.Add(time.Duration(i) * time.Second))
+		objs = append(objs, br)
+	}
+	bank := request("bank-1", func(s *backupv1alpha1.BackupRequestSpec) { s.ProjectID = "bank" })
+	bank.Namespace = "proj-bank"
+	objs = append(objs, bank, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proj-bank", Labels: map[string]string{backupv1alpha1.ProjectLabel: "bank"}}})
+	m := newMachine(t, objs...)
+	m.cloud.SnapshotReadyAfter = time.Hour
+
+	for _, name := range []string{"q2", "q1", "q0", "q2", "q1", "q0"} { // newest first: order must not matter
+		_, _ = m.reconcile(name)
+	}
+	if p := m.get("q0").Status.Phase; p != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("q0 %s", p)
+	}
+	if p := m.get("q1").Status.Phase; p != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("q1 %s", p)
+	}
+	q2 := m.get("q2")
+	ready := condition(q2, ConditionReady)
+	if q2.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != ReasonWaitingForSlot || !strings.Contains(ready.Message, "position 1") {
+		t.Fatalf("q2 must wait first in line: %s %+v", q2.Status.Phase, ready)
+	}
+
+	// Another project is not delayed by retail's full slots.
+	_, _ = m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}})
+	_, _ = m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}})
+	b := &backupv1alpha1.BackupRequest{}
+	_ = m.client.Get(m.ctx, types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}, b)
+	if b.Status.Phase != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("bank-1 %s: %s", b.Status.Phase, b.Status.Message)
+	}
+
+	// When q0 finishes, q2 gets its slot.
+	m.cloud.SnapshotReadyAfter = 0
+	if br := m.drive("q0"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("q0 %s", br.Status.Phase)
+	}
+	_, _ = m.reconcile("q2")
+	if p := m.get("q2").Status.Phase; p != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("q2 must start once q0 freed its slot, is %s", p)
+	}
+}
+
+func TestDestinationHoldingAnotherBackupIsRefused(t *testing.T) {
+	m := newMachine(t, request("second"))
+	m.cloud.PutObject("liferay-backups", "retail/prd/second/manifest.json", []byte(`{"backupId":"someone-else"}`))
+	br := m.drive("second")
+	if condition(br, ConditionReady).Reason != ReasonDestinationInUse {
+		t.Fatalf("want DestinationInUse, got %+v", condition(br, ConditionReady))
+	}
+	if m.cloud.Calls("CopyObjectStorage") != 0 || m.cloud.Calls("CreateDatabaseSnapshot") != 0 {
+		t.Fatal("nothing may be copied or snapshotted into a used destination")
+	}
+}
+
+func TestOverlappingDestinationOfAnotherRequestIsRefused(t *testing.T) {
+	first := request("first")
+	second := request("second", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.DestinationPrefix = "retail/prd/first/nested/" })
+	second.CreationTimestamp = metav1.NewTime(start.Add(time.Second))
+	m := newMachine(t, first, second)
+	br := m.drive("second")
+	if condition(br, ConditionReady).Reason != ReasonDestinationInUse || !strings.Contains(br.Status.Message, "proj-retail-prd/first") {
+		t.Fatalf("want DestinationInUse naming the other request, got %+v", condition(br, ConditionReady))
+	}
+	if br := m.drive("first"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("the older request keeps its destination: %s %s", br.Status.Phase, br.Status.Message)
+	}
+}
+
+func TestDeadlineFailsABackupThatNeverFinishes(t *testing.T) {
+	m := newMachine(t, request("slow", func(s *backupv1alpha1.BackupRequestSpec) { s.Database = nil }))
+	m.cloud.CopyDuration = time.Hour // real time: the copy never ends during the test
+	_, _ = m.reconcile("slow")
+	_, _ = m.reconcile("slow")
+	if p := m.get("slow").Status.Phase; p != backupv1alpha1.PhaseInProgress {
+		t.Fatalf("phase %s", p)
+	}
+	m.clock.Step(6*time.Hour + time.Minute)
+	_, _ = m.reconcile("slow")
+	br := m.get("slow")
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonDeadlineExceeded {
+		t.Fatalf("want Failed/DeadlineExceeded, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	}
+	if _, running := m.r.jobs.Get(br.UID); running {
+		t.Fatal("the copy job must be cancelled")
+	}
+}
+
+func TestDatabaseOnlyBackupWritesItsManifestToTheManifestBucket(t *testing.T) {
+	m := newMachine(t, request("db-only", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
+	m.r.Options.ManifestBucket = "liferay-backups"
+	br := m.drive("db-only")
+	if br.Status.Manifest == nil || !strings.HasPrefix(br.Status.Manifest.Location, "s3://liferay-backups/retail/prd/") {
+		t.Fatalf("manifest %+v", br.Status.Manifest)
+	}
+	if m.cloud.Calls("CopyObjectStorage") != 0 {
+		t.Fatal("a database-only backup must not copy files")
+	}
+}

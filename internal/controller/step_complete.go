@@ -1,0 +1,76 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// reconcileCompletion marks the backup Succeeded, sets its expiry and frees the slot.
+func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *backupv1alpha1.BackupRequest, _ provider.Provider) (stepResult, error) {
+	now := r.now()
+	retention := r.Options.DefaultRetentionDays
+	if br.Spec.RetentionDays != nil {
+		retention = *br.Spec.RetentionDays
+	}
+	expires := metav1.NewTime(now.Add(time.Duration(retention) * 24 * time.Hour))
+	summary := completionSummary(br, now.Time)
+	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Phase = backupv1alpha1.PhaseSucceeded
+		st.CompletionTime = &now
+		st.ExpiresAt = &expires
+		st.Message = summary
+		st.Size = manifest.HumanBytes(backupSize(br))
+		r.setCondition(st, br.Generation, ConditionReady, "True", ReasonSucceeded, summary)
+	})
+	if err != nil {
+		return stepResult{}, err
+	}
+	r.slots.Release(br.Spec.ProjectID, br.UID)
+	ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
+	r.normalEvent(br, ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
+	if r.Metrics != nil {
+		r.Metrics.Finished(br)
+	}
+	r.archive(br)
+	return stepDone, nil
+}
+
+func backupSize(br *backupv1alpha1.BackupRequest) int64 {
+	var size int64
+	if br.Status.Database != nil {
+		size += br.Status.Database.SizeBytes
+	}
+	if br.Status.DocumentLibrary != nil {
+		size += br.Status.DocumentLibrary.TotalSizeBytes
+	}
+	return size
+}
+
+func completionSummary(br *backupv1alpha1.BackupRequest, now time.Time) string {
+	var parts []string
+	if db := br.Status.Database; db != nil {
+		parts = append(parts, fmt.Sprintf("snapshot %s", db.SnapshotID))
+	}
+	if dl := br.Status.DocumentLibrary; dl != nil {
+		parts = append(parts, fmt.Sprintf("%d files (%s)", dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes)))
+	}
+	took := ""
+	if br.Status.StartTime != nil {
+		took = " in " + manifest.HumanDuration(now.Sub(br.Status.StartTime.Time))
+	}
+	return fmt.Sprintf("backed up %s%s", strings.Join(parts, " and "), took)
+}
+
+// now is the reconciler clock's time as an API timestamp (second precision, like the API stores it).
+func (r *BackupRequestReconciler) now() metav1.Time {
+	return metav1.NewTime(r.Clock.Now().Truncate(time.Second))
+}

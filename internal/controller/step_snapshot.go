@@ -1,0 +1,108 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// owner is the provider's view of the BackupRequest, stored as tags.
+func owner(br *backupv1alpha1.BackupRequest) provider.BackupOwner {
+	return provider.BackupOwner{
+		ProjectID: br.Spec.ProjectID, Environment: br.Spec.Environment,
+		Namespace: br.Namespace, Name: br.Name, UID: string(br.UID),
+	}
+}
+
+// reconcileSnapshot creates the database snapshot once (the provider names it
+// deterministically, so a retry adopts it) and polls it until available.
+func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
+	if br.Spec.Database == nil || conditionTrue(br, ConditionDatabaseSnapshotReady) {
+		return stepDone, nil
+	}
+	if br.Status.Database == nil || br.Status.Database.SnapshotID == "" {
+		return r.createSnapshot(ctx, br, prov)
+	}
+	return r.pollSnapshot(ctx, br, prov)
+}
+
+func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
+	res, err := prov.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: br.Spec.Database.InstanceID, Owner: owner(br)})
+	r.observeCall(br, "CreateDatabaseSnapshot", err)
+	if err != nil {
+		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", br.Spec.Database.InstanceID, err)
+	}
+	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status)}
+		r.setCondition(st, br.Generation, ConditionDatabaseSnapshotReady, "False", ReasonSnapshotCreating,
+			fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, br.Spec.Database.InstanceID))
+	})
+	if err != nil {
+		return stepResult{}, err
+	}
+	ctrl.LoggerFrom(ctx).Info("database snapshot started", "snapshot", res.SnapshotID, "adopted", res.Adopted)
+	r.normalEvent(br, ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, br.Spec.Database.InstanceID)
+	return stepResult{requeueAfter: r.Options.SnapshotPollInitial}, nil
+}
+
+func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
+	id := br.Status.Database.SnapshotID
+	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
+	r.observeCall(br, "GetDatabaseSnapshotStatus", err)
+	if provider.IsNotFound(err) {
+		return stepResult{}, &backupFailure{ReasonSnapshotMissing,
+			fmt.Sprintf("snapshot %s disappeared while it was being created; it may have been deleted outside the controller", id)}
+	}
+	if err != nil {
+		return stepResult{}, fmt.Errorf("get status of snapshot %s: %w", id, err)
+	}
+	switch st.State {
+	case provider.SnapshotAvailable:
+		err := r.patchStatus(ctx, br, func(s *backupv1alpha1.BackupRequestStatus) {
+			s.Database = snapshotStatus(st)
+			r.setCondition(s, br.Generation, ConditionDatabaseSnapshotReady, "True", ReasonSnapshotAvailable,
+				fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(st.SizeBytes)))
+		})
+		if err != nil {
+			return stepResult{}, err
+		}
+		r.normalEvent(br, ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
+		return stepDone, nil
+	case provider.SnapshotFailed, provider.SnapshotDeleting:
+		return stepResult{}, &backupFailure{ReasonSnapshotFailed,
+			fmt.Sprintf("snapshot %s ended in state %q; check the database instance %s and its events", id, st.RawStatus, br.Spec.Database.InstanceID)}
+	}
+	// Still creating: record progress (only when it moved) and look again later.
+	if br.Status.Database.PercentProgress != st.PercentProgress || br.Status.Database.Status != st.RawStatus {
+		if err := r.patchStatus(ctx, br, func(s *backupv1alpha1.BackupRequestStatus) { s.Database = snapshotStatus(st) }); err != nil {
+			return stepResult{}, err
+		}
+	}
+	return stepResult{requeueAfter: r.snapshotPollAfter(br)}, nil
+}
+
+// snapshotPollAfter waits as long as the snapshot has been running (doubling the
+// interval from SnapshotPollInitial), capped at SnapshotPollMax: never a hot loop,
+// and no counter to lose in a restart.
+func (r *BackupRequestReconciler) snapshotPollAfter(br *backupv1alpha1.BackupRequest) time.Duration {
+	running := r.Options.SnapshotPollInitial
+	if c := meta.FindStatusCondition(br.Status.Conditions, ConditionDatabaseSnapshotReady); c != nil {
+		running = r.Clock.Since(c.LastTransitionTime.Time)
+	}
+	return min(max(running, r.Options.SnapshotPollInitial), r.Options.SnapshotPollMax)
+}
+
+func snapshotStatus(st *provider.SnapshotStatus) *backupv1alpha1.DatabaseBackupStatus {
+	return &backupv1alpha1.DatabaseBackupStatus{
+		SnapshotID: st.SnapshotID, SnapshotARN: st.SnapshotARN, Status: st.RawStatus,
+		PercentProgress: st.PercentProgress, SizeBytes: st.SizeBytes,
+		Engine: st.Engine, EngineVersion: st.EngineVersion,
+	}
+}

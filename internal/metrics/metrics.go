@@ -1,0 +1,125 @@
+// Package metrics defines the controller's Prometheus metrics. Labels are bounded:
+// project and environment, never a backup's name.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// Recorder holds the metrics and implements controller.MetricsRecorder.
+type Recorder struct {
+	requestsTotal   *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	queueDepth      *prometheus.GaugeVec
+	databaseSize    *prometheus.GaugeVec
+	documentLibSize *prometheus.GaugeVec
+	lastSuccess     *prometheus.GaugeVec
+	inProgress      *prometheus.GaugeVec
+	providerCalls   *prometheus.CounterVec
+	providerErrors  *prometheus.CounterVec
+	copiedObjects   *prometheus.CounterVec
+	copiedBytes     *prometheus.CounterVec
+}
+
+// DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
+var DurationBuckets = []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600}
+
+// New creates the metrics and registers them with reg (controller-runtime's metrics.Registry in the manager).
+func New(reg prometheus.Registerer) (*Recorder, error) {
+	r := &Recorder{
+		requestsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
+		}, []string{"project_id", "environment", "state"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "backup_duration_seconds", Help: "Time from a backup's start to its completion.", Buckets: DurationBuckets,
+		}, []string{"project_id", "environment"}),
+		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "semaphore_queue_depth", Help: "BackupRequests of a project waiting for a slot.",
+		}, []string{"project_id"}),
+		databaseSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "backup_database_size_bytes", Help: "Size of the latest successful database snapshot.",
+		}, []string{"project_id", "environment"}),
+		documentLibSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "backup_dl_size_bytes", Help: "Size of the latest successful document-library backup.",
+		}, []string{"project_id", "environment"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "backup_last_success_timestamp_seconds", Help: "Completion time of the latest successful backup (Unix seconds).",
+		}, []string{"project_id", "environment"}),
+		inProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "backups_in_progress", Help: "BackupRequests of a project currently InProgress.",
+		}, []string{"project_id"}),
+		providerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_provider_api_calls_total", Help: "Provider operations called by the controller.",
+		}, []string{"operation"}),
+		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_provider_api_errors_total", Help: "Provider operations that failed, by error kind.",
+		}, []string{"operation", "kind"}),
+		copiedObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_copy_objects_total", Help: "Document-library objects copied.",
+		}, []string{"project_id", "environment"}),
+		copiedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_copy_bytes_total", Help: "Document-library bytes copied.",
+		}, []string{"project_id", "environment"}),
+	}
+	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.queueDepth, r.databaseSize, r.documentLibSize,
+		r.lastSuccess, r.inProgress, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Started counts a backup taking a slot.
+func (r *Recorder) Started(br *backupv1alpha1.BackupRequest) {
+	r.requestsTotal.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment, "started").Inc()
+	r.inProgress.WithLabelValues(br.Spec.ProjectID).Inc()
+}
+
+// Finished records a backup's outcome, duration and sizes.
+func (r *Recorder) Finished(br *backupv1alpha1.BackupRequest) {
+	p, e := br.Spec.ProjectID, br.Spec.Environment
+	if br.Status.StartTime != nil {
+		r.inProgress.WithLabelValues(p).Dec()
+	}
+	switch br.Status.Phase {
+	case backupv1alpha1.PhaseSucceeded:
+		r.requestsTotal.WithLabelValues(p, e, "succeeded").Inc()
+		if br.Status.StartTime != nil && br.Status.CompletionTime != nil {
+			r.duration.WithLabelValues(p, e).Observe(br.Status.CompletionTime.Sub(br.Status.StartTime.Time).Seconds())
+		}
+		if br.Status.Database != nil {
+			r.databaseSize.WithLabelValues(p, e).Set(float64(br.Status.Database.SizeBytes))
+		}
+		if br.Status.DocumentLibrary != nil {
+			r.documentLibSize.WithLabelValues(p, e).Set(float64(br.Status.DocumentLibrary.TotalSizeBytes))
+		}
+		if br.Status.CompletionTime != nil {
+			r.lastSuccess.WithLabelValues(p, e).Set(float64(br.Status.CompletionTime.Unix()))
+		}
+	case backupv1alpha1.PhaseFailed:
+		r.requestsTotal.WithLabelValues(p, e, "failed").Inc()
+	}
+}
+
+// QueueDepth sets the number of waiting requests of a project.
+func (r *Recorder) QueueDepth(project string, waiting int) {
+	r.queueDepth.WithLabelValues(project).Set(float64(waiting))
+}
+
+// Copied adds a copy's throughput.
+func (r *Recorder) Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
+	r.copiedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.copiedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+}
+
+// ProviderCall counts a provider call and, when err is set, its failure kind.
+func (r *Recorder) ProviderCall(operation string, err error) {
+	r.providerCalls.WithLabelValues(operation).Inc()
+	if err != nil {
+		r.providerErrors.WithLabelValues(operation, string(provider.KindOf(err))).Inc()
+	}
+}
