@@ -1,0 +1,190 @@
+// Package integration runs the BackupRequest controller in a manager against a real
+// API server (envtest) and the moto AWS emulator, through the real AWS provider.
+package integration
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+)
+
+var (
+	suiteCtx  context.Context
+	cancel    context.CancelFunc
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.WithWatch
+	scheme    = runtime.NewScheme()
+	moto      *harness.Moto
+	s3Client  *s3.Client
+	rdsClient *rds.Client
+	// slowProxy sits between the controller and moto; its delay slows copies down
+	// so a test can stop the controller in the middle of one.
+	slowProxy *delayProxy
+)
+
+func TestIntegration(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller integration suite (envtest + moto)")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	suiteCtx, cancel = context.WithCancel(context.Background())
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(backupv1alpha1.AddToScheme(scheme)).To(Succeed())
+	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run through `make test`, which builds the envtest assets")
+
+	var err error
+	moto, err = harness.StartMoto(suiteCtx)
+	Expect(err).NotTo(HaveOccurred())
+	moto.SetAWSEnv()
+	slowProxy = newDelayProxy(moto.Endpoint)
+
+	awsCfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(moto.Endpoint),
+	}
+	s3Client = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
+	rdsClient = rds.NewFromConfig(awsCfg)
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8sClient, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = AfterSuite(func() {
+	cancel()
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+	if slowProxy != nil {
+		slowProxy.Close()
+	}
+	moto.Stop()
+})
+
+// runningController is a manager with the BackupRequest controller, as the real
+// binary wires it, that a test can stop and start again.
+type runningController struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// controllerOptions are short timings so tests do not wait for production intervals.
+func controllerOptions() controller.Options {
+	return controller.Options{
+		SnapshotPollInitial: 500 * time.Millisecond,
+		SnapshotPollMax:     time.Second,
+		SlotRetryInitial:    2 * time.Second,
+		SlotRetryMax:        5 * time.Second,
+		ProgressInterval:    300 * time.Millisecond,
+		CopyConcurrency:     4,
+	}
+}
+
+func startController(endpoint string, opts controller.Options) *runningController {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             ctrlConfigSkipNameValidation(),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	prov, err := awsprovider.New(suiteCtx, awsprovider.Options{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: 3})
+	Expect(err).NotTo(HaveOccurred())
+	providers := provider.NewRegistry()
+	providers.Register("aws", prov)
+
+	ctx, stop := context.WithCancel(suiteCtx)
+	r := &controller.BackupRequestReconciler{
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
+		Providers: providers,
+		Options:   opts,
+	}
+	Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
+	rc := &runningController{cancel: stop, done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(rc.done)
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	return rc
+}
+
+// Stop ends the manager and waits for it, like a killed controller pod: running
+// copies are abandoned mid-way.
+func (c *runningController) Stop() {
+	c.cancel()
+	Eventually(c.done).WithTimeout(30 * time.Second).Should(BeClosed())
+}
+
+// delayProxy forwards to moto, waiting Delay before each request.
+type delayProxy struct {
+	*httptest.Server
+	mu    sync.Mutex
+	delay time.Duration
+}
+
+func newDelayProxy(target string) *delayProxy {
+	u, _ := url.Parse(target)
+	p := &delayProxy{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		d := p.delay
+		p.mu.Unlock()
+		time.Sleep(d)
+		rp.ServeHTTP(w, r)
+	}))
+	return p
+}
+
+func (p *delayProxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
+func ctrlConfigSkipNameValidation() ctrlconfig.Controller {
+	skip := true
+	return ctrlconfig.Controller{SkipNameValidation: &skip}
+}
