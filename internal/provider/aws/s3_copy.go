@@ -180,7 +180,7 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 
 		existing, err := destination.Lookup(rel)
 		if err != nil {
-			return err
+			return listingError(ctx, err)
 		}
 		if existing != nil && existing.size == job.size {
 			if existing.etag == job.etag {
@@ -198,11 +198,20 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 		}
 	}
 	if err := source.Err(); err != nil {
-		return err
+		return listingError(ctx, err)
 	}
 	r.listingDone.Store(true)
 	r.report()
 	return nil
+}
+
+// listingError returns err unless the listing only ended because the copy is stopping
+// (cancelled, or aborted by an object failure): outcome reports those causes.
+func listingError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // handle copies one object and accounts for the outcome.

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmarks the document-library copy (internal/provider/aws) against s5cmd on a local
+# S3 server (versitygw, posix backend) and prints objects/s, MiB/s and peak RSS of both.
+#
+#   hack/bench-copy.sh [flags of test/bench/copy]     e.g. -objects 5000 -rounds 5
+#   hack/bench-copy.sh --build-only                   just build the peer tools
+#
+# Environment: BENCH_OBJECTS, BENCH_OBJECT_SIZE, BENCH_LARGE, BENCH_LARGE_SIZE,
+# BENCH_ROUNDS override the defaults (2,000 objects of 16 KiB, 3 of 64 MiB, 5 rounds);
+# BENCH_TMPDIR picks where the server keeps its data (default /dev/shm, else $TMPDIR).
+#
+# s5cmd and versitygw are built once, from the Go module proxy at pinned versions, into
+# a per-user cache outside the repository, so later runs start at once.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+S5CMD_VERSION=v2.3.0
+VERSITYGW_VERSION=v1.8.0
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/lc2-backup/tools"
+
+log() { echo "bench-copy: $*" >&2; }
+
+# build_s5cmd: `go install github.com/peak/s5cmd/v2@v2.3.0` is refused here, so build
+# it from a throwaway module that requires exactly that version and whose main is
+# s5cmd's own main.go (command.Main with a signal-aware context).
+build_s5cmd() {
+  local dir="$cache/s5cmd-$S5CMD_VERSION"
+  if [[ -x "$dir/s5cmd" ]]; then echo "$dir/s5cmd"; return; fi
+  log "building s5cmd $S5CMD_VERSION into $dir"
+  local tmp; tmp="$(mktemp -d)"
+  cat >"$tmp/go.mod" <<EOF
+module lc2-backup/s5cmd-build
+
+go 1.26
+
+require github.com/peak/s5cmd/v2 $S5CMD_VERSION
+EOF
+  cat >"$tmp/main.go" <<'EOF'
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peak/s5cmd/v2/command"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if err := command.Main(ctx, os.Args); err != nil {
+		os.Exit(1)
+	}
+}
+EOF
+  mkdir -p "$dir"
+  (cd "$tmp" && GOFLAGS=-mod=mod go mod tidy >&2 && go build -trimpath -o "$dir/s5cmd.tmp" . >&2)
+  mv "$dir/s5cmd.tmp" "$dir/s5cmd"
+  rm -rf "$tmp"
+  echo "$dir/s5cmd"
+}
+
+# build_versitygw installs the pinned versitygw with GOBIN pointing into the cache.
+build_versitygw() {
+  local dir="$cache/versitygw-$VERSITYGW_VERSION"
+  if [[ -x "$dir/versitygw" ]]; then echo "$dir/versitygw"; return; fi
+  log "building versitygw $VERSITYGW_VERSION into $dir"
+  mkdir -p "$dir"
+  GOBIN="$dir" GOFLAGS=-mod=mod go install -trimpath "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
+  echo "$dir/versitygw"
+}
+
+s5cmd="$(build_s5cmd)"
+versitygw="$(build_versitygw)"
+if [[ "${1:-}" == "--build-only" ]]; then
+  echo "s5cmd:     $s5cmd"
+  echo "versitygw: $versitygw"
+  exit 0
+fi
+
+# The server's data goes to tmpfs when there is one: the benchmark compares copy tools,
+# and on a VM disk the server's file writes, not the tools, set the pace. BENCH_TMPDIR
+# overrides it (for example BENCH_TMPDIR=/tmp to include a real disk).
+default_tmp="${TMPDIR:-/tmp}"
+if [[ -d /dev/shm && -w /dev/shm ]]; then default_tmp=/dev/shm; fi
+work="$(mktemp -d "${BENCH_TMPDIR:-$default_tmp}/bench-copy.XXXXXX")"
+bench_pid=""
+cleanup() {
+  # The bench stops versitygw itself; this catches an interrupted run.
+  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building the benchmark"
+(cd "$root" && go build -o "$work/bench-copy" ./test/bench/copy)
+
+"$work/bench-copy" \
+  -versitygw "$versitygw" -s5cmd "$s5cmd" -workdir "$work" \
+  -objects "${BENCH_OBJECTS:-2000}" -object-size "${BENCH_OBJECT_SIZE:-16384}" \
+  -large "${BENCH_LARGE:-3}" -large-size "${BENCH_LARGE_SIZE:-67108864}" \
+  -rounds "${BENCH_ROUNDS:-5}" "$@" &
+bench_pid=$!
+wait "$bench_pid"
