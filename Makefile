@@ -84,6 +84,10 @@ docker-build: ## Build docker image with the manager (needs a Docker engine).
 bench-copy: ## Document-library copy vs s5cmd on a local S3 server (versitygw).
 	hack/bench-copy.sh
 
+.PHONY: bench-reconcile
+bench-reconcile: envtest ## 1,000 BackupRequests over 100 projects on envtest with a fake provider.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench/reconcile $(BENCH_ARGS)
+
 .PHONY: bench-archival
 bench-archival: ## Archival lag p50/p99 over 1,000 backups on a real PostgreSQL.
 	hack/bench-archival.sh
@@ -129,3 +133,21 @@ GOBIN=$(LOCALBIN) go install $${package} ;\
 mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1) ;\
 }
 endef
+
+##@ Deployment
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
+	kubectl apply --server-side -f config/crd/bases
+
+.PHONY: uninstall
+uninstall: manifests ## Remove the CRDs from the cluster of the current kubeconfig.
+	kubectl delete --ignore-not-found -f config/crd/bases
+
+.PHONY: deploy
+deploy: manifests ## Deploy the controller (config/default) to the cluster of the current kubeconfig.
+	kubectl apply --server-side -k config/default
+
+.PHONY: undeploy
+undeploy: ## Remove the controller deployed by `make deploy`.
+	kubectl delete --ignore-not-found -k config/default

@@ -380,7 +380,9 @@ func TestDestinationHoldingAnotherBackupIsRefused(t *testing.T) {
 
 func TestOverlappingDestinationOfAnotherRequestIsRefused(t *testing.T) {
 	first := request("first")
-	second := request("second", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.DestinationPrefix = "retail/prd/first/nested/" })
+	second := request("second", func(s *backupv1alpha1.BackupRequestSpec) {
+		s.DocumentLibrary.DestinationPrefix = "retail/prd/first/nested/"
+	})
 	second.CreationTimestamp = metav1.NewTime(start.Add(time.Second))
 	m := newMachine(t, first, second)
 	br := m.drive("second")

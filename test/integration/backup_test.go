@@ -164,7 +164,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(ready.Message).To(MatchRegexp(`position \d in the queue of project shop`))
 
 		for _, name := range names {
-			Eventually(phaseOf(ns, name)).WithTimeout(90 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded), name)
+			Eventually(phaseOf(ns, name)).WithTimeout(90*time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded), name)
 		}
 		Eventually(phaseOf(bankNS, bank.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		mu.Lock()

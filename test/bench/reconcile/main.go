@@ -1,0 +1,290 @@
+// Command reconcile benchmarks the BackupRequest controller on a real API server
+// (envtest) with the in-memory fake provider: it creates many BackupRequests over many
+// projects at once and reports how long they take, how fast requests with a free slot
+// start, the peak number running per project, and the process's peak RSS.
+//
+//	KUBEBUILDER_ASSETS=... go run ./test/bench/reconcile -requests 1000 -projects 100
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+)
+
+type config struct {
+	requests, projects int
+	latency, snapshot  time.Duration
+	copyTime           time.Duration
+	poll               time.Duration
+	workers            int
+	timeout            time.Duration
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.requests, "requests", 1000, "BackupRequests to create")
+	flag.IntVar(&c.projects, "projects", 100, "projects they are spread over")
+	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "fake provider latency per call")
+	flag.DurationVar(&c.snapshot, "snapshot-time", 2*time.Second, "time until a fake snapshot is available")
+	flag.DurationVar(&c.copyTime, "copy-time", time.Second, "duration of a fake document-library copy")
+	flag.DurationVar(&c.poll, "snapshot-poll", time.Second, "snapshot poll interval of the controller")
+	flag.IntVar(&c.workers, "workers", controller.DefaultMaxConcurrentReconciles, "reconcile workers")
+	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after")
+	flag.Parse()
+	ctrl.SetLogger(nopLogger())
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return err
+	}
+	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("start envtest: %w", err)
+	}
+	defer env.Stop()
+	// The benchmark creates objects fast; lift client-side throttling so it measures the controller.
+	cfg.QPS, cfg.Burst = 500, 1000
+
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = backupv1alpha1.AddToScheme(scheme)
+	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+
+	cloud := fake.New()
+	cloud.Latency, cloud.SnapshotReadyAfter, cloud.CopyDuration = c.latency, c.snapshot, c.copyTime
+	for p := range c.projects {
+		cloud.PutObject(source(p), "document_library/1/1.0", []byte("x"))
+		cloud.PutObject(dest(p), ".keep", nil)
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace(p), Labels: map[string]string{backupv1alpha1.ProjectLabel: project(p)}}}
+		if err := k8s.Create(ctx, ns); err != nil {
+			return err
+		}
+	}
+	if err := startController(ctx, cfg, scheme, cloud, c); err != nil {
+		return err
+	}
+
+	rec := newRecorder()
+	w, err := k8s.Watch(ctx, &backupv1alpha1.BackupRequestList{})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	go func() {
+		for ev := range w.ResultChan() {
+			if br, ok := ev.Object.(*backupv1alpha1.BackupRequest); ok {
+				rec.observe(br, time.Now())
+			}
+		}
+	}()
+
+	began := time.Now()
+	perProject := c.requests / c.projects
+	var wg sync.WaitGroup
+	errs := make(chan error, c.projects)
+	for p := range c.projects {
+		wg.Go(func() {
+			for i := range perProject {
+				br := &backupv1alpha1.BackupRequest{
+					ObjectMeta: metav1.ObjectMeta{Namespace: namespace(p), Name: fmt.Sprintf("backup-%03d", i)},
+					Spec: backupv1alpha1.BackupRequestSpec{
+						ProjectID: project(p), Environment: "prd", Provider: "aws",
+						Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "db-" + project(p)},
+						DocumentLibrary: &backupv1alpha1.DocumentLibraryBackupSpec{
+							SourceBucket: backupv1alpha1.BucketName(source(p)), SourcePrefix: "document_library/",
+							DestinationBucket: backupv1alpha1.BucketName(dest(p)), DestinationPrefix: backupv1alpha1.ObjectPrefix(fmt.Sprintf("b%03d/", i)),
+						},
+					},
+				}
+				// A request has a free slot when fewer than the limit were created before it in its project.
+				rec.created(namespace(p)+"/"+br.Name, project(p), i < controller.DefaultMaxConcurrentBackupsPerProject)
+				if err := k8s.Create(ctx, br); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("create backup requests: %w", err)
+	}
+	total := perProject * c.projects
+	createdIn := time.Since(began)
+	for rec.finished() < total {
+		if ctx.Err() != nil {
+			return fmt.Errorf("timed out with %d of %d finished", rec.finished(), total)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	allDone := time.Since(began)
+	rec.report(c, total, createdIn, allDone)
+	if rec.failed > 0 {
+		return fmt.Errorf("%d backups failed", rec.failed)
+	}
+	if rec.peakMax() > controller.DefaultMaxConcurrentBackupsPerProject {
+		return fmt.Errorf("a project ran %d backups at once", rec.peakMax())
+	}
+	return nil
+}
+
+func startController(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, cloud provider.Provider, c config) error {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		return err
+	}
+	reg := provider.NewRegistry()
+	reg.Register("aws", cloud)
+	r := &controller.BackupRequestReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backuprequest-controller"), Providers: reg,
+		Options: controller.Options{SnapshotPollInitial: c.poll, SnapshotPollMax: c.poll, MaxConcurrentReconciles: c.workers},
+	}
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		return err
+	}
+	go func() { _ = mgr.Start(ctx) }()
+	return nil
+}
+
+// recorder follows every BackupRequest through the watch.
+type recorder struct {
+	mu         sync.Mutex
+	createdAt  map[string]time.Time
+	freeSlot   map[string]bool
+	projectOf  map[string]string
+	startDelay []time.Duration
+	running    map[string]map[string]bool
+	peak       map[string]int
+	done       map[string]bool
+	failed     int
+}
+
+func newRecorder() *recorder {
+	return &recorder{createdAt: map[string]time.Time{}, freeSlot: map[string]bool{}, projectOf: map[string]string{},
+		running: map[string]map[string]bool{}, peak: map[string]int{}, done: map[string]bool{}}
+}
+
+func (r *recorder) created(key, project string, free bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.createdAt[key], r.freeSlot[key], r.projectOf[key] = time.Now(), free, project
+}
+
+func (r *recorder) observe(br *backupv1alpha1.BackupRequest, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := br.Namespace + "/" + br.Name
+	p := br.Spec.ProjectID
+	if r.running[p] == nil {
+		r.running[p] = map[string]bool{}
+	}
+	switch br.Status.Phase {
+	case backupv1alpha1.PhaseInProgress:
+		if !r.running[p][key] {
+			r.running[p][key] = true
+			r.peak[p] = max(r.peak[p], len(r.running[p]))
+			if r.freeSlot[key] {
+				r.startDelay = append(r.startDelay, at.Sub(r.createdAt[key]))
+			}
+		}
+	case backupv1alpha1.PhaseSucceeded, backupv1alpha1.PhaseFailed:
+		delete(r.running[p], key)
+		if !r.done[key] {
+			r.done[key] = true
+			if br.Status.Phase == backupv1alpha1.PhaseFailed {
+				r.failed++
+			}
+		}
+	}
+}
+
+func (r *recorder) finished() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.done)
+}
+
+func (r *recorder) peakMax() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := 0
+	for _, v := range r.peak {
+		m = max(m, v)
+	}
+	return m
+}
+
+func (r *recorder) report(c config, total int, createdIn, allDone time.Duration) {
+	r.mu.Lock()
+	d := append([]time.Duration(nil), r.startDelay...)
+	r.mu.Unlock()
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	pct := func(p float64) time.Duration {
+		if len(d) == 0 {
+			return 0
+		}
+		return d[min(len(d)-1, int(float64(len(d))*p))]
+	}
+	fmt.Printf("bench-reconcile: %d BackupRequests over %d projects, fake provider latency %s, snapshot %s, copy %s, %d workers\n",
+		total, c.projects, c.latency, c.snapshot, c.copyTime, c.workers)
+	fmt.Printf("  created in                    %s\n", createdIn.Round(time.Millisecond))
+	fmt.Printf("  all Succeeded after           %s (%d failed)\n", allDone.Round(time.Millisecond), r.failed)
+	fmt.Printf("  creation -> InProgress, requests with a free slot (n=%d): p50 %s  p99 %s  max %s\n",
+		len(d), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond))
+	fmt.Printf("  peak InProgress per project   %d (limit %d)\n", r.peakMax(), controller.DefaultMaxConcurrentBackupsPerProject)
+	fmt.Printf("  peak RSS of this process      %s (controller, API client and watch; API server and etcd excluded)\n", peakRSS())
+}
+
+func peakRSS() string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
+
+func project(p int) string   { return fmt.Sprintf("p%03d", p) }
+func namespace(p int) string { return "proj-" + project(p) }
+func source(p int) string    { return "dl-" + project(p) }
+func dest(p int) string      { return "backups-" + project(p) }
