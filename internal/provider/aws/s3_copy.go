@@ -222,14 +222,25 @@ func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job
 		r.skipped.Add(1)
 	case err == nil && outcome == objectVanished:
 		r.vanished.Add(1)
+		r.dropFile(job)
 	case err == nil:
 		r.copied.Add(1)
 	case ctx.Err() != nil:
+		r.dropFile(job)
 		return // stopped by cancellation, not a failure of this object
 	default:
+		r.dropFile(job)
 		r.recordFailure(abort, job.srcKey, err)
 	}
 	r.report()
+}
+
+// dropFile marks the object's file-list entry as not in the backup; result leaves
+// such entries out, so the manifest lists only objects present at the destination.
+func (r *copyRun) dropFile(job copyJob) {
+	if job.file != nil {
+		job.file.Key = ""
+	}
 }
 
 func (r *copyRun) recordFailure(abort context.CancelCauseFunc, key string, err error) {
@@ -273,8 +284,23 @@ func (r *copyRun) result() *provider.ObjectStorageCopyResult {
 		ObjectsVanished: r.vanished.Load(),
 		BytesCopied:     r.bytesCopied.Load(),
 		BytesTotal:      r.bytesTotal.Load(),
-		Files:           r.files,
+		Files:           r.presentFiles(),
 	}
+}
+
+// presentFiles is the file list without the entries dropFile marked. It runs after the
+// workers have stopped.
+func (r *copyRun) presentFiles() []provider.ObjectMetadata {
+	if r.files == nil {
+		return nil
+	}
+	present := make([]provider.ObjectMetadata, 0, len(r.files))
+	for _, f := range r.files {
+		if f.Key != "" {
+			present = append(present, f)
+		}
+	}
+	return present
 }
 
 // outcome picks the error to return: the caller's cancellation, a listing failure, or

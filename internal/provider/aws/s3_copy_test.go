@@ -466,13 +466,21 @@ func TestCopyCountsObjectsDeletedDuringTheCopy(t *testing.T) {
 	p := newTestProvider(t, Options{Endpoint: proxy.URL})
 
 	res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
-		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/",
+		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/", FileListLimit: 100,
 	})
 	if err != nil {
 		t.Fatalf("copy: %v", err)
 	}
 	if res.ObjectsVanished != 1 || res.ObjectsCopied != 9 || res.ObjectsFailed != 0 {
 		t.Fatalf("result %+v, want 9 copied and 1 vanished", *res)
+	}
+	if len(res.Files) != 9 {
+		t.Fatalf("file list has %d entries, want the 9 objects present at the destination", len(res.Files))
+	}
+	for _, f := range res.Files {
+		if f.Key == "docs/doc-003" {
+			t.Fatal("the vanished object is listed as backed up")
+		}
 	}
 }
 
