@@ -147,6 +147,9 @@ func run(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if err := crmetrics.Registry.Register(metrics.NewStateCollector(mgr.GetClient())); err != nil {
+		return fmt.Errorf("register state metrics: %w", err)
+	}
 	arch, err := archiver.Setup(mgr, nil)
 	if err != nil {
 		return fmt.Errorf("set up archival: %w", err)

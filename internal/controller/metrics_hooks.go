@@ -9,8 +9,6 @@ type MetricsRecorder interface {
 	Started(br *backupv1alpha1.BackupRequest)
 	// Finished is called when a backup reaches Succeeded or Failed (br has the final status).
 	Finished(br *backupv1alpha1.BackupRequest)
-	// QueueDepth reports how many requests of project wait for a slot.
-	QueueDepth(project string, waiting int)
 	// Copied adds a finished copy's objects and bytes.
 	Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// ProviderCall counts a provider API call and whether it failed.

@@ -34,9 +34,6 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 		})
 	}
 	decision := r.slots.Acquire(br.Spec.ProjectID, br.UID, candidates)
-	if r.Metrics != nil {
-		r.Metrics.QueueDepth(br.Spec.ProjectID, decision.Waiting)
-	}
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}

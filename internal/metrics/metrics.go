@@ -9,19 +9,15 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// Recorder holds the metrics and implements controller.MetricsRecorder.
+// Recorder holds the event-driven metrics (counters and the duration histogram) and
+// implements controller.MetricsRecorder. Gauges come from StateCollector.
 type Recorder struct {
-	requestsTotal   *prometheus.CounterVec
-	duration        *prometheus.HistogramVec
-	queueDepth      *prometheus.GaugeVec
-	databaseSize    *prometheus.GaugeVec
-	documentLibSize *prometheus.GaugeVec
-	lastSuccess     *prometheus.GaugeVec
-	inProgress      *prometheus.GaugeVec
-	providerCalls   *prometheus.CounterVec
-	providerErrors  *prometheus.CounterVec
-	copiedObjects   *prometheus.CounterVec
-	copiedBytes     *prometheus.CounterVec
+	requestsTotal  *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	providerCalls  *prometheus.CounterVec
+	providerErrors *prometheus.CounterVec
+	copiedObjects  *prometheus.CounterVec
+	copiedBytes    *prometheus.CounterVec
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -36,21 +32,6 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "backup_duration_seconds", Help: "Time from a backup's start to its completion.", Buckets: DurationBuckets,
 		}, []string{"project_id", "environment"}),
-		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "semaphore_queue_depth", Help: "BackupRequests of a project waiting for a slot.",
-		}, []string{"project_id"}),
-		databaseSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "backup_database_size_bytes", Help: "Size of the latest successful database snapshot.",
-		}, []string{"project_id", "environment"}),
-		documentLibSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "backup_dl_size_bytes", Help: "Size of the latest successful document-library backup.",
-		}, []string{"project_id", "environment"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "backup_last_success_timestamp_seconds", Help: "Completion time of the latest successful backup (Unix seconds).",
-		}, []string{"project_id", "environment"}),
-		inProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "backups_in_progress", Help: "BackupRequests of a project currently InProgress.",
-		}, []string{"project_id"}),
 		providerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_provider_api_calls_total", Help: "Provider operations called by the controller.",
 		}, []string{"operation"}),
@@ -64,8 +45,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			Name: "backup_copy_bytes_total", Help: "Document-library bytes copied.",
 		}, []string{"project_id", "environment"}),
 	}
-	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.queueDepth, r.databaseSize, r.documentLibSize,
-		r.lastSuccess, r.inProgress, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes} {
+	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -76,38 +56,20 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 // Started counts a backup taking a slot.
 func (r *Recorder) Started(br *backupv1alpha1.BackupRequest) {
 	r.requestsTotal.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment, "started").Inc()
-	r.inProgress.WithLabelValues(br.Spec.ProjectID).Inc()
 }
 
 // Finished records a backup's outcome, duration and sizes.
 func (r *Recorder) Finished(br *backupv1alpha1.BackupRequest) {
 	p, e := br.Spec.ProjectID, br.Spec.Environment
-	if br.Status.StartTime != nil {
-		r.inProgress.WithLabelValues(p).Dec()
-	}
 	switch br.Status.Phase {
 	case backupv1alpha1.PhaseSucceeded:
 		r.requestsTotal.WithLabelValues(p, e, "succeeded").Inc()
 		if br.Status.StartTime != nil && br.Status.CompletionTime != nil {
 			r.duration.WithLabelValues(p, e).Observe(br.Status.CompletionTime.Sub(br.Status.StartTime.Time).Seconds())
 		}
-		if br.Status.Database != nil {
-			r.databaseSize.WithLabelValues(p, e).Set(float64(br.Status.Database.SizeBytes))
-		}
-		if br.Status.DocumentLibrary != nil {
-			r.documentLibSize.WithLabelValues(p, e).Set(float64(br.Status.DocumentLibrary.TotalSizeBytes))
-		}
-		if br.Status.CompletionTime != nil {
-			r.lastSuccess.WithLabelValues(p, e).Set(float64(br.Status.CompletionTime.Unix()))
-		}
 	case backupv1alpha1.PhaseFailed:
 		r.requestsTotal.WithLabelValues(p, e, "failed").Inc()
 	}
-}
-
-// QueueDepth sets the number of waiting requests of a project.
-func (r *Recorder) QueueDepth(project string, waiting int) {
-	r.queueDepth.WithLabelValues(project).Set(float64(waiting))
 }
 
 // Copied adds a copy's throughput.

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -29,10 +30,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -48,6 +51,9 @@ var (
 	moto      *harness.Moto
 	s3Client  *s3.Client
 	rdsClient *rds.Client
+	// recorder and the state collector are registered once in controller-runtime's
+	// registry, as the manager binary does, and shared by every controller a test starts.
+	recorder *metrics.Recorder
 	// slowProxy sits between the controller and moto; its delay slows copies down
 	// so a test can stop the controller in the middle of one.
 	slowProxy *delayProxy
@@ -68,6 +74,8 @@ var _ = BeforeSuite(func() {
 	var err error
 	moto, err = harness.StartMoto(suiteCtx)
 	Expect(err).NotTo(HaveOccurred())
+	recorder, err = metrics.New(crmetrics.Registry)
+	Expect(err).NotTo(HaveOccurred())
 	moto.SetAWSEnv()
 	slowProxy = newDelayProxy(moto.Endpoint)
 
@@ -87,6 +95,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8sClient, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+	// The gauges read through whichever controller's cache is current; a plain client
+	// gives the same answers and outlives controller restarts.
+	Expect(crmetrics.Registry.Register(metrics.NewStateCollector(k8sClient))).To(Succeed())
 })
 
 var _ = AfterSuite(func() {
@@ -105,6 +116,8 @@ var _ = AfterSuite(func() {
 type runningController struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	// metricsURL serves the manager's /metrics over plain HTTP.
+	metricsURL string
 }
 
 // controllerOptions are short timings so tests do not wait for production intervals.
@@ -121,9 +134,11 @@ func controllerOptions() controller.Options {
 
 func startController(endpoint string, opts controller.Options) *runningController {
 	GinkgoHelper()
+	port, err := harness.FreePort()
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Metrics:                metricsserver.Options{BindAddress: fmt.Sprintf("127.0.0.1:%d", port)},
 		HealthProbeBindAddress: "0",
 		Controller:             ctrlConfigSkipNameValidation(),
 	})
@@ -139,9 +154,10 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
 		Providers: providers,
 		Options:   opts,
+		Metrics:   recorder,
 	}
 	Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
-	rc := &runningController{cancel: stop, done: make(chan struct{})}
+	rc := &runningController{cancel: stop, done: make(chan struct{}), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
 	go func() {
 		defer GinkgoRecover()
 		defer close(rc.done)
