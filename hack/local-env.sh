@@ -18,6 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/tmp/local"
+cd "$root"
 env_file="$state/env"
 export MOTO_STATE_DIR="$state/moto" POSTGRES_STATE_DIR="$state/postgres"
 K8S_VERSION="${ENVTEST_K8S_VERSION:-${K8S_VERSION:-1.37.2}}"
@@ -78,7 +79,14 @@ stop_localenv() {
 cmd_down() {
   stop_pid "$state/manager.pid" "controller (manager)" 30
   stop_localenv
-  if [[ -d "$MOTO_STATE_DIR" ]]; then "$root/hack/moto.sh" stop >/dev/null; say "AWS emulator stopped"; fi
+  if [[ -d "$MOTO_STATE_DIR" ]]; then
+    local port i
+    port="$(cat "$MOTO_STATE_DIR/port" 2>/dev/null || true)"
+    "$root/hack/moto.sh" stop >/dev/null
+    # hack/moto.sh does not wait; keep the port for the next start.
+    for ((i = 0; i < 50; i++)); do [[ -n "$port" ]] && in_use "$port" || break; sleep 0.1; done
+    say "AWS emulator stopped (its state is in memory: the next start seeds it again)"
+  fi
   if [[ -d "$POSTGRES_STATE_DIR" ]]; then "$root/hack/postgres.sh" stop >/dev/null; say "PostgreSQL stopped (data kept in $POSTGRES_STATE_DIR)"; fi
 }
 
@@ -124,12 +132,13 @@ cmd_up() {
   fi
   if ! pid_alive "$state/localenv.pid"; then
     say "building test/localenv"
-    (cd "$root" && go build -o "$state/bin/localenv" ./test/localenv)
+    go build -o "$state/bin/localenv" ./test/localenv
     rm -f "$state/ready"
-    (cd "$root" && KUBEBUILDER_ASSETS="$assets" AWS_ENDPOINT_URL="$endpoint" \
+    # A simple command, so $! is localenv itself (setsid execs it in a new session).
+    KUBEBUILDER_ASSETS="$assets" AWS_ENDPOINT_URL="$endpoint" \
       setsid "$state/bin/localenv" -dir "$state" -crds "$root/config/crd/bases" -aws-endpoint "$endpoint" \
       >>"$state/localenv.log" 2>&1 </dev/null &
-      echo $! >"$state/localenv.pid")
+    echo $! >"$state/localenv.pid"
     started+=(localenv)
     say "starting kube-apiserver and etcd (log: $state/localenv.log)"
     local i
@@ -223,7 +232,6 @@ cmd_run() {
   local metrics probe
   metrics="$(pick_port "${METRICS_PORT:-8080}")" probe="$(pick_port "${PROBE_PORT:-8081}")"
   say "controller: metrics http://127.0.0.1:$metrics/metrics, probes http://127.0.0.1:$probe/healthz"
-  cd "$root"
   SNAPSHOT_POLL_INITIAL="${SNAPSHOT_POLL_INITIAL:-2s}" SNAPSHOT_POLL_MAX="${SNAPSHOT_POLL_MAX:-10s}" \
     exec go run ./cmd --metrics-bind-address=":$metrics" --metrics-secure=false \
     --health-probe-bind-address=":$probe" "$@"
