@@ -229,6 +229,10 @@ cmd_run() {
   require_env
   # shellcheck disable=SC1090
   . "$env_file"
+  if pid_alive "$state/manager.pid"; then
+    say "stopping the controller make demo started (pid $(cat "$state/manager.pid")), so only one reconciles"
+    stop_pid "$state/manager.pid" "controller (manager)" 30
+  fi
   local metrics probe
   metrics="$(pick_port "${METRICS_PORT:-8080}")" probe="$(pick_port "${PROBE_PORT:-8081}")"
   say "controller: metrics http://127.0.0.1:$metrics/metrics, probes http://127.0.0.1:$probe/healthz"
