@@ -151,3 +151,48 @@ deploy: manifests ## Deploy the controller (config/default) to the cluster of th
 .PHONY: undeploy
 undeploy: ## Remove the controller deployed by `make deploy`.
 	kubectl delete --ignore-not-found -k config/default
+
+##@ Local environment
+
+# State, logs and the kubeconfig of the local environment live under tmp/local/
+# (docs/local-development.md). hack/local-env.sh does the work.
+
+.PHONY: local-up
+local-up: ## Start kube-apiserver+etcd, PostgreSQL and the AWS emulator (no Docker), seeded; writes tmp/local/env.
+	hack/local-env.sh up
+
+.PHONY: local-down
+local-down: ## Stop the local environment and the demo controller, keep the data.
+	hack/local-env.sh down
+
+.PHONY: local-clean
+local-clean: ## Stop the local environment and remove tmp/local (etcd, PostgreSQL data, logs).
+	hack/local-env.sh clean
+
+.PHONY: local-status
+local-status: ## Say what of the local environment runs where.
+	hack/local-env.sh status
+
+.PHONY: local-logs
+local-logs: ## Follow the local environment's logs (FOLLOW=0 prints the last lines).
+	hack/local-env.sh logs
+
+.PHONY: local-run
+local-run: ## Run the controller (go run ./cmd) against the local environment.
+	hack/local-env.sh run $(RUN_ARGS)
+
+.PHONY: db-shell
+db-shell: ## psql on the local backup history database.
+	hack/local-env.sh db-shell
+
+.PHONY: aws-local
+aws-local: ## Print the exports pointing AWS SDKs and the CLI at the local emulator (eval the output).
+	@hack/local-env.sh aws
+
+.PHONY: demo
+demo: ## One command: local-up, start the controller, back up the sample, show BackupRequest, manifest, history row.
+	hack/demo.sh
+
+.PHONY: compose-check
+compose-check: ## Check docker-compose.yml and the LocalStack init script (YAML and shell syntax; no Docker needed).
+	hack/local-compose-check.sh
