@@ -85,6 +85,11 @@ func parseConfig() (*config, *zap.Options, error) {
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", envInt("MAX_CONCURRENT_RECONCILES", controller.DefaultMaxConcurrentReconciles, &errs),
 		"Reconcile workers (MAX_CONCURRENT_RECONCILES).")
 
+	flag.IntVar(&o.RetentionMinKept, "retention-min-kept", envInt("RETENTION_MIN_KEPT", controller.DefaultRetentionMinKept, &errs),
+		"Newest successful backups of a project environment that expiry never removes (RETENTION_MIN_KEPT).")
+	flag.BoolVar(&o.DeleteExpired, "delete-expired-backuprequests", envBool("DELETE_EXPIRED_BACKUPREQUESTS", false, &errs),
+		"Delete expired BackupRequests instead of keeping them in phase Expired (DELETE_EXPIRED_BACKUPREQUESTS).")
+
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -45,8 +45,9 @@ type BackupRequestReconciler struct {
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	Providers *provider.Registry
-	Clock     clock.Clock
-	Options   Options
+	// Clock is the time source (tests move it to expire backups).
+	Clock   clock.PassiveClock
+	Options Options
 	// Archiver, if set, records terminal backups in the history database.
 	Archiver Archiver
 	// Metrics, if set, observes backups.
@@ -56,7 +57,7 @@ type BackupRequestReconciler struct {
 	jobs  *copyjob.Runner
 }
 
-// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
@@ -74,9 +75,12 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if !br.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, br)
 	}
+	if err := r.ensureFinalizer(ctx, br); err != nil {
+		return ctrl.Result{}, ignoreNotFound(err)
+	}
 	if br.Status.Phase.IsTerminal() {
 		r.archive(br)
-		return ctrl.Result{}, nil
+		return r.reconcileRetention(ctx, br)
 	}
 
 	switch br.Status.Phase {
@@ -200,10 +204,13 @@ func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupReques
 // fail ends the backup in phase Failed with reason and an actionable message.
 func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.BackupRequest, reason, message string) error {
 	now := r.now()
+	expires := r.expiry(br, now.Time)
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhaseFailed
 		st.Message = message
 		st.CompletionTime = &now
+		// A failed backup's partial artefacts are removed when it expires too.
+		st.ExpiresAt = &expires
 		r.setCondition(st, br.Generation, ConditionReady, "False", reason, message)
 	})
 	if err != nil {
@@ -217,14 +224,6 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 	}
 	r.archive(br)
 	return nil
-}
-
-// reconcileDelete stops running work and releases the slot; retention cleanup of
-// cloud artefacts is not done here.
-func (r *BackupRequestReconciler) reconcileDelete(_ context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	r.jobs.Cancel(br.UID)
-	r.slots.Release(br.Spec.ProjectID, br.UID)
-	return ctrl.Result{}, nil
 }
 
 func (r *BackupRequestReconciler) archive(br *backupv1alpha1.BackupRequest) {

@@ -11,6 +11,9 @@ type MetricsRecorder interface {
 	Finished(br *backupv1alpha1.BackupRequest)
 	// Copied adds a finished copy's objects and bytes.
 	Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64)
+	// RetentionDeleted counts a backup whose artefacts were removed; RetentionFailed a failed attempt.
+	RetentionDeleted(br *backupv1alpha1.BackupRequest)
+	RetentionFailed(br *backupv1alpha1.BackupRequest)
 	// ProviderCall counts a provider API call and whether it failed.
 	ProviderCall(operation string, err error)
 }

@@ -29,6 +29,14 @@ type Options struct {
 	MultipartThreshold int64
 	// MaxConcurrentReconciles is the number of reconcile workers.
 	MaxConcurrentReconciles int
+	// RetentionMinKept is how many of the newest successful backups of a project
+	// environment expiry never removes.
+	RetentionMinKept int
+	// RetentionCheckInterval bounds how long a backup waits before its expiry is checked again.
+	RetentionCheckInterval time.Duration
+	// DeleteExpired deletes expired BackupRequests instead of keeping them as records
+	// (off by default: a GitOps tool would recreate a deleted one and start a new backup).
+	DeleteExpired bool
 }
 
 // Defaults of Options.
@@ -43,6 +51,8 @@ const (
 	DefaultSlotRetryMax                   = 2 * time.Minute
 	DefaultProgressInterval               = 3 * time.Second
 	DefaultMaxConcurrentReconciles        = 10
+	DefaultRetentionMinKept               = 1
+	DefaultRetentionCheckInterval         = time.Hour
 )
 
 // WithDefaults returns o with every zero field set to its default.
@@ -73,6 +83,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = DefaultProgressInterval
+	}
+	if o.RetentionMinKept <= 0 {
+		o.RetentionMinKept = DefaultRetentionMinKept
+	}
+	if o.RetentionCheckInterval <= 0 {
+		o.RetentionCheckInterval = DefaultRetentionCheckInterval
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles

@@ -17,11 +17,7 @@ import (
 // reconcileCompletion marks the backup Succeeded, sets its expiry and frees the slot.
 func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *backupv1alpha1.BackupRequest, _ provider.Provider) (stepResult, error) {
 	now := r.now()
-	retention := r.Options.DefaultRetentionDays
-	if br.Spec.RetentionDays != nil {
-		retention = *br.Spec.RetentionDays
-	}
-	expires := metav1.NewTime(now.Add(time.Duration(retention) * 24 * time.Hour))
+	expires := r.expiry(br, now.Time)
 	summary := completionSummary(br, now.Time)
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhaseSucceeded

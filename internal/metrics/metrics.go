@@ -12,12 +12,14 @@ import (
 // Recorder holds the event-driven metrics (counters and the duration histogram) and
 // implements controller.MetricsRecorder. Gauges come from StateCollector.
 type Recorder struct {
-	requestsTotal  *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
-	providerCalls  *prometheus.CounterVec
-	providerErrors *prometheus.CounterVec
-	copiedObjects  *prometheus.CounterVec
-	copiedBytes    *prometheus.CounterVec
+	requestsTotal   *prometheus.CounterVec
+	duration        *prometheus.HistogramVec
+	providerCalls   *prometheus.CounterVec
+	providerErrors  *prometheus.CounterVec
+	copiedObjects   *prometheus.CounterVec
+	copiedBytes     *prometheus.CounterVec
+	retentionDone   *prometheus.CounterVec
+	retentionFailed *prometheus.CounterVec
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -44,8 +46,15 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		copiedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_copy_bytes_total", Help: "Document-library bytes copied.",
 		}, []string{"project_id", "environment"}),
+		retentionDone: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_retention_deletions_total", Help: "Backups whose artefacts retention or deletion removed.",
+		}, []string{"project_id", "environment"}),
+		retentionFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
+		}, []string{"project_id", "environment"}),
 	}
-	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes} {
+	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
+		r.retentionDone, r.retentionFailed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -84,4 +93,14 @@ func (r *Recorder) ProviderCall(operation string, err error) {
 	if err != nil {
 		r.providerErrors.WithLabelValues(operation, string(provider.KindOf(err))).Inc()
 	}
+}
+
+// RetentionDeleted counts a backup whose artefacts were removed.
+func (r *Recorder) RetentionDeleted(br *backupv1alpha1.BackupRequest) {
+	r.retentionDone.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Inc()
+}
+
+// RetentionFailed counts a failed attempt to remove a backup's artefacts.
+func (r *Recorder) RetentionFailed(br *backupv1alpha1.BackupRequest) {
+	r.retentionFailed.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Inc()
 }

@@ -54,6 +54,8 @@ var (
 	// recorder and the state collector are registered once in controller-runtime's
 	// registry, as the manager binary does, and shared by every controller a test starts.
 	recorder *metrics.Recorder
+	// testClock is every controller's clock; a test moves it forward to expire backups.
+	testClock = &offsetClock{}
 	// slowProxy sits between the controller and moto; its delay slows copies down
 	// so a test can stop the controller in the middle of one.
 	slowProxy *delayProxy
@@ -155,6 +157,7 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 		Providers: providers,
 		Options:   opts,
 		Metrics:   recorder,
+		Clock:     testClock,
 	}
 	Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
 	rc := &runningController{cancel: stop, done: make(chan struct{}), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
@@ -203,4 +206,24 @@ func (p *delayProxy) SetDelay(d time.Duration) {
 func ctrlConfigSkipNameValidation() ctrlconfig.Controller {
 	skip := true
 	return ctrlconfig.Controller{SkipNameValidation: &skip}
+}
+
+// offsetClock is the real time plus an offset a test can move forward.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+func (c *offsetClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
