@@ -86,11 +86,13 @@ func (a *Archiver) take(key types.NamespacedName) *backupv1.BackupRequest {
 	return a.pending[key]
 }
 
-// finish forgets br unless a newer state of the object arrived meanwhile.
+// finish forgets br unless a different state of the object arrived meanwhile
+// (a copy of the same resourceVersion, queued by a resync, is the same state).
 func (a *Archiver) finish(key types.NamespacedName, br *backupv1.BackupRequest) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.pending[key] == br {
+	if cur := a.pending[key]; cur == br || (cur != nil && cur.UID == br.UID &&
+		cur.ResourceVersion != "" && cur.ResourceVersion == br.ResourceVersion) {
 		delete(a.pending, key)
 	}
 	a.metrics.pending.Set(float64(len(a.pending)))
