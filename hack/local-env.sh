@@ -102,6 +102,7 @@ cmd_up() {
             postgres) "$root/hack/postgres.sh" stop >/dev/null ;;
           esac; done
         fi' EXIT
+  trap 'exit 130' INT TERM
 
   say "building the envtest binaries if needed (kube-apiserver, etcd, kubectl v$K8S_VERSION; first time ~6 min)"
   local assets
@@ -115,7 +116,8 @@ cmd_up() {
     "$root/hack/postgres.sh" start "$pg_port" >&2
     started+=(postgres)
   fi
-  if "$root/hack/moto.sh" status >/dev/null 2>&1; then
+  # Ask hack/moto.sh only when our emulator runs: its probe has no timeout.
+  if pid_alive "$MOTO_STATE_DIR/pid" && "$root/hack/moto.sh" status >/dev/null 2>&1; then
     aws_port="$(cat "$MOTO_STATE_DIR/port")"
   else
     aws_port="$(pick_port "${LOCAL_AWS_PORT:-}" "$(recorded LOCAL_AWS_PORT)" 4566)"
@@ -188,7 +190,11 @@ cmd_status() {
   else
     echo "kube-apiserver: not running"; rc=1
   fi
-  "$root/hack/moto.sh" status | sed 's/^moto/AWS emulator (moto)/' || rc=1
+  if pid_alive "$MOTO_STATE_DIR/pid"; then
+    "$root/hack/moto.sh" status | sed 's/^moto/AWS emulator (moto)/' || rc=1
+  else
+    echo "AWS emulator (moto): not running"; rc=1
+  fi
   "$root/hack/postgres.sh" status | sed 's/^postgres/PostgreSQL/' || rc=1
   if pid_alive "$state/manager.pid"; then
     echo "controller: running, pid $(cat "$state/manager.pid") (log $state/manager.log)"
