@@ -245,6 +245,13 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 			return true
 		}
 	}
+	if br.Status.Phase == backupv1.PhaseExpired {
+		if err := a.markExpired(ctx, br); err != nil {
+			a.metrics.failures.WithLabelValues(failureDatabase).Inc()
+			log.Info("mark expired backup deleted in history, will retry", "error", err.Error())
+			return ctx.Err() == nil
+		}
+	}
 	committed := a.opts.Now()
 	// Lag of the first commit of this state only (not of a resync's identical rewrite).
 	if changed && (br.Status.Phase == backupv1.PhaseSucceeded || br.Status.Phase == backupv1.PhaseFailed) && br.Status.CompletionTime != nil {
@@ -278,4 +285,17 @@ func (a *Archiver) conditionFailed(ctx context.Context, err error) {
 	}
 	a.metrics.failures.WithLabelValues(failureCondition).Inc()
 	ctrl.LoggerFrom(ctx).Error(err, "set Archived condition; the next resync retries")
+}
+
+// markExpired records in the history that retention removed the backup's artefacts:
+// marked for deletion at its expiry, deleted now.
+func (a *Archiver) markExpired(ctx context.Context, br *backupv1.BackupRequest) error {
+	at := a.opts.Now()
+	if br.Status.ExpiresAt != nil {
+		at = br.Status.ExpiresAt.Time
+	}
+	if err := a.opts.Store.MarkBackupForDeletion(ctx, br.Namespace, br.Name, at); err != nil {
+		return err
+	}
+	return a.opts.Store.MarkBackupDeleted(ctx, string(br.UID), a.opts.Now())
 }

@@ -175,6 +175,14 @@ func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
+	// Retention's removal is recorded: the row is marked for deletion and deleted.
+	rec, err := db.GetBackupRecord(ctx, "ns", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.MarkedForDeletionAt == nil || rec.DeletedAt == nil {
+		t.Fatalf("expired backup not marked in history: marked %v deleted %v", rec.MarkedForDeletionAt, rec.DeletedAt)
+	}
 }
 
 // A record the database refuses gets Archived=False naming the field, no row,

@@ -37,6 +37,9 @@ type Store interface {
 	Migrate(ctx context.Context) error
 	// UpsertBackupRecordChanged writes r and reports whether the row changed.
 	UpsertBackupRecordChanged(ctx context.Context, r *database.BackupRecord) (bool, error)
+	// MarkBackupForDeletion and MarkBackupDeleted record that retention removed a backup.
+	MarkBackupForDeletion(ctx context.Context, namespace, name string, deletionTime time.Time) error
+	MarkBackupDeleted(ctx context.Context, uid string, deletedAt time.Time) error
 }
 
 // Options configures an Archiver. Client and Store are required.
