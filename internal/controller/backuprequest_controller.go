@@ -83,14 +83,16 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return r.reconcileRetention(ctx, br)
 	}
 
-	switch br.Status.Phase {
-	case "":
-		return ctrl.Result{}, r.initialize(ctx, br)
-	case backupv1alpha1.PhasePending:
-		return r.reconcilePending(ctx, br)
-	default:
-		return r.reconcileInProgress(ctx, br)
+	if br.Status.Phase == "" {
+		// Go straight on to the slot check: a request with a free slot starts in this pass.
+		if err := r.initialize(ctx, br); err != nil || br.Status.Phase == "" {
+			return ctrl.Result{}, err
+		}
 	}
+	if br.Status.Phase == backupv1alpha1.PhasePending {
+		return r.reconcilePending(ctx, br)
+	}
+	return r.reconcileInProgress(ctx, br)
 }
 
 // initialize records that the request was seen: phase Pending, Ready=False.

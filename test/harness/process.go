@@ -57,6 +57,13 @@ func (p *Process) Exited() bool {
 	}
 }
 
+// Signal sends sig to the process alone (not its group).
+func (p *Process) Signal(sig syscall.Signal) {
+	if p != nil && !p.Exited() {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
 // Stop sends SIGTERM to the process group, then SIGKILL after grace.
 func (p *Process) Stop(grace time.Duration) {
 	if p == nil || p.Exited() {

@@ -147,9 +147,14 @@ func run(c config) error {
 	}
 	total := perProject * c.projects
 	createdIn := time.Since(began)
+	lastReport := time.Now()
 	for rec.finished() < total {
 		if ctx.Err() != nil {
 			return fmt.Errorf("timed out with %d of %d finished", rec.finished(), total)
+		}
+		if time.Since(lastReport) > 10*time.Second {
+			fmt.Fprintf(os.Stderr, "  ... %s: %d of %d finished\n", time.Since(began).Round(time.Second), rec.finished(), total)
+			lastReport = time.Now()
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
