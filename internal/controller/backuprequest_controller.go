@@ -30,8 +30,25 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/semaphore"
 )
 
-// projectIndex is the cache index of BackupRequests by spec.projectId.
-const projectIndex = "spec.projectId"
+// Cache indexes of BackupRequests: by spec.projectId (slots, retention) and by
+// destination bucket (destination checks), so no pass lists every BackupRequest.
+const (
+	projectIndex     = "spec.projectId"
+	destinationIndex = "spec.documentLibrary.destinationBucket"
+)
+
+// indexers are the cache indexes the reconciler needs.
+var indexers = map[string]client.IndexerFunc{
+	projectIndex: func(o client.Object) []string {
+		return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
+	},
+	destinationIndex: func(o client.Object) []string {
+		if dl := o.(*backupv1alpha1.BackupRequest).Spec.DocumentLibrary; dl != nil {
+			return []string{string(dl.DestinationBucket)}
+		}
+		return nil
+	},
+}
 
 // Archiver receives BackupRequests that reached a terminal phase; it must not block.
 type Archiver interface {
@@ -241,16 +258,16 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	r.prepare(ctx)
 
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.BackupRequest{}, projectIndex, func(o client.Object) []string {
-		return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
-	}); err != nil {
-		return fmt.Errorf("index backup requests by project: %w", err)
+	for field, indexer := range indexers {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.BackupRequest{}, field, indexer); err != nil {
+			return fmt.Errorf("index backup requests by %s: %w", field, err)
+		}
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}))).
 		// A request leaving InProgress (or going away) frees a slot: wake its project's waiting requests at once.
-		Watches(&backupv1alpha1.BackupRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingRequestsOfProject), builder.WithPredicates(phaseChanged{})).
+		Watches(&backupv1alpha1.BackupRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingRequestsOfProject), builder.WithPredicates(slotFreed{})).
 		WatchesRawSource(source.Channel(r.jobs.Events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("backuprequest").
@@ -277,7 +294,7 @@ func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, 
 		return nil
 	}
 	var list backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var reqs []reconcile.Request
@@ -288,6 +305,24 @@ func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, 
 		}
 	}
 	return reqs
+}
+
+// slotFreed passes the events that free a project slot: a request leaving InProgress
+// or going away. Creations and progress writes free nothing.
+type slotFreed struct{ predicate.Funcs }
+
+func (slotFreed) Create(event.CreateEvent) bool   { return false }
+func (slotFreed) Generic(event.GenericEvent) bool { return false }
+func (slotFreed) Delete(event.DeleteEvent) bool   { return true }
+
+func (slotFreed) Update(e event.UpdateEvent) bool {
+	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
+	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+	if !okOld || !okNew {
+		return false
+	}
+	leftInProgress := oldBR.Status.Phase == backupv1alpha1.PhaseInProgress && newBR.Status.Phase != backupv1alpha1.PhaseInProgress
+	return leftInProgress || (oldBR.DeletionTimestamp.IsZero() && !newBR.DeletionTimestamp.IsZero())
 }
 
 // phaseChanged passes creations, deletions and updates that change status.phase or

@@ -27,7 +27,8 @@ type Options struct {
 	// CopyConcurrency and MultipartThreshold are passed to the provider's copy (0: provider default).
 	CopyConcurrency    int
 	MultipartThreshold int64
-	// MaxConcurrentReconciles is the number of reconcile workers.
+	// MaxConcurrentReconciles is the number of reconcile workers. Workers mostly wait
+	// on cloud API round trips, so there are many; per-project decisions are serialised.
 	MaxConcurrentReconciles int
 	// RetentionMinKept is how many of the newest successful backups of a project
 	// environment expiry never removes.
@@ -50,7 +51,7 @@ const (
 	DefaultSlotRetryInitial               = 5 * time.Second
 	DefaultSlotRetryMax                   = 2 * time.Minute
 	DefaultProgressInterval               = 3 * time.Second
-	DefaultMaxConcurrentReconciles        = 10
+	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1
 	DefaultRetentionCheckInterval         = time.Hour
 )

@@ -79,8 +79,8 @@ func (r *BackupRequestReconciler) checkDestination(ctx context.Context, br *back
 	bucket, prefix := string(dl.DestinationBucket), destinationPrefix(dl)
 
 	var all backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &all); err != nil {
-		return nil, fmt.Errorf("list backup requests: %w", err)
+	if err := r.List(ctx, &all, client.MatchingFields{destinationIndex: bucket}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list backup requests writing to bucket %s: %w", bucket, err)
 	}
 	for i := range all.Items {
 		other := &all.Items[i]

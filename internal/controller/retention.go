@@ -123,7 +123,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 // of the same project and environment completed after br.
 func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *backupv1alpha1.BackupRequest) (bool, error) {
 	var list backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
 		return false, fmt.Errorf("list backups of project %s: %w", br.Spec.ProjectID, err)
 	}
 	newer := 0

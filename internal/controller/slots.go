@@ -17,7 +17,7 @@ import (
 // in line; otherwise it records its queue position and waits.
 func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	var list backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list backup requests of project %s: %w", br.Spec.ProjectID, err)
 	}
 	candidates := make([]semaphore.Candidate, 0, len(list.Items))

@@ -45,12 +45,13 @@ func newMachine(t *testing.T, objs ...client.Object) *machine {
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = backupv1alpha1.AddToScheme(scheme)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proj-retail-prd", Labels: map[string]string{backupv1alpha1.ProjectLabel: "retail"}}}
-	c := fakeclient.NewClientBuilder().WithScheme(scheme).
+	builder := fakeclient.NewClientBuilder().WithScheme(scheme).
 		WithStatusSubresource(&backupv1alpha1.BackupRequest{}).
-		WithIndex(&backupv1alpha1.BackupRequest{}, projectIndex, func(o client.Object) []string {
-			return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
-		}).
-		WithObjects(append([]client.Object{ns}, objs...)...).Build()
+		WithObjects(append([]client.Object{ns}, objs...)...)
+	for field, indexer := range indexers {
+		builder = builder.WithIndex(&backupv1alpha1.BackupRequest{}, field, indexer)
+	}
+	c := builder.Build()
 	m := &machine{t: t, client: c, clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100)}
 	var cancel context.CancelFunc
 	m.ctx, cancel = context.WithCancel(context.Background())

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
@@ -54,9 +53,9 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 	It("backs up a database and a document library end to end", func() {
 		ns := projectNamespace("proj-retail-prd", "retail")
-		createDBInstance("retail-prd-db")
-		wanted := seedDocumentLibrary("liferay-retail-prd-dl", 40)
-		createBucket("liferay-backups")
+		cloud.CreateDBInstance("retail-prd-db")
+		wanted := cloud.SeedDocumentLibrary("liferay-retail-prd-dl", 40)
+		cloud.CreateBucket("liferay-backups")
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 
 		br := newBackupRequest(ns, "retail-prd-backup-20251109", "retail", fullSpec("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/20251109/"))
@@ -65,21 +64,19 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		br = getBR(ns, br.Name)
 
 		By("a snapshot tagged with its owner exists in the emulator")
-		snaps := snapshotsOf("retail-prd-db")
-		Expect(snaps).To(HaveLen(1))
-		Expect(aws.ToString(snaps[0].DBSnapshotIdentifier)).To(Equal(br.Status.Database.SnapshotID))
-		tags := snapshotTags(aws.ToString(snaps[0].DBSnapshotArn))
+		Expect(cloud.SnapshotIDs("retail-prd-db")).To(ConsistOf(br.Status.Database.SnapshotID))
+		tags := cloud.SnapshotTags(br.Status.Database.SnapshotARN)
 		Expect(tags).To(ContainElement("retail"))
 		Expect(tags).To(ContainElement(string(br.UID)))
 
 		By("every user document is copied and no generated file is")
-		copied := listKeys("liferay-backups", "retail/prd/20251109/")
+		copied := cloud.ListKeys("liferay-backups", "retail/prd/20251109/")
 		Expect(copied).To(Equal(append(append([]string{}, wanted...), "manifest.json")))
 		Expect(br.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(40))
 		Expect(br.Status.DocumentLibrary.ObjectsExcluded).To(BeEquivalentTo(3))
 
 		By("the manifest verifies and matches status")
-		data := getObject("liferay-backups", "retail/prd/20251109/manifest.json")
+		data := cloud.GetObject("liferay-backups", "retail/prd/20251109/manifest.json")
 		m, err := manifest.Verify(data)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(m.Checksum).To(Equal(br.Status.Manifest.Checksum))
@@ -96,11 +93,11 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 	It("runs at most two backups of a project at once, in creation order, without delaying another project", func() {
 		ns := projectNamespace("proj-shop-prd", "shop")
 		bankNS := projectNamespace("proj-bank-prd", "bank")
-		createDBInstance("shop-prd-db")
-		createDBInstance("bank-prd-db")
-		seedDocumentLibrary("liferay-shop-prd-dl", 10)
-		createBucket("shop-backups")
-		createBucket("bank-backups")
+		cloud.CreateDBInstance("shop-prd-db")
+		cloud.CreateDBInstance("bank-prd-db")
+		cloud.SeedDocumentLibrary("liferay-shop-prd-dl", 10)
+		cloud.CreateBucket("shop-backups")
+		cloud.CreateBucket("bank-backups")
 		opts := controllerOptions()
 		opts.SnapshotPollInitial = 3 * time.Second // each backup holds its slot for a while
 		opts.SnapshotPollMax = 3 * time.Second
@@ -188,9 +185,9 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 	It("resumes after the controller is stopped mid-copy, with exactly one snapshot", func() {
 		ns := projectNamespace("proj-media-prd", "media")
-		createDBInstance("media-prd-db")
-		seedDocumentLibrary("liferay-media-prd-dl", 300)
-		createBucket("media-backups")
+		cloud.CreateDBInstance("media-prd-db")
+		cloud.SeedDocumentLibrary("liferay-media-prd-dl", 300)
+		cloud.CreateBucket("media-backups")
 		slowProxy.SetDelay(15 * time.Millisecond)
 		defer slowProxy.SetDelay(0)
 		opts := controllerOptions()
@@ -211,7 +208,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		ctrlr.Stop()
 		stopped := getBR(ns, br.Name)
 		Expect(stopped.Status.Phase).To(Equal(backupv1alpha1.PhaseInProgress))
-		copiedBefore := len(listKeys("media-backups", "media/prd/1/"))
+		copiedBefore := len(cloud.ListKeys("media-backups", "media/prd/1/"))
 		Expect(copiedBefore).To(BeNumerically("<", 300), "the copy must have been interrupted")
 
 		By("starting it again")
@@ -219,10 +216,10 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		ctrlr = startController(slowProxy.URL, opts)
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		done := getBR(ns, br.Name)
-		Expect(snapshotsOf("media-prd-db")).To(HaveLen(1))
+		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
 		Expect(done.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(300))
 		Expect(done.Status.DocumentLibrary.ObjectsSkipped).To(BeNumerically(">=", copiedBefore), "objects copied before the stop are not copied again")
-		Expect(listKeys("media-backups", "media/prd/1/")).To(HaveLen(301))
+		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(HaveLen(301))
 	})
 
 	It("fails with an actionable reason and a Warning event when the database instance does not exist", func() {
@@ -243,16 +240,16 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 	It("refuses to back up another project's data and calls nothing in AWS", func() {
 		ns := projectNamespace("proj-intruder", "intruder")
-		createDBInstance("victim-prd-db")
-		seedDocumentLibrary("liferay-victim-prd-dl", 5)
-		createBucket("intruder-backups")
+		cloud.CreateDBInstance("victim-prd-db")
+		cloud.SeedDocumentLibrary("liferay-victim-prd-dl", 5)
+		cloud.CreateBucket("intruder-backups")
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 		br := newBackupRequest(ns, "steal", "victim", fullSpec("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "loot/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		ready := meta.FindStatusCondition(getBR(ns, br.Name).Status.Conditions, controller.ConditionReady)
 		Expect(ready.Reason).To(Equal(controller.ReasonProjectMismatch))
-		Expect(snapshotsOf("victim-prd-db")).To(BeEmpty())
-		Expect(listKeys("intruder-backups", "")).To(BeEmpty())
+		Expect(cloud.SnapshotIDs("victim-prd-db")).To(BeEmpty())
+		Expect(cloud.ListKeys("intruder-backups", "")).To(BeEmpty())
 	})
 })

@@ -43,9 +43,9 @@ func scrape(url string) map[string]float64 {
 var _ = Describe("Prometheus metrics", Ordered, func() {
 	It("exports backup metrics over HTTP, and the gauges are rebuilt after a restart", func() {
 		ns := projectNamespace("proj-metrics-prd", "metrics")
-		createDBInstance("metrics-prd-db")
-		seedDocumentLibrary("liferay-metrics-prd-dl", 7)
-		createBucket("metrics-backups")
+		cloud.CreateDBInstance("metrics-prd-db")
+		cloud.SeedDocumentLibrary("liferay-metrics-prd-dl", 7)
+		cloud.CreateBucket("metrics-backups")
 		first := startController(moto.Endpoint, controllerOptions())
 		br := newBackupRequest(ns, "metrics-backup", "metrics", fullSpec("metrics-prd-db", "liferay-metrics-prd-dl", "metrics-backups", "metrics/prd/1/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())

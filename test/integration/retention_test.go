@@ -3,7 +3,6 @@ package integration
 import (
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -15,9 +14,9 @@ import (
 var _ = Describe("Retention", Ordered, func() {
 	It("removes an expired backup's snapshot and files from the emulator, keeps the newest, and honours retain", func() {
 		ns := projectNamespace("proj-keep-prd", "keep")
-		createDBInstance("keep-prd-db")
-		seedDocumentLibrary("liferay-keep-prd-dl", 6)
-		createBucket("keep-backups")
+		cloud.CreateDBInstance("keep-prd-db")
+		cloud.SeedDocumentLibrary("liferay-keep-prd-dl", 6)
+		cloud.CreateBucket("keep-backups")
 		opts := controllerOptions()
 		opts.RetentionCheckInterval = 500 * time.Millisecond
 		ctrlr := startController(moto.Endpoint, opts)
@@ -34,7 +33,7 @@ var _ = Describe("Retention", Ordered, func() {
 		retained := run("keep-2", "keep/2/", map[string]string{backupv1alpha1.DeletionPolicyAnnotation: "retain"})
 		time.Sleep(1100 * time.Millisecond) // completion times have second resolution
 		newest := run("keep-3", "keep/3/", nil)
-		Expect(snapshotsOf("keep-prd-db")).To(HaveLen(3))
+		Expect(cloud.SnapshotIDs("keep-prd-db")).To(HaveLen(3))
 
 		By("moving the clock past every expiry")
 		testClock.Advance(31 * 24 * time.Hour)
@@ -42,24 +41,20 @@ var _ = Describe("Retention", Ordered, func() {
 
 		Eventually(phaseOf(ns, oldest.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
 		Eventually(phaseOf(ns, retained.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
-		Expect(listKeys("keep-backups", "keep/1/")).To(BeEmpty())
-		Expect(listKeys("keep-backups", "keep/2/")).NotTo(BeEmpty(), "retain keeps the files")
-		var left []string
-		for _, s := range snapshotsOf("keep-prd-db") {
-			left = append(left, aws.ToString(s.DBSnapshotIdentifier))
-		}
-		Expect(left).To(ConsistOf(retained.Status.Database.SnapshotID, newest.Status.Database.SnapshotID))
+		Expect(cloud.ListKeys("keep-backups", "keep/1/")).To(BeEmpty())
+		Expect(cloud.ListKeys("keep-backups", "keep/2/")).NotTo(BeEmpty(), "retain keeps the files")
+		Expect(cloud.SnapshotIDs("keep-prd-db")).To(ConsistOf(retained.Status.Database.SnapshotID, newest.Status.Database.SnapshotID))
 
 		By("the newest successful backup stays, though expired")
 		Consistently(phaseOf(ns, newest.Name)).WithTimeout(2 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		cond := meta.FindStatusCondition(getBR(ns, newest.Name).Status.Conditions, controller.ConditionArtifactsRemoved)
 		Expect(cond).NotTo(BeNil())
 		Expect(cond.Reason).To(Equal(controller.ReasonKeptAsNewest))
-		Expect(listKeys("keep-backups", "keep/3/")).NotTo(BeEmpty())
+		Expect(cloud.ListKeys("keep-backups", "keep/3/")).NotTo(BeEmpty())
 
 		By("deleting a BackupRequest removes its artefacts before the object goes")
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, newest.Name))).To(Succeed())
-		Eventually(func() []string { return listKeys("keep-backups", "keep/3/") }).WithTimeout(30 * time.Second).Should(BeEmpty())
-		Eventually(func() int { return len(snapshotsOf("keep-prd-db")) }).WithTimeout(30 * time.Second).Should(Equal(1))
+		Eventually(func() []string { return cloud.ListKeys("keep-backups", "keep/3/") }).WithTimeout(30 * time.Second).Should(BeEmpty())
+		Eventually(func() int { return len(cloud.SnapshotIDs("keep-prd-db")) }).WithTimeout(30 * time.Second).Should(Equal(1))
 	})
 })

@@ -5,20 +5,12 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -38,6 +30,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
@@ -49,8 +42,7 @@ var (
 	k8sClient client.WithWatch
 	scheme    = runtime.NewScheme()
 	moto      *harness.Moto
-	s3Client  *s3.Client
-	rdsClient *rds.Client
+	cloud     *fixtures.AWS
 	// recorder and the state collector are registered once in controller-runtime's
 	// registry, as the manager binary does, and shared by every controller a test starts.
 	recorder *metrics.Recorder
@@ -58,7 +50,7 @@ var (
 	testClock = &offsetClock{}
 	// slowProxy sits between the controller and moto; its delay slows copies down
 	// so a test can stop the controller in the middle of one.
-	slowProxy *delayProxy
+	slowProxy *harness.DelayProxy
 )
 
 func TestIntegration(t *testing.T) {
@@ -79,15 +71,9 @@ var _ = BeforeSuite(func() {
 	recorder, err = metrics.New(crmetrics.Registry)
 	Expect(err).NotTo(HaveOccurred())
 	moto.SetAWSEnv()
-	slowProxy = newDelayProxy(moto.Endpoint)
-
-	awsCfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(moto.Endpoint),
-	}
-	s3Client = s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true })
-	rdsClient = rds.NewFromConfig(awsCfg)
+	slowProxy, err = harness.NewDelayProxy(moto.Endpoint)
+	Expect(err).NotTo(HaveOccurred())
+	cloud = fixtures.NewAWS(suiteCtx, moto.Endpoint)
 
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
@@ -174,33 +160,6 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 func (c *runningController) Stop() {
 	c.cancel()
 	Eventually(c.done).WithTimeout(30 * time.Second).Should(BeClosed())
-}
-
-// delayProxy forwards to moto, waiting Delay before each request.
-type delayProxy struct {
-	*httptest.Server
-	mu    sync.Mutex
-	delay time.Duration
-}
-
-func newDelayProxy(target string) *delayProxy {
-	u, _ := url.Parse(target)
-	p := &delayProxy{}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		d := p.delay
-		p.mu.Unlock()
-		time.Sleep(d)
-		rp.ServeHTTP(w, r)
-	}))
-	return p
-}
-
-func (p *delayProxy) SetDelay(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.delay = d
 }
 
 func ctrlConfigSkipNameValidation() ctrlconfig.Controller {

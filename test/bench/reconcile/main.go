@@ -22,7 +22,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -100,18 +102,30 @@ func run(c config) error {
 	}
 
 	rec := newRecorder()
-	w, err := k8s.Watch(ctx, &backupv1alpha1.BackupRequestList{})
+	// An informer (not a bare watch, which the API server may close) sees every change.
+	informers, err := cache.New(cfg, cache.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
-	defer w.Stop()
-	go func() {
-		for ev := range w.ResultChan() {
-			if br, ok := ev.Object.(*backupv1alpha1.BackupRequest); ok {
-				rec.observe(br, time.Now())
-			}
+	inf, err := informers.GetInformer(ctx, &backupv1alpha1.BackupRequest{})
+	if err != nil {
+		return err
+	}
+	observe := func(o any) {
+		if br, ok := o.(*backupv1alpha1.BackupRequest); ok {
+			rec.observe(br, time.Now())
 		}
-	}()
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, o any) { observe(o) },
+	}); err != nil {
+		return err
+	}
+	go func() { _ = informers.Start(ctx) }()
+	if !informers.WaitForCacheSync(ctx) {
+		return fmt.Errorf("informer did not sync")
+	}
 
 	began := time.Now()
 	perProject := c.requests / c.projects
@@ -153,7 +167,7 @@ func run(c config) error {
 			return fmt.Errorf("timed out with %d of %d finished", rec.finished(), total)
 		}
 		if time.Since(lastReport) > 10*time.Second {
-			fmt.Fprintf(os.Stderr, "  ... %s: %d of %d finished\n", time.Since(began).Round(time.Second), rec.finished(), total)
+			fmt.Fprintf(os.Stderr, "  ... %s: %d of %d finished; phases %v\n", time.Since(began).Round(time.Second), rec.finished(), total, phaseCounts(ctx, k8s))
 			lastReport = time.Now()
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -293,3 +307,16 @@ func project(p int) string   { return fmt.Sprintf("p%03d", p) }
 func namespace(p int) string { return "proj-" + project(p) }
 func source(p int) string    { return "dl-" + project(p) }
 func dest(p int) string      { return "backups-" + project(p) }
+
+// phaseCounts lists the BackupRequests for the progress line.
+func phaseCounts(ctx context.Context, c client.Client) map[backupv1alpha1.BackupPhase]int {
+	var list backupv1alpha1.BackupRequestList
+	counts := map[backupv1alpha1.BackupPhase]int{}
+	if err := c.List(ctx, &list); err != nil {
+		return counts
+	}
+	for _, br := range list.Items {
+		counts[br.Status.Phase]++
+	}
+	return counts
+}

@@ -1,0 +1,169 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+)
+
+var _ = Describe("Backups driven through kubectl", Ordered, func() {
+	const ns = "proj-retail-prd"
+	var wanted []string
+
+	BeforeAll(func() {
+		projectNamespace(ns, "retail")
+		cloud.CreateDBInstance("retail-prd-db")
+		wanted = cloud.SeedDocumentLibrary("liferay-test-dl", 25)
+		cloud.CreateBucket("liferay-backups")
+		startManager(moto.Endpoint)
+	})
+
+	It("backs up the sample: snapshot, copied objects, verified manifest and a PostgreSQL record", func() {
+		out, err := kubectlApply(backupYAML(ns, "retail-prd-backup-20251109", "retail", "retail-prd-db", "liferay-test-dl", "liferay-backups", "retail/prd/20251109/"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		mustKubectl("wait", "-n", ns, "br/retail-prd-backup-20251109", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
+
+		By("snapshot created in RDS")
+		snapshot := jsonpath(ns, "retail-prd-backup-20251109", ".status.database.snapshotId")
+		Expect(cloud.SnapshotIDs("retail-prd-db")).To(ConsistOf(snapshot))
+
+		By("objects copied, generated files left out")
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/")).To(Equal(append(append([]string{}, wanted...), "manifest.json")))
+
+		By("manifest generated and verified")
+		m, err := manifest.Verify(cloud.GetObject("liferay-backups", "retail/prd/20251109/manifest.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(m.Checksum).To(Equal(jsonpath(ns, "retail-prd-backup-20251109", ".status.manifest.checksum")))
+		Expect(m.DocumentLibrary.ObjectCount).To(BeEquivalentTo(len(wanted)))
+
+		By("history recorded in PostgreSQL, then condition Archived")
+		Eventually(func(g Gomega) {
+			phase, snap, sum, objects, err := historyRow(ns, "retail-prd-backup-20251109")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(phase).To(Equal("Succeeded"))
+			g.Expect(snap).To(Equal(snapshot))
+			g.Expect(sum).To(Equal(m.Checksum))
+			g.Expect(objects).To(BeEquivalentTo(len(wanted)))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		mustKubectl("wait", "-n", ns, "br/retail-prd-backup-20251109", "--for=condition=Archived", "--timeout=30s")
+
+		By("kubectl shows the wide columns")
+		wide := mustKubectl("get", "br", "-n", ns, "retail-prd-backup-20251109", "-o", "wide")
+		Expect(wide).To(ContainSubstring(snapshot))
+		Expect(wide).To(ContainSubstring("Succeeded"))
+	})
+
+	It("never runs more than two backups of a project at once, seen through kubectl get br -w", func() {
+		watch := exec.CommandContext(ctx, kubectlBin, "--kubeconfig", kubeconfig, "get", "br", "-n", ns, "-w",
+			"-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase", "--no-headers")
+		stdout, err := watch.StdoutPipe()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(watch.Start()).To(Succeed())
+		defer func() { _ = watch.Process.Kill(); _ = watch.Wait() }()
+		var mu sync.Mutex
+		phase := map[string]string{}
+		peak := 0
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				f := strings.Fields(sc.Text())
+				if len(f) != 2 || !strings.HasPrefix(f[0], "concurrent-") {
+					continue
+				}
+				mu.Lock()
+				phase[f[0]] = f[1]
+				n := 0
+				for _, p := range phase {
+					if p == "InProgress" {
+						n++
+					}
+				}
+				peak = max(peak, n)
+				mu.Unlock()
+			}
+		}()
+
+		var docs []string
+		for i := range 5 {
+			docs = append(docs, backupYAML(ns, "concurrent-"+strconv.Itoa(i), "retail", "retail-prd-db", "", "", ""))
+		}
+		out, err := kubectlApply(strings.Join(docs, "---\n"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		for i := range 5 {
+			mustKubectl("wait", "-n", ns, "br/concurrent-"+strconv.Itoa(i), "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		Expect(peak).To(Equal(2), "at most, and actually, two InProgress at once")
+	})
+
+	It("reports failures clearly: bad input refused by the API, a missing instance Failed with a Warning event", func() {
+		out, err := kubectlApply(backupYAML(ns, "bad-input", "retail", "retail--db", "", "", ""))
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("spec.database.instanceId"))
+		Expect(out).To(ContainSubstring("must not contain '--'"))
+
+		out, err = kubectlApply(backupYAML(ns, "missing-instance", "retail", "retail-prd-missing", "", "", ""))
+		Expect(err).NotTo(HaveOccurred(), out)
+		mustKubectl("wait", "-n", ns, "br/missing-instance", "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+		Expect(jsonpath(ns, "missing-instance", `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("NotFound"))
+		Expect(jsonpath(ns, "missing-instance", ".status.message")).To(ContainSubstring("retail-prd-missing"))
+		Eventually(func() string {
+			return mustKubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=missing-instance,type=Warning")
+		}).WithTimeout(20 * time.Second).Should(ContainSubstring("NotFound"))
+
+		out, err = kubectlApply(backupYAML(ns, "other-project", "bank", "retail-prd-db", "", "", ""))
+		Expect(err).NotTo(HaveOccurred(), out)
+		mustKubectl("wait", "-n", ns, "br/other-project", "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+		Expect(jsonpath(ns, "other-project", `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("ProjectMismatch"))
+	})
+})
+
+var _ = Describe("A controller killed mid-backup", Ordered, func() {
+	It("resumes after SIGKILL and a restart, with exactly one snapshot", func() {
+		const ns = "proj-media-prd"
+		projectNamespace(ns, "media")
+		cloud.CreateDBInstance("media-prd-db")
+		cloud.SeedDocumentLibrary("liferay-media-dl", 250)
+		cloud.CreateBucket("media-backups")
+		slow.SetDelay(20 * time.Millisecond)
+		first := startManager(slow.URL)
+
+		out, err := kubectlApply(backupYAML(ns, "media-backup", "media", "media-prd-db", "liferay-media-dl", "media-backups", "media/prd/1/"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		Eventually(func() int {
+			n, _ := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsCopied"))
+			return n
+		}).WithTimeout(90 * time.Second).WithPolling(100 * time.Millisecond).Should(BeNumerically(">", 10))
+
+		By("SIGKILL while copying")
+		first.Kill()
+		Expect(jsonpath(ns, "media-backup", ".status.phase")).To(Equal("InProgress"))
+		before := len(cloud.ListKeys("media-backups", "media/prd/1/"))
+		Expect(before).To(BeNumerically("<", 250))
+
+		By("a new controller process finishes the backup")
+		slow.SetDelay(0)
+		startManager(slow.URL)
+		mustKubectl("wait", "-n", ns, "br/media-backup", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
+		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
+		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(HaveLen(251))
+		skipped, _ := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsSkipped"))
+		Expect(skipped).To(BeNumerically(">=", before), "objects copied before the kill are not copied again")
+
+		By("deleting the BackupRequest removes its snapshot and files")
+		mustKubectl("delete", "br", "-n", ns, "media-backup", "--timeout=60s")
+		Expect(cloud.SnapshotIDs("media-prd-db")).To(BeEmpty())
+		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(BeEmpty())
+	})
+})
