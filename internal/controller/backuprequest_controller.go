@@ -100,30 +100,12 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return r.reconcileRetention(ctx, br)
 	}
 
-	if br.Status.Phase == "" {
-		// Go straight on to the slot check: a request with a free slot starts in this pass.
-		if err := r.initialize(ctx, br); err != nil || br.Status.Phase == "" {
-			return ctrl.Result{}, err
-		}
-	}
-	if br.Status.Phase == backupv1alpha1.PhasePending {
+	if br.Status.Phase == "" || br.Status.Phase == backupv1alpha1.PhasePending {
+		// A new request goes straight to the checks and the slot: its first status
+		// write is already InProgress, Pending (waiting) or Failed.
 		return r.reconcilePending(ctx, br)
 	}
 	return r.reconcileInProgress(ctx, br)
-}
-
-// initialize records that the request was seen: phase Pending, Ready=False.
-func (r *BackupRequestReconciler) initialize(ctx context.Context, br *backupv1alpha1.BackupRequest) error {
-	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Phase = backupv1alpha1.PhasePending
-		st.Message = "accepted, waiting to start"
-		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonPending, st.Message)
-	})
-	if err != nil {
-		return ignoreNotFound(err)
-	}
-	r.normalEvent(br, ReasonPending, "Accept", "Backup of project %s environment %s accepted", br.Spec.ProjectID, br.Spec.Environment)
-	return nil
 }
 
 // reconcilePending checks the request can run at all, then waits for a project slot.

@@ -65,6 +65,7 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 	ready := meta.FindStatusCondition(br.Status.Conditions, ConditionReady)
 	if ready == nil || ready.Reason != ReasonWaitingForSlot || ready.Message != msg {
 		err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+			st.Phase = backupv1alpha1.PhasePending
 			st.Message = msg
 			r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
 		})

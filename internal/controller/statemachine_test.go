@@ -190,7 +190,7 @@ func TestFullBackupSucceedsWithEveryStepRecorded(t *testing.T) {
 	}
 
 	evs := strings.Join(m.events(), "\n")
-	for _, want := range []string{"Normal Pending", "Normal Started", "Normal SnapshotCreating", "Normal SnapshotAvailable", "Normal Copying", "Normal Copied", "Normal Written", "Normal Succeeded"} {
+	for _, want := range []string{"Normal Started", "Normal SnapshotCreating", "Normal SnapshotAvailable", "Normal Copying", "Normal Copied", "Normal Written", "Normal Succeeded"} {
 		if !strings.Contains(evs, want) {
 			t.Errorf("missing event %q in:\n%s", want, evs)
 		}
@@ -278,7 +278,6 @@ func TestPermanentProviderErrorFailsWithItsReason(t *testing.T) {
 func TestTransientProviderErrorIsRetried(t *testing.T) {
 	m := newMachine(t, request("throttled"))
 	m.cloud.FailWith("CreateDatabaseSnapshot", provider.NewError(provider.KindThrottled, "CreateDBSnapshot", "retail-prd-db", errors.New("Throttling")))
-	_, _ = m.reconcile("throttled") // Pending
 	if _, err := m.reconcile("throttled"); err == nil {
 		t.Fatal("a throttled call must return an error so the workqueue retries with backoff")
 	}
@@ -304,7 +303,6 @@ func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 
 func TestRestartResumesWithoutASecondSnapshot(t *testing.T) {
 	m := newMachine(t, request("restart"))
-	_, _ = m.reconcile("restart") // Pending
 	_, _ = m.reconcile("restart") // InProgress, snapshot created
 	if id := m.get("restart").Status.Database.SnapshotID; id == "" {
 		t.Fatal("snapshot id must be recorded before the next step")
