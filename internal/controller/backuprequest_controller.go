@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -269,7 +270,10 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	r.jobs = copyjob.NewRunner(ctx)
 }
 
-// waitingRequestsOfProject maps any BackupRequest to the Pending requests of its project.
+// waitingRequestsOfProject maps a request that freed a slot to the waiting requests
+// of its project that are first in line, the only ones that can start now. The rest
+// refresh their queue position on their own requeue, which keeps a busy project from
+// rewriting every waiting request's status on each start.
 func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, o client.Object) []reconcile.Request {
 	br, ok := o.(*backupv1alpha1.BackupRequest)
 	if !ok {
@@ -279,12 +283,18 @@ func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, 
 	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
-	var reqs []reconcile.Request
+	var waiting []*backupv1alpha1.BackupRequest
 	for i := range list.Items {
 		item := &list.Items[i]
-		if item.UID != br.UID && item.Status.Phase == backupv1alpha1.PhasePending {
-			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: item.Namespace, Name: item.Name}})
+		if item.UID != br.UID && item.DeletionTimestamp.IsZero() &&
+			(item.Status.Phase == backupv1alpha1.PhasePending || item.Status.Phase == "") {
+			waiting = append(waiting, item)
 		}
+	}
+	sort.Slice(waiting, func(i, j int) bool { return semaphore.Before(candidate(waiting[i]), candidate(waiting[j])) })
+	reqs := make([]reconcile.Request, 0, r.Options.MaxConcurrentBackupsPerProject)
+	for _, item := range waiting[:min(len(waiting), r.Options.MaxConcurrentBackupsPerProject)] {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: item.Namespace, Name: item.Name}})
 	}
 	return reqs
 }

@@ -49,7 +49,7 @@ const (
 	DefaultSnapshotPollInitial            = 15 * time.Second
 	DefaultSnapshotPollMax                = 2 * time.Minute
 	DefaultSlotRetryInitial               = 5 * time.Second
-	DefaultSlotRetryMax                   = 2 * time.Minute
+	DefaultSlotRetryMax                   = 30 * time.Second
 	DefaultProgressInterval               = 3 * time.Second
 	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1

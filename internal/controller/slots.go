@@ -22,16 +22,9 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	}
 	candidates := make([]semaphore.Candidate, 0, len(list.Items))
 	for i := range list.Items {
-		item := &list.Items[i]
-		if !item.DeletionTimestamp.IsZero() {
-			continue
+		if item := &list.Items[i]; item.DeletionTimestamp.IsZero() {
+			candidates = append(candidates, candidate(item))
 		}
-		candidates = append(candidates, semaphore.Candidate{
-			UID: item.UID, Namespace: item.Namespace, Name: item.Name,
-			Created: item.CreationTimestamp.Time,
-			Running: item.Status.Phase == backupv1alpha1.PhaseInProgress,
-			Waiting: item.Status.Phase == backupv1alpha1.PhasePending || item.Status.Phase == "",
-		})
 	}
 	decision := r.slots.Acquire(br.Spec.ProjectID, br.UID, candidates)
 	if !decision.Acquired {
@@ -83,4 +76,14 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 func (r *BackupRequestReconciler) slotRetryAfter(br *backupv1alpha1.BackupRequest) time.Duration {
 	waited := r.Clock.Since(br.CreationTimestamp.Time)
 	return min(max(waited, r.Options.SlotRetryInitial), r.Options.SlotRetryMax)
+}
+
+// candidate is a BackupRequest as the slot tracker sees it.
+func candidate(br *backupv1alpha1.BackupRequest) semaphore.Candidate {
+	return semaphore.Candidate{
+		UID: br.UID, Namespace: br.Namespace, Name: br.Name,
+		Created: br.CreationTimestamp.Time,
+		Running: br.Status.Phase == backupv1alpha1.PhaseInProgress,
+		Waiting: br.Status.Phase == backupv1alpha1.PhasePending || br.Status.Phase == "",
+	}
 }

@@ -122,16 +122,7 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 	if _, ok := running[uid]; ok {
 		return Decision{Acquired: true, Running: len(running), Limit: t.limit, Waiting: len(waiting)}
 	}
-	sort.SliceStable(waiting, func(i, j int) bool {
-		a, b := waiting[i], waiting[j]
-		if !a.Created.Equal(b.Created) {
-			return a.Created.Before(b.Created)
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
+	sort.SliceStable(waiting, func(i, j int) bool { return Before(waiting[i], waiting[j]) })
 	position := 0
 	for i, c := range waiting {
 		if c.UID == uid {
@@ -150,6 +141,17 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 		return Decision{Acquired: true, Running: len(running) + 1, Limit: t.limit, Waiting: len(waiting) - 1}
 	}
 	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+}
+
+// Before is the queue order: creation time, then namespace and name.
+func Before(a, b Candidate) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
 }
 
 // Release gives back the slot of uid (the request finished, failed or was deleted).
