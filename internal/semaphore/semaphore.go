@@ -101,8 +101,12 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 		case c.Running:
 			running[c.UID] = struct{}{}
 			delete(p.admitted, c.UID) // the cache caught up
+		case admitted && c.Waiting:
+			running[c.UID] = struct{}{} // the cache has not seen it start yet
 		case admitted:
-			running[c.UID] = struct{}{}
+			// The cache already shows it finished, possibly before its Release ran:
+			// the slot is free now, not when the reconciler gets to Release.
+			delete(p.admitted, c.UID)
 		case c.Waiting:
 			waiting = append(waiting, c)
 		}

@@ -95,3 +95,17 @@ func TestConcurrentAcquireNeverExceedsTheLimit(t *testing.T) {
 		t.Fatalf("acquired %d slots, want exactly 2", acquired)
 	}
 }
+
+func TestAFinishedRequestFreesItsSlotEvenBeforeRelease(t *testing.T) {
+	tr := New(1)
+	all := []Candidate{waitingAt(1), waitingAt(2)}
+	if !tr.Acquire("retail", "uid-1", all).Acquired {
+		t.Fatal("first must start")
+	}
+	// The cache shows uid-1 finished (it never saw it InProgress) and the watch woke
+	// uid-2 before the reconciler called Release.
+	all[0] = Candidate{UID: "uid-1", Name: "br-1", Created: all[0].Created}
+	if d := tr.Acquire("retail", "uid-2", all); !d.Acquired {
+		t.Fatalf("a finished request must not hold its slot: %+v", d)
+	}
+}
