@@ -19,8 +19,9 @@ type preflightFailure struct {
 	reason, message string
 }
 
-// preflight runs the checks that need no slot, cheapest and safest first: a request
-// for another project's data fails before anything is called in the cloud.
+// preflight runs the checks that need neither a slot nor the cloud: a request for
+// another project's data fails before anything is called in the cloud. The
+// destination check, which reads the bucket, runs once a slot is free (checkDestination).
 func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (*preflightFailure, error) {
 	if f, err := r.checkTenant(ctx, br); f != nil || err != nil {
 		return f, err
@@ -29,11 +30,10 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 		return &preflightFailure{ReasonDatabaseTypeNotSupported,
 			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}, nil
 	}
-	prov, err := r.Providers.Get(string(br.Spec.Provider))
-	if err != nil {
+	if _, err := r.Providers.Get(string(br.Spec.Provider)); err != nil {
 		return &preflightFailure{ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}, nil
 	}
-	return r.checkDestination(ctx, br, prov)
+	return nil, nil
 }
 
 // checkTenant enforces that a namespace backs up only its own project.

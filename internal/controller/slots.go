@@ -30,6 +30,13 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
+	if failure, err := r.checkDestinationWithSlot(ctx, br); err != nil || failure != nil {
+		r.slots.Release(br.Spec.ProjectID, br.UID)
+		if err != nil {
+			return r.handleStepError(ctx, br, err)
+		}
+		return ctrl.Result{}, r.fail(ctx, br, failure.reason, failure.message)
+	}
 
 	now := r.now()
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
@@ -86,4 +93,13 @@ func candidate(br *backupv1alpha1.BackupRequest) semaphore.Candidate {
 		Running: br.Status.Phase == backupv1alpha1.PhaseInProgress,
 		Waiting: br.Status.Phase == backupv1alpha1.PhasePending || br.Status.Phase == "",
 	}
+}
+
+// checkDestinationWithSlot runs the destination check for a request about to start.
+func (r *BackupRequestReconciler) checkDestinationWithSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) (*preflightFailure, error) {
+	prov, err := r.Providers.Get(string(br.Spec.Provider))
+	if err != nil {
+		return nil, err
+	}
+	return r.checkDestination(ctx, br, prov)
 }
