@@ -218,7 +218,7 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 	if err != nil {
 		return ignoreNotFound(err)
 	}
-	r.slots.Release(br.Spec.ProjectID, br.UID)
+	r.releaseSlot(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
 	r.warningEvent(br, reason, "Fail", "Backup failed: %s", message)
 	if r.Metrics != nil {
@@ -255,6 +255,20 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("backuprequest").
 		Complete(r)
+}
+
+// releaseSlot gives back br's slot and wakes the requests first in line in its project
+// at once, without waiting for the watch to report br's new phase.
+func (r *BackupRequestReconciler) releaseSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) {
+	r.slots.Release(br.Spec.ProjectID, br.UID)
+	for _, req := range r.waitingRequestsOfProject(ctx, br) {
+		next := &backupv1alpha1.BackupRequest{}
+		next.Namespace, next.Name = req.Namespace, req.Name
+		select {
+		case r.jobs.Events <- event.GenericEvent{Object: next}:
+		default: // the watch and the safety-net requeue still wake it
+		}
+	}
 }
 
 // prepare fills defaults and the in-memory parts; copy jobs end with ctx.

@@ -205,7 +205,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 // retained or already expired) and only then lets the object go.
 func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	r.jobs.Cancel(br.UID)
-	r.slots.Release(br.Spec.ProjectID, br.UID)
+	r.releaseSlot(ctx, br)
 	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -30,7 +30,7 @@ func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *b
 	if err != nil {
 		return stepResult{}, err
 	}
-	r.slots.Release(br.Spec.ProjectID, br.UID)
+	r.releaseSlot(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
 	r.normalEvent(br, ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
 	if r.Metrics != nil {
