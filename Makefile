@@ -15,7 +15,7 @@ endif
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 
-GO_TEST_FLAGS ?= -p 2 -timeout 25m
+GO_TEST_FLAGS ?= -p 2 -count=1 -timeout 25m
 
 .PHONY: all
 all: build
