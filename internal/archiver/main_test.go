@@ -1,8 +1,6 @@
 package archiver
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -11,14 +9,4 @@ import (
 
 var testPG *harness.Postgres
 
-func TestMain(m *testing.M) {
-	pg, err := harness.StartPostgres(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start postgres:", err)
-		os.Exit(1)
-	}
-	testPG = pg
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithPostgres(m, &testPG)) }

@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -11,17 +10,7 @@ import (
 
 var testPG *harness.Postgres
 
-func TestMain(m *testing.M) {
-	pg, err := harness.StartPostgres(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start postgres:", err)
-		os.Exit(1)
-	}
-	testPG = pg
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithPostgres(m, &testPG)) }
 
 // newTestClient returns a client on a fresh, empty database.
 func newTestClient(t *testing.T, migrate bool) *Client {
