@@ -94,7 +94,7 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return r.reconcileDelete(ctx, br)
 	}
 	if err := r.ensureFinalizer(ctx, br); err != nil {
-		return ctrl.Result{}, ignoreNotFound(err)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if br.Status.Phase.IsTerminal() {
 		r.archive(br)
@@ -216,7 +216,7 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 		r.setCondition(st, br.Generation, ConditionReady, "False", reason, message)
 	})
 	if err != nil {
-		return ignoreNotFound(err)
+		return client.IgnoreNotFound(err)
 	}
 	r.releaseSlot(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)

@@ -18,7 +18,8 @@ type MetricsRecorder interface {
 	ProviderCall(operation string, err error)
 }
 
-func (r *BackupRequestReconciler) observeCall(_ *backupv1alpha1.BackupRequest, op string, err error) {
+// observeCall counts a provider call for the metrics, if configured.
+func (r *BackupRequestReconciler) observeCall(op string, err error) {
 	if r.Metrics != nil {
 		r.Metrics.ProviderCall(op, err)
 	}

@@ -75,7 +75,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		}
 		expires := r.expiry(br, completed)
 		if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.ExpiresAt = &expires }); err != nil {
-			return ctrl.Result{}, ignoreNotFound(err)
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
 	if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
@@ -108,7 +108,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonExpired, st.Message)
 	})
 	if err != nil {
-		return ctrl.Result{}, ignoreNotFound(err)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup expired", "removed", removed)
 	r.normalEvent(br, ReasonExpired, "Expire", "Backup expired: %s", removed)
@@ -156,7 +156,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	var errs []error
 	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
 		err := prov.DeleteDatabaseSnapshot(ctx, db.SnapshotID)
-		r.observeCall(br, "DeleteDatabaseSnapshot", err)
+		r.observeCall("DeleteDatabaseSnapshot", err)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delete snapshot %s: %w", db.SnapshotID, err))
 		} else {
@@ -170,7 +170,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	}
 	if bucket != "" {
 		n, err := prov.DeletePrefix(ctx, bucket, prefix)
-		r.observeCall(br, "DeletePrefix", err)
+		r.observeCall("DeletePrefix", err)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("delete s3://%s/%s: %w", bucket, prefix, err))
 		} else {

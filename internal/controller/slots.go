@@ -47,7 +47,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	})
 	if err != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
-		return ctrl.Result{}, ignoreNotFound(err)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
 	r.normalEvent(br, ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
@@ -70,7 +70,7 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 			r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
 		})
 		if err != nil {
-			return ctrl.Result{}, ignoreNotFound(err)
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 		if ready == nil || ready.Reason != ReasonWaitingForSlot {
 			r.normalEvent(br, ReasonWaitingForSlot, "Queue", "%s", msg)

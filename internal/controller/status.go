@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
@@ -75,12 +74,4 @@ func truncateMessage(msg string) string {
 		return msg
 	}
 	return msg[:limit-3] + "..."
-}
-
-// ignoreNotFound is client.IgnoreNotFound, for errors wrapped by patchStatus.
-func ignoreNotFound(err error) error {
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
 }

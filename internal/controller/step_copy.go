@@ -48,7 +48,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	}
 
 	r.jobs.Forget(br.UID)
-	r.observeCall(br, "CopyObjectStorage", copyErr)
+	r.observeCall("CopyObjectStorage", copyErr)
 	if copyErr != nil {
 		return stepResult{}, fmt.Errorf("copy document library: %w", copyErr)
 	}

@@ -60,7 +60,7 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *bac
 		return stepResult{}, fmt.Errorf("marshal manifest: %w", err)
 	}
 	err = prov.UploadObject(ctx, bucket, key, data)
-	r.observeCall(br, "UploadObject", err)
+	r.observeCall("UploadObject", err)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("upload manifest to s3://%s/%s: %w", bucket, key, err)
 	}
@@ -87,7 +87,7 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 	if dl := br.Spec.DocumentLibrary; dl != nil {
 		prefix := destinationPrefix(dl)
 		objects, err := prov.ListObjects(ctx, string(dl.DestinationBucket), prefix)
-		r.observeCall(br, "ListObjects", err)
+		r.observeCall("ListObjects", err)
 		if err != nil {
 			return nil, fmt.Errorf("list backup at s3://%s/%s: %w", dl.DestinationBucket, prefix, err)
 		}

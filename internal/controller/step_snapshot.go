@@ -35,7 +35,7 @@ func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, br *bac
 
 func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
 	res, err := prov.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: br.Spec.Database.InstanceID, Owner: owner(br)})
-	r.observeCall(br, "CreateDatabaseSnapshot", err)
+	r.observeCall("CreateDatabaseSnapshot", err)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", br.Spec.Database.InstanceID, err)
 	}
@@ -55,7 +55,7 @@ func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, br *backup
 func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
 	id := br.Status.Database.SnapshotID
 	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
-	r.observeCall(br, "GetDatabaseSnapshotStatus", err)
+	r.observeCall("GetDatabaseSnapshotStatus", err)
 	if provider.IsNotFound(err) {
 		return stepResult{}, &backupFailure{ReasonSnapshotMissing,
 			fmt.Sprintf("snapshot %s disappeared while it was being created; it may have been deleted outside the controller", id)}
