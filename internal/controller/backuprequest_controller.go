@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -71,8 +72,11 @@ type BackupRequestReconciler struct {
 	// Metrics, if set, observes backups.
 	Metrics MetricsRecorder
 
-	slots *semaphore.Tracker
-	jobs  *copyjob.Runner
+	slots  *semaphore.Tracker
+	jobs   *copyjob.Runner
+	writes *lastWrites
+	// queueWrites defers the first queue-position write of waiting requests.
+	queueWrites deferredWrites
 }
 
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch;delete
@@ -84,7 +88,7 @@ type BackupRequestReconciler struct {
 // Reconcile moves one BackupRequest one step forward.
 func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	br := &backupv1alpha1.BackupRequest{}
-	if err := r.Get(ctx, req.NamespacedName, br); err != nil {
+	if err := r.getBackupRequest(ctx, req.NamespacedName, br); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("project", br.Spec.ProjectID, "environment", br.Spec.Environment, "phase", br.Status.Phase)
@@ -92,9 +96,6 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 
 	if !br.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, br)
-	}
-	if err := r.ensureFinalizer(ctx, br); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if br.Status.Phase.IsTerminal() {
 		r.archive(br)
@@ -131,6 +132,12 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	if err != nil {
 		return ctrl.Result{}, r.fail(ctx, br, ReasonProviderNotSupported, err.Error())
 	}
+	// The finalizer goes on before the first cloud artefact exists, not at creation:
+	// a request still waiting for its slot has nothing to clean up, and the write
+	// would only delay the requests that can start.
+	if err := r.ensureFinalizer(ctx, br); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	steps := []func(context.Context, *backupv1alpha1.BackupRequest, provider.Provider) (stepResult, error){
 		r.reconcileSnapshot,
 		r.reconcileCopy,
@@ -143,10 +150,17 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 			return r.handleStepError(ctx, br, err)
 		}
 		if !res.done {
-			return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
+			return recheckAfter(res.requeueAfter), nil
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// recheckAfter requeues a pass that only looks again (a snapshot poll, copy progress,
+// the waiting safety net, retention) at low priority in the work queue: with thousands
+// of requests queued, passes that start or finish a backup go first.
+func recheckAfter(d time.Duration) ctrl.Result {
+	return ctrl.Result{RequeueAfter: d, Priority: ptr.To(handler.LowPriority)}
 }
 
 // stepResult says whether a step is finished, and if not when to check again
@@ -282,6 +296,7 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	}
 	r.slots = semaphore.New(r.Options.MaxConcurrentBackupsPerProject)
 	r.jobs = copyjob.NewRunner(ctx)
+	r.writes = newLastWrites()
 }
 
 // waitingRequestsOfProject maps a request that freed a slot to the waiting requests

@@ -47,6 +47,7 @@ func (r *BackupRequestReconciler) ensureFinalizer(ctx context.Context, br *backu
 	if err := r.Patch(ctx, br, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("add cleanup finalizer: %w", err)
 	}
+	r.writes.record(br)
 	return nil
 }
 
@@ -79,7 +80,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		}
 	}
 	if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
-		return ctrl.Result{RequeueAfter: min(wait, r.Options.RetentionCheckInterval)}, nil
+		return recheckAfter(min(wait, r.Options.RetentionCheckInterval)), nil
 	}
 	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
 		keep, err := r.amongNewestSucceeded(ctx, br)
@@ -95,7 +96,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 					return ctrl.Result{}, err
 				}
 			}
-			return ctrl.Result{RequeueAfter: r.Options.RetentionCheckInterval}, nil
+			return recheckAfter(r.Options.RetentionCheckInterval), nil
 		}
 	}
 	removed, err := r.removeArtifacts(ctx, br)
@@ -218,5 +219,6 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 	}
 	original := br.DeepCopy()
 	controllerutil.RemoveFinalizer(br, CleanupFinalizer)
+	r.writes.forget(client.ObjectKeyFromObject(br))
 	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, br, client.MergeFrom(original)))
 }

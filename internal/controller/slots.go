@@ -3,11 +3,15 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/semaphore"
@@ -30,6 +34,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
+	r.queueWrites.forget(client.ObjectKeyFromObject(br))
 	if failure, err := r.checkDestinationWithSlot(ctx, br); err != nil || failure != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
 		if err != nil {
@@ -44,6 +49,9 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 		st.StartTime = &now
 		st.Message = "backup started"
 		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonInProgress, "backup in progress")
+		if br.Spec.Database == nil {
+			r.markCopying(st, br) // the copy is the first step: record its start in the same write
+		}
 	})
 	if err != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
@@ -54,29 +62,42 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if r.Metrics != nil {
 		r.Metrics.Started(br)
 	}
-	return r.reconcileInProgress(ctx, br)
+	// The first step runs in a pass of its own, queued behind the requests already
+	// waiting for a worker: under a burst, every request with a free slot starts
+	// before any of them spends a worker on cloud calls.
+	return ctrl.Result{RequeueAfter: time.Nanosecond}, nil
 }
 
 // waitForSlot records the queue position. The request is woken when a request of its
 // project leaves InProgress; the growing requeue is only a safety net.
+//
+// The first time a request has to wait, the status write is put back in the work
+// queue at low priority: when many requests arrive at once, the ones that can start
+// go first, and the waiting ones record their place as soon as the queue is idle.
 func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, d semaphore.Decision) (ctrl.Result, error) {
-	msg := fmt.Sprintf("waiting for a slot: position %d in the queue of project %s (%d of %d slots in use)",
-		d.Position, br.Spec.ProjectID, d.Running, d.Limit)
+	// The message names only the position, which changes when the queue moves, so a
+	// waiting request is not rewritten each time a slot changes hands.
+	msg := fmt.Sprintf("waiting for a slot: position %d in the queue of project %s (all %d slots in use)",
+		d.Position, br.Spec.ProjectID, d.Limit)
 	ready := meta.FindStatusCondition(br.Status.Conditions, ConditionReady)
-	if ready == nil || ready.Reason != ReasonWaitingForSlot || ready.Message != msg {
-		err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			st.Phase = backupv1alpha1.PhasePending
-			st.Message = msg
-			r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
-		})
-		if err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-		if ready == nil || ready.Reason != ReasonWaitingForSlot {
-			r.normalEvent(br, ReasonWaitingForSlot, "Queue", "%s", msg)
-		}
+	if ready != nil && ready.Reason == ReasonWaitingForSlot && ready.Message == msg {
+		return recheckAfter(r.slotRetryAfter(br)), nil
 	}
-	return ctrl.Result{RequeueAfter: r.slotRetryAfter(br)}, nil
+	if ready == nil && r.queueWrites.deferOnce(client.ObjectKeyFromObject(br)) {
+		return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(handler.LowPriority)}, nil
+	}
+	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		st.Phase = backupv1alpha1.PhasePending
+		st.Message = msg
+		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
+	})
+	if err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if ready == nil || ready.Reason != ReasonWaitingForSlot {
+		r.normalEvent(br, ReasonWaitingForSlot, "Queue", "%s", msg)
+	}
+	return recheckAfter(r.slotRetryAfter(br)), nil
 }
 
 // slotRetryAfter doubles with the time already spent waiting, within the configured bounds.
@@ -102,4 +123,33 @@ func (r *BackupRequestReconciler) checkDestinationWithSlot(ctx context.Context, 
 		return nil, err
 	}
 	return r.checkDestination(ctx, br, prov)
+}
+
+// deferredWrites remembers the requests whose first queue-position write was put back
+// in the work queue once already.
+type deferredWrites struct {
+	mu   sync.Mutex
+	keys map[types.NamespacedName]struct{}
+}
+
+// forget drops key (the request started without waiting again).
+func (d *deferredWrites) forget(key types.NamespacedName) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.keys, key)
+}
+
+// deferOnce reports true the first time it sees key and false (forgetting key) the next.
+func (d *deferredWrites) deferOnce(key types.NamespacedName) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.keys == nil {
+		d.keys = map[types.NamespacedName]struct{}{}
+	}
+	if _, seen := d.keys[key]; seen {
+		delete(d.keys, key)
+		return false
+	}
+	d.keys[key] = struct{}{}
+	return true
 }

@@ -200,6 +200,9 @@ func TestFullBackupSucceedsWithEveryStepRecorded(t *testing.T) {
 func TestSnapshotPollingBacksOffWithoutAHotLoop(t *testing.T) {
 	m := newMachine(t, request("poll", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
 	m.cloud.SnapshotReadyAfter = 10 * time.Minute
+	if _, err := m.reconcile("poll"); err != nil { // takes the slot
+		t.Fatal(err)
+	}
 	var waits []time.Duration
 	for range 12 {
 		if m.get("poll").Status.Phase.IsTerminal() {
@@ -278,6 +281,9 @@ func TestPermanentProviderErrorFailsWithItsReason(t *testing.T) {
 func TestTransientProviderErrorIsRetried(t *testing.T) {
 	m := newMachine(t, request("throttled"))
 	m.cloud.FailWith("CreateDatabaseSnapshot", provider.NewError(provider.KindThrottled, "CreateDBSnapshot", "retail-prd-db", errors.New("Throttling")))
+	if _, err := m.reconcile("throttled"); err != nil { // takes the slot: no cloud call yet
+		t.Fatal(err)
+	}
 	if _, err := m.reconcile("throttled"); err == nil {
 		t.Fatal("a throttled call must return an error so the workqueue retries with backoff")
 	}
@@ -292,8 +298,8 @@ func TestTransientProviderErrorIsRetried(t *testing.T) {
 
 func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 	m := newMachine(t, request("bad-snap", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
-	_, _ = m.reconcile("bad-snap")
-	_, _ = m.reconcile("bad-snap")
+	_, _ = m.reconcile("bad-snap") // InProgress
+	_, _ = m.reconcile("bad-snap") // snapshot created
 	m.cloud.SetSnapshotState(m.get("bad-snap").Status.Database.SnapshotID, provider.SnapshotFailed, "failed")
 	br := m.drive("bad-snap")
 	if condition(br, ConditionReady).Reason != ReasonSnapshotFailed {
@@ -303,7 +309,8 @@ func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 
 func TestRestartResumesWithoutASecondSnapshot(t *testing.T) {
 	m := newMachine(t, request("restart"))
-	_, _ = m.reconcile("restart") // InProgress, snapshot created
+	_, _ = m.reconcile("restart") // InProgress
+	_, _ = m.reconcile("restart") // snapshot created
 	if id := m.get("restart").Status.Database.SnapshotID; id == "" {
 		t.Fatal("snapshot id must be recorded before the next step")
 	}

@@ -34,6 +34,7 @@ func (r *BackupRequestReconciler) patchStatus(ctx context.Context, br *backupv1a
 	if err != nil {
 		return fmt.Errorf("patch status of %s/%s: %w", br.Namespace, br.Name, err)
 	}
+	r.writes.record(br)
 	return nil
 }
 

@@ -14,12 +14,26 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// reconcileCompletion marks the backup Succeeded, sets its expiry and frees the slot.
+// reconcileCompletion completes a backup whose last step finished without completing
+// it (the manifest step normally completes the backup in its own status write).
 func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *backupv1alpha1.BackupRequest, _ provider.Provider) (stepResult, error) {
+	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
+		return stepDone, nil
+	}
+	return stepDone, r.complete(ctx, br, nil, nil)
+}
+
+// complete marks the backup Succeeded, sets its expiry and frees the slot. The last
+// step's outcome (lastStep) goes into the same status write, so finishing a backup
+// costs one write, and lastEvent is recorded once that write is stored.
+func (r *BackupRequestReconciler) complete(ctx context.Context, br *backupv1alpha1.BackupRequest, lastStep func(*backupv1alpha1.BackupRequestStatus), lastEvent func()) error {
 	now := r.now()
 	expires := r.expiry(br, now.Time)
 	summary := completionSummary(br, now.Time)
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		if lastStep != nil {
+			lastStep(st)
+		}
 		st.Phase = backupv1alpha1.PhaseSucceeded
 		st.CompletionTime = &now
 		st.ExpiresAt = &expires
@@ -28,16 +42,19 @@ func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *b
 		r.setCondition(st, br.Generation, ConditionReady, "True", ReasonSucceeded, summary)
 	})
 	if err != nil {
-		return stepResult{}, err
+		return err
 	}
 	r.releaseSlot(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
+	if lastEvent != nil {
+		lastEvent()
+	}
 	r.normalEvent(br, ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
 	if r.Metrics != nil {
 		r.Metrics.Finished(br)
 	}
 	r.archive(br)
-	return stepDone, nil
+	return nil
 }
 
 func backupSize(br *backupv1alpha1.BackupRequest) int64 {

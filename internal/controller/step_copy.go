@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -20,15 +21,14 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	}
 	job, running := r.jobs.Get(br.UID)
 	if !running {
-		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, prov))
-		err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "False", ReasonCopying,
-				fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", br.Spec.DocumentLibrary.SourceBucket, br.Spec.DocumentLibrary.SourcePrefix,
-					br.Spec.DocumentLibrary.DestinationBucket, destinationPrefix(br.Spec.DocumentLibrary)))
-		})
-		if err != nil {
-			return stepResult{}, err
+		// The step before (the slot or the snapshot) normally marked the copy as
+		// started in its own status write; write it here only when it did not.
+		if c := meta.FindStatusCondition(br.Status.Conditions, ConditionDocumentLibraryCopied); c == nil || c.Reason != ReasonCopying {
+			if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { r.markCopying(st, br) }); err != nil {
+				return stepResult{}, err
+			}
 		}
+		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, prov))
 		r.normalEvent(br, ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s",
 			br.Spec.DocumentLibrary.SourceBucket, br.Spec.DocumentLibrary.SourcePrefix)
 	}
@@ -39,7 +39,9 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 		progress := &backupv1alpha1.DocumentLibraryBackupStatus{
 			ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
 		}
-		if br.Status.DocumentLibrary == nil || *br.Status.DocumentLibrary != *progress {
+		// Nothing counted yet (the job just started) is not worth a write.
+		nothingYet := br.Status.DocumentLibrary == nil && *progress == backupv1alpha1.DocumentLibraryBackupStatus{}
+		if !nothingYet && (br.Status.DocumentLibrary == nil || *br.Status.DocumentLibrary != *progress) {
 			if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.DocumentLibrary = progress }); err != nil {
 				return stepResult{}, err
 			}
@@ -70,6 +72,17 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	r.normalEvent(br, ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
 		result.ObjectsTotal, manifest.HumanBytes(result.BytesTotal))
 	return stepDone, nil
+}
+
+// markCopying records that the document-library copy is starting. The step before
+// the copy calls it in its own status write, which saves a write per backup.
+func (r *BackupRequestReconciler) markCopying(st *backupv1alpha1.BackupRequestStatus, br *backupv1alpha1.BackupRequest) {
+	dl := br.Spec.DocumentLibrary
+	if dl == nil {
+		return
+	}
+	r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "False", ReasonCopying,
+		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourcePrefix, dl.DestinationBucket, destinationPrefix(dl)))
 }
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.

@@ -34,19 +34,19 @@ func (r *BackupRequestReconciler) manifestLocation(br *backupv1alpha1.BackupRequ
 	return r.Options.ManifestBucket, fmt.Sprintf("%s/%s/%s/%s", br.Spec.ProjectID, br.Spec.Environment, backupID(br), manifestName)
 }
 
-// reconcileManifest writes the manifest describing what the backup holds. Its file
-// list comes from listing the destination, so it is right even after a restart.
+// reconcileManifest writes the manifest describing what the backup holds and completes
+// the backup in the same status write. Its file list comes from listing the
+// destination, so it is right even after a restart.
 func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
 	if conditionTrue(br, ConditionManifestWritten) {
 		return stepDone, nil
 	}
 	bucket, key := r.manifestLocation(br)
 	if bucket == "" {
-		err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 			r.setCondition(st, br.Generation, ConditionManifestWritten, "False", ReasonNoManifestBucket,
 				"database-only backup and no --manifest-bucket configured: no manifest written")
-		})
-		return stepDone, err
+		}, nil)
 	}
 	m, err := r.buildManifest(ctx, br, prov)
 	if err != nil {
@@ -65,15 +65,12 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *bac
 		return stepResult{}, fmt.Errorf("upload manifest to s3://%s/%s: %w", bucket, key, err)
 	}
 	location := fmt.Sprintf("s3://%s/%s", bucket, key)
-	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+	return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Manifest = &backupv1alpha1.ManifestStatus{Location: location, Checksum: m.Checksum}
 		r.setCondition(st, br.Generation, ConditionManifestWritten, "True", ReasonManifestWritten, "manifest written to "+location)
+	}, func() {
+		r.normalEvent(br, ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
 	})
-	if err != nil {
-		return stepResult{}, err
-	}
-	r.normalEvent(br, ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
-	return stepDone, nil
 }
 
 func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*manifest.Manifest, error) {

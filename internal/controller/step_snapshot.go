@@ -69,6 +69,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1
 			s.Database = snapshotStatus(st)
 			r.setCondition(s, br.Generation, ConditionDatabaseSnapshotReady, "True", ReasonSnapshotAvailable,
 				fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(st.SizeBytes)))
+			r.markCopying(s, br) // the next step, in the same write
 		})
 		if err != nil {
 			return stepResult{}, err

@@ -1,0 +1,85 @@
+package controller
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
+
+// lastWrites keeps each BackupRequest as this controller last wrote it, until the
+// informer cache catches up. Under load the cache lags seconds behind the API server;
+// a pass acting on a cached object older than our own last write would repeat a
+// finished step (call the cloud again, emit its event again, briefly turn a True
+// condition back to False) and then lose its status write to a conflict. Such a pass
+// uses the object as written instead, without another API call.
+type lastWrites struct {
+	mu      sync.Mutex
+	written map[types.NamespacedName]*backupv1alpha1.BackupRequest
+}
+
+func newLastWrites() *lastWrites {
+	return &lastWrites{written: map[types.NamespacedName]*backupv1alpha1.BackupRequest{}}
+}
+
+// record keeps br as the API server returned it from our write.
+func (w *lastWrites) record(br *backupv1alpha1.BackupRequest) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.written[client.ObjectKeyFromObject(br)] = br.DeepCopy()
+}
+
+// forget drops what is known of key (the object is gone).
+func (w *lastWrites) forget(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.written, key)
+}
+
+// newer returns our last write of cached when it is newer than the cached object,
+// and nil once the cache has caught up (the entry is then dropped). ok is false when
+// the resourceVersions cannot be compared, and the caller must read the object live.
+func (w *lastWrites) newer(cached *backupv1alpha1.BackupRequest) (mine *backupv1alpha1.BackupRequest, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := client.ObjectKeyFromObject(cached)
+	written, found := w.written[key]
+	if !found {
+		return nil, true
+	}
+	if written.UID != cached.UID {
+		delete(w.written, key) // deleted and created again under the same name
+		return nil, true
+	}
+	cmp, err := resourceversion.CompareResourceVersion(cached.ResourceVersion, written.ResourceVersion)
+	switch {
+	case err != nil:
+		delete(w.written, key)
+		return nil, false
+	case cmp >= 0:
+		delete(w.written, key)
+		return nil, true
+	}
+	return written.DeepCopy(), true
+}
+
+// getBackupRequest reads key from the cache, or takes this controller's own last
+// write of it when the cache has not caught up with that write yet.
+func (r *BackupRequestReconciler) getBackupRequest(ctx context.Context, key types.NamespacedName, br *backupv1alpha1.BackupRequest) error {
+	if err := r.Get(ctx, key, br); err != nil {
+		r.writes.forget(key)
+		return err
+	}
+	mine, ok := r.writes.newer(br)
+	switch {
+	case mine != nil:
+		*br = *mine
+	case !ok:
+		return r.APIReader.Get(ctx, key, br)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package controller
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
+
+// laggingCache serves BackupRequests as they were when freeze was called, like an
+// informer cache that has not yet seen the controller's latest writes.
+type laggingCache struct {
+	client.Client
+	mu     sync.Mutex
+	frozen map[types.NamespacedName]*backupv1alpha1.BackupRequest
+}
+
+func (c *laggingCache) freeze(br *backupv1alpha1.BackupRequest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen == nil {
+		c.frozen = map[types.NamespacedName]*backupv1alpha1.BackupRequest{}
+	}
+	c.frozen[client.ObjectKeyFromObject(br)] = br.DeepCopy()
+}
+
+func (c *laggingCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.mu.Lock()
+	old, ok := c.frozen[key]
+	c.mu.Unlock()
+	if br, isBR := obj.(*backupv1alpha1.BackupRequest); ok && isBR {
+		*br = *old.DeepCopy()
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func TestLaggingCacheDoesNotRepeatAFinishedStep(t *testing.T) {
+	m := newMachine(t, request("lag"))
+	cache := &laggingCache{Client: m.client}
+	m.r.Client, m.r.APIReader = cache, failingReader{t}
+
+	_, _ = m.reconcile("lag") // InProgress
+	cache.freeze(m.get("lag"))
+	_, _ = m.reconcile("lag") // snapshot created; the cache still shows no snapshot
+	if m.get("lag").Status.Database == nil {
+		t.Fatal("snapshot not recorded")
+	}
+	for range 3 {
+		if _, err := m.reconcile("lag"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := m.cloud.Calls("CreateDatabaseSnapshot"); n != 1 {
+		t.Fatalf("CreateDatabaseSnapshot called %d times on a lagging cache, want 1", n)
+	}
+	if n := strings.Count(strings.Join(m.events(), "\n"), "SnapshotCreating"); n != 1 {
+		t.Fatalf("%d SnapshotCreating events, want 1", n)
+	}
+	if c := condition(m.get("lag"), ConditionDatabaseSnapshotReady); c == nil || c.Reason == "" {
+		t.Fatalf("snapshot condition lost: %+v", c)
+	}
+}
+
+// failingReader fails the test if the reconciler reads around the cache: its own
+// last write is enough to act on.
+type failingReader struct{ t *testing.T }
+
+func (f failingReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	f.t.Error("unexpected live read")
+	return nil
+}
+
+func (f failingReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	f.t.Error("unexpected live list")
+	return nil
+}
+
+func TestABackupCostsFiveStatusWrites(t *testing.T) {
+	m := newMachine(t, request("writes"))
+	m.cloud.SnapshotReadyAfter = 0
+	counting := &countingStatusWriter{Client: m.client}
+	m.r.Client = counting
+	if br := m.drive("writes"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s: %s", br.Status.Phase, br.Status.Message)
+	}
+	// InProgress; snapshot created; snapshot available + copy started; copied;
+	// manifest written + Succeeded. Copy progress may add writes on a slow copy only.
+	if n := counting.patches(); n != 5 {
+		t.Fatalf("%d status writes for one backup, want 5", n)
+	}
+}
+
+type countingStatusWriter struct {
+	client.Client
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingStatusWriter) patches() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *countingStatusWriter) Status() client.SubResourceWriter {
+	return countingSubResource{SubResourceWriter: c.Client.Status(), parent: c}
+}
+
+type countingSubResource struct {
+	client.SubResourceWriter
+	parent *countingStatusWriter
+}
+
+func (s countingSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	s.parent.mu.Lock()
+	s.parent.n++
+	s.parent.mu.Unlock()
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
+	var objs []client.Object
+	for _, name := range []string{"a", "b", "c"} {
+		objs = append(objs, request(name))
+	}
+	m := newMachine(t, objs...)
+	m.cloud.SnapshotReadyAfter = 0
+	for _, name := range []string{"a", "b"} {
+		if res, _ := m.reconcile(name); m.get(name).Status.Phase != backupv1alpha1.PhaseInProgress || res.Priority != nil {
+			t.Fatalf("%s: %s, result %+v", name, m.get(name).Status.Phase, res)
+		}
+	}
+	res, err := m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-retail-prd", Name: "c"}})
+	if err != nil || res.Priority == nil || *res.Priority != handler.LowPriority || m.get("c").Status.Phase != "" {
+		t.Fatalf("first look at a request without a slot must only requeue it at low priority: %+v %v %q", res, err, m.get("c").Status.Phase)
+	}
+	_, _ = m.reconcile("c")
+	c := m.get("c")
+	if ready := condition(c, ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != ReasonWaitingForSlot || !strings.Contains(ready.Message, "position 1") {
+		t.Fatalf("c must record its place: %s %+v", c.Status.Phase, ready)
+	}
+}
