@@ -14,6 +14,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -40,11 +41,12 @@ func init() {
 
 // config is everything main reads from flags, each defaulting to its environment variable.
 type config struct {
-	metricsAddr, probeAddr  string
-	secureMetrics, enableH2 bool
-	leaderElect             bool
-	awsRegion, awsEndpoint  string
-	controller              controller.Options
+	metricsAddr, probeAddr   string
+	secureMetrics, enableH2  bool
+	leaderElect              bool
+	awsRegion, awsEndpoint   string
+	kubeAPIQPS, kubeAPIBurst int
+	controller               controller.Options
 }
 
 func parseConfig() (*config, *zap.Options, error) {
@@ -85,6 +87,10 @@ func parseConfig() (*config, *zap.Options, error) {
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", envInt("MAX_CONCURRENT_RECONCILES", controller.DefaultMaxConcurrentReconciles, &errs),
 		"Reconcile workers (MAX_CONCURRENT_RECONCILES).")
 
+	flag.IntVar(&c.kubeAPIQPS, "kube-api-qps", envInt("KUBE_API_QPS", 50, &errs),
+		"Requests per second to the Kubernetes API, sustained (KUBE_API_QPS). Each backup takes about 17 API requests.")
+	flag.IntVar(&c.kubeAPIBurst, "kube-api-burst", envInt("KUBE_API_BURST", 100, &errs), "Requests to the Kubernetes API in a burst (KUBE_API_BURST).")
+
 	flag.IntVar(&o.RetentionMinKept, "retention-min-kept", envInt("RETENTION_MIN_KEPT", controller.DefaultRetentionMinKept, &errs),
 		"Newest successful backups of a project environment that expiry never removes (RETENTION_MIN_KEPT).")
 	flag.BoolVar(&o.DeleteExpired, "delete-expired-backuprequests", envBool("DELETE_EXPIRED_BACKUPREQUESTS", false, &errs),
@@ -101,6 +107,9 @@ func parseConfig() (*config, *zap.Options, error) {
 	}
 	if retention < 7 || retention > 365 {
 		return nil, nil, fmt.Errorf("backup retention days must be between 7 and 365, got %d", retention)
+	}
+	if c.kubeAPIQPS < 1 || c.kubeAPIBurst < c.kubeAPIQPS {
+		return nil, nil, fmt.Errorf("kube-api-qps must be at least 1 and kube-api-burst at least kube-api-qps, got %d and %d", c.kubeAPIQPS, c.kubeAPIBurst)
 	}
 	if o.MaxConcurrentBackupsPerProject < 1 {
 		return nil, nil, fmt.Errorf("max concurrent backups per project must be at least 1, got %d", o.MaxConcurrentBackupsPerProject)
@@ -130,8 +139,12 @@ func run(ctx context.Context, cfg *config) error {
 	if cfg.secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
+	restConfig := ctrl.GetConfigOrDie()
+	restConfig.QPS, restConfig.Burst = float32(cfg.kubeAPIQPS), cfg.kubeAPIBurst
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme: scheme,
+		// managedFields are never read here; dropping them keeps the cache small.
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: cfg.probeAddr,
 		LeaderElection:         cfg.leaderElect,
