@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -156,6 +155,10 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	return ctrl.Result{}, nil
 }
 
+// continuePriority is the work-queue priority of the pass that runs the first step of
+// a backup that just started: below new and woken requests (priority 0), above rechecks.
+const continuePriority = handler.LowPriority / 2
+
 // recheckAfter requeues a pass that only looks again (a snapshot poll, copy progress,
 // the waiting safety net, retention) at low priority in the work queue: with thousands
 // of requests queued, passes that start or finish a backup go first.
@@ -275,7 +278,9 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 // at once, without waiting for the watch to report br's new phase.
 func (r *BackupRequestReconciler) releaseSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) {
 	r.slots.Release(br.Spec.ProjectID, br.UID)
-	for _, req := range r.waitingRequestsOfProject(ctx, br) {
+	waking := r.waitingRequestsOfProject(ctx, br)
+	ctrl.LoggerFrom(ctx).V(1).Info("slot released", "waking", waking)
+	for _, req := range waking {
 		next := &backupv1alpha1.BackupRequest{}
 		next.Namespace, next.Name = req.Namespace, req.Name
 		select {
@@ -312,18 +317,16 @@ func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, 
 	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
-	var waiting []*backupv1alpha1.BackupRequest
+	candidates := make([]semaphore.Candidate, 0, len(list.Items))
 	for i := range list.Items {
-		item := &list.Items[i]
-		if item.UID != br.UID && item.DeletionTimestamp.IsZero() &&
-			(item.Status.Phase == backupv1alpha1.PhasePending || item.Status.Phase == "") {
-			waiting = append(waiting, item)
+		if item := &list.Items[i]; item.UID != br.UID && item.DeletionTimestamp.IsZero() {
+			candidates = append(candidates, candidate(item))
 		}
 	}
-	sort.Slice(waiting, func(i, j int) bool { return semaphore.Before(candidate(waiting[i]), candidate(waiting[j])) })
+	inLine := r.slots.InLine(br.Spec.ProjectID, candidates)
 	reqs := make([]reconcile.Request, 0, r.Options.MaxConcurrentBackupsPerProject)
-	for _, item := range waiting[:min(len(waiting), r.Options.MaxConcurrentBackupsPerProject)] {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: item.Namespace, Name: item.Name}})
+	for _, c := range inLine[:min(len(inLine), r.Options.MaxConcurrentBackupsPerProject)] {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
 	}
 	return reqs
 }

@@ -94,8 +94,10 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 		_, released := p.released[c.UID]
 		switch {
 		case released:
-			// The cache may lag behind our own release; trust memory.
-			if !c.Running {
+			// The cache may lag behind our own release, even behind the start (it
+			// can still show the request waiting); trust memory until the cache
+			// shows it finished.
+			if !c.Running && !c.Waiting {
 				delete(p.released, c.UID)
 			}
 		case c.Running:
@@ -145,6 +147,26 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 		return Decision{Acquired: true, Running: len(running) + 1, Limit: t.limit, Waiting: len(waiting) - 1}
 	}
 	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+}
+
+// InLine returns the waiting requests of project in queue order. Requests the cache
+// still shows waiting but that this tracker admitted or saw finish are left out:
+// under load the cache can lag seconds behind, and waking those instead of the
+// request truly next in line would leave a freed slot idle.
+func (t *Tracker) InLine(project string, all []Candidate) []Candidate {
+	p := t.project(project)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var waiting []Candidate
+	for _, c := range all {
+		_, admitted := p.admitted[c.UID]
+		_, released := p.released[c.UID]
+		if c.Waiting && !admitted && !released {
+			waiting = append(waiting, c)
+		}
+	}
+	sort.SliceStable(waiting, func(i, j int) bool { return Before(waiting[i], waiting[j]) })
+	return waiting
 }
 
 // Before is the queue order: creation time, then namespace and name.

@@ -109,3 +109,34 @@ func TestAFinishedRequestFreesItsSlotEvenBeforeRelease(t *testing.T) {
 		t.Fatalf("a finished request must not hold its slot: %+v", d)
 	}
 }
+
+// Under load the cache can lag behind a request's start and its end: it still shows
+// the request waiting after it finished. That request must neither hold a slot nor
+// stand in line ahead of the request truly next, however often the tracker is asked.
+func TestACacheThatMissedAStartAndAnEndDoesNotBlockTheNextRequest(t *testing.T) {
+	tr := New(1)
+	stale := []Candidate{waitingAt(1), waitingAt(2), waitingAt(3)} // the cache never saw uid-1 run
+	if d := tr.Acquire("retail", "uid-1", stale); !d.Acquired {
+		t.Fatalf("uid-1 must start: %+v", d)
+	}
+	tr.Release("retail", "uid-1") // uid-1 finished; the cache still shows it waiting
+	if line := tr.InLine("retail", stale); len(line) != 2 || line[0].UID != "uid-2" {
+		t.Fatalf("next in line must be uid-2, got %+v", line)
+	}
+	if d := tr.Acquire("retail", "uid-3", stale); d.Acquired || d.Position != 1 {
+		t.Fatalf("uid-3 must wait behind uid-2 only: %+v", d)
+	}
+	if d := tr.Acquire("retail", "uid-2", stale); !d.Acquired {
+		t.Fatalf("uid-2 must take the slot uid-1 freed: %+v", d)
+	}
+}
+
+func TestInLineLeavesOutRequestsAlreadyAdmitted(t *testing.T) {
+	tr := New(2)
+	all := []Candidate{waitingAt(1), waitingAt(2), waitingAt(3), waitingAt(4)}
+	tr.Acquire("retail", "uid-1", all)
+	line := tr.InLine("retail", all)
+	if len(line) != 3 || line[0].UID != "uid-2" || line[2].UID != "uid-4" {
+		t.Fatalf("want uid-2, uid-3, uid-4 in order, got %+v", line)
+	}
+}
