@@ -31,6 +31,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 		}
 	}
 	decision := r.slots.Acquire(br.Spec.ProjectID, br.UID, candidates)
+	ctrl.LoggerFrom(ctx).V(1).Info("slot decision", "acquired", decision.Acquired, "position", decision.Position, "running", decision.Running)
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
@@ -62,10 +63,10 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if r.Metrics != nil {
 		r.Metrics.Started(br)
 	}
-	// The first step runs in a pass of its own, queued behind the requests already
-	// waiting for a worker: under a burst, every request with a free slot starts
-	// before any of them spends a worker on cloud calls.
-	return ctrl.Result{RequeueAfter: time.Nanosecond}, nil
+	// The first step runs in a pass of its own, queued below new and woken requests:
+	// under a burst, every request with a free slot starts before any of them
+	// spends a worker on cloud calls.
+	return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(continuePriority)}, nil
 }
 
 // waitForSlot records the queue position. The request is woken when a request of its

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -47,6 +49,7 @@ type config struct {
 	workers            int
 	qps                int
 	etcdNoFsync        bool
+	logFile            string
 	timeout            time.Duration
 }
 
@@ -61,9 +64,20 @@ func main() {
 	flag.IntVar(&c.workers, "workers", controller.DefaultMaxConcurrentReconciles, "reconcile workers")
 	flag.IntVar(&c.qps, "kube-api-qps", 500, "the controller's client-side API rate limit (burst: twice this); the manager's default is 50")
 	flag.BoolVar(&c.etcdNoFsync, "etcd-no-fsync", false, "run envtest's etcd with --unsafe-no-fsync (takes this machine's disk out of the measurement)")
+	flag.StringVar(&c.logFile, "log-file", "", "write the controller's log, with debug lines, to this file")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after")
 	flag.Parse()
-	ctrl.SetLogger(logr.Discard()) // the benchmark prints its own report
+	if c.logFile == "" {
+		ctrl.SetLogger(logr.Discard()) // the benchmark prints its own report
+	} else {
+		f, err := os.Create(c.logFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		ctrl.SetLogger(zap.New(zap.WriteTo(f), zap.Level(zapcore.Level(-1)))) // the controller's debug (V(1)) lines too
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
 		os.Exit(1)
@@ -86,8 +100,13 @@ func run(c config) error {
 		return fmt.Errorf("start envtest: %w", err)
 	}
 	defer env.Stop()
-	// The benchmark creates objects fast; lift client-side throttling so it measures the controller.
+	// The benchmark's own clients (creating objects fast, watching them) get their own
+	// connection, as a user's kubectl would, and no client-side throttling. client-go
+	// shares one HTTP/2 connection between configs with equal transport settings, so
+	// a different compression setting is what separates them from the controller's.
+	controllerCfg := rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 500, 1000
+	cfg.DisableCompression = true
 
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
@@ -113,7 +132,7 @@ func run(c config) error {
 		}
 	}
 	rec := newRecorder()
-	if err := startController(ctx, cfg, scheme, cloud, c, rec); err != nil {
+	if err := startController(ctx, controllerCfg, scheme, cloud, c, rec); err != nil {
 		return err
 	}
 
@@ -205,8 +224,7 @@ func run(c config) error {
 	return nil
 }
 
-func startController(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, cloud provider.Provider, c config, rec *recorder) error {
-	controllerCfg := rest.CopyConfig(cfg)
+func startController(ctx context.Context, controllerCfg *rest.Config, scheme *runtime.Scheme, cloud provider.Provider, c config, rec *recorder) error {
 	controllerCfg.QPS, controllerCfg.Burst = float32(c.qps), 2*c.qps
 	mgr, err := ctrl.NewManager(controllerCfg, ctrl.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
