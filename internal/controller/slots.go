@@ -69,12 +69,17 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(continuePriority)}, nil
 }
 
+// queuePositionDelay is how long a new request that must wait goes without status
+// before it records its place in the queue (see waitForSlot).
+const queuePositionDelay = time.Second
+
 // waitForSlot records the queue position. The request is woken when a request of its
 // project leaves InProgress; the growing requeue is only a safety net.
 //
-// The first time a request has to wait, the status write is put back in the work
-// queue at low priority: when many requests arrive at once, the ones that can start
-// go first, and the waiting ones record their place as soon as the queue is idle.
+// The first time a request has to wait, its status write is put back in the work
+// queue for queuePositionDelay at low priority: when many requests arrive at once,
+// the API server serves the writes that start backups first, and the waiting ones
+// record their place a moment later.
 func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, d semaphore.Decision) (ctrl.Result, error) {
 	// The message names only the position, which changes when the queue moves, so a
 	// waiting request is not rewritten each time a slot changes hands.
@@ -85,7 +90,7 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 		return recheckAfter(r.slotRetryAfter(br)), nil
 	}
 	if ready == nil && r.queueWrites.deferOnce(client.ObjectKeyFromObject(br)) {
-		return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(handler.LowPriority)}, nil
+		return ctrl.Result{RequeueAfter: queuePositionDelay, Priority: ptr.To(handler.LowPriority)}, nil
 	}
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhasePending
