@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -71,7 +72,10 @@ func (w *lastWrites) newer(cached *backupv1alpha1.BackupRequest) (mine *backupv1
 // write of it when the cache has not caught up with that write yet.
 func (r *BackupRequestReconciler) getBackupRequest(ctx context.Context, key types.NamespacedName, br *backupv1alpha1.BackupRequest) error {
 	if err := r.Get(ctx, key, br); err != nil {
-		r.writes.forget(key)
+		if apierrors.IsNotFound(err) {
+			r.writes.forget(key)
+			r.queueWrites.forget(key)
+		}
 		return err
 	}
 	mine, ok := r.writes.newer(br)
