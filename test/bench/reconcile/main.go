@@ -137,7 +137,11 @@ func run(c config) error {
 	}
 
 	// An informer (not a bare watch, which the API server may close) sees every change.
-	informers, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()})
+	// The watch that measures gets a connection of its own too, like a user's
+	// kubectl get -w: not shared with the 100 goroutines creating objects.
+	watchCfg := rest.CopyConfig(cfg)
+	watchCfg.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	informers, err := cache.New(watchCfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
 		return err
 	}
