@@ -76,7 +76,7 @@ func main() {
 			os.Exit(1)
 		}
 		defer f.Close()
-		ctrl.SetLogger(zap.New(zap.WriteTo(f), zap.Level(zapcore.Level(-1)))) // the controller's debug (V(1)) lines too
+		ctrl.SetLogger(zap.New(zap.WriteTo(f), zap.Level(zapcore.Level(-1)), func(o *zap.Options) { o.TimeEncoder = zapcore.RFC3339NanoTimeEncoder })) // the controller's debug (V(1)) lines too
 	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
