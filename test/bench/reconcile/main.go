@@ -48,7 +48,6 @@ type config struct {
 	poll               time.Duration
 	workers            int
 	qps                int
-	etcdNoFsync        bool
 	logFile            string
 	timeout            time.Duration
 }
@@ -63,7 +62,6 @@ func main() {
 	flag.DurationVar(&c.poll, "snapshot-poll", time.Second, "snapshot poll interval of the controller")
 	flag.IntVar(&c.workers, "workers", controller.DefaultMaxConcurrentReconciles, "reconcile workers")
 	flag.IntVar(&c.qps, "kube-api-qps", 500, "the controller's client-side API rate limit (burst: twice this); the manager's default is 50")
-	flag.BoolVar(&c.etcdNoFsync, "etcd-no-fsync", false, "run envtest's etcd with --unsafe-no-fsync (takes this machine's disk out of the measurement)")
 	flag.StringVar(&c.logFile, "log-file", "", "write the controller's log, with debug lines, to this file")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after")
 	flag.Parse()
@@ -90,11 +88,6 @@ func run(c config) error {
 		return err
 	}
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	if c.etcdNoFsync {
-		// Takes the development machine's disk out of the measurement (etcd in production has its own SSD).
-		env.ControlPlane.Etcd = &envtest.Etcd{}
-		env.ControlPlane.Etcd.Configure().Append("unsafe-no-fsync", "true")
-	}
 	cfg, err := env.Start()
 	if err != nil {
 		return fmt.Errorf("start envtest: %w", err)
