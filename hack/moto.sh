@@ -18,7 +18,7 @@ case "${1:-}" in
     setsid "$server" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
     echo $! >"$state/pid"; echo "$port" >"$port_file"
     for _ in $(seq 1 100); do
-      if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+      if curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
         echo "moto listening on http://127.0.0.1:$port"; exit 0
       fi
       sleep 0.2
@@ -28,7 +28,7 @@ case "${1:-}" in
     if [[ -f "$state/pid" ]]; then kill "$(cat "$state/pid")" 2>/dev/null || true; rm -f "$state/pid"; fi
     echo "moto stopped" ;;
   status)
-    if [[ -f "$port_file" ]] && curl -fsS -o /dev/null "http://127.0.0.1:$(cat "$port_file")/moto-api/" 2>/dev/null; then
+    if [[ -f "$port_file" ]] && curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$(cat "$port_file")/moto-api/" 2>/dev/null; then
       echo "moto: running on http://127.0.0.1:$(cat "$port_file")"
     else
       echo "moto: not running"; exit 1
