@@ -74,8 +74,6 @@ type BackupRequestReconciler struct {
 	slots  *semaphore.Tracker
 	jobs   *copyjob.Runner
 	writes *lastWrites
-	// queueWrites defers the first queue-position write of waiting requests.
-	queueWrites deferredWrites
 }
 
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch;delete
@@ -111,12 +109,13 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 
 // reconcilePending checks the request can run at all, then waits for a project slot.
 func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	if failure, err := r.preflight(ctx, br); err != nil {
+	prov, failure, err := r.preflight(ctx, br)
+	if err != nil {
 		return r.handleStepError(ctx, br, err)
 	} else if failure != nil {
 		return ctrl.Result{}, r.fail(ctx, br, failure.reason, failure.message)
 	}
-	return r.acquireSlot(ctx, br)
+	return r.acquireSlot(ctx, br, prov)
 }
 
 // reconcileInProgress runs the backup steps in order; a step that is not finished
@@ -313,15 +312,9 @@ func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, 
 	if !ok {
 		return nil
 	}
-	var list backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: br.Spec.ProjectID}, client.UnsafeDisableDeepCopy); err != nil {
+	candidates, err := r.projectCandidates(ctx, br.Spec.ProjectID)
+	if err != nil {
 		return nil
-	}
-	candidates := make([]semaphore.Candidate, 0, len(list.Items))
-	for i := range list.Items {
-		if item := &list.Items[i]; item.UID != br.UID && item.DeletionTimestamp.IsZero() {
-			candidates = append(candidates, candidate(item))
-		}
 	}
 	inLine := r.slots.InLine(br.Spec.ProjectID, candidates)
 	reqs := make([]reconcile.Request, 0, r.Options.MaxConcurrentBackupsPerProject)

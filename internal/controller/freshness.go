@@ -74,7 +74,6 @@ func (r *BackupRequestReconciler) getBackupRequest(ctx context.Context, key type
 	if err := r.Get(ctx, key, br); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.writes.forget(key)
-			r.queueWrites.forget(key)
 		}
 		return err
 	}

@@ -143,6 +143,7 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	if err != nil || res.Priority == nil || *res.Priority != handler.LowPriority || m.get("c").Status.Phase != "" {
 		t.Fatalf("first look at a request without a slot must only requeue it at low priority: %+v %v %q", res, err, m.get("c").Status.Phase)
 	}
+	m.clock.Step(res.RequeueAfter) // the work queue hands it out again then
 	_, _ = m.reconcile("c")
 	c := m.get("c")
 	if ready := condition(c, ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != ReasonWaitingForSlot || !strings.Contains(ready.Message, "position 1") {

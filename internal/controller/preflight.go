@@ -19,21 +19,23 @@ type preflightFailure struct {
 	reason, message string
 }
 
-// preflight runs the checks that need neither a slot nor the cloud: a request for
-// another project's data fails before anything is called in the cloud. The
-// destination check, which reads the bucket, runs once a slot is free (checkDestination).
-func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (*preflightFailure, error) {
+// preflight runs the checks that need neither a slot nor the cloud, and resolves the
+// provider: a request for another project's data fails before anything is called in
+// the cloud. The destination check, which reads the bucket, runs once a slot is free
+// (checkDestination).
+func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (provider.Provider, *preflightFailure, error) {
 	if f, err := r.checkTenant(ctx, br); f != nil || err != nil {
-		return f, err
+		return nil, f, err
 	}
 	if br.Spec.Database != nil && br.Spec.Database.Type == backupv1alpha1.DatabaseBackupDump {
-		return &preflightFailure{ReasonDatabaseTypeNotSupported,
+		return nil, &preflightFailure{ReasonDatabaseTypeNotSupported,
 			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}, nil
 	}
-	if _, err := r.Providers.Get(string(br.Spec.Provider)); err != nil {
-		return &preflightFailure{ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}, nil
+	prov, err := r.Providers.Get(string(br.Spec.Provider))
+	if err != nil {
+		return nil, &preflightFailure{ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}, nil
 	}
-	return nil, nil
+	return prov, nil, nil
 }
 
 // checkTenant enforces that a namespace backs up only its own project.

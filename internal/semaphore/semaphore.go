@@ -85,8 +85,48 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 	p.mu.Lock()
 	defer p.mu.Unlock()
 
-	running := map[types.UID]struct{}{}
-	var waiting []Candidate
+	running, waiting := p.sortOut(all)
+	if _, ok := running[uid]; ok {
+		return Decision{Acquired: true, Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+	}
+	position := 0
+	for i, c := range waiting {
+		if c.UID == uid {
+			position = i + 1
+			break
+		}
+	}
+	if position == 0 {
+		// Not in the cache yet (just created): queue it behind everything seen.
+		position = len(waiting) + 1
+		waiting = append(waiting, Candidate{UID: uid})
+	}
+	free := t.limit - len(running)
+	if position <= free {
+		p.admitted[uid] = struct{}{}
+		return Decision{Acquired: true, Running: len(running) + 1, Limit: t.limit, Waiting: len(waiting) - 1}
+	}
+	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
+}
+
+// InLine returns the waiting requests of project in queue order, given every
+// BackupRequest of the project in the cache. Requests the cache still shows waiting
+// but that this tracker admitted or saw finish are left out: under load the cache can
+// lag seconds behind, and waking those instead of the request truly next in line
+// would leave a freed slot idle.
+func (t *Tracker) InLine(project string, all []Candidate) []Candidate {
+	p := t.project(project)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, waiting := p.sortOut(all)
+	return waiting
+}
+
+// sortOut splits the cache's view of a project, corrected by what this tracker
+// knows, into the requests holding a slot and the waiting ones in queue order. It
+// forgets what the cache has caught up with. p.mu must be held.
+func (p *projectState) sortOut(all []Candidate) (running map[types.UID]struct{}, waiting []Candidate) {
+	running = map[types.UID]struct{}{}
 	seen := map[types.UID]bool{}
 	for _, c := range all {
 		seen[c.UID] = true
@@ -124,49 +164,8 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 			delete(p.released, u)
 		}
 	}
-
-	if _, ok := running[uid]; ok {
-		return Decision{Acquired: true, Running: len(running), Limit: t.limit, Waiting: len(waiting)}
-	}
 	sort.SliceStable(waiting, func(i, j int) bool { return Before(waiting[i], waiting[j]) })
-	position := 0
-	for i, c := range waiting {
-		if c.UID == uid {
-			position = i + 1
-			break
-		}
-	}
-	if position == 0 {
-		// Not in the cache yet (just created): queue it behind everything seen.
-		position = len(waiting) + 1
-		waiting = append(waiting, Candidate{UID: uid})
-	}
-	free := t.limit - len(running)
-	if position <= free {
-		p.admitted[uid] = struct{}{}
-		return Decision{Acquired: true, Running: len(running) + 1, Limit: t.limit, Waiting: len(waiting) - 1}
-	}
-	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
-}
-
-// InLine returns the waiting requests of project in queue order. Requests the cache
-// still shows waiting but that this tracker admitted or saw finish are left out:
-// under load the cache can lag seconds behind, and waking those instead of the
-// request truly next in line would leave a freed slot idle.
-func (t *Tracker) InLine(project string, all []Candidate) []Candidate {
-	p := t.project(project)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var waiting []Candidate
-	for _, c := range all {
-		_, admitted := p.admitted[c.UID]
-		_, released := p.released[c.UID]
-		if c.Waiting && !admitted && !released {
-			waiting = append(waiting, c)
-		}
-	}
-	sort.SliceStable(waiting, func(i, j int) bool { return Before(waiting[i], waiting[j]) })
-	return waiting
+	return running, waiting
 }
 
 // Before is the queue order: creation time, then namespace and name.
