@@ -8,8 +8,10 @@ import (
 )
 
 // Provider is everything a backup needs from a cloud: database snapshots and
-// object-storage copies, plus small object I/O for manifests and prefix deletion
-// for retention.
+// object-storage copies, small object I/O for manifests, claims and inventories,
+// deletion of named objects for retention, and the ownership tags of the resources
+// a spec names. There is deliberately no way to delete a whole prefix: the
+// controller deletes only keys its inventory lists.
 type Provider interface {
 	// CreateDatabaseSnapshot starts a snapshot of req.InstanceID under a name derived
 	// deterministically from req.Owner. It is idempotent: a snapshot of that name carrying the same owner tags is adopted
@@ -30,7 +32,13 @@ type Provider interface {
 	DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 	// ListObjects lists every object under prefix, across all pages.
 	ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectMetadata, error)
-	// DeletePrefix deletes every object under prefix and returns how many it deleted.
-	// An empty prefix is refused (KindInvalidInput) so a bug can never empty a bucket.
-	DeletePrefix(ctx context.Context, bucket, prefix string) (int, error)
+	// DeleteObjects deletes the named keys (a missing key counts as deleted) and
+	// returns how many it asked the store to delete.
+	DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error)
+	// DatabaseInstanceTags returns the tags of a database instance. A missing
+	// instance is a KindNotFound error.
+	DatabaseInstanceTags(ctx context.Context, instanceID string) (map[string]string, error)
+	// BucketTags returns the tags of a bucket (an empty map when it has none). A
+	// missing bucket is a KindNotFound error.
+	BucketTags(ctx context.Context, bucket string) (map[string]string, error)
 }

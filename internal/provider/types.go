@@ -86,6 +86,30 @@ type ObjectStorageCopyRequest struct {
 	// Progress, if set, is called from the copy's goroutines as work completes; it must be
 	// cheap and safe for concurrent use. Callers throttle their own status writes.
 	Progress func(CopyProgress)
+	// Stored, if set, is called once for every object that is at the destination when
+	// the copy is done with it: copied in this run, or found already copied (a resumed
+	// run). It is called from the copy's goroutines and must be safe for concurrent use.
+	// The inventory is built from these calls.
+	Stored func(StoredObject)
+}
+
+// StoredObject is one object a copy put (or found) at the destination.
+type StoredObject struct {
+	// SourceKey is the object's key in the source bucket.
+	SourceKey string
+	// Key is the object's key in the destination bucket.
+	Key string
+	// Size is the object's size in bytes.
+	Size int64
+	// ETag is the destination object's ETag, without quotes.
+	ETag string
+	// SourceETag is the source object's ETag as listed, without quotes.
+	SourceETag string
+	// Checksum is a full-object checksum reported by the store ("crc64nvme:...",
+	// "sha256:..."), when it reports one.
+	Checksum string
+	// Copied is true when this run copied the object, false when it was already there.
+	Copied bool
 }
 
 // CopyProgress is a running total of a copy.

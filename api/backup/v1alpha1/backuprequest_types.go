@@ -12,6 +12,15 @@ const ProjectLabel = "backup.liferay.cloud/project-id"
 // its BackupRequest is deleted or expires.
 const DeletionPolicyAnnotation = "backup.liferay.cloud/deletion-policy"
 
+// OwnershipTagKey is the default cloud tag naming the project a database instance or
+// bucket belongs to. A backup may only read or write resources tagged with its
+// spec.projectId (see --resource-ownership and --ownership-tag-key).
+const OwnershipTagKey = "backup.liferay.cloud/project-id"
+
+// SharedBackupBucketTag set to "true" on a bucket lets every project write backups
+// into it, each under its own "<projectId>/" prefix.
+const SharedBackupBucketTag = "backup.liferay.cloud/shared-backup-bucket"
+
 // CloudProvider names the cloud that holds the project's database and files.
 // +kubebuilder:validation:Enum=aws;gcp;azure
 type CloudProvider string
@@ -77,9 +86,12 @@ type DocumentLibraryBackupSpec struct {
 	// +required
 	SourceBucket BucketName `json:"sourceBucket"`
 
-	// sourcePrefix is the key prefix of the document library inside sourceBucket.
+	// sourcePrefix is the key prefix of the document library inside sourceBucket. It
+	// ends with '/' (so "document_library/" never also selects "document_library_old/");
+	// empty selects the whole bucket.
 	// +optional
 	// +kubebuilder:default="document_library/"
+	// +kubebuilder:validation:XValidation:rule="self == '' || self.endsWith('/')",message="sourcePrefix must end with '/' (for example \"document_library/\"), or be empty for the whole bucket"
 	SourcePrefix ObjectPrefix `json:"sourcePrefix,omitempty"`
 
 	// destinationBucket is the bucket the backup is written to.
@@ -87,10 +99,12 @@ type DocumentLibraryBackupSpec struct {
 	DestinationBucket BucketName `json:"destinationBucket"`
 
 	// destinationPrefix is the key prefix of this backup inside destinationBucket, for
-	// example "retail/prd/20251109/". A '/' is added when missing. Two backups may not
-	// share a destination.
+	// example "retail/prd/20251109/". It begins with "<projectId>/" and ends with '/'.
+	// It must be empty when the backup starts: no two backups share a destination, and
+	// none lies inside another (docs/backup-layout.md).
 	// +required
 	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:XValidation:rule="self.endsWith('/')",message="destinationPrefix must end with '/' (for example \"retail/prd/20251109/\")"
 	DestinationPrefix ObjectPrefix `json:"destinationPrefix"`
 
 	// excludeGeneratedFiles skips files Liferay regenerates on demand (thumbnails,
@@ -112,6 +126,7 @@ type DocumentLibraryBackupSpec struct {
 // changed once created: make a new BackupRequest for a new backup.
 // +kubebuilder:validation:XValidation:rule="has(self.database) || has(self.documentLibrary)",message="at least one of spec.database and spec.documentLibrary must be set"
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable once created; create a new BackupRequest instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="spec.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
 type BackupRequestSpec struct {
 	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
 	// backup.liferay.cloud/project-id label of the BackupRequest's namespace.
@@ -198,7 +213,8 @@ type DatabaseBackupStatus struct {
 
 // DocumentLibraryBackupStatus reports the document-library copy; refreshed every few seconds while copying.
 type DocumentLibraryBackupStatus struct {
-	// objectsTotal is the number of objects selected for the backup (after exclusions).
+	// objectsTotal is the number of objects the backup holds: while copying, those
+	// selected so far; once copied, exactly the objects listed in its inventory.
 	// +optional
 	ObjectsTotal int64 `json:"objectsTotal,omitempty"`
 	// objectsCopied is the number of objects copied.
@@ -213,9 +229,28 @@ type DocumentLibraryBackupStatus struct {
 	// bytesCopied is the number of bytes copied.
 	// +optional
 	BytesCopied int64 `json:"bytesCopied,omitempty"`
-	// totalSizeBytes is the size of all selected objects.
+	// totalSizeBytes is the size of all objects the backup holds.
 	// +optional
 	TotalSizeBytes int64 `json:"totalSizeBytes,omitempty"`
+	// inventoryRun names the copy run whose inventory lists every object of the backup
+	// (inventory/<inventoryRun>-NNNNN.jsonl.gz under the destination prefix).
+	// +optional
+	InventoryRun string `json:"inventoryRun,omitempty"`
+}
+
+// ClaimStatus records the destination a backup claimed before writing its first
+// object. Retention and the cleanup finalizer delete objects only under a claimed
+// destination, and only those the backup's inventory lists plus its own files.
+type ClaimStatus struct {
+	// bucket is the claimed bucket.
+	// +required
+	Bucket string `json:"bucket"`
+	// prefix is the claimed key prefix, ending with '/'.
+	// +required
+	Prefix string `json:"prefix"`
+	// claimedAt is when the claim record was written.
+	// +optional
+	ClaimedAt *metav1.Time `json:"claimedAt,omitempty"`
 }
 
 // ManifestStatus locates the backup's manifest.
@@ -270,6 +305,10 @@ type BackupRequestStatus struct {
 	// +optional
 	DocumentLibrary *DocumentLibraryBackupStatus `json:"documentLibrary,omitempty"`
 
+	// claim is the destination this backup claimed; absent when it never wrote an object.
+	// +optional
+	Claim *ClaimStatus `json:"claim,omitempty"`
+
 	// manifest locates the backup's manifest.
 	// +optional
 	Manifest *ManifestStatus `json:"manifest,omitempty"`
@@ -288,7 +327,7 @@ type BackupRequestStatus struct {
 // +kubebuilder:printcolumn:name="Env",type=string,JSONPath=`.spec.environment`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Snapshot",type=string,JSONPath=`.status.database.snapshotId`,priority=1
-// +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.documentLibrary.objectsCopied`,priority=1
+// +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.documentLibrary.objectsTotal`,priority=1
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackupRequest struct {
@@ -320,4 +359,22 @@ type BackupRequestList struct {
 
 func init() {
 	SchemeBuilder.Register(&BackupRequest{}, &BackupRequestList{})
+}
+
+// withSlash is p with a trailing '/', or "" for an empty p.
+func withSlash(p ObjectPrefix) string {
+	if p == "" || p[len(p)-1] == '/' {
+		return string(p)
+	}
+	return string(p) + "/"
+}
+
+// SourceKeyPrefix is sourcePrefix as every key comparison uses it: ending with '/',
+// or empty for the whole bucket. The schema refuses a prefix without the '/'; this is
+// the one place objects stored before that rule are normalised too.
+func (dl *DocumentLibraryBackupSpec) SourceKeyPrefix() string { return withSlash(dl.SourcePrefix) }
+
+// DestinationKeyPrefix is destinationPrefix ending with '/' (see SourceKeyPrefix).
+func (dl *DocumentLibraryBackupSpec) DestinationKeyPrefix() string {
+	return withSlash(dl.DestinationPrefix)
 }

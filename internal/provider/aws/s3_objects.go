@@ -54,37 +54,38 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	return objects, err
 }
 
-// DeletePrefix deletes every object under prefix with batched DeleteObjects calls and
-// returns how many it deleted. An empty prefix is refused so a bug can never empty a
-// bucket. An object S3 refuses to delete fails the call with its key named.
-func (p *Provider) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
-	if bucket == "" || prefix == "" {
-		return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket+"/"+prefix,
-			errors.New("refusing to delete with an empty bucket or prefix"))
+// DeleteObjects deletes the named keys with batched DeleteObjects calls and returns
+// how many it asked S3 to delete; S3 counts a missing key as deleted. An object S3
+// refuses to delete fails the call with its key named.
+func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
+	if bucket == "" {
+		return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket,
+			errors.New("refusing to delete without a bucket"))
 	}
 	deleted := 0
-	err := p.eachPage(ctx, bucket, prefix, func(page []s3types.Object) error {
-		for start := 0; start < len(page); start += deleteBatchSize {
-			batch := page[start:min(start+deleteBatchSize, len(page))]
-			ids := make([]s3types.ObjectIdentifier, len(batch))
-			for i, o := range batch {
-				ids[i] = s3types.ObjectIdentifier{Key: o.Key}
+	for start := 0; start < len(keys); start += deleteBatchSize {
+		batch := keys[start:min(start+deleteBatchSize, len(keys))]
+		ids := make([]s3types.ObjectIdentifier, 0, len(batch))
+		for _, k := range batch {
+			if k == "" {
+				return deleted, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket,
+					errors.New("refusing to delete an empty key"))
 			}
-			out, err := p.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-				Bucket: &bucket,
-				Delete: &s3types.Delete{Objects: ids, Quiet: awssdk.Bool(true)},
-			})
-			if err != nil {
-				return classify("DeleteObjects", bucket+"/"+prefix, err)
-			}
-			if len(out.Errors) > 0 {
-				return deleteObjectsError(bucket, out.Errors)
-			}
-			deleted += len(batch)
+			ids = append(ids, s3types.ObjectIdentifier{Key: awssdk.String(k)})
 		}
-		return nil
-	})
-	return deleted, err
+		out, err := p.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: &bucket,
+			Delete: &s3types.Delete{Objects: ids, Quiet: awssdk.Bool(true)},
+		})
+		if err != nil {
+			return deleted, classify("DeleteObjects", bucket+"/"+batch[0], err)
+		}
+		if len(out.Errors) > 0 {
+			return deleted, deleteObjectsError(bucket, out.Errors)
+		}
+		deleted += len(batch)
+	}
+	return deleted, nil
 }
 
 func deleteObjectsError(bucket string, failures []s3types.Error) error {

@@ -6,8 +6,11 @@ package fake
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +35,9 @@ type Provider struct {
 	objects   map[string]map[string][]byte // bucket -> key -> data
 	failures  map[string]error             // operation -> error to return
 	calls     map[string]int
+	// bucketTags and instanceTags are the ownership tags of buckets and instances.
+	bucketTags   map[string]map[string]string
+	instanceTags map[string]map[string]string
 }
 
 type snapshot struct {
@@ -41,7 +47,8 @@ type snapshot struct {
 
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
-	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string][]byte{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now}
+	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string][]byte{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now,
+		bucketTags: map[string]map[string]string{}, instanceTags: map[string]map[string]string{}}
 	for _, b := range buckets {
 		p.objects[b] = map[string][]byte{}
 	}
@@ -196,13 +203,18 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 		res.ObjectsTotal++
 		res.BytesTotal += int64(len(data))
 		destKey := req.DestinationPrefix + strings.TrimPrefix(key, req.SourcePrefix)
+		stored := provider.StoredObject{SourceKey: key, Key: destKey, Size: int64(len(data)), ETag: etagOf(data), SourceETag: etagOf(data)}
 		if existing, ok := dst[destKey]; ok && bytes.Equal(existing, data) {
 			res.ObjectsSkipped++
-			continue
+		} else {
+			dst[destKey] = data
+			res.ObjectsCopied++
+			res.BytesCopied += int64(len(data))
+			stored.Copied = true
 		}
-		dst[destKey] = data
-		res.ObjectsCopied++
-		res.BytesCopied += int64(len(data))
+		if req.Stored != nil {
+			req.Stored(stored)
+		}
 	}
 	if req.Progress != nil {
 		req.Progress(provider.CopyProgress{ObjectsTotal: res.ObjectsTotal, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped, BytesCopied: res.BytesCopied, ListingDone: true})
@@ -252,31 +264,75 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	var out []provider.ObjectMetadata
 	for k, d := range objs {
 		if strings.HasPrefix(k, prefix) {
-			out = append(out, provider.ObjectMetadata{Key: k, Size: int64(len(d)), ETag: fmt.Sprintf("\"%x\"", len(d))})
+			out = append(out, provider.ObjectMetadata{Key: k, Size: int64(len(d)), ETag: etagOf(d)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
 
-// DeletePrefix implements provider.Provider.
-func (p *Provider) DeletePrefix(ctx context.Context, bucket, prefix string) (int, error) {
-	if err := p.enter(ctx, "DeletePrefix"); err != nil {
+// DeleteObjects implements provider.Provider.
+func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
+	if err := p.enter(ctx, "DeleteObjects"); err != nil {
 		return 0, err
-	}
-	if prefix == "" {
-		return 0, provider.NewError(provider.KindInvalidInput, "DeletePrefix", bucket, fmt.Errorf("empty prefix"))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
-	for k := range p.objects[bucket] {
-		if strings.HasPrefix(k, prefix) {
-			delete(p.objects[bucket], k)
-			n++
+	for _, k := range keys {
+		if k == "" {
+			return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket, fmt.Errorf("empty key"))
 		}
+		delete(p.objects[bucket], k)
 	}
-	return n, nil
+	return len(keys), nil
+}
+
+// SetBucketTags replaces a bucket's tags (test setup).
+func (p *Provider) SetBucketTags(bucket string, tags map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bucketTags[bucket] = tags
+}
+
+// SetInstanceTags creates (or retags) a database instance (test setup).
+func (p *Provider) SetInstanceTags(instanceID string, tags map[string]string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.instanceTags[instanceID] = tags
+}
+
+// BucketTags implements provider.Provider.
+func (p *Provider) BucketTags(ctx context.Context, bucket string) (map[string]string, error) {
+	if err := p.enter(ctx, "BucketTags"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.objects[bucket]; !ok {
+		return nil, provider.NewError(provider.KindNotFound, "GetBucketTagging", bucket, fmt.Errorf("bucket %s does not exist", bucket))
+	}
+	return maps.Clone(p.bucketTags[bucket]), nil
+}
+
+// DatabaseInstanceTags implements provider.Provider. Instances exist once they have
+// tags set (SetInstanceTags), or implicitly when the fake was made with AnyInstance.
+func (p *Provider) DatabaseInstanceTags(ctx context.Context, instanceID string) (map[string]string, error) {
+	if err := p.enter(ctx, "DatabaseInstanceTags"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	tags, ok := p.instanceTags[instanceID]
+	if !ok {
+		return nil, provider.NewError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Errorf("database instance %s does not exist", instanceID))
+	}
+	return maps.Clone(tags), nil
+}
+
+// etagOf is the MD5 of data in hex, like S3's ETag of a single-part object.
+func etagOf(data []byte) string {
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func shortUID(uid string) string {

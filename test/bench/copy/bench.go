@@ -233,7 +233,16 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int) (measu
 	if err != nil {
 		return measurement{}, fmt.Errorf("verify %s: %w", dst, err)
 	}
-	if _, err := b.provider.DeletePrefix(ctx, dst, set); err != nil {
+	// The benchmark's own scratch bucket: empty it so it can be removed.
+	listed, err := b.provider.ListObjects(ctx, dst, set)
+	if err != nil {
+		return measurement{}, err
+	}
+	keys := make([]string, len(listed))
+	for i, o := range listed {
+		keys[i] = o.Key
+	}
+	if _, err := b.provider.DeleteObjects(ctx, dst, keys); err != nil {
 		return measurement{}, err
 	}
 	if _, err := b.client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &dst}); err != nil {
