@@ -95,6 +95,10 @@ func parseConfig() (*config, *zap.Options, error) {
 		"Newest successful backups of a project environment that expiry never removes (RETENTION_MIN_KEPT).")
 	flag.BoolVar(&o.DeleteExpired, "delete-expired-backuprequests", envBool("DELETE_EXPIRED_BACKUPREQUESTS", false, &errs),
 		"Delete expired BackupRequests instead of keeping them in phase Expired (DELETE_EXPIRED_BACKUPREQUESTS).")
+	flag.StringVar(&o.ResourceOwnership, "resource-ownership", envString("RESOURCE_OWNERSHIP", controller.OwnershipTags),
+		"How a spec's database instance and buckets are checked to belong to its project (RESOURCE_OWNERSHIP): tags (their ownership tag must name the project) or none (single-tenant installs).")
+	flag.StringVar(&o.OwnershipTagKey, "ownership-tag-key", envString("OWNERSHIP_TAG_KEY", backupv1alpha1.OwnershipTagKey),
+		"Cloud tag naming the project a database instance or bucket belongs to (OWNERSHIP_TAG_KEY).")
 
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -104,6 +108,9 @@ func parseConfig() (*config, *zap.Options, error) {
 
 	if len(errs) > 0 {
 		return nil, nil, fmt.Errorf("invalid environment: %v", errs)
+	}
+	if o.ResourceOwnership != controller.OwnershipTags && o.ResourceOwnership != controller.OwnershipNone {
+		return nil, nil, fmt.Errorf("--resource-ownership must be %q or %q, got %q", controller.OwnershipTags, controller.OwnershipNone, o.ResourceOwnership)
 	}
 	if retention < 7 || retention > 365 {
 		return nil, nil, fmt.Errorf("backup retention days must be between 7 and 365, got %d", retention)

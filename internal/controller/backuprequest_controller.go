@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -190,10 +191,54 @@ func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backu
 		return ctrl.Result{}, r.fail(ctx, br, bf.reason, bf.message)
 	}
 	if provider.IsPermanent(err) {
-		return ctrl.Result{}, r.fail(ctx, br, reasonForProviderError(err), err.Error())
+		ctrl.LoggerFrom(ctx).Info("permanent provider error", "error", err.Error())
+		return ctrl.Result{}, r.fail(ctx, br, reasonForProviderError(err), actionableMessage(br, err))
 	}
 	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
 	return ctrl.Result{}, err
+}
+
+// actionableMessage is a permanent provider error as a user should read it: the
+// provider's short description (no SDK chain, no request ids; those go to the log)
+// and what to check, naming the spec field when the error is about one.
+func actionableMessage(br *backupv1alpha1.BackupRequest, err error) string {
+	msg := provider.Describe(err)
+	field := specFieldOf(br, err)
+	switch provider.KindOf(err) {
+	case provider.KindNotFound:
+		if field != "" {
+			return msg + "; check " + field
+		}
+	case provider.KindAccessDenied:
+		return msg + "; the controller's cloud role lacks a permission (docs/aws-provider.md lists the IAM policy)"
+	case provider.KindQuotaExceeded:
+		return msg + "; delete old snapshots or raise the account quota"
+	}
+	if field != "" {
+		return msg + " (" + field + ")"
+	}
+	return msg
+}
+
+// specFieldOf names the spec field that holds the resource a provider error is about.
+func specFieldOf(br *backupv1alpha1.BackupRequest, err error) string {
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		return ""
+	}
+	about := func(name string) bool { return pe.Resource == name || strings.HasPrefix(pe.Resource, name+"/") }
+	if db := br.Spec.Database; db != nil && about(db.InstanceID) {
+		return "spec.database.instanceId"
+	}
+	if dl := br.Spec.DocumentLibrary; dl != nil {
+		switch {
+		case about(string(dl.SourceBucket)):
+			return "spec.documentLibrary.sourceBucket"
+		case about(string(dl.DestinationBucket)):
+			return "spec.documentLibrary.destinationBucket"
+		}
+	}
+	return ""
 }
 
 // reasonForProviderError maps a provider error kind to a condition reason.
@@ -227,8 +272,11 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 		st.Phase = backupv1alpha1.PhaseFailed
 		st.Message = message
 		st.CompletionTime = &now
-		// A failed backup's partial artefacts are removed when it expires too.
-		st.ExpiresAt = &expires
+		// A failed backup's partial artefacts are removed when it expires too; a
+		// request refused before its first write has none and never expires.
+		if hasArtifacts(st) {
+			st.ExpiresAt = &expires
+		}
 		r.setCondition(st, br.Generation, ConditionReady, "False", reason, message)
 	})
 	if err != nil {

@@ -31,6 +31,8 @@ const (
 	ReasonManifestFailed           = "ManifestFailed"
 	ReasonProjectMismatch          = "ProjectMismatch"
 	ReasonDestinationInUse         = "DestinationInUse"
+	ReasonDestinationNotEmpty      = "DestinationNotEmpty"
+	ReasonResourceNotOwned         = "ResourceNotOwned"
 	ReasonProviderNotSupported     = "ProviderNotSupported"
 	ReasonDatabaseTypeNotSupported = "DatabaseTypeNotSupported"
 	ReasonDeadlineExceeded         = "DeadlineExceeded"

@@ -1,6 +1,10 @@
 package controller
 
-import "time"
+import (
+	"time"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
 
 // Options tunes the BackupRequest controller. Zero values take the defaults below.
 type Options struct {
@@ -38,7 +42,19 @@ type Options struct {
 	// DeleteExpired deletes expired BackupRequests instead of keeping them as records
 	// (off by default: a GitOps tool would recreate a deleted one and start a new backup).
 	DeleteExpired bool
+	// ResourceOwnership is how the controller checks that the database instance and
+	// buckets a spec names belong to its project: OwnershipTags (the default) reads
+	// their OwnershipTagKey tag; OwnershipNone trusts the spec (single-tenant installs).
+	ResourceOwnership string
+	// OwnershipTagKey is the cloud tag naming a resource's project.
+	OwnershipTagKey string
 }
+
+// Values of Options.ResourceOwnership.
+const (
+	OwnershipTags = "tags"
+	OwnershipNone = "none"
+)
 
 // Defaults of Options.
 const (
@@ -90,6 +106,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.RetentionCheckInterval <= 0 {
 		o.RetentionCheckInterval = DefaultRetentionCheckInterval
+	}
+	if o.ResourceOwnership == "" {
+		o.ResourceOwnership = OwnershipTags
+	}
+	if o.OwnershipTagKey == "" {
+		o.OwnershipTagKey = backupv1alpha1.OwnershipTagKey
 	}
 	if o.MaxConcurrentReconciles <= 0 {
 		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles

@@ -2,15 +2,16 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -21,8 +22,8 @@ type preflightFailure struct {
 
 // preflight runs the checks that need neither a slot nor the cloud, and resolves the
 // provider: a request for another project's data fails before anything is called in
-// the cloud. The destination check, which reads the bucket, runs once a slot is free
-// (checkDestination).
+// the cloud. The checks that read the cloud (ownership tags, the destination) run
+// once a slot is free (checkOwnership, claimDestination).
 func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (provider.Provider, *preflightFailure, error) {
 	if f, err := r.checkTenant(ctx, br); f != nil || err != nil {
 		return nil, f, err
@@ -30,6 +31,12 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 	if br.Spec.Database != nil && br.Spec.Database.Type == backupv1alpha1.DatabaseBackupDump {
 		return nil, &preflightFailure{ReasonDatabaseTypeNotSupported,
 			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}, nil
+	}
+	if dl := br.Spec.DocumentLibrary; dl != nil && !strings.HasPrefix(dl.DestinationKeyPrefix(), br.Spec.ProjectID+"/") {
+		// The schema refuses this; objects stored before that rule are refused here.
+		return nil, &preflightFailure{ReasonInvalidInput, fmt.Sprintf(
+			"spec.documentLibrary.destinationPrefix %q must begin with %q: a project writes backups only under its own prefix",
+			dl.DestinationPrefix, br.Spec.ProjectID+"/")}, nil
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
@@ -57,13 +64,64 @@ func (r *BackupRequestReconciler) checkTenant(ctx context.Context, br *backupv1a
 	return nil, nil
 }
 
-// destinationPrefix is spec.documentLibrary.destinationPrefix with a trailing '/'.
-func destinationPrefix(dl *backupv1alpha1.DocumentLibraryBackupSpec) string {
-	p := string(dl.DestinationPrefix)
-	if !strings.HasSuffix(p, "/") {
-		p += "/"
+// checkOwnership refuses a request naming a database instance or bucket of another
+// project, before any cloud call that writes: each must carry the ownership tag with
+// spec.projectId (the destination bucket may instead be tagged as a shared backup
+// bucket). Off with --resource-ownership=none.
+func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*preflightFailure, error) {
+	if r.Options.ResourceOwnership == OwnershipNone {
+		return nil, nil
 	}
-	return p
+	key, project := r.Options.OwnershipTagKey, br.Spec.ProjectID
+	if db := br.Spec.Database; db != nil {
+		tags, err := prov.DatabaseInstanceTags(ctx, db.InstanceID)
+		r.observeCall("DatabaseInstanceTags", err)
+		if err != nil {
+			return nil, fmt.Errorf("read the tags of database instance %s: %w", db.InstanceID, err)
+		}
+		if tags[key] != project {
+			return notOwned(br, "database instance "+db.InstanceID, "spec.database.instanceId", tags[key], key,
+				fmt.Sprintf("aws rds add-tags-to-resource --resource-name <arn of %s> --tags Key=%s,Value=%s", db.InstanceID, key, project)), nil
+		}
+	}
+	if dl := br.Spec.DocumentLibrary; dl != nil {
+		tags, err := prov.BucketTags(ctx, string(dl.SourceBucket))
+		r.observeCall("BucketTags", err)
+		if err != nil {
+			return nil, fmt.Errorf("read the tags of bucket %s: %w", dl.SourceBucket, err)
+		}
+		if tags[key] != project {
+			return notOwned(br, "source bucket "+string(dl.SourceBucket), "spec.documentLibrary.sourceBucket", tags[key], key,
+				bucketTagCommand(string(dl.SourceBucket), key, project)), nil
+		}
+		tags, err = prov.BucketTags(ctx, string(dl.DestinationBucket))
+		r.observeCall("BucketTags", err)
+		if err != nil {
+			return nil, fmt.Errorf("read the tags of bucket %s: %w", dl.DestinationBucket, err)
+		}
+		if tags[key] != project && tags[backupv1alpha1.SharedBackupBucketTag] != "true" {
+			f := notOwned(br, "destination bucket "+string(dl.DestinationBucket), "spec.documentLibrary.destinationBucket", tags[key], key,
+				bucketTagCommand(string(dl.DestinationBucket), key, project))
+			f.message += fmt.Sprintf(" (or tag a bucket shared by every project with %s=true)", backupv1alpha1.SharedBackupBucketTag)
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+// notOwned is the refusal of a resource whose ownership tag is not the request's project.
+func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, command string) *preflightFailure {
+	has := "has no " + key + " tag"
+	if found != "" {
+		has = fmt.Sprintf("belongs to project %q (tag %s)", found, key)
+	}
+	return &preflightFailure{ReasonResourceNotOwned, fmt.Sprintf(
+		"%s %s, not to project %q; if it is %s's, tag it %s=%s (%s), otherwise fix %s",
+		resource, has, br.Spec.ProjectID, br.Spec.ProjectID, key, br.Spec.ProjectID, command, field)}
+}
+
+func bucketTagCommand(bucket, key, project string) string {
+	return fmt.Sprintf("aws s3api put-bucket-tagging --bucket %s --tagging 'TagSet=[{Key=%s,Value=%s}]', keeping its other tags", bucket, key, project)
 }
 
 // prefixesOverlap is true when one prefix contains the other: retention deleting
@@ -72,14 +130,88 @@ func prefixesOverlap(a, b string) bool {
 	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 }
 
-// checkDestination refuses a destination that holds, or is claimed by, another backup.
-func (r *BackupRequestReconciler) checkDestination(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*preflightFailure, error) {
-	dl := br.Spec.DocumentLibrary
-	if dl == nil {
-		return nil, nil
+// destination is where a backup writes its objects: the document library's
+// destination, or for a database-only backup its folder in the manifest bucket.
+// ok is false when the backup writes no object at all.
+func (r *BackupRequestReconciler) destination(br *backupv1alpha1.BackupRequest) (bucket, prefix string, ok bool) {
+	if dl := br.Spec.DocumentLibrary; dl != nil {
+		return string(dl.DestinationBucket), dl.DestinationKeyPrefix(), true
 	}
-	bucket, prefix := string(dl.DestinationBucket), destinationPrefix(dl)
+	if r.Options.ManifestBucket == "" {
+		return "", "", false
+	}
+	return r.Options.ManifestBucket, fmt.Sprintf("%s/%s/%s/", br.Spec.ProjectID, br.Spec.Environment, backupID(br)), true
+}
 
+// claimDestination makes the backup's destination its own before its first object:
+// the destination must be this backup's already (a resumed run), or empty and inside
+// no other backup, and no other BackupRequest may overlap it. Then the claim record
+// is written. It returns the claim to record in status (nil when the backup writes
+// no object), or the refusal.
+func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*backupv1alpha1.ClaimStatus, *preflightFailure, error) {
+	bucket, prefix, ok := r.destination(br)
+	if !ok {
+		return nil, nil, nil
+	}
+	if f, err := r.checkOtherRequests(ctx, br, bucket, prefix); f != nil || err != nil {
+		return nil, f, err
+	}
+	claim, err := readClaim(ctx, prov, bucket, prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	if claim != nil {
+		if claim.UID != string(br.UID) {
+			return nil, &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
+				"s3://%s/%s is claimed by the backup %q (BackupRequest %s/%s); choose another spec.documentLibrary.destinationPrefix",
+				bucket, prefix, claim.BackupID, claim.Namespace, claim.Name)}, nil
+		}
+		// Ours: a run resumed after a restart.
+		return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &metav1.Time{Time: claim.ClaimedAt}}, nil, nil
+	}
+	existing, err := prov.ListObjectsUpTo(ctx, bucket, prefix, 1)
+	r.observeCall("ListObjectsUpTo", err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, err)
+	}
+	if len(existing) > 0 {
+		return nil, &preflightFailure{ReasonDestinationNotEmpty, fmt.Sprintf(
+			"s3://%s/%s already holds objects (for example %s); a backup's destination must be empty: choose another spec.documentLibrary.destinationPrefix",
+			bucket, prefix, existing[0].Key)}, nil
+	}
+	for _, ancestor := range layout.Ancestors(prefix) {
+		for _, name := range []string{layout.ClaimName, layout.ManifestName} {
+			found, err := objectExists(ctx, prov, bucket, ancestor+name)
+			if err != nil {
+				return nil, nil, err
+			}
+			if found {
+				return nil, &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
+					"s3://%s/%s lies inside the backup at s3://%s/%s (its %s); choose a spec.documentLibrary.destinationPrefix outside it",
+					bucket, prefix, bucket, ancestor, name)}, nil
+			}
+		}
+	}
+	now := r.now()
+	record := &layout.Claim{
+		Version: layout.ClaimVersion, BackupID: backupID(br), UID: string(br.UID), Namespace: br.Namespace, Name: br.Name,
+		ProjectID: br.Spec.ProjectID, Environment: br.Spec.Environment, ClaimedAt: now.UTC(),
+	}
+	data, err := record.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	err = prov.UploadObject(ctx, bucket, layout.ClaimKey(prefix), data)
+	r.observeCall("UploadObject", err)
+	if err != nil {
+		return nil, nil, fmt.Errorf("write claim s3://%s/%s: %w", bucket, layout.ClaimKey(prefix), err)
+	}
+	return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &now}, nil, nil
+}
+
+// checkOtherRequests refuses a destination overlapping another BackupRequest's that
+// is older (of two requests claiming one destination the older keeps it).
+func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *backupv1alpha1.BackupRequest, bucket, prefix string) (*preflightFailure, error) {
 	var all backupv1alpha1.BackupRequestList
 	if err := r.List(ctx, &all, client.MatchingFields{destinationIndex: bucket}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list backup requests writing to bucket %s: %w", bucket, err)
@@ -89,10 +221,9 @@ func (r *BackupRequestReconciler) checkDestination(ctx context.Context, br *back
 		if other.UID == br.UID || other.Spec.DocumentLibrary == nil || other.Status.Phase == backupv1alpha1.PhaseExpired {
 			continue
 		}
-		if string(other.Spec.DocumentLibrary.DestinationBucket) != bucket || !prefixesOverlap(prefix, destinationPrefix(other.Spec.DocumentLibrary)) {
+		if !prefixesOverlap(prefix, other.Spec.DocumentLibrary.DestinationKeyPrefix()) {
 			continue
 		}
-		// Of two requests claiming one destination the older keeps it.
 		if other.CreationTimestamp.Before(&br.CreationTimestamp) ||
 			(other.CreationTimestamp.Equal(&br.CreationTimestamp) && other.UID < br.UID) {
 			return &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
@@ -100,26 +231,48 @@ func (r *BackupRequestReconciler) checkDestination(ctx context.Context, br *back
 				bucket, prefix, other.Namespace, other.Name)}, nil
 		}
 	}
+	return nil, nil
+}
 
-	rc, err := prov.DownloadObject(ctx, bucket, prefix+manifestName)
+// readClaim reads the claim record under prefix; nil when there is none.
+func readClaim(ctx context.Context, prov provider.Provider, bucket, prefix string) (*layout.Claim, error) {
+	data, err := readSmallObject(ctx, prov, bucket, layout.ClaimKey(prefix))
 	if provider.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look for an existing manifest at s3://%s/%s%s: %w", bucket, prefix, manifestName, err)
+		return nil, err
+	}
+	claim, err := layout.ParseClaim(data)
+	if err != nil {
+		// Unreadable: someone else's object under our claim's name. Never ours.
+		return &layout.Claim{BackupID: "unknown (unreadable claim.json)"}, nil
+	}
+	return claim, nil
+}
+
+// objectExists reports whether bucket/key exists.
+func objectExists(ctx context.Context, prov provider.Provider, bucket, key string) (bool, error) {
+	rc, err := prov.DownloadObject(ctx, bucket, key)
+	if provider.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for s3://%s/%s: %w", bucket, key, err)
+	}
+	return true, rc.Close()
+}
+
+// readSmallObject reads a controller file (claim, manifest, inventory part).
+func readSmallObject(ctx context.Context, prov provider.Provider, bucket, key string) ([]byte, error) {
+	rc, err := prov.DownloadObject(ctx, bucket, key)
+	if err != nil {
+		return nil, err
 	}
 	defer rc.Close()
-	var existing struct {
-		BackupID string `json:"backupId"`
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(rc, 256<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read existing manifest: %w", err)
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}
-	if json.Unmarshal(data, &existing) != nil || existing.BackupID != backupID(br) {
-		return &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
-			"s3://%s/%s already holds the backup %q (its manifest.json); choose another spec.documentLibrary.destinationPrefix",
-			bucket, prefix, existing.BackupID)}, nil
-	}
-	return nil, nil
+	return data, nil
 }

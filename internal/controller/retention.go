@@ -14,6 +14,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // CleanupFinalizer makes deleting a BackupRequest delete its cloud artefacts first.
@@ -70,6 +74,9 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		return ctrl.Result{}, nil
 	}
 	if br.Status.ExpiresAt == nil {
+		if !hasArtifacts(&br.Status) {
+			return ctrl.Result{}, nil // refused before its first write: nothing will ever expire
+		}
 		completed := r.Clock.Now()
 		if br.Status.CompletionTime != nil {
 			completed = br.Status.CompletionTime.Time
@@ -142,12 +149,24 @@ func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *
 	return newer < r.Options.RetentionMinKept, nil
 }
 
-// removeArtifacts deletes the backup's snapshot, files and manifest (all idempotent)
-// unless the retain policy is set. A failure is shown as a condition, a Warning event
+// hasArtifacts reports whether a backup left anything in the cloud that retention
+// could remove: a snapshot or a claimed destination. A request refused before its
+// first write has none, and never expires.
+func hasArtifacts(st *backupv1alpha1.BackupRequestStatus) bool {
+	return st.Claim != nil || (st.Database != nil && st.Database.SnapshotID != "")
+}
+
+// removeArtifacts deletes what the backup provably wrote (all idempotent) unless the
+// retain policy is set: its snapshot when the snapshot's tags name this backup, and
+// under its claimed destination only the objects its inventories list plus its own
+// inventory, manifest and claim. A failure is shown as a condition, a Warning event
 // and a metric, and returned so the workqueue retries with backoff.
 func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backupv1alpha1.BackupRequest) (string, error) {
 	if retained(br) {
 		return "artefacts kept (deletion-policy: retain)", nil
+	}
+	if !hasArtifacts(&br.Status) {
+		return "nothing to remove", nil
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
@@ -156,26 +175,17 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	var done []string
 	var errs []error
 	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
-		err := prov.DeleteDatabaseSnapshot(ctx, db.SnapshotID)
-		r.observeCall("DeleteDatabaseSnapshot", err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("delete snapshot %s: %w", db.SnapshotID, err))
+		if summary, err := r.removeSnapshot(ctx, br, prov, db.SnapshotID); err != nil {
+			errs = append(errs, err)
 		} else {
-			done = append(done, "snapshot "+db.SnapshotID)
+			done = append(done, summary)
 		}
 	}
-	bucket, key := r.manifestLocation(br)
-	prefix := key
-	if dl := br.Spec.DocumentLibrary; dl != nil {
-		prefix = destinationPrefix(dl)
-	}
-	if bucket != "" {
-		n, err := prov.DeletePrefix(ctx, bucket, prefix)
-		r.observeCall("DeletePrefix", err)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("delete s3://%s/%s: %w", bucket, prefix, err))
+	if claim := br.Status.Claim; claim != nil {
+		if summary, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix); err != nil {
+			errs = append(errs, err)
 		} else {
-			done = append(done, fmt.Sprintf("%d objects under s3://%s/%s", n, bucket, prefix))
+			done = append(done, summary)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -190,16 +200,114 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 		}
 		return "", fmt.Errorf("remove backup artefacts: %w", err)
 	}
-	summary := "removed " + strings.Join(done, " and ")
-	if len(done) == 0 {
-		summary = "nothing to remove"
-	}
+	summary := strings.Join(done, "; ")
 	if r.Metrics != nil {
 		r.Metrics.RetentionDeleted(br)
 	}
 	return summary, r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		r.setCondition(st, br.Generation, ConditionArtifactsRemoved, "True", ReasonRemoved, summary)
 	})
+}
+
+// removeSnapshot deletes the snapshot only when its owner tags name this backup.
+func (r *BackupRequestReconciler) removeSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, id string) (string, error) {
+	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
+	r.observeCall("GetDatabaseSnapshotStatus", err)
+	if provider.IsNotFound(err) {
+		return "snapshot " + id + " already gone", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("check snapshot %s before deleting it: %w", id, err)
+	}
+	if st.Owner.UID != string(br.UID) {
+		return fmt.Sprintf("snapshot %s kept: its tags do not name this backup", id), nil
+	}
+	err = prov.DeleteDatabaseSnapshot(ctx, id)
+	r.observeCall("DeleteDatabaseSnapshot", err)
+	if err != nil {
+		return "", fmt.Errorf("delete snapshot %s: %w", id, err)
+	}
+	return "removed snapshot " + id, nil
+}
+
+// removeClaimedObjects deletes, under a destination this backup claimed, the objects
+// listed in its inventory parts (each part after its objects), then its manifest and
+// last its claim, so an interrupted removal resumes where it stopped. Nothing is
+// deleted when the claim is gone (already removed) or names another backup.
+func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string) (string, error) {
+	where := fmt.Sprintf("s3://%s/%s", bucket, prefix)
+	claim, err := readClaim(ctx, prov, bucket, prefix)
+	if err != nil {
+		return "", fmt.Errorf("read the claim of %s: %w", where, err)
+	}
+	if claim == nil {
+		return "nothing left under " + where, nil
+	}
+	if claim.UID != string(br.UID) {
+		return fmt.Sprintf("nothing removed under %s: it is claimed by the backup %q", where, claim.BackupID), nil
+	}
+	parts, err := prov.ListObjects(ctx, bucket, layout.InventoryPrefix(prefix))
+	r.observeCall("ListObjects", err)
+	if err != nil {
+		return "", fmt.Errorf("list the inventory of %s: %w", where, err)
+	}
+	removed := 0
+	for _, p := range parts {
+		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
+			continue // not ours to read, nor to delete
+		}
+		data, err := readSmallObject(ctx, prov, bucket, p.Key)
+		if provider.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("read inventory part: %w", err)
+		}
+		var keys []string
+		if _, err := inventory.Read(data, func(e inventory.Entry) error {
+			if layout.IsDataKey(e.StoredKey) {
+				keys = append(keys, prefix+e.StoredKey)
+			}
+			return nil
+		}); err != nil {
+			return "", fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, p.Key, err)
+		}
+		if err := r.deleteObjects(ctx, prov, bucket, append(keys, p.Key)); err != nil {
+			return "", err
+		}
+		removed += len(keys)
+	}
+	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
+		return "", err
+	}
+	if err := r.deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where), nil
+}
+
+// deleteOwnManifest deletes the manifest at key when it is this backup's.
+func (r *BackupRequestReconciler) deleteOwnManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, key string) error {
+	data, err := readSmallObject(ctx, prov, bucket, key)
+	if provider.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read manifest before deleting it: %w", err)
+	}
+	if m, err := manifest.Parse(data); err != nil || m.BackupID != backupID(br) {
+		return nil // not ours: keep it
+	}
+	return r.deleteObjects(ctx, prov, bucket, []string{key})
+}
+
+func (r *BackupRequestReconciler) deleteObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string) error {
+	_, err := prov.DeleteObjects(ctx, bucket, keys)
+	r.observeCall("DeleteObjects", err)
+	if err != nil {
+		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
+	}
+	return nil
 }
 
 // reconcileDelete stops running work, frees the slot, removes the artefacts (unless

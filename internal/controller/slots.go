@@ -28,7 +28,19 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
-	if failure, err := r.checkDestination(ctx, br, prov); err != nil || failure != nil {
+	// Cloud reads first (tags, the destination), then the claim: the backup's first
+	// write. A refused request has written nothing and has nothing to clean up.
+	failure, err := r.checkOwnership(ctx, br, prov)
+	var claim *backupv1alpha1.ClaimStatus
+	if err == nil && failure == nil {
+		// The finalizer goes on before the claim, so deleting the request always
+		// removes what it wrote.
+		err = r.ensureFinalizer(ctx, br)
+	}
+	if err == nil && failure == nil {
+		claim, failure, err = r.claimDestination(ctx, br, prov)
+	}
+	if err != nil || failure != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
 		if err != nil {
 			return r.handleStepError(ctx, br, err)
@@ -39,6 +51,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	now := r.now()
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhaseInProgress
+		st.Claim = claim
 		st.StartTime = &now
 		st.Message = "backup started"
 		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonInProgress, "backup in progress")

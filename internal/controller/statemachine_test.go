@@ -59,6 +59,10 @@ func newMachine(t *testing.T, objs ...client.Object) *machine {
 	m.cloud = fake.New("liferay-retail-prd-dl", "liferay-backups")
 	m.cloud.Now = m.clock.Now
 	m.cloud.SnapshotReadyAfter = time.Minute
+	owned := map[string]string{backupv1alpha1.OwnershipTagKey: "retail"}
+	m.cloud.SetInstanceTags("retail-prd-db", owned)
+	m.cloud.SetBucketTags("liferay-retail-prd-dl", owned)
+	m.cloud.SetBucketTags("liferay-backups", owned)
 	for i := range 5 {
 		m.cloud.PutObject("liferay-retail-prd-dl", fmt.Sprintf("document_library/10/%d.pdf", i), []byte(strings.Repeat("x", 100*(i+1))))
 	}
@@ -334,11 +338,16 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 		br.CreationTimestamp = metav1.NewTime(start.Add(time.Duration(i) * time.Second))
 		objs = append(objs, br)
 	}
-	bank := request("bank-1", func(s *backupv1alpha1.BackupRequestSpec) { s.ProjectID = "bank" })
+	bank := request("bank-1", func(s *backupv1alpha1.BackupRequestSpec) {
+		s.ProjectID = "bank"
+		s.Database.InstanceID = "bank-prd-db"
+		s.DocumentLibrary = nil
+	})
 	bank.Namespace = "proj-bank"
 	objs = append(objs, bank, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proj-bank", Labels: map[string]string{backupv1alpha1.ProjectLabel: "bank"}}})
 	m := newMachine(t, objs...)
 	m.cloud.SnapshotReadyAfter = time.Hour
+	m.cloud.SetInstanceTags("bank-prd-db", map[string]string{backupv1alpha1.OwnershipTagKey: "bank"})
 
 	for _, name := range []string{"q2", "q1", "q0", "q2", "q1", "q0"} { // newest first: order must not matter
 		_, _ = m.reconcile(name)
@@ -375,12 +384,12 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 	}
 }
 
-func TestDestinationHoldingAnotherBackupIsRefused(t *testing.T) {
+func TestDestinationHoldingObjectsIsRefused(t *testing.T) {
 	m := newMachine(t, request("second"))
 	m.cloud.PutObject("liferay-backups", "retail/prd/second/manifest.json", []byte(`{"backupId":"someone-else"}`))
 	br := m.drive("second")
-	if condition(br, ConditionReady).Reason != ReasonDestinationInUse {
-		t.Fatalf("want DestinationInUse, got %+v", condition(br, ConditionReady))
+	if condition(br, ConditionReady).Reason != ReasonDestinationNotEmpty {
+		t.Fatalf("want DestinationNotEmpty, got %+v", condition(br, ConditionReady))
 	}
 	if m.cloud.Calls("CopyObjectStorage") != 0 || m.cloud.Calls("CreateDatabaseSnapshot") != 0 {
 		t.Fatal("nothing may be copied or snapshotted into a used destination")

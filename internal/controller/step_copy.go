@@ -2,12 +2,18 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -54,23 +60,33 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	if copyErr != nil {
 		return stepResult{}, fmt.Errorf("copy document library: %w", copyErr)
 	}
+	res, inv := result.Copy, result.Inventory
+	if stored := res.ObjectsCopied + res.ObjectsSkipped; inv.Objects != stored {
+		return stepResult{}, &backupFailure{ReasonCopyFailed, fmt.Sprintf(
+			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)}
+	}
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+		// Totals are what the inventory lists: exactly what the backup holds.
 		st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{
-			ObjectsTotal: result.ObjectsTotal, ObjectsCopied: result.ObjectsCopied, ObjectsSkipped: result.ObjectsSkipped,
-			ObjectsExcluded: result.ObjectsExcluded, BytesCopied: result.BytesCopied, TotalSizeBytes: result.BytesTotal,
+			ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
+			ObjectsExcluded: res.ObjectsExcluded, BytesCopied: res.BytesCopied, TotalSizeBytes: inv.Bytes,
+			InventoryRun: inv.Run,
 		}
-		r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "True", ReasonCopied,
-			fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
-				result.ObjectsTotal, manifest.HumanBytes(result.BytesTotal), result.ObjectsCopied, result.ObjectsSkipped, result.ObjectsExcluded))
+		msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
+			inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
+		if res.ObjectsVanished > 0 {
+			msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
+		}
+		r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "True", ReasonCopied, msg)
 	})
 	if err != nil {
 		return stepResult{}, err
 	}
 	if r.Metrics != nil {
-		r.Metrics.Copied(br, result.ObjectsCopied, result.BytesCopied)
+		r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
 	}
 	r.normalEvent(br, ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
-		result.ObjectsTotal, manifest.HumanBytes(result.BytesTotal))
+		inv.Objects, manifest.HumanBytes(inv.Bytes))
 	return stepDone, nil
 }
 
@@ -82,24 +98,44 @@ func (r *BackupRequestReconciler) markCopying(st *backupv1alpha1.BackupRequestSt
 		return
 	}
 	r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "False", ReasonCopying,
-		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourcePrefix, dl.DestinationBucket, destinationPrefix(dl)))
+		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())))
 }
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.
-func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, prov provider.Provider) func(context.Context, func(provider.CopyProgress)) (*provider.ObjectStorageCopyResult, error) {
+// The job writes the run's inventory as the copy goes, and flushes it even when the
+// copy fails or is cancelled: cleanup deletes only what an inventory lists.
+func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, prov provider.Provider) copyjob.Func {
 	dl := br.Spec.DocumentLibrary
+	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
 	req := provider.ObjectStorageCopyRequest{
 		SourceBucket:          string(dl.SourceBucket),
-		SourcePrefix:          string(dl.SourcePrefix),
-		DestinationBucket:     string(dl.DestinationBucket),
-		DestinationPrefix:     destinationPrefix(dl),
+		SourcePrefix:          dl.SourceKeyPrefix(),
+		DestinationBucket:     bucket,
+		DestinationPrefix:     layout.DataPrefix(prefix),
 		ExcludePatterns:       append([]string(nil), dl.ExcludePatterns...),
 		ExcludeGeneratedFiles: dl.ExcludeGeneratedFiles,
 		Concurrency:           r.Options.CopyConcurrency,
 		MultipartThreshold:    r.Options.MultipartThreshold,
 	}
-	return func(ctx context.Context, progress func(provider.CopyProgress)) (*provider.ObjectStorageCopyResult, error) {
+	run := layout.RunID(r.Clock.Now())
+	now := r.Clock.Now
+	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
+		// The inventory outlives a cancelled copy: what was written must be recorded.
+		invCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inventoryFlushTimeout)
+		defer cancel()
+		inv := inventory.NewWriter(prov, bucket, prefix, run, now)
 		req.Progress = progress
-		return prov.CopyObjectStorage(ctx, req)
+		req.Stored = func(o provider.StoredObject) {
+			inv.Add(invCtx, inventory.Entry{
+				SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
+				ETag: o.ETag, SourceETag: o.SourceETag, Checksum: o.Checksum,
+			})
+		}
+		res, copyErr := prov.CopyObjectStorage(ctx, req)
+		summary, invErr := inv.Close(invCtx)
+		return &copyjob.Result{Copy: res, Inventory: summary}, errors.Join(copyErr, invErr)
 	}
 }
+
+// inventoryFlushTimeout bounds the inventory writes of one copy run.
+const inventoryFlushTimeout = 10 * time.Minute

@@ -3,14 +3,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
-
-// manifestName is the manifest's file name under the backup's destination prefix.
-const manifestName = "manifest.json"
 
 // backupID names the backup in its manifest: stable across restarts and unique
 // across namespaces.
@@ -22,16 +22,15 @@ func backupID(br *backupv1alpha1.BackupRequest) string {
 	return fmt.Sprintf("%s-%s-%s", br.Namespace, br.Name, uid)
 }
 
-// manifestLocation is where the manifest goes: beside the copied files, or for a
-// database-only backup in the configured manifest bucket ("" when there is none).
+// manifestLocation is where the manifest goes: beside the backup's data under its
+// claimed destination ("" when the backup has no destination, a database-only
+// backup without a manifest bucket).
 func (r *BackupRequestReconciler) manifestLocation(br *backupv1alpha1.BackupRequest) (bucket, key string) {
-	if dl := br.Spec.DocumentLibrary; dl != nil {
-		return string(dl.DestinationBucket), destinationPrefix(dl) + manifestName
-	}
-	if r.Options.ManifestBucket == "" {
+	bucket, prefix, ok := r.destination(br)
+	if !ok {
 		return "", ""
 	}
-	return r.Options.ManifestBucket, fmt.Sprintf("%s/%s/%s/%s", br.Spec.ProjectID, br.Spec.Environment, backupID(br), manifestName)
+	return bucket, layout.ManifestKey(prefix)
 }
 
 // reconcileManifest writes the manifest describing what the backup holds and completes
@@ -53,7 +52,7 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *bac
 		return stepResult{}, err
 	}
 	if err := m.Seal(); err != nil {
-		return stepResult{}, provider.NewError(provider.KindInvalidInput, "SealManifest", key, err)
+		return stepResult{}, &backupFailure{ReasonManifestFailed, fmt.Sprintf("the manifest for s3://%s/%s is invalid: %v", bucket, key, err)}
 	}
 	data, err := m.Marshal(manifest.Pretty)
 	if err != nil {
@@ -82,23 +81,60 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 		}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {
-		prefix := destinationPrefix(dl)
-		objects, err := prov.ListObjects(ctx, string(dl.DestinationBucket), prefix)
-		r.observeCall("ListObjects", err)
+		info, err := r.documentLibraryInfo(ctx, br, prov)
 		if err != nil {
-			return nil, fmt.Errorf("list backup at s3://%s/%s: %w", dl.DestinationBucket, prefix, err)
-		}
-		info := &manifest.DocumentLibraryInfo{
-			SourceBucket: string(dl.SourceBucket), SourcePrefix: string(dl.SourcePrefix),
-			DestinationBucket: string(dl.DestinationBucket), DestinationPrefix: prefix,
-		}
-		for _, o := range objects {
-			if o.Key == prefix+manifestName {
-				continue
-			}
-			info.AddFile(manifest.File{Key: o.Key, Size: o.Size, ETag: o.ETag})
+			return nil, err
 		}
 		m.DocumentLibrary = info
 	}
 	return m, nil
+}
+
+// documentLibraryInfo reads back the inventory of the run that completed the copy: its
+// parts' checksums go into the manifest, its first manifest.MaxFiles entries become
+// the file list, and its totals must equal those in status.
+func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*manifest.DocumentLibraryInfo, error) {
+	dl, st := br.Spec.DocumentLibrary, br.Status.DocumentLibrary
+	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
+	if st == nil || st.InventoryRun == "" {
+		return nil, &backupFailure{ReasonManifestFailed, "the copy recorded no inventory; the backup cannot be described"}
+	}
+	listed, err := prov.ListObjects(ctx, bucket, prefix+layout.RunPrefix(st.InventoryRun))
+	r.observeCall("ListObjects", err)
+	if err != nil {
+		return nil, fmt.Errorf("list inventory of s3://%s/%s: %w", bucket, prefix, err)
+	}
+	info := &manifest.DocumentLibraryInfo{
+		SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(),
+		DestinationBucket: bucket, DestinationPrefix: prefix,
+	}
+	ref := &manifest.InventoryInfo{Format: manifest.InventoryFormat, Parts: []manifest.InventoryPart{}}
+	for _, o := range listed {
+		rel := strings.TrimPrefix(o.Key, prefix)
+		if !layout.IsPartKey(rel) {
+			continue
+		}
+		data, err := readSmallObject(ctx, prov, bucket, o.Key)
+		r.observeCall("DownloadObject", err)
+		if err != nil {
+			return nil, fmt.Errorf("read inventory part: %w", err)
+		}
+		part, err := inventory.Read(data, func(e inventory.Entry) error {
+			info.AddFile(manifest.File{Key: prefix + e.StoredKey, Size: e.Size, ETag: e.ETag})
+			return nil
+		})
+		if err != nil {
+			return nil, &backupFailure{ReasonManifestFailed, fmt.Sprintf("inventory part s3://%s/%s is unreadable: %v", bucket, o.Key, err)}
+		}
+		ref.Parts = append(ref.Parts, manifest.InventoryPart{Key: rel, SHA256: part.SHA256, ObjectCount: part.Objects, SizeBytes: part.Bytes})
+		ref.ObjectCount += part.Objects
+		ref.TotalSizeBytes += part.Bytes
+	}
+	if ref.ObjectCount != st.ObjectsTotal || ref.TotalSizeBytes != st.TotalSizeBytes {
+		return nil, &backupFailure{ReasonManifestFailed, fmt.Sprintf(
+			"the inventory in s3://%s/%s lists %d objects (%d bytes) but the copy recorded %d (%d bytes); the backup is not trusted",
+			bucket, prefix+layout.InventoryDir, ref.ObjectCount, ref.TotalSizeBytes, st.ObjectsTotal, st.TotalSizeBytes)}
+	}
+	info.Inventory = ref
+	return info, nil
 }

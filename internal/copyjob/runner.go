@@ -13,18 +13,26 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // Func performs the copy, reporting progress through the callback.
-type Func func(ctx context.Context, progress func(provider.CopyProgress)) (*provider.ObjectStorageCopyResult, error)
+type Func func(ctx context.Context, progress func(provider.CopyProgress)) (*Result, error)
+
+// Result is what a finished copy did: the provider's counts and the inventory it
+// wrote. Both are set as far as the copy got, even with an error.
+type Result struct {
+	Copy      *provider.ObjectStorageCopyResult
+	Inventory inventory.Summary
+}
 
 // Job is one running or finished copy.
 type Job struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	progress atomic.Pointer[provider.CopyProgress]
-	result   *provider.ObjectStorageCopyResult
+	result   *Result
 	err      error
 }
 
@@ -37,7 +45,7 @@ func (j *Job) Progress() provider.CopyProgress {
 }
 
 // Done reports whether the job has finished, and then its result and error.
-func (j *Job) Done() (bool, *provider.ObjectStorageCopyResult, error) {
+func (j *Job) Done() (bool, *Result, error) {
 	select {
 	case <-j.done:
 		return true, j.result, j.err

@@ -32,6 +32,9 @@ type Provider interface {
 	DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 	// ListObjects lists every object under prefix, across all pages.
 	ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectMetadata, error)
+	// ListObjectsUpTo lists at most limit (1 to 1,000) objects under prefix, in key
+	// order, with a single request: enough to tell whether a prefix is empty.
+	ListObjectsUpTo(ctx context.Context, bucket, prefix string, limit int) ([]ObjectMetadata, error)
 	// DeleteObjects deletes the named keys (a missing key counts as deleted) and
 	// returns how many it asked the store to delete.
 	DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error)

@@ -71,7 +71,8 @@ type copyJob struct {
 	// existing is the destination object when it has the same size but another ETag,
 	// which is what an earlier multipart copy of the object looks like.
 	existing *existingObject
-	// file is this object's entry in the result's file list, or nil.
+	// file is this object's entry in the result's file list, or a record of its own
+	// past FileListLimit; its ETag becomes the destination's once copied.
 	file *provider.ObjectMetadata
 }
 
@@ -171,11 +172,12 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 		}
 		r.total.Add(1)
 		r.bytesTotal.Add(job.size)
+		file := provider.ObjectMetadata{Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: awssdk.ToTime(obj.LastModified)}
 		if len(r.files) < cap(r.files) {
-			r.files = append(r.files, provider.ObjectMetadata{
-				Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: awssdk.ToTime(obj.LastModified),
-			})
+			r.files = append(r.files, file)
 			job.file = &r.files[len(r.files)-1]
+		} else {
+			job.file = &file
 		}
 
 		existing, err := destination.Lookup(rel)
@@ -185,6 +187,7 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 		if existing != nil && existing.size == job.size {
 			if existing.etag == job.etag {
 				r.skipped.Add(1)
+				r.stored(job, false)
 				r.report()
 				continue
 			}
@@ -220,11 +223,13 @@ func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job
 	switch {
 	case err == nil && outcome == objectSkipped:
 		r.skipped.Add(1)
+		r.stored(job, false)
 	case err == nil && outcome == objectVanished:
 		r.vanished.Add(1)
 		r.dropFile(job)
 	case err == nil:
 		r.copied.Add(1)
+		r.stored(job, true)
 	case ctx.Err() != nil:
 		r.dropFile(job)
 		return // stopped by cancellation, not a failure of this object
@@ -233,6 +238,17 @@ func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job
 		r.recordFailure(abort, job.srcKey, err)
 	}
 	r.report()
+}
+
+// stored reports an object that is now at the destination to req.Stored.
+func (r *copyRun) stored(job copyJob, copied bool) {
+	if r.req.Stored == nil {
+		return
+	}
+	r.req.Stored(provider.StoredObject{
+		SourceKey: job.srcKey, Key: job.dstKey, Size: job.size,
+		ETag: job.file.ETag, SourceETag: job.etag, Copied: copied,
+	})
 }
 
 // dropFile marks the object's file-list entry as not in the backup; result leaves

@@ -37,7 +37,7 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 		return objectCopied, classify("CopyObject", r.req.SourceBucket+"/"+job.srcKey, err)
 	}
 	r.bytesCopied.Add(job.size)
-	if job.file != nil && out.CopyObjectResult != nil && out.CopyObjectResult.ETag != nil {
+	if out.CopyObjectResult != nil && out.CopyObjectResult.ETag != nil {
 		job.file.ETag = normalizeETag(*out.CopyObjectResult.ETag)
 	}
 	return objectCopied, nil

@@ -72,9 +72,7 @@ func (r *copyRun) copyMultipart(ctx context.Context, job copyJob) (objectOutcome
 			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts},
 		})
 		if err == nil {
-			if job.file != nil {
-				job.file.ETag = normalizeETag(awssdk.ToString(done.ETag))
-			}
+			job.file.ETag = normalizeETag(awssdk.ToString(done.ETag))
 			return objectCopied, nil
 		}
 		err = classify("CompleteMultipartUpload", r.req.DestinationBucket+"/"+job.dstKey, err)
@@ -96,9 +94,7 @@ func (r *copyRun) copiedInPartsBefore(ctx context.Context, job copyJob, sourceET
 	if awssdk.ToInt64(head.ContentLength) != size || head.Metadata[SourceETagMetadataKey] != sourceETag {
 		return false
 	}
-	if job.file != nil {
-		job.file.ETag = normalizeETag(awssdk.ToString(head.ETag))
-	}
+	job.file.ETag = normalizeETag(awssdk.ToString(head.ETag))
 	return true
 }
 

@@ -271,6 +271,15 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	return out, nil
 }
 
+// ListObjectsUpTo implements provider.Provider.
+func (p *Provider) ListObjectsUpTo(ctx context.Context, bucket, prefix string, limit int) ([]provider.ObjectMetadata, error) {
+	all, err := p.ListObjects(ctx, bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return all[:min(len(all), max(limit, 1))], nil
+}
+
 // DeleteObjects implements provider.Provider.
 func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
 	if err := p.enter(ctx, "DeleteObjects"); err != nil {

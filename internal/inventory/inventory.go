@@ -1,0 +1,202 @@
+// Package inventory writes and reads a backup's full inventory: one JSON line per
+// stored object (source key, stored key, size, ETag, checksum where known), gzip
+// compressed, in parts of at most PartEntries lines. The copy writes parts as it goes,
+// so the inventory never needs the whole object list in memory and a failed or
+// cancelled copy still leaves a record of every object it wrote: cleanup deletes
+// only what an inventory lists.
+package inventory
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+)
+
+// Defaults of a Writer.
+const (
+	// PartEntries is the most lines one part holds.
+	PartEntries = 10000
+	// FlushInterval is the longest a stored object waits before its line is written,
+	// which bounds what a crash leaves unrecorded.
+	FlushInterval = 5 * time.Second
+)
+
+// Entry is one stored object.
+type Entry struct {
+	// SourceKey is the object's key in the source bucket.
+	SourceKey string `json:"sourceKey"`
+	// StoredKey is the object's key relative to the backup's destination prefix
+	// (always under "data/").
+	StoredKey string `json:"storedKey"`
+	// Size is the object's size in bytes.
+	Size int64 `json:"size"`
+	// ETag is the stored object's ETag, without quotes.
+	ETag string `json:"etag"`
+	// SourceETag is the source object's ETag when it was copied.
+	SourceETag string `json:"sourceEtag,omitempty"`
+	// Checksum is a full-object checksum ("crc64nvme:…", "sha256:…") when the store reported one.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// Part describes one written part.
+type Part struct {
+	// Key is relative to the destination prefix.
+	Key string
+	// SHA256 is "sha256:" + the hex SHA-256 of the part's bytes as stored.
+	SHA256  string
+	Objects int64
+	Bytes   int64
+}
+
+// Summary is what a run's inventory holds.
+type Summary struct {
+	Run     string
+	Parts   []Part
+	Objects int64
+	Bytes   int64
+}
+
+// Uploader stores one small object.
+type Uploader interface {
+	UploadObject(ctx context.Context, bucket, key string, data []byte) error
+}
+
+// Writer accumulates entries of one copy run and uploads them as parts under
+// <prefix>inventory/. It is safe for concurrent use.
+type Writer struct {
+	up             Uploader
+	bucket, prefix string
+	run            string
+	now            func() time.Time
+	partEntries    int
+	flushInterval  time.Duration
+
+	mu        sync.Mutex
+	pending   []Entry
+	lastFlush time.Time
+	summary   Summary
+	err       error
+}
+
+// NewWriter starts the inventory of run under prefix in bucket.
+func NewWriter(up Uploader, bucket, prefix, run string, now func() time.Time) *Writer {
+	return &Writer{up: up, bucket: bucket, prefix: prefix, run: run, now: now,
+		partEntries: PartEntries, flushInterval: FlushInterval, lastFlush: now(), summary: Summary{Run: run}}
+}
+
+// Add records e and uploads a part when enough entries are pending or the oldest has
+// waited FlushInterval. An upload failure is kept and returned by Close.
+func (w *Writer) Add(ctx context.Context, e Entry) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, e)
+	if len(w.pending) >= w.partEntries || w.now().Sub(w.lastFlush) >= w.flushInterval {
+		w.flushLocked(ctx)
+	}
+}
+
+// Close uploads what is pending and returns the run's summary.
+func (w *Writer) Close(ctx context.Context) (Summary, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) > 0 {
+		w.flushLocked(ctx)
+	}
+	s := w.summary
+	s.Parts = append([]Part(nil), w.summary.Parts...)
+	return s, w.err
+}
+
+func (w *Writer) flushLocked(ctx context.Context) {
+	w.lastFlush = w.now()
+	if w.err != nil || len(w.pending) == 0 {
+		return
+	}
+	data, part, err := encode(w.pending)
+	if err != nil {
+		w.err = err
+		return
+	}
+	part.Key = layout.PartKey(w.run, len(w.summary.Parts))
+	if err := w.up.UploadObject(ctx, w.bucket, w.prefix+part.Key, data); err != nil {
+		w.err = fmt.Errorf("write inventory part s3://%s/%s%s: %w", w.bucket, w.prefix, part.Key, err)
+		return
+	}
+	w.summary.Parts = append(w.summary.Parts, part)
+	w.summary.Objects += part.Objects
+	w.summary.Bytes += part.Bytes
+	w.pending = w.pending[:0]
+}
+
+// encode writes entries as gzip-compressed JSON Lines.
+func encode(entries []Entry) ([]byte, Part, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	var part Part
+	for i := range entries {
+		if err := enc.Encode(&entries[i]); err != nil {
+			return nil, part, fmt.Errorf("encode inventory entry: %w", err)
+		}
+		part.Objects++
+		part.Bytes += entries[i].Size
+	}
+	if err := zw.Close(); err != nil {
+		return nil, part, fmt.Errorf("compress inventory part: %w", err)
+	}
+	part.SHA256 = Checksum(buf.Bytes())
+	return buf.Bytes(), part, nil
+}
+
+// Checksum is "sha256:" + the hex SHA-256 of data.
+func Checksum(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Read decodes one part (as stored: compressed) and calls fn for every entry.
+func Read(data []byte, fn func(Entry) error) (Part, error) {
+	part := Part{SHA256: Checksum(data)}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return part, fmt.Errorf("read inventory part: %w", err)
+	}
+	defer zr.Close()
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var e Entry
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return part, fmt.Errorf("read inventory part: line %d: %w", part.Objects+1, err)
+		}
+		if e.StoredKey == "" {
+			return part, fmt.Errorf("read inventory part: line %d has no storedKey", part.Objects+1)
+		}
+		part.Objects++
+		part.Bytes += e.Size
+		if err := fn(e); err != nil {
+			return part, err
+		}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return part, fmt.Errorf("read inventory part: %w", err)
+	}
+	return part, nil
+}

@@ -1,0 +1,103 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func download(t *testing.T, p *fake.Provider, bucket, key string) []byte {
+	t.Helper()
+	rc, err := p.DownloadObject(context.Background(), bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestWriterSplitsPartsFlushesOnTimeAndRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cloud := fake.New("b")
+	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
+	run := layout.RunID(c.t)
+	w := NewWriter(cloud, "b", "p/x/", run, c.now)
+	w.partEntries = 3
+
+	var want []Entry
+	for i := range 7 {
+		e := Entry{SourceKey: fmt.Sprintf("dl/<&>\u2028%d", i), StoredKey: fmt.Sprintf("data/<&>\u2028%d", i), Size: int64(i), ETag: "e", SourceETag: "s"}
+		want = append(want, e)
+		w.Add(ctx, e)
+	}
+	// Two full parts are written; the seventh entry waits for the interval.
+	if _, err := cloud.ListObjectsUpTo(ctx, "b", "p/x/"+layout.PartKey(run, 2), 1); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(FlushInterval)
+	want = append(want, Entry{SourceKey: "dl/late", StoredKey: "data/late", Size: 100, ETag: "e"})
+	w.Add(ctx, want[len(want)-1])
+	sum, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Objects != 8 || sum.Bytes != 0+1+2+3+4+5+6+100 || len(sum.Parts) != 3 {
+		t.Fatalf("summary %+v, want 8 objects in 3 parts", sum)
+	}
+	var got []Entry
+	for i, part := range sum.Parts {
+		if part.Key != layout.PartKey(run, i) || !layout.IsPartKey(part.Key) {
+			t.Fatalf("part %d key %q", i, part.Key)
+		}
+		read, err := Read(download(t, cloud, "b", "p/x/"+part.Key), func(e Entry) error { got = append(got, e); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read.SHA256 != part.SHA256 || read.Objects != part.Objects || read.Bytes != part.Bytes {
+			t.Fatalf("part %d reads as %+v, written as %+v", i, read, part)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("entries read back differ:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestWriterKeepsTheFirstUploadError(t *testing.T) {
+	ctx := context.Background()
+	cloud := fake.New("b")
+	c := &clock{t: time.Now()}
+	w := NewWriter(cloud, "b", "p/", layout.RunID(c.t), c.now)
+	cloud.FailWith("UploadObject", errors.New("boom"))
+	w.Add(ctx, Entry{StoredKey: "data/a"})
+	if _, err := w.Close(ctx); err == nil {
+		t.Fatal("Close hid the upload failure")
+	}
+}
+
+func TestReadRefusesGarbage(t *testing.T) {
+	if _, err := Read([]byte("not gzip"), func(Entry) error { return nil }); err == nil {
+		t.Fatal("garbage read as an inventory part")
+	}
+	data, _, err := encode([]Entry{{SourceKey: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(data, func(Entry) error { return nil }); err == nil {
+		t.Fatal("an entry without storedKey was accepted")
+	}
+}

@@ -1,0 +1,118 @@
+// Package layout names the objects a backup writes under its destination prefix.
+// Copied files live under "data/"; the controller's own files (claim, inventory,
+// manifest) live beside "data/", so no source key can ever land on one of them
+// (docs/backup-layout.md):
+//
+//	<prefix>claim.json                          written first: the destination is this backup's
+//	<prefix>data/<key relative to sourcePrefix> the copied document library
+//	<prefix>inventory/<run>-<NNNNN>.jsonl.gz    every stored object, written as the copy goes
+//	<prefix>manifest.json                       written last, references the inventory
+package layout
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Names of the controller's files and folders under a destination prefix.
+const (
+	ClaimName    = "claim.json"
+	ManifestName = "manifest.json"
+	DataDir      = "data/"
+	InventoryDir = "inventory/"
+)
+
+// ClaimKey is the claim record's key under prefix.
+func ClaimKey(prefix string) string { return prefix + ClaimName }
+
+// ManifestKey is the manifest's key under prefix.
+func ManifestKey(prefix string) string { return prefix + ManifestName }
+
+// DataPrefix is where the copied files go under prefix.
+func DataPrefix(prefix string) string { return prefix + DataDir }
+
+// InventoryPrefix is where the inventory parts of every run go under prefix.
+func InventoryPrefix(prefix string) string { return prefix + InventoryDir }
+
+// RunPrefix is the key prefix of one copy run's inventory parts, relative to the
+// destination prefix.
+func RunPrefix(run string) string { return InventoryDir + run + "-" }
+
+// PartKey is the key of part seq of run, relative to the destination prefix.
+func PartKey(run string, seq int) string { return fmt.Sprintf("%s%s-%05d.jsonl.gz", InventoryDir, run, seq) }
+
+// RunID names a copy run by its start time; runs of one backup never share a name.
+func RunID(start time.Time) string { return start.UTC().Format("20060102T150405.000000000Z") }
+
+var partPattern = regexp.MustCompile(`^inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}\.jsonl\.gz$`)
+
+// IsPartKey reports whether rel (a key relative to the destination prefix) is an
+// inventory part this package names. Cleanup reads only such keys.
+func IsPartKey(rel string) bool { return partPattern.MatchString(rel) }
+
+// IsDataKey reports whether rel (relative to the destination prefix) is a key under
+// data/ that cannot escape it. Cleanup deletes inventory entries only when it is.
+func IsDataKey(rel string) bool {
+	if !strings.HasPrefix(rel, DataDir) || len(rel) == len(DataDir) {
+		return false
+	}
+	for _, seg := range strings.Split(rel, "/") {
+		if seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// Ancestors returns the proper ancestor prefixes of prefix, shortest first:
+// "a/b/c/" gives "a/" and "a/b/". A backup may not lie inside another, so the claim
+// and manifest keys of each are checked before a destination is claimed.
+func Ancestors(prefix string) []string {
+	var out []string
+	for i := 0; i < len(prefix)-1; i++ {
+		if prefix[i] == '/' {
+			out = append(out, prefix[:i+1])
+		}
+	}
+	return out
+}
+
+// ClaimVersion is the claim record format version.
+const ClaimVersion = "1"
+
+// Claim records which backup owns a destination prefix. It is written before the
+// backup's first object; everything under the prefix was then written by that backup.
+type Claim struct {
+	Version     string    `json:"version"`
+	BackupID    string    `json:"backupId"`
+	UID         string    `json:"uid"`
+	Namespace   string    `json:"namespace"`
+	Name        string    `json:"name"`
+	ProjectID   string    `json:"projectId"`
+	Environment string    `json:"environment"`
+	ClaimedAt   time.Time `json:"claimedAt"`
+}
+
+// Marshal encodes the claim.
+func (c *Claim) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode claim: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseClaim decodes a claim record.
+func ParseClaim(data []byte) (*Claim, error) {
+	var c Claim
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("parse claim: %w", err)
+	}
+	if c.UID == "" || c.BackupID == "" {
+		return nil, fmt.Errorf("parse claim: uid and backupId are required")
+	}
+	return &c, nil
+}

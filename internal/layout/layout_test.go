@@ -1,0 +1,60 @@
+package layout
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestAncestors(t *testing.T) {
+	for prefix, want := range map[string][]string{
+		"a/":       nil,
+		"a/b/":     {"a/"},
+		"a/b/c/":   {"a/", "a/b/"},
+		"retail/x": {"retail/"},
+	} {
+		if got := Ancestors(prefix); !reflect.DeepEqual(got, want) {
+			t.Errorf("Ancestors(%q) = %q, want %q", prefix, got, want)
+		}
+	}
+}
+
+func TestPartKeysAreRecognisedAndDataKeysCannotEscape(t *testing.T) {
+	run := RunID(time.Date(2026, 11, 26, 7, 15, 0, 123456789, time.UTC))
+	key := PartKey(run, 7)
+	if key != "inventory/20261126T071500.123456789Z-00007.jsonl.gz" || !IsPartKey(key) {
+		t.Fatalf("PartKey = %q (recognised %v)", key, IsPartKey(key))
+	}
+	for _, notPart := range []string{"inventory/x.jsonl.gz", "data/inventory/" + key, "inventory/../claim.json"} {
+		if IsPartKey(notPart) {
+			t.Errorf("%q taken for an inventory part", notPart)
+		}
+	}
+	for rel, want := range map[string]bool{
+		"data/a/b": true, "data/manifest.json": true, "data/": false, "manifest.json": false,
+		"data/../claim.json": false, "datax/a": false, "claim.json": false,
+	} {
+		if got := IsDataKey(rel); got != want {
+			t.Errorf("IsDataKey(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
+func TestClaimRoundTrip(t *testing.T) {
+	c := &Claim{Version: ClaimVersion, BackupID: "ns-a-1234", UID: "1234-5678", Namespace: "ns", Name: "a", ProjectID: "p", Environment: "prd",
+		ClaimedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseClaim(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Fatalf("round trip: %+v, want %+v", got, c)
+	}
+	if _, err := ParseClaim([]byte(`{"version":"1"}`)); err == nil {
+		t.Fatal("a claim without uid parsed")
+	}
+}
