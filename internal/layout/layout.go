@@ -42,7 +42,9 @@ func InventoryPrefix(prefix string) string { return prefix + InventoryDir }
 func RunPrefix(run string) string { return InventoryDir + run + "-" }
 
 // PartKey is the key of part seq of run, relative to the destination prefix.
-func PartKey(run string, seq int) string { return fmt.Sprintf("%s%s-%05d.jsonl.gz", InventoryDir, run, seq) }
+func PartKey(run string, seq int) string {
+	return fmt.Sprintf("%s%s-%05d.jsonl.gz", InventoryDir, run, seq)
+}
 
 // RunID names a copy run by its start time; runs of one backup never share a name.
 func RunID(start time.Time) string { return start.UTC().Format("20060102T150405.000000000Z") }
