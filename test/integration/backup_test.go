@@ -15,6 +15,8 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
+	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
 func fullSpec(instance, source, dest, prefix string) backupv1alpha1.BackupRequestSpec {
@@ -53,9 +55,9 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 	It("backs up a database and a document library end to end", func() {
 		ns := projectNamespace("proj-retail-prd", "retail")
-		cloud.CreateDBInstance("retail-prd-db")
-		wanted := cloud.SeedDocumentLibrary("liferay-retail-prd-dl", 40)
-		cloud.CreateBucket("liferay-backups")
+		cloud.CreateDBInstance("retail-prd-db", fixtures.ProjectTag("retail"))
+		wanted := cloud.SeedDocumentLibrary("liferay-retail-prd-dl", 40, fixtures.ProjectTag("retail"))
+		cloud.CreateBucket("liferay-backups", fixtures.SharedBucketTag())
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 
 		br := newBackupRequest(ns, "retail-prd-backup-20251109", "retail", fullSpec("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/20251109/"))
@@ -69,17 +71,21 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(tags).To(ContainElement("retail"))
 		Expect(tags).To(ContainElement(string(br.UID)))
 
-		By("every user document is copied and no generated file is")
-		copied := cloud.ListKeys("liferay-backups", "retail/prd/20251109/")
-		Expect(copied).To(Equal(append(append([]string{}, wanted...), "manifest.json")))
+		By("every user document is copied under data/ and no generated file is")
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/data/")).To(Equal(wanted))
 		Expect(br.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(40))
 		Expect(br.Status.DocumentLibrary.ObjectsExcluded).To(BeEquivalentTo(3))
+		By("beside data/: the claim, one inventory part and the manifest, nothing else")
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/")).To(ConsistOf(append(prefixed("data/", wanted),
+			"claim.json", "manifest.json", MatchRegexp(`^inventory/\d{8}T\d{6}\.\d{9}Z-00000\.jsonl\.gz$`))))
 
 		By("the manifest verifies and matches status")
 		data := cloud.GetObject("liferay-backups", "retail/prd/20251109/manifest.json")
 		m, err := manifest.Verify(data)
 		Expect(err).NotTo(HaveOccurred())
+		Expect(harness.VerifyManifestInPython(data)).To(Succeed())
 		Expect(m.Checksum).To(Equal(br.Status.Manifest.Checksum))
+		Expect(m.DocumentLibrary.Inventory.ObjectCount).To(BeEquivalentTo(40))
 		Expect(m.DocumentLibrary.ObjectCount).To(BeEquivalentTo(40))
 		Expect(m.Database.SnapshotID).To(Equal(br.Status.Database.SnapshotID))
 		Expect(br.Status.Manifest.Location).To(Equal("s3://liferay-backups/retail/prd/20251109/manifest.json"))
@@ -185,9 +191,9 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 	It("resumes after the controller is stopped mid-copy, with exactly one snapshot", func() {
 		ns := projectNamespace("proj-media-prd", "media")
-		cloud.CreateDBInstance("media-prd-db")
-		cloud.SeedDocumentLibrary("liferay-media-prd-dl", 300)
-		cloud.CreateBucket("media-backups")
+		cloud.CreateDBInstance("media-prd-db", fixtures.ProjectTag("media"))
+		cloud.SeedDocumentLibrary("liferay-media-prd-dl", 300, fixtures.ProjectTag("media"))
+		cloud.CreateBucket("media-backups", fixtures.ProjectTag("media"))
 		slowProxy.SetDelay(15 * time.Millisecond)
 		defer slowProxy.SetDelay(0)
 		opts := controllerOptions()
@@ -208,7 +214,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		ctrlr.Stop()
 		stopped := getBR(ns, br.Name)
 		Expect(stopped.Status.Phase).To(Equal(backupv1alpha1.PhaseInProgress))
-		copiedBefore := len(cloud.ListKeys("media-backups", "media/prd/1/"))
+		copiedBefore := len(cloud.ListKeys("media-backups", "media/prd/1/data/"))
 		Expect(copiedBefore).To(BeNumerically("<", 300), "the copy must have been interrupted")
 
 		By("starting it again")
@@ -219,7 +225,8 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
 		Expect(done.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(300))
 		Expect(done.Status.DocumentLibrary.ObjectsSkipped).To(BeNumerically(">=", copiedBefore), "objects copied before the stop are not copied again")
-		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(HaveLen(301))
+		Expect(cloud.ListKeys("media-backups", "media/prd/1/data/")).To(HaveLen(300))
+		Expect(done.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(300), "the OBJECTS column counts what the backup holds, not what the last run copied")
 	})
 
 	It("fails with an actionable reason and a Warning event when the database instance does not exist", func() {
@@ -233,18 +240,19 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		failed := getBR(ns, br.Name)
 		ready := meta.FindStatusCondition(failed.Status.Conditions, controller.ConditionReady)
 		Expect(ready.Reason).To(Equal(controller.ReasonNotFound))
-		Expect(failed.Status.Message).To(ContainSubstring("ghost-prd-db"))
+		Expect(failed.Status.Message).To(Equal("database instance ghost-prd-db not found in us-east-1; check spec.database.instanceId"),
+			"an actionable message, not the SDK's error chain")
 		Eventually(func() []eventsv1.Event { return warningEventsFor(ns, br.Name) }).WithTimeout(10 * time.Second).
 			ShouldNot(BeEmpty())
 	})
 
 	It("refuses to back up another project's data and calls nothing in AWS", func() {
 		ns := projectNamespace("proj-intruder", "intruder")
-		cloud.CreateDBInstance("victim-prd-db")
-		cloud.SeedDocumentLibrary("liferay-victim-prd-dl", 5)
-		cloud.CreateBucket("intruder-backups")
+		cloud.CreateDBInstance("victim-prd-db", fixtures.ProjectTag("victim"))
+		cloud.SeedDocumentLibrary("liferay-victim-prd-dl", 5, fixtures.ProjectTag("victim"))
+		cloud.CreateBucket("intruder-backups", fixtures.ProjectTag("intruder"))
 		ctrlr = startController(moto.Endpoint, controllerOptions())
-		br := newBackupRequest(ns, "steal", "victim", fullSpec("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "loot/"))
+		br := newBackupRequest(ns, "steal", "victim", fullSpec("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "victim/loot/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		ready := meta.FindStatusCondition(getBR(ns, br.Name).Status.Conditions, controller.ConditionReady)

@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -34,4 +37,24 @@ func getBR(namespace, name string) *backupv1alpha1.BackupRequest {
 
 func phaseOf(namespace, name string) func() backupv1alpha1.BackupPhase {
 	return func() backupv1alpha1.BackupPhase { return getBR(namespace, name).Status.Phase }
+}
+
+// prefixed returns keys with prefix put in front of each.
+func prefixed(prefix string, keys []string) []any {
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = prefix + k
+	}
+	return out
+}
+
+// keyOf names a namespaced object.
+func keyOf(namespace, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: namespace, Name: name}
+}
+
+// sha256Hex is "sha256:" + the hex SHA-256 of data, computed here, not by the code under test.
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -9,14 +9,15 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
 )
 
 var _ = Describe("Retention", Ordered, func() {
 	It("removes an expired backup's snapshot and files from the emulator, keeps the newest, and honours retain", func() {
 		ns := projectNamespace("proj-keep-prd", "keep")
-		cloud.CreateDBInstance("keep-prd-db")
-		cloud.SeedDocumentLibrary("liferay-keep-prd-dl", 6)
-		cloud.CreateBucket("keep-backups")
+		cloud.CreateDBInstance("keep-prd-db", fixtures.ProjectTag("keep"))
+		cloud.SeedDocumentLibrary("liferay-keep-prd-dl", 6, fixtures.ProjectTag("keep"))
+		cloud.CreateBucket("keep-backups", fixtures.ProjectTag("keep"))
 		opts := controllerOptions()
 		opts.RetentionCheckInterval = 500 * time.Millisecond
 		ctrlr := startController(moto.Endpoint, opts)

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -231,13 +233,41 @@ func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job
 		r.copied.Add(1)
 		r.stored(job, true)
 	case ctx.Err() != nil:
-		r.dropFile(job)
-		return // stopped by cancellation, not a failure of this object
+		// Stopped by cancellation, not a failure of this object. The store may still
+		// have completed the request: record the object if it arrived, so what the
+		// copy wrote is never left out of the inventory.
+		if r.landedAnyway(ctx, job) {
+			r.copied.Add(1)
+			r.stored(job, true)
+		} else {
+			r.dropFile(job)
+		}
+		return
 	default:
 		r.dropFile(job)
 		r.recordFailure(abort, job.srcKey, err)
 	}
 	r.report()
+}
+
+// settleTimeout bounds the check of a copy interrupted by cancellation.
+const settleTimeout = 10 * time.Second
+
+// landedAnyway reports whether an object whose copy was interrupted by cancellation
+// is at the destination all the same, with the source's size (a request the store
+// completed after the client gave up on it). Only keys this copy writes are checked.
+func (r *copyRun) landedAnyway(ctx context.Context, job copyJob) bool {
+	if r.req.Stored == nil {
+		return false
+	}
+	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	head, err := r.p.s3.HeadObject(check, &s3.HeadObjectInput{Bucket: &r.req.DestinationBucket, Key: &job.dstKey})
+	if err != nil || awssdk.ToInt64(head.ContentLength) != job.size {
+		return false
+	}
+	job.file.ETag = normalizeETag(awssdk.ToString(head.ETag))
+	return true
 }
 
 // stored reports an object that is now at the destination to req.Stored.

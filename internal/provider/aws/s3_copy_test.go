@@ -195,18 +195,22 @@ func TestCopyDocumentLibraryWithExclusionsAndResume(t *testing.T) {
 		assertDestinationHolds(t, raw, store, dst, dstPrefix)
 	})
 
-	t.Run("DeletePrefix removes the backup in batches", func(t *testing.T) {
+	t.Run("DeleteObjects removes exactly the named keys, in batches", func(t *testing.T) {
 		raw.put(t, dst, map[string][]byte{"acme/prd/backup-10/keep": []byte("a neighbour sharing the prefix text")})
-		deleted, err := p.DeletePrefix(ctx, dst, "acme/prd/backup-1/")
+		var keys []string
+		for key := range raw.listing(t, dst, "acme/prd/backup-1/") {
+			keys = append(keys, key)
+		}
+		deleted, err := p.DeleteObjects(ctx, dst, keys)
 		if err != nil || deleted != liferayUserDocuments {
-			t.Fatalf("DeletePrefix = %d, %v; want %d, nil", deleted, err, liferayUserDocuments)
+			t.Fatalf("DeleteObjects = %d, %v; want %d, nil", deleted, err, liferayUserDocuments)
 		}
 		if n := proxy.seen("DeleteObjects"); n < 3 {
 			t.Errorf("%d DeleteObjects requests for %d objects, want batches of at most 1,000", n, liferayUserDocuments)
 		}
 		left := raw.listing(t, dst, "acme/")
 		if _, kept := left["acme/prd/backup-10/keep"]; len(left) != 1 || !kept {
-			t.Fatalf("after DeletePrefix the bucket holds %d objects, want only the neighbour", len(left))
+			t.Fatalf("after DeleteObjects the bucket holds %d objects, want only the neighbour", len(left))
 		}
 	})
 }
@@ -537,7 +541,7 @@ func TestCopyBadInputIsClassified(t *testing.T) {
 	})
 }
 
-func TestListUploadDownloadAndDeletePrefix(t *testing.T) {
+func TestListUploadDownloadAndDeleteObjects(t *testing.T) {
 	ctx := context.Background()
 	raw := newRawClients(t)
 	bucket := raw.newBucket(t, "objects")
@@ -576,7 +580,16 @@ func TestListUploadDownloadAndDeletePrefix(t *testing.T) {
 	if len(listed) != 26 || listed[0].Key != "acme/b1/dl/0000" || listed[0].Size != 1 || listed[0].ETag == "" || strings.Contains(listed[0].ETag, `"`) {
 		t.Fatalf("listed %d objects, first %+v; want 26 with unquoted ETags", len(listed), listed[0])
 	}
-	if _, err := p.DeletePrefix(ctx, bucket, ""); provider.KindOf(err) != provider.KindInvalidInput {
-		t.Fatalf("DeletePrefix with an empty prefix: %v, want InvalidInput", err)
+	if some, err := p.ListObjectsUpTo(ctx, bucket, "acme/b1/", 3); err != nil || len(some) != 3 || some[0].Key != "acme/b1/dl/0000" {
+		t.Fatalf("ListObjectsUpTo(3) = %d objects, %v; want the first 3", len(some), err)
+	}
+	if _, err := p.DeleteObjects(ctx, bucket, []string{"acme/b1/dl/0000", ""}); provider.KindOf(err) != provider.KindInvalidInput {
+		t.Fatalf("DeleteObjects with an empty key: %v, want InvalidInput", err)
+	}
+	if _, err := p.DeleteObjects(ctx, bucket, []string{"acme/b1/manifest.json", "acme/b1/never-existed"}); err != nil {
+		t.Fatalf("DeleteObjects of a missing key: %v, want it counted as deleted", err)
+	}
+	if left, err := p.ListObjects(ctx, bucket, "acme/b1/"); err != nil || len(left) != 25 {
+		t.Fatalf("after deleting the manifest %d objects are left (%v), want the 25 others", len(left), err)
 	}
 }
