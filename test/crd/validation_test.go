@@ -126,6 +126,17 @@ var _ = Describe("BackupRequest CRD", func() {
 		}, "spec.documentLibrary.destinationPrefix", "'..' segment"),
 		Entry("sourcePrefix with a leading '/'", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.SourcePrefix = "/document_library/" },
 			"spec.documentLibrary.sourcePrefix", "must not start with '/'"),
+		Entry("sourcePrefix without a trailing '/'", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.SourcePrefix = "document_library" },
+			"spec.documentLibrary.sourcePrefix", "sourcePrefix must end with '/'"),
+		Entry("destinationPrefix without a trailing '/'", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.DocumentLibrary.DestinationPrefix = "retail/prd/20251109"
+		}, "spec.documentLibrary.destinationPrefix", "destinationPrefix must end with '/'"),
+		Entry("destinationPrefix outside the project's folder", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.DocumentLibrary.DestinationPrefix = "bravo/prd/20251109/"
+		}, "spec.documentLibrary.destinationPrefix", `must begin with "<projectId>/"`),
+		Entry("destinationPrefix that only starts with the project's name", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.DocumentLibrary.DestinationPrefix = "retail-old/prd/"
+		}, "spec.documentLibrary.destinationPrefix", `must begin with "<projectId>/"`),
 		Entry("neither database nor documentLibrary", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database, s.DocumentLibrary = nil, nil
 		}, "spec", "at least one of spec.database and spec.documentLibrary must be set"),

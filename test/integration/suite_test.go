@@ -89,6 +89,13 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
+	By("recomputing every manifest the suite produced outside Go")
+	manifests := cloud.BackupManifests()
+	Expect(manifests).NotTo(BeEmpty())
+	for location, data := range manifests {
+		Expect(harness.VerifyManifestInPython(data)).To(Succeed(), location)
+	}
+	GinkgoWriter.Printf("%d manifests recomputed in Python\n", len(manifests))
 	cancel()
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
