@@ -131,3 +131,18 @@ func TestPermanentProviderErrorsReadAsActionableMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestARefusedRequestDoesNotHoldItsDestination(t *testing.T) {
+	refused := request("refused", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.DestinationPrefix = "retail/prd/shared/" })
+	later := request("later", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.DestinationPrefix = "retail/prd/shared/" })
+	later.CreationTimestamp = metav1.NewTime(start.Add(time.Minute))
+	m := newMachine(t, refused, later)
+	m.cloud.PutObject("liferay-backups", "retail/prd/shared/leftover.txt", []byte("foreign"))
+	if r := condition(m.drive("refused"), ConditionReady); r.Reason != ReasonDestinationNotEmpty {
+		t.Fatalf("want DestinationNotEmpty, got %+v", r)
+	}
+	if _, err := m.cloud.DeleteObjects(m.ctx, "liferay-backups", []string{"retail/prd/shared/leftover.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	m.succeed("later")
+}

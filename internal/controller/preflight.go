@@ -221,6 +221,9 @@ func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *ba
 		if other.UID == br.UID || other.Spec.DocumentLibrary == nil || other.Status.Phase == backupv1alpha1.PhaseExpired {
 			continue
 		}
+		if other.Status.Phase == backupv1alpha1.PhaseFailed && other.Status.Claim == nil {
+			continue // refused before its first write: it holds no destination
+		}
 		if !prefixesOverlap(prefix, other.Spec.DocumentLibrary.DestinationKeyPrefix()) {
 			continue
 		}
