@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # One command, the main job end to end (make demo):
-#   1. start the local environment (hack/local-env.sh up: kube-apiserver, emulator, PostgreSQL)
+#   1. start the local environment (hack/local-env.sh up: kube-apiserver, emulator, PostgreSQL),
+#      the emulator seeded with project retail's bucket and RDS instance tagged
+#      backup.liferay.cloud/project-id=retail and the shared backup bucket liferay-backups
+#      tagged backup.liferay.cloud/shared-backup-bucket=true (the controller refuses
+#      untagged resources: reason ResourceNotOwned)
 #   2. build bin/manager and run it in the background against it (log tmp/local/manager.log)
 #   3. apply config/samples/local/backuprequest.yaml under a timestamped name and prefix
 #   4. wait for phase Succeeded, then show the BackupRequest, its manifest and its history row
@@ -56,7 +60,7 @@ echo "controller pid $(cat "$state/manager.pid"): metrics http://127.0.0.1:$metr
 
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 name="retail-prd-backup-$stamp"
-prefix="retail/prd/$stamp/"
+prefix="retail/prd/$stamp/" # under "<projectId>/" and ending with '/', as the API requires
 manifest="$state/demo-backuprequest.yaml"
 step "Applying BackupRequest $name (destination s3://liferay-backups/$prefix)"
 sed -e "s|^\(  name:\) retail-prd-backup-local$|\1 $name|" \

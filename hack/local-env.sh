@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local development environment, without Docker (docs/local-development.md):
 # kube-apiserver + etcd (envtest binaries, via test/localenv), PostgreSQL (hack/postgres.sh)
-# and the AWS emulator (hack/moto.sh), all state under tmp/local/.
+# and the AWS emulator (hack/moto.sh), all state under tmp/local/. The emulator is seeded
+# with the resources of project retail and their ownership tags (test/localenv): the
+# controller refuses resources without them (docs/aws-provider.md#resource-ownership).
 #
 #   hack/local-env.sh up        start everything (idempotent), seed it, write tmp/local/env
 #   hack/local-env.sh down      stop everything, keep the data (etcd, PostgreSQL)
@@ -14,7 +16,8 @@
 #
 # Ports: PostgreSQL 5432 and the emulator 4566 unless taken, then free ones; the choice
 # is kept in tmp/local/env for the next start. Override with LOCAL_POSTGRES_PORT and
-# LOCAL_AWS_PORT.
+# LOCAL_AWS_PORT. OWNERSHIP_TAG_KEY changes the key of the seeded project tag (for a
+# controller run with --ownership-tag-key).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/tmp/local"
@@ -130,6 +133,13 @@ cmd_up() {
     say "kube-apiserver already running ($(cat "$state/ready"))"
     if [[ " ${started[*]} " == *" moto "* ]]; then
       say "the emulator was restarted: restart the API server to seed it again"; stop_localenv
+    else
+      # Seeding is idempotent: this brings an emulator seeded by an older version up to
+      # date (files, buckets, instance and their ownership tags).
+      say "seeding the emulator again (idempotent)"
+      go build -o "$state/bin/localenv" ./test/localenv
+      "$state/bin/localenv" -seed-only -aws-endpoint "$endpoint" >>"$state/localenv.log" 2>&1 ||
+        die "seeding the emulator failed; see $state/localenv.log"
     fi
   fi
   if ! pid_alive "$state/localenv.pid"; then
@@ -172,6 +182,8 @@ ENV
 Local environment is up (state in tmp/local/):
   Kubernetes API   $(cat "$state/ready")   CRD installed, namespace $namespace (project retail)
   AWS emulator     $endpoint   buckets liferay-test-dl (document_library/), liferay-backups; RDS retail-prd-db
+                   tags: liferay-test-dl and retail-prd-db ${OWNERSHIP_TAG_KEY:-backup.liferay.cloud/project-id}=retail,
+                         liferay-backups backup.liferay.cloud/shared-backup-bucket=true
   PostgreSQL       127.0.0.1:$pg_port   database backup_history, user backup / backup_dev_password
 
 Use it:
@@ -228,6 +240,7 @@ cmd_aws() {
 # Point AWS SDKs and the AWS CLI at the local emulator: eval "\$(make -s aws-local)"
 $(grep -E '^export (AWS_)' "$env_file")
 # for example: aws s3 ls s3://liferay-test-dl --recursive; aws rds describe-db-instances
+#              aws s3api get-bucket-tagging --bucket liferay-backups
 MSG
 }
 

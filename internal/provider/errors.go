@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrorKind classifies provider failures so the controller can decide between
@@ -37,7 +38,13 @@ type Error struct {
 	Op string
 	// Resource names what the operation was about (instance id, bucket/key).
 	Resource string
-	Err      error
+	// Message is a short sentence for people (status messages, events): what failed
+	// and where, for example "database instance bravo-ghost-db not found in us-east-1"
+	// or "access denied to s3://liferay-backups/retail/manifest.json (s3:GetObject)".
+	// It carries no SDK error chain and no request ids; Err keeps those for the logs.
+	// Empty when the provider had nothing better to say than Err.
+	Message string
+	Err     error
 }
 
 func (e *Error) Error() string {
@@ -53,6 +60,33 @@ func (e *Error) Unwrap() error { return e.Err }
 // NewError builds a classified error.
 func NewError(kind ErrorKind, op, resource string, err error) *Error {
 	return &Error{Kind: kind, Op: op, Resource: resource, Err: err}
+}
+
+// Describe returns a short human description of err for status messages and events:
+// the Message of the first *Error in err's chain that has one (wrapping *Errors
+// without a Message are looked through), else err.Error() with surrounding
+// whitespace trimmed. Describe(nil) is "".
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	for e := err; e != nil; {
+		var pe *Error
+		if !errors.As(e, &pe) {
+			break
+		}
+		if pe.Message != "" {
+			return pe.Message
+		}
+		e = pe.Err
+	}
+	return strings.TrimSpace(err.Error())
+}
+
+// WithMessage sets the error's Message and returns the error.
+func (e *Error) WithMessage(message string) *Error {
+	e.Message = message
+	return e
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or KindTransient for

@@ -13,7 +13,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
 )
 
 var _ = Describe("Backups driven through kubectl", Ordered, func() {
@@ -22,9 +24,15 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 
 	BeforeAll(func() {
 		projectNamespace(ns, "retail")
-		cloud.CreateDBInstance("retail-prd-db")
-		wanted = cloud.SeedDocumentLibrary("liferay-test-dl", 25)
-		cloud.CreateBucket("liferay-backups")
+		// Owned as the controller requires before any write: the instance and the source
+		// bucket by the project, the backup bucket shared between projects.
+		cloud.CreateDBInstance("retail-prd-db", fixtures.ProjectTag("retail"))
+		wanted = cloud.SeedDocumentLibrary("liferay-test-dl", 25, fixtures.ProjectTag("retail"))
+		cloud.CreateBucket("liferay-backups", fixtures.SharedBucketTag())
+		// Another project's resources, and a bucket nobody claimed.
+		cloud.CreateDBInstance("bank-prd-db", fixtures.ProjectTag("bank"))
+		cloud.SeedDocumentLibrary("liferay-bank-dl", 3, fixtures.ProjectTag("bank"))
+		cloud.CreateBucket("unowned-backups")
 		startManager(moto.Endpoint)
 	})
 
@@ -127,15 +135,47 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 		mustKubectl("wait", "-n", ns, "br/other-project", "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
 		Expect(jsonpath(ns, "other-project", `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("ProjectMismatch"))
 	})
+
+	It("refuses resources another project owns, or nobody does: ResourceNotOwned, nothing created", func() {
+		refused := func(name, resource string) {
+			GinkgoHelper()
+			mustKubectl("wait", "-n", ns, "br/"+name, "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+			Expect(jsonpath(ns, name, `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("ResourceNotOwned"))
+			msg := jsonpath(ns, name, ".status.message")
+			Expect(msg).To(ContainSubstring(resource), "the message names the resource")
+			Expect(msg).To(ContainSubstring(backupv1alpha1.OwnershipTagKey), "the message names the tag to add")
+		}
+
+		By("another project's database instance")
+		out, err := kubectlApply(backupYAML(ns, "foreign-instance", "retail", "bank-prd-db", "", "", ""))
+		Expect(err).NotTo(HaveOccurred(), out)
+		refused("foreign-instance", "bank-prd-db")
+		Expect(cloud.SnapshotIDs("bank-prd-db")).To(BeEmpty())
+
+		By("another project's document library")
+		out, err = kubectlApply(backupYAML(ns, "foreign-source", "retail", "", "liferay-bank-dl", "liferay-backups", "retail/prd/foreign-source/"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		refused("foreign-source", "liferay-bank-dl")
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/foreign-source/")).To(BeEmpty())
+
+		By("a destination bucket without the project or the shared-bucket tag")
+		snapshotsBefore := cloud.SnapshotIDs("retail-prd-db")
+		out, err = kubectlApply(backupYAML(ns, "unowned-destination", "retail", "retail-prd-db", "liferay-test-dl", "unowned-backups", "retail/prd/unowned/"))
+		Expect(err).NotTo(HaveOccurred(), out)
+		refused("unowned-destination", "unowned-backups")
+		Expect(cloud.ListKeys("unowned-backups", "")).To(BeEmpty())
+		Expect(cloud.SnapshotIDs("retail-prd-db")).To(ConsistOf(snapshotsBefore), "no snapshot taken before the refusal")
+	})
 })
 
 var _ = Describe("A controller killed mid-backup", Ordered, func() {
 	It("resumes after SIGKILL and a restart, with exactly one snapshot", func() {
 		const ns = "proj-media-prd"
 		projectNamespace(ns, "media")
-		cloud.CreateDBInstance("media-prd-db")
-		cloud.SeedDocumentLibrary("liferay-media-dl", 250)
-		cloud.CreateBucket("media-backups")
+		// The project owns all three, its backup bucket included (not shared).
+		cloud.CreateDBInstance("media-prd-db", fixtures.ProjectTag("media"))
+		cloud.SeedDocumentLibrary("liferay-media-dl", 250, fixtures.ProjectTag("media"))
+		cloud.CreateBucket("media-backups", fixtures.ProjectTag("media"))
 		slow.SetDelay(20 * time.Millisecond)
 		first := startManager(slow.URL)
 

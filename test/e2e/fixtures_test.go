@@ -24,7 +24,9 @@ metadata:
 	Expect(err).NotTo(HaveOccurred(), out)
 }
 
-// backupYAML is a BackupRequest like the design note's example.
+// backupYAML is a BackupRequest like the design note's example. The document library
+// is read from document_library/ of source; prefix (the destinationPrefix) must begin
+// with "<project>/" and end with '/', as the API requires.
 func backupYAML(namespace, name, project, instance, source, dest, prefix string) string {
 	y := fmt.Sprintf(`apiVersion: backup.liferay.cloud/v1alpha1
 kind: BackupRequest
@@ -40,7 +42,8 @@ spec:
 		y += fmt.Sprintf("  database:\n    type: snapshot\n    instanceId: %s\n", instance)
 	}
 	if source != "" {
-		y += fmt.Sprintf("  documentLibrary:\n    sourceBucket: %s\n    destinationBucket: %s\n    destinationPrefix: %s\n    excludeGeneratedFiles: true\n", source, dest, prefix)
+		y += fmt.Sprintf("  documentLibrary:\n    sourceBucket: %s\n    sourcePrefix: document_library/\n"+
+			"    destinationBucket: %s\n    destinationPrefix: %s\n    excludeGeneratedFiles: true\n", source, dest, prefix)
 	}
 	return y + "  retentionDays: 30\n"
 }

@@ -2,7 +2,10 @@
 // (make local-up): a real kube-apiserver and etcd (the envtest binaries) with the
 // BackupRequest CRD installed, a kubeconfig for an admin user, the project namespace
 // of the design note, and the AWS emulator seeded like the design note's LocalStack
-// init (buckets, document-library files, an RDS instance).
+// init (buckets, document-library files, an RDS instance), with the ownership tags
+// the controller checks before any write: the document-library bucket and the RDS
+// instance carry backup.liferay.cloud/project-id=retail, the shared backup bucket
+// backup.liferay.cloud/shared-backup-bucket=true.
 //
 // It writes <dir>/kubeconfig, then <dir>/ready once everything is in place, and runs
 // until SIGTERM or SIGINT, when it stops the API server and etcd. etcd keeps its data
@@ -13,6 +16,10 @@
 // Usage (hack/local-env.sh does this):
 //
 //	KUBEBUILDER_ASSETS=... AWS_ENDPOINT_URL=http://127.0.0.1:4566 localenv -dir tmp/local
+//
+// With -seed-only it seeds (and tags) the emulator and exits, without an API server:
+// hack/local-env.sh runs that when the environment is already up, so an emulator
+// seeded by an older version gets the current seed.
 package main
 
 import (
@@ -34,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,6 +61,17 @@ const (
 	documentLibraryFS = "document_library/"
 )
 
+// ownershipTagKey is the key of the tag that gives the seeded source bucket and RDS
+// instance to projectID.
+var ownershipTagKey = backupv1alpha1.OwnershipTagKey
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
 // generatedFiles are paths Liferay regenerates (provider.GeneratedFilePatterns), so a
 // backup with excludeGeneratedFiles: true leaves them out.
 var generatedFiles = []string{
@@ -70,7 +89,19 @@ func main() {
 	dir := flag.String("dir", "tmp/local", "state directory: kubeconfig, ready file, etcd data")
 	crds := flag.String("crds", "config/crd/bases", "directory of the CRDs to install")
 	endpoint := flag.String("aws-endpoint", os.Getenv("AWS_ENDPOINT_URL"), "AWS emulator to seed (AWS_ENDPOINT_URL); empty: no seeding")
+	flag.StringVar(&ownershipTagKey, "ownership-tag-key", envOr("OWNERSHIP_TAG_KEY", backupv1alpha1.OwnershipTagKey),
+		"key of the project ownership tag put on the seeded bucket and instance (the controller's --ownership-tag-key)")
+	seedOnly := flag.Bool("seed-only", false, "seed the emulator at -aws-endpoint and exit (no API server)")
 	flag.Parse()
+	if *seedOnly {
+		if *endpoint == "" {
+			log.Fatal("-seed-only needs -aws-endpoint (or AWS_ENDPOINT_URL)")
+		}
+		if err := seed(context.Background(), *endpoint); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(*dir, *crds, *endpoint); err != nil {
 		log.Fatal(err)
 	}
@@ -159,8 +190,8 @@ func setUp(ctx context.Context, env *envtest.Environment, dir, endpoint string) 
 	return seed(ctx, endpoint)
 }
 
-// seed creates the buckets, the document-library files and the RDS instance. Running
-// it again on a seeded emulator changes nothing.
+// seed creates the buckets, the document-library files and the RDS instance, and
+// tags them. Running it again on a seeded emulator changes nothing.
 func seed(ctx context.Context, endpoint string) error {
 	cfg := aws.Config{
 		Region:       "us-east-1",
@@ -168,11 +199,25 @@ func seed(ctx context.Context, endpoint string) error {
 		BaseEndpoint: aws.String(endpoint),
 	}
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	for _, b := range []string{sourceBucket, backupBucket} {
-		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil &&
+	buckets := []struct {
+		name     string
+		key, val string
+	}{
+		{sourceBucket, ownershipTagKey, projectID},                   // the project's document library
+		{backupBucket, backupv1alpha1.SharedBackupBucketTag, "true"}, // shared: each project under <projectId>/
+	}
+	for _, b := range buckets {
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.name)}); err != nil &&
 			!strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") && !strings.Contains(err.Error(), "BucketAlreadyExists") {
-			return fmt.Errorf("create bucket %s: %w", b, err)
+			return fmt.Errorf("create bucket %s: %w", b.name, err)
 		}
+		if _, err := s3c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{
+			Bucket:  aws.String(b.name),
+			Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String(b.key), Value: aws.String(b.val)}}},
+		}); err != nil {
+			return fmt.Errorf("tag bucket %s: %w", b.name, err)
+		}
+		log.Printf("bucket %s tagged %s=%s", b.name, b.key, b.val)
 	}
 	files := sampleFiles()
 	for key, body := range files {
@@ -186,12 +231,18 @@ func seed(ctx context.Context, endpoint string) error {
 		sourceBucket, documentLibraryFS, len(files), len(generatedFiles), backupBucket)
 
 	rdsc := rds.NewFromConfig(cfg)
-	_, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(dbInstance)})
+	projectTag := []rdstypes.Tag{{Key: aws.String(ownershipTagKey), Value: aws.String(projectID)}}
+	described, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(dbInstance)})
 	var notFound *rdstypes.DBInstanceNotFoundFault
 	switch {
-	case err == nil:
-		log.Printf("RDS instance %s already exists", dbInstance)
-	case errors.As(err, &notFound) || strings.Contains(err.Error(), "DBInstanceNotFound"):
+	case err == nil && len(described.DBInstances) > 0:
+		if _, err := rdsc.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{
+			ResourceName: described.DBInstances[0].DBInstanceArn, Tags: projectTag,
+		}); err != nil {
+			return fmt.Errorf("tag RDS instance %s: %w", dbInstance, err)
+		}
+		log.Printf("RDS instance %s already exists; tagged %s=%s", dbInstance, ownershipTagKey, projectID)
+	case err == nil || errors.As(err, &notFound) || strings.Contains(err.Error(), "DBInstanceNotFound"):
 		if _, err := rdsc.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 			DBInstanceIdentifier: aws.String(dbInstance),
 			DBInstanceClass:      aws.String("db.t3.micro"),
@@ -200,11 +251,11 @@ func seed(ctx context.Context, endpoint string) error {
 			AllocatedStorage:     aws.Int32(20),
 			MasterUsername:       aws.String("liferay"),
 			MasterUserPassword:   aws.String("liferay-password"),
-			Tags:                 []rdstypes.Tag{{Key: aws.String("project-id"), Value: aws.String(projectID)}},
+			Tags:                 projectTag,
 		}); err != nil {
 			return fmt.Errorf("create RDS instance %s: %w", dbInstance, err)
 		}
-		log.Printf("created RDS instance %s (postgres)", dbInstance)
+		log.Printf("created RDS instance %s (postgres), tagged %s=%s", dbInstance, ownershipTagKey, projectID)
 	default:
 		return fmt.Errorf("describe RDS instance %s: %w", dbInstance, err)
 	}

@@ -4,6 +4,10 @@
 #   - liferay-test-dl/document_library/: 15 user documents (20097/20121/<fileEntryId>/<version>)
 #     and 6 generated files (thumbnails, previews, Adaptive Media) that excludeGeneratedFiles skips
 #   - RDS instance retail-prd-db (engine postgres)
+#   - ownership tags (docs/aws-provider.md#resource-ownership): liferay-test-dl and
+#     retail-prd-db carry backup.liferay.cloud/project-id=retail, the shared backup bucket
+#     liferay-backups carries backup.liferay.cloud/shared-backup-bucket=true
+#     (OWNERSHIP_TAG_KEY changes the project tag's key, like the controller's --ownership-tag-key)
 # LocalStack runs it from /etc/localstack/init/ready.d with awslocal; elsewhere (the moto
 # profile, or by hand) it uses the AWS CLI with AWS_ENDPOINT_URL. Running it twice is harmless.
 set -euo pipefail
@@ -18,14 +22,23 @@ else
 fi
 log() { echo "init-aws: $*"; }
 
-for bucket in liferay-test-dl liferay-backups; do
-  if aws_ s3api head-bucket --bucket "$bucket" >/dev/null 2>&1; then
-    log "bucket $bucket exists"
+project=retail
+tag_key="${OWNERSHIP_TAG_KEY:-backup.liferay.cloud/project-id}"
+shared_tag=backup.liferay.cloud/shared-backup-bucket
+
+# bucket NAME TAG_KEY TAG_VALUE: create the bucket unless it exists, then set its tags.
+bucket() {
+  if aws_ s3api head-bucket --bucket "$1" >/dev/null 2>&1; then
+    log "bucket $1 exists"
   else
-    aws_ s3api create-bucket --bucket "$bucket" >/dev/null
-    log "created bucket $bucket"
+    aws_ s3api create-bucket --bucket "$1" >/dev/null
+    log "created bucket $1"
   fi
-done
+  aws_ s3api put-bucket-tagging --bucket "$1" --tagging "TagSet=[{Key=$2,Value=$3}]"
+  log "tagged bucket $1 $2=$3"
+}
+bucket liferay-test-dl "$tag_key" "$project" # the project's document library
+bucket liferay-backups "$shared_tag" true     # shared by every project, each under <projectId>/
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -53,13 +66,15 @@ done
 aws_ s3 cp --recursive --only-show-errors "$work" s3://liferay-test-dl/document_library/
 log "seeded s3://liferay-test-dl/document_library/ with $(find "$work" -type f | wc -l) objects"
 
-if aws_ rds describe-db-instances --db-instance-identifier retail-prd-db >/dev/null 2>&1; then
-  log "RDS instance retail-prd-db exists"
+if arn="$(aws_ rds describe-db-instances --db-instance-identifier retail-prd-db \
+  --query 'DBInstances[0].DBInstanceArn' --output text 2>/dev/null)"; then
+  aws_ rds add-tags-to-resource --resource-name "$arn" --tags "Key=$tag_key,Value=$project"
+  log "RDS instance retail-prd-db exists; tagged $tag_key=$project"
 elif aws_ rds create-db-instance --db-instance-identifier retail-prd-db --db-instance-class db.t3.micro \
   --engine postgres --engine-version 15.4 --allocated-storage 20 \
   --master-username liferay --master-user-password liferay-password \
-  --tags Key=project-id,Value=retail >/dev/null; then
-  log "created RDS instance retail-prd-db (postgres)"
+  --tags "Key=$tag_key,Value=$project" >/dev/null; then
+  log "created RDS instance retail-prd-db (postgres), tagged $tag_key=$project"
 else
   # LocalStack's community image has no RDS (a Pro service).
   log "WARNING: could not create RDS instance retail-prd-db: RDS needs LocalStack Pro" \

@@ -73,8 +73,43 @@ var errorCodeKinds = map[string]provider.ErrorKind{
 }
 
 // classify wraps err in a *provider.Error whose kind tells the controller whether to
-// retry. An error that already is a *provider.Error is returned unchanged.
+// retry and whose Message says in a sentence what failed where (see describe). An
+// error that already is a *provider.Error is returned unchanged.
+//
+// This form knows no region, so its messages about RDS resources name none; code
+// with a *Provider at hand uses p.classify. Messages about S3 are the same either way
+// (bucket names are global).
 func classify(op, resource string, err error) error {
+	return classifyIn("", op, resource, err)
+}
+
+// classify is classify with the provider's region in messages about RDS resources,
+// for example "database instance bravo-ghost-db not found in us-east-1".
+func (p *Provider) classify(op, resource string, err error) error {
+	return classifyIn(p.region, op, resource, err)
+}
+
+// notFound is the KindNotFound error of a description that came back empty (RDS
+// answers DescribeDB* of a missing identifier with an error, emulators sometimes with
+// an empty list).
+func (p *Provider) notFound(op, resource string) *provider.Error {
+	msg := describe(p.region, op, resource, provider.KindNotFound, nil)
+	return provider.NewError(provider.KindNotFound, op, resource, errors.New(msg)).WithMessage(msg)
+}
+
+// invalidInput is the KindInvalidInput error of a request refused before calling AWS;
+// msg is the sentence for people and the error text.
+func invalidInput(op, resource, msg string) *provider.Error {
+	return provider.NewError(provider.KindInvalidInput, op, resource, errors.New(msg)).WithMessage(msg)
+}
+
+// conflict is the KindConflict error of a resource found to belong to someone else;
+// msg is the sentence for people and the error text.
+func conflict(op, resource, msg string) *provider.Error {
+	return provider.NewError(provider.KindConflict, op, resource, errors.New(msg)).WithMessage(msg)
+}
+
+func classifyIn(region, op, resource string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -82,7 +117,8 @@ func classify(op, resource string, err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
-	return provider.NewError(kindOf(err), op, resource, err)
+	kind := kindOf(err)
+	return provider.NewError(kind, op, resource, err).WithMessage(describe(region, op, resource, kind, err))
 }
 
 func kindOf(err error) provider.ErrorKind {

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -56,6 +59,9 @@ func TestClassifyMapsCodesAndStatuses(t *testing.T) {
 		if !errors.Is(err, c.err) {
 			t.Errorf("classify(%v) lost the original error", c.err)
 		}
+		if msg := provider.Describe(err); msg == "" || msg == err.Error() {
+			t.Errorf("classify(%v) has no message of its own: %q", c.err, msg)
+		}
 	}
 	if classify("Op", "r", nil) != nil {
 		t.Error("classify(nil) is not nil")
@@ -63,6 +69,178 @@ func TestClassifyMapsCodesAndStatuses(t *testing.T) {
 	already := provider.NewError(provider.KindConflict, "Create", "x", nil)
 	if got := classify("Other", "y", fmt.Errorf("ctx: %w", already)); provider.KindOf(got) != provider.KindConflict {
 		t.Errorf("classify re-kinded an already classified error: %v", got)
+	}
+}
+
+// sdkError builds the error chain the SDK returns for an API error response: an
+// OperationError around a ResponseError (with request ids) around the API error.
+func sdkError(service, op string, status int, code, message string) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: op, Err: &awshttp.ResponseError{
+		RequestID: "3d2ba26c-REQUESTID",
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+			Err:      &smithy.GenericAPIError{Code: code, Message: message},
+		},
+	}}
+}
+
+func TestClassifyMessages(t *testing.T) {
+	p := &Provider{region: "us-east-1"}
+	cases := []struct {
+		name         string
+		op, resource string
+		err          error
+		kind         provider.ErrorKind
+		want         string
+		freeFunction bool // classify without a provider: no region
+	}{
+		{"missing instance", "DescribeDBInstances", "bravo-ghost-db",
+			sdkError("RDS", "DescribeDBInstances", 404, "DBInstanceNotFound", "DBInstance bravo-ghost-db not found."),
+			provider.KindNotFound, "database instance bravo-ghost-db not found in us-east-1", false},
+		{"missing instance, no region known", "DescribeDBInstances", "bravo-ghost-db",
+			sdkError("RDS", "DescribeDBInstances", 404, "DBInstanceNotFound", ""),
+			provider.KindNotFound, "database instance bravo-ghost-db not found", true},
+		{"snapshot of a missing instance", "CreateDBSnapshot", "bravo-ghost-db/lc2-ns-name-0123456789abcdef",
+			sdkError("RDS", "CreateDBSnapshot", 404, "DBInstanceNotFoundFault", "DBInstance not found"),
+			provider.KindNotFound, "database instance bravo-ghost-db not found in us-east-1", false},
+		{"missing snapshot", "DescribeDBSnapshots", "lc2-ns-name-0123456789abcdef",
+			sdkError("RDS", "DescribeDBSnapshots", 404, "DBSnapshotNotFound", "DBSnapshot not found."),
+			provider.KindNotFound, "database snapshot lc2-ns-name-0123456789abcdef not found in us-east-1", false},
+		{"missing bucket on a listing", "ListObjectsV2", "liferay-x/document_library/",
+			sdkError("S3", "ListObjectsV2", 404, "NoSuchBucket", "The specified bucket does not exist"),
+			provider.KindNotFound, "bucket liferay-x does not exist", false},
+		{"missing bucket on HEAD (no body)", "HeadBucket", "liferay-x",
+			sdkError("S3", "HeadBucket", 404, "NotFound", ""),
+			provider.KindNotFound, "bucket liferay-x does not exist", false},
+		{"missing bucket on a copy", "CopyObject", "liferay-x/document_library/1/1.0",
+			sdkError("S3", "CopyObject", 404, "NoSuchBucket", ""),
+			provider.KindNotFound, "bucket liferay-x does not exist", true},
+		{"missing key", "GetObject", "liferay-backups/retail/prd/1/manifest.json",
+			sdkError("S3", "GetObject", 404, "NoSuchKey", "The specified key does not exist."),
+			provider.KindNotFound, "object s3://liferay-backups/retail/prd/1/manifest.json does not exist", false},
+		{"missing key on HEAD", "HeadObject", "liferay-x/document_library/1/1.0",
+			responseError(404, errors.New("no body")),
+			provider.KindNotFound, "object s3://liferay-x/document_library/1/1.0 does not exist", true},
+		{"S3 access denied", "GetObject", "bucket/key",
+			sdkError("S3", "GetObject", 403, "AccessDenied", "Access Denied"),
+			provider.KindAccessDenied, "access denied to s3://bucket/key (s3:GetObject)", false},
+		{"S3 access denied on a bucket's tags", "GetBucketTagging", "liferay-backups",
+			sdkError("S3", "GetBucketTagging", 403, "AccessDenied", "Access Denied"),
+			provider.KindAccessDenied, "access denied to bucket liferay-backups (s3:GetBucketTagging)", false},
+		{"S3 access denied on a copy", "CopyObject", "liferay-x/document_library/1/1.0",
+			sdkError("S3", "CopyObject", 403, "AccessDenied", "Access Denied"),
+			provider.KindAccessDenied, "access denied copying s3://liferay-x/document_library/1/1.0 (s3:GetObject on the source, s3:PutObject on the destination)", true},
+		{"RDS access denied", "DescribeDBInstances", "retail-prd-db",
+			sdkError("RDS", "DescribeDBInstances", 403, "AccessDenied", "User: arn:aws:sts::1:assumed-role/x is not authorized"),
+			provider.KindAccessDenied, "access denied to database instance retail-prd-db in us-east-1 (rds:DescribeDBInstances)", false},
+		{"rejected credentials", "PutObject", "liferay-backups/retail/manifest.json",
+			sdkError("S3", "PutObject", 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+			provider.KindAccessDenied, "AWS rejected the controller's credentials (InvalidAccessKeyId) for s3:PutObject on s3://liferay-backups/retail/manifest.json", false},
+		{"snapshot name taken", "CreateDBSnapshot", "retail-prd-db/lc2-ns-name-0123456789abcdef",
+			sdkError("RDS", "CreateDBSnapshot", 400, "DBSnapshotAlreadyExists", "Cannot create the snapshot because a snapshot with the identifier lc2-ns-name-0123456789abcdef already exists."),
+			provider.KindConflict, "database snapshot lc2-ns-name-0123456789abcdef already exists in us-east-1", false},
+		{"throttled copy", "CopyObject", "liferay-x/document_library/1/1.0",
+			sdkError("S3", "CopyObject", 503, "SlowDown", "Please reduce your request rate."),
+			provider.KindThrottled, "S3 throttled CopyObject on s3://liferay-x/document_library/1/1.0 (SlowDown)", true},
+		{"throttled RDS", "CreateDBSnapshot", "retail-prd-db/lc2-x",
+			sdkError("RDS", "CreateDBSnapshot", 400, "Throttling", "Rate exceeded"),
+			provider.KindThrottled, "RDS throttled CreateDBSnapshot on database instance retail-prd-db in us-east-1 (Throttling)", false},
+		{"throttled without a body", "HeadObject", "b/k",
+			responseError(503, errors.New("no body")),
+			provider.KindThrottled, "S3 throttled HeadObject on s3://b/k (HTTP 503)", true},
+		{"invalid parameter", "CreateDBSnapshot", "retail-prd-db/lc2-x",
+			sdkError("RDS", "CreateDBSnapshot", 400, "InvalidParameterValue", "The parameter DBSnapshotIdentifier is not a valid identifier."),
+			provider.KindInvalidInput, "AWS refused CreateDBSnapshot on database instance retail-prd-db in us-east-1 as invalid (InvalidParameterValue: The parameter DBSnapshotIdentifier is not a valid identifier.)", false},
+		{"archived object", "CopyObject", "liferay-x/document_library/1/1.0",
+			sdkError("S3", "CopyObject", 403, "InvalidObjectState", "The operation is not valid for the object's storage class"),
+			provider.KindInvalidInput, "object s3://liferay-x/document_library/1/1.0 is archived (InvalidObjectState): restore it or exclude it from the backup", true},
+		{"snapshot quota", "CreateDBSnapshot", "retail-prd-db/lc2-x",
+			sdkError("RDS", "CreateDBSnapshot", 400, "SnapshotQuotaExceeded", "Cannot create more than 100 manual snapshots"),
+			provider.KindQuotaExceeded, "manual snapshot quota of the account exceeded in us-east-1, cannot snapshot database instance retail-prd-db: delete unneeded manual snapshots or raise the RDS quota", false},
+		{"instance busy", "CreateDBSnapshot", "retail-prd-db/lc2-x",
+			sdkError("RDS", "CreateDBSnapshot", 400, "InvalidDBInstanceState", "Instance retail-prd-db is not currently in the available state."),
+			provider.KindInvalidState, "database instance retail-prd-db in us-east-1 is not in a state that allows CreateDBSnapshot (InvalidDBInstanceState)", false},
+		{"unknown operation", "SomethingNew", "thing-1",
+			sdkError("S3", "SomethingNew", 404, "NoSuchBucket", ""),
+			provider.KindNotFound, "thing-1 not found", true},
+		{"server error", "PutObject", "b/k",
+			sdkError("S3", "PutObject", 500, "InternalError", "We encountered an internal error. Please try again."),
+			provider.KindTransient, "PutObject on s3://b/k failed (InternalError)", false},
+		{"network error", "GetObject", "b/k",
+			&smithy.OperationError{ServiceID: "S3", OperationName: "GetObject", Err: &smithyhttp.RequestSendError{Err: errors.New("dial tcp 10.0.0.1:443: connect: connection refused")}},
+			provider.KindTransient, "could not reach S3 for GetObject on s3://b/k (network error)", false},
+		{"cancelled", "CopyObjectStorage", "liferay-x/document_library/",
+			fmt.Errorf("copy stopped: %w", context.Canceled),
+			provider.KindTransient, "CopyObjectStorage on s3://liferay-x/document_library/ cancelled", true},
+		{"timed out", "DescribeDBInstances", "retail-prd-db",
+			context.DeadlineExceeded,
+			provider.KindTransient, "DescribeDBInstances on database instance retail-prd-db in us-east-1 timed out", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var err error
+			if c.freeFunction {
+				err = classify(c.op, c.resource, c.err)
+			} else {
+				err = p.classify(c.op, c.resource, c.err)
+			}
+			if got := provider.KindOf(err); got != c.kind {
+				t.Errorf("kind %s, want %s", got, c.kind)
+			}
+			got := provider.Describe(err)
+			if got != c.want {
+				t.Errorf("message\n got %q\nwant %q", got, c.want)
+			}
+			for _, noise := range []string{"RequestID", "REQUESTID", "operation error", "https response error", "StatusCode"} {
+				if strings.Contains(got, noise) {
+					t.Errorf("message %q contains SDK noise %q", got, noise)
+				}
+			}
+			// The full chain stays available for logs.
+			if !errors.Is(err, c.err) || !strings.Contains(err.Error(), c.err.Error()) {
+				t.Errorf("error %q lost the SDK error", err)
+			}
+		})
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	withMessage := provider.NewError(provider.KindNotFound, "DescribeDBInstances", "x", errors.New("sdk chain RequestID: 1")).
+		WithMessage("database instance x not found in us-east-1")
+	withoutMessage := provider.NewError(provider.KindTransient, "Op", "r", errors.New("boom"))
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{withMessage, "database instance x not found in us-east-1"},
+		{fmt.Errorf("create snapshot: %w", withMessage), "database instance x not found in us-east-1"},
+		// A wrapping *Error without a message is looked through.
+		{provider.NewError(provider.KindNotFound, "Copy", "b", fmt.Errorf("3 failed: %w", withMessage)), "database instance x not found in us-east-1"},
+		{withoutMessage, "Op r: Transient: boom"},
+		{errors.New("  plain failure\n"), "plain failure"},
+	}
+	for _, c := range cases {
+		if got := provider.Describe(c.err); got != c.want {
+			t.Errorf("Describe(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+}
+
+func TestDeleteObjectsErrorMessage(t *testing.T) {
+	err := deleteObjectsError("liferay-backups", []s3types.Error{
+		{Key: awssdk.String("retail/prd/1/a"), Code: awssdk.String("AccessDenied"), Message: awssdk.String("Access Denied")},
+		{Key: awssdk.String("retail/prd/1/b"), Code: awssdk.String("AccessDenied"), Message: awssdk.String("Access Denied")},
+	})
+	if provider.KindOf(err) != provider.KindAccessDenied {
+		t.Fatalf("kind %s, want AccessDenied", provider.KindOf(err))
+	}
+	want := "access denied to s3://liferay-backups/retail/prd/1/a (s3:DeleteObject); 2 objects not deleted"
+	if got := provider.Describe(err); got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
+	if errorCode(err) != "AccessDenied" {
+		t.Fatalf("errorCode = %q, want AccessDenied", errorCode(err))
 	}
 }
 

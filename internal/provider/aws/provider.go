@@ -77,6 +77,8 @@ type Provider struct {
 	s3   *s3.Client
 	rds  *rds.Client
 	opts Options
+	// region is the configuration's region, named in error messages about RDS resources.
+	region string
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -100,8 +102,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("load aws configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, provider.NewError(provider.KindInvalidInput, "LoadConfig", "region",
-			fmt.Errorf("no AWS region configured: set AWS_REGION or the region option"))
+		return nil, invalidInput("LoadConfig", "region", "no AWS region configured: set AWS_REGION or the region option")
 	}
 	return NewFromConfig(cfg, opts), nil
 }
@@ -119,7 +120,7 @@ func NewFromConfig(cfg awssdk.Config, opts Options) *Provider {
 		o.ResponseChecksumValidation = awssdk.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &Provider{s3: s3Client, rds: rds.NewFromConfig(cfg), opts: opts}
+	return &Provider{s3: s3Client, rds: rds.NewFromConfig(cfg), opts: opts, region: cfg.Region}
 }
 
 func (o Options) withDefaults() Options {

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -18,8 +17,7 @@ import (
 // owner tags and instance, it is adopted; otherwise the call is a KindConflict error.
 func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.CreateSnapshotRequest) (*provider.DatabaseSnapshotResult, error) {
 	if req.InstanceID == "" || req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
-		return nil, provider.NewError(provider.KindInvalidInput, "CreateDBSnapshot", req.InstanceID,
-			errors.New("instance id and owner namespace, name and uid are required"))
+		return nil, invalidInput("CreateDBSnapshot", req.InstanceID, "instance id and owner namespace, name and uid are required")
 	}
 	id := SnapshotIdentifier(req.Owner)
 	out, err := p.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{
@@ -35,7 +33,7 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 		}, nil
 	}
 	if kindOf(err) != provider.KindConflict {
-		return nil, classify("CreateDBSnapshot", req.InstanceID+"/"+id, err)
+		return nil, p.classify("CreateDBSnapshot", req.InstanceID+"/"+id, err)
 	}
 	return p.adoptSnapshot(ctx, id, req)
 }
@@ -47,14 +45,14 @@ func (p *Provider) adoptSnapshot(ctx context.Context, id string, req provider.Cr
 		return nil, err
 	}
 	if !sameOwner(existing.Owner, req.Owner) {
-		return nil, provider.NewError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Errorf(
-			"snapshot %s already exists and belongs to %s/%s (uid %q), not to BackupRequest %s/%s (uid %q)",
+		return nil, conflict("CreateDBSnapshot", id, fmt.Sprintf(
+			"database snapshot %s already exists and belongs to BackupRequest %s/%s (uid %q), not to %s/%s (uid %q)",
 			id, existing.Owner.Namespace, existing.Owner.Name, existing.Owner.UID,
 			req.Owner.Namespace, req.Owner.Name, req.Owner.UID))
 	}
 	if existing.InstanceID != req.InstanceID {
-		return nil, provider.NewError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Errorf(
-			"snapshot %s of this BackupRequest is of instance %s, not %s",
+		return nil, conflict("CreateDBSnapshot", id, fmt.Sprintf(
+			"database snapshot %s of this BackupRequest is of instance %s, not %s",
 			id, existing.InstanceID, req.InstanceID))
 	}
 	return &provider.DatabaseSnapshotResult{
@@ -68,8 +66,7 @@ func (p *Provider) adoptSnapshot(ctx context.Context, id string, req provider.Cr
 // GetDatabaseSnapshotStatus describes snapshot snapshotID; a missing one is KindNotFound.
 func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, snapshotID string) (*provider.SnapshotStatus, error) {
 	if snapshotID == "" {
-		return nil, provider.NewError(provider.KindInvalidInput, "DescribeDBSnapshots", snapshotID,
-			errors.New("snapshot id is required"))
+		return nil, invalidInput("DescribeDBSnapshots", snapshotID, "snapshot id is required")
 	}
 	return p.describeSnapshot(ctx, snapshotID)
 }
@@ -77,11 +74,10 @@ func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, snapshotID str
 func (p *Provider) describeSnapshot(ctx context.Context, id string) (*provider.SnapshotStatus, error) {
 	out, err := p.rds.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: &id})
 	if err != nil {
-		return nil, classify("DescribeDBSnapshots", id, err)
+		return nil, p.classify("DescribeDBSnapshots", id, err)
 	}
 	if len(out.DBSnapshots) == 0 {
-		return nil, provider.NewError(provider.KindNotFound, "DescribeDBSnapshots", id,
-			fmt.Errorf("snapshot %s not found", id))
+		return nil, p.notFound("DescribeDBSnapshots", id)
 	}
 	s := out.DBSnapshots[0]
 	tags := s.TagList
@@ -134,12 +130,11 @@ func snapshotState(status string) provider.SnapshotState {
 // A snapshot still being created cannot be deleted yet: that is KindInvalidState.
 func (p *Provider) DeleteDatabaseSnapshot(ctx context.Context, snapshotID string) error {
 	if snapshotID == "" {
-		return provider.NewError(provider.KindInvalidInput, "DeleteDBSnapshot", snapshotID,
-			errors.New("snapshot id is required"))
+		return invalidInput("DeleteDBSnapshot", snapshotID, "snapshot id is required")
 	}
 	_, err := p.rds.DeleteDBSnapshot(ctx, &rds.DeleteDBSnapshotInput{DBSnapshotIdentifier: &snapshotID})
 	if err != nil && kindOf(err) == provider.KindNotFound {
 		return nil
 	}
-	return classify("DeleteDBSnapshot", snapshotID, err)
+	return p.classify("DeleteDBSnapshot", snapshotID, err)
 }

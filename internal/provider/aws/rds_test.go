@@ -210,9 +210,15 @@ func TestSnapshotNotFoundCases(t *testing.T) {
 	if !provider.IsNotFound(err) || !provider.IsPermanent(err) {
 		t.Errorf("snapshot of a missing instance: %v (kind %s), want permanent NotFound", err, provider.KindOf(err))
 	}
+	if got, want := provider.Describe(err), "database instance no-such-instance not found in us-east-1"; got != want {
+		t.Errorf("snapshot of a missing instance: message %q, want %q", got, want)
+	}
 	_, err = p.GetDatabaseSnapshotStatus(ctx, "lc2-no-such-snapshot")
 	if !provider.IsNotFound(err) {
 		t.Errorf("status of a missing snapshot: %v (kind %s), want NotFound", err, provider.KindOf(err))
+	}
+	if got, want := provider.Describe(err), "database snapshot lc2-no-such-snapshot not found in us-east-1"; got != want {
+		t.Errorf("status of a missing snapshot: message %q, want %q", got, want)
 	}
 	if err := p.DeleteDatabaseSnapshot(ctx, "lc2-no-such-snapshot"); err != nil {
 		t.Errorf("delete of a missing snapshot: %v, want success", err)

@@ -3,7 +3,6 @@ package aws
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -21,8 +21,7 @@ const deleteBatchSize = 1000
 // UploadObject writes data to bucket/key in one PutObject.
 func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []byte) error {
 	if bucket == "" || key == "" {
-		return provider.NewError(provider.KindInvalidInput, "PutObject", bucket+"/"+key,
-			errors.New("bucket and key are required"))
+		return invalidInput("PutObject", bucket+"/"+key, "bucket and key are required to upload an object")
 	}
 	_, err := p.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        &bucket,
@@ -30,14 +29,14 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 		Body:          bytes.NewReader(data),
 		ContentLength: awssdk.Int64(int64(len(data))),
 	})
-	return classify("PutObject", bucket+"/"+key, err)
+	return p.classify("PutObject", bucket+"/"+key, err)
 }
 
 // DownloadObject opens bucket/key for reading; the caller closes the reader.
 func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
 	out, err := p.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		return nil, classify("GetObject", bucket+"/"+key, err)
+		return nil, p.classify("GetObject", bucket+"/"+key, err)
 	}
 	return out.Body, nil
 }
@@ -59,8 +58,7 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 // refuses to delete fails the call with its key named.
 func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
 	if bucket == "" {
-		return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket,
-			errors.New("refusing to delete without a bucket"))
+		return 0, invalidInput("DeleteObjects", bucket, "refusing to delete without a bucket")
 	}
 	deleted := 0
 	for start := 0; start < len(keys); start += deleteBatchSize {
@@ -68,8 +66,7 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 		ids := make([]s3types.ObjectIdentifier, 0, len(batch))
 		for _, k := range batch {
 			if k == "" {
-				return deleted, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket,
-					errors.New("refusing to delete an empty key"))
+				return deleted, invalidInput("DeleteObjects", bucket, "refusing to delete an empty key from bucket "+bucket)
 			}
 			ids = append(ids, s3types.ObjectIdentifier{Key: awssdk.String(k)})
 		}
@@ -78,7 +75,7 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 			Delete: &s3types.Delete{Objects: ids, Quiet: awssdk.Bool(true)},
 		})
 		if err != nil {
-			return deleted, classify("DeleteObjects", bucket+"/"+batch[0], err)
+			return deleted, p.classify("DeleteObjects", bucket+"/"+batch[0], err)
 		}
 		if len(out.Errors) > 0 {
 			return deleted, deleteObjectsError(bucket, out.Errors)
@@ -88,16 +85,23 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 	return deleted, nil
 }
 
+// deleteObjectsError reports the objects a DeleteObjects call answered with per-key
+// errors; the first one's code decides the kind and the message.
 func deleteObjectsError(bucket string, failures []s3types.Error) error {
 	first := failures[0]
 	key := awssdk.ToString(first.Key)
-	code := awssdk.ToString(first.Code)
+	cause := &smithy.GenericAPIError{Code: awssdk.ToString(first.Code), Message: awssdk.ToString(first.Message)}
 	kind := provider.KindTransient
-	if k, ok := errorCodeKinds[code]; ok {
+	if k, ok := errorCodeKinds[cause.Code]; ok {
 		kind = k
 	}
-	return provider.NewError(kind, "DeleteObjects", bucket+"/"+key, fmt.Errorf(
-		"%d objects not deleted, first %s: %s %s", len(failures), key, code, awssdk.ToString(first.Message)))
+	resource := bucket + "/" + key
+	msg := describe("", "DeleteObjects", resource, kind, cause)
+	if len(failures) > 1 {
+		msg += fmt.Sprintf("; %d objects not deleted", len(failures))
+	}
+	return provider.NewError(kind, "DeleteObjects", resource,
+		fmt.Errorf("%d objects not deleted, first %s: %w", len(failures), key, cause)).WithMessage(msg)
 }
 
 // eachPage calls fn with every ListObjectsV2 page under prefix, in key order.
@@ -110,7 +114,7 @@ func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, fn func(
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return classify("ListObjectsV2", bucket+"/"+prefix, err)
+			return p.classify("ListObjectsV2", bucket+"/"+prefix, err)
 		}
 		if err := fn(page.Contents); err != nil {
 			return err
