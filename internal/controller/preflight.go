@@ -111,13 +111,13 @@ func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backup
 
 // notOwned is the refusal of a resource whose ownership tag is not the request's project.
 func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, command string) *preflightFailure {
-	has := "has no " + key + " tag"
+	has := fmt.Sprintf("has no %s tag, so it does not belong to project %q", key, br.Spec.ProjectID)
 	if found != "" {
-		has = fmt.Sprintf("belongs to project %q (tag %s)", found, key)
+		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", found, key, br.Spec.ProjectID)
 	}
 	return &preflightFailure{ReasonResourceNotOwned, fmt.Sprintf(
-		"%s %s, not to project %q; if it is %s's, tag it %s=%s (%s), otherwise fix %s",
-		resource, has, br.Spec.ProjectID, br.Spec.ProjectID, key, br.Spec.ProjectID, command, field)}
+		"%s %s; if it is %s's, tag it %s=%s (%s), otherwise fix %s",
+		resource, has, br.Spec.ProjectID, key, br.Spec.ProjectID, command, field)}
 }
 
 func bucketTagCommand(bucket, key, project string) string {

@@ -369,7 +369,8 @@ func (r *copyRun) outcome(parent, ctx context.Context, dispatchErr error) error 
 	errors.As(r.firstErr, &pe)
 	return provider.NewError(pe.Kind, pe.Op, r.req.SourceBucket+"/"+r.failedKeys[0], fmt.Errorf(
 		"%d objects failed after retries (%s), copy not complete: %w",
-		failed, strings.Join(r.failedKeys, ", "), r.firstErr))
+		failed, strings.Join(r.failedKeys, ", "), r.firstErr)).
+		WithMessage(fmt.Sprintf("%d objects not copied (%s); first: %s", failed, strings.Join(r.failedKeys, ", "), provider.Describe(r.firstErr)))
 }
 
 func firstPositive[T int | int64](values ...T) T {
