@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -122,7 +123,7 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 	defer p.mu.Unlock()
 	if s, ok := p.snapshots[id]; ok {
 		if s.status.Owner.UID != req.Owner.UID {
-			return nil, provider.NewError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Errorf("snapshot exists with other owner"))
+			return nil, fakeError(provider.KindConflict, "CreateDBSnapshot", id, "snapshot exists with other owner")
 		}
 		return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: s.status.State, Adopted: true}, nil
 	}
@@ -143,7 +144,7 @@ func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, id string) (*p
 	defer p.mu.Unlock()
 	s, ok := p.snapshots[id]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "DescribeDBSnapshots", id, fmt.Errorf("snapshot not found"))
+		return nil, fakeError(provider.KindNotFound, "DescribeDBSnapshots", id, "snapshot not found")
 	}
 	st := s.status
 	if st.State == provider.SnapshotCreating && p.Now().Sub(s.created) >= p.SnapshotReadyAfter {
@@ -189,11 +190,11 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 	defer p.mu.Unlock()
 	src, ok := p.objects[req.SourceBucket]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "ListObjectsV2", req.SourceBucket, fmt.Errorf("no such bucket"))
+		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", req.SourceBucket, "bucket "+req.SourceBucket+" does not exist")
 	}
 	dst, ok := p.objects[req.DestinationBucket]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "CopyObject", req.DestinationBucket, fmt.Errorf("no such bucket"))
+		return nil, fakeError(provider.KindNotFound, "CopyObject", req.DestinationBucket, "bucket "+req.DestinationBucket+" does not exist")
 	}
 	res := &provider.ObjectStorageCopyResult{}
 	for key, data := range src {
@@ -230,7 +231,7 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.objects[bucket] == nil {
-		return provider.NewError(provider.KindNotFound, "PutObject", bucket, fmt.Errorf("no such bucket"))
+		return fakeError(provider.KindNotFound, "PutObject", bucket, "bucket "+bucket+" does not exist")
 	}
 	p.objects[bucket][key] = append([]byte(nil), data...)
 	return nil
@@ -245,7 +246,7 @@ func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.R
 	defer p.mu.Unlock()
 	data, ok := p.objects[bucket][key]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "GetObject", bucket+"/"+key, fmt.Errorf("no such key"))
+		return nil, fakeError(provider.KindNotFound, "GetObject", bucket+"/"+key, "object s3://"+bucket+"/"+key+" does not exist")
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
@@ -259,7 +260,7 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	defer p.mu.Unlock()
 	objs, ok := p.objects[bucket]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "ListObjectsV2", bucket, fmt.Errorf("no such bucket"))
+		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", bucket, "bucket "+bucket+" does not exist")
 	}
 	var out []provider.ObjectMetadata
 	for k, d := range objs {
@@ -289,7 +290,7 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 	defer p.mu.Unlock()
 	for _, k := range keys {
 		if k == "" {
-			return 0, provider.NewError(provider.KindInvalidInput, "DeleteObjects", bucket, fmt.Errorf("empty key"))
+			return 0, fakeError(provider.KindInvalidInput, "DeleteObjects", bucket, "empty key")
 		}
 		delete(p.objects[bucket], k)
 	}
@@ -318,7 +319,7 @@ func (p *Provider) BucketTags(ctx context.Context, bucket string) (map[string]st
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.objects[bucket]; !ok {
-		return nil, provider.NewError(provider.KindNotFound, "GetBucketTagging", bucket, fmt.Errorf("bucket %s does not exist", bucket))
+		return nil, fakeError(provider.KindNotFound, "GetBucketTagging", bucket, fmt.Sprintf("bucket %s does not exist", bucket))
 	}
 	return maps.Clone(p.bucketTags[bucket]), nil
 }
@@ -333,9 +334,14 @@ func (p *Provider) DatabaseInstanceTags(ctx context.Context, instanceID string) 
 	defer p.mu.Unlock()
 	tags, ok := p.instanceTags[instanceID]
 	if !ok {
-		return nil, provider.NewError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Errorf("database instance %s does not exist", instanceID))
+		return nil, fakeError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Sprintf("database instance %s does not exist", instanceID))
 	}
 	return maps.Clone(tags), nil
+}
+
+// fakeError is a classified error whose Message is msg, like the AWS provider's.
+func fakeError(kind provider.ErrorKind, op, resource, msg string) *provider.Error {
+	return provider.NewError(kind, op, resource, errors.New(msg)).WithMessage(msg)
 }
 
 // etagOf is the MD5 of data in hex, like S3's ETag of a single-part object.
