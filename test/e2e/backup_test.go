@@ -16,6 +16,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
+	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
 var _ = Describe("Backups driven through kubectl", Ordered, func() {
@@ -45,12 +46,17 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 		snapshot := jsonpath(ns, "retail-prd-backup-20251109", ".status.database.snapshotId")
 		Expect(cloud.SnapshotIDs("retail-prd-db")).To(ConsistOf(snapshot))
 
-		By("objects copied, generated files left out")
-		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/")).To(Equal(append(append([]string{}, wanted...), "manifest.json")))
+		By("objects copied under data/, generated files left out")
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/data/")).To(Equal(wanted))
+		Expect(jsonpath(ns, "retail-prd-backup-20251109", ".status.documentLibrary.objectsTotal")).To(Equal(strconv.Itoa(len(wanted))))
+		Expect(cloud.ListKeys("liferay-backups", "retail/prd/20251109/")).To(ContainElements("claim.json", "manifest.json"))
 
-		By("manifest generated and verified")
-		m, err := manifest.Verify(cloud.GetObject("liferay-backups", "retail/prd/20251109/manifest.json"))
+		By("manifest generated and verified, in Go and in Python")
+		data := cloud.GetObject("liferay-backups", "retail/prd/20251109/manifest.json")
+		m, err := manifest.Verify(data)
 		Expect(err).NotTo(HaveOccurred())
+		Expect(harness.VerifyManifestInPython(data)).To(Succeed())
+		Expect(m.DocumentLibrary.Inventory.ObjectCount).To(BeEquivalentTo(len(wanted)))
 		Expect(m.Checksum).To(Equal(jsonpath(ns, "retail-prd-backup-20251109", ".status.manifest.checksum")))
 		Expect(m.DocumentLibrary.ObjectCount).To(BeEquivalentTo(len(wanted)))
 
@@ -69,6 +75,10 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 		wide := mustKubectl("get", "br", "-n", ns, "retail-prd-backup-20251109", "-o", "wide")
 		Expect(wide).To(ContainSubstring(snapshot))
 		Expect(wide).To(ContainSubstring("Succeeded"))
+		lines := strings.Split(strings.TrimSpace(wide), "\n")
+		Expect(lines).To(HaveLen(2))
+		Expect(strings.Fields(lines[0])[5]).To(Equal("OBJECTS"))
+		Expect(strings.Fields(lines[1])[5]).To(Equal(strconv.Itoa(len(wanted))), "OBJECTS shows the objects the backup holds")
 	})
 
 	It("never runs more than two backups of a project at once, seen through kubectl get br -w", func() {
@@ -189,7 +199,7 @@ var _ = Describe("A controller killed mid-backup", Ordered, func() {
 		By("SIGKILL while copying")
 		first.Kill()
 		Expect(jsonpath(ns, "media-backup", ".status.phase")).To(Equal("InProgress"))
-		before := len(cloud.ListKeys("media-backups", "media/prd/1/"))
+		before := len(cloud.ListKeys("media-backups", "media/prd/1/data/"))
 		Expect(before).To(BeNumerically("<", 250))
 
 		By("a new controller process finishes the backup")
@@ -197,7 +207,8 @@ var _ = Describe("A controller killed mid-backup", Ordered, func() {
 		startManager(slow.URL)
 		mustKubectl("wait", "-n", ns, "br/media-backup", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
 		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
-		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(HaveLen(251))
+		Expect(cloud.ListKeys("media-backups", "media/prd/1/data/")).To(HaveLen(250))
+		Expect(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsTotal")).To(Equal("250"), "OBJECTS counts what the backup holds")
 		skipped, _ := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsSkipped"))
 		Expect(skipped).To(BeNumerically(">=", before), "objects copied before the kill are not copied again")
 

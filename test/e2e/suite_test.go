@@ -83,6 +83,12 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
+	if cloud != nil {
+		By("recomputing every manifest the suite produced outside Go")
+		for location, data := range cloud.BackupManifests() {
+			Expect(harness.VerifyManifestInPython(data)).To(Succeed(), location)
+		}
+	}
 	if slow != nil {
 		slow.Close()
 	}
