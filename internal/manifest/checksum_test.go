@@ -92,6 +92,15 @@ func TestVerifyDetectsChanges(t *testing.T) {
 			m.DocumentLibrary.Files = append(m.DocumentLibrary.Files, File{Key: "evil", Size: 1, ETag: "e"})
 		}},
 		{"file removed", func(m *Manifest) { m.DocumentLibrary.Files = m.DocumentLibrary.Files[:1] }},
+		{"inventory part sha256", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[0].SHA256 = "sha256:" + strings.Repeat("00", 32) }},
+		{"inventory part key", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[1].Key += ".bak" }},
+		{"inventory part count", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[1].ObjectCount++ }},
+		{"inventory parts reordered", func(m *Manifest) {
+			p := m.DocumentLibrary.Inventory.Parts
+			p[0], p[1] = p[1], p[0]
+		}},
+		{"inventory dropped", func(m *Manifest) { m.DocumentLibrary.Inventory = nil }},
+		{"inventory format", func(m *Manifest) { m.DocumentLibrary.Inventory.Format = "jsonl" }},
 		{"files reordered", func(m *Manifest) {
 			f := m.DocumentLibrary.Files
 			f[0], f[1] = f[1], f[0]
@@ -184,9 +193,25 @@ func TestVerifyRejects(t *testing.T) {
 		{"trailing data", string(good) + "{}", nil, "after the JSON object"},
 		{"unknown field", strings.Replace(string(good), `"environment"`, `"extra":1,"environment"`, 1), nil, "unknown field"},
 		{"wrong type", strings.Replace(string(good), `"sizeBytes":48586496000`, `"sizeBytes":"big"`, 1), nil, "parse manifest"},
-		{"other version", strings.Replace(string(good), `"version":"1.0"`, `"version":"2.0"`, 1), nil, "unsupported version"},
+		{"other version", strings.Replace(string(good), `"version":"1.1"`, `"version":"2.0"`, 1), nil, "unsupported version"},
+		{"next minor version", strings.Replace(string(good), `"version":"1.1"`, `"version":"1.2"`, 1), nil, "unsupported version"},
+		{"no version", strings.Replace(string(good), `"version":"1.1",`, ``, 1), nil, "unsupported version"},
+		{"field name in other case", strings.Replace(string(good), `"projectId"`, `"ProjectId"`, 1), nil, `member "ProjectId" does not spell a field name exactly`},
+		{"nested field name in other case", strings.Replace(string(good), `"etag"`, `"ETag"`, 1), nil, `member "ETag" in documentLibrary.files[0] does not spell`},
+		{"inventory field name in other case", strings.Replace(string(good), `"sha256":`, `"SHA256":`, 1), nil, `member "SHA256" in documentLibrary.inventory.parts[0]`},
+		{"integer beyond 2^53", strings.Replace(string(good), `"sizeBytes":48586496000`, `"sizeBytes":9007199254740993`, 1), nil, "database.sizeBytes is 9007199254740993, beyond"},
+		{"fraction in integer", strings.Replace(string(good), `"sizeBytes":48586496000`, `"sizeBytes":48586496000.0`, 1), nil, "parse manifest"},
+		{"exponent in integer", strings.Replace(string(good), `"sizeBytes":48586496000`, `"sizeBytes":4.8586496e10`, 1), nil, "parse manifest"},
+		{"1.0 with inventory", strings.Replace(string(good), `"version":"1.1"`, `"version":"1.0"`, 1), nil, `inventory needs version "1.1"`},
+		{"duplicate member", strings.Replace(string(good), `"environment":"prd"`, `"environment":"prd","environment":"prd"`, 1), nil, "Duplicate key"},
+		{"duplicate nested member", strings.Replace(string(good), `"engine":"postgres"`, `"engine":"postgres","engine":"postgres"`, 1), nil, "Duplicate key"},
+		{"duplicate checksum", strings.Replace(string(good), `"checksum":`, `"checksum":"sha256:0","checksum":`, 1), nil, `duplicate key "checksum"`},
+		{"escaped duplicate checksum", strings.Replace(string(good), `"checksum":`, `"checksum":"x","check\u0073um":`, 1), nil, `duplicate key "checksum"`},
+		{"invalid UTF-8", strings.Replace(string(good), `"retail"`, "\"ret\xffail\"", 1), nil, "Invalid UTF-8"},
+		{"lone surrogate", strings.Replace(string(good), `"retail"`, `"ret\ud800ail"`, 1), nil, "surrogate"},
+		{"byte order mark", "\ufeff" + string(good), nil, "parse manifest"},
 		{"missing checksum", string(noSum), ErrMissingChecksum, "no checksum"},
-		{"other algorithm", strings.Replace(string(good), `"sha256:`, `"md5:`, 1), ErrChecksumMismatch, "unsupported checksum"},
+		{"other algorithm", strings.Replace(string(good), `"checksum":"sha256:`, `"checksum":"md5:`, 1), ErrChecksumMismatch, "unsupported checksum"},
 		{"uppercase hex", strings.Replace(string(good), m.Checksum, m.Checksum[:7]+strings.ToUpper(m.Checksum[7:]), 1), ErrChecksumMismatch, "expected sha256:"},
 	}
 	for _, tt := range tests {

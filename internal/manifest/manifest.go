@@ -3,13 +3,41 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
-// Version is the manifest format version this package writes and reads.
-// The canonical form hashed by the checksum is tied to it, so a reader must
-// not verify a manifest of another version with this package's rules.
-const Version = "1.0"
+// Manifest format versions. The version selects the rule that computes the
+// checksum (docs/manifest.md), so a reader must never verify a manifest with
+// the rule of another version.
+const (
+	// Version10 manifests hash the compact encoding/json form of the decoded
+	// manifest (see canonicalV10). That form is defined only by Go's
+	// encoding/json, so other languages cannot recompute it reliably; this
+	// package still reads and verifies such manifests but no longer writes
+	// them.
+	Version10 = "1.0"
+	// Version11 manifests hash the RFC 8785 (JSON Canonicalization Scheme)
+	// form of the manifest object as written, without its "checksum" member.
+	// Version 1.1 also adds DocumentLibraryInfo.Inventory.
+	Version11 = "1.1"
+	// Version is the format version of the manifests this package writes.
+	Version = Version11
+)
+
+// InventoryFormat is the only InventoryInfo.Format: each inventory part is
+// gzip-compressed JSON Lines, one object per line.
+const InventoryFormat = "jsonl+gzip"
+
+// maxExactInteger is the largest integer an IEEE 754 double holds exactly
+// (2^53-1). RFC 8785 canonicalizes every JSON number as a double, so the
+// checksum would not tell a larger count or size from its neighbours; Seal
+// and Parse refuse them (9 PiB is far beyond any backup this controller
+// takes).
+const maxExactInteger = 1<<53 - 1
+
+// sha256Pattern is the form of every SHA-256 reference in a manifest.
+var sha256Pattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // MaxFiles bounds the number of entries kept in DocumentLibraryInfo.Files.
 // Document libraries can hold millions of objects; listing them all would
@@ -78,6 +106,33 @@ type DocumentLibraryInfo struct {
 	Files []File `json:"files,omitempty"`
 	// Truncated reports that Files lists fewer objects than ObjectCount.
 	Truncated bool `json:"truncated,omitempty"`
+	// Inventory references the backup's full inventory: every object it stores, in
+	// gzip-compressed JSON Lines parts under the destination prefix (docs/backup-layout.md).
+	Inventory *InventoryInfo `json:"inventory,omitempty"`
+}
+
+// InventoryInfo references the parts of a backup's inventory.
+type InventoryInfo struct {
+	// Format is "jsonl+gzip": each part is gzip-compressed JSON Lines, one object per line.
+	Format string `json:"format"`
+	// ObjectCount and TotalSizeBytes are the totals over every part; they equal
+	// DocumentLibraryInfo.ObjectCount and TotalSizeBytes.
+	ObjectCount    int64 `json:"objectCount"`
+	TotalSizeBytes int64 `json:"totalSizeBytes"`
+	// Parts lists the parts in order.
+	Parts []InventoryPart `json:"parts"`
+}
+
+// InventoryPart is one inventory object.
+type InventoryPart struct {
+	// Key is the part's key relative to the backup's destination prefix, e.g. "inventory/20261126T071500.123456789Z-00000.jsonl.gz".
+	Key string `json:"key"`
+	// SHA256 is "sha256:" + the lowercase hex SHA-256 of the part's bytes as stored (compressed).
+	SHA256 string `json:"sha256"`
+	// ObjectCount is the number of lines (objects) in the part.
+	ObjectCount int64 `json:"objectCount"`
+	// SizeBytes is the sum of the objects' sizes in the part.
+	SizeBytes int64 `json:"sizeBytes"`
 }
 
 // File is one copied object.
@@ -131,8 +186,9 @@ func (d *DocumentLibraryInfo) SetFiles(files []File) {
 }
 
 // Validate reports every problem that makes m unfit to be sealed:
-// missing identity fields, negative sizes, or a file list inconsistent with
-// its totals.
+// another version than Version, missing identity fields, negative sizes or
+// sizes beyond 2^53-1, a file list inconsistent with its totals, or an
+// inventory inconsistent with its parts or with the document library totals.
 func (m *Manifest) Validate() error {
 	var errs []error
 	if m.Version != Version {
@@ -154,26 +210,100 @@ func (m *Manifest) Validate() error {
 		if db.SizeBytes < 0 {
 			errs = append(errs, fmt.Errorf("database.sizeBytes is negative: %d", db.SizeBytes))
 		}
+		errs = appendTooLarge(errs, "database.sizeBytes", db.SizeBytes)
 	}
 	if dl := m.DocumentLibrary; dl != nil {
-		if dl.ObjectCount < 0 || dl.TotalSizeBytes < 0 {
-			errs = append(errs, fmt.Errorf("documentLibrary totals are negative: %d objects, %d bytes", dl.ObjectCount, dl.TotalSizeBytes))
-		}
-		if len(dl.Files) > MaxFiles {
-			errs = append(errs, fmt.Errorf("documentLibrary lists %d files, more than %d", len(dl.Files), MaxFiles))
-		}
-		if int64(len(dl.Files)) > dl.ObjectCount {
-			errs = append(errs, fmt.Errorf("documentLibrary lists %d files but objectCount is %d", len(dl.Files), dl.ObjectCount))
-		}
-		for i, f := range dl.Files {
-			if f.Size < 0 {
-				errs = append(errs, fmt.Errorf("documentLibrary.files[%d] %q has negative size %d", i, f.Key, f.Size))
-				break
-			}
-		}
+		errs = append(errs, dl.validate()...)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid manifest: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+func (dl *DocumentLibraryInfo) validate() []error {
+	var errs []error
+	if dl.ObjectCount < 0 || dl.TotalSizeBytes < 0 {
+		errs = append(errs, fmt.Errorf("documentLibrary totals are negative: %d objects, %d bytes", dl.ObjectCount, dl.TotalSizeBytes))
+	}
+	errs = appendTooLarge(errs, "documentLibrary.objectCount", dl.ObjectCount)
+	errs = appendTooLarge(errs, "documentLibrary.totalSizeBytes", dl.TotalSizeBytes)
+	if len(dl.Files) > MaxFiles {
+		errs = append(errs, fmt.Errorf("documentLibrary lists %d files, more than %d", len(dl.Files), MaxFiles))
+	}
+	if int64(len(dl.Files)) > dl.ObjectCount {
+		errs = append(errs, fmt.Errorf("documentLibrary lists %d files but objectCount is %d", len(dl.Files), dl.ObjectCount))
+	}
+	for i, f := range dl.Files {
+		if f.Size < 0 {
+			errs = append(errs, fmt.Errorf("documentLibrary.files[%d] %q has negative size %d", i, f.Key, f.Size))
+			break
+		}
+		if f.Size > maxExactInteger {
+			errs = appendTooLarge(errs, fmt.Sprintf("documentLibrary.files[%d].size", i), f.Size)
+			break
+		}
+	}
+	if inv := dl.Inventory; inv != nil {
+		errs = append(errs, inv.validate(dl)...)
+	}
+	return errs
+}
+
+// validate checks the inventory against its parts and against dl's totals.
+func (inv *InventoryInfo) validate(dl *DocumentLibraryInfo) []error {
+	var errs []error
+	if inv.Format != InventoryFormat {
+		errs = append(errs, fmt.Errorf("documentLibrary.inventory.format is %q, want %q", inv.Format, InventoryFormat))
+	}
+	errs = appendTooLarge(errs, "documentLibrary.inventory.objectCount", inv.ObjectCount)
+	errs = appendTooLarge(errs, "documentLibrary.inventory.totalSizeBytes", inv.TotalSizeBytes)
+	var objects, bytes int64
+	keys := make(map[string]int, len(inv.Parts))
+	for i, p := range inv.Parts {
+		name := fmt.Sprintf("documentLibrary.inventory.parts[%d]", i)
+		if p.Key == "" {
+			errs = append(errs, fmt.Errorf("%s.key is empty", name))
+		} else if first, dup := keys[p.Key]; dup {
+			errs = append(errs, fmt.Errorf("%s.key %q repeats parts[%d]", name, p.Key, first))
+		} else {
+			keys[p.Key] = i
+		}
+		if !sha256Pattern.MatchString(p.SHA256) {
+			errs = append(errs, fmt.Errorf("%s.sha256 is %q, want sha256:<64 lowercase hex digits>", name, p.SHA256))
+		}
+		if p.ObjectCount < 0 || p.SizeBytes < 0 {
+			errs = append(errs, fmt.Errorf("%s totals are negative: %d objects, %d bytes", name, p.ObjectCount, p.SizeBytes))
+		}
+		errs = appendTooLarge(errs, name+".objectCount", p.ObjectCount)
+		errs = appendTooLarge(errs, name+".sizeBytes", p.SizeBytes)
+		objects = addClamped(objects, p.ObjectCount)
+		bytes = addClamped(bytes, p.SizeBytes)
+	}
+	if objects != inv.ObjectCount || bytes != inv.TotalSizeBytes {
+		errs = append(errs, fmt.Errorf("documentLibrary.inventory totals are %d objects, %d bytes but its parts sum to %d objects, %d bytes",
+			inv.ObjectCount, inv.TotalSizeBytes, objects, bytes))
+	}
+	if inv.ObjectCount != dl.ObjectCount || inv.TotalSizeBytes != dl.TotalSizeBytes {
+		errs = append(errs, fmt.Errorf("documentLibrary.inventory totals are %d objects, %d bytes but documentLibrary totals are %d objects, %d bytes",
+			inv.ObjectCount, inv.TotalSizeBytes, dl.ObjectCount, dl.TotalSizeBytes))
+	}
+	return errs
+}
+
+// addClamped returns a+b clamped to ±(maxExactInteger+1), so summing any
+// number of int64 terms cannot overflow; a clamped sum is out of range and
+// therefore never equals a valid total.
+func addClamped(a, b int64) int64 {
+	const limit = maxExactInteger + 1
+	return max(min(a+max(min(b, limit), -limit), limit), -limit)
+}
+
+// appendTooLarge reports n when the canonical form (numbers as IEEE 754
+// doubles, RFC 8785) could not represent it exactly.
+func appendTooLarge(errs []error, name string, n int64) []error {
+	if n > maxExactInteger || n < -maxExactInteger {
+		return append(errs, fmt.Errorf("%s is %d, beyond the exactly representable ±%d", name, n, int64(maxExactInteger)))
+	}
+	return errs
 }

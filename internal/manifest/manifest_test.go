@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,15 @@ func sample(t testing.TB) *Manifest {
 		{Key: "document_library/1/a.pdf", Size: 1024, ETag: "9b2cf535f27731c974343645a3985328"},
 		{Key: "document_library/1/b.png", Size: 2048, ETag: "6f5902ac237024bdd0c176cb93063dc4"},
 	})
+	m.DocumentLibrary.Inventory = &InventoryInfo{
+		Format:         InventoryFormat,
+		ObjectCount:    2,
+		TotalSizeBytes: 3072,
+		Parts: []InventoryPart{
+			{Key: "inventory/20251109T143000.000000000Z-00000.jsonl.gz", SHA256: "sha256:" + strings.Repeat("ab", 32), ObjectCount: 1, SizeBytes: 1024},
+			{Key: "inventory/20251109T143000.000000000Z-00001.jsonl.gz", SHA256: "sha256:" + strings.Repeat("cd", 32), ObjectCount: 1, SizeBytes: 2048},
+		},
+	}
 	return m
 }
 
@@ -57,12 +67,14 @@ func TestJSONShape(t *testing.T) {
 	s := string(b)
 	// Field names and order follow the design note.
 	for _, want := range []string{
-		`{"version":"1.0","timestamp":"2025-11-09T14:30:00Z","projectId":"retail","environment":"prd","backupId":"retail-prd-backup-20251109-143000",`,
+		`{"version":"1.1","timestamp":"2025-11-09T14:30:00Z","projectId":"retail","environment":"prd","backupId":"retail-prd-backup-20251109-143000",`,
 		`"database":{"snapshotId":"retail-prd-backup-20251109-143000","snapshotArn":"arn:`,
 		`"instanceId":"retail-prd-db","sizeBytes":48586496000,"engine":"postgres","engineVersion":"15.4"}`,
 		`"documentLibrary":{"sourceBucket":"retail-prd-dl",`,
 		`"objectCount":2,"totalSizeBytes":3072,"files":[{"key":"document_library/1/a.pdf","size":1024,"etag":"9b2cf535f27731c974343645a3985328"},`,
-		`,"checksum":"sha256:`,
+		`"inventory":{"format":"jsonl+gzip","objectCount":2,"totalSizeBytes":3072,"parts":[{"key":"inventory/20251109T143000.000000000Z-00000.jsonl.gz","sha256":"sha256:abab`,
+		`,"objectCount":1,"sizeBytes":1024},`,
+		`}]}},"checksum":"sha256:`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("compact JSON lacks %s\ngot: %s", want, s)
@@ -174,6 +186,52 @@ func TestSealRejectsInvalid(t *testing.T) {
 		}, "more than 10000"},
 		{"count below listed", func(m *Manifest) { m.DocumentLibrary.ObjectCount = 1 }, "objectCount is 1"},
 		{"negative file size", func(m *Manifest) { m.DocumentLibrary.Files[1].Size = -5 }, "negative size -5"},
+		{"legacy version", func(m *Manifest) { m.Version = Version10 }, `version is "1.0", want "1.1"`},
+		{"db size beyond 2^53", func(m *Manifest) { m.Database.SizeBytes = 1 << 53 }, "database.sizeBytes is 9007199254740992, beyond"},
+		{"file size beyond 2^53", func(m *Manifest) { m.DocumentLibrary.Files[0].Size = 1<<53 + 1 }, "files[0].size is 9007199254740993, beyond"},
+		{"total beyond 2^53", func(m *Manifest) { m.DocumentLibrary.TotalSizeBytes = 1 << 62 }, "documentLibrary.totalSizeBytes is 4611686018427387904, beyond"},
+		{"inventory format", func(m *Manifest) { m.DocumentLibrary.Inventory.Format = "jsonl" }, `inventory.format is "jsonl", want "jsonl+gzip"`},
+		{"inventory empty format", func(m *Manifest) { m.DocumentLibrary.Inventory.Format = "" }, `inventory.format is ""`},
+		{"inventory count vs parts", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[0].ObjectCount = 2 }, "its parts sum to 3 objects, 3072 bytes"},
+		{"inventory size vs parts", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[1].SizeBytes = 1 }, "its parts sum to 2 objects, 1025 bytes"},
+		{"inventory vs library count", func(m *Manifest) {
+			inv := m.DocumentLibrary.Inventory
+			inv.ObjectCount, inv.Parts[0].ObjectCount = 3, 2
+		}, "inventory totals are 3 objects, 3072 bytes but documentLibrary totals are 2 objects, 3072 bytes"},
+		{"inventory vs library size", func(m *Manifest) { m.DocumentLibrary.TotalSizeBytes = 3000 }, "but documentLibrary totals are 2 objects, 3000 bytes"},
+		{"inventory without parts", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts = nil }, "its parts sum to 0 objects, 0 bytes"},
+		{"inventory part key", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[1].Key = "" }, "parts[1].key is empty"},
+		{"inventory part key repeated", func(m *Manifest) {
+			p := m.DocumentLibrary.Inventory.Parts
+			p[1].Key = p[0].Key
+		}, "parts[1].key \"inventory/20251109T143000.000000000Z-00000.jsonl.gz\" repeats parts[0]"},
+		{"inventory part sha256 missing", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[0].SHA256 = "" }, `parts[0].sha256 is ""`},
+		{"inventory part sha256 bare hex", func(m *Manifest) {
+			m.DocumentLibrary.Inventory.Parts[0].SHA256 = strings.Repeat("ab", 32)
+		}, "parts[0].sha256 is"},
+		{"inventory part sha256 uppercase", func(m *Manifest) {
+			m.DocumentLibrary.Inventory.Parts[0].SHA256 = "sha256:" + strings.Repeat("AB", 32)
+		}, "want sha256:<64 lowercase hex digits>"},
+		{"inventory part sha256 short", func(m *Manifest) {
+			m.DocumentLibrary.Inventory.Parts[0].SHA256 = "sha256:" + strings.Repeat("ab", 31)
+		}, "parts[0].sha256 is"},
+		{"inventory part sha256 long", func(m *Manifest) { m.DocumentLibrary.Inventory.Parts[0].SHA256 += "0" }, "parts[0].sha256 is"},
+		{"inventory part sha256 md5", func(m *Manifest) {
+			m.DocumentLibrary.Inventory.Parts[0].SHA256 = "md5:" + strings.Repeat("ab", 32)
+		}, "parts[0].sha256 is"},
+		{"inventory part negative", func(m *Manifest) {
+			p := m.DocumentLibrary.Inventory.Parts
+			p[0].ObjectCount, p[1].ObjectCount = -1, 3
+		}, "parts[0] totals are negative"},
+		{"inventory part beyond 2^53", func(m *Manifest) {
+			p := m.DocumentLibrary.Inventory.Parts
+			p[0].SizeBytes, p[1].SizeBytes = math.MaxInt64, math.MinInt64+3073
+		}, "parts[0].sizeBytes is 9223372036854775807, beyond"},
+		{"inventory part sum wraps around", func(m *Manifest) {
+			// MaxInt64 + MinInt64+3073 wraps to 3072 in int64 arithmetic.
+			p := m.DocumentLibrary.Inventory.Parts
+			p[0].SizeBytes, p[1].SizeBytes = math.MaxInt64, math.MinInt64+3073
+		}, "its parts sum to 2 objects, 0 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,5 +245,81 @@ func TestSealRejectsInvalid(t *testing.T) {
 				t.Fatalf("failed Seal set checksum %q", m.Checksum)
 			}
 		})
+	}
+}
+
+func TestInventoryValid(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Manifest)
+	}{
+		{"two parts", func(*Manifest) {}},
+		{"one part", func(m *Manifest) {
+			inv := m.DocumentLibrary.Inventory
+			inv.Parts = []InventoryPart{{Key: "inventory/x-00000.jsonl.gz", SHA256: inv.Parts[0].SHA256, ObjectCount: 2, SizeBytes: 3072}}
+		}},
+		{"empty library, no parts", func(m *Manifest) {
+			m.DocumentLibrary.SetFiles(nil)
+			inv := m.DocumentLibrary.Inventory
+			inv.ObjectCount, inv.TotalSizeBytes, inv.Parts = 0, 0, nil
+		}},
+		{"empty part", func(m *Manifest) {
+			inv := m.DocumentLibrary.Inventory
+			inv.Parts = append(inv.Parts, InventoryPart{Key: "inventory/x-00002.jsonl.gz", SHA256: "sha256:" + strings.Repeat("0", 64)})
+		}},
+		{"truncated file list", func(m *Manifest) {
+			files := make([]File, MaxFiles+3)
+			for i := range files {
+				files[i] = File{Key: fmt.Sprint(i), Size: 1, ETag: "e"}
+			}
+			m.DocumentLibrary.SetFiles(files)
+			inv := m.DocumentLibrary.Inventory
+			inv.ObjectCount, inv.TotalSizeBytes = MaxFiles+3, MaxFiles+3
+			inv.Parts = []InventoryPart{{Key: "inventory/p0", SHA256: inv.Parts[0].SHA256, ObjectCount: MaxFiles + 3, SizeBytes: MaxFiles + 3}}
+		}},
+		{"largest exact total", func(m *Manifest) {
+			dl := m.DocumentLibrary
+			dl.TotalSizeBytes = 1<<53 - 1
+			dl.Inventory.TotalSizeBytes = 1<<53 - 1
+			dl.Inventory.Parts[1].SizeBytes = 1<<53 - 1 - dl.Inventory.Parts[0].SizeBytes
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := sample(t)
+			tt.change(m)
+			if err := m.Seal(); err != nil {
+				t.Fatal(err)
+			}
+			b, err := m.Marshal(Pretty)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Verify(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DocumentLibrary.Inventory == nil || len(got.DocumentLibrary.Inventory.Parts) != len(m.DocumentLibrary.Inventory.Parts) {
+				t.Fatalf("inventory did not round-trip: %+v", got.DocumentLibrary.Inventory)
+			}
+		})
+	}
+}
+
+func TestInventoryOmittedWhenNil(t *testing.T) {
+	m := sample(t)
+	m.DocumentLibrary.Inventory = nil
+	if err := m.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Marshal(Compact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "inventory") {
+		t.Fatalf("manifest without inventory mentions it: %s", b)
+	}
+	if _, err := Verify(b); err != nil {
+		t.Fatal(err)
 	}
 }
