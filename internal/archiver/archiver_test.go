@@ -23,9 +23,11 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := newDB(t)
+	store := newCountingStore(db)
 	kc := newFakeClient(t)
+	archiverClient, resyncs := countLists(kc)
 	reg := prometheus.NewRegistry()
-	a, err := New(Options{Client: kc, Store: db, Registerer: reg, Workers: 4, QueueSize: 64,
+	a, err := New(Options{Client: archiverClient, Store: store, Registerer: reg, Workers: 4, QueueSize: 64,
 		ResyncInterval: time.Second, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +40,7 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Enqueue(warm)
-	waitFor(t, 10*time.Second, "warm-up archived", func() bool { return archivedCount(t, kc) == 1 })
+	waitFor(t, "warm-up archived", func() bool { return archivedCount(t, kc) == 1 })
 
 	if err := testPG.StopServer(); err != nil {
 		t.Fatal(err)
@@ -46,10 +48,13 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
-			testPG.StartServer(ctx)
+			if err := testPG.StartServer(ctx); err != nil {
+				t.Errorf("restart PostgreSQL after the test: %v", err)
+			}
 		}
 	})
 	const n = 50
+	var uids []string
 	for i := range n {
 		phase := backupv1.PhaseSucceeded
 		if i%5 == 0 {
@@ -60,19 +65,30 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stored backupv1.BackupRequest
-		kc.Get(ctx, client.ObjectKeyFromObject(br), &stored)
+		if err := kc.Get(ctx, client.ObjectKeyFromObject(br), &stored); err != nil {
+			t.Fatal(err)
+		}
 		stored.Status = br.Status
 		if err := kc.Status().Update(ctx, &stored); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
+		uids = append(uids, string(stored.UID))
 		a.Enqueue(&stored) // what the reconciler does on the terminal transition
-		if d := time.Since(start); d > 50*time.Millisecond {
-			t.Fatalf("Enqueue blocked for %v", d)
-		}
 	}
-	// Let retries and at least two resyncs run against the stopped server.
-	time.Sleep(2500 * time.Millisecond)
+	// Every backup is tried against the stopped server and retried, and then whole
+	// resyncs run: the hooks say when, so no machine is too slow for a fixed pause.
+	waitFor(t, "every backup tried twice against the stopped server", func() bool {
+		for _, uid := range uids {
+			if store.failures(uid) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	// Lists started, so the first resync below started after every backup failed
+	// twice, and it has finished once the one after it starts.
+	after := resyncs.Load()
+	waitFor(t, "two resyncs with PostgreSQL down", func() bool { return resyncs.Load() >= after+2 })
 	if got := archivedCount(t, kc) - 1; got != 0 {
 		t.Fatalf("%d backups marked Archived while PostgreSQL was down", got)
 	}
@@ -87,7 +103,7 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted = true
-	waitFor(t, 30*time.Second, "all backups archived", func() bool { return archivedCount(t, kc) == n+1 })
+	waitFor(t, "all backups archived", func() bool { return archivedCount(t, kc) == n+1 })
 
 	var rows, distinct, failed int
 	if err := db.DB().QueryRow(`SELECT count(*), count(DISTINCT uid), count(*) FILTER (WHERE phase = 'Failed') FROM backup_requests WHERE project_id = 'retail'`).
@@ -101,7 +117,7 @@ func TestBackupsFinishingWhilePostgresIsStoppedAllArriveOnce(t *testing.T) {
 	if err != nil || m.TotalBackups != n || m.SucceededBackups != n-n/5 || m.FailedBackups != n/5 {
 		t.Fatalf("metrics %+v, %v", m, err)
 	}
-	waitFor(t, 5*time.Second, "pending gauge to drain", func() bool {
+	waitFor(t, "pending gauge to drain", func() bool {
 		return counterValue(t, reg, "backup_archival_pending", nil) == 0
 	})
 	if c := counterValue(t, reg, "backup_archival_lag_seconds", nil); c < n+1 {
@@ -127,20 +143,30 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, a)
-	waitFor(t, 10*time.Second, "three archived + one pre-archived", func() bool { return archivedCount(t, kc) == 4 })
+	waitFor(t, "three archived + one pre-archived", func() bool { return archivedCount(t, kc) == 4 })
+	rows, err := db.DB().Query(`SELECT name || ':' || phase FROM backup_requests ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
 	var names []string
-	rows, _ := db.DB().Query(`SELECT name || ':' || phase FROM backup_requests ORDER BY name`)
 	for rows.Next() {
 		var s string
-		rows.Scan(&s)
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
 		names = append(names, s)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(names, ","); got != "done:Succeeded,expired:Expired,failed:Failed" {
 		t.Fatalf("history rows %s", got)
 	}
 	var got backupv1.BackupRequest
-	kc.Get(ctx, client.ObjectKeyFromObject(done), &got)
+	if err := kc.Get(ctx, client.ObjectKeyFromObject(done), &got); err != nil {
+		t.Fatal(err)
+	}
 	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
 	if c == nil || c.Reason != ReasonRecorded || meta.FindStatusCondition(got.Status.Conditions, "Ready") == nil {
 		t.Fatalf("conditions after archival: %+v", got.Status.Conditions)
@@ -158,9 +184,11 @@ func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, a)
-	waitFor(t, 10*time.Second, "archived", func() bool { return archivedCount(t, kc) == 1 })
+	waitFor(t, "archived", func() bool { return archivedCount(t, kc) == 1 })
 	var cur backupv1.BackupRequest
-	kc.Get(ctx, client.ObjectKeyFromObject(br), &cur)
+	if err := kc.Get(ctx, client.ObjectKeyFromObject(br), &cur); err != nil {
+		t.Fatal(err)
+	}
 	cur.Status.Phase = backupv1.PhaseExpired
 	if err := kc.Status().Update(ctx, &cur); err != nil {
 		t.Fatal(err)
@@ -169,10 +197,8 @@ func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
 		t.Fatal("IsArchived true for a phase not recorded yet")
 	}
 	a.Enqueue(&cur)
-	waitFor(t, 10*time.Second, "expired archived", func() bool { return archivedCount(t, kc) == 1 && rowPhase(t, db.DB(), "b") == "Expired" })
-	var n int
-	db.DB().QueryRow(`SELECT count(*) FROM backup_requests`).Scan(&n)
-	if n != 1 {
+	waitFor(t, "expired archived", func() bool { return archivedCount(t, kc) == 1 && rowPhase(t, db.DB(), "b") == "Expired" })
+	if n := rowCount(t, db.DB()); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
 	// Retention's removal is recorded: the row is marked for deletion and deleted.
@@ -190,50 +216,78 @@ func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
 func TestInvalidRecordIsRejectedClearly(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
+	store := newCountingStore(db)
 	bad := newBR("ns", "bad", backupv1.PhaseSucceeded)
 	bad.Spec.ProjectID = strings.Repeat("x", 200) // the CRD forbids it; a fake client does not
 	kc := newFakeClient(t, bad)
+	archiverClient, resyncs := countLists(kc)
 	reg := prometheus.NewRegistry()
-	a, err := New(Options{Client: kc, Store: db, Registerer: reg, ResyncInterval: 200 * time.Millisecond})
+	a, err := New(Options{Client: archiverClient, Store: store, Registerer: reg, ResyncInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, a)
 	var got backupv1.BackupRequest
-	waitFor(t, 10*time.Second, "Archived=False", func() bool {
-		kc.Get(ctx, client.ObjectKeyFromObject(bad), &got)
+	waitFor(t, "Archived=False", func() bool {
+		if err := kc.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
+			t.Fatal(err)
+		}
 		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
 	})
 	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
 	if c.Reason != ReasonInvalidRecord || !strings.Contains(c.Message, "field project_id") {
 		t.Fatalf("condition %+v", c)
 	}
-	time.Sleep(600 * time.Millisecond) // a few resyncs
+	// Three whole resyncs see the rejection (the fourth List starts after the third
+	// resync queued what it wanted), and the archiver finishes whatever they queued.
+	after := resyncs.Load()
+	waitFor(t, "three resyncs after the rejection", func() bool { return resyncs.Load() >= after+4 })
+	waitFor(t, "the archiver to be idle", func() bool { return counterValue(t, reg, "backup_archival_pending", nil) == 0 })
 	if f := counterValue(t, reg, "backup_archival_failures_total", map[string]string{"reason": "invalid"}); f != 1 {
 		t.Fatalf("invalid failures %v, want 1 (resync must not retry a rejected record)", f)
 	}
-	var n int
-	db.DB().QueryRow(`SELECT count(*) FROM backup_requests`).Scan(&n)
-	if n != 0 {
+	if n := store.attempts(string(bad.UID)); n != 1 {
+		t.Fatalf("the rejected record was written %d times, want 1", n)
+	}
+	if n := rowCount(t, db.DB()); n != 0 {
 		t.Fatalf("%d rows written", n)
 	}
 }
 
-// Enqueue never blocks and never grows past the queue size.
+// Enqueue never blocks and never grows past the queue size, even while every worker
+// is stuck in the database.
 func TestEnqueueIsBoundedAndNonBlocking(t *testing.T) {
 	kc := newFakeClient(t)
 	reg := prometheus.NewRegistry()
-	a, err := New(Options{Client: kc, Store: newDB(t), Registerer: reg, QueueSize: 5})
+	store := newStuckStore()
+	a, err := New(Options{Client: kc, Store: store, Registerer: reg, QueueSize: 5, Workers: 2, SkipMigrate: true, ResyncInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	for i := range 1000 {
-		a.Enqueue(newBR("ns", fmt.Sprintf("b%d", i), backupv1.PhaseSucceeded))
+	run(t, a)
+	a.Enqueue(newBR("ns", "stuck-1", backupv1.PhaseSucceeded))
+	a.Enqueue(newBR("ns", "stuck-2", backupv1.PhaseSucceeded))
+	for range 2 {
+		select {
+		case <-store.entered:
+		case <-time.After(patience):
+			t.Fatal("the workers never reached the database")
+		}
 	}
-	a.Enqueue(newBR("ns", "pending", backupv1.PhasePending)) // not terminal: ignored
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("1000 Enqueue calls took %v", d)
+	// Both workers now wait on a database that never answers: an Enqueue that waited
+	// for archival (or for room in the queue) would never return.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			a.Enqueue(newBR("ns", fmt.Sprintf("b%d", i), backupv1.PhaseSucceeded))
+		}
+		a.Enqueue(newBR("ns", "pending", backupv1.PhasePending)) // not terminal: ignored
+	}()
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatal("Enqueue blocked while the workers were stuck in the database")
 	}
 	if p := counterValue(t, reg, "backup_archival_pending", nil); p != 5 {
 		t.Fatalf("pending %v, want 5", p)

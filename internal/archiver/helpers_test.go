@@ -3,7 +3,9 @@ package archiver
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,11 +18,16 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/database"
 )
+
+// patience bounds the waits for outcomes that must happen; it only runs out when a
+// test fails, so it is long enough for a machine busy with other tests.
+const patience = time.Minute
 
 var uidSeq atomic.Int64
 
@@ -32,7 +39,7 @@ func newScheme(t testing.TB) *runtime.Scheme {
 	return s
 }
 
-func newFakeClient(t testing.TB, objs ...client.Object) client.Client {
+func newFakeClient(t testing.TB, objs ...client.Object) client.WithWatch {
 	return fake.NewClientBuilder().WithScheme(newScheme(t)).
 		WithStatusSubresource(&backupv1.BackupRequest{}).WithObjects(objs...).Build()
 }
@@ -70,11 +77,17 @@ func newDB(t testing.TB) *database.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := database.Open(database.Config{URL: u, ConnectTimeout: time.Second})
+	// A stopped server refuses connections at once; the timeout only matters for a
+	// server that is up but slow to accept, which a busy machine can be.
+	db, err := database.Open(database.Config{URL: u, ConnectTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close database client: %v", err)
+		}
+	})
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +106,7 @@ func run(t testing.TB, a *Archiver) {
 			if err != nil {
 				t.Errorf("Start returned %v", err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(patience):
 			t.Error("archiver did not stop")
 		}
 	})
@@ -122,15 +135,85 @@ func archivedCount(t testing.TB, c client.Client) int {
 	return n
 }
 
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds, failing the test after patience.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// countLists returns c with a counter of the List calls made through it, counted
+// when they start: the archiver lists only in resync, one resync after another.
+func countLists(c client.WithWatch) (client.WithWatch, *atomic.Int64) {
+	var n atomic.Int64
+	return interceptor.NewClient(c, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			n.Add(1)
+			return c.List(ctx, list, opts...)
+		},
+	}), &n
+}
+
+// countingStore passes every call to a Store and counts the upserts of each UID, and
+// how many of them failed.
+type countingStore struct {
+	Store
+	mu                 sync.Mutex
+	upserts, failedUps map[string]int
+}
+
+func newCountingStore(s Store) *countingStore {
+	return &countingStore{Store: s, upserts: map[string]int{}, failedUps: map[string]int{}}
+}
+
+func (s *countingStore) UpsertBackupRecordChanged(ctx context.Context, r *database.BackupRecord) (bool, error) {
+	changed, err := s.Store.UpsertBackupRecordChanged(ctx, r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.upserts[r.UID]++
+	if err != nil {
+		s.failedUps[r.UID]++
+	}
+	return changed, err
+}
+
+func (s *countingStore) attempts(uid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.upserts[uid]
+}
+
+func (s *countingStore) failures(uid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failedUps[uid]
+}
+
+// stuckStore is a database that never answers an upsert: each one announces itself on
+// entered and waits until its context ends.
+type stuckStore struct{ entered chan string }
+
+func newStuckStore() *stuckStore { return &stuckStore{entered: make(chan string, 1024)} }
+
+func (s *stuckStore) Migrate(context.Context) error { return nil }
+
+func (s *stuckStore) UpsertBackupRecordChanged(ctx context.Context, r *database.BackupRecord) (bool, error) {
+	s.entered <- r.UID
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func (s *stuckStore) MarkBackupForDeletion(context.Context, string, string, time.Time) error {
+	return errors.New("stuckStore: MarkBackupForDeletion not expected")
+}
+
+func (s *stuckStore) MarkBackupDeleted(context.Context, string, time.Time) error {
+	return errors.New("stuckStore: MarkBackupDeleted not expected")
 }
 
 func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
@@ -167,10 +250,21 @@ func metricValue(m *dto.Metric) float64 {
 	return 0
 }
 
-func rowPhase(t testing.TB, db interface {
-	QueryRow(string, ...any) *sql.Row
-}, name string) string {
+func rowPhase(t testing.TB, db *sql.DB, name string) string {
+	t.Helper()
 	var p string
-	db.QueryRow(`SELECT phase FROM backup_requests WHERE name = $1`, name).Scan(&p)
+	err := db.QueryRow(`SELECT phase FROM backup_requests WHERE name = $1`, name).Scan(&p)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
 	return p
+}
+
+func rowCount(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM backup_requests`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -41,6 +41,26 @@ func count(t *testing.T, c *Client, q string, args ...any) int {
 	return n
 }
 
+// waitForDatabaseClockPast waits until the database's clock reads later than ts, so a
+// transaction started afterwards gets a later now(). It normally returns at once.
+func waitForDatabaseClockPast(t *testing.T, c *Client, ts time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var past bool
+		if err := c.DB().QueryRow(`SELECT clock_timestamp() > $1`, ts).Scan(&past); err != nil {
+			t.Fatal(err)
+		}
+		if past {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database clock did not pass %v", ts)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
 	ctx := context.Background()
 	c := newTestClient(t, true)
@@ -80,16 +100,23 @@ func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
 	}
 
 	// A real change (the backup expires) updates the row, updated_at and the aggregates.
-	time.Sleep(10 * time.Millisecond)
+	// The change's transaction must start at a later database time than the insert's,
+	// or updated_at could not differ: wait for the database clock to move on rather
+	// than sleep and hope it did.
+	waitForDatabaseClockPast(t, c, got.CreatedAt)
 	r.Phase = "Expired"
 	if err := c.UpsertBackupRecord(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = c.GetBackupRecord(ctx, "proj-retail-prd", "b1")
+	if got, err = c.GetBackupRecord(ctx, "proj-retail-prd", "b1"); err != nil {
+		t.Fatal(err)
+	}
 	if got.Phase != "Expired" || !got.UpdatedAt.After(got.CreatedAt) {
 		t.Errorf("after change: phase %s created %v updated %v", got.Phase, got.CreatedAt, got.UpdatedAt)
 	}
-	m, _ = c.GetProjectMetrics(ctx, "retail", "prd")
+	if m, err = c.GetProjectMetrics(ctx, "retail", "prd"); err != nil {
+		t.Fatal(err)
+	}
 	if m.TotalBackups != 1 || m.SucceededBackups != 0 || m.ExpiredBackups != 1 || m.TotalDBSizeBytes != 1000 {
 		t.Fatalf("metrics after phase change: %+v", m)
 	}
@@ -120,8 +147,12 @@ func TestTriggersAndViews(t *testing.T) {
 	// Duration trigger: set from start and completion, NULL without completion.
 	var dFailed float64
 	var dPending *float64
-	c.DB().QueryRow(`SELECT duration_seconds FROM backup_requests WHERE name = 'failed'`).Scan(&dFailed)
-	c.DB().QueryRow(`SELECT duration_seconds FROM backup_requests WHERE name = 'pending'`).Scan(&dPending)
+	if err := c.DB().QueryRow(`SELECT duration_seconds FROM backup_requests WHERE name = 'failed'`).Scan(&dFailed); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DB().QueryRow(`SELECT duration_seconds FROM backup_requests WHERE name = 'pending'`).Scan(&dPending); err != nil {
+		t.Fatal(err)
+	}
 	if dFailed != 30 || dPending != nil {
 		t.Errorf("duration: failed %v (want 30), pending %v (want NULL)", dFailed, dPending)
 	}
@@ -130,13 +161,18 @@ func TestTriggersAndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		names = append(names, n)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(names, ","); got != "recent,uat1,beta1" && got != "recent,beta1,uat1" &&
 		got != "uat1,recent,beta1" && got != "uat1,beta1,recent" && got != "beta1,recent,uat1" && got != "beta1,uat1,recent" {
 		t.Errorf("recent_successful_backups = %v, want recent, uat1, beta1", names)
@@ -172,7 +208,9 @@ func TestTriggersAndViews(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rd float64
-	c.DB().QueryRow(`SELECT duration_seconds FROM restore_requests`).Scan(&rd)
+	if err := c.DB().QueryRow(`SELECT duration_seconds FROM restore_requests`).Scan(&rd); err != nil {
+		t.Fatal(err)
+	}
 	if rd != 5 {
 		t.Errorf("restore duration %v, want 5", rd)
 	}
@@ -200,7 +238,10 @@ func TestGetListMark(t *testing.T) {
 	if len(list) != 3 || list[0].Name != "b4" || list[2].Name != "b2" {
 		t.Fatalf("list = %v", names(list))
 	}
-	all, _ := c.ListBackupsByProject(ctx, "gamma", "", 0)
+	all, err := c.ListBackupsByProject(ctx, "gamma", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(all) != 6 {
 		t.Fatalf("all environments: %v", names(all))
 	}
@@ -224,7 +265,9 @@ func TestGetListMark(t *testing.T) {
 	if err := c.MarkBackupForDeletion(ctx, "ns", "b3", when); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = c.GetBackupRecord(ctx, "ns", "b3")
+	if got, err = c.GetBackupRecord(ctx, "ns", "b3"); err != nil {
+		t.Fatal(err)
+	}
 	if got.MarkedForDeletionAt == nil || !got.MarkedForDeletionAt.Equal(when) {
 		t.Fatalf("marked_for_deletion_at = %v", got.MarkedForDeletionAt)
 	}
@@ -235,7 +278,9 @@ func TestGetListMark(t *testing.T) {
 	if err := c.MarkBackupDeleted(ctx, expired[0].UID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	expired, _ = c.ListExpiredBackups(ctx, time.Now().Add(31*24*time.Hour), 0)
+	if expired, err = c.ListExpiredBackups(ctx, time.Now().Add(31*24*time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
 	if len(expired) != 6 {
 		t.Fatalf("after delete: %d expired", len(expired))
 	}

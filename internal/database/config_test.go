@@ -56,7 +56,10 @@ func TestPasswordNeverShown(t *testing.T) {
 		{URL: "host=127.0.0.1 port=1 user=u password=" + secret + " dbname=x sslmode=disable connect_timeout=1"},
 	}
 	for i, cfg := range cfgs {
-		js, _ := json.Marshal(cfg)
+		js, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatalf("config %d: %v", i, err)
+		}
 		shown := []string{cfg.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprint(cfg.MarshalLog()), string(js)}
 		c, err := Open(cfg)
 		if err != nil {
@@ -71,7 +74,9 @@ func TestPasswordNeverShown(t *testing.T) {
 				t.Errorf("config %d: connection refused not retryable: %v", i, err)
 			}
 			shown = append(shown, err.Error(), fmt.Sprintf("%+v", err))
-			c.Close()
+			if err := c.Close(); err != nil {
+				t.Errorf("config %d: close: %v", i, err)
+			}
 		}
 		for _, s := range shown {
 			if strings.Contains(s, secret) || strings.Contains(s, strings.ReplaceAll(secret, "/", "%2F")) {

@@ -24,7 +24,11 @@ func newTestClient(t *testing.T, migrate bool) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close database client: %v", err)
+		}
+	})
 	if migrate {
 		if err := c.Migrate(ctx); err != nil {
 			t.Fatal(err)

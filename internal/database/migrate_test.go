@@ -33,7 +33,12 @@ func schemaSnapshot(t *testing.T, c *Client) string {
 			}
 			b.WriteString(s + "\n")
 		}
-		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return b.String()
 }
@@ -54,7 +59,10 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	if after := schemaSnapshot(t, c); after != before {
 		t.Fatalf("second migrate changed the schema:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	migs, _ := Migrations()
+	migs, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if v, err := c.SchemaVersion(ctx); err != nil || v != migs[len(migs)-1].Version {
 		t.Fatalf("schema version %d, %v; want %d", v, err, migs[len(migs)-1].Version)
 	}
@@ -72,19 +80,25 @@ func TestMigrateConcurrentReplicas(t *testing.T) {
 		defer c.Close()
 		clients = append(clients, c)
 	}
+	// The replicas start together, so their migrations overlap however the goroutines
+	// are scheduled.
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	errs := make([]error, len(clients))
 	for i, c := range clients {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = c.Migrate(ctx) }()
+		wg.Go(func() { <-start; errs[i] = c.Migrate(ctx) })
 	}
+	close(start)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("replica %d: %v", i, err)
 		}
 	}
-	migs, _ := Migrations()
+	migs, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	if err := first.DB().QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(migs) {
 		t.Fatalf("schema_migrations has %d rows (%v), want %d", n, err, len(migs))

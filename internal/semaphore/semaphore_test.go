@@ -80,9 +80,13 @@ func TestConcurrentAcquireNeverExceedsTheLimit(t *testing.T) {
 	}
 	var mu sync.Mutex
 	acquired := 0
+	// The 50 workers ask together, so their decisions overlap however the goroutines
+	// are scheduled.
+	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
+			<-start
 			if tr.Acquire("retail", types.UID(fmt.Sprintf("uid-%d", i)), all).Acquired {
 				mu.Lock()
 				acquired++
@@ -90,6 +94,7 @@ func TestConcurrentAcquireNeverExceedsTheLimit(t *testing.T) {
 			}
 		})
 	}
+	close(start)
 	wg.Wait()
 	if acquired != 2 {
 		t.Fatalf("acquired %d slots, want exactly 2", acquired)

@@ -46,12 +46,14 @@ var _ = Describe("kubectl against the CRD", func() {
 	It("explains br.spec.documentLibrary with the field docs", func() {
 		kubeconfig := writeKubeconfig()
 		var text string
-		// The API server publishes a new CRD's OpenAPI schema a moment after it is established.
+		// The API server publishes a new CRD's OpenAPI schema a moment after it is
+		// established, and kubectl takes seconds per attempt on a busy machine: the
+		// timeout only runs out when the schema never appears.
 		Eventually(func(g Gomega) {
 			out, err := exec.Command(kubectlPath(), "--kubeconfig", kubeconfig, "explain", "br.spec.documentLibrary").CombinedOutput()
 			g.Expect(err).NotTo(HaveOccurred(), string(out))
 			text = string(out)
-		}).WithTimeout(30 * time.Second).Should(Succeed())
+		}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
 		Expect(text).To(ContainSubstring("KIND:       BackupRequest"))
 		for _, field := range []string{"sourceBucket", "sourcePrefix", "destinationBucket", "destinationPrefix", "excludeGeneratedFiles", "excludePatterns"} {
 			Expect(text).To(ContainSubstring(field))

@@ -1,20 +1,34 @@
 package harness
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 )
 
-// DelayProxy forwards to a server (the AWS emulator), waiting before each request
-// while a delay is set: it slows a copy down so a test can stop a controller mid-way.
+// DelayProxy forwards to a server (the AWS emulator). A test can slow every request
+// down (SetDelay), so it can stop a controller in the middle of a copy, or park
+// chosen requests until it lets them go (Hold, Release), so a state lasts exactly as
+// long as the test needs it whatever the speed of the machine.
 type DelayProxy struct {
 	*httptest.Server
+
 	mu    sync.Mutex
 	delay time.Duration
+	// match selects the requests to park; nil while nothing is held.
+	match func(*http.Request) bool
+	// release is closed by Release; the requests parked under the hold wait on it.
+	release chan struct{}
+	// held maps each parked request (by a sequence number) to "METHOD path".
+	held    map[uint64]string
+	heldSeq uint64
+	// changed is closed (and replaced) whenever a request is parked or leaves.
+	changed chan struct{}
 }
 
 // NewDelayProxy starts a proxy to target on a loopback port; Close stops it.
@@ -23,16 +37,76 @@ func NewDelayProxy(target string) (*DelayProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &DelayProxy{}
+	p := &DelayProxy{held: map[uint64]string{}, changed: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		d := p.delay
-		p.mu.Unlock()
-		time.Sleep(d)
+		if !p.wait(r) {
+			// The client gave up while the request was parked or delayed: it never
+			// reaches the target, and nobody reads the answer.
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	return p, nil
+}
+
+// wait parks r while a hold matches it, then sleeps the delay; false when the client
+// gave up first.
+func (p *DelayProxy) wait(r *http.Request) bool {
+	p.mu.Lock()
+	var release chan struct{}
+	if p.match != nil && p.match(r) {
+		release = p.release
+	}
+	p.mu.Unlock()
+	if release != nil {
+		id := p.park(r.Method + " " + r.URL.EscapedPath())
+		defer p.unpark(id)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	p.mu.Lock()
+	d := p.delay
+	p.mu.Unlock()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// park records a parked request described by desc and returns its id.
+func (p *DelayProxy) park(desc string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.heldSeq++
+	p.held[p.heldSeq] = desc
+	p.notify()
+	return p.heldSeq
+}
+
+// unpark records that the parked request id left (released or abandoned).
+func (p *DelayProxy) unpark(id uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.held, id)
+	p.notify()
+}
+
+// notify wakes WaitHeld; p.mu must be held.
+func (p *DelayProxy) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // SetDelay sets the wait added before each request (0: none).
@@ -40,4 +114,67 @@ func (p *DelayProxy) SetDelay(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay = d
+}
+
+// Hold parks every request that match accepts, before it reaches the target, until
+// Release (or until its client gives up). match is called for every request, from
+// many goroutines at once. Calling Hold again replaces match; requests already parked
+// stay parked until Release.
+func (p *DelayProxy) Hold(match func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.match = match
+	if p.release == nil {
+		p.release = make(chan struct{})
+	}
+}
+
+// Release lets every parked request through and ends the hold: later requests pass
+// straight on.
+func (p *DelayProxy) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.match = nil
+	if p.release != nil {
+		close(p.release)
+		p.release = nil
+	}
+}
+
+// Held returns the requests parked right now, as "METHOD path", sorted.
+func (p *DelayProxy) Held() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.held))
+	for _, desc := range p.held {
+		out = append(out, desc)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// WaitHeld blocks until cond accepts the parked requests (as Held returns them) or
+// ctx ends, and returns the last list it looked at with ctx's error in that case.
+func (p *DelayProxy) WaitHeld(ctx context.Context, cond func(held []string) bool) ([]string, error) {
+	for {
+		p.mu.Lock()
+		changed := p.changed
+		p.mu.Unlock()
+		held := p.Held()
+		if cond(held) {
+			return held, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return held, ctx.Err()
+		}
+	}
+}
+
+// Close releases the parked requests and stops the proxy (httptest.Server.Close waits
+// for every request in progress, so parked ones must go first).
+func (p *DelayProxy) Close() {
+	p.Release()
+	p.Server.Close()
 }

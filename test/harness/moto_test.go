@@ -15,7 +15,9 @@ func TestStartMotoAnswersAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatalf("moto not answering: %v", err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	m.Stop()
 	if !m.proc.Exited() {
 		t.Fatal("moto still running after Stop")

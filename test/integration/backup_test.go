@@ -2,7 +2,13 @@ package integration
 
 import (
 	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -99,54 +105,29 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 	It("runs at most two backups of a project at once, in creation order, without delaying another project", func() {
 		ns := projectNamespace("proj-shop-prd", "shop")
 		bankNS := projectNamespace("proj-bank-prd", "bank")
-		cloud.CreateDBInstance("shop-prd-db")
-		cloud.CreateDBInstance("bank-prd-db")
-		cloud.SeedDocumentLibrary("liferay-shop-prd-dl", 10)
-		cloud.CreateBucket("shop-backups")
-		cloud.CreateBucket("bank-backups")
-		opts := controllerOptions()
-		opts.SnapshotPollInitial = 3 * time.Second // each backup holds its slot for a while
-		opts.SnapshotPollMax = 3 * time.Second
-		ctrlr = startController(moto.Endpoint, opts)
+		cloud.CreateDBInstance("shop-prd-db", fixtures.ProjectTag("shop"))
+		cloud.CreateDBInstance("bank-prd-db", fixtures.ProjectTag("bank"))
+		cloud.SeedDocumentLibrary("liferay-shop-prd-dl", 10, fixtures.ProjectTag("shop"))
+		cloud.CreateBucket("shop-backups", fixtures.ProjectTag("shop"))
+		cloud.CreateBucket("bank-backups", fixtures.ProjectTag("bank"))
 
-		By("watching every phase change")
-		var list backupv1alpha1.BackupRequestList
-		w, err := k8sClient.Watch(suiteCtx, &list, client.InNamespace(ns))
+		By("parking shop's object copies in a proxy, so the backups that start keep their slots until the test lets go")
+		proxy, err := harness.NewDelayProxy(moto.Endpoint)
 		Expect(err).NotTo(HaveOccurred())
-		defer w.Stop()
-		var mu sync.Mutex
-		inProgress := map[string]bool{}
-		maxInProgress := 0
-		var startOrder []string
-		go func() {
-			defer GinkgoRecover()
-			for ev := range w.ResultChan() {
-				br, ok := ev.Object.(*backupv1alpha1.BackupRequest)
-				if !ok || ev.Type == watch.Deleted {
-					continue
-				}
-				mu.Lock()
-				running := br.Status.Phase == backupv1alpha1.PhaseInProgress
-				if running && !inProgress[br.Name] {
-					startOrder = append(startOrder, br.Name)
-				}
-				inProgress[br.Name] = running
-				n := 0
-				for _, r := range inProgress {
-					if r {
-						n++
-					}
-				}
-				maxInProgress = max(maxInProgress, n)
-				mu.Unlock()
-			}
-		}()
+		DeferCleanup(proxy.Close)
+		copies := &copyTracker{bucket: "shop-backups"}
+		proxy.Hold(copies.match)
+		opts := controllerOptions()
+		ctrlr = startController(proxy.URL, opts)
 
-		var names []string
+		By("watching what a user sees")
+		seen := watchBackupRequests(ns)
+
+		var names, prefixes []string
 		for i := range 5 {
-			name := fmt.Sprintf("shop-backup-%d", i)
-			names = append(names, name)
-			spec := fullSpec("shop-prd-db", "liferay-shop-prd-dl", "shop-backups", fmt.Sprintf("shop/prd/%d/", i))
+			name, prefix := fmt.Sprintf("shop-backup-%d", i), fmt.Sprintf("shop/prd/%d/", i)
+			names, prefixes = append(names, name), append(prefixes, prefix)
+			spec := fullSpec("shop-prd-db", "liferay-shop-prd-dl", "shop-backups", prefix)
 			// Created back to back: creation timestamps have second resolution, so names
 			// (which sort in creation order here) break the ties.
 			Expect(k8sClient.Create(suiteCtx, newBackupRequest(ns, name, "shop", spec))).To(Succeed())
@@ -156,26 +137,46 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		})
 		Expect(k8sClient.Create(suiteCtx, bank)).To(Succeed())
 
-		By("the other project starts at once although shop is queued")
-		Eventually(phaseOf(bankNS, bank.Name)).WithTimeout(3 * time.Second).WithPolling(100 * time.Millisecond).
-			Should(BeElementOf(backupv1alpha1.PhaseInProgress, backupv1alpha1.PhaseSucceeded))
+		By("the two oldest run, parked in their copies; the other three wait in line with their positions")
 		Eventually(func(g Gomega) {
-			last := getBR(ns, "shop-backup-4")
-			g.Expect(last.Status.Phase).To(Equal(backupv1alpha1.PhasePending))
-			ready := meta.FindStatusCondition(last.Status.Conditions, controller.ConditionReady)
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(controller.ReasonWaitingForSlot))
-			g.Expect(ready.Message).To(MatchRegexp(`position \d in the queue of project shop`))
-		}).WithTimeout(2 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+			g.Expect(copies.parked(proxy.Held())).To(Equal(prefixes[:2]), "backups with a copy parked in the proxy")
+			brs := seen.latest()
+			for _, name := range names[:2] {
+				g.Expect(brs).To(HaveKeyWithValue(name, HaveField("Status.Phase", backupv1alpha1.PhaseInProgress)), name)
+			}
+			for i, name := range names[2:] {
+				g.Expect(brs).To(HaveKey(name))
+				g.Expect(brs[name].Status.Phase).To(Equal(backupv1alpha1.PhasePending), name)
+				ready := meta.FindStatusCondition(brs[name].Status.Conditions, controller.ConditionReady)
+				g.Expect(ready).NotTo(BeNil(), name)
+				g.Expect(ready.Reason).To(Equal(controller.ReasonWaitingForSlot), name)
+				g.Expect(ready.Message).To(ContainSubstring(fmt.Sprintf("position %d in the queue of project shop", i+1)), name)
+			}
+		}).WithTimeout(2 * time.Minute).Should(Succeed())
 
+		By("the other project's backup runs to the end while shop's slots are taken")
+		Eventually(phaseOf(bankNS, bank.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		Expect(copies.parked(proxy.Held())).To(Equal(prefixes[:2]), "shop's first two backups are still parked")
+
+		By("no third backup of shop starts while the two hold the slots")
+		// The copies stay parked whatever the speed of the machine; the window only has
+		// to cover a recheck of every waiting request (at most SlotRetryMax apart).
+		Consistently(func(g Gomega) {
+			g.Expect(seen.inProgress()).To(ConsistOf(names[0], names[1]))
+			g.Expect(copies.started()).To(Equal(prefixes[:2]), "backups whose copy reached S3")
+		}).WithTimeout(opts.SlotRetryMax + time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+
+		By("letting the copies go: every backup succeeds, in creation order")
+		proxy.Release()
 		for _, name := range names {
-			Eventually(phaseOf(ns, name)).WithTimeout(90*time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded), name)
+			Eventually(func() backupv1alpha1.BackupPhase { return seen.phase(name) }).WithTimeout(2*time.Minute).
+				Should(Equal(backupv1alpha1.PhaseSucceeded), name)
 		}
-		Eventually(phaseOf(bankNS, bank.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
-		mu.Lock()
-		defer mu.Unlock()
-		Expect(maxInProgress).To(BeNumerically("<=", 2))
-		Expect(maxInProgress).To(Equal(2), "two slots must actually be used")
+		for _, prefix := range prefixes {
+			Expect(cloud.ListKeys("shop-backups", prefix+"data/")).To(HaveLen(10), prefix)
+		}
+		startOrder, maxInProgress := seen.starts()
+		Expect(maxInProgress).To(Equal(2), "never more than two at once, and both slots used")
 		// With two slots a request may start together with the one created just before it,
 		// but never before one created two places earlier.
 		Expect(startOrder).To(ConsistOf(names))
@@ -261,3 +262,151 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(cloud.ListKeys("intruder-backups", "")).To(BeEmpty())
 	})
 })
+
+// copyTracker selects the server-side copies (CopyObject) into one destination bucket
+// for a DelayProxy hold, and remembers which destination prefixes they wrote to.
+type copyTracker struct {
+	bucket string
+
+	mu       sync.Mutex
+	prefixes map[string]bool
+}
+
+// copyPath matches a path-style CopyObject path: /bucket/<project>/<env>/<n>/key.
+var copyPath = regexp.MustCompile(`^/([^/]+)/([^/]+/[^/]+/[^/]+/)`)
+
+// match is the hold's matcher: a CopyObject into the bucket.
+func (c *copyTracker) match(r *http.Request) bool {
+	m := copyPath.FindStringSubmatch(r.URL.Path)
+	if r.Method != http.MethodPut || r.Header.Get("X-Amz-Copy-Source") == "" || m == nil || m[1] != c.bucket {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.prefixes == nil {
+		c.prefixes = map[string]bool{}
+	}
+	c.prefixes[m[2]] = true
+	return true
+}
+
+// started returns the destination prefixes a copy reached the proxy for, sorted.
+func (c *copyTracker) started() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.prefixes))
+}
+
+// parked returns the destination prefixes (of c.bucket) with a copy among held, as
+// DelayProxy.Held lists them, sorted and without repeats.
+func (c *copyTracker) parked(held []string) []string {
+	set := map[string]bool{}
+	for _, h := range held {
+		method, path, _ := strings.Cut(h, " ")
+		if m := copyPath.FindStringSubmatch(path); method == http.MethodPut && m != nil && m[1] == c.bucket {
+			set[m[2]] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// backupWatch is what a user watching a namespace's BackupRequests sees: the latest
+// state of each, the order in which they entered InProgress and the most InProgress
+// at once.
+type backupWatch struct {
+	mu            sync.Mutex
+	objects       map[string]*backupv1alpha1.BackupRequest
+	startOrder    []string
+	maxInProgress int
+}
+
+// watchBackupRequests watches namespace until the spec ends.
+func watchBackupRequests(namespace string) *backupWatch {
+	GinkgoHelper()
+	var list backupv1alpha1.BackupRequestList
+	w, err := k8sClient.Watch(suiteCtx, &list, client.InNamespace(namespace))
+	Expect(err).NotTo(HaveOccurred())
+	bw := &backupWatch{objects: map[string]*backupv1alpha1.BackupRequest{}}
+	var stopping atomic.Bool // stopping the watch ends it with an error event
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error && !stopping.Load() {
+				Fail(fmt.Sprintf("watch of %s failed: %v", namespace, ev.Object))
+			}
+			if br, ok := ev.Object.(*backupv1alpha1.BackupRequest); ok {
+				bw.record(br, ev.Type == watch.Deleted)
+			}
+		}
+	}()
+	DeferCleanup(func() {
+		stopping.Store(true)
+		w.Stop()
+		Eventually(done).WithTimeout(time.Minute).Should(BeClosed())
+	})
+	return bw
+}
+
+func (bw *backupWatch) record(br *backupv1alpha1.BackupRequest, deleted bool) {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	before, known := bw.objects[br.Name]
+	if deleted {
+		delete(bw.objects, br.Name)
+		return
+	}
+	bw.objects[br.Name] = br
+	running := br.Status.Phase == backupv1alpha1.PhaseInProgress
+	if running && (!known || before.Status.Phase != backupv1alpha1.PhaseInProgress) {
+		bw.startOrder = append(bw.startOrder, br.Name)
+	}
+	bw.maxInProgress = max(bw.maxInProgress, len(bw.inProgressLocked()))
+}
+
+func (bw *backupWatch) inProgressLocked() []string {
+	var out []string
+	for name, br := range bw.objects {
+		if br.Status.Phase == backupv1alpha1.PhaseInProgress {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// latest returns the last state seen of every BackupRequest, by name.
+func (bw *backupWatch) latest() map[string]*backupv1alpha1.BackupRequest {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	out := make(map[string]*backupv1alpha1.BackupRequest, len(bw.objects))
+	for name, br := range bw.objects {
+		out[name] = br.DeepCopy()
+	}
+	return out
+}
+
+// phase returns the last phase seen of name ("" before it was seen).
+func (bw *backupWatch) phase(name string) backupv1alpha1.BackupPhase {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	if br, ok := bw.objects[name]; ok {
+		return br.Status.Phase
+	}
+	return ""
+}
+
+// inProgress returns the names last seen InProgress.
+func (bw *backupWatch) inProgress() []string {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	return bw.inProgressLocked()
+}
+
+// starts returns the names in the order they entered InProgress, and the most seen
+// InProgress at once.
+func (bw *backupWatch) starts() ([]string, int) {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	return slices.Clone(bw.startOrder), bw.maxInProgress
+}
