@@ -15,16 +15,16 @@ import (
 	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
-// Condition type and reasons set by the Archiver.
+// Condition type and reasons set by the Archiver, as the API names them.
 const (
 	// ConditionArchived is True once the BackupRequest's current phase is
 	// committed to the backup history.
-	ConditionArchived = "Archived"
+	ConditionArchived = string(backupv1.ConditionArchived)
 	// ReasonRecorded: the row is committed.
-	ReasonRecorded = "Recorded"
+	ReasonRecorded = string(backupv1.ReasonRecorded)
 	// ReasonInvalidRecord: the database refuses the record (Archived=False); the
 	// message names the field.
-	ReasonInvalidRecord = "InvalidRecord"
+	ReasonInvalidRecord = string(backupv1.ReasonInvalidRecord)
 )
 
 // recordedMessage is the Archived=True message; it names the phase so that a later

@@ -4,7 +4,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -41,7 +40,7 @@ func RecordFromBackupRequest(br *backupv1.BackupRequest, now time.Time) *databas
 	if r.RequestedAt.IsZero() {
 		r.RequestedAt = now.UTC()
 	}
-	if c := meta.FindStatusCondition(br.Status.Conditions, "Ready"); c != nil {
+	if c := br.Status.Condition(backupv1.ConditionReady); c != nil {
 		r.Reason = truncateRunes(c.Reason, maxReasonChars)
 	}
 	if br.Spec.RetentionDays != nil {

@@ -110,11 +110,9 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 
 // reconcilePending checks the request can run at all, then waits for a project slot.
 func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	prov, failure, err := r.preflight(ctx, br)
+	prov, err := r.preflight(ctx, br)
 	if err != nil {
 		return r.handleStepError(ctx, br, err)
-	} else if failure != nil {
-		return ctrl.Result{}, r.fail(ctx, br, failure.reason, failure.message)
 	}
 	return r.acquireSlot(ctx, br, prov)
 }
@@ -124,12 +122,12 @@ func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *back
 func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	if r.deadlinePassed(br) {
 		r.jobs.Cancel(br.UID)
-		return ctrl.Result{}, r.fail(ctx, br, ReasonDeadlineExceeded,
+		return ctrl.Result{}, r.fail(ctx, br, backupv1alpha1.ReasonDeadlineExceeded,
 			fmt.Sprintf("backup did not finish within %s of starting; raise --backup-deadline if this environment needs longer", r.Options.BackupDeadline))
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
-		return ctrl.Result{}, r.fail(ctx, br, ReasonProviderNotSupported, err.Error())
+		return r.handleStepError(ctx, br, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error()))
 	}
 	// The finalizer goes on before the first cloud artefact exists, not at creation:
 	// a request still waiting for its slot has nothing to clean up, and the write
@@ -175,10 +173,20 @@ type stepResult struct {
 
 var stepDone = stepResult{done: true}
 
-// backupFailure is a step's verdict that the backup cannot succeed, with the reason to show.
-type backupFailure struct{ reason, message string }
+// failure is a verdict that the backup cannot succeed, with the reason to show: a
+// refusal before the first write or a step's permanent failure. Every path that ends
+// a backup in Failed returns one (or a permanent provider error) to handleStepError.
+type failure struct {
+	reason  backupv1alpha1.Reason
+	message string
+}
 
-func (f *backupFailure) Error() string { return f.reason + ": " + f.message }
+func (f *failure) Error() string { return string(f.reason) + ": " + f.message }
+
+// failWith is a failure as an error.
+func failWith(reason backupv1alpha1.Reason, format string, args ...any) error {
+	return &failure{reason: reason, message: fmt.Sprintf(format, args...)}
+}
 
 // handleStepError fails the backup on a permanent provider error and retries
 // (with the workqueue's backoff) on anything else.
@@ -186,9 +194,9 @@ func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backu
 	if apierrors.IsNotFound(err) {
 		return ctrl.Result{}, nil
 	}
-	var bf *backupFailure
-	if errors.As(err, &bf) {
-		return ctrl.Result{}, r.fail(ctx, br, bf.reason, bf.message)
+	var f *failure
+	if errors.As(err, &f) {
+		return ctrl.Result{}, r.fail(ctx, br, f.reason, f.message)
 	}
 	if provider.IsPermanent(err) {
 		ctrl.LoggerFrom(ctx).Info("permanent provider error", "error", err.Error())
@@ -242,22 +250,22 @@ func specFieldOf(br *backupv1alpha1.BackupRequest, err error) string {
 }
 
 // reasonForProviderError maps a provider error kind to a condition reason.
-func reasonForProviderError(err error) string {
+func reasonForProviderError(err error) backupv1alpha1.Reason {
 	switch provider.KindOf(err) {
 	case provider.KindNotFound:
-		return ReasonNotFound
+		return backupv1alpha1.ReasonNotFound
 	case provider.KindAccessDenied:
-		return ReasonAccessDenied
+		return backupv1alpha1.ReasonAccessDenied
 	case provider.KindConflict:
-		return ReasonConflict
+		return backupv1alpha1.ReasonConflict
 	case provider.KindInvalidInput:
-		return ReasonInvalidInput
+		return backupv1alpha1.ReasonInvalidInput
 	case provider.KindNotSupported:
-		return ReasonProviderNotSupported
+		return backupv1alpha1.ReasonProviderNotSupported
 	case provider.KindQuotaExceeded:
-		return ReasonQuotaExceeded
+		return backupv1alpha1.ReasonQuotaExceeded
 	}
-	return ReasonTransientError
+	return backupv1alpha1.ReasonTransientError
 }
 
 func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupRequest) bool {
@@ -265,19 +273,11 @@ func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupReques
 }
 
 // fail ends the backup in phase Failed with reason and an actionable message.
-func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.BackupRequest, reason, message string) error {
+func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, message string) error {
 	now := r.now()
 	expires := r.expiry(br, now.Time)
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Phase = backupv1alpha1.PhaseFailed
-		st.Message = message
-		st.CompletionTime = &now
-		// A failed backup's partial artefacts are removed when it expires too; a
-		// request refused before its first write has none and never expires.
-		if hasArtifacts(st) {
-			st.ExpiresAt = &expires
-		}
-		r.setCondition(st, br.Generation, ConditionReady, "False", reason, message)
+		st.SetAsFailed(reason, message, now, expires)
 	})
 	if err != nil {
 		return client.IgnoreNotFound(err)

@@ -64,7 +64,7 @@ func TestLaggingCacheDoesNotRepeatAFinishedStep(t *testing.T) {
 	if n := strings.Count(strings.Join(m.events(), "\n"), "SnapshotCreating"); n != 1 {
 		t.Fatalf("%d SnapshotCreating events, want 1", n)
 	}
-	if c := condition(m.get("lag"), ConditionDatabaseSnapshotReady); c == nil || c.Reason == "" {
+	if c := condition(m.get("lag"), backupv1alpha1.ConditionDatabaseSnapshotReady); c == nil || c.Reason == "" {
 		t.Fatalf("snapshot condition lost: %+v", c)
 	}
 }
@@ -146,7 +146,7 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	m.clock.Step(res.RequeueAfter) // the work queue hands it out again then
 	_, _ = m.reconcile("c")
 	c := m.get("c")
-	if ready := condition(c, ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != ReasonWaitingForSlot || !strings.Contains(ready.Message, "position 1") {
+	if ready := condition(c, backupv1alpha1.ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) || !strings.Contains(ready.Message, "position 1") {
 		t.Fatalf("c must record its place: %s %+v", c.Status.Phase, ready)
 	}
 }

@@ -29,8 +29,8 @@ func TestAConfiguredOwnershipTagKeyIsTheOneRead(t *testing.T) {
 	m := newMachine(t, request("custom-key"))
 	m.r.Options.OwnershipTagKey = "example.com/tenant"
 	br := m.drive("custom-key")
-	ready := condition(br, ConditionReady)
-	if ready.Reason != ReasonResourceNotOwned || !strings.Contains(ready.Message, "example.com/tenant=retail") {
+	ready := condition(br, backupv1alpha1.ConditionReady)
+	if ready.Reason != string(backupv1alpha1.ReasonResourceNotOwned) || !strings.Contains(ready.Message, "example.com/tenant=retail") {
 		t.Fatalf("want ResourceNotOwned naming the configured key, got %+v", ready)
 	}
 	if m.cloud.Calls("CreateDatabaseSnapshot") != 0 || m.cloud.Calls("UploadObject") != 0 {
@@ -58,7 +58,7 @@ func TestAResumedRunKeepsItsOwnClaimAndAForeignClaimIsRefused(t *testing.T) {
 	data, _ = other.Marshal()
 	m.cloud.PutObject("liferay-backups", "retail/prd/squatted/claim.json", data)
 	br := m.drive("squatted")
-	if r := condition(br, ConditionReady); r.Reason != ReasonDestinationInUse || !strings.Contains(r.Message, "someone-else") {
+	if r := condition(br, backupv1alpha1.ConditionReady); r.Reason != string(backupv1alpha1.ReasonDestinationInUse) || !strings.Contains(r.Message, "someone-else") {
 		t.Fatalf("want DestinationInUse naming the claim's backup, got %+v", r)
 	}
 	if br.Status.Claim != nil || br.Status.ExpiresAt != nil {
@@ -105,7 +105,7 @@ func TestAnUnreadableInventoryPartKeepsItsObjectsAndIsReported(t *testing.T) {
 	if after := m.objectsUnder("retail/prd/old/"); after != before {
 		t.Fatalf("%d objects before, %d after: objects of an unreadable inventory must stay", before, after)
 	}
-	if c := condition(m.get("old"), ConditionArtifactsRemoved); c == nil || c.Reason != ReasonCleanupFailed {
+	if c := condition(m.get("old"), backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonCleanupFailed) {
 		t.Fatalf("want ArtifactsRemoved=False/CleanupFailed, got %+v", c)
 	}
 }
@@ -138,7 +138,7 @@ func TestARefusedRequestDoesNotHoldItsDestination(t *testing.T) {
 	later.CreationTimestamp = metav1.NewTime(start.Add(time.Minute))
 	m := newMachine(t, refused, later)
 	m.cloud.PutObject("liferay-backups", "retail/prd/shared/leftover.txt", []byte("foreign"))
-	if r := condition(m.drive("refused"), ConditionReady); r.Reason != ReasonDestinationNotEmpty {
+	if r := condition(m.drive("refused"), backupv1alpha1.ConditionReady); r.Reason != string(backupv1alpha1.ReasonDestinationNotEmpty) {
 		t.Fatalf("want DestinationNotEmpty, got %+v", r)
 	}
 	if _, err := m.cloud.DeleteObjects(m.ctx, "liferay-backups", []string{"retail/prd/shared/leftover.txt"}); err != nil {

@@ -15,107 +15,102 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// preflightFailure is a reason the request can never run.
-type preflightFailure struct {
-	reason, message string
-}
-
 // preflight runs the checks that need neither a slot nor the cloud, and resolves the
 // provider: a request for another project's data fails before anything is called in
 // the cloud. The checks that read the cloud (ownership tags, the destination) run
 // once a slot is free (checkOwnership, claimDestination).
-func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (provider.Provider, *preflightFailure, error) {
-	if f, err := r.checkTenant(ctx, br); f != nil || err != nil {
-		return nil, f, err
+func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (provider.Provider, error) {
+	if err := r.checkTenant(ctx, br); err != nil {
+		return nil, err
 	}
 	if br.Spec.Database != nil && br.Spec.Database.Type == backupv1alpha1.DatabaseBackupDump {
-		return nil, &preflightFailure{ReasonDatabaseTypeNotSupported,
-			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}, nil
+		return nil, &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
+			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil && !strings.HasPrefix(dl.DestinationKeyPrefix(), br.Spec.ProjectID+"/") {
 		// The schema refuses this; objects stored before that rule are refused here.
-		return nil, &preflightFailure{ReasonInvalidInput, fmt.Sprintf(
+		return nil, &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
 			"spec.documentLibrary.destinationPrefix %q must begin with %q: a project writes backups only under its own prefix",
-			dl.DestinationPrefix, br.Spec.ProjectID+"/")}, nil
+			dl.DestinationPrefix, br.Spec.ProjectID+"/")}
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
-		return nil, &preflightFailure{ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}, nil
+		return nil, &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}
 	}
-	return prov, nil, nil
+	return prov, nil
 }
 
 // checkTenant enforces that a namespace backs up only its own project.
-func (r *BackupRequestReconciler) checkTenant(ctx context.Context, br *backupv1alpha1.BackupRequest) (*preflightFailure, error) {
+func (r *BackupRequestReconciler) checkTenant(ctx context.Context, br *backupv1alpha1.BackupRequest) error {
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, client.ObjectKey{Name: br.Namespace}, ns); err != nil {
-		return nil, fmt.Errorf("get namespace %s: %w", br.Namespace, err)
+		return fmt.Errorf("get namespace %s: %w", br.Namespace, err)
 	}
 	key := r.Options.ProjectLabelKey
 	label, ok := ns.Labels[key]
 	switch {
 	case !ok:
-		return &preflightFailure{ReasonProjectMismatch, fmt.Sprintf(
-			"namespace %s has no %s label; a cluster administrator must label it with its project before it can take backups", br.Namespace, key)}, nil
+		return &failure{backupv1alpha1.ReasonProjectMismatch, fmt.Sprintf(
+			"namespace %s has no %s label; a cluster administrator must label it with its project before it can take backups", br.Namespace, key)}
 	case label != br.Spec.ProjectID:
-		return &preflightFailure{ReasonProjectMismatch, fmt.Sprintf(
-			"spec.projectId %q does not match namespace %s, which belongs to project %q (label %s)", br.Spec.ProjectID, br.Namespace, label, key)}, nil
+		return &failure{backupv1alpha1.ReasonProjectMismatch, fmt.Sprintf(
+			"spec.projectId %q does not match namespace %s, which belongs to project %q (label %s)", br.Spec.ProjectID, br.Namespace, label, key)}
 	}
-	return nil, nil
+	return nil
 }
 
 // checkOwnership refuses a request naming a database instance or bucket of another
 // project, before any cloud call that writes: each must carry the ownership tag with
 // spec.projectId (the destination bucket may instead be tagged as a shared backup
 // bucket). Off with --resource-ownership=none.
-func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*preflightFailure, error) {
+func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) error {
 	if r.Options.ResourceOwnership == OwnershipNone {
-		return nil, nil
+		return nil
 	}
 	key, project := r.Options.OwnershipTagKey, br.Spec.ProjectID
 	if db := br.Spec.Database; db != nil {
 		tags, err := prov.DatabaseInstanceTags(ctx, db.InstanceID)
 		r.observeCall("DatabaseInstanceTags", err)
 		if err != nil {
-			return nil, fmt.Errorf("read the tags of database instance %s: %w", db.InstanceID, err)
+			return fmt.Errorf("read the tags of database instance %s: %w", db.InstanceID, err)
 		}
 		if tags[key] != project {
 			return notOwned(br, "database instance "+db.InstanceID, "spec.database.instanceId", tags[key], key,
-				fmt.Sprintf("aws rds add-tags-to-resource --resource-name <arn of %s> --tags Key=%s,Value=%s", db.InstanceID, key, project)), nil
+				fmt.Sprintf("aws rds add-tags-to-resource --resource-name <arn of %s> --tags Key=%s,Value=%s", db.InstanceID, key, project))
 		}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {
 		tags, err := prov.BucketTags(ctx, string(dl.SourceBucket))
 		r.observeCall("BucketTags", err)
 		if err != nil {
-			return nil, fmt.Errorf("read the tags of bucket %s: %w", dl.SourceBucket, err)
+			return fmt.Errorf("read the tags of bucket %s: %w", dl.SourceBucket, err)
 		}
 		if tags[key] != project {
 			return notOwned(br, "source bucket "+string(dl.SourceBucket), "spec.documentLibrary.sourceBucket", tags[key], key,
-				bucketTagCommand(string(dl.SourceBucket), key, project)), nil
+				bucketTagCommand(string(dl.SourceBucket), key, project))
 		}
 		tags, err = prov.BucketTags(ctx, string(dl.DestinationBucket))
 		r.observeCall("BucketTags", err)
 		if err != nil {
-			return nil, fmt.Errorf("read the tags of bucket %s: %w", dl.DestinationBucket, err)
+			return fmt.Errorf("read the tags of bucket %s: %w", dl.DestinationBucket, err)
 		}
 		if tags[key] != project && tags[backupv1alpha1.SharedBackupBucketTag] != "true" {
 			f := notOwned(br, "destination bucket "+string(dl.DestinationBucket), "spec.documentLibrary.destinationBucket", tags[key], key,
 				bucketTagCommand(string(dl.DestinationBucket), key, project))
 			f.message += fmt.Sprintf(" (or tag a bucket shared by every project with %s=true)", backupv1alpha1.SharedBackupBucketTag)
-			return f, nil
+			return f
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // notOwned is the refusal of a resource whose ownership tag is not the request's project.
-func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, command string) *preflightFailure {
+func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, command string) *failure {
 	has := fmt.Sprintf("has no %s tag, so it does not belong to project %q", key, br.Spec.ProjectID)
 	if found != "" {
 		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", found, key, br.Spec.ProjectID)
 	}
-	return &preflightFailure{ReasonResourceNotOwned, fmt.Sprintf(
+	return &failure{backupv1alpha1.ReasonResourceNotOwned, fmt.Sprintf(
 		"%s %s; if it is %s's, tag it %s=%s (%s), otherwise fix %s",
 		resource, has, br.Spec.ProjectID, key, br.Spec.ProjectID, command, field)}
 }
@@ -148,47 +143,47 @@ func (r *BackupRequestReconciler) destination(br *backupv1alpha1.BackupRequest) 
 // no other backup, and no other BackupRequest may overlap it. Then the claim record
 // is written. It returns the claim to record in status (nil when the backup writes
 // no object), or the refusal.
-func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*backupv1alpha1.ClaimStatus, *preflightFailure, error) {
+func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*backupv1alpha1.ClaimStatus, error) {
 	bucket, prefix, ok := r.destination(br)
 	if !ok {
-		return nil, nil, nil
+		return nil, nil
 	}
-	if f, err := r.checkOtherRequests(ctx, br, bucket, prefix); f != nil || err != nil {
-		return nil, f, err
+	if err := r.checkOtherRequests(ctx, br, bucket, prefix); err != nil {
+		return nil, err
 	}
 	claim, err := readClaim(ctx, prov, bucket, prefix)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if claim != nil {
 		if claim.UID != string(br.UID) {
-			return nil, &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
+			return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
 				"s3://%s/%s is claimed by the backup %q (BackupRequest %s/%s); choose another spec.documentLibrary.destinationPrefix",
-				bucket, prefix, claim.BackupID, claim.Namespace, claim.Name)}, nil
+				bucket, prefix, claim.BackupID, claim.Namespace, claim.Name)}
 		}
 		// Ours: a run resumed after a restart.
-		return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &metav1.Time{Time: claim.ClaimedAt}}, nil, nil
+		return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &metav1.Time{Time: claim.ClaimedAt}}, nil
 	}
 	existing, err := prov.ListObjectsUpTo(ctx, bucket, prefix, 1)
 	r.observeCall("ListObjectsUpTo", err)
 	if err != nil {
-		return nil, nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, err)
+		return nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, err)
 	}
 	if len(existing) > 0 {
-		return nil, &preflightFailure{ReasonDestinationNotEmpty, fmt.Sprintf(
+		return nil, &failure{backupv1alpha1.ReasonDestinationNotEmpty, fmt.Sprintf(
 			"s3://%s/%s already holds objects (for example %s); a backup's destination must be empty: choose another spec.documentLibrary.destinationPrefix",
-			bucket, prefix, existing[0].Key)}, nil
+			bucket, prefix, existing[0].Key)}
 	}
 	for _, ancestor := range layout.Ancestors(prefix) {
 		for _, name := range []string{layout.ClaimName, layout.ManifestName} {
 			found, err := objectExists(ctx, prov, bucket, ancestor+name)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if found {
-				return nil, &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
+				return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
 					"s3://%s/%s lies inside the backup at s3://%s/%s (its %s); choose a spec.documentLibrary.destinationPrefix outside it",
-					bucket, prefix, bucket, ancestor, name)}, nil
+					bucket, prefix, bucket, ancestor, name)}
 			}
 		}
 	}
@@ -199,22 +194,22 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 	}
 	data, err := record.Marshal()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	err = prov.UploadObject(ctx, bucket, layout.ClaimKey(prefix), data)
 	r.observeCall("UploadObject", err)
 	if err != nil {
-		return nil, nil, fmt.Errorf("write claim s3://%s/%s: %w", bucket, layout.ClaimKey(prefix), err)
+		return nil, fmt.Errorf("write claim s3://%s/%s: %w", bucket, layout.ClaimKey(prefix), err)
 	}
-	return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &now}, nil, nil
+	return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &now}, nil
 }
 
 // checkOtherRequests refuses a destination overlapping another BackupRequest's that
 // is older (of two requests claiming one destination the older keeps it).
-func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *backupv1alpha1.BackupRequest, bucket, prefix string) (*preflightFailure, error) {
+func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *backupv1alpha1.BackupRequest, bucket, prefix string) error {
 	var all backupv1alpha1.BackupRequestList
 	if err := r.List(ctx, &all, client.MatchingFields{destinationIndex: bucket}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list backup requests writing to bucket %s: %w", bucket, err)
+		return fmt.Errorf("list backup requests writing to bucket %s: %w", bucket, err)
 	}
 	for i := range all.Items {
 		other := &all.Items[i]
@@ -229,12 +224,12 @@ func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *ba
 		}
 		if other.CreationTimestamp.Before(&br.CreationTimestamp) ||
 			(other.CreationTimestamp.Equal(&br.CreationTimestamp) && other.UID < br.UID) {
-			return &preflightFailure{ReasonDestinationInUse, fmt.Sprintf(
+			return &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
 				"s3://%s/%s overlaps the destination of BackupRequest %s/%s; choose another spec.documentLibrary.destinationPrefix",
-				bucket, prefix, other.Namespace, other.Name)}, nil
+				bucket, prefix, other.Namespace, other.Name)}
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // readClaim reads the claim record under prefix; nil when there is none.

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,19 +21,6 @@ import (
 
 // CleanupFinalizer makes deleting a BackupRequest delete its cloud artefacts first.
 const CleanupFinalizer = "backup.liferay.cloud/cleanup"
-
-// ConditionArtifactsRemoved reports the removal of a backup's snapshot and files,
-// by retention or deletion; False with reason CleanupFailed while it keeps failing.
-const ConditionArtifactsRemoved = "ArtifactsRemoved"
-
-// Reasons of retention and cleanup.
-const (
-	ReasonExpired       = "Expired"
-	ReasonRemoved       = "Removed"
-	ReasonRetained      = "Retained"
-	ReasonCleanupFailed = "CleanupFailed"
-	ReasonKeptAsNewest  = "KeptAsNewest"
-)
 
 // retained reports whether the user asked to keep the cloud artefacts.
 func retained(br *backupv1alpha1.BackupRequest) bool {
@@ -95,10 +81,10 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 			return ctrl.Result{}, err
 		}
 		if keep {
-			if c := meta.FindStatusCondition(br.Status.Conditions, ConditionArtifactsRemoved); c == nil || c.Reason != ReasonKeptAsNewest {
+			if c := br.Status.Condition(backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonKeptAsNewest) {
 				msg := fmt.Sprintf("expired, but kept: it is among the %d newest successful backups of %s/%s", r.Options.RetentionMinKept, br.Spec.ProjectID, br.Spec.Environment)
 				if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-					r.setCondition(st, br.Generation, ConditionArtifactsRemoved, "False", ReasonKeptAsNewest, msg)
+					st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonKeptAsNewest, msg, r.Clock.Now())
 				}); err != nil {
 					return ctrl.Result{}, err
 				}
@@ -113,13 +99,13 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhaseExpired
 		st.Message = "expired: " + removed
-		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonExpired, st.Message)
+		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonExpired, st.Message, r.Clock.Now())
 	})
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup expired", "removed", removed)
-	r.normalEvent(br, ReasonExpired, "Expire", "Backup expired: %s", removed)
+	r.normalEvent(br, backupv1alpha1.ReasonExpired, "Expire", "Backup expired: %s", removed)
 	r.archive(br)
 	if r.Options.DeleteExpired {
 		return ctrl.Result{}, client.IgnoreNotFound(r.Delete(ctx, br))
@@ -192,9 +178,9 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 		if r.Metrics != nil {
 			r.Metrics.RetentionFailed(br)
 		}
-		r.warningEvent(br, ReasonCleanupFailed, "Cleanup", "Removing backup artefacts failed, will retry: %v", err)
+		r.warningEvent(br, backupv1alpha1.ReasonCleanupFailed, "Cleanup", "Removing backup artefacts failed, will retry: %v", err)
 		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			r.setCondition(st, br.Generation, ConditionArtifactsRemoved, "False", ReasonCleanupFailed, err.Error())
+			st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonCleanupFailed, err.Error(), r.Clock.Now())
 		}); perr != nil {
 			return "", errors.Join(err, perr)
 		}
@@ -205,7 +191,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 		r.Metrics.RetentionDeleted(br)
 	}
 	return summary, r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		r.setCondition(st, br.Generation, ConditionArtifactsRemoved, "True", ReasonRemoved, summary)
+		st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionTrue, backupv1alpha1.ReasonRemoved, summary, r.Clock.Now())
 	})
 }
 
@@ -323,7 +309,7 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		r.normalEvent(br, ReasonRemoved, "Delete", "BackupRequest deleted: %s", removed)
+		r.normalEvent(br, backupv1alpha1.ReasonRemoved, "Delete", "BackupRequest deleted: %s", removed)
 	}
 	original := br.DeepCopy()
 	controllerutil.RemoveFinalizer(br, CleanupFinalizer)

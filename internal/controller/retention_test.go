@@ -61,7 +61,7 @@ func TestExpiredBackupIsRemovedFromTheCloudAndKeptAsARecord(t *testing.T) {
 	if !contains(m.cloud.Snapshots(), newSnap) || m.objectsUnder("retail/prd/new/") == 0 {
 		t.Fatal("the newer backup must be untouched")
 	}
-	if c := condition(old, ConditionArtifactsRemoved); c == nil || c.Status != metav1.ConditionTrue {
+	if c := condition(old, backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Status != metav1.ConditionTrue {
 		t.Fatalf("ArtifactsRemoved %+v", c)
 	}
 	if evs := strings.Join(m.events(), "\n"); !strings.Contains(evs, "Normal Expired") {
@@ -81,7 +81,7 @@ func TestNewestSuccessfulBackupIsNeverExpired(t *testing.T) {
 	if br.Status.Phase != backupv1alpha1.PhaseSucceeded || !contains(m.cloud.Snapshots(), snap) {
 		t.Fatalf("the only successful backup was removed: %s", br.Status.Phase)
 	}
-	if c := condition(br, ConditionArtifactsRemoved); c == nil || c.Reason != ReasonKeptAsNewest {
+	if c := condition(br, backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonKeptAsNewest) {
 		t.Fatalf("want KeptAsNewest, got %+v", c)
 	}
 	if res.RequeueAfter <= 0 {
@@ -120,7 +120,7 @@ func TestCleanupFailureIsRetriedAndSurfaced(t *testing.T) {
 		t.Fatal("a failed cleanup must return an error so it is retried with backoff")
 	}
 	br := m.get("old")
-	if c := condition(br, ConditionArtifactsRemoved); c == nil || c.Reason != ReasonCleanupFailed || !strings.Contains(c.Message, "InternalFailure") {
+	if c := condition(br, backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonCleanupFailed) || !strings.Contains(c.Message, "InternalFailure") {
 		t.Fatalf("want CleanupFailed naming the error, got %+v", c)
 	}
 	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,43 +29,20 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
-	// Cloud reads first (tags, the destination), then the claim: the backup's first
-	// write. A refused request has written nothing and has nothing to clean up.
-	failure, err := r.checkOwnership(ctx, br, prov)
-	var claim *backupv1alpha1.ClaimStatus
-	if err == nil && failure == nil {
-		// The finalizer goes on before the claim, so deleting the request always
-		// removes what it wrote.
-		err = r.ensureFinalizer(ctx, br)
-	}
-	if err == nil && failure == nil {
-		claim, failure, err = r.claimDestination(ctx, br, prov)
-	}
-	if err != nil || failure != nil {
+	claim, err := r.checkAndClaim(ctx, br, prov)
+	if err != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
-		if err != nil {
-			return r.handleStepError(ctx, br, err)
-		}
-		return ctrl.Result{}, r.fail(ctx, br, failure.reason, failure.message)
+		return r.handleStepError(ctx, br, err)
 	}
 
 	now := r.now()
-	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Phase = backupv1alpha1.PhaseInProgress
-		st.Claim = claim
-		st.StartTime = &now
-		st.Message = "backup started"
-		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonInProgress, "backup in progress")
-		if br.Spec.Database == nil {
-			r.markCopying(st, br) // the copy is the first step: record its start in the same write
-		}
-	})
+	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsStarted(claim, now) })
 	if err != nil {
 		r.slots.Release(br.Spec.ProjectID, br.UID)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
-	r.normalEvent(br, ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
+	r.normalEvent(br, backupv1alpha1.ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
 	if r.Metrics != nil {
 		r.Metrics.Started(br)
 	}
@@ -72,6 +50,20 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	// under a burst, every request with a free slot starts before any of them
 	// spends a worker on cloud calls.
 	return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(continuePriority)}, nil
+}
+
+// checkAndClaim reads the cloud (ownership tags, the destination), then claims the
+// destination: the backup's first write. A refused request has written nothing and
+// has nothing to clean up. The finalizer goes on before the claim, so deleting the
+// request always removes what it wrote.
+func (r *BackupRequestReconciler) checkAndClaim(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*backupv1alpha1.ClaimStatus, error) {
+	if err := r.checkOwnership(ctx, br, prov); err != nil {
+		return nil, err
+	}
+	if err := r.ensureFinalizer(ctx, br); err != nil {
+		return nil, err
+	}
+	return r.claimDestination(ctx, br, prov)
 }
 
 // queuePositionDelay is how long after its creation a request that must wait goes
@@ -90,8 +82,8 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 	// waiting request is not rewritten each time a slot changes hands.
 	msg := fmt.Sprintf("waiting for a slot: position %d in the queue of project %s (all %d slots in use)",
 		d.Position, br.Spec.ProjectID, d.Limit)
-	ready := meta.FindStatusCondition(br.Status.Conditions, ConditionReady)
-	if ready != nil && ready.Reason == ReasonWaitingForSlot && ready.Message == msg {
+	ready := br.Status.Condition(backupv1alpha1.ConditionReady)
+	if ready != nil && ready.Reason == string(backupv1alpha1.ReasonWaitingForSlot) && ready.Message == msg {
 		return recheckAfter(r.slotRetryAfter(br)), nil
 	}
 	if waited := r.Clock.Since(br.CreationTimestamp.Time); ready == nil && waited < queuePositionDelay {
@@ -100,13 +92,13 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhasePending
 		st.Message = msg
-		r.setCondition(st, br.Generation, ConditionReady, "False", ReasonWaitingForSlot, msg)
+		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForSlot, msg, r.Clock.Now())
 	})
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if ready == nil || ready.Reason != ReasonWaitingForSlot {
-		r.normalEvent(br, ReasonWaitingForSlot, "Queue", "%s", msg)
+	if ready == nil || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) {
+		r.normalEvent(br, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
 	}
 	return recheckAfter(r.slotRetryAfter(br)), nil
 }

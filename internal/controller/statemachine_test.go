@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -143,8 +142,8 @@ func (m *machine) events() []string {
 	}
 }
 
-func condition(br *backupv1alpha1.BackupRequest, t string) *metav1.Condition {
-	return meta.FindStatusCondition(br.Status.Conditions, t)
+func condition(br *backupv1alpha1.BackupRequest, t backupv1alpha1.ConditionType) *metav1.Condition {
+	return br.Status.Condition(t)
 }
 
 func TestFullBackupSucceedsWithEveryStepRecorded(t *testing.T) {
@@ -154,7 +153,7 @@ func TestFullBackupSucceedsWithEveryStepRecorded(t *testing.T) {
 	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
 		t.Fatalf("phase %s, message %q", br.Status.Phase, br.Status.Message)
 	}
-	for _, c := range []string{ConditionReady, ConditionDatabaseSnapshotReady, ConditionDocumentLibraryCopied, ConditionManifestWritten} {
+	for _, c := range []backupv1alpha1.ConditionType{backupv1alpha1.ConditionReady, backupv1alpha1.ConditionDatabaseSnapshotReady, backupv1alpha1.ConditionDocumentLibraryCopied, backupv1alpha1.ConditionManifestWritten} {
 		if cond := condition(br, c); cond == nil || cond.Status != metav1.ConditionTrue {
 			t.Errorf("condition %s = %+v, want True", c, cond)
 		}
@@ -239,8 +238,8 @@ func TestSnapshotPollingBacksOffWithoutAHotLoop(t *testing.T) {
 func TestProjectMismatchFailsWithoutCallingTheCloud(t *testing.T) {
 	m := newMachine(t, request("intruder", func(s *backupv1alpha1.BackupRequestSpec) { s.ProjectID = "bank" }))
 	br := m.drive("intruder")
-	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonProjectMismatch {
-		t.Fatalf("want Failed/ProjectMismatch, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonProjectMismatch) {
+		t.Fatalf("want Failed/ProjectMismatch, got %s %+v", br.Status.Phase, condition(br, backupv1alpha1.ConditionReady))
 	}
 	if !strings.Contains(br.Status.Message, `belongs to project "retail"`) {
 		t.Errorf("message should say which project the namespace belongs to: %q", br.Status.Message)
@@ -259,11 +258,11 @@ func TestUnsupportedProviderAndDatabaseTypeFail(t *testing.T) {
 	m := newMachine(t,
 		request("gcp", func(s *backupv1alpha1.BackupRequestSpec) { s.Provider = "gcp" }),
 		request("dump", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.Type = "dump" }))
-	if br := m.drive("gcp"); condition(br, ConditionReady).Reason != ReasonProviderNotSupported {
-		t.Errorf("gcp: %+v", condition(br, ConditionReady))
+	if br := m.drive("gcp"); condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonProviderNotSupported) {
+		t.Errorf("gcp: %+v", condition(br, backupv1alpha1.ConditionReady))
 	}
-	if br := m.drive("dump"); condition(br, ConditionReady).Reason != ReasonDatabaseTypeNotSupported {
-		t.Errorf("dump: %+v", condition(br, ConditionReady))
+	if br := m.drive("dump"); condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonDatabaseTypeNotSupported) {
+		t.Errorf("dump: %+v", condition(br, backupv1alpha1.ConditionReady))
 	}
 }
 
@@ -271,8 +270,8 @@ func TestPermanentProviderErrorFailsWithItsReason(t *testing.T) {
 	m := newMachine(t, request("missing-db"))
 	m.cloud.FailWith("CreateDatabaseSnapshot", provider.NewError(provider.KindNotFound, "CreateDBSnapshot", "retail-prd-db", errors.New("DBInstanceNotFound")))
 	br := m.drive("missing-db")
-	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonNotFound {
-		t.Fatalf("want Failed/NotFound, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonNotFound) {
+		t.Fatalf("want Failed/NotFound, got %s %+v", br.Status.Phase, condition(br, backupv1alpha1.ConditionReady))
 	}
 	if !strings.Contains(br.Status.Message, "retail-prd-db") {
 		t.Errorf("message must name the instance: %q", br.Status.Message)
@@ -306,8 +305,8 @@ func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 	_, _ = m.reconcile("bad-snap") // snapshot created
 	m.cloud.SetSnapshotState(m.get("bad-snap").Status.Database.SnapshotID, provider.SnapshotFailed, "failed")
 	br := m.drive("bad-snap")
-	if condition(br, ConditionReady).Reason != ReasonSnapshotFailed {
-		t.Fatalf("want SnapshotFailed, got %+v", condition(br, ConditionReady))
+	if condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonSnapshotFailed) {
+		t.Fatalf("want SnapshotFailed, got %+v", condition(br, backupv1alpha1.ConditionReady))
 	}
 }
 
@@ -359,8 +358,8 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 		t.Fatalf("q1 %s", p)
 	}
 	q2 := m.get("q2")
-	ready := condition(q2, ConditionReady)
-	if q2.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != ReasonWaitingForSlot || !strings.Contains(ready.Message, "position 1") {
+	ready := condition(q2, backupv1alpha1.ConditionReady)
+	if q2.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) || !strings.Contains(ready.Message, "position 1") {
 		t.Fatalf("q2 must wait first in line: %s %+v", q2.Status.Phase, ready)
 	}
 
@@ -388,8 +387,8 @@ func TestDestinationHoldingObjectsIsRefused(t *testing.T) {
 	m := newMachine(t, request("second"))
 	m.cloud.PutObject("liferay-backups", "retail/prd/second/manifest.json", []byte(`{"backupId":"someone-else"}`))
 	br := m.drive("second")
-	if condition(br, ConditionReady).Reason != ReasonDestinationNotEmpty {
-		t.Fatalf("want DestinationNotEmpty, got %+v", condition(br, ConditionReady))
+	if condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonDestinationNotEmpty) {
+		t.Fatalf("want DestinationNotEmpty, got %+v", condition(br, backupv1alpha1.ConditionReady))
 	}
 	if m.cloud.Calls("CopyObjectStorage") != 0 || m.cloud.Calls("CreateDatabaseSnapshot") != 0 {
 		t.Fatal("nothing may be copied or snapshotted into a used destination")
@@ -404,8 +403,8 @@ func TestOverlappingDestinationOfAnotherRequestIsRefused(t *testing.T) {
 	second.CreationTimestamp = metav1.NewTime(start.Add(time.Second))
 	m := newMachine(t, first, second)
 	br := m.drive("second")
-	if condition(br, ConditionReady).Reason != ReasonDestinationInUse || !strings.Contains(br.Status.Message, "proj-retail-prd/first") {
-		t.Fatalf("want DestinationInUse naming the other request, got %+v", condition(br, ConditionReady))
+	if condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonDestinationInUse) || !strings.Contains(br.Status.Message, "proj-retail-prd/first") {
+		t.Fatalf("want DestinationInUse naming the other request, got %+v", condition(br, backupv1alpha1.ConditionReady))
 	}
 	if br := m.drive("first"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
 		t.Fatalf("the older request keeps its destination: %s %s", br.Status.Phase, br.Status.Message)
@@ -423,8 +422,8 @@ func TestDeadlineFailsABackupThatNeverFinishes(t *testing.T) {
 	m.clock.Step(6*time.Hour + time.Minute)
 	_, _ = m.reconcile("slow")
 	br := m.get("slow")
-	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, ConditionReady).Reason != ReasonDeadlineExceeded {
-		t.Fatalf("want Failed/DeadlineExceeded, got %s %+v", br.Status.Phase, condition(br, ConditionReady))
+	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonDeadlineExceeded) {
+		t.Fatalf("want Failed/DeadlineExceeded, got %s %+v", br.Status.Phase, condition(br, backupv1alpha1.ConditionReady))
 	}
 	if _, running := m.r.jobs.Get(br.UID); running {
 		t.Fatal("the copy job must be cancelled")

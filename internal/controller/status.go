@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,8 +25,9 @@ func (r *BackupRequestReconciler) patchStatus(ctx context.Context, br *backupv1a
 		}
 		first = false
 		original := br.DeepCopy()
-		mutate(&br.Status)
+		// Conditions set by mutate carry the generation they were computed from.
 		br.Status.ObservedGeneration = br.Generation
+		mutate(&br.Status)
 		return r.Status().Patch(ctx, br, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))
 	})
 	if err != nil {
@@ -38,41 +37,15 @@ func (r *BackupRequestReconciler) patchStatus(ctx context.Context, br *backupv1a
 	return nil
 }
 
-// setCondition sets one condition on status, keeping lastTransitionTime when the status is unchanged.
-func (r *BackupRequestReconciler) setCondition(st *backupv1alpha1.BackupRequestStatus, generation int64, condType string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type:               condType,
-		Status:             status,
-		Reason:             reason,
-		Message:            truncateMessage(message),
-		ObservedGeneration: generation,
-		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
-	})
-}
-
-// conditionTrue reports whether condType is True on br.
-func conditionTrue(br *backupv1alpha1.BackupRequest, condType string) bool {
-	return meta.IsStatusConditionTrue(br.Status.Conditions, condType)
-}
-
 // normalEvent and warningEvent record a Kubernetes Event on br.
-func (r *BackupRequestReconciler) normalEvent(br *backupv1alpha1.BackupRequest, reason, action, note string, args ...any) {
+func (r *BackupRequestReconciler) normalEvent(br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(br, nil, corev1.EventTypeNormal, reason, action, note, args...)
+		r.Recorder.Eventf(br, nil, corev1.EventTypeNormal, string(reason), action, note, args...)
 	}
 }
 
-func (r *BackupRequestReconciler) warningEvent(br *backupv1alpha1.BackupRequest, reason, action, note string, args ...any) {
+func (r *BackupRequestReconciler) warningEvent(br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(br, nil, corev1.EventTypeWarning, reason, action, note, args...)
+		r.Recorder.Eventf(br, nil, corev1.EventTypeWarning, string(reason), action, note, args...)
 	}
-}
-
-// truncateMessage keeps condition messages within the API's 32768-byte limit.
-func truncateMessage(msg string) string {
-	const limit = 4096
-	if len(msg) <= limit {
-		return msg
-	}
-	return msg[:limit-3] + "..."
 }

@@ -39,7 +39,7 @@ func (r *BackupRequestReconciler) complete(ctx context.Context, br *backupv1alph
 		st.ExpiresAt = &expires
 		st.Message = summary
 		st.Size = manifest.HumanBytes(backupSize(br))
-		r.setCondition(st, br.Generation, ConditionReady, "True", ReasonSucceeded, summary)
+		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionTrue, backupv1alpha1.ReasonSucceeded, summary, r.Clock.Now())
 	})
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func (r *BackupRequestReconciler) complete(ctx context.Context, br *backupv1alph
 	if lastEvent != nil {
 		lastEvent()
 	}
-	r.normalEvent(br, ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
+	r.normalEvent(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
 	if r.Metrics != nil {
 		r.Metrics.Finished(br)
 	}

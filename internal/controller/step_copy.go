@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -22,20 +23,20 @@ import (
 // status.documentLibrary every ProgressInterval until the job ends. After a restart
 // the job is simply started again: the provider skips objects already copied.
 func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	if br.Spec.DocumentLibrary == nil || conditionTrue(br, ConditionDocumentLibraryCopied) {
+	if br.Spec.DocumentLibrary == nil || br.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
 		return stepDone, nil
 	}
 	job, running := r.jobs.Get(br.UID)
 	if !running {
 		// The step before (the slot or the snapshot) normally marked the copy as
 		// started in its own status write; write it here only when it did not.
-		if c := meta.FindStatusCondition(br.Status.Conditions, ConditionDocumentLibraryCopied); c == nil || c.Reason != ReasonCopying {
+		if c := br.Status.Condition(backupv1alpha1.ConditionDocumentLibraryCopied); c == nil || c.Reason != string(backupv1alpha1.ReasonCopying) {
 			if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { r.markCopying(st, br) }); err != nil {
 				return stepResult{}, err
 			}
 		}
 		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, prov))
-		r.normalEvent(br, ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s",
+		r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s",
 			br.Spec.DocumentLibrary.SourceBucket, br.Spec.DocumentLibrary.SourcePrefix)
 	}
 
@@ -62,7 +63,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	}
 	res, inv := result.Copy, result.Inventory
 	if stored := res.ObjectsCopied + res.ObjectsSkipped; inv.Objects != stored {
-		return stepResult{}, &backupFailure{ReasonCopyFailed, fmt.Sprintf(
+		return stepResult{}, &failure{backupv1alpha1.ReasonCopyFailed, fmt.Sprintf(
 			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)}
 	}
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
@@ -77,7 +78,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 		if res.ObjectsVanished > 0 {
 			msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
 		}
-		r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "True", ReasonCopied, msg)
+		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionTrue, backupv1alpha1.ReasonCopied, msg, r.Clock.Now())
 	})
 	if err != nil {
 		return stepResult{}, err
@@ -85,7 +86,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	if r.Metrics != nil {
 		r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
 	}
-	r.normalEvent(br, ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
+	r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
 		inv.Objects, manifest.HumanBytes(inv.Bytes))
 	return stepDone, nil
 }
@@ -97,8 +98,7 @@ func (r *BackupRequestReconciler) markCopying(st *backupv1alpha1.BackupRequestSt
 	if dl == nil {
 		return
 	}
-	r.setCondition(st, br.Generation, ConditionDocumentLibraryCopied, "False", ReasonCopying,
-		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())))
+	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying, fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())), r.Clock.Now())
 }
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.

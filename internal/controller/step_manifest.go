@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
@@ -37,14 +39,13 @@ func (r *BackupRequestReconciler) manifestLocation(br *backupv1alpha1.BackupRequ
 // the backup in the same status write. Its file list comes from listing the
 // destination, so it is right even after a restart.
 func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	if conditionTrue(br, ConditionManifestWritten) {
+	if br.Status.IsConditionTrue(backupv1alpha1.ConditionManifestWritten) {
 		return stepDone, nil
 	}
 	bucket, key := r.manifestLocation(br)
 	if bucket == "" {
 		return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			r.setCondition(st, br.Generation, ConditionManifestWritten, "False", ReasonNoManifestBucket,
-				"database-only backup and no --manifest-bucket configured: no manifest written")
+			st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionFalse, backupv1alpha1.ReasonNoManifestBucket, "database-only backup and no --manifest-bucket configured: no manifest written", r.Clock.Now())
 		}, nil)
 	}
 	m, err := r.buildManifest(ctx, br, prov)
@@ -52,7 +53,7 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *bac
 		return stepResult{}, err
 	}
 	if err := m.Seal(); err != nil {
-		return stepResult{}, &backupFailure{ReasonManifestFailed, fmt.Sprintf("the manifest for s3://%s/%s is invalid: %v", bucket, key, err)}
+		return stepResult{}, &failure{backupv1alpha1.ReasonManifestFailed, fmt.Sprintf("the manifest for s3://%s/%s is invalid: %v", bucket, key, err)}
 	}
 	data, err := m.Marshal(manifest.Pretty)
 	if err != nil {
@@ -66,9 +67,9 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *bac
 	location := fmt.Sprintf("s3://%s/%s", bucket, key)
 	return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Manifest = &backupv1alpha1.ManifestStatus{Location: location, Checksum: m.Checksum}
-		r.setCondition(st, br.Generation, ConditionManifestWritten, "True", ReasonManifestWritten, "manifest written to "+location)
+		st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionTrue, backupv1alpha1.ReasonManifestWritten, "manifest written to "+location, r.Clock.Now())
 	}, func() {
-		r.normalEvent(br, ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
+		r.normalEvent(br, backupv1alpha1.ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
 	})
 }
 
@@ -97,7 +98,7 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 	dl, st := br.Spec.DocumentLibrary, br.Status.DocumentLibrary
 	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
 	if st == nil || st.InventoryRun == "" {
-		return nil, &backupFailure{ReasonManifestFailed, "the copy recorded no inventory; the backup cannot be described"}
+		return nil, &failure{backupv1alpha1.ReasonManifestFailed, "the copy recorded no inventory; the backup cannot be described"}
 	}
 	listed, err := prov.ListObjects(ctx, bucket, prefix+layout.RunPrefix(st.InventoryRun))
 	r.observeCall("ListObjects", err)
@@ -124,14 +125,14 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 			return nil
 		})
 		if err != nil {
-			return nil, &backupFailure{ReasonManifestFailed, fmt.Sprintf("inventory part s3://%s/%s is unreadable: %v", bucket, o.Key, err)}
+			return nil, &failure{backupv1alpha1.ReasonManifestFailed, fmt.Sprintf("inventory part s3://%s/%s is unreadable: %v", bucket, o.Key, err)}
 		}
 		ref.Parts = append(ref.Parts, manifest.InventoryPart{Key: rel, SHA256: part.SHA256, ObjectCount: part.Objects, SizeBytes: part.Bytes})
 		ref.ObjectCount += part.Objects
 		ref.TotalSizeBytes += part.Bytes
 	}
 	if ref.ObjectCount != st.ObjectsTotal || ref.TotalSizeBytes != st.TotalSizeBytes {
-		return nil, &backupFailure{ReasonManifestFailed, fmt.Sprintf(
+		return nil, &failure{backupv1alpha1.ReasonManifestFailed, fmt.Sprintf(
 			"the inventory in s3://%s/%s lists %d objects (%d bytes) but the copy recorded %d (%d bytes); the backup is not trusted",
 			bucket, prefix+layout.InventoryDir, ref.ObjectCount, ref.TotalSizeBytes, st.ObjectsTotal, st.TotalSizeBytes)}
 	}

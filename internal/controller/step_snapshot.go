@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -24,7 +25,7 @@ func owner(br *backupv1alpha1.BackupRequest) provider.BackupOwner {
 // reconcileSnapshot creates the database snapshot once (the provider names it
 // deterministically, so a retry adopts it) and polls it until available.
 func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	if br.Spec.Database == nil || conditionTrue(br, ConditionDatabaseSnapshotReady) {
+	if br.Spec.Database == nil || br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseSnapshotReady) {
 		return stepDone, nil
 	}
 	if br.Status.Database == nil || br.Status.Database.SnapshotID == "" {
@@ -41,14 +42,13 @@ func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, br *backup
 	}
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status)}
-		r.setCondition(st, br.Generation, ConditionDatabaseSnapshotReady, "False", ReasonSnapshotCreating,
-			fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, br.Spec.Database.InstanceID))
+		st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionFalse, backupv1alpha1.ReasonSnapshotCreating, fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, br.Spec.Database.InstanceID), r.Clock.Now())
 	})
 	if err != nil {
 		return stepResult{}, err
 	}
 	ctrl.LoggerFrom(ctx).Info("database snapshot started", "snapshot", res.SnapshotID, "adopted", res.Adopted)
-	r.normalEvent(br, ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, br.Spec.Database.InstanceID)
+	r.normalEvent(br, backupv1alpha1.ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, br.Spec.Database.InstanceID)
 	return stepResult{requeueAfter: r.Options.SnapshotPollInitial}, nil
 }
 
@@ -57,7 +57,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1
 	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
 	r.observeCall("GetDatabaseSnapshotStatus", err)
 	if provider.IsNotFound(err) {
-		return stepResult{}, &backupFailure{ReasonSnapshotMissing,
+		return stepResult{}, &failure{backupv1alpha1.ReasonSnapshotMissing,
 			fmt.Sprintf("snapshot %s disappeared while it was being created; it may have been deleted outside the controller", id)}
 	}
 	if err != nil {
@@ -67,17 +67,16 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1
 	case provider.SnapshotAvailable:
 		err := r.patchStatus(ctx, br, func(s *backupv1alpha1.BackupRequestStatus) {
 			s.Database = snapshotStatus(st)
-			r.setCondition(s, br.Generation, ConditionDatabaseSnapshotReady, "True", ReasonSnapshotAvailable,
-				fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(st.SizeBytes)))
+			s.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionTrue, backupv1alpha1.ReasonSnapshotAvailable, fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(st.SizeBytes)), r.Clock.Now())
 			r.markCopying(s, br) // the next step, in the same write
 		})
 		if err != nil {
 			return stepResult{}, err
 		}
-		r.normalEvent(br, ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
+		r.normalEvent(br, backupv1alpha1.ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
 		return stepDone, nil
 	case provider.SnapshotFailed, provider.SnapshotDeleting:
-		return stepResult{}, &backupFailure{ReasonSnapshotFailed,
+		return stepResult{}, &failure{backupv1alpha1.ReasonSnapshotFailed,
 			fmt.Sprintf("snapshot %s ended in state %q; check the database instance %s and its events", id, st.RawStatus, br.Spec.Database.InstanceID)}
 	}
 	// Still creating: record progress (only when it moved) and look again later.
@@ -94,7 +93,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1
 // and no counter to lose in a restart.
 func (r *BackupRequestReconciler) snapshotPollAfter(br *backupv1alpha1.BackupRequest) time.Duration {
 	running := r.Options.SnapshotPollInitial
-	if c := meta.FindStatusCondition(br.Status.Conditions, ConditionDatabaseSnapshotReady); c != nil {
+	if c := br.Status.Condition(backupv1alpha1.ConditionDatabaseSnapshotReady); c != nil {
 		running = r.Clock.Since(c.LastTransitionTime.Time)
 	}
 	return min(max(running, r.Options.SnapshotPollInitial), r.Options.SnapshotPollMax)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
 // ValidationError names the field of a record that cannot be stored.
@@ -24,7 +26,10 @@ var (
 	namePattern  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
 	providers = map[string]bool{"aws": true, "gcp": true, "azure": true}
-	phases    = map[string]bool{"Pending": true, "InProgress": true, "Succeeded": true, "Failed": true, "Expired": true}
+	phases    = map[string]bool{
+		string(backupv1alpha1.PhasePending): true, string(backupv1alpha1.PhaseInProgress): true, string(backupv1alpha1.PhaseSucceeded): true,
+		string(backupv1alpha1.PhaseFailed): true, string(backupv1alpha1.PhaseExpired): true,
+	}
 )
 
 // Column limits, matching the schema.

@@ -15,11 +15,9 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/utils/ptr"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -73,7 +71,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		return getBR(ns, name)
 	}
 	reasonOf := func(br *backupv1alpha1.BackupRequest) string {
-		return meta.FindStatusCondition(br.Status.Conditions, controller.ConditionReady).Reason
+		return br.Status.Condition(backupv1alpha1.ConditionReady).Reason
 	}
 	// passTime moves every controller's clock by d for the rest of the spec.
 	passTime := func(d time.Duration) {
@@ -158,7 +156,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		refused := getBR(ns, br.Name)
-		Expect(reasonOf(refused)).To(Equal(controller.ReasonProjectMismatch))
+		Expect(reasonOf(refused)).To(BeEquivalentTo(backupv1alpha1.ReasonProjectMismatch))
 		Expect(refused.Status.Claim).To(BeNil())
 		Expect(refused.Status.ExpiresAt).To(BeNil(), "a refused request has nothing to expire")
 		passTime(8 * 24 * time.Hour)
@@ -167,11 +165,11 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 	})
 
 	DescribeTable("refuses a destination that is not empty or lies inside another backup, with nothing to clean up on expiry or delete",
-		func(name, prefix, reason string) {
+		func(name, prefix string, reason backupv1alpha1.Reason) {
 			snapshots := cloud.SnapshotIDs(db)
 			br := run(name, spec(prefix, 7), nil)
 			Expect(br.Status.Phase).To(Equal(backupv1alpha1.PhaseFailed))
-			Expect(reasonOf(br)).To(Equal(reason), br.Status.Message)
+			Expect(reasonOf(br)).To(BeEquivalentTo(reason), br.Status.Message)
 			Expect(br.Status.Message).To(ContainSubstring("spec.documentLibrary.destinationPrefix"))
 			Expect(br.Status.Claim).To(BeNil())
 			Expect(br.Status.ExpiresAt).To(BeNil())
@@ -184,18 +182,18 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 				WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("not found")))
 			untouched()
 		},
-		Entry("the parent of two backups", "parent", "safe/prd/", controller.ReasonDestinationInUse),
-		Entry("inside a Succeeded backup", "nested", "safe/prd/a1/nested/", controller.ReasonDestinationInUse),
-		Entry("inside a retained backup whose BackupRequest is gone", "orphan-nested", "safe/prd/kept/x/", controller.ReasonDestinationInUse),
-		Entry("a prefix holding foreign objects", "foreign", "safe/foreign/", controller.ReasonDestinationNotEmpty),
-		Entry("the same destination as a Succeeded backup", "same", "safe/prd/a2/", controller.ReasonDestinationInUse),
+		Entry("the parent of two backups", "parent", "safe/prd/", backupv1alpha1.ReasonDestinationInUse),
+		Entry("inside a Succeeded backup", "nested", "safe/prd/a1/nested/", backupv1alpha1.ReasonDestinationInUse),
+		Entry("inside a retained backup whose BackupRequest is gone", "orphan-nested", "safe/prd/kept/x/", backupv1alpha1.ReasonDestinationInUse),
+		Entry("a prefix holding foreign objects", "foreign", "safe/foreign/", backupv1alpha1.ReasonDestinationNotEmpty),
+		Entry("the same destination as a Succeeded backup", "same", "safe/prd/a2/", backupv1alpha1.ReasonDestinationInUse),
 	)
 
 	It("refuses a request naming another project's bucket before any write", func() {
 		cloud.CreateBucket("safe-foreign-dest", fixtures.ProjectTag("bravo"))
 		snapshots := cloud.SnapshotIDs(db)
 		br := run("owned", fullSpec(db, source, "safe-foreign-dest", "safe/prd/owned/"), nil)
-		Expect(reasonOf(br)).To(Equal(controller.ReasonResourceNotOwned))
+		Expect(reasonOf(br)).To(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned))
 		Expect(cloud.SnapshotIDs(db)).To(ConsistOf(snapshots))
 		Expect(cloud.ListKeys("safe-foreign-dest", "")).To(BeEmpty())
 		untouched()
@@ -332,8 +330,8 @@ var _ = Describe("Tenant isolation of the resources a spec names", Ordered, func
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 			Eventually(phaseOf(ns, name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 			refused := getBR(ns, name)
-			ready := meta.FindStatusCondition(refused.Status.Conditions, controller.ConditionReady)
-			Expect(ready.Reason).To(Equal(controller.ReasonResourceNotOwned))
+			ready := refused.Status.Condition(backupv1alpha1.ConditionReady)
+			Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned))
 			Expect(refused.Status.Message).To(ContainSubstring(resource))
 			Expect(refused.Status.Message).To(ContainSubstring(backupv1alpha1.OwnershipTagKey + "=iso"))
 			Expect(refused.Status.Claim).To(BeNil())
@@ -349,7 +347,7 @@ var _ = Describe("Tenant isolation of the resources a spec names", Ordered, func
 					reasons = append(reasons, e.Reason)
 				}
 				return reasons
-			}).WithTimeout(10 * time.Second).Should(ContainElement(controller.ReasonResourceNotOwned))
+			}).WithTimeout(10 * time.Second).Should(ContainElement(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned)))
 		},
 		Entry("another project's database instance", "x-instance", "bravo-prd-db", "iso-prd-dl", "iso-backups", "database instance bravo-prd-db"),
 		Entry("another project's source bucket", "x-source", "iso-prd-db", "bravo-prd-dl", "iso-backups", "source bucket bravo-prd-dl"),

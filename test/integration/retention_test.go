@@ -5,10 +5,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 )
 
@@ -48,9 +46,9 @@ var _ = Describe("Retention", Ordered, func() {
 
 		By("the newest successful backup stays, though expired")
 		Consistently(phaseOf(ns, newest.Name)).WithTimeout(2 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
-		cond := meta.FindStatusCondition(getBR(ns, newest.Name).Status.Conditions, controller.ConditionArtifactsRemoved)
+		cond := getBR(ns, newest.Name).Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)
 		Expect(cond).NotTo(BeNil())
-		Expect(cond.Reason).To(Equal(controller.ReasonKeptAsNewest))
+		Expect(cond.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonKeptAsNewest))
 		Expect(cloud.ListKeys("keep-backups", "keep/3/")).NotTo(BeEmpty())
 
 		By("deleting a BackupRequest removes its artefacts before the object goes")

@@ -1,0 +1,168 @@
+package v1alpha1
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ConditionType names a condition of a BackupRequest.
+type ConditionType string
+
+// Condition types of a BackupRequest. Each step of a backup owns one.
+const (
+	// ConditionReady is True once the backup Succeeded; its reason says why it is not (yet).
+	ConditionReady ConditionType = "Ready"
+	// ConditionDatabaseSnapshotReady is True once the database snapshot is available.
+	ConditionDatabaseSnapshotReady ConditionType = "DatabaseSnapshotReady"
+	// ConditionDocumentLibraryCopied is True once every selected object is at the destination.
+	ConditionDocumentLibraryCopied ConditionType = "DocumentLibraryCopied"
+	// ConditionManifestWritten is True once the manifest is stored.
+	ConditionManifestWritten ConditionType = "ManifestWritten"
+	// ConditionArtifactsRemoved reports the removal of a backup's snapshot and files, by
+	// retention or deletion; False with reason CleanupFailed while it keeps failing.
+	ConditionArtifactsRemoved ConditionType = "ArtifactsRemoved"
+	// ConditionArchived is True once the current phase is committed to the backup history.
+	ConditionArchived ConditionType = "Archived"
+)
+
+// Reason says why a condition has its status; Events use the same words.
+type Reason string
+
+// Reasons of a BackupRequest's conditions and events.
+const (
+	// Ready.
+	ReasonWaitingForSlot Reason = "WaitingForSlot"
+	ReasonInProgress     Reason = "InProgress"
+	ReasonSucceeded      Reason = "Succeeded"
+	ReasonExpired        Reason = "Expired"
+
+	// Refusals before the first write.
+	ReasonProjectMismatch          Reason = "ProjectMismatch"
+	ReasonResourceNotOwned         Reason = "ResourceNotOwned"
+	ReasonDestinationInUse         Reason = "DestinationInUse"
+	ReasonDestinationNotEmpty      Reason = "DestinationNotEmpty"
+	ReasonProviderNotSupported     Reason = "ProviderNotSupported"
+	ReasonDatabaseTypeNotSupported Reason = "DatabaseTypeNotSupported"
+	ReasonInvalidInput             Reason = "InvalidInput"
+
+	// Failures while running.
+	ReasonDeadlineExceeded Reason = "DeadlineExceeded"
+	ReasonNotFound         Reason = "NotFound"
+	ReasonAccessDenied     Reason = "AccessDenied"
+	ReasonConflict         Reason = "Conflict"
+	ReasonQuotaExceeded    Reason = "QuotaExceeded"
+	ReasonTransientError   Reason = "TransientError"
+
+	// DatabaseSnapshotReady.
+	ReasonSnapshotCreating  Reason = "SnapshotCreating"
+	ReasonSnapshotAvailable Reason = "SnapshotAvailable"
+	ReasonSnapshotFailed    Reason = "SnapshotFailed"
+	ReasonSnapshotMissing   Reason = "SnapshotMissing"
+
+	// DocumentLibraryCopied.
+	ReasonCopying    Reason = "Copying"
+	ReasonCopied     Reason = "Copied"
+	ReasonCopyFailed Reason = "CopyFailed"
+
+	// ManifestWritten.
+	ReasonManifestWritten  Reason = "Written"
+	ReasonNoManifestBucket Reason = "NoManifestBucket"
+	ReasonManifestFailed   Reason = "ManifestFailed"
+
+	// ArtifactsRemoved.
+	ReasonRemoved       Reason = "Removed"
+	ReasonCleanupFailed Reason = "CleanupFailed"
+	ReasonKeptAsNewest  Reason = "KeptAsNewest"
+
+	// Archived.
+	ReasonRecorded      Reason = "Recorded"
+	ReasonInvalidRecord Reason = "InvalidRecord"
+
+	// Events only.
+	ReasonStarted Reason = "Started"
+)
+
+// maxConditionMessage keeps condition messages well within the API's 32768-byte limit.
+const maxConditionMessage = 4096
+
+// Condition returns the condition of type t, or nil.
+func (st *BackupRequestStatus) Condition(t ConditionType) *metav1.Condition {
+	return meta.FindStatusCondition(st.Conditions, string(t))
+}
+
+// IsConditionTrue reports whether the condition of type t is True.
+func (st *BackupRequestStatus) IsConditionTrue(t ConditionType) bool {
+	return meta.IsStatusConditionTrue(st.Conditions, string(t))
+}
+
+// SetCondition sets the condition of type t for st.ObservedGeneration, keeping its
+// lastTransitionTime when the status does not change.
+func (st *BackupRequestStatus) SetCondition(t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
+	if len(message) > maxConditionMessage {
+		message = message[:maxConditionMessage-3] + "..."
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type:               string(t),
+		Status:             status,
+		Reason:             string(reason),
+		Message:            message,
+		ObservedGeneration: st.ObservedGeneration,
+		LastTransitionTime: metav1.NewTime(now),
+	})
+}
+
+// SetAsWaiting records that the request waits for a slot of its project.
+func (st *BackupRequestStatus) SetAsWaiting(message string, now time.Time) {
+	st.Phase = PhasePending
+	st.Message = message
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonWaitingForSlot, message, now)
+}
+
+// SetAsStarted records that the backup took a slot and claimed its destination
+// (claim is nil when it writes no object).
+func (st *BackupRequestStatus) SetAsStarted(claim *ClaimStatus, now metav1.Time) {
+	st.Phase = PhaseInProgress
+	st.Claim = claim
+	st.StartTime = &now
+	st.Message = "backup started"
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonInProgress, "backup in progress", now.Time)
+}
+
+// SetAsFailed ends the backup in phase Failed. A backup that left artefacts expires at
+// expiresAt; one refused before its first write has nothing to expire.
+func (st *BackupRequestStatus) SetAsFailed(reason Reason, message string, now, expiresAt metav1.Time) {
+	st.Phase = PhaseFailed
+	st.Message = message
+	st.CompletionTime = &now
+	if st.HasArtifacts() {
+		st.ExpiresAt = &expiresAt
+	}
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, reason, message, now.Time)
+}
+
+// SetAsSucceeded ends the backup in phase Succeeded.
+func (st *BackupRequestStatus) SetAsSucceeded(summary, size string, now, expiresAt metav1.Time) {
+	st.Phase = PhaseSucceeded
+	st.CompletionTime = &now
+	st.ExpiresAt = &expiresAt
+	st.Message = summary
+	st.Size = size
+	st.SetCondition(ConditionReady, metav1.ConditionTrue, ReasonSucceeded, summary, now.Time)
+}
+
+// SetAsExpired records that retention removed the backup's artefacts (or kept them,
+// as summary says); the object stays as a record.
+func (st *BackupRequestStatus) SetAsExpired(summary string, now time.Time) {
+	st.Phase = PhaseExpired
+	st.Message = "expired: " + summary
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonExpired, st.Message, now)
+}
+
+// HasArtifacts reports whether the backup left anything in the cloud that retention
+// could remove: a snapshot or a claimed destination. A request refused before its
+// first write has none.
+func (st *BackupRequestStatus) HasArtifacts() bool {
+	return st.Claim != nil || (st.Database != nil && st.Database.SnapshotID != "")
+}
