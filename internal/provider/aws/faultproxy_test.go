@@ -11,23 +11,33 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // faultProxy is a reverse proxy in front of moto that answers selected requests with
-// an injected S3 error instead of forwarding them, counts what it sees, and can slow
-// every forwarded request down. It is how the tests produce SlowDown, 503, 5xx and
-// AccessDenied, which moto itself never returns.
+// an injected S3 error instead of forwarding them, counts what it sees, and can park
+// requests until their client gives up. It is how the tests produce SlowDown, 503, 5xx
+// and AccessDenied, which moto itself never returns, and requests stuck in flight.
 type faultProxy struct {
 	URL    string
 	server *httptest.Server
 
 	mu     sync.Mutex
 	faults []*fault
-	delay  time.Duration
+	hold   *hold
 
-	forwarded atomic.Int64
-	requests  sync.Map // request kind → *atomic.Int64
+	requests sync.Map // request kind → *atomic.Int64
+	// held is the number of requests parked right now.
+	held atomic.Int64
+	// closing ends every parking when the test is over, so a copy that never gives up
+	// on its requests fails the test instead of hanging the server's Close.
+	closing chan struct{}
+}
+
+// hold lets the first pass requests that match through and parks every later one
+// until its client gives up: such a request never reaches S3.
+type hold struct {
+	match func(*http.Request) bool
+	pass  int
 }
 
 // fault answers up to remaining requests that match with status and an S3 error code;
@@ -49,7 +59,7 @@ func newFaultProxy(t testing.TB) *faultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp := &faultProxy{}
+	fp := &faultProxy{closing: make(chan struct{})}
 	forward := httputil.NewSingleHostReverseProxy(target)
 	forward.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
 	forward.ErrorLog = log.New(io.Discard, "", 0) // aborted requests are expected in cancellation tests
@@ -62,20 +72,22 @@ func newFaultProxy(t testing.TB) *faultProxy {
 				`<Error><Code>%s</Code><Message>injected by the test proxy</Message><RequestId>fault</RequestId></Error>`, f.code)
 			return
 		}
-		fp.mu.Lock()
-		delay := fp.delay
-		fp.mu.Unlock()
-		if delay > 0 {
+		if fp.parks(r) {
+			fp.held.Add(1)
+			defer fp.held.Add(-1)
 			select {
-			case <-time.After(delay):
 			case <-r.Context().Done():
-				return
+			case <-fp.closing:
+				w.WriteHeader(http.StatusBadGateway)
 			}
+			return
 		}
-		fp.forwarded.Add(1)
 		forward.ServeHTTP(w, r)
 	}))
-	t.Cleanup(fp.server.Close)
+	t.Cleanup(func() {
+		close(fp.closing)
+		fp.server.Close()
+	})
 	fp.URL = fp.server.URL
 	return fp
 }
@@ -99,11 +111,26 @@ func (fp *faultProxy) injectPerObject(match func(*http.Request) bool, times, sta
 	return f
 }
 
-// slowDown delays every forwarded request by d.
-func (fp *faultProxy) slowDown(d time.Duration) {
+// holdAfter lets the first pass requests that match reach S3 and parks every later
+// one until its client gives up (see held).
+func (fp *faultProxy) holdAfter(match func(*http.Request) bool, pass int) {
 	fp.mu.Lock()
-	fp.delay = d
+	fp.hold = &hold{match: match, pass: pass}
 	fp.mu.Unlock()
+}
+
+// parks reports whether r is to be parked (and counts it against the hold's passes).
+func (fp *faultProxy) parks(r *http.Request) bool {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if fp.hold == nil || !fp.hold.match(r) {
+		return false
+	}
+	if fp.hold.pass > 0 {
+		fp.hold.pass--
+		return false
+	}
+	return true
 }
 
 func (fp *faultProxy) faultFor(r *http.Request) *fault {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -347,41 +348,89 @@ func TestCopyStopsPromptlyWhenCancelled(t *testing.T) {
 	raw := newRawClients(t)
 	store := sharedLiferayStore(t)
 	proxy := newFaultProxy(t)
-	proxy.slowDown(20 * time.Millisecond) // keep the copy running long enough to cancel it
-	p := newTestProvider(t, Options{Endpoint: proxy.URL})
+	const passed, concurrency = 100, 16
+	// The first copies reach S3; every later one is parked in the proxy until the copy
+	// gives up on it. So the copy is provably mid-way, every worker waiting on a request
+	// in flight, when it is cancelled, whatever the speed of the machine; and it can
+	// only return by abandoning those requests.
+	proxy.holdAfter(isKind("CopyObject"), passed)
+	// Small listing pages: the listing is still going, waiting for the dispatcher to
+	// take its pages, when the copy is cancelled, and must stop with it.
+	p := newTestProvider(t, Options{Endpoint: proxy.URL, ListPageSize: 50})
 	dst := raw.newBucket(t, "cancelled")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var cancelledAt time.Time
-	var once sync.Once
 	req := store.copyRequest(dst, "b/")
-	req.Concurrency = 16
-	req.Progress = func(pr provider.CopyProgress) {
-		if pr.ObjectsCopied >= 100 {
-			once.Do(func() { cancelledAt = time.Now(); cancel() })
-		}
+	req.Concurrency = concurrency
+	type outcome struct {
+		res *provider.ObjectStorageCopyResult
+		err error
 	}
-	res, err := p.CopyObjectStorage(ctx, req)
-	stopped := time.Since(cancelledAt)
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := p.CopyObjectStorage(ctx, req)
+		done <- outcome{res, err}
+	}()
+	waitUntil(t, "every worker waiting on a parked copy", func() bool { return proxy.held.Load() == concurrency })
+	if n := len(copyGoroutines()); n == 0 {
+		t.Fatal("no goroutine of the copy found while it runs: copyGoroutines no longer recognises them")
+	}
 
+	cancel()
+	var got outcome
+	select {
+	case got = <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("the copy did not return after cancellation (%d requests still parked)", proxy.held.Load())
+	}
+	res, err := got.res, got.err
 	if !errors.Is(err, context.Canceled) || !provider.IsTransient(err) {
 		t.Fatalf("error %v, want a transient error wrapping context.Canceled", err)
 	}
-	if stopped > 2*time.Second {
-		t.Fatalf("copy returned %v after cancellation", stopped)
+	if res == nil || res.ObjectsCopied == 0 || res.ObjectsCopied > passed {
+		t.Fatalf("result %+v, want a partial copy of at most the %d objects whose copy reached S3", res, passed)
 	}
-	if res == nil || res.ObjectsCopied >= liferayUserDocuments || res.ObjectsCopied < 100 {
-		t.Fatalf("result %+v, want a partial copy", res)
+	// Nothing keeps running behind the caller's back: the parked requests were
+	// abandoned and no goroutine of the copy is left to send more.
+	waitUntil(t, "the parked requests to be abandoned", func() bool { return proxy.held.Load() == 0 })
+	waitUntil(t, "the copy's goroutines to end", func() bool { return len(copyGoroutines()) == 0 })
+	if n := int64(len(raw.listing(t, dst, "b/"))); n != res.ObjectsCopied {
+		t.Fatalf("destination holds %d objects, want the %d reported copied", n, res.ObjectsCopied)
 	}
-	// Nothing keeps running behind the caller's back.
-	forwarded := proxy.forwarded.Load()
-	time.Sleep(300 * time.Millisecond)
-	if later := proxy.forwarded.Load(); later != forwarded {
-		t.Fatalf("%d requests reached S3 after the copy returned", later-forwarded)
+}
+
+// copyGoroutines returns the stacks of the goroutines running this package's copy
+// code (workers, listings, the copy itself).
+func copyGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
 	}
-	if n := int64(len(raw.listing(t, dst, "b/"))); n < res.ObjectsCopied {
-		t.Fatalf("destination holds %d objects, fewer than the %d reported copied", n, res.ObjectsCopied)
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "internal/provider/aws.(*copyRun)") || strings.Contains(g, "internal/provider/aws.(*Provider).streamObjects") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// waitUntil polls cond until it holds; the minute it allows only runs out when the
+// test fails.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -555,8 +604,13 @@ func TestListUploadDownloadAndDeleteObjects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("download: %v", err)
 	}
-	got, _ := io.ReadAll(body)
-	body.Close()
+	got, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(got, manifest) {
 		t.Fatalf("downloaded %q, want %q", got, manifest)
 	}
