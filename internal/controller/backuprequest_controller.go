@@ -117,34 +117,53 @@ func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *back
 	return r.acquireSlot(ctx, br, prov)
 }
 
-// reconcileInProgress runs the backup steps in order; a step that is not finished
-// stops the pass and says when to look again.
+// reconcileInProgress runs the backup steps in order on a per-pass scope; a step that
+// is not finished stops the pass and says when to look again. The steps' status
+// changes are stored in one write at the end of the pass, before any failure goes
+// through the failure funnel.
 func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	if r.deadlinePassed(br) {
 		r.jobs.Cancel(br.UID)
-		return ctrl.Result{}, r.fail(ctx, br, backupv1alpha1.ReasonDeadlineExceeded,
-			fmt.Sprintf("backup did not finish within %s of starting; raise --backup-deadline if this environment needs longer", r.Options.BackupDeadline))
+		return r.handleStepError(ctx, br, failWith(backupv1alpha1.ReasonDeadlineExceeded,
+			"backup did not finish within %s of starting; raise --backup-deadline if this environment needs longer", r.Options.BackupDeadline))
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
 		return r.handleStepError(ctx, br, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error()))
 	}
-	// The finalizer goes on before the first cloud artefact exists, not at creation:
-	// a request still waiting for its slot has nothing to clean up, and the write
-	// would only delay the requests that can start.
+	// Normally already there (added before the claim); kept for requests started by
+	// an older controller.
 	if err := r.ensureFinalizer(ctx, br); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	steps := []func(context.Context, *backupv1alpha1.BackupRequest, provider.Provider) (stepResult, error){
+	s := r.newScope(br, prov)
+	res, stepErr := r.runSteps(ctx, s)
+	if err := r.close(ctx, s); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if stepErr != nil {
+		return r.handleStepError(ctx, br, stepErr)
+	}
+	return res, nil
+}
+
+// steps are the steps of a backup, in order. Each owns one condition and is done once
+// that condition says so; completion is the last.
+func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) (stepResult, error) {
+	return []func(context.Context, *backupScope) (stepResult, error){
 		r.reconcileSnapshot,
 		r.reconcileCopy,
 		r.reconcileManifest,
 		r.reconcileCompletion,
 	}
-	for _, step := range steps {
-		res, err := step(ctx, br, prov)
+}
+
+// runSteps runs the steps until one is not finished or fails.
+func (r *BackupRequestReconciler) runSteps(ctx context.Context, s *backupScope) (ctrl.Result, error) {
+	for _, step := range r.steps() {
+		res, err := step(ctx, s)
 		if err != nil {
-			return r.handleStepError(ctx, br, err)
+			return ctrl.Result{}, err
 		}
 		if !res.done {
 			return recheckAfter(res.requeueAfter), nil

@@ -83,7 +83,7 @@ func (f failingReader) List(context.Context, client.ObjectList, ...client.ListOp
 	return nil
 }
 
-func TestABackupCostsFiveStatusWrites(t *testing.T) {
+func TestABackupCostsFourStatusWrites(t *testing.T) {
 	m := newMachine(t, request("writes"))
 	m.cloud.SnapshotReadyAfter = 0
 	counting := &countingStatusWriter{Client: m.client}
@@ -91,10 +91,12 @@ func TestABackupCostsFiveStatusWrites(t *testing.T) {
 	if br := m.drive("writes"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
 		t.Fatalf("phase %s: %s", br.Status.Phase, br.Status.Message)
 	}
-	// InProgress; snapshot created; snapshot available + copy started; copied;
-	// manifest written + Succeeded. Copy progress may add writes on a slow copy only.
-	if n := counting.patches(); n != 5 {
-		t.Fatalf("%d status writes for one backup, want 5", n)
+	// InProgress; snapshot created; snapshot available + copy started; copied +
+	// manifest written + Succeeded (the steps of one pass share its write). The fake
+	// reports progress just before its copy returns: a pass in between adds one
+	// progress write.
+	if n := counting.patches(); n != 4 && n != 5 {
+		t.Fatalf("%d status writes for one backup, want 4 (5 with a progress write)", n)
 	}
 }
 

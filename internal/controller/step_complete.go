@@ -11,50 +11,29 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
-	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// reconcileCompletion completes a backup whose last step finished without completing
-// it (the manifest step normally completes the backup in its own status write).
-func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, br *backupv1alpha1.BackupRequest, _ provider.Provider) (stepResult, error) {
-	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
+// reconcileCompletion is the last step: once every other step is done, the backup
+// is Succeeded, gets its expiry and frees its slot. It owns the Ready condition and
+// the phase.
+func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, s *backupScope) (stepResult, error) {
+	br, st := s.br, s.status()
+	if st.Phase == backupv1alpha1.PhaseSucceeded {
 		return stepDone, nil
 	}
-	return stepDone, r.complete(ctx, br, nil, nil)
-}
-
-// complete marks the backup Succeeded, sets its expiry and frees the slot. The last
-// step's outcome (lastStep) goes into the same status write, so finishing a backup
-// costs one write, and lastEvent is recorded once that write is stored.
-func (r *BackupRequestReconciler) complete(ctx context.Context, br *backupv1alpha1.BackupRequest, lastStep func(*backupv1alpha1.BackupRequestStatus), lastEvent func()) error {
-	now := r.now()
-	expires := r.expiry(br, now.Time)
+	now := metav1.NewTime(s.now.Truncate(time.Second))
 	summary := completionSummary(br, now.Time)
-	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		if lastStep != nil {
-			lastStep(st)
+	st.SetAsSucceeded(summary, manifest.HumanBytes(backupSize(br)), now, r.expiry(br, now.Time))
+	s.after(func() {
+		r.releaseSlot(ctx, br)
+		ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
+		r.normalEvent(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
+		if r.Metrics != nil {
+			r.Metrics.Finished(br)
 		}
-		st.Phase = backupv1alpha1.PhaseSucceeded
-		st.CompletionTime = &now
-		st.ExpiresAt = &expires
-		st.Message = summary
-		st.Size = manifest.HumanBytes(backupSize(br))
-		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionTrue, backupv1alpha1.ReasonSucceeded, summary, r.Clock.Now())
+		r.archive(br)
 	})
-	if err != nil {
-		return err
-	}
-	r.releaseSlot(ctx, br)
-	ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
-	if lastEvent != nil {
-		lastEvent()
-	}
-	r.normalEvent(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
-	if r.Metrics != nil {
-		r.Metrics.Finished(br)
-	}
-	r.archive(br)
-	return nil
+	return stepDone, nil
 }
 
 func backupSize(br *backupv1alpha1.BackupRequest) int64 {

@@ -21,23 +21,22 @@ import (
 
 // reconcileCopy runs the document-library copy as a background job and refreshes
 // status.documentLibrary every ProgressInterval until the job ends. After a restart
-// the job is simply started again: the provider skips objects already copied.
-func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	if br.Spec.DocumentLibrary == nil || br.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
+// the job is simply started again: the provider skips objects already copied. It
+// owns the DocumentLibraryCopied condition and status.documentLibrary.
+func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScope) (stepResult, error) {
+	br, st := s.br, s.status()
+	dl := br.Spec.DocumentLibrary
+	if dl == nil || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
 		return stepDone, nil
 	}
 	job, running := r.jobs.Get(br.UID)
 	if !running {
-		// The step before (the slot or the snapshot) normally marked the copy as
-		// started in its own status write; write it here only when it did not.
-		if c := br.Status.Condition(backupv1alpha1.ConditionDocumentLibraryCopied); c == nil || c.Reason != string(backupv1alpha1.ReasonCopying) {
-			if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { r.markCopying(st, br) }); err != nil {
-				return stepResult{}, err
-			}
-		}
-		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, prov))
-		r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s",
-			br.Spec.DocumentLibrary.SourceBucket, br.Spec.DocumentLibrary.SourcePrefix)
+		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
+			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())), s.now)
+		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
+		s.after(func() {
+			r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
+		})
 	}
 
 	finished, result, copyErr := job.Done()
@@ -47,11 +46,8 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 			ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
 		}
 		// Nothing counted yet (the job just started) is not worth a write.
-		nothingYet := br.Status.DocumentLibrary == nil && *progress == backupv1alpha1.DocumentLibraryBackupStatus{}
-		if !nothingYet && (br.Status.DocumentLibrary == nil || *br.Status.DocumentLibrary != *progress) {
-			if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.DocumentLibrary = progress }); err != nil {
-				return stepResult{}, err
-			}
+		if st.DocumentLibrary != nil || *progress != (backupv1alpha1.DocumentLibraryBackupStatus{}) {
+			st.DocumentLibrary = progress
 		}
 		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
 	}
@@ -63,42 +59,29 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, br *backupv
 	}
 	res, inv := result.Copy, result.Inventory
 	if stored := res.ObjectsCopied + res.ObjectsSkipped; inv.Objects != stored {
-		return stepResult{}, &failure{backupv1alpha1.ReasonCopyFailed, fmt.Sprintf(
-			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)}
+		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
+			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)
 	}
-	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		// Totals are what the inventory lists: exactly what the backup holds.
-		st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{
-			ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
-			ObjectsExcluded: res.ObjectsExcluded, BytesCopied: res.BytesCopied, TotalSizeBytes: inv.Bytes,
-			InventoryRun: inv.Run,
+	// Totals are what the inventory lists: exactly what the backup holds.
+	st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{
+		ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
+		ObjectsExcluded: res.ObjectsExcluded, BytesCopied: res.BytesCopied, TotalSizeBytes: inv.Bytes,
+		InventoryRun: inv.Run,
+	}
+	msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
+		inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
+	if res.ObjectsVanished > 0 {
+		msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
+	}
+	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionTrue, backupv1alpha1.ReasonCopied, msg, s.now)
+	s.after(func() {
+		if r.Metrics != nil {
+			r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
 		}
-		msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
-			inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
-		if res.ObjectsVanished > 0 {
-			msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
-		}
-		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionTrue, backupv1alpha1.ReasonCopied, msg, r.Clock.Now())
+		r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
+			inv.Objects, manifest.HumanBytes(inv.Bytes))
 	})
-	if err != nil {
-		return stepResult{}, err
-	}
-	if r.Metrics != nil {
-		r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
-	}
-	r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
-		inv.Objects, manifest.HumanBytes(inv.Bytes))
 	return stepDone, nil
-}
-
-// markCopying records that the document-library copy is starting. The step before
-// the copy calls it in its own status write, which saves a write per backup.
-func (r *BackupRequestReconciler) markCopying(st *backupv1alpha1.BackupRequestStatus, br *backupv1alpha1.BackupRequest) {
-	dl := br.Spec.DocumentLibrary
-	if dl == nil {
-		return
-	}
-	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying, fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())), r.Clock.Now())
 }
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.

@@ -35,42 +35,44 @@ func (r *BackupRequestReconciler) manifestLocation(br *backupv1alpha1.BackupRequ
 	return bucket, layout.ManifestKey(prefix)
 }
 
-// reconcileManifest writes the manifest describing what the backup holds and completes
-// the backup in the same status write. Its file list comes from listing the
-// destination, so it is right even after a restart.
-func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	if br.Status.IsConditionTrue(backupv1alpha1.ConditionManifestWritten) {
+// reconcileManifest writes the manifest describing what the backup holds. Its file
+// list and inventory reference come from the inventory the copy wrote, so it is right
+// even after a restart. It owns the ManifestWritten condition and status.manifest.
+func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, s *backupScope) (stepResult, error) {
+	br, st := s.br, s.status()
+	if c := st.Condition(backupv1alpha1.ConditionManifestWritten); c != nil &&
+		(c.Status == metav1.ConditionTrue || c.Reason == string(backupv1alpha1.ReasonNoManifestBucket)) {
 		return stepDone, nil
 	}
 	bucket, key := r.manifestLocation(br)
 	if bucket == "" {
-		return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionFalse, backupv1alpha1.ReasonNoManifestBucket, "database-only backup and no --manifest-bucket configured: no manifest written", r.Clock.Now())
-		}, nil)
+		st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionFalse, backupv1alpha1.ReasonNoManifestBucket,
+			"database-only backup and no --manifest-bucket configured: no manifest written", s.now)
+		return stepDone, nil
 	}
-	m, err := r.buildManifest(ctx, br, prov)
+	m, err := r.buildManifest(ctx, br, s.prov)
 	if err != nil {
 		return stepResult{}, err
 	}
 	if err := m.Seal(); err != nil {
-		return stepResult{}, &failure{backupv1alpha1.ReasonManifestFailed, fmt.Sprintf("the manifest for s3://%s/%s is invalid: %v", bucket, key, err)}
+		return stepResult{}, failWith(backupv1alpha1.ReasonManifestFailed, "the manifest for s3://%s/%s is invalid: %v", bucket, key, err)
 	}
 	data, err := m.Marshal(manifest.Pretty)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("marshal manifest: %w", err)
 	}
-	err = prov.UploadObject(ctx, bucket, key, data)
+	err = s.prov.UploadObject(ctx, bucket, key, data)
 	r.observeCall("UploadObject", err)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("upload manifest to s3://%s/%s: %w", bucket, key, err)
 	}
 	location := fmt.Sprintf("s3://%s/%s", bucket, key)
-	return stepDone, r.complete(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Manifest = &backupv1alpha1.ManifestStatus{Location: location, Checksum: m.Checksum}
-		st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionTrue, backupv1alpha1.ReasonManifestWritten, "manifest written to "+location, r.Clock.Now())
-	}, func() {
+	st.Manifest = &backupv1alpha1.ManifestStatus{Location: location, Checksum: m.Checksum}
+	st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionTrue, backupv1alpha1.ReasonManifestWritten, "manifest written to "+location, s.now)
+	s.after(func() {
 		r.normalEvent(br, backupv1alpha1.ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
 	})
+	return stepDone, nil
 }
 
 func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*manifest.Manifest, error) {

@@ -23,67 +23,65 @@ func owner(br *backupv1alpha1.BackupRequest) provider.BackupOwner {
 }
 
 // reconcileSnapshot creates the database snapshot once (the provider names it
-// deterministically, so a retry adopts it) and polls it until available.
-func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
+// deterministically, so a retry adopts it) and polls it until available. It owns
+// the DatabaseSnapshotReady condition and status.database.
+func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, s *backupScope) (stepResult, error) {
+	br := s.br
 	if br.Spec.Database == nil || br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseSnapshotReady) {
 		return stepDone, nil
 	}
 	if br.Status.Database == nil || br.Status.Database.SnapshotID == "" {
-		return r.createSnapshot(ctx, br, prov)
+		return r.createSnapshot(ctx, s)
 	}
-	return r.pollSnapshot(ctx, br, prov)
+	return r.pollSnapshot(ctx, s)
 }
 
-func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	res, err := prov.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: br.Spec.Database.InstanceID, Owner: owner(br)})
+func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, s *backupScope) (stepResult, error) {
+	br, instance := s.br, s.br.Spec.Database.InstanceID
+	res, err := s.prov.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: instance, Owner: owner(br)})
 	r.observeCall("CreateDatabaseSnapshot", err)
 	if err != nil {
-		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", br.Spec.Database.InstanceID, err)
+		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", instance, err)
 	}
-	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status)}
-		st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionFalse, backupv1alpha1.ReasonSnapshotCreating, fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, br.Spec.Database.InstanceID), r.Clock.Now())
+	st := s.status()
+	st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status)}
+	st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionFalse, backupv1alpha1.ReasonSnapshotCreating,
+		fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, instance), s.now)
+	s.after(func() {
+		ctrl.LoggerFrom(ctx).Info("database snapshot started", "snapshot", res.SnapshotID, "adopted", res.Adopted)
+		r.normalEvent(br, backupv1alpha1.ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, instance)
 	})
-	if err != nil {
-		return stepResult{}, err
-	}
-	ctrl.LoggerFrom(ctx).Info("database snapshot started", "snapshot", res.SnapshotID, "adopted", res.Adopted)
-	r.normalEvent(br, backupv1alpha1.ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, br.Spec.Database.InstanceID)
 	return stepResult{requeueAfter: r.Options.SnapshotPollInitial}, nil
 }
 
-func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (stepResult, error) {
-	id := br.Status.Database.SnapshotID
-	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
+func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, s *backupScope) (stepResult, error) {
+	br, st := s.br, s.status()
+	id := st.Database.SnapshotID
+	snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, id)
 	r.observeCall("GetDatabaseSnapshotStatus", err)
 	if provider.IsNotFound(err) {
-		return stepResult{}, &failure{backupv1alpha1.ReasonSnapshotMissing,
-			fmt.Sprintf("snapshot %s disappeared while it was being created; it may have been deleted outside the controller", id)}
+		return stepResult{}, failWith(backupv1alpha1.ReasonSnapshotMissing,
+			"snapshot %s disappeared while it was being created; it may have been deleted outside the controller", id)
 	}
 	if err != nil {
 		return stepResult{}, fmt.Errorf("get status of snapshot %s: %w", id, err)
 	}
-	switch st.State {
+	switch snap.State {
 	case provider.SnapshotAvailable:
-		err := r.patchStatus(ctx, br, func(s *backupv1alpha1.BackupRequestStatus) {
-			s.Database = snapshotStatus(st)
-			s.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionTrue, backupv1alpha1.ReasonSnapshotAvailable, fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(st.SizeBytes)), r.Clock.Now())
-			r.markCopying(s, br) // the next step, in the same write
+		st.Database = snapshotStatus(snap)
+		st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionTrue, backupv1alpha1.ReasonSnapshotAvailable,
+			fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(snap.SizeBytes)), s.now)
+		s.after(func() {
+			r.normalEvent(br, backupv1alpha1.ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
 		})
-		if err != nil {
-			return stepResult{}, err
-		}
-		r.normalEvent(br, backupv1alpha1.ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
 		return stepDone, nil
 	case provider.SnapshotFailed, provider.SnapshotDeleting:
-		return stepResult{}, &failure{backupv1alpha1.ReasonSnapshotFailed,
-			fmt.Sprintf("snapshot %s ended in state %q; check the database instance %s and its events", id, st.RawStatus, br.Spec.Database.InstanceID)}
+		return stepResult{}, failWith(backupv1alpha1.ReasonSnapshotFailed,
+			"snapshot %s ended in state %q; check the database instance %s and its events", id, snap.RawStatus, br.Spec.Database.InstanceID)
 	}
-	// Still creating: record progress (only when it moved) and look again later.
-	if br.Status.Database.PercentProgress != st.PercentProgress || br.Status.Database.Status != st.RawStatus {
-		if err := r.patchStatus(ctx, br, func(s *backupv1alpha1.BackupRequestStatus) { s.Database = snapshotStatus(st) }); err != nil {
-			return stepResult{}, err
-		}
+	// Still creating: record progress only when it moved, and look again later.
+	if st.Database.PercentProgress != snap.PercentProgress || st.Database.Status != snap.RawStatus {
+		st.Database = snapshotStatus(snap)
 	}
 	return stepResult{requeueAfter: r.snapshotPollAfter(br)}, nil
 }
