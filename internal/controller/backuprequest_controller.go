@@ -12,38 +12,31 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/copyjob"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
-	"github.com/liferay/lc2-backup-controller/internal/semaphore"
 )
 
 // Cache indexes of BackupRequests: by spec.projectId (slots, retention) and by
 // destination bucket (destination checks), so no pass lists every BackupRequest.
 const (
-	projectIndex     = "spec.projectId"
+	projectIndex     = admission.ProjectIndex
 	destinationIndex = "spec.documentLibrary.destinationBucket"
 )
 
 // indexers are the cache indexes the reconciler needs.
 var indexers = map[string]client.IndexerFunc{
-	projectIndex: func(o client.Object) []string {
-		return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
-	},
+	projectIndex: admission.IndexProject,
 	destinationIndex: func(o client.Object) []string {
 		if dl := o.(*backupv1alpha1.BackupRequest).Spec.DocumentLibrary; dl != nil {
 			return []string{string(dl.DestinationBucket)}
@@ -72,7 +65,7 @@ type BackupRequestReconciler struct {
 	// Metrics, if set, observes backups.
 	Metrics MetricsRecorder
 
-	slots  *semaphore.Tracker
+	slots  *admission.Admission
 	jobs   *copyjob.Runner
 	writes *lastWrites
 }
@@ -166,21 +159,10 @@ func (r *BackupRequestReconciler) runSteps(ctx context.Context, s *backupScope) 
 			return ctrl.Result{}, err
 		}
 		if !res.done {
-			return recheckAfter(res.requeueAfter), nil
+			return admission.Recheck(res.requeueAfter), nil
 		}
 	}
 	return ctrl.Result{}, nil
-}
-
-// continuePriority is the work-queue priority of the pass that runs the first step of
-// a backup that just started: below new and woken requests (priority 0), above rechecks.
-const continuePriority = handler.LowPriority / 2
-
-// recheckAfter requeues a pass that only looks again (a snapshot poll, copy progress,
-// the waiting safety net, retention) at low priority in the work queue: with thousands
-// of requests queued, passes that start or finish a backup go first.
-func recheckAfter(d time.Duration) ctrl.Result {
-	return ctrl.Result{RequeueAfter: d, Priority: ptr.To(handler.LowPriority)}
 }
 
 // stepResult says whether a step is finished, and if not when to check again
@@ -301,7 +283,7 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 	if err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.releaseSlot(ctx, br)
+	r.slots.Release(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
 	r.warningEvent(br, reason, "Fail", "Backup failed: %s", message)
 	if r.Metrics != nil {
@@ -333,27 +315,14 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}))).
 		// A request leaving InProgress (or going away) frees a slot: wake its project's waiting requests at once.
-		Watches(&backupv1alpha1.BackupRequest{}, handler.EnqueueRequestsFromMapFunc(r.waitingRequestsOfProject), builder.WithPredicates(slotFreed{})).
-		WatchesRawSource(source.Channel(r.jobs.Events, &handler.EnqueueRequestForObject{})).
+		// The wake-up paths besides the watch above: a slot freed here (Release) or seen
+		// freed through the watch, and a copy job's end.
+		WatchesRawSource(r.slots.WakeSource()).
+		Watches(&backupv1alpha1.BackupRequest{}, r.slots.SlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
+		WatchesRawSource(r.jobs.Source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("backuprequest").
 		Complete(r)
-}
-
-// releaseSlot gives back br's slot and wakes the requests first in line in its project
-// at once, without waiting for the watch to report br's new phase.
-func (r *BackupRequestReconciler) releaseSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) {
-	r.slots.Release(br.Spec.ProjectID, br.UID)
-	waking := r.waitingRequestsOfProject(ctx, br)
-	ctrl.LoggerFrom(ctx).V(1).Info("slot released", "waking", waking)
-	for _, req := range waking {
-		next := &backupv1alpha1.BackupRequest{}
-		next.Namespace, next.Name = req.Namespace, req.Name
-		select {
-		case r.jobs.Events <- event.GenericEvent{Object: next}:
-		default: // the watch and the safety-net requeue still wake it
-		}
-	}
 }
 
 // prepare fills defaults and the in-memory parts; copy jobs end with ctx.
@@ -365,48 +334,9 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	if r.APIReader == nil {
 		r.APIReader = r.Client
 	}
-	r.slots = semaphore.New(r.Options.MaxConcurrentBackupsPerProject)
+	r.slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
 	r.jobs = copyjob.NewRunner(ctx)
 	r.writes = newLastWrites()
-}
-
-// waitingRequestsOfProject maps a request that freed a slot to the waiting requests
-// of its project that are first in line, the only ones that can start now. The rest
-// refresh their queue position on their own requeue, which keeps a busy project from
-// rewriting every waiting request's status on each start.
-func (r *BackupRequestReconciler) waitingRequestsOfProject(ctx context.Context, o client.Object) []reconcile.Request {
-	br, ok := o.(*backupv1alpha1.BackupRequest)
-	if !ok {
-		return nil
-	}
-	candidates, err := r.projectCandidates(ctx, br.Spec.ProjectID)
-	if err != nil {
-		return nil
-	}
-	inLine := r.slots.InLine(br.Spec.ProjectID, candidates)
-	reqs := make([]reconcile.Request, 0, r.Options.MaxConcurrentBackupsPerProject)
-	for _, c := range inLine[:min(len(inLine), r.Options.MaxConcurrentBackupsPerProject)] {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
-	}
-	return reqs
-}
-
-// slotFreed passes the events that free a project slot: a request leaving InProgress
-// or going away. Creations and progress writes free nothing.
-type slotFreed struct{ predicate.Funcs }
-
-func (slotFreed) Create(event.CreateEvent) bool   { return false }
-func (slotFreed) Generic(event.GenericEvent) bool { return false }
-func (slotFreed) Delete(event.DeleteEvent) bool   { return true }
-
-func (slotFreed) Update(e event.UpdateEvent) bool {
-	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
-	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
-	if !okOld || !okNew {
-		return false
-	}
-	leftInProgress := oldBR.Status.Phase == backupv1alpha1.PhaseInProgress && newBR.Status.Phase != backupv1alpha1.PhaseInProgress
-	return leftInProgress || (oldBR.DeletionTimestamp.IsZero() && !newBR.DeletionTimestamp.IsZero())
 }
 
 // phaseChanged passes creations, deletions and updates that change status.phase or

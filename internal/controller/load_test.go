@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
 )
 
 // laggingCache serves BackupRequests as they were when freeze was called, like an
@@ -137,7 +138,7 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	m.cloud.SnapshotReadyAfter = 0
 	for _, name := range []string{"a", "b"} {
 		// Taking the slot is a pass of its own; the first step follows below new requests.
-		if res, _ := m.reconcile(name); m.get(name).Status.Phase != backupv1alpha1.PhaseInProgress || res.Priority == nil || *res.Priority != continuePriority {
+		if res, _ := m.reconcile(name); m.get(name).Status.Phase != backupv1alpha1.PhaseInProgress || res.Priority == nil || *res.Priority != admission.ContinuePriority {
 			t.Fatalf("%s: %s, result %+v", name, m.get(name).Status.Phase, res)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -73,7 +74,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		}
 	}
 	if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
-		return recheckAfter(min(wait, r.Options.RetentionCheckInterval)), nil
+		return admission.Recheck(min(wait, r.Options.RetentionCheckInterval)), nil
 	}
 	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
 		keep, err := r.amongNewestSucceeded(ctx, br)
@@ -89,7 +90,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 					return ctrl.Result{}, err
 				}
 			}
-			return recheckAfter(r.Options.RetentionCheckInterval), nil
+			return admission.Recheck(r.Options.RetentionCheckInterval), nil
 		}
 	}
 	removed, err := r.removeArtifacts(ctx, br)
@@ -300,7 +301,7 @@ func (r *BackupRequestReconciler) deleteObjects(ctx context.Context, prov provid
 // retained or already expired) and only then lets the object go.
 func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	r.jobs.Cancel(br.UID)
-	r.releaseSlot(ctx, br)
+	r.slots.Release(ctx, br)
 	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -7,38 +7,35 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
-	"github.com/liferay/lc2-backup-controller/internal/semaphore"
 )
 
 // acquireSlot starts the request when its project has a free slot and it is first
 // in line; otherwise it records its queue position and waits.
 func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (ctrl.Result, error) {
-	candidates, err := r.projectCandidates(ctx, br.Spec.ProjectID)
+	decision, err := r.slots.Acquire(ctx, br)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	decision := r.slots.Acquire(br.Spec.ProjectID, br.UID, candidates)
 	ctrl.LoggerFrom(ctx).V(1).Info("slot decision", "acquired", decision.Acquired, "position", decision.Position, "running", decision.Running)
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
 	claim, err := r.checkAndClaim(ctx, br, prov)
 	if err != nil {
-		r.slots.Release(br.Spec.ProjectID, br.UID)
+		r.slots.Release(ctx, br)
 		return r.handleStepError(ctx, br, err)
 	}
 
 	now := r.now()
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsStarted(claim, now) })
 	if err != nil {
-		r.slots.Release(br.Spec.ProjectID, br.UID)
+		r.slots.Release(ctx, br)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
@@ -49,7 +46,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	// The first step runs in a pass of its own, queued below new and woken requests:
 	// under a burst, every request with a free slot starts before any of them
 	// spends a worker on cloud calls.
-	return ctrl.Result{RequeueAfter: time.Nanosecond, Priority: ptr.To(continuePriority)}, nil
+	return admission.ContinueAfterStart(), nil
 }
 
 // checkAndClaim reads the cloud (ownership tags, the destination), then claims the
@@ -66,28 +63,24 @@ func (r *BackupRequestReconciler) checkAndClaim(ctx context.Context, br *backupv
 	return r.claimDestination(ctx, br, prov)
 }
 
-// queuePositionDelay is how long after its creation a request that must wait goes
-// without status before it records its place in the queue (see waitForSlot).
-const queuePositionDelay = time.Second
-
 // waitForSlot records the queue position. The request is woken when a request of its
 // project leaves InProgress; the growing requeue is only a safety net.
 //
-// A request that has to wait within queuePositionDelay of its creation puts its first
+// A request that has to wait within admission.QueuePositionDelay of its creation puts its first
 // status write back in the work queue at low priority until then: when many requests
 // arrive at once, the API server serves the writes that start backups first, and the
 // waiting ones record their place a moment later.
-func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, d semaphore.Decision) (ctrl.Result, error) {
+func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, d admission.Decision) (ctrl.Result, error) {
 	// The message names only the position, which changes when the queue moves, so a
 	// waiting request is not rewritten each time a slot changes hands.
 	msg := fmt.Sprintf("waiting for a slot: position %d in the queue of project %s (all %d slots in use)",
 		d.Position, br.Spec.ProjectID, d.Limit)
 	ready := br.Status.Condition(backupv1alpha1.ConditionReady)
 	if ready != nil && ready.Reason == string(backupv1alpha1.ReasonWaitingForSlot) && ready.Message == msg {
-		return recheckAfter(r.slotRetryAfter(br)), nil
+		return admission.Recheck(r.slotRetryAfter(br)), nil
 	}
-	if waited := r.Clock.Since(br.CreationTimestamp.Time); ready == nil && waited < queuePositionDelay {
-		return ctrl.Result{RequeueAfter: queuePositionDelay - waited, Priority: ptr.To(handler.LowPriority)}, nil
+	if waited := r.Clock.Since(br.CreationTimestamp.Time); ready == nil && waited < admission.QueuePositionDelay {
+		return admission.RecordPositionLater(waited), nil
 	}
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.Phase = backupv1alpha1.PhasePending
@@ -100,37 +93,11 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 	if ready == nil || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) {
 		r.normalEvent(br, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
 	}
-	return recheckAfter(r.slotRetryAfter(br)), nil
+	return admission.Recheck(r.slotRetryAfter(br)), nil
 }
 
 // slotRetryAfter doubles with the time already spent waiting, within the configured bounds.
 func (r *BackupRequestReconciler) slotRetryAfter(br *backupv1alpha1.BackupRequest) time.Duration {
 	waited := r.Clock.Since(br.CreationTimestamp.Time)
 	return min(max(waited, r.Options.SlotRetryInitial), r.Options.SlotRetryMax)
-}
-
-// candidate is a BackupRequest as the slot tracker sees it.
-func candidate(br *backupv1alpha1.BackupRequest) semaphore.Candidate {
-	return semaphore.Candidate{
-		UID: br.UID, Namespace: br.Namespace, Name: br.Name,
-		Created: br.CreationTimestamp.Time,
-		Running: br.Status.Phase == backupv1alpha1.PhaseInProgress,
-		Waiting: br.Status.Phase == backupv1alpha1.PhasePending || br.Status.Phase == "",
-	}
-}
-
-// projectCandidates is every BackupRequest of project in the cache, as the slot
-// tracker sees them; requests being deleted hold no slot.
-func (r *BackupRequestReconciler) projectCandidates(ctx context.Context, project string) ([]semaphore.Candidate, error) {
-	var list backupv1alpha1.BackupRequestList
-	if err := r.List(ctx, &list, client.MatchingFields{projectIndex: project}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list backup requests of project %s: %w", project, err)
-	}
-	candidates := make([]semaphore.Candidate, 0, len(list.Items))
-	for i := range list.Items {
-		if item := &list.Items[i]; item.DeletionTimestamp.IsZero() {
-			candidates = append(candidates, candidate(item))
-		}
-	}
-	return candidates, nil
 }

@@ -25,7 +25,7 @@ func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, s *ba
 	summary := completionSummary(br, now.Time)
 	st.SetAsSucceeded(summary, manifest.HumanBytes(backupSize(br)), now, r.expiry(br, now.Time))
 	s.after(func() {
-		r.releaseSlot(ctx, br)
+		r.slots.Release(ctx, br)
 		ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
 		r.normalEvent(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
 		if r.Metrics != nil {

@@ -12,6 +12,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -59,13 +62,19 @@ type Runner struct {
 	mu   sync.Mutex
 	base context.Context
 	jobs map[types.UID]*Job
-	// Events receives a GenericEvent naming the BackupRequest when its job ends.
-	Events chan event.GenericEvent
+	// done receives a GenericEvent naming the BackupRequest when its job ends.
+	done chan event.GenericEvent
 }
 
 // NewRunner returns a Runner whose jobs are cancelled when base ends (controller shutdown).
 func NewRunner(base context.Context) *Runner {
-	return &Runner{base: base, jobs: map[types.UID]*Job{}, Events: make(chan event.GenericEvent, 1024)}
+	return &Runner{base: base, jobs: map[types.UID]*Job{}, done: make(chan event.GenericEvent, 1024)}
+}
+
+// Source is the wake-up path of copy completions: the BackupRequest whose job ended
+// is reconciled.
+func (r *Runner) Source() source.TypedSource[reconcile.Request] {
+	return source.Channel(r.done, &handler.EnqueueRequestForObject{})
 }
 
 // Get returns the job of uid, if any.
@@ -92,7 +101,7 @@ func (r *Runner) Start(uid types.UID, owner event.GenericEvent, fn Func) *Job {
 		j.result, j.err = fn(ctx, func(p provider.CopyProgress) { j.progress.Store(&p) })
 		close(j.done)
 		select {
-		case r.Events <- owner:
+		case r.done <- owner:
 		case <-r.base.Done():
 		}
 	}()

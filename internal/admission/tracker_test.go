@@ -1,4 +1,4 @@
-package semaphore
+package admission
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func waitingAt(i int) Candidate {
 }
 
 func TestAcquireStartsInCreationOrderUpToTheLimit(t *testing.T) {
-	tr := New(2)
+	tr := NewTracker(2)
 	all := []Candidate{waitingAt(3), waitingAt(1), waitingAt(2)}
 	if d := tr.Acquire("retail", "uid-3", all); d.Acquired || d.Position != 1 {
 		t.Fatalf("newest request must wait behind older ones: %+v", d)
@@ -35,7 +35,7 @@ func TestAcquireStartsInCreationOrderUpToTheLimit(t *testing.T) {
 }
 
 func TestCountsRunningRequestsFromTheCacheAfterARestart(t *testing.T) {
-	tr := New(2) // a fresh tracker: nothing in memory
+	tr := NewTracker(2) // a fresh tracker: nothing in memory
 	all := []Candidate{
 		{UID: "a", Name: "a", Created: t0, Running: true},
 		{UID: "b", Name: "b", Created: t0, Running: true},
@@ -47,7 +47,7 @@ func TestCountsRunningRequestsFromTheCacheAfterARestart(t *testing.T) {
 }
 
 func TestReleaseFreesTheSlotBeforeTheCacheCatchesUp(t *testing.T) {
-	tr := New(1)
+	tr := NewTracker(1)
 	all := []Candidate{waitingAt(1), waitingAt(2)}
 	if !tr.Acquire("retail", "uid-1", all).Acquired {
 		t.Fatal("first must start")
@@ -63,7 +63,7 @@ func TestReleaseFreesTheSlotBeforeTheCacheCatchesUp(t *testing.T) {
 }
 
 func TestProjectsAreIndependent(t *testing.T) {
-	tr := New(1)
+	tr := NewTracker(1)
 	if !tr.Acquire("retail", "r1", []Candidate{{UID: "r1", Waiting: true}}).Acquired {
 		t.Fatal("retail must start")
 	}
@@ -73,7 +73,7 @@ func TestProjectsAreIndependent(t *testing.T) {
 }
 
 func TestConcurrentAcquireNeverExceedsTheLimit(t *testing.T) {
-	tr := New(2)
+	tr := NewTracker(2)
 	var all []Candidate
 	for i := range 50 {
 		all = append(all, waitingAt(i))
@@ -102,7 +102,7 @@ func TestConcurrentAcquireNeverExceedsTheLimit(t *testing.T) {
 }
 
 func TestAFinishedRequestFreesItsSlotEvenBeforeRelease(t *testing.T) {
-	tr := New(1)
+	tr := NewTracker(1)
 	all := []Candidate{waitingAt(1), waitingAt(2)}
 	if !tr.Acquire("retail", "uid-1", all).Acquired {
 		t.Fatal("first must start")
@@ -119,7 +119,7 @@ func TestAFinishedRequestFreesItsSlotEvenBeforeRelease(t *testing.T) {
 // the request waiting after it finished. That request must neither hold a slot nor
 // stand in line ahead of the request truly next, however often the tracker is asked.
 func TestACacheThatMissedAStartAndAnEndDoesNotBlockTheNextRequest(t *testing.T) {
-	tr := New(1)
+	tr := NewTracker(1)
 	stale := []Candidate{waitingAt(1), waitingAt(2), waitingAt(3)} // the cache never saw uid-1 run
 	if d := tr.Acquire("retail", "uid-1", stale); !d.Acquired {
 		t.Fatalf("uid-1 must start: %+v", d)
@@ -137,7 +137,7 @@ func TestACacheThatMissedAStartAndAnEndDoesNotBlockTheNextRequest(t *testing.T) 
 }
 
 func TestInLineLeavesOutRequestsAlreadyAdmitted(t *testing.T) {
-	tr := New(2)
+	tr := NewTracker(2)
 	all := []Candidate{waitingAt(1), waitingAt(2), waitingAt(3), waitingAt(4)}
 	tr.Acquire("retail", "uid-1", all)
 	line := tr.InLine("retail", all)

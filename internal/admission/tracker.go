@@ -1,9 +1,4 @@
-// Package semaphore decides which BackupRequests of a project may run: at most N at
-// once per project, in creation order. Its state is derived from the BackupRequests
-// themselves on every decision, so a restarted controller counts right; the small
-// in-memory part only covers the moment between admitting a request and the
-// informer cache showing it InProgress.
-package semaphore
+package admission
 
 import (
 	"sort"
@@ -38,7 +33,11 @@ type Decision struct {
 	Waiting int
 }
 
-// Tracker hands out per-project slots. It is safe for concurrent use; decisions for
+// Tracker hands out per-project slots. Its state is derived from the BackupRequests
+// themselves on every decision, so a restarted controller counts right; the small
+// in-memory part only covers the moment between admitting a request and the
+// informer cache showing it InProgress (and between a release and the cache showing
+// the request finished). It is safe for concurrent use; decisions for
 // one project are serialised so two workers can never both take the last slot.
 type Tracker struct {
 	limit int
@@ -55,8 +54,8 @@ type projectState struct {
 	released map[types.UID]struct{}
 }
 
-// New returns a Tracker allowing limit running requests per project (minimum 1).
-func New(limit int) *Tracker {
+// NewTracker returns a Tracker allowing limit running requests per project (minimum 1).
+func NewTracker(limit int) *Tracker {
 	if limit < 1 {
 		limit = 1
 	}
