@@ -296,19 +296,6 @@ func TestEnqueueIsBoundedAndNonBlocking(t *testing.T) {
 	disabled.Enqueue(newBR("ns", "x", backupv1.PhaseSucceeded)) // archival off: no-op, no panic
 }
 
-func TestEnabledFromEnv(t *testing.T) {
-	for v, want := range map[string]bool{"": true, "true": true, "1": true, "false": false, "0": false, "FALSE": false} {
-		t.Setenv(EnvEnableArchival, v)
-		if got, err := EnabledFromEnv(); err != nil || got != want {
-			t.Errorf("%q: %v %v", v, got, err)
-		}
-	}
-	t.Setenv(EnvEnableArchival, "maybe")
-	if _, err := EnabledFromEnv(); err == nil {
-		t.Error("ENABLE_ARCHIVAL=maybe accepted")
-	}
-}
-
 func TestRecordFromBackupRequest(t *testing.T) {
 	br := newBR("ns", "b", backupv1.PhaseSucceeded)
 	br.Status.Message = strings.Repeat("é", 20000) // 40000 bytes

@@ -3,10 +3,6 @@ package archiver
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,23 +10,6 @@ import (
 
 	"github.com/liferay/lc2-backup-controller/internal/database"
 )
-
-// EnvEnableArchival switches archival on or off (default on).
-const EnvEnableArchival = "ENABLE_ARCHIVAL"
-
-// EnabledFromEnv reads ENABLE_ARCHIVAL: unset or empty means enabled; otherwise
-// a strconv.ParseBool value ("false", "0", ...).
-func EnabledFromEnv() (bool, error) {
-	v := strings.TrimSpace(os.Getenv(EnvEnableArchival))
-	if v == "" {
-		return true, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s=%q is not a boolean", EnvEnableArchival, v)
-	}
-	return b, nil
-}
 
 // Store is the part of the database client the Archiver uses.
 type Store interface {

@@ -22,14 +22,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
-	"github.com/liferay/lc2-backup-controller/internal/metrics"
-	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
@@ -43,9 +40,6 @@ var (
 	scheme    = runtime.NewScheme()
 	moto      *harness.Moto
 	cloud     *fixtures.AWS
-	// recorder and the state collector are registered once in controller-runtime's
-	// registry, as the manager binary does, and shared by every controller a test starts.
-	recorder *metrics.Recorder
 	// testClock is every controller's clock; a test moves it forward to expire backups.
 	testClock = &offsetClock{}
 	// slowProxy sits between the controller and moto; its delay slows copies down
@@ -68,8 +62,6 @@ var _ = BeforeSuite(func() {
 	var err error
 	moto, err = harness.StartMoto(suiteCtx)
 	Expect(err).NotTo(HaveOccurred())
-	recorder, err = metrics.New(crmetrics.Registry)
-	Expect(err).NotTo(HaveOccurred())
 	moto.SetAWSEnv()
 	slowProxy, err = harness.NewDelayProxy(moto.Endpoint)
 	Expect(err).NotTo(HaveOccurred())
@@ -83,9 +75,6 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8sClient, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	// The gauges read through whichever controller's cache is current; a plain client
-	// gives the same answers and outlives controller restarts.
-	Expect(crmetrics.Registry.Register(metrics.NewStateCollector(k8sClient))).To(Succeed())
 })
 
 var _ = AfterSuite(func() {
@@ -131,28 +120,21 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 	GinkgoHelper()
 	port, err := harness.FreePort()
 	Expect(err).NotTo(HaveOccurred())
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: fmt.Sprintf("127.0.0.1:%d", port)},
-		HealthProbeBindAddress: "0",
-		Controller:             ctrlConfigSkipNameValidation(),
-	})
+	// Built by the same setup as the manager binary; only the endpoints, the clock and
+	// the short timings differ.
+	conf := &setup.Config{
+		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
+		AWS:         awsprovider.Options{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: 3},
+		Controller:  opts,
+	}
+	mgrOpts := setup.ManagerOptions(conf)
+	mgrOpts.Controller = ctrlConfigSkipNameValidation()
+	mgr, err := ctrl.NewManager(setup.RESTConfig(cfg, conf), mgrOpts)
 	Expect(err).NotTo(HaveOccurred())
-	prov, err := awsprovider.New(suiteCtx, awsprovider.Options{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: 3})
-	Expect(err).NotTo(HaveOccurred())
-	providers := provider.NewRegistry()
-	providers.Register("aws", prov)
 
 	ctx, stop := context.WithCancel(suiteCtx)
-	r := &controller.BackupRequestReconciler{
-		Client:    mgr.GetClient(),
-		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
-		Providers: providers,
-		Options:   opts,
-		Metrics:   recorder,
-		Clock:     testClock,
-	}
-	Expect(r.SetupWithManager(ctx, mgr)).To(Succeed())
+	_, err = setup.Setup(ctx, mgr, conf, setup.Deps{Clock: testClock, StateReader: k8sClient})
+	Expect(err).NotTo(HaveOccurred())
 	rc := &runningController{cancel: stop, done: make(chan struct{}), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
 	go func() {
 		defer GinkgoRecover()

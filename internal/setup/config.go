@@ -1,0 +1,172 @@
+package setup
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/database"
+	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+)
+
+// Config is everything the manager is configured with. LoadConfig reads it from flags,
+// each defaulting to its environment variable: the one place the process reads its
+// environment. Tests and benchmarks fill it directly.
+type Config struct {
+	// MetricsAddr, ProbeAddr, SecureMetrics and EnableHTTP2 configure the manager's servers.
+	MetricsAddr, ProbeAddr     string
+	SecureMetrics, EnableHTTP2 bool
+	// LeaderElect runs only one active replica.
+	LeaderElect bool
+	// KubeAPIQPS and KubeAPIBurst bound the client's requests to the Kubernetes API.
+	KubeAPIQPS, KubeAPIBurst int
+	// AWS configures the AWS provider.
+	AWS awsprovider.Options
+	// Controller tunes the BackupRequest controller.
+	Controller controller.Options
+	// Archival is the backup history database; nil when archival is off.
+	Archival *database.Config
+}
+
+// LoadConfig parses args (without the program name) into a Config, each flag
+// defaulting to its environment variable, and returns the logging options too.
+func LoadConfig(args []string) (*Config, *zap.Options, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	var errs []error
+	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", envString("METRICS_BIND_ADDRESS", "0"),
+		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
+	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", envString("HEALTH_PROBE_BIND_ADDRESS", ":8081"), "Address the probe endpoint binds to.")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", envBool("LEADER_ELECT", false, &errs),
+		"Enable leader election, so only one replica of the controller is active.")
+	fs.BoolVar(&c.SecureMetrics, "metrics-secure", envBool("METRICS_SECURE", true, &errs),
+		"Serve metrics over HTTPS with authentication and authorization; false serves plain HTTP.")
+	fs.BoolVar(&c.EnableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server (off: HTTP/2 Stream Cancellation and Rapid Reset CVEs).")
+	fs.StringVar(&c.AWS.Region, "aws-region", envString("AWS_REGION", os.Getenv("AWS_DEFAULT_REGION")), "AWS region (AWS_REGION, AWS_DEFAULT_REGION).")
+	fs.StringVar(&c.AWS.Endpoint, "aws-endpoint-url", envString("AWS_ENDPOINT_URL", ""), "AWS endpoint override, for emulators (AWS_ENDPOINT_URL).")
+
+	o := &c.Controller
+	fs.IntVar(&o.MaxConcurrentBackupsPerProject, "max-concurrent-backups-per-project",
+		envInt("MAX_CONCURRENT_BACKUPS_PER_PROJECT", controller.DefaultMaxConcurrentBackupsPerProject, &errs),
+		"BackupRequests of one project that may run at once (MAX_CONCURRENT_BACKUPS_PER_PROJECT).")
+	retention := envInt("BACKUP_RETENTION_DAYS", controller.DefaultRetentionDays, &errs)
+	fs.IntVar(&retention, "backup-retention-days", retention, "Retention of backups without spec.retentionDays (BACKUP_RETENTION_DAYS).")
+	fs.StringVar(&o.ProjectLabelKey, "project-label-key", envString("PROJECT_LABEL_KEY", controller.DefaultProjectLabelKey),
+		"Namespace label naming the project a namespace belongs to (PROJECT_LABEL_KEY).")
+	fs.DurationVar(&o.BackupDeadline, "backup-deadline", envDuration("BACKUP_DEADLINE", controller.DefaultBackupDeadline, &errs),
+		"Fail a backup still running this long after it started (BACKUP_DEADLINE).")
+	fs.DurationVar(&o.SnapshotPollInitial, "snapshot-poll-initial", envDuration("SNAPSHOT_POLL_INITIAL", controller.DefaultSnapshotPollInitial, &errs),
+		"Wait before the first snapshot status check (SNAPSHOT_POLL_INITIAL).")
+	fs.DurationVar(&o.SnapshotPollMax, "snapshot-poll-max", envDuration("SNAPSHOT_POLL_MAX", controller.DefaultSnapshotPollMax, &errs),
+		"Longest wait between snapshot status checks (SNAPSHOT_POLL_MAX).")
+	fs.DurationVar(&o.ProgressInterval, "progress-interval", envDuration("PROGRESS_INTERVAL", controller.DefaultProgressInterval, &errs),
+		"How often copy progress is written to status (PROGRESS_INTERVAL).")
+	fs.StringVar(&o.ManifestBucket, "manifest-bucket", envString("MANIFEST_BUCKET", ""),
+		"Bucket for the manifests of database-only backups (MANIFEST_BUCKET); empty: none.")
+	fs.IntVar(&o.CopyConcurrency, "copy-concurrency", envInt("COPY_CONCURRENCY", 0, &errs), "Objects copied at once per backup (COPY_CONCURRENCY); 0: provider default.")
+	multipart := envInt("MULTIPART_THRESHOLD_BYTES", 0, &errs)
+	fs.IntVar(&multipart, "multipart-threshold-bytes", multipart, "Objects larger than this are copied in parts (MULTIPART_THRESHOLD_BYTES); 0: 5 GiB.")
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", envInt("MAX_CONCURRENT_RECONCILES", controller.DefaultMaxConcurrentReconciles, &errs),
+		"Reconcile workers (MAX_CONCURRENT_RECONCILES).")
+
+	fs.IntVar(&c.KubeAPIQPS, "kube-api-qps", envInt("KUBE_API_QPS", 50, &errs),
+		"Requests per second to the Kubernetes API, sustained (KUBE_API_QPS). Each backup takes about 17 API requests.")
+	fs.IntVar(&c.KubeAPIBurst, "kube-api-burst", envInt("KUBE_API_BURST", 100, &errs), "Requests to the Kubernetes API in a burst (KUBE_API_BURST).")
+
+	fs.IntVar(&o.RetentionMinKept, "retention-min-kept", envInt("RETENTION_MIN_KEPT", controller.DefaultRetentionMinKept, &errs),
+		"Newest successful backups of a project environment that expiry never removes (RETENTION_MIN_KEPT).")
+	fs.BoolVar(&o.DeleteExpired, "delete-expired-backuprequests", envBool("DELETE_EXPIRED_BACKUPREQUESTS", false, &errs),
+		"Delete expired BackupRequests instead of keeping them in phase Expired (DELETE_EXPIRED_BACKUPREQUESTS).")
+	fs.StringVar(&o.ResourceOwnership, "resource-ownership", envString("RESOURCE_OWNERSHIP", controller.OwnershipTags),
+		"How a spec's database instance and buckets are checked to belong to its project (RESOURCE_OWNERSHIP): tags (their ownership tag must name the project) or none (single-tenant installs).")
+	fs.StringVar(&o.OwnershipTagKey, "ownership-tag-key", envString("OWNERSHIP_TAG_KEY", backupv1alpha1.OwnershipTagKey),
+		"Cloud tag naming the project a database instance or bucket belongs to (OWNERSHIP_TAG_KEY).")
+
+	archival := envBool(EnvEnableArchival, true, &errs)
+	zapOpts := &zap.Options{Development: false}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	o.DefaultRetentionDays = int32(retention)
+	o.MultipartThreshold = int64(multipart)
+
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("invalid environment: %v", errs)
+	}
+	if o.ResourceOwnership != controller.OwnershipTags && o.ResourceOwnership != controller.OwnershipNone {
+		return nil, nil, fmt.Errorf("--resource-ownership must be %q or %q, got %q", controller.OwnershipTags, controller.OwnershipNone, o.ResourceOwnership)
+	}
+	if retention < 7 || retention > 365 {
+		return nil, nil, fmt.Errorf("backup retention days must be between 7 and 365, got %d", retention)
+	}
+	if c.KubeAPIQPS < 1 || c.KubeAPIBurst < c.KubeAPIQPS {
+		return nil, nil, fmt.Errorf("kube-api-qps must be at least 1 and kube-api-burst at least kube-api-qps, got %d and %d", c.KubeAPIQPS, c.KubeAPIBurst)
+	}
+	if o.MaxConcurrentBackupsPerProject < 1 {
+		return nil, nil, fmt.Errorf("max concurrent backups per project must be at least 1, got %d", o.MaxConcurrentBackupsPerProject)
+	}
+	if archival {
+		db, err := database.ConfigFromEnv()
+		if err != nil {
+			return nil, nil, fmt.Errorf("backup history database: %w", err)
+		}
+		c.Archival = &db
+	}
+	return c, zapOpts, nil
+}
+
+// EnvEnableArchival switches archival on or off (default on).
+const EnvEnableArchival = "ENABLE_ARCHIVAL"
+
+func envString(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int, errs *[]error) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+func envBool(key string, def bool, errs *[]error) bool {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not a boolean", key, v))
+		return def
+	}
+	return b
+}
+
+func envDuration(key string, def time.Duration, errs *[]error) time.Duration {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not a duration (for example 15s, 2m)", key, v))
+		return def
+	}
+	return d
+}

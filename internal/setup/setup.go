@@ -1,0 +1,176 @@
+// Package setup builds the manager the way every caller runs it: the binary
+// (cmd/main.go), the integration suite and the reconcile benchmark. ManagerOptions
+// gives the manager's options and Setup wires the BackupRequest controller, its
+// provider registry, metrics, archival and health checks into a manager.
+package setup
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/archiver"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/metrics"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+)
+
+// Scheme holds the Kubernetes types and the BackupRequest API.
+var Scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
+	utilruntime.Must(backupv1alpha1.AddToScheme(Scheme))
+}
+
+// LeaderElectionID names the leader-election lease.
+const LeaderElectionID = "lc2-backup-controller.backup.liferay.cloud"
+
+// RESTConfig applies cfg's client rate limits to rc.
+func RESTConfig(rc *rest.Config, cfg *Config) *rest.Config {
+	rc = rest.CopyConfig(rc)
+	if cfg.KubeAPIQPS > 0 {
+		rc.QPS = float32(cfg.KubeAPIQPS)
+	}
+	if cfg.KubeAPIBurst > 0 {
+		rc.Burst = cfg.KubeAPIBurst
+	}
+	return rc
+}
+
+// ManagerOptions are the manager's options for cfg.
+func ManagerOptions(cfg *Config) ctrl.Options {
+	var tlsOpts []func(*tls.Config)
+	if !cfg.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: cfg.MetricsAddr, SecureServing: cfg.SecureMetrics, TLSOpts: tlsOpts}
+	if cfg.SecureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	probe := cfg.ProbeAddr
+	if probe == "" {
+		probe = "0"
+	}
+	return ctrl.Options{
+		Scheme: Scheme,
+		// managedFields are never read here; dropping them keeps the cache small.
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: probe,
+		LeaderElection:         cfg.LeaderElect,
+		LeaderElectionID:       LeaderElectionID,
+	}
+}
+
+// Deps are what a caller may supply instead of what Setup builds from Config.
+type Deps struct {
+	// Providers, if set, replaces the AWS provider built from Config.AWS.
+	Providers *provider.Registry
+	// Clock, if set, replaces the real clock (tests move it to expire backups).
+	Clock clock.PassiveClock
+	// Registerer receives the metrics; nil means controller-runtime's registry, which
+	// the manager serves. Metrics are registered once per registerer: a second Setup
+	// on the same registerer (a restarted controller in a test) reuses them.
+	Registerer prometheus.Registerer
+	// StateReader, if set, is what the gauges read BackupRequests through instead of
+	// the manager's cache (a test restarting controllers passes a plain client, which
+	// outlives each manager).
+	StateReader client.Reader
+}
+
+// Setup wires the BackupRequest controller, the providers, metrics, archival and the
+// health checks into mgr.
+func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*controller.BackupRequestReconciler, error) {
+	providers := deps.Providers
+	if providers == nil {
+		aws, err := awsprovider.New(ctx, cfg.AWS)
+		if err != nil {
+			return nil, fmt.Errorf("configure aws provider: %w", err)
+		}
+		providers = provider.NewRegistry()
+		providers.Register(string(backupv1alpha1.ProviderAWS), aws)
+	}
+	registerer := deps.Registerer
+	if registerer == nil {
+		registerer = crmetrics.Registry
+	}
+	stateReader := deps.StateReader
+	if stateReader == nil {
+		stateReader = mgr.GetClient()
+	}
+	recorder, err := metricsFor(registerer, stateReader)
+	if err != nil {
+		return nil, err
+	}
+	reconciler := &controller.BackupRequestReconciler{
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
+		Providers: providers,
+		Options:   cfg.Controller,
+		Metrics:   recorder,
+		Clock:     deps.Clock,
+	}
+	if cfg.Archival != nil {
+		arch, err := archiver.Setup(mgr, *cfg.Archival, &archiver.Options{Registerer: registerer})
+		if err != nil {
+			return nil, fmt.Errorf("set up archival: %w", err)
+		}
+		reconciler.Archiver = arch
+	} else {
+		mgr.GetLogger().Info("backup archival disabled", "env", EnvEnableArchival)
+	}
+	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
+		return nil, fmt.Errorf("set up backuprequest controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("add ready check: %w", err)
+	}
+	return reconciler, nil
+}
+
+// registered keeps the metrics recorder of each registerer: Prometheus refuses a
+// second registration of the same metrics.
+var (
+	registeredMu sync.Mutex
+	registered   = map[prometheus.Registerer]*metrics.Recorder{}
+)
+
+// metricsFor returns the recorder registered with r, registering it (and the gauges
+// computed from the BackupRequests that reader lists) the first time.
+func metricsFor(r prometheus.Registerer, reader client.Reader) (*metrics.Recorder, error) {
+	registeredMu.Lock()
+	defer registeredMu.Unlock()
+	if rec, ok := registered[r]; ok {
+		return rec, nil
+	}
+	rec, err := metrics.New(r)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	if err := r.Register(metrics.NewStateCollector(reader)); err != nil {
+		return nil, fmt.Errorf("register state metrics: %w", err)
+	}
+	registered[r] = rec
+	return rec, nil
+}
