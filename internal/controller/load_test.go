@@ -48,9 +48,9 @@ func TestLaggingCacheDoesNotRepeatAFinishedStep(t *testing.T) {
 	cache := &laggingCache{Client: m.client}
 	m.r.Client, m.r.APIReader = cache, failingReader{t}
 
-	_, _ = m.reconcile("lag") // InProgress
+	m.step("lag") // InProgress
 	cache.freeze(m.get("lag"))
-	_, _ = m.reconcile("lag") // snapshot created; the cache still shows no snapshot
+	m.step("lag") // snapshot created; the cache still shows no snapshot
 	if m.get("lag").Status.Database == nil {
 		t.Fatal("snapshot not recorded")
 	}
@@ -138,7 +138,7 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	m.cloud.SnapshotReadyAfter = 0
 	for _, name := range []string{"a", "b"} {
 		// Taking the slot is a pass of its own; the first step follows below new requests.
-		if res, _ := m.reconcile(name); m.get(name).Status.Phase != backupv1alpha1.PhaseInProgress || res.Priority == nil || *res.Priority != admission.ContinuePriority {
+		if res := m.step(name); m.get(name).Status.Phase != backupv1alpha1.PhaseInProgress || res.Priority == nil || *res.Priority != admission.ContinuePriority {
 			t.Fatalf("%s: %s, result %+v", name, m.get(name).Status.Phase, res)
 		}
 	}
@@ -147,7 +147,7 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 		t.Fatalf("first look at a request without a slot must only requeue it at low priority: %+v %v %q", res, err, m.get("c").Status.Phase)
 	}
 	m.clock.Step(res.RequeueAfter) // the work queue hands it out again then
-	_, _ = m.reconcile("c")
+	m.step("c")
 	c := m.get("c")
 	if ready := condition(c, backupv1alpha1.ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) || !strings.Contains(ready.Message, "position 1") {
 		t.Fatalf("c must record its place: %s %+v", c.Status.Phase, ready)

@@ -114,6 +114,16 @@ func (m *machine) reconcile(name string) (ctrl.Result, error) {
 	return res, err
 }
 
+// step runs one pass that must not fail, and moves the fake clock like reconcile.
+func (m *machine) step(name string) ctrl.Result {
+	m.t.Helper()
+	res, err := m.reconcile(name)
+	if err != nil {
+		m.t.Fatalf("reconcile %s: %v", name, err)
+	}
+	return res
+}
+
 // drive reconciles until the request is terminal, giving background copies time to end.
 func (m *machine) drive(name string) *backupv1alpha1.BackupRequest {
 	m.t.Helper()
@@ -301,8 +311,8 @@ func TestTransientProviderErrorIsRetried(t *testing.T) {
 
 func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 	m := newMachine(t, request("bad-snap", func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary = nil }))
-	_, _ = m.reconcile("bad-snap") // InProgress
-	_, _ = m.reconcile("bad-snap") // snapshot created
+	m.step("bad-snap") // InProgress
+	m.step("bad-snap") // snapshot created
 	m.cloud.SetSnapshotState(m.get("bad-snap").Status.Database.SnapshotID, provider.SnapshotFailed, "failed")
 	br := m.drive("bad-snap")
 	if condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonSnapshotFailed) {
@@ -312,8 +322,8 @@ func TestSnapshotThatFailsInTheCloudFailsTheBackup(t *testing.T) {
 
 func TestRestartResumesWithoutASecondSnapshot(t *testing.T) {
 	m := newMachine(t, request("restart"))
-	_, _ = m.reconcile("restart") // InProgress
-	_, _ = m.reconcile("restart") // snapshot created
+	m.step("restart") // InProgress
+	m.step("restart") // snapshot created
 	if id := m.get("restart").Status.Database.SnapshotID; id == "" {
 		t.Fatal("snapshot id must be recorded before the next step")
 	}
@@ -349,7 +359,7 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 	m.cloud.SetInstanceTags("bank-prd-db", map[string]string{backupv1alpha1.OwnershipTagKey: "bank"})
 
 	for _, name := range []string{"q2", "q1", "q0", "q2", "q1", "q0"} { // newest first: order must not matter
-		_, _ = m.reconcile(name)
+		m.step(name)
 	}
 	if p := m.get("q0").Status.Phase; p != backupv1alpha1.PhaseInProgress {
 		t.Fatalf("q0 %s", p)
@@ -364,10 +374,16 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 	}
 
 	// Another project is not delayed by retail's full slots.
-	_, _ = m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}})
-	_, _ = m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}})
+	bankKey := types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}
+	for range 2 {
+		if _, err := m.r.Reconcile(m.ctx, ctrl.Request{NamespacedName: bankKey}); err != nil {
+			t.Fatalf("reconcile bank-1: %v", err)
+		}
+	}
 	b := &backupv1alpha1.BackupRequest{}
-	_ = m.client.Get(m.ctx, types.NamespacedName{Namespace: "proj-bank", Name: "bank-1"}, b)
+	if err := m.client.Get(m.ctx, bankKey, b); err != nil {
+		t.Fatal(err)
+	}
 	if b.Status.Phase != backupv1alpha1.PhaseInProgress {
 		t.Fatalf("bank-1 %s: %s", b.Status.Phase, b.Status.Message)
 	}
@@ -377,7 +393,7 @@ func TestSlotsLimitRunningBackupsPerProjectInCreationOrder(t *testing.T) {
 	if br := m.drive("q0"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
 		t.Fatalf("q0 %s", br.Status.Phase)
 	}
-	_, _ = m.reconcile("q2")
+	m.step("q2")
 	if p := m.get("q2").Status.Phase; p != backupv1alpha1.PhaseInProgress {
 		t.Fatalf("q2 must start once q0 freed its slot, is %s", p)
 	}
@@ -414,13 +430,13 @@ func TestOverlappingDestinationOfAnotherRequestIsRefused(t *testing.T) {
 func TestDeadlineFailsABackupThatNeverFinishes(t *testing.T) {
 	m := newMachine(t, request("slow", func(s *backupv1alpha1.BackupRequestSpec) { s.Database = nil }))
 	m.cloud.CopyDuration = time.Hour // real time: the copy never ends during the test
-	_, _ = m.reconcile("slow")
-	_, _ = m.reconcile("slow")
+	m.step("slow")
+	m.step("slow")
 	if p := m.get("slow").Status.Phase; p != backupv1alpha1.PhaseInProgress {
 		t.Fatalf("phase %s", p)
 	}
 	m.clock.Step(6*time.Hour + time.Minute)
-	_, _ = m.reconcile("slow")
+	m.step("slow")
 	br := m.get("slow")
 	if br.Status.Phase != backupv1alpha1.PhaseFailed || condition(br, backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonDeadlineExceeded) {
 		t.Fatalf("want Failed/DeadlineExceeded, got %s %+v", br.Status.Phase, condition(br, backupv1alpha1.ConditionReady))
