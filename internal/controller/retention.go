@@ -61,7 +61,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		return ctrl.Result{}, nil
 	}
 	if br.Status.ExpiresAt == nil {
-		if !hasArtifacts(&br.Status) {
+		if !br.Status.HasArtifacts() {
 			return ctrl.Result{}, nil // refused before its first write: nothing will ever expire
 		}
 		completed := r.Clock.Now()
@@ -98,9 +98,7 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		return ctrl.Result{}, err
 	}
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Phase = backupv1alpha1.PhaseExpired
-		st.Message = "expired: " + removed
-		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonExpired, st.Message, r.Clock.Now())
+		st.SetAsExpired(removed, r.Clock.Now())
 	})
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -136,13 +134,6 @@ func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *
 	return newer < r.Options.RetentionMinKept, nil
 }
 
-// hasArtifacts reports whether a backup left anything in the cloud that retention
-// could remove: a snapshot or a claimed destination. A request refused before its
-// first write has none, and never expires.
-func hasArtifacts(st *backupv1alpha1.BackupRequestStatus) bool {
-	return st.Claim != nil || (st.Database != nil && st.Database.SnapshotID != "")
-}
-
 // removeArtifacts deletes what the backup provably wrote (all idempotent) unless the
 // retain policy is set: its snapshot when the snapshot's tags name this backup, and
 // under its claimed destination only the objects its inventories list plus its own
@@ -152,7 +143,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	if retained(br) {
 		return "artefacts kept (deletion-policy: retain)", nil
 	}
-	if !hasArtifacts(&br.Status) {
+	if !br.Status.HasArtifacts() {
 		return "nothing to remove", nil
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
