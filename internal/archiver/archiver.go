@@ -222,7 +222,7 @@ func (a *Archiver) processNext(ctx context.Context) bool {
 // true when the upsert should be retried with backoff.
 func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest) bool {
 	log := ctrl.LoggerFrom(ctx)
-	rec := RecordFromBackupRequest(br, a.opts.Now())
+	rec := RecordFromBackupRequest(br, a.opts.Clock.Now())
 	changed, err := a.opts.Store.UpsertBackupRecordChanged(ctx, rec)
 	if err != nil {
 		var ve *database.ValidationError
@@ -252,7 +252,7 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 			return ctx.Err() == nil
 		}
 	}
-	committed := a.opts.Now()
+	committed := a.opts.Clock.Now()
 	// Lag of the first commit of this state only (not of a resync's identical rewrite).
 	if changed && (br.Status.Phase == backupv1.PhaseSucceeded || br.Status.Phase == backupv1.PhaseFailed) && br.Status.CompletionTime != nil {
 		a.metrics.lag.Observe(max(0, committed.Sub(br.Status.CompletionTime.Time).Seconds()))
@@ -290,12 +290,12 @@ func (a *Archiver) conditionFailed(ctx context.Context, err error) {
 // markExpired records in the history that retention removed the backup's artefacts:
 // marked for deletion at its expiry, deleted now.
 func (a *Archiver) markExpired(ctx context.Context, br *backupv1.BackupRequest) error {
-	at := a.opts.Now()
+	at := a.opts.Clock.Now()
 	if br.Status.ExpiresAt != nil {
 		at = br.Status.ExpiresAt.Time
 	}
 	if err := a.opts.Store.MarkBackupForDeletion(ctx, br.Namespace, br.Name, at); err != nil {
 		return err
 	}
-	return a.opts.Store.MarkBackupDeleted(ctx, string(br.UID), a.opts.Now())
+	return a.opts.Store.MarkBackupDeleted(ctx, string(br.UID), a.opts.Clock.Now())
 }

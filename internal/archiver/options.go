@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -48,8 +50,8 @@ type Options struct {
 	InitialBackoff, MaxBackoff time.Duration
 	// SkipMigrate leaves the schema alone at start (it is migrated elsewhere).
 	SkipMigrate bool
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock is the time source (default the real clock), like the controller's.
+	Clock clock.PassiveClock
 }
 
 func (o *Options) defaults() error {
@@ -80,8 +82,8 @@ func (o *Options) defaults() error {
 	if o.MaxBackoff < o.InitialBackoff {
 		o.MaxBackoff = o.InitialBackoff
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
 	return nil
 }

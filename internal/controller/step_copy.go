@@ -101,12 +101,12 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 		MultipartThreshold:    r.Options.MultipartThreshold,
 	}
 	run := layout.RunID(r.Clock.Now())
-	now := r.Clock.Now
+	clk := r.Clock
 	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
 		// The inventory outlives a cancelled copy: what was written must be recorded.
 		invCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inventoryFlushTimeout)
 		defer cancel()
-		inv := inventory.NewWriter(prov, bucket, prefix, run, now)
+		inv := inventory.NewWriter(prov, bucket, prefix, run, clk)
 		req.Progress = progress
 		req.Stored = func(o provider.StoredObject) {
 			inv.Add(invCtx, inventory.Entry{

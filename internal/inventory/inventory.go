@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 )
 
@@ -78,7 +80,7 @@ type Writer struct {
 	up             Uploader
 	bucket, prefix string
 	run            string
-	now            func() time.Time
+	clock          clock.PassiveClock
 	partEntries    int
 	flushInterval  time.Duration
 
@@ -90,9 +92,9 @@ type Writer struct {
 }
 
 // NewWriter starts the inventory of run under prefix in bucket.
-func NewWriter(up Uploader, bucket, prefix, run string, now func() time.Time) *Writer {
-	return &Writer{up: up, bucket: bucket, prefix: prefix, run: run, now: now,
-		partEntries: PartEntries, flushInterval: FlushInterval, lastFlush: now(), summary: Summary{Run: run}}
+func NewWriter(up Uploader, bucket, prefix, run string, clk clock.PassiveClock) *Writer {
+	return &Writer{up: up, bucket: bucket, prefix: prefix, run: run, clock: clk,
+		partEntries: PartEntries, flushInterval: FlushInterval, lastFlush: clk.Now(), summary: Summary{Run: run}}
 }
 
 // Add records e and uploads a part when enough entries are pending or the oldest has
@@ -101,7 +103,7 @@ func (w *Writer) Add(ctx context.Context, e Entry) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, e)
-	if len(w.pending) >= w.partEntries || w.now().Sub(w.lastFlush) >= w.flushInterval {
+	if len(w.pending) >= w.partEntries || w.clock.Now().Sub(w.lastFlush) >= w.flushInterval {
 		w.flushLocked(ctx)
 	}
 }
@@ -119,7 +121,7 @@ func (w *Writer) Close(ctx context.Context) (Summary, error) {
 }
 
 func (w *Writer) flushLocked(ctx context.Context) {
-	w.lastFlush = w.now()
+	w.lastFlush = w.clock.Now()
 	if w.err != nil || len(w.pending) == 0 {
 		return
 	}

@@ -9,13 +9,11 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 )
-
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
 
 func download(t *testing.T, p *fake.Provider, bucket, key string) []byte {
 	t.Helper()
@@ -34,9 +32,9 @@ func download(t *testing.T, p *fake.Provider, bucket, key string) []byte {
 func TestWriterSplitsPartsFlushesOnTimeAndRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	cloud := fake.New("b")
-	c := &clock{t: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)}
-	run := layout.RunID(c.t)
-	w := NewWriter(cloud, "b", "p/x/", run, c.now)
+	c := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC))
+	run := layout.RunID(c.Now())
+	w := NewWriter(cloud, "b", "p/x/", run, c)
 	w.partEntries = 3
 
 	var want []Entry
@@ -49,7 +47,7 @@ func TestWriterSplitsPartsFlushesOnTimeAndRoundTrips(t *testing.T) {
 	if _, err := cloud.ListObjectsUpTo(ctx, "b", "p/x/"+layout.PartKey(run, 2), 1); err != nil {
 		t.Fatal(err)
 	}
-	c.t = c.t.Add(FlushInterval)
+	c.SetTime(c.Now().Add(FlushInterval))
 	want = append(want, Entry{SourceKey: "dl/late", StoredKey: "data/late", Size: 100, ETag: "e"})
 	w.Add(ctx, want[len(want)-1])
 	sum, err := w.Close(ctx)
@@ -80,8 +78,8 @@ func TestWriterSplitsPartsFlushesOnTimeAndRoundTrips(t *testing.T) {
 func TestWriterKeepsTheFirstUploadError(t *testing.T) {
 	ctx := context.Background()
 	cloud := fake.New("b")
-	c := &clock{t: time.Now()}
-	w := NewWriter(cloud, "b", "p/", layout.RunID(c.t), c.now)
+	c := clocktesting.NewFakePassiveClock(time.Now())
+	w := NewWriter(cloud, "b", "p/", layout.RunID(c.Now()), c)
 	cloud.FailWith("UploadObject", errors.New("boom"))
 	w.Add(ctx, Entry{StoredKey: "data/a"})
 	if _, err := w.Close(ctx); err == nil {
