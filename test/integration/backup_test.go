@@ -14,12 +14,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -97,8 +95,8 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(br.Status.Manifest.Location).To(Equal("s3://liferay-backups/retail/prd/20251109/manifest.json"))
 
 		By("conditions tell the story")
-		for _, c := range []string{controller.ConditionReady, controller.ConditionDatabaseSnapshotReady, controller.ConditionDocumentLibraryCopied, controller.ConditionManifestWritten} {
-			Expect(meta.IsStatusConditionTrue(br.Status.Conditions, c)).To(BeTrue(), c)
+		for _, c := range []backupv1alpha1.ConditionType{backupv1alpha1.ConditionReady, backupv1alpha1.ConditionDatabaseSnapshotReady, backupv1alpha1.ConditionDocumentLibraryCopied, backupv1alpha1.ConditionManifestWritten} {
+			Expect(br.Status.IsConditionTrue(c)).To(BeTrue(), string(c))
 		}
 	})
 
@@ -147,9 +145,9 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 			for i, name := range names[2:] {
 				g.Expect(brs).To(HaveKey(name))
 				g.Expect(brs[name].Status.Phase).To(Equal(backupv1alpha1.PhasePending), name)
-				ready := meta.FindStatusCondition(brs[name].Status.Conditions, controller.ConditionReady)
+				ready := brs[name].Status.Condition(backupv1alpha1.ConditionReady)
 				g.Expect(ready).NotTo(BeNil(), name)
-				g.Expect(ready.Reason).To(Equal(controller.ReasonWaitingForSlot), name)
+				g.Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonWaitingForSlot), name)
 				g.Expect(ready.Message).To(ContainSubstring(fmt.Sprintf("position %d in the queue of project shop", i+1)), name)
 			}
 		}).WithTimeout(2 * time.Minute).Should(Succeed())
@@ -239,8 +237,8 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		failed := getBR(ns, br.Name)
-		ready := meta.FindStatusCondition(failed.Status.Conditions, controller.ConditionReady)
-		Expect(ready.Reason).To(Equal(controller.ReasonNotFound))
+		ready := failed.Status.Condition(backupv1alpha1.ConditionReady)
+		Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonNotFound))
 		Expect(failed.Status.Message).To(Equal("database instance ghost-prd-db not found in us-east-1; check spec.database.instanceId"),
 			"an actionable message, not the SDK's error chain")
 		Eventually(func() []eventsv1.Event { return warningEventsFor(ns, br.Name) }).WithTimeout(10 * time.Second).
@@ -256,8 +254,8 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		br := newBackupRequest(ns, "steal", "victim", fullSpec("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "victim/loot/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
-		ready := meta.FindStatusCondition(getBR(ns, br.Name).Status.Conditions, controller.ConditionReady)
-		Expect(ready.Reason).To(Equal(controller.ReasonProjectMismatch))
+		ready := getBR(ns, br.Name).Status.Condition(backupv1alpha1.ConditionReady)
+		Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonProjectMismatch))
 		Expect(cloud.SnapshotIDs("victim-prd-db")).To(BeEmpty())
 		Expect(cloud.ListKeys("intruder-backups", "")).To(BeEmpty())
 	})
