@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -78,18 +80,12 @@ func (m *machine) newReconciler() *BackupRequestReconciler {
 	return r
 }
 
+// request is the shared test BackupRequest (test/fixtures/backups) of project retail,
+// with the identity a stored object has.
 func request(name string, mutate ...func(*backupv1alpha1.BackupRequestSpec)) *backupv1alpha1.BackupRequest {
-	br := &backupv1alpha1.BackupRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "proj-retail-prd", UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(start)},
-		Spec: backupv1alpha1.BackupRequestSpec{
-			ProjectID: "retail", Environment: "prd", Provider: "aws",
-			Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "retail-prd-db"},
-			DocumentLibrary: &backupv1alpha1.DocumentLibraryBackupSpec{
-				SourceBucket: "liferay-retail-prd-dl", SourcePrefix: "document_library/",
-				DestinationBucket: "liferay-backups", DestinationPrefix: backupv1alpha1.ObjectPrefix("retail/prd/" + name + "/"),
-			},
-		},
-	}
+	br := backups.New("proj-retail-prd", name, "retail",
+		backups.Full("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/"+name+"/"))
+	br.UID, br.CreationTimestamp = types.UID("uid-"+name), metav1.NewTime(start)
 	for _, f := range mutate {
 		f(&br.Spec)
 	}

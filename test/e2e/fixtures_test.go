@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	_ "github.com/lib/pq"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -24,28 +26,18 @@ metadata:
 	Expect(err).NotTo(HaveOccurred(), out)
 }
 
-// backupYAML is a BackupRequest like the design note's example. The document library
-// is read from document_library/ of source; prefix (the destinationPrefix) must begin
-// with "<project>/" and end with '/', as the API requires.
+// backupYAML is the shared test BackupRequest (test/fixtures/backups) as a manifest:
+// a snapshot of instance when set, a copy of document_library/ of source into
+// dest/prefix when source is set.
 func backupYAML(namespace, name, project, instance, source, dest, prefix string) string {
-	y := fmt.Sprintf(`apiVersion: backup.liferay.cloud/v1alpha1
-kind: BackupRequest
-metadata:
-  name: %s
-  namespace: %s
-spec:
-  projectId: %s
-  environment: prd
-  provider: aws
-`, name, namespace, project)
+	var opts []backups.Option
 	if instance != "" {
-		y += fmt.Sprintf("  database:\n    type: snapshot\n    instanceId: %s\n", instance)
+		opts = append(opts, backups.Database(instance))
 	}
 	if source != "" {
-		y += fmt.Sprintf("  documentLibrary:\n    sourceBucket: %s\n    sourcePrefix: document_library/\n"+
-			"    destinationBucket: %s\n    destinationPrefix: %s\n    excludeGeneratedFiles: true\n", source, dest, prefix)
+		opts = append(opts, backups.DocumentLibrary(source, dest, prefix))
 	}
-	return y + "  retentionDays: 30\n"
+	return backups.YAML(backups.New(namespace, name, project, opts...))
 }
 
 // historyRow reads a BackupRequest's row from the history database.

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	eventsv1 "k8s.io/api/events/v1"
@@ -22,18 +24,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
-
-func fullSpec(instance, source, dest, prefix string) backupv1alpha1.BackupRequestSpec {
-	return backupv1alpha1.BackupRequestSpec{
-		Provider: "aws",
-		Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: instance},
-		DocumentLibrary: &backupv1alpha1.DocumentLibraryBackupSpec{
-			SourceBucket: backupv1alpha1.BucketName(source), SourcePrefix: "document_library/",
-			DestinationBucket: backupv1alpha1.BucketName(dest), DestinationPrefix: backupv1alpha1.ObjectPrefix(prefix),
-			ExcludeGeneratedFiles: true,
-		},
-	}
-}
 
 func warningEventsFor(namespace, name string) []eventsv1.Event {
 	var list eventsv1.EventList
@@ -64,7 +54,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		cloud.CreateBucket("liferay-backups", fixtures.SharedBucketTag())
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 
-		br := newBackupRequest(ns, "retail-prd-backup-20251109", "retail", fullSpec("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/20251109/"))
+		br := newBackupRequest(ns, "retail-prd-backup-20251109", "retail", backups.Full("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/20251109/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		br = getBR(ns, br.Name)
@@ -125,14 +115,12 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		for i := range 5 {
 			name, prefix := fmt.Sprintf("shop-backup-%d", i), fmt.Sprintf("shop/prd/%d/", i)
 			names, prefixes = append(names, name), append(prefixes, prefix)
-			spec := fullSpec("shop-prd-db", "liferay-shop-prd-dl", "shop-backups", prefix)
+			spec := backups.Full("shop-prd-db", "liferay-shop-prd-dl", "shop-backups", prefix)
 			// Created back to back: creation timestamps have second resolution, so names
 			// (which sort in creation order here) break the ties.
 			Expect(k8sClient.Create(suiteCtx, newBackupRequest(ns, name, "shop", spec))).To(Succeed())
 		}
-		bank := newBackupRequest(bankNS, "bank-backup", "bank", backupv1alpha1.BackupRequestSpec{
-			Provider: "aws", Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "bank-prd-db"},
-		})
+		bank := newBackupRequest(bankNS, "bank-backup", "bank", backups.Database("bank-prd-db"))
 		Expect(k8sClient.Create(suiteCtx, bank)).To(Succeed())
 
 		By("the two oldest run, parked in their copies; the other three wait in line with their positions")
@@ -199,7 +187,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		opts.CopyConcurrency = 2
 		ctrlr = startController(slowProxy.URL, opts)
 
-		br := newBackupRequest(ns, "media-backup", "media", fullSpec("media-prd-db", "liferay-media-prd-dl", "media-backups", "media/prd/1/"))
+		br := newBackupRequest(ns, "media-backup", "media", backups.Full("media-prd-db", "liferay-media-prd-dl", "media-backups", "media/prd/1/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(func() int64 {
 			st := getBR(ns, br.Name).Status.DocumentLibrary
@@ -231,9 +219,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 	It("fails with an actionable reason and a Warning event when the database instance does not exist", func() {
 		ns := projectNamespace("proj-ghost-prd", "ghost")
 		ctrlr = startController(moto.Endpoint, controllerOptions())
-		br := newBackupRequest(ns, "ghost-backup", "ghost", backupv1alpha1.BackupRequestSpec{
-			Provider: "aws", Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "ghost-prd-db"},
-		})
+		br := newBackupRequest(ns, "ghost-backup", "ghost", backups.Database("ghost-prd-db"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		failed := getBR(ns, br.Name)
@@ -251,7 +237,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		cloud.SeedDocumentLibrary("liferay-victim-prd-dl", 5, fixtures.ProjectTag("victim"))
 		cloud.CreateBucket("intruder-backups", fixtures.ProjectTag("intruder"))
 		ctrlr = startController(moto.Endpoint, controllerOptions())
-		br := newBackupRequest(ns, "steal", "victim", fullSpec("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "victim/loot/"))
+		br := newBackupRequest(ns, "steal", "victim", backups.Full("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "victim/loot/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		ready := getBR(ns, br.Name).Status.Condition(backupv1alpha1.ConditionReady)

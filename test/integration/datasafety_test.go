@@ -10,12 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/utils/ptr"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -57,15 +58,12 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 			others[k] = v
 		}
 	}
-	spec := func(prefix string, retention int32) backupv1alpha1.BackupRequestSpec {
-		s := fullSpec(db, source, bucket, prefix)
-		s.RetentionDays = ptr.To(retention)
-		return s
+	spec := func(prefix string, retention int32) []backups.Option {
+		return []backups.Option{backups.Full(db, source, bucket, prefix), backups.Retention(retention)}
 	}
-	run := func(name string, s backupv1alpha1.BackupRequestSpec, annotations map[string]string) *backupv1alpha1.BackupRequest {
+	run := func(name string, opts []backups.Option, more ...backups.Option) *backupv1alpha1.BackupRequest {
 		GinkgoHelper()
-		br := newBackupRequest(ns, name, project, s)
-		br.Annotations = annotations
+		br := newBackupRequest(ns, name, project, append(opts, more...)...)
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, name)).WithTimeout(90*time.Second).Should(BeElementOf(backupv1alpha1.PhaseSucceeded, backupv1alpha1.PhaseFailed), name)
 		return getBR(ns, name)
@@ -97,11 +95,11 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 
 		By("two other backups, and a retained one whose BackupRequest is deleted")
 		for _, name := range []string{"a1", "a2", "kept"} {
-			var ann map[string]string
+			var more []backups.Option
 			if name == "kept" {
-				ann = map[string]string{backupv1alpha1.DeletionPolicyAnnotation: "retain"}
+				more = append(more, backups.Retain())
 			}
-			Expect(run(name, spec("safe/prd/"+name+"/", 365), ann).Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
+			Expect(run(name, spec("safe/prd/"+name+"/", 365), more...).Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
 		}
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, "kept"))).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, "kept"), &backupv1alpha1.BackupRequest{}) }).
@@ -150,9 +148,8 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 	})
 
 	It("refuses a request of another project, writes nothing and never expires it", func() {
-		s := spec("other/prd/x/", 7) // the parent of nothing here, but another project's prefix
-		s.ProjectID = "other"
-		br := newBackupRequest(ns, "tenant", "other", s)
+		// The namespace belongs to project safe; the request names another project.
+		br := newBackupRequest(ns, "tenant", "other", backups.Full(db, source, bucket, "other/prd/x/"), backups.Retention(7))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 		refused := getBR(ns, br.Name)
@@ -167,7 +164,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 	DescribeTable("refuses a destination that is not empty or lies inside another backup, with nothing to clean up on expiry or delete",
 		func(name, prefix string, reason backupv1alpha1.Reason) {
 			snapshots := cloud.SnapshotIDs(db)
-			br := run(name, spec(prefix, 7), nil)
+			br := run(name, spec(prefix, 7))
 			Expect(br.Status.Phase).To(Equal(backupv1alpha1.PhaseFailed))
 			Expect(reasonOf(br)).To(BeEquivalentTo(reason), br.Status.Message)
 			Expect(br.Status.Message).To(ContainSubstring("spec.documentLibrary.destinationPrefix"))
@@ -192,7 +189,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 	It("refuses a request naming another project's bucket before any write", func() {
 		cloud.CreateBucket("safe-foreign-dest", fixtures.ProjectTag("bravo"))
 		snapshots := cloud.SnapshotIDs(db)
-		br := run("owned", fullSpec(db, source, "safe-foreign-dest", "safe/prd/owned/"), nil)
+		br := run("owned", []backups.Option{backups.Full(db, source, "safe-foreign-dest", "safe/prd/owned/")})
 		Expect(reasonOf(br)).To(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned))
 		Expect(cloud.SnapshotIDs(db)).To(ConsistOf(snapshots))
 		Expect(cloud.ListKeys("safe-foreign-dest", "")).To(BeEmpty())
@@ -206,9 +203,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		_, err := cloud.S3.PutObject(suiteCtx, &s3.PutObjectInput{Bucket: aws.String(failing), Key: aws.String("document_library/zz/archived.bin"),
 			Body: strings.NewReader("cold"), StorageClass: s3types.StorageClassGlacier})
 		Expect(err).NotTo(HaveOccurred())
-		s := fullSpec(db, failing, bucket, "safe/prd/failed/")
-		s.RetentionDays = ptr.To[int32](7)
-		br := run("failed", s, nil)
+		br := run("failed", []backups.Option{backups.Full(db, failing, bucket, "safe/prd/failed/"), backups.Retention(7)})
 		Expect(br.Status.Phase).To(Equal(backupv1alpha1.PhaseFailed), br.Status.Message)
 		Expect(br.Status.Message).To(ContainSubstring("archived.bin"))
 		Expect(br.Status.Claim).NotTo(BeNil())
@@ -233,7 +228,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		DeferCleanup(func() { slowProxy.SetDelay(0) })
 		big := "liferay-safe-big-dl"
 		cloud.SeedDocumentLibrary(big, 300, fixtures.ProjectTag(project))
-		br := newBackupRequest(ns, "cancelled", project, fullSpec(db, big, bucket, "safe/prd/cancelled/"))
+		br := newBackupRequest(ns, "cancelled", project, backups.Full(db, big, bucket, "safe/prd/cancelled/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(func() int64 {
 			st := getBR(ns, br.Name).Status.DocumentLibrary
@@ -254,9 +249,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 
 	It("expires a successful backup: its own objects go, a foreign object in its prefix stays", func() {
 		uat := func(name string, retention int32) *backupv1alpha1.BackupRequest {
-			s := spec("safe/uat/"+name+"/", retention)
-			s.Environment = "uat"
-			return run(name, s, nil)
+			return run(name, spec("safe/uat/"+name+"/", retention), backups.Environment("uat"))
 		}
 		old := uat("uat-old", 7)
 		Expect(old.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
@@ -275,7 +268,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 	})
 
 	It("keeps everything of a deleted request with deletion-policy retain, and removes only its own files without it", func() {
-		kept := run("retain-me", spec("safe/prd/retain-me/", 30), map[string]string{backupv1alpha1.DeletionPolicyAnnotation: "retain"})
+		kept := run("retain-me", spec("safe/prd/retain-me/", 30), backups.Retain())
 		Expect(kept.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
 		remember("safe/prd/retain-me/")
 		Expect(k8sClient.Delete(suiteCtx, kept)).To(Succeed())
@@ -284,7 +277,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		Expect(cloud.SnapshotIDs(db)).To(ContainElement(kept.Status.Database.SnapshotID))
 		untouched()
 
-		gone := run("delete-me", spec("safe/prd/delete-me/", 30), nil)
+		gone := run("delete-me", spec("safe/prd/delete-me/", 30))
 		Expect(gone.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
 		Expect(k8sClient.Delete(suiteCtx, gone)).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, gone.Name), &backupv1alpha1.BackupRequest{}) }).
@@ -326,7 +319,7 @@ var _ = Describe("Tenant isolation of the resources a spec names", Ordered, func
 			for _, i := range []string{"iso-prd-db", "bravo-prd-db", "untagged-prd-db"} {
 				snapshots[i] = cloud.SnapshotIDs(i)
 			}
-			br := newBackupRequest(ns, name, "iso", fullSpec(instance, source, dest, "iso/prd/"+name+"/"))
+			br := newBackupRequest(ns, name, "iso", backups.Full(instance, source, dest, "iso/prd/"+name+"/"))
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 			Eventually(phaseOf(ns, name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
 			refused := getBR(ns, name)

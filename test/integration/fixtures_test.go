@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -21,12 +23,9 @@ func projectNamespace(name, project string) string {
 	return name
 }
 
-func newBackupRequest(namespace, name, project string, spec backupv1alpha1.BackupRequestSpec) *backupv1alpha1.BackupRequest {
-	spec.ProjectID = project
-	if spec.Environment == "" {
-		spec.Environment = "prd"
-	}
-	return &backupv1alpha1.BackupRequest{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, Spec: spec}
+// newBackupRequest is the shared test BackupRequest (test/fixtures/backups) of project in namespace.
+func newBackupRequest(namespace, name, project string, opts ...backups.Option) *backupv1alpha1.BackupRequest {
+	return backups.New(namespace, name, project, opts...)
 }
 
 func getBR(namespace, name string) *backupv1alpha1.BackupRequest {

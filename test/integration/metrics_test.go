@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -47,7 +49,7 @@ var _ = Describe("Prometheus metrics", Ordered, func() {
 		cloud.SeedDocumentLibrary("liferay-metrics-prd-dl", 7, fixtures.ProjectTag("metrics"))
 		cloud.CreateBucket("metrics-backups", fixtures.ProjectTag("metrics"))
 		first := startController(moto.Endpoint, controllerOptions())
-		br := newBackupRequest(ns, "metrics-backup", "metrics", fullSpec("metrics-prd-db", "liferay-metrics-prd-dl", "metrics-backups", "metrics/prd/1/"))
+		br := newBackupRequest(ns, "metrics-backup", "metrics", backups.Full("metrics-prd-db", "liferay-metrics-prd-dl", "metrics-backups", "metrics/prd/1/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		done := getBR(ns, br.Name)

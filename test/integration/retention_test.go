@@ -3,6 +3,8 @@ package integration
 import (
 	"time"
 
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -22,7 +24,7 @@ var _ = Describe("Retention", Ordered, func() {
 		defer ctrlr.Stop()
 
 		run := func(name, prefix string, annotations map[string]string) *backupv1alpha1.BackupRequest {
-			br := newBackupRequest(ns, name, "keep", fullSpec("keep-prd-db", "liferay-keep-prd-dl", "keep-backups", prefix))
+			br := newBackupRequest(ns, name, "keep", backups.Full("keep-prd-db", "liferay-keep-prd-dl", "keep-backups", prefix))
 			br.Annotations = annotations
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 			Eventually(phaseOf(ns, name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
