@@ -61,8 +61,11 @@ func testOwner() provider.BackupOwner {
 		ProjectID:   "acme",
 		Environment: "prd",
 		Namespace:   "acme-prd",
-		Name:        fmt.Sprintf("nightly-%d", n),
-		UID:         fmt.Sprintf("6b1f0c2e-0000-4000-8000-%012d", n),
+		// Names and UIDs of their own: other suites of this package (the provider
+		// contract) number their owners from 1 too, and a snapshot's identifier
+		// derives from its owner.
+		Name: fmt.Sprintf("rds-nightly-%d", n),
+		UID:  fmt.Sprintf("6b1f0c2e-0000-4000-9000-%012d", n),
 	}
 }
 
