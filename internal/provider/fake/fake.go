@@ -1,12 +1,19 @@
 // Package fake is an in-memory provider.Provider for fast tests of the state machine
 // and for the reconcile benchmark: snapshots become available after a delay, copies
 // take a configurable time, and any operation can be made to fail.
+//
+// Apart from those knobs it behaves like the AWS provider, which is the reference:
+// the contract suite (internal/provider/contract) runs the same expectations against
+// both. In particular it keeps S3's ETag semantics (the MD5 of a single-part object,
+// "<md5 of the part MD5s>-<parts>" of a multipart copy), lists in key order, applies
+// the copy's exclusion rules and refuses the requests AWS would refuse.
 package fake
 
 import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,6 +27,16 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
+// S3 limits the AWS provider applies to copies; the fake applies the same ones so a
+// test sees the same multipart ETags and the same refused requests.
+const (
+	singleCopyLimit  int64 = 5 << 30
+	defaultPartSize  int64 = 128 << 20
+	minPartSize      int64 = 5 << 20
+	maxParts               = 10000
+	maxListUpToLimit       = 1000
+)
+
 // Provider is a fake cloud. The zero value is not usable; call New.
 type Provider struct {
 	// Latency is added to every call (simulating API round trips).
@@ -28,13 +45,18 @@ type Provider struct {
 	SnapshotReadyAfter time.Duration
 	// CopyDuration is how long a copy takes.
 	CopyDuration time.Duration
-	// Now is the clock used for snapshot readiness (default time.Now).
+	// Now is the clock used for snapshot readiness and object modification times
+	// (default time.Now).
 	Now func() time.Time
+	// RequireInstances makes CreateDatabaseSnapshot of an instance never registered
+	// with SetInstanceTags a KindNotFound error, as on AWS. Off by default: tests and
+	// the benchmark that run without ownership checks snapshot any instance id.
+	RequireInstances bool
 
 	mu        sync.Mutex
 	snapshots map[string]*snapshot
-	objects   map[string]map[string][]byte // bucket -> key -> data
-	failures  map[string]error             // operation -> error to return
+	objects   map[string]map[string]*object // bucket -> key -> object
+	failures  map[string]error              // operation -> error to return
 	calls     map[string]int
 	// bucketTags and instanceTags are the ownership tags of buckets and instances.
 	bucketTags   map[string]map[string]string
@@ -46,12 +68,22 @@ type snapshot struct {
 	created time.Time
 }
 
+// object is one stored object with the metadata S3 would keep for it.
+type object struct {
+	data     []byte
+	etag     string
+	modified time.Time
+	// sourceETag is what the AWS provider records in x-amz-meta-lc2-source-etag on a
+	// multipart copy, so a resumed copy recognises it; empty for other objects.
+	sourceETag string
+}
+
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
-	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string][]byte{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now,
+	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now,
 		bucketTags: map[string]map[string]string{}, instanceTags: map[string]map[string]string{}}
 	for _, b := range buckets {
-		p.objects[b] = map[string][]byte{}
+		p.objects[b] = map[string]*object{}
 	}
 	return p
 }
@@ -88,14 +120,44 @@ func (p *Provider) Snapshots() []string {
 	return ids
 }
 
-// PutObject stores an object directly (test setup).
+// CreateBucket creates an empty bucket if it does not exist (test setup).
+func (p *Provider) CreateBucket(bucket string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.objects[bucket] == nil {
+		p.objects[bucket] = map[string]*object{}
+	}
+}
+
+// PutObject stores an object directly, creating the bucket if needed (test setup).
 func (p *Provider) PutObject(bucket, key string, data []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.objects[bucket] == nil {
-		p.objects[bucket] = map[string][]byte{}
+		p.objects[bucket] = map[string]*object{}
 	}
-	p.objects[bucket][key] = data
+	p.store(bucket, key, data)
+}
+
+// ReadObject returns a copy of an object's bytes, or ok=false when it does not exist
+// (test checks that do not go through the Provider interface).
+func (p *Provider) ReadObject(bucket, key string) (data []byte, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o, ok := p.objects[bucket][key]
+	if !ok {
+		return nil, false
+	}
+	return bytes.Clone(o.data), true
+}
+
+// store writes a single-part object; p.mu is held.
+func (p *Provider) store(bucket, key string, data []byte) {
+	data = bytes.Clone(data)
+	if data == nil {
+		data = []byte{}
+	}
+	p.objects[bucket][key] = &object{data: data, etag: etagOf(data), modified: p.Now()}
 }
 
 func (p *Provider) enter(ctx context.Context, op string) error {
@@ -118,18 +180,33 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 	if err := p.enter(ctx, "CreateDatabaseSnapshot"); err != nil {
 		return nil, err
 	}
-	id := "snap-" + req.Owner.Namespace + "-" + req.Owner.Name + "-" + shortUID(req.Owner.UID)
+	if req.InstanceID == "" || req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
+		return nil, fakeError(provider.KindInvalidInput, "CreateDBSnapshot", req.InstanceID, "instance id and owner namespace, name and uid are required")
+	}
+	id := snapshotID(req.Owner)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.snapshots[id]; ok {
-		if s.status.Owner.UID != req.Owner.UID {
-			return nil, fakeError(provider.KindConflict, "CreateDBSnapshot", id, "snapshot exists with other owner")
+		existing := s.status.Owner
+		if existing.UID != req.Owner.UID || existing.Namespace != req.Owner.Namespace || existing.Name != req.Owner.Name {
+			return nil, fakeError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Sprintf(
+				"database snapshot %s already exists and belongs to BackupRequest %s/%s (uid %q), not to %s/%s (uid %q)",
+				id, existing.Namespace, existing.Name, existing.UID, req.Owner.Namespace, req.Owner.Name, req.Owner.UID))
+		}
+		if s.status.InstanceID != req.InstanceID {
+			return nil, fakeError(provider.KindConflict, "CreateDBSnapshot", id, fmt.Sprintf(
+				"database snapshot %s of this BackupRequest is of instance %s, not %s", id, s.status.InstanceID, req.InstanceID))
 		}
 		return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: s.status.State, Adopted: true}, nil
 	}
-	s := &snapshot{created: p.Now(), status: provider.SnapshotStatus{
+	if _, known := p.instanceTags[req.InstanceID]; p.RequireInstances && !known {
+		return nil, fakeError(provider.KindNotFound, "CreateDBSnapshot", req.InstanceID+"/"+id, "database instance "+req.InstanceID+" not found")
+	}
+	created := p.Now()
+	s := &snapshot{created: created, status: provider.SnapshotStatus{
 		SnapshotID: id, SnapshotARN: "arn:fake:rds:snapshot:" + id, InstanceID: req.InstanceID,
-		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: 20 << 30, Engine: "postgres", EngineVersion: "15.4", Owner: req.Owner,
+		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: 20 << 30, Engine: "postgres", EngineVersion: "15.4",
+		CreatedAt: &created, Owner: req.Owner,
 	}}
 	p.snapshots[id] = s
 	return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: provider.SnapshotCreating}, nil
@@ -140,16 +217,23 @@ func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, id string) (*p
 	if err := p.enter(ctx, "GetDatabaseSnapshotStatus"); err != nil {
 		return nil, err
 	}
+	if id == "" {
+		return nil, fakeError(provider.KindInvalidInput, "DescribeDBSnapshots", id, "snapshot id is required")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s, ok := p.snapshots[id]
 	if !ok {
-		return nil, fakeError(provider.KindNotFound, "DescribeDBSnapshots", id, "snapshot not found")
+		return nil, fakeError(provider.KindNotFound, "DescribeDBSnapshots", id, "database snapshot "+id+" not found")
 	}
 	st := s.status
 	if st.State == provider.SnapshotCreating && p.Now().Sub(s.created) >= p.SnapshotReadyAfter {
 		st.State, st.RawStatus, st.PercentProgress = provider.SnapshotAvailable, "available", 100
 		s.status = st
+	}
+	if st.CreatedAt != nil {
+		created := *st.CreatedAt
+		st.CreatedAt = &created
 	}
 	return &st, nil
 }
@@ -168,59 +252,149 @@ func (p *Provider) DeleteDatabaseSnapshot(ctx context.Context, id string) error 
 	if err := p.enter(ctx, "DeleteDatabaseSnapshot"); err != nil {
 		return err
 	}
+	if id == "" {
+		return fakeError(provider.KindInvalidInput, "DeleteDBSnapshot", id, "snapshot id is required")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.snapshots, id)
 	return nil
 }
 
-// CopyObjectStorage implements provider.Provider: it copies after CopyDuration.
+// CopyObjectStorage implements provider.Provider: after CopyDuration it copies the
+// selected objects in key order, one at a time, and reports the final totals to
+// Progress once. Stored and Progress are called outside the fake's lock: the
+// controller's Stored callback writes inventory parts through the provider.
+// Like the AWS provider it returns the result so far together with an error.
 func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectStorageCopyRequest) (*provider.ObjectStorageCopyResult, error) {
 	if err := p.enter(ctx, "CopyObjectStorage"); err != nil {
 		return nil, err
 	}
+	excluder, err := validateCopy(req)
+	if err != nil {
+		return nil, err
+	}
+	resource := req.SourceBucket + "/" + req.SourcePrefix
+	res := &provider.ObjectStorageCopyResult{}
 	if p.CopyDuration > 0 {
 		select {
 		case <-time.After(p.CopyDuration):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return res, copyStopped(resource, ctx.Err())
 		}
 	}
+	threshold := min(firstPositive(req.MultipartThreshold, singleCopyLimit), singleCopyLimit)
+	partSize := firstPositive(req.PartSize, defaultPartSize)
+
+	// List the source (a snapshot of keys and objects: objects are never mutated in
+	// place, a write replaces the *object).
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	src, ok := p.objects[req.SourceBucket]
 	if !ok {
-		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", req.SourceBucket, "bucket "+req.SourceBucket+" does not exist")
+		p.mu.Unlock()
+		return res, fakeError(provider.KindNotFound, "ListObjectsV2", resource, "bucket "+req.SourceBucket+" does not exist")
 	}
-	dst, ok := p.objects[req.DestinationBucket]
-	if !ok {
-		return nil, fakeError(provider.KindNotFound, "CopyObject", req.DestinationBucket, "bucket "+req.DestinationBucket+" does not exist")
+	type selected struct {
+		key, rel string
+		obj      *object
 	}
-	res := &provider.ObjectStorageCopyResult{}
-	for key, data := range src {
-		if !strings.HasPrefix(key, req.SourcePrefix) {
+	var work []selected
+	for _, key := range sortedKeys(src, req.SourcePrefix) {
+		rel := strings.TrimPrefix(key, req.SourcePrefix)
+		if excluder.Excluded(rel) {
+			res.ObjectsExcluded++
 			continue
 		}
+		work = append(work, selected{key: key, rel: rel, obj: src[key]})
+	}
+	p.mu.Unlock()
+
+	for _, w := range work {
+		if err := ctx.Err(); err != nil {
+			return res, copyStopped(resource, err)
+		}
+		size := int64(len(w.obj.data))
 		res.ObjectsTotal++
-		res.BytesTotal += int64(len(data))
-		destKey := req.DestinationPrefix + strings.TrimPrefix(key, req.SourcePrefix)
-		stored := provider.StoredObject{SourceKey: key, Key: destKey, Size: int64(len(data)), ETag: etagOf(data), SourceETag: etagOf(data)}
-		if existing, ok := dst[destKey]; ok && bytes.Equal(existing, data) {
+		res.BytesTotal += size
+		destKey := req.DestinationPrefix + w.rel
+
+		p.mu.Lock()
+		dst, ok := p.objects[req.DestinationBucket]
+		if !ok {
+			p.mu.Unlock()
+			return res, fakeError(provider.KindNotFound, "ListObjectsV2", req.DestinationBucket+"/"+req.DestinationPrefix,
+				"bucket "+req.DestinationBucket+" does not exist")
+		}
+		stored := provider.StoredObject{SourceKey: w.key, Key: destKey, Size: size, SourceETag: w.obj.etag}
+		existing := dst[destKey]
+		switch {
+		case existing != nil && int64(len(existing.data)) == size &&
+			(existing.etag == w.obj.etag || size > threshold && existing.sourceETag == w.obj.etag):
+			// Already there: the same single-part object, or an earlier multipart copy
+			// of this very source version.
+			stored.ETag = existing.etag
 			res.ObjectsSkipped++
-		} else {
-			dst[destKey] = data
+		default:
+			copied := &object{data: w.obj.data, etag: etagOf(w.obj.data), modified: p.Now()}
+			if size > threshold {
+				copied.etag = multipartETag(w.obj.data, partSizeFor(size, partSize))
+				copied.sourceETag = w.obj.etag
+			}
+			dst[destKey] = copied
+			stored.ETag, stored.Copied = copied.etag, true
 			res.ObjectsCopied++
-			res.BytesCopied += int64(len(data))
-			stored.Copied = true
+			res.BytesCopied += size
+		}
+		p.mu.Unlock()
+
+		if len(res.Files) < req.FileListLimit {
+			res.Files = append(res.Files, provider.ObjectMetadata{Key: destKey, Size: size, ETag: stored.ETag, LastModified: w.obj.modified})
 		}
 		if req.Stored != nil {
 			req.Stored(stored)
 		}
 	}
+	// One report of the final totals: the copy is instant, and reports along the way
+	// would only give a reconcile a mid-copy state to write (the controller's tests
+	// count status writes).
 	if req.Progress != nil {
-		req.Progress(provider.CopyProgress{ObjectsTotal: res.ObjectsTotal, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped, BytesCopied: res.BytesCopied, ListingDone: true})
+		req.Progress(provider.CopyProgress{ObjectsTotal: res.ObjectsTotal, ObjectsCopied: res.ObjectsCopied,
+			ObjectsSkipped: res.ObjectsSkipped, BytesCopied: res.BytesCopied, ListingDone: true})
 	}
 	return res, nil
+}
+
+// validateCopy refuses the requests the AWS provider refuses before copying anything
+// and compiles the exclusion rules.
+func validateCopy(req provider.ObjectStorageCopyRequest) (*provider.Excluder, error) {
+	resource := req.SourceBucket + "/" + req.SourcePrefix
+	if req.SourceBucket == "" || req.DestinationBucket == "" {
+		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, "source and destination buckets are required")
+	}
+	if req.SourceBucket == req.DestinationBucket &&
+		(strings.HasPrefix(req.DestinationPrefix, req.SourcePrefix) || strings.HasPrefix(req.SourcePrefix, req.DestinationPrefix)) {
+		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
+			"destination prefix %q overlaps source prefix %q in the same bucket", req.DestinationPrefix, req.SourcePrefix))
+	}
+	if req.PartSize > 0 && req.PartSize < minPartSize {
+		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
+			"part size %d is below S3's minimum of %d bytes", req.PartSize, minPartSize))
+	}
+	excluder, err := provider.NewExcluder(req.ExcludePatterns, req.ExcludeGeneratedFiles)
+	if err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.Message == "" {
+			pe.Message = pe.Err.Error()
+		}
+		return nil, err
+	}
+	return excluder, nil
+}
+
+// copyStopped is the error of a copy stopped by its context, as the AWS provider has it.
+func copyStopped(resource string, cause error) error {
+	return provider.NewError(provider.KindTransient, "CopyObjectStorage", resource, fmt.Errorf("copy stopped: %w", cause)).
+		WithMessage("CopyObjectStorage on s3://" + resource + " cancelled")
 }
 
 // UploadObject implements provider.Provider.
@@ -228,12 +402,15 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 	if err := p.enter(ctx, "UploadObject"); err != nil {
 		return err
 	}
+	if bucket == "" || key == "" {
+		return fakeError(provider.KindInvalidInput, "PutObject", bucket+"/"+key, "bucket and key are required to upload an object")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.objects[bucket] == nil {
-		return fakeError(provider.KindNotFound, "PutObject", bucket, "bucket "+bucket+" does not exist")
+		return fakeError(provider.KindNotFound, "PutObject", bucket+"/"+key, "bucket "+bucket+" does not exist")
 	}
-	p.objects[bucket][key] = append([]byte(nil), data...)
+	p.store(bucket, key, data)
 	return nil
 }
 
@@ -244,11 +421,15 @@ func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.R
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	data, ok := p.objects[bucket][key]
+	objs, ok := p.objects[bucket]
+	if !ok {
+		return nil, fakeError(provider.KindNotFound, "GetObject", bucket+"/"+key, "bucket "+bucket+" does not exist")
+	}
+	o, ok := objs[key]
 	if !ok {
 		return nil, fakeError(provider.KindNotFound, "GetObject", bucket+"/"+key, "object s3://"+bucket+"/"+key+" does not exist")
 	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return io.NopCloser(bytes.NewReader(o.data)), nil
 }
 
 // ListObjects implements provider.Provider.
@@ -256,43 +437,62 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	if err := p.enter(ctx, "ListObjects"); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	objs, ok := p.objects[bucket]
-	if !ok {
-		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", bucket, "bucket "+bucket+" does not exist")
-	}
-	var out []provider.ObjectMetadata
-	for k, d := range objs {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, provider.ObjectMetadata{Key: k, Size: int64(len(d)), ETag: etagOf(d)})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return p.list(bucket, prefix, -1)
 }
 
 // ListObjectsUpTo implements provider.Provider.
 func (p *Provider) ListObjectsUpTo(ctx context.Context, bucket, prefix string, limit int) ([]provider.ObjectMetadata, error) {
-	all, err := p.ListObjects(ctx, bucket, prefix)
-	if err != nil {
+	if err := p.enter(ctx, "ListObjectsUpTo"); err != nil {
 		return nil, err
 	}
-	return all[:min(len(all), max(limit, 1))], nil
+	return p.list(bucket, prefix, min(max(limit, 1), maxListUpToLimit))
 }
 
-// DeleteObjects implements provider.Provider.
+// list returns up to limit (all when negative) objects under prefix in key order.
+func (p *Provider) list(bucket, prefix string, limit int) ([]provider.ObjectMetadata, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	objs, ok := p.objects[bucket]
+	if !ok {
+		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", bucket+"/"+prefix, "bucket "+bucket+" does not exist")
+	}
+	keys := sortedKeys(objs, prefix)
+	if limit >= 0 && len(keys) > limit {
+		keys = keys[:limit]
+	}
+	out := make([]provider.ObjectMetadata, 0, len(keys))
+	for _, k := range keys {
+		o := objs[k]
+		out = append(out, provider.ObjectMetadata{Key: k, Size: int64(len(o.data)), ETag: o.etag, LastModified: o.modified})
+	}
+	return out, nil
+}
+
+// DeleteObjects implements provider.Provider. Like S3 it deletes nothing when a key
+// is empty, counts missing keys as deleted and refuses a missing bucket.
 func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
 	if err := p.enter(ctx, "DeleteObjects"); err != nil {
 		return 0, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if bucket == "" {
+		return 0, fakeError(provider.KindInvalidInput, "DeleteObjects", bucket, "refusing to delete without a bucket")
+	}
 	for _, k := range keys {
 		if k == "" {
-			return 0, fakeError(provider.KindInvalidInput, "DeleteObjects", bucket, "empty key")
+			return 0, fakeError(provider.KindInvalidInput, "DeleteObjects", bucket, "refusing to delete an empty key from bucket "+bucket)
 		}
-		delete(p.objects[bucket], k)
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	objs, ok := p.objects[bucket]
+	if !ok {
+		return 0, fakeError(provider.KindNotFound, "DeleteObjects", bucket+"/"+keys[0], "bucket "+bucket+" does not exist")
+	}
+	for _, k := range keys {
+		delete(objs, k)
 	}
 	return len(keys), nil
 }
@@ -301,14 +501,15 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 func (p *Provider) SetBucketTags(bucket string, tags map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.bucketTags[bucket] = tags
+	p.bucketTags[bucket] = maps.Clone(tags)
 }
 
-// SetInstanceTags creates (or retags) a database instance (test setup).
+// SetInstanceTags creates (or retags) a database instance (test setup); nil tags
+// create an untagged instance.
 func (p *Provider) SetInstanceTags(instanceID string, tags map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.instanceTags[instanceID] = tags
+	p.instanceTags[instanceID] = maps.Clone(tags)
 }
 
 // BucketTags implements provider.Provider.
@@ -316,32 +517,58 @@ func (p *Provider) BucketTags(ctx context.Context, bucket string) (map[string]st
 	if err := p.enter(ctx, "BucketTags"); err != nil {
 		return nil, err
 	}
+	if bucket == "" {
+		return nil, fakeError(provider.KindInvalidInput, "GetBucketTagging", bucket, "bucket name is required")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.objects[bucket]; !ok {
-		return nil, fakeError(provider.KindNotFound, "GetBucketTagging", bucket, fmt.Sprintf("bucket %s does not exist", bucket))
+		return nil, fakeError(provider.KindNotFound, "HeadBucket", bucket, fmt.Sprintf("bucket %s does not exist", bucket))
 	}
-	return maps.Clone(p.bucketTags[bucket]), nil
+	return cloneTags(p.bucketTags[bucket]), nil
 }
 
 // DatabaseInstanceTags implements provider.Provider. Instances exist once they have
-// tags set (SetInstanceTags), or implicitly when the fake was made with AnyInstance.
+// been registered with SetInstanceTags.
 func (p *Provider) DatabaseInstanceTags(ctx context.Context, instanceID string) (map[string]string, error) {
 	if err := p.enter(ctx, "DatabaseInstanceTags"); err != nil {
 		return nil, err
+	}
+	if instanceID == "" {
+		return nil, fakeError(provider.KindInvalidInput, "DescribeDBInstances", instanceID, "database instance id is required")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	tags, ok := p.instanceTags[instanceID]
 	if !ok {
-		return nil, fakeError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Sprintf("database instance %s does not exist", instanceID))
+		return nil, fakeError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Sprintf("database instance %s not found", instanceID))
 	}
-	return maps.Clone(tags), nil
+	return cloneTags(tags), nil
+}
+
+// cloneTags copies tags; no tags is an empty map, never nil, as on AWS.
+func cloneTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	maps.Copy(out, tags)
+	return out
 }
 
 // fakeError is a classified error whose Message is msg, like the AWS provider's.
 func fakeError(kind provider.ErrorKind, op, resource, msg string) *provider.Error {
 	return provider.NewError(kind, op, resource, errors.New(msg)).WithMessage(msg)
+}
+
+// sortedKeys returns the keys of objs under prefix in S3's listing order (UTF-8
+// binary, which is Go's string order).
+func sortedKeys(objs map[string]*object, prefix string) []string {
+	var keys []string
+	for k := range objs {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // etagOf is the MD5 of data in hex, like S3's ETag of a single-part object.
@@ -350,9 +577,46 @@ func etagOf(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func shortUID(uid string) string {
-	if len(uid) > 8 {
-		return uid[:8]
+// multipartETag is S3's ETag of an object assembled from parts of partSize bytes:
+// the MD5 of the concatenated binary part MD5s, a hyphen and the part count.
+func multipartETag(data []byte, partSize int64) string {
+	var sums []byte
+	parts := 0
+	for off := int64(0); off < int64(len(data)); off += partSize {
+		sum := md5.Sum(data[off:min(off+partSize, int64(len(data)))])
+		sums = append(sums, sum[:]...)
+		parts++
 	}
-	return uid
+	return fmt.Sprintf("%s-%d", etagOf(sums), parts)
+}
+
+// partSizeFor is the AWS provider's part size: the configured one (at least S3's
+// minimum), grown in whole MiB when the object would need more than maxParts parts.
+func partSizeFor(size, configured int64) int64 {
+	partSize := max(configured, minPartSize)
+	if (size+partSize-1)/partSize > maxParts {
+		const mib = 1 << 20
+		partSize = ((size+maxParts-1)/maxParts + mib - 1) / mib * mib
+	}
+	return partSize
+}
+
+func firstPositive(values ...int64) int64 {
+	for _, v := range values {
+		if v > 0 {
+			return v
+		}
+	}
+	return 0
+}
+
+// snapshotID derives a snapshot name from the owner the way the AWS provider does in
+// spirit: readable namespace and name, and a hash over the exact namespace, name and
+// UID, so a recreated BackupRequest (a new UID) never collides with its predecessor.
+func snapshotID(owner provider.BackupOwner) string {
+	h := sha256.New()
+	for _, field := range []string{owner.Namespace, owner.Name, owner.UID} {
+		fmt.Fprintf(h, "%d:%s;", len(field), field)
+	}
+	return "snap-" + owner.Namespace + "-" + owner.Name + "-" + hex.EncodeToString(h.Sum(nil))[:16]
 }

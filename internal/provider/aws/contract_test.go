@@ -1,0 +1,64 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider/contract"
+)
+
+// TestContract holds the AWS provider, on moto, to the expectations the fake must meet
+// too. Setup and checks go through plain SDK clients, never through the provider.
+func TestContract(t *testing.T) {
+	raw := newRawClients(t)
+	contract.Run(t, func(t *testing.T) contract.Env {
+		return contract.Env{
+			Provider: newTestProvider(t, Options{}),
+			NewBucket: func(t *testing.T, tags map[string]string) string {
+				bucket := raw.newBucket(t, "contract")
+				if len(tags) > 0 {
+					raw.tagBucket(t, bucket, tags)
+				}
+				return bucket
+			},
+			PutObject: func(t *testing.T, bucket, key string, data []byte) {
+				t.Helper()
+				_, err := raw.s3.PutObject(context.Background(), &s3.PutObjectInput{
+					Bucket: &bucket, Key: &key, Body: bytes.NewReader(data), ContentLength: awssdk.Int64(int64(len(data))),
+				})
+				if err != nil {
+					t.Fatalf("put %s/%s: %v", bucket, key, err)
+				}
+			},
+			ReadObject: func(t *testing.T, bucket, key string) ([]byte, bool) {
+				t.Helper()
+				out, err := raw.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+				var noSuchKey *s3types.NoSuchKey
+				if errors.As(err, &noSuchKey) {
+					return nil, false
+				}
+				if err != nil {
+					t.Fatalf("get %s/%s: %v", bucket, key, err)
+				}
+				defer out.Body.Close()
+				data, err := io.ReadAll(out.Body)
+				if err != nil {
+					t.Fatalf("read %s/%s: %v", bucket, key, err)
+				}
+				return data, true
+			},
+			NewInstance: func(t *testing.T, tags map[string]string) string {
+				return raw.newTaggedInstance(t, tags)
+			},
+			SnapshotTimeout: time.Minute,
+		}
+	})
+}

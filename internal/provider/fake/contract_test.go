@@ -1,0 +1,39 @@
+package fake_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider/contract"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+)
+
+// TestContract holds the fake to the expectations the AWS provider meets on moto.
+func TestContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T) contract.Env {
+		p := fake.New()
+		p.RequireInstances = true // as on AWS: only instances that exist can be snapshotted
+		var seq atomic.Int64
+		return contract.Env{
+			Provider: p,
+			NewBucket: func(t *testing.T, tags map[string]string) string {
+				name := fmt.Sprintf("bucket-%d", seq.Add(1))
+				p.CreateBucket(name)
+				if len(tags) > 0 {
+					p.SetBucketTags(name, tags)
+				}
+				return name
+			},
+			PutObject: func(t *testing.T, bucket, key string, data []byte) { p.PutObject(bucket, key, data) },
+			ReadObject: func(t *testing.T, bucket, key string) ([]byte, bool) {
+				return p.ReadObject(bucket, key)
+			},
+			NewInstance: func(t *testing.T, tags map[string]string) string {
+				id := fmt.Sprintf("db-%d", seq.Add(1))
+				p.SetInstanceTags(id, tags)
+				return id
+			},
+		}
+	})
+}
