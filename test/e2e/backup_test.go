@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -68,8 +69,8 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 			g.Expect(snap).To(Equal(snapshot))
 			g.Expect(sum).To(Equal(m.Checksum))
 			g.Expect(objects).To(BeEquivalentTo(len(wanted)))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		mustKubectl("wait", "-n", ns, "br/retail-prd-backup-20251109", "--for=condition=Archived", "--timeout=30s")
+		}).WithTimeout(2 * time.Minute).Should(Succeed())
+		mustKubectl("wait", "-n", ns, "br/retail-prd-backup-20251109", "--for=condition=Archived", "--timeout=120s")
 
 		By("kubectl shows the wide columns")
 		wide := mustKubectl("get", "br", "-n", ns, "retail-prd-backup-20251109", "-o", "wide")
@@ -133,23 +134,23 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 
 		out, err = kubectlApply(backupYAML(ns, "missing-instance", "retail", "retail-prd-missing", "", "", ""))
 		Expect(err).NotTo(HaveOccurred(), out)
-		mustKubectl("wait", "-n", ns, "br/missing-instance", "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+		mustKubectl("wait", "-n", ns, "br/missing-instance", "--for=jsonpath={.status.phase}=Failed", "--timeout=120s")
 		Expect(jsonpath(ns, "missing-instance", `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("NotFound"))
 		Expect(jsonpath(ns, "missing-instance", ".status.message")).To(ContainSubstring("retail-prd-missing"))
 		Eventually(func() string {
 			return mustKubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=missing-instance,type=Warning")
-		}).WithTimeout(20 * time.Second).Should(ContainSubstring("NotFound"))
+		}).WithTimeout(2 * time.Minute).Should(ContainSubstring("NotFound"))
 
 		out, err = kubectlApply(backupYAML(ns, "other-project", "bank", "retail-prd-db", "", "", ""))
 		Expect(err).NotTo(HaveOccurred(), out)
-		mustKubectl("wait", "-n", ns, "br/other-project", "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+		mustKubectl("wait", "-n", ns, "br/other-project", "--for=jsonpath={.status.phase}=Failed", "--timeout=120s")
 		Expect(jsonpath(ns, "other-project", `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("ProjectMismatch"))
 	})
 
 	It("refuses resources another project owns, or nobody does: ResourceNotOwned, nothing created", func() {
 		refused := func(name, resource string) {
 			GinkgoHelper()
-			mustKubectl("wait", "-n", ns, "br/"+name, "--for=jsonpath={.status.phase}=Failed", "--timeout=60s")
+			mustKubectl("wait", "-n", ns, "br/"+name, "--for=jsonpath={.status.phase}=Failed", "--timeout=120s")
 			Expect(jsonpath(ns, name, `.status.conditions[?(@.type=="Ready")].reason`)).To(Equal("ResourceNotOwned"))
 			msg := jsonpath(ns, name, ".status.message")
 			Expect(msg).To(ContainSubstring(resource), "the message names the resource")
@@ -186,34 +187,37 @@ var _ = Describe("A controller killed mid-backup", Ordered, func() {
 		cloud.CreateDBInstance("media-prd-db", fixtures.ProjectTag("media"))
 		cloud.SeedDocumentLibrary("liferay-media-dl", 250, fixtures.ProjectTag("media"))
 		cloud.CreateBucket("media-backups", fixtures.ProjectTag("media"))
-		slow.SetDelay(20 * time.Millisecond)
+		By("letting 10 copies through, then holding both copy workers (COPY_CONCURRENCY=2)")
+		slow.Hold(harness.CopiesAfter("media-backups", "media/prd/1/", 10))
+		DeferCleanup(slow.Release)
 		first := startManager(slow.URL)
 
 		out, err := kubectlApply(backupYAML(ns, "media-backup", "media", "media-prd-db", "liferay-media-dl", "media-backups", "media/prd/1/"))
 		Expect(err).NotTo(HaveOccurred(), out)
-		Eventually(func() int {
-			n, _ := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsCopied"))
-			return n
-		}).WithTimeout(90 * time.Second).WithPolling(100 * time.Millisecond).Should(BeNumerically(">", 10))
+		heldCtx, cancelHeld := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancelHeld()
+		held, err := slow.WaitHeld(heldCtx, func(held []string) bool { return len(held) >= 2 })
+		Expect(err).NotTo(HaveOccurred(), "parked: %v", held)
 
 		By("SIGKILL while copying")
 		first.Kill()
+		slow.Release()
 		Expect(jsonpath(ns, "media-backup", ".status.phase")).To(Equal("InProgress"))
 		before := len(cloud.ListKeys("media-backups", "media/prd/1/data/"))
-		Expect(before).To(BeNumerically("<", 250))
+		Expect(before).To(Equal(10), "killed in the middle of the copy")
 
 		By("a new controller process finishes the backup")
-		slow.SetDelay(0)
 		startManager(slow.URL)
 		mustKubectl("wait", "-n", ns, "br/media-backup", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
 		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
 		Expect(cloud.ListKeys("media-backups", "media/prd/1/data/")).To(HaveLen(250))
 		Expect(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsTotal")).To(Equal("250"), "OBJECTS counts what the backup holds")
-		skipped, _ := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsSkipped"))
+		skipped, err := strconv.Atoi(jsonpath(ns, "media-backup", ".status.documentLibrary.objectsSkipped"))
+		Expect(err).NotTo(HaveOccurred())
 		Expect(skipped).To(BeNumerically(">=", before), "objects copied before the kill are not copied again")
 
 		By("deleting the BackupRequest removes its snapshot and files")
-		mustKubectl("delete", "br", "-n", ns, "media-backup", "--timeout=60s")
+		mustKubectl("delete", "br", "-n", ns, "media-backup", "--timeout=120s")
 		Expect(cloud.SnapshotIDs("media-prd-db")).To(BeEmpty())
 		Expect(cloud.ListKeys("media-backups", "media/prd/1/")).To(BeEmpty())
 	})

@@ -167,7 +167,7 @@ func startManager(endpoint string, extraEnv ...string) *managerProcess {
 // Kill sends SIGKILL, like an evicted pod or a crashed node: no cleanup runs.
 func (m *managerProcess) Kill() {
 	m.proc.Signal(syscall.SIGKILL)
-	Eventually(m.proc.Exited).WithTimeout(10 * time.Second).Should(BeTrue())
+	Eventually(m.proc.Exited).WithTimeout(2 * time.Minute).Should(BeTrue())
 }
 
 type syncWriter struct {

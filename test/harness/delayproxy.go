@@ -7,7 +7,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -177,4 +179,19 @@ func (p *DelayProxy) WaitHeld(ctx context.Context, cond func(held []string) bool
 func (p *DelayProxy) Close() {
 	p.Release()
 	p.Server.Close()
+}
+
+// CopiesAfter matches the server-side copies (CopyObject, UploadPartCopy: a PUT with
+// x-amz-copy-source) into bucket under prefix, path-style, except the first n: a
+// test lets a copy get n objects far, then holds every worker of it, so it can stop,
+// cancel or kill the copy provably in the middle whatever the speed of the machine.
+func CopiesAfter(bucket, prefix string, n int64) func(*http.Request) bool {
+	var seen atomic.Int64
+	return func(r *http.Request) bool {
+		if r.Method != http.MethodPut || r.Header.Get("X-Amz-Copy-Source") == "" ||
+			!strings.HasPrefix(r.URL.Path, "/"+bucket+"/"+prefix) {
+			return false
+		}
+		return seen.Add(1) > n
+	}
 }

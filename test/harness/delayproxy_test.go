@@ -209,3 +209,20 @@ func TestDelayProxyDelaysEveryRequest(t *testing.T) {
 	p.SetDelay(0)
 	mustAnswer(t, "a request after the delay is removed", get(context.Background(), p, "/fast"), "ok /fast")
 }
+
+func TestCopiesAfterHoldsOnlyLaterCopiesIntoThePrefix(t *testing.T) {
+	match := CopiesAfter("b", "p/x/", 2)
+	copyTo := func(path string) *http.Request {
+		r := httptest.NewRequest(http.MethodPut, path, nil)
+		r.Header.Set("X-Amz-Copy-Source", "src/k")
+		return r
+	}
+	plainPut := httptest.NewRequest(http.MethodPut, "/b/p/x/inventory/part", nil)
+	if match(plainPut) || match(copyTo("/b/other/k")) || match(copyTo("/c/p/x/k")) {
+		t.Fatal("only copies into the bucket and prefix are held")
+	}
+	got := []bool{match(copyTo("/b/p/x/data/1")), match(copyTo("/b/p/x/data/2")), match(copyTo("/b/p/x/data/3")), match(copyTo("/b/p/x/data/4"))}
+	if want := []bool{false, false, true, true}; !slices.Equal(got, want) {
+		t.Fatalf("held %v, want %v: the first two pass, the rest are held", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
@@ -56,7 +57,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 
 		br := newBackupRequest(ns, "retail-prd-backup-20251109", "retail", backups.Full("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/20251109/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		br = getBR(ns, br.Name)
 
 		By("a snapshot tagged with its owner exists in the emulator")
@@ -181,33 +182,28 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		cloud.CreateDBInstance("media-prd-db", fixtures.ProjectTag("media"))
 		cloud.SeedDocumentLibrary("liferay-media-prd-dl", 300, fixtures.ProjectTag("media"))
 		cloud.CreateBucket("media-backups", fixtures.ProjectTag("media"))
-		slowProxy.SetDelay(15 * time.Millisecond)
-		defer slowProxy.SetDelay(0)
 		opts := controllerOptions()
 		opts.CopyConcurrency = 2
+		By("letting 20 copies through, then holding both copy workers")
+		slowProxy.Hold(harness.CopiesAfter("media-backups", "media/prd/1/", 20))
+		DeferCleanup(slowProxy.Release)
 		ctrlr = startController(slowProxy.URL, opts)
 
 		br := newBackupRequest(ns, "media-backup", "media", backups.Full("media-prd-db", "liferay-media-prd-dl", "media-backups", "media/prd/1/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(func() int64 {
-			st := getBR(ns, br.Name).Status.DocumentLibrary
-			if st == nil {
-				return 0
-			}
-			return st.ObjectsCopied
-		}).WithTimeout(60 * time.Second).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 20))
+		waitParked(slowProxy, opts.CopyConcurrency)
 
 		By("stopping the controller in the middle of the copy")
 		ctrlr.Stop()
+		slowProxy.Release()
 		stopped := getBR(ns, br.Name)
 		Expect(stopped.Status.Phase).To(Equal(backupv1alpha1.PhaseInProgress))
 		copiedBefore := len(cloud.ListKeys("media-backups", "media/prd/1/data/"))
-		Expect(copiedBefore).To(BeNumerically("<", 300), "the copy must have been interrupted")
+		Expect(copiedBefore).To(Equal(20), "the copy must have been interrupted after the copies let through")
 
 		By("starting it again")
-		slowProxy.SetDelay(0)
 		ctrlr = startController(slowProxy.URL, opts)
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		done := getBR(ns, br.Name)
 		Expect(cloud.SnapshotIDs("media-prd-db")).To(HaveLen(1))
 		Expect(done.Status.DocumentLibrary.ObjectsTotal).To(BeEquivalentTo(300))
@@ -221,13 +217,13 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 		br := newBackupRequest(ns, "ghost-backup", "ghost", backups.Database("ghost-prd-db"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseFailed))
 		failed := getBR(ns, br.Name)
 		ready := failed.Status.Condition(backupv1alpha1.ConditionReady)
 		Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonNotFound))
 		Expect(failed.Status.Message).To(Equal("database instance ghost-prd-db not found in us-east-1; check spec.database.instanceId"),
 			"an actionable message, not the SDK's error chain")
-		Eventually(func() []eventsv1.Event { return warningEventsFor(ns, br.Name) }).WithTimeout(10 * time.Second).
+		Eventually(func() []eventsv1.Event { return warningEventsFor(ns, br.Name) }).WithTimeout(2 * time.Minute).
 			ShouldNot(BeEmpty())
 	})
 
@@ -239,7 +235,7 @@ var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func()
 		ctrlr = startController(moto.Endpoint, controllerOptions())
 		br := newBackupRequest(ns, "steal", "victim", backups.Full("victim-prd-db", "liferay-victim-prd-dl", "intruder-backups", "victim/loot/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseFailed))
 		ready := getBR(ns, br.Name).Status.Condition(backupv1alpha1.ConditionReady)
 		Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonProjectMismatch))
 		Expect(cloud.SnapshotIDs("victim-prd-db")).To(BeEmpty())
@@ -393,4 +389,13 @@ func (bw *backupWatch) starts() ([]string, int) {
 	bw.mu.Lock()
 	defer bw.mu.Unlock()
 	return slices.Clone(bw.startOrder), bw.maxInProgress
+}
+
+// waitParked waits until n requests are parked in proxy: every worker of a held copy.
+func waitParked(proxy *harness.DelayProxy, n int) {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(suiteCtx, 2*time.Minute)
+	defer cancel()
+	held, err := proxy.WaitHeld(ctx, func(held []string) bool { return len(held) >= n })
+	Expect(err).NotTo(HaveOccurred(), "parked: %v", held)
 }

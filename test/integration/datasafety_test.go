@@ -103,7 +103,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		}
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, "kept"))).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, "kept"), &backupv1alpha1.BackupRequest{}) }).
-			WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("not found")))
+			WithTimeout(2 * time.Minute).Should(MatchError(ContainSubstring("not found")))
 
 		By("foreign objects around and between the backups")
 		for _, key := range []string{"safe/prd/readme.txt", "safe/foreign/x.bin", "safe/prd/a1-notes.txt", "other/prd/1/data/f", "safe/prd/zz/manifest.txt"} {
@@ -151,7 +151,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		// The namespace belongs to project safe; the request names another project.
 		br := newBackupRequest(ns, "tenant", "other", backups.Full(db, source, bucket, "other/prd/x/"), backups.Retention(7))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseFailed))
 		refused := getBR(ns, br.Name)
 		Expect(reasonOf(refused)).To(BeEquivalentTo(backupv1alpha1.ReasonProjectMismatch))
 		Expect(refused.Status.Claim).To(BeNil())
@@ -176,7 +176,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 			untouched()
 			Expect(k8sClient.Delete(suiteCtx, br)).To(Succeed())
 			Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, name), &backupv1alpha1.BackupRequest{}) }).
-				WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("not found")))
+				WithTimeout(2 * time.Minute).Should(MatchError(ContainSubstring("not found")))
 			untouched()
 		},
 		Entry("the parent of two backups", "parent", "safe/prd/", backupv1alpha1.ReasonDestinationInUse),
@@ -217,32 +217,28 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		others["safe/prd/failed/data/intruder.txt"] = []byte("not the backup's")
 
 		passTime(8 * 24 * time.Hour)
-		Eventually(phaseOf(ns, "failed")).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
+		Eventually(phaseOf(ns, "failed")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
 		Expect(cloud.ListKeys(bucket, "safe/prd/failed/")).To(Equal([]string{"data/intruder.txt"}))
 		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(br.Status.Database.SnapshotID))
 		untouched()
 	})
 
 	It("removes only what a copy cancelled by deleting its request wrote", func() {
-		slowProxy.SetDelay(15 * time.Millisecond)
-		DeferCleanup(func() { slowProxy.SetDelay(0) })
 		big := "liferay-safe-big-dl"
 		cloud.SeedDocumentLibrary(big, 300, fixtures.ProjectTag(project))
+		By("letting 10 copies through, then holding every copy worker")
+		slowProxy.Hold(harness.CopiesAfter(bucket, "safe/prd/cancelled/", 10))
+		DeferCleanup(slowProxy.Release)
 		br := newBackupRequest(ns, "cancelled", project, backups.Full(db, big, bucket, "safe/prd/cancelled/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(func() int64 {
-			st := getBR(ns, br.Name).Status.DocumentLibrary
-			if st == nil {
-				return 0
-			}
-			return st.ObjectsCopied
-		}).WithTimeout(60 * time.Second).WithPolling(50 * time.Millisecond).Should(BeNumerically(">", 10))
+		waitParked(slowProxy, controllerOptions().CopyConcurrency)
+		Expect(cloud.ListKeys(bucket, "safe/prd/cancelled/data/")).To(HaveLen(10), "the copy is in the middle")
 		cloud.PutObject(bucket, "safe/prd/cancelled/data/intruder.txt", []byte("not the backup's"))
 		others["safe/prd/cancelled/data/intruder.txt"] = []byte("not the backup's")
 
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, br.Name))).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, br.Name), &backupv1alpha1.BackupRequest{}) }).
-			WithTimeout(60 * time.Second).Should(MatchError(ContainSubstring("not found")))
+			WithTimeout(2 * time.Minute).Should(MatchError(ContainSubstring("not found")))
 		Expect(cloud.ListKeys(bucket, "safe/prd/cancelled/")).To(Equal([]string{"data/intruder.txt"}))
 		untouched()
 	})
@@ -261,7 +257,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		others["safe/uat/uat-old/data/intruder.txt"] = []byte("not the backup's")
 
 		passTime(8 * 24 * time.Hour)
-		Eventually(phaseOf(ns, "uat-old")).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
+		Eventually(phaseOf(ns, "uat-old")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
 		Expect(cloud.ListKeys(bucket, "safe/uat/uat-old/")).To(Equal([]string{"data/intruder.txt"}))
 		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(old.Status.Database.SnapshotID))
 		untouched()
@@ -273,7 +269,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		remember("safe/prd/retain-me/")
 		Expect(k8sClient.Delete(suiteCtx, kept)).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, kept.Name), &backupv1alpha1.BackupRequest{}) }).
-			WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("not found")))
+			WithTimeout(2 * time.Minute).Should(MatchError(ContainSubstring("not found")))
 		Expect(cloud.SnapshotIDs(db)).To(ContainElement(kept.Status.Database.SnapshotID))
 		untouched()
 
@@ -281,7 +277,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		Expect(gone.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
 		Expect(k8sClient.Delete(suiteCtx, gone)).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, gone.Name), &backupv1alpha1.BackupRequest{}) }).
-			WithTimeout(30 * time.Second).Should(MatchError(ContainSubstring("not found")))
+			WithTimeout(2 * time.Minute).Should(MatchError(ContainSubstring("not found")))
 		Expect(cloud.ListKeys(bucket, "safe/prd/delete-me/")).To(BeEmpty())
 		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(gone.Status.Database.SnapshotID))
 		untouched()
@@ -321,7 +317,7 @@ var _ = Describe("Tenant isolation of the resources a spec names", Ordered, func
 			}
 			br := newBackupRequest(ns, name, "iso", backups.Full(instance, source, dest, "iso/prd/"+name+"/"))
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-			Eventually(phaseOf(ns, name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseFailed))
+			Eventually(phaseOf(ns, name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseFailed))
 			refused := getBR(ns, name)
 			ready := refused.Status.Condition(backupv1alpha1.ConditionReady)
 			Expect(ready.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned))
@@ -340,7 +336,7 @@ var _ = Describe("Tenant isolation of the resources a spec names", Ordered, func
 					reasons = append(reasons, e.Reason)
 				}
 				return reasons
-			}).WithTimeout(10 * time.Second).Should(ContainElement(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned)))
+			}).WithTimeout(2 * time.Minute).Should(ContainElement(BeEquivalentTo(backupv1alpha1.ReasonResourceNotOwned)))
 		},
 		Entry("another project's database instance", "x-instance", "bravo-prd-db", "iso-prd-dl", "iso-backups", "database instance bravo-prd-db"),
 		Entry("another project's source bucket", "x-source", "iso-prd-db", "bravo-prd-dl", "iso-backups", "source bucket bravo-prd-dl"),

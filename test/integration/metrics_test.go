@@ -51,7 +51,7 @@ var _ = Describe("Prometheus metrics", Ordered, func() {
 		first := startController(moto.Endpoint, controllerOptions())
 		br := newBackupRequest(ns, "metrics-backup", "metrics", backups.Full("metrics-prd-db", "liferay-metrics-prd-dl", "metrics-backups", "metrics/prd/1/"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, br.Name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		done := getBR(ns, br.Name)
 
 		check := func(g Gomega, samples map[string]float64) {

@@ -27,7 +27,7 @@ var _ = Describe("Retention", Ordered, func() {
 			br := newBackupRequest(ns, name, "keep", backups.Full("keep-prd-db", "liferay-keep-prd-dl", "keep-backups", prefix))
 			br.Annotations = annotations
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-			Eventually(phaseOf(ns, name)).WithTimeout(60 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
+			Eventually(phaseOf(ns, name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
 			return getBR(ns, name)
 		}
 		oldest := run("keep-1", "keep/1/", nil)
@@ -40,22 +40,24 @@ var _ = Describe("Retention", Ordered, func() {
 		testClock.Advance(31 * 24 * time.Hour)
 		defer testClock.Advance(-31 * 24 * time.Hour)
 
-		Eventually(phaseOf(ns, oldest.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
-		Eventually(phaseOf(ns, retained.Name)).WithTimeout(30 * time.Second).Should(Equal(backupv1alpha1.PhaseExpired))
+		Eventually(phaseOf(ns, oldest.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
+		Eventually(phaseOf(ns, retained.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
 		Expect(cloud.ListKeys("keep-backups", "keep/1/")).To(BeEmpty())
 		Expect(cloud.ListKeys("keep-backups", "keep/2/")).NotTo(BeEmpty(), "retain keeps the files")
 		Expect(cloud.SnapshotIDs("keep-prd-db")).To(ConsistOf(retained.Status.Database.SnapshotID, newest.Status.Database.SnapshotID))
 
-		By("the newest successful backup stays, though expired")
+		By("the newest successful backup stays, though expired: retention says so and keeps it")
+		Eventually(func(g Gomega) {
+			cond := getBR(ns, newest.Name).Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)
+			g.Expect(cond).NotTo(BeNil())
+			g.Expect(cond.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonKeptAsNewest))
+		}).WithTimeout(2 * time.Minute).Should(Succeed())
 		Consistently(phaseOf(ns, newest.Name)).WithTimeout(2 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
-		cond := getBR(ns, newest.Name).Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)
-		Expect(cond).NotTo(BeNil())
-		Expect(cond.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonKeptAsNewest))
 		Expect(cloud.ListKeys("keep-backups", "keep/3/")).NotTo(BeEmpty())
 
 		By("deleting a BackupRequest removes its artefacts before the object goes")
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, newest.Name))).To(Succeed())
-		Eventually(func() []string { return cloud.ListKeys("keep-backups", "keep/3/") }).WithTimeout(30 * time.Second).Should(BeEmpty())
-		Eventually(func() int { return len(cloud.SnapshotIDs("keep-prd-db")) }).WithTimeout(30 * time.Second).Should(Equal(1))
+		Eventually(func() []string { return cloud.ListKeys("keep-backups", "keep/3/") }).WithTimeout(2 * time.Minute).Should(BeEmpty())
+		Eventually(func() int { return len(cloud.SnapshotIDs("keep-prd-db")) }).WithTimeout(2 * time.Minute).Should(Equal(1))
 	})
 })
