@@ -54,7 +54,8 @@ func NewExcluder(patterns []string, excludeGenerated bool) (*Excluder, error) {
 	for _, p := range all {
 		compiled, err := compileGlob(p)
 		if err != nil {
-			return nil, NewError(KindInvalidInput, "CompileExcludePattern", p, err)
+			return nil, NewError(KindInvalidInput, "CompileExcludePattern", p, err).
+				WithMessage(fmt.Sprintf("exclude pattern %q is invalid: %v", p, err))
 		}
 		e.patterns = append(e.patterns, compiled)
 	}

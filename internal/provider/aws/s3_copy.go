@@ -105,20 +105,19 @@ func (p *Provider) newCopyRun(req provider.ObjectStorageCopyRequest) (*copyRun, 
 }
 
 func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
-	resource := req.SourceBucket + "/" + req.SourcePrefix
+	invalid := func(msg string) error {
+		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", req.SourceBucket+"/"+req.SourcePrefix, errors.New(msg)).WithMessage(msg)
+	}
 	if req.SourceBucket == "" || req.DestinationBucket == "" {
-		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource,
-			errors.New("source and destination buckets are required"))
+		return invalid("source and destination buckets are required")
 	}
 	if req.SourceBucket == req.DestinationBucket &&
 		(strings.HasPrefix(req.DestinationPrefix, req.SourcePrefix) || strings.HasPrefix(req.SourcePrefix, req.DestinationPrefix)) {
 		// The copy would list its own output (or overwrite its input).
-		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Errorf(
-			"destination prefix %q overlaps source prefix %q in the same bucket", req.DestinationPrefix, req.SourcePrefix))
+		return invalid(fmt.Sprintf("destination prefix %q overlaps source prefix %q in bucket %s", req.DestinationPrefix, req.SourcePrefix, req.SourceBucket))
 	}
 	if req.PartSize > 0 && req.PartSize < MinPartSize {
-		return provider.NewError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Errorf(
-			"part size %d is below S3's minimum of %d bytes", req.PartSize, MinPartSize))
+		return invalid(fmt.Sprintf("part size %d is below S3's minimum of %d bytes", req.PartSize, MinPartSize))
 	}
 	return nil
 }

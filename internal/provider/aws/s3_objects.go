@@ -3,6 +3,7 @@ package aws
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -34,6 +35,10 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 
 // DownloadObject opens bucket/key for reading; the caller closes the reader.
 func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	if bucket == "" || key == "" {
+		return nil, provider.NewError(provider.KindInvalidInput, "GetObject", bucket+"/"+key,
+			errors.New("bucket and key are required")).WithMessage("a bucket and a key are required to read an object")
+	}
 	out, err := p.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
 		return nil, p.classify("GetObject", bucket+"/"+key, err)
