@@ -58,7 +58,7 @@ func newMachine(t *testing.T, objs ...client.Object) *machine {
 	m.ctx, cancel = context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	m.cloud = fake.New("liferay-retail-prd-dl", "liferay-backups")
-	m.cloud.Now = m.clock.Now
+	m.cloud.Clock = m.clock
 	m.cloud.SnapshotReadyAfter = time.Minute
 	owned := map[string]string{backupv1alpha1.OwnershipTagKey: "retail"}
 	m.cloud.SetInstanceTags("retail-prd-db", owned)

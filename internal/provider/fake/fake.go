@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -45,9 +47,9 @@ type Provider struct {
 	SnapshotReadyAfter time.Duration
 	// CopyDuration is how long a copy takes.
 	CopyDuration time.Duration
-	// Now is the clock used for snapshot readiness and object modification times
-	// (default time.Now).
-	Now func() time.Time
+	// Clock is the time source for snapshot readiness and object modification times
+	// (default the real clock), like the controller's.
+	Clock clock.PassiveClock
 	// RequireInstances makes CreateDatabaseSnapshot of an instance never registered
 	// with SetInstanceTags a KindNotFound error, as on AWS. Off by default: tests and
 	// the benchmark that run without ownership checks snapshot any instance id.
@@ -80,7 +82,7 @@ type object struct {
 
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
-	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Now: time.Now,
+	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Clock: clock.RealClock{},
 		bucketTags: map[string]map[string]string{}, instanceTags: map[string]map[string]string{}}
 	for _, b := range buckets {
 		p.objects[b] = map[string]*object{}
@@ -157,7 +159,7 @@ func (p *Provider) store(bucket, key string, data []byte) {
 	if data == nil {
 		data = []byte{}
 	}
-	p.objects[bucket][key] = &object{data: data, etag: etagOf(data), modified: p.Now()}
+	p.objects[bucket][key] = &object{data: data, etag: etagOf(data), modified: p.Clock.Now()}
 }
 
 func (p *Provider) enter(ctx context.Context, op string) error {
@@ -202,7 +204,7 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 	if _, known := p.instanceTags[req.InstanceID]; p.RequireInstances && !known {
 		return nil, fakeError(provider.KindNotFound, "CreateDBSnapshot", req.InstanceID+"/"+id, "database instance "+req.InstanceID+" not found")
 	}
-	created := p.Now()
+	created := p.Clock.Now()
 	s := &snapshot{created: created, status: provider.SnapshotStatus{
 		SnapshotID: id, SnapshotARN: "arn:fake:rds:snapshot:" + id, InstanceID: req.InstanceID,
 		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: 20 << 30, Engine: "postgres", EngineVersion: "15.4",
@@ -227,7 +229,7 @@ func (p *Provider) GetDatabaseSnapshotStatus(ctx context.Context, id string) (*p
 		return nil, fakeError(provider.KindNotFound, "DescribeDBSnapshots", id, "database snapshot "+id+" not found")
 	}
 	st := s.status
-	if st.State == provider.SnapshotCreating && p.Now().Sub(s.created) >= p.SnapshotReadyAfter {
+	if st.State == provider.SnapshotCreating && p.Clock.Now().Sub(s.created) >= p.SnapshotReadyAfter {
 		st.State, st.RawStatus, st.PercentProgress = provider.SnapshotAvailable, "available", 100
 		s.status = st
 	}
@@ -335,7 +337,7 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 			stored.ETag = existing.etag
 			res.ObjectsSkipped++
 		default:
-			copied := &object{data: w.obj.data, etag: etagOf(w.obj.data), modified: p.Now()}
+			copied := &object{data: w.obj.data, etag: etagOf(w.obj.data), modified: p.Clock.Now()}
 			if size > threshold {
 				copied.etag = multipartETag(w.obj.data, partSizeFor(size, partSize))
 				copied.sourceETag = w.obj.etag

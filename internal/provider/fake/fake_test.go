@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 )
@@ -35,9 +37,9 @@ func TestFailWithAndCalls(t *testing.T) {
 
 func TestSnapshotReadyAfterFollowsNow(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakePassiveClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := fake.New()
-	p.Now = func() time.Time { return now }
+	p.Clock = clk
 	p.SnapshotReadyAfter = time.Minute
 	// Without RequireInstances any instance id can be snapshotted.
 	res, err := p.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: "db",
@@ -49,10 +51,10 @@ func TestSnapshotReadyAfterFollowsNow(t *testing.T) {
 		t.Fatalf("Snapshots() = %v, want [%s]", ids, res.SnapshotID)
 	}
 	st, _ := p.GetDatabaseSnapshotStatus(ctx, res.SnapshotID)
-	if st.State != provider.SnapshotCreating || !st.CreatedAt.Equal(now) {
-		t.Fatalf("status %+v, want Creating since %v", st, now)
+	if st.State != provider.SnapshotCreating || !st.CreatedAt.Equal(clk.Now()) {
+		t.Fatalf("status %+v, want Creating since %v", st, clk.Now())
 	}
-	now = now.Add(time.Minute)
+	clk.SetTime(clk.Now().Add(time.Minute))
 	if st, _ := p.GetDatabaseSnapshotStatus(ctx, res.SnapshotID); st.State != provider.SnapshotAvailable || st.PercentProgress != 100 {
 		t.Fatalf("after SnapshotReadyAfter: %+v, want Available", st)
 	}
