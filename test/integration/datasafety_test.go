@@ -58,6 +58,13 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 			others[k] = v
 		}
 	}
+	// intrude puts a foreign object at key (inside a destination a request claimed): it
+	// must survive whatever the request's ending.
+	intrude := func(key string) {
+		GinkgoHelper()
+		cloud.PutObject(bucket, key, []byte("not the backup's"))
+		others[key] = []byte("not the backup's")
+	}
 	spec := func(prefix string, retention int32) []backups.Option {
 		return []backups.Option{backups.Full(db, source, bucket, prefix), backups.Retention(retention)}
 	}
@@ -213,8 +220,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		Expect(cloud.ListKeys(bucket, "safe/prd/failed/")).To(ContainElement(HavePrefix("inventory/")), "what the failed copy wrote is recorded")
 
 		By("a foreign object put into the claimed destination afterwards")
-		cloud.PutObject(bucket, "safe/prd/failed/data/intruder.txt", []byte("not the backup's"))
-		others["safe/prd/failed/data/intruder.txt"] = []byte("not the backup's")
+		intrude("safe/prd/failed/data/intruder.txt")
 
 		passTime(8 * 24 * time.Hour)
 		Eventually(phaseOf(ns, "failed")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
@@ -233,8 +239,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		waitParked(slowProxy, controllerOptions().CopyConcurrency)
 		Expect(cloud.ListKeys(bucket, "safe/prd/cancelled/data/")).To(HaveLen(10), "the copy is in the middle")
-		cloud.PutObject(bucket, "safe/prd/cancelled/data/intruder.txt", []byte("not the backup's"))
-		others["safe/prd/cancelled/data/intruder.txt"] = []byte("not the backup's")
+		intrude("safe/prd/cancelled/data/intruder.txt")
 
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, br.Name))).To(Succeed())
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, br.Name), &backupv1alpha1.BackupRequest{}) }).
@@ -253,8 +258,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		newest := uat("uat-new", 365)
 		Expect(newest.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
 		remember("safe/uat/uat-new/")
-		cloud.PutObject(bucket, "safe/uat/uat-old/data/intruder.txt", []byte("not the backup's"))
-		others["safe/uat/uat-old/data/intruder.txt"] = []byte("not the backup's")
+		intrude("safe/uat/uat-old/data/intruder.txt")
 
 		passTime(8 * 24 * time.Hour)
 		Eventually(phaseOf(ns, "uat-old")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
