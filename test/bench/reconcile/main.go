@@ -1,7 +1,9 @@
 // Command reconcile benchmarks the BackupRequest controller on a real API server
 // (envtest) with the in-memory fake provider: it creates many BackupRequests over many
 // projects at once and reports how long they take, how fast requests with a free slot
-// start, the peak number running per project, and the process's peak RSS.
+// start, the peak number running per project, and the process's peak RSS. Before that,
+// on the same API server, it measures a floor controller that only patches each new
+// request to InProgress (floor.go), and compares the two.
 //
 //	KUBEBUILDER_ASSETS=... go run ./test/bench/reconcile -requests 1000 -projects 100
 package main
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +53,7 @@ type config struct {
 	qps                int
 	logFile            string
 	timeout            time.Duration
+	floor              bool
 }
 
 func main() {
@@ -64,6 +68,7 @@ func main() {
 	flag.IntVar(&c.qps, "kube-api-qps", 500, "the controller's client-side API rate limit (burst: twice this); the manager's default is 50")
 	flag.StringVar(&c.logFile, "log-file", "", "write the controller's log, with debug lines, to this file")
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "give up after")
+	flag.BoolVar(&c.floor, "floor", true, "first measure the floor controller (only patches each new request to InProgress) on the same API server, and compare")
 	flag.Parse()
 	if c.logFile == "" {
 		ctrl.SetLogger(logr.Discard()) // the benchmark prints its own report
@@ -98,6 +103,7 @@ func run(c config) error {
 	// shares one HTTP/2 connection between configs with equal transport settings, so
 	// a different compression setting is what separates them from the controller's.
 	controllerCfg := rest.CopyConfig(cfg)
+	floorCfg := rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 500, 1000
 	cfg.DisableCompression = true
 
@@ -114,11 +120,26 @@ func run(c config) error {
 	ctx, cancel := context.WithTimeout(sigCtx, c.timeout)
 	defer cancel()
 
+	// The floor runs first, to completion, and leaves nothing behind that our
+	// controller would see (floor.go says why sequential and why in this order).
+	var floor *floorResult
+	var floorUsage usage
+	if c.floor {
+		if floor, floorUsage, err = runFloor(ctx, floorCfg, cfg, scheme, k8s, c); err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+	}
+
 	cloud := fake.New()
 	cloud.Latency, cloud.SnapshotReadyAfter, cloud.CopyDuration = c.latency, c.snapshot, c.copyTime
 	for p := range c.projects {
 		cloud.PutObject(source(p), "document_library/1/1.0", []byte("x"))
 		cloud.PutObject(dest(p), ".keep", nil)
+		// Every resource carries its project's ownership tag, as the controller checks.
+		owner := map[string]string{backupv1alpha1.OwnershipTagKey: project(p)}
+		cloud.SetBucketTags(source(p), owner)
+		cloud.SetBucketTags(dest(p), owner)
+		cloud.SetInstanceTags("db-"+project(p), owner)
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace(p), Labels: map[string]string{backupv1alpha1.ProjectLabel: project(p)}}}
 		if err := k8s.Create(ctx, ns); err != nil {
 			return err
@@ -129,9 +150,54 @@ func run(c config) error {
 		return err
 	}
 
-	// An informer (not a bare watch, which the API server may close) sees every change.
-	// The watch that measures gets a connection of its own too, like a user's
-	// kubectl get -w: not shared with the 100 goroutines creating objects.
+	if err := watchRequests(ctx, cfg, scheme, rec); err != nil {
+		return err
+	}
+
+	began := time.Now()
+	total, err := createRequests(ctx, k8s, c, namespace, rec)
+	if err != nil {
+		return err
+	}
+	createdIn := time.Since(began)
+	lastReport := time.Now()
+	for rec.finished() < total {
+		if ctx.Err() != nil {
+			return fmt.Errorf("timed out with %d of %d finished", rec.finished(), total)
+		}
+		if time.Since(lastReport) > 10*time.Second {
+			fmt.Fprintf(os.Stderr, "  ... %s: %d of %d finished, %d running\n", time.Since(began).Round(time.Second), rec.finished(), total, rec.runningNow())
+			lastReport = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	allDone := time.Since(began)
+	rec.report(c, total, createdIn, allDone)
+	if err := reportServerSide(ctx, k8s, rec); err != nil {
+		return err
+	}
+	// This process's API requests and everyone's CPU, less what the floor phase used:
+	// the same figures a run without the floor prints.
+	printDiagnostics("backuprequest", currentUsage().minus(floorUsage))
+	printCloudCalls(cloud, total, c.latency)
+	if floor != nil {
+		printComparison(floor, rec)
+	}
+	if rec.failed > 0 {
+		return fmt.Errorf("%d backups failed", rec.failed)
+	}
+	if rec.peakMax() > controller.DefaultMaxConcurrentBackupsPerProject {
+		return fmt.Errorf("a project ran %d backups at once", rec.peakMax())
+	}
+	return nil
+}
+
+// watchRequests follows every BackupRequest with rec, as a user's watch would.
+// An informer (not a bare watch, which the API server may close) sees every change.
+// The watch that measures gets a connection of its own too, like a user's
+// kubectl get -w: not shared with the 100 goroutines creating objects.
+// It stops with ctx.
+func watchRequests(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, rec *recorder) error {
 	watchCfg := rest.CopyConfig(cfg)
 	watchCfg.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	informers, err := cache.New(watchCfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()})
@@ -157,8 +223,12 @@ func run(c config) error {
 	if !informers.WaitForCacheSync(ctx) {
 		return fmt.Errorf("informer did not sync")
 	}
+	return nil
+}
 
-	began := time.Now()
+// createRequests creates c.requests BackupRequests (rounded down to a multiple of
+// c.projects) in the namespaces ns(p), one goroutine per project, and returns how many.
+func createRequests(ctx context.Context, k8s client.Client, c config, ns func(int) string, rec *recorder) (int, error) {
 	perProject := c.requests / c.projects
 	var wg sync.WaitGroup
 	errs := make(chan error, c.projects)
@@ -166,18 +236,18 @@ func run(c config) error {
 		wg.Go(func() {
 			for i := range perProject {
 				br := &backupv1alpha1.BackupRequest{
-					ObjectMeta: metav1.ObjectMeta{Namespace: namespace(p), Name: fmt.Sprintf("backup-%03d", i)},
+					ObjectMeta: metav1.ObjectMeta{Namespace: ns(p), Name: fmt.Sprintf("backup-%03d", i)},
 					Spec: backupv1alpha1.BackupRequestSpec{
 						ProjectID: project(p), Environment: "prd", Provider: "aws",
 						Database: &backupv1alpha1.DatabaseBackupSpec{Type: "snapshot", InstanceID: "db-" + project(p)},
 						DocumentLibrary: &backupv1alpha1.DocumentLibraryBackupSpec{
 							SourceBucket: backupv1alpha1.BucketName(source(p)), SourcePrefix: "document_library/",
-							DestinationBucket: backupv1alpha1.BucketName(dest(p)), DestinationPrefix: backupv1alpha1.ObjectPrefix(fmt.Sprintf("b%03d/", i)),
+							DestinationBucket: backupv1alpha1.BucketName(dest(p)), DestinationPrefix: backupv1alpha1.ObjectPrefix(fmt.Sprintf("%s/b%03d/", project(p), i)),
 						},
 					},
 				}
 				// A request has a free slot when fewer than the limit were created before it in its project.
-				key := namespace(p) + "/" + br.Name
+				key := ns(p) + "/" + br.Name
 				rec.created(key, project(p), i < controller.DefaultMaxConcurrentBackupsPerProject)
 				if err := k8s.Create(ctx, br); err != nil {
 					errs <- err
@@ -191,34 +261,9 @@ func run(c config) error {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return fmt.Errorf("create backup requests: %w", err)
+		return 0, fmt.Errorf("create backup requests: %w", err)
 	}
-	total := perProject * c.projects
-	createdIn := time.Since(began)
-	lastReport := time.Now()
-	for rec.finished() < total {
-		if ctx.Err() != nil {
-			return fmt.Errorf("timed out with %d of %d finished", rec.finished(), total)
-		}
-		if time.Since(lastReport) > 10*time.Second {
-			fmt.Fprintf(os.Stderr, "  ... %s: %d of %d finished, %d running\n", time.Since(began).Round(time.Second), rec.finished(), total, rec.runningNow())
-			lastReport = time.Now()
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	allDone := time.Since(began)
-	rec.report(c, total, createdIn, allDone)
-	if err := reportServerSide(ctx, k8s, rec); err != nil {
-		return err
-	}
-	printDiagnostics()
-	if rec.failed > 0 {
-		return fmt.Errorf("%d backups failed", rec.failed)
-	}
-	if rec.peakMax() > controller.DefaultMaxConcurrentBackupsPerProject {
-		return fmt.Errorf("a project ran %d backups at once", rec.peakMax())
-	}
-	return nil
+	return perProject * c.projects, nil
 }
 
 func startController(ctx context.Context, controllerCfg *rest.Config, scheme *runtime.Scheme, cloud provider.Provider, c config, rec *recorder) error {
@@ -261,8 +306,10 @@ type recorder struct {
 	createdAt  map[string]time.Time
 	freeSlot   map[string]bool
 	projectOf  map[string]string
-	startDelay []time.Duration
+	startDelay []time.Duration // requests with a free slot
+	allStart   []time.Duration // every request
 	cacheSeen  map[string]time.Time
+	startedAt  map[string]time.Time // when the watch first saw InProgress
 	running    map[string]map[string]bool
 	peak       map[string]int
 	done       map[string]bool
@@ -271,7 +318,7 @@ type recorder struct {
 
 func newRecorder() *recorder {
 	return &recorder{createdAt: map[string]time.Time{}, freeSlot: map[string]bool{}, projectOf: map[string]string{},
-		running: map[string]map[string]bool{}, peak: map[string]int{}, done: map[string]bool{}, cacheSeen: map[string]time.Time{}}
+		running: map[string]map[string]bool{}, peak: map[string]int{}, done: map[string]bool{}, cacheSeen: map[string]time.Time{}, startedAt: map[string]time.Time{}}
 }
 
 func (r *recorder) created(key, project string, free bool) {
@@ -301,6 +348,10 @@ func (r *recorder) observe(br *backupv1alpha1.BackupRequest, at time.Time) {
 		if !r.running[p][key] {
 			r.running[p][key] = true
 			r.peak[p] = max(r.peak[p], len(r.running[p]))
+			r.allStart = append(r.allStart, at.Sub(r.createdAt[key]))
+			if _, seen := r.startedAt[key]; !seen {
+				r.startedAt[key] = at
+			}
 			if r.freeSlot[key] {
 				r.startDelay = append(r.startDelay, at.Sub(r.createdAt[key]))
 			}
@@ -320,6 +371,63 @@ func (r *recorder) finished() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.done)
+}
+
+// started is how many requests the watch has seen InProgress.
+func (r *recorder) started() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.allStart)
+}
+
+// watched returns, sorted, creation -> InProgress as the watch saw it, for the
+// requests with a free slot and for all requests.
+func (r *recorder) watched() (free, all []time.Duration) {
+	r.mu.Lock()
+	free, all = append([]time.Duration(nil), r.startDelay...), append([]time.Duration(nil), r.allStart...)
+	r.mu.Unlock()
+	slices.Sort(free)
+	slices.Sort(all)
+	return free, all
+}
+
+// controllerLag returns, sorted, creation -> seen by the controller's cache for the
+// requests with a free slot.
+func (r *recorder) controllerLag() []time.Duration {
+	r.mu.Lock()
+	var cd []time.Duration
+	for key, at := range r.cacheSeen {
+		if r.freeSlot[key] {
+			cd = append(cd, max(at.Sub(r.createdAt[key]), 0))
+		}
+	}
+	r.mu.Unlock()
+	slices.Sort(cd)
+	return cd
+}
+
+// afterCache returns, sorted, seen by the controller's cache -> InProgress seen by
+// the watch for the requests with a free slot: the controller's share (queue wait,
+// the pass, the status write) plus the watch's delivery of that write.
+func (r *recorder) afterCache() []time.Duration {
+	r.mu.Lock()
+	var d []time.Duration
+	for key, at := range r.startedAt {
+		if seen, ok := r.cacheSeen[key]; ok && r.freeSlot[key] {
+			d = append(d, max(at.Sub(seen), 0))
+		}
+	}
+	r.mu.Unlock()
+	slices.Sort(d)
+	return d
+}
+
+// pct is the p-quantile of the sorted d, the way every figure here is computed (p 1 is the max).
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, int(float64(len(d))*p))]
 }
 
 func (r *recorder) runningNow() int {
@@ -343,29 +451,17 @@ func (r *recorder) peakMax() int {
 }
 
 func (r *recorder) report(c config, total int, createdIn, allDone time.Duration) {
-	r.mu.Lock()
-	d := append([]time.Duration(nil), r.startDelay...)
-	var cd []time.Duration
-	for key, at := range r.cacheSeen {
-		if r.freeSlot[key] {
-			cd = append(cd, max(at.Sub(r.createdAt[key]), 0))
-		}
-	}
-	r.mu.Unlock()
-	sort.Slice(cd, func(i, j int) bool { return cd[i] < cd[j] })
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	pct := func(p float64) time.Duration {
-		if len(d) == 0 {
-			return 0
-		}
-		return d[min(len(d)-1, int(float64(len(d))*p))]
-	}
+	d, _ := r.watched()
+	cd := r.controllerLag()
 	fmt.Printf("bench-reconcile: %d BackupRequests over %d projects, fake provider latency %s, snapshot %s, copy %s, %d workers, API limit %d/s\n",
 		total, c.projects, c.latency, c.snapshot, c.copyTime, c.workers, c.qps)
 	fmt.Printf("  created in                    %s\n", createdIn.Round(time.Millisecond))
-	fmt.Printf("  all Succeeded after           %s (%d failed)\n", allDone.Round(time.Millisecond), r.failed)
+	r.mu.Lock()
+	failed := r.failed
+	r.mu.Unlock()
+	fmt.Printf("  all Succeeded after           %s (%d failed)\n", allDone.Round(time.Millisecond), failed)
 	fmt.Printf("  creation -> InProgress seen by this process's informer, requests with a free slot (n=%d): p50 %s  p99 %s  max %s\n",
-		len(d), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond))
+		len(d), pct(d, 0.50).Round(time.Millisecond), pct(d, 0.99).Round(time.Millisecond), pct(d, 1).Round(time.Millisecond))
 	if len(cd) > 0 {
 		fmt.Printf("  creation -> seen by the controller's cache, same requests (n=%d): p50 %s  p99 %s  max %s\n",
 			len(cd), cd[len(cd)/2].Round(time.Millisecond), cd[min(len(cd)-1, len(cd)*99/100)].Round(time.Millisecond), cd[len(cd)-1].Round(time.Millisecond))
