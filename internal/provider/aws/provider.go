@@ -22,11 +22,14 @@ import (
 
 // Defaults used when an Options field (and the request's own field) is zero.
 const (
-	// DefaultCopyConcurrency is the number of objects copied at once. Server-side copies
-	// of small objects are latency bound, so throughput grows with it until the bucket's
-	// request rate limit (about 3,500 writes/s per prefix on S3).
-	DefaultCopyConcurrency = 64
-	// DefaultPartConcurrency is the number of parts of one large object copied at once.
+	// DefaultCopyConcurrency is the ceiling of a copy's requests in flight (CopyObject
+	// and UploadPartCopy share it). Server-side copies of small objects are latency
+	// bound, so throughput grows with concurrency until the store pushes back (about
+	// 3,500 writes/s per prefix on S3): each copy finds its own working concurrency
+	// below this ceiling (see adaptive.go), so the ceiling can be high.
+	DefaultCopyConcurrency = 512
+	// DefaultPartConcurrency is the most parts of one large object copied at once; the
+	// parts take their slots from the copy's shared budget.
 	DefaultPartConcurrency = 8
 	// SingleCopyLimit is the largest object one CopyObject call may copy on S3.
 	SingleCopyLimit int64 = 5 << 30
@@ -54,8 +57,14 @@ type Options struct {
 	// because emulators rarely serve virtual-hosted bucket names.
 	UsePathStyle bool
 
-	// CopyConcurrency is the default number of objects copied at once.
+	// CopyConcurrency is the default ceiling of a copy's requests in flight; the copy
+	// adapts its concurrency below it (adaptive.go).
 	CopyConcurrency int
+	// CopyRequestsPerSecond caps the requests per second of all copies of this
+	// provider together (every attempt of every request a copy makes, retries
+	// included), so one big backup cannot take all of a bucket's request rate from the
+	// live application; 0 means no cap.
+	CopyRequestsPerSecond float64
 	// PartConcurrency is the number of parts of one object copied at once.
 	PartConcurrency int
 	// MultipartThreshold is the default size above which objects are copied in parts.
@@ -77,6 +86,9 @@ type Provider struct {
 	s3   *s3.Client
 	rds  *rds.Client
 	opts Options
+	// copyRate is the cap of Options.CopyRequestsPerSecond, shared by every copy; nil
+	// without a cap.
+	copyRate *rateCap
 	// region is the configuration's region, named in error messages about RDS resources.
 	region string
 }
@@ -119,8 +131,10 @@ func NewFromConfig(cfg awssdk.Config, opts Options) *Provider {
 		o.RequestChecksumCalculation = awssdk.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = awssdk.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
+		// Copies observe each attempt (adaptive concurrency) and wait for the rate cap.
+		o.APIOptions = append(o.APIOptions, addPacingMiddleware)
 	})
-	return &Provider{s3: s3Client, rds: rds.NewFromConfig(cfg), opts: opts, region: cfg.Region}
+	return &Provider{s3: s3Client, rds: rds.NewFromConfig(cfg), opts: opts, region: cfg.Region, copyRate: newRateCap(opts.CopyRequestsPerSecond)}
 }
 
 func (o Options) withDefaults() Options {
@@ -148,11 +162,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// newHTTPClient keeps enough idle connections for every copy worker and part: the
-// SDK's default of 10 per host makes a parallel copy open and close a connection per
-// request, which costs a TLS handshake each time and piles up TIME_WAIT sockets.
+// newHTTPClient keeps enough idle connections for a copy at its concurrency ceiling
+// (parts included: they share that budget), plus a few for the listings: the SDK's
+// default of 10 per host makes a parallel copy open and close a connection per
+// request, which costs a TLS handshake each time and piles up TIME_WAIT sockets. A copy
+// that settles below its ceiling uses fewer; the others close after IdleConnTimeout.
 func newHTTPClient(opts Options) *awshttp.BuildableClient {
-	idle := opts.CopyConcurrency + opts.PartConcurrency*4
+	idle := opts.CopyConcurrency + opts.PartConcurrency
 	if idle < 100 {
 		idle = 100
 	}

@@ -51,6 +51,8 @@ type copyRun struct {
 	partConcurrency int
 	threshold       int64
 	partSize        int64
+	// limiter is the copy's budget of requests in flight, shared by objects and parts.
+	limiter *copyLimiter
 
 	total, copied, skipped, excluded, failed, vanished atomic.Int64
 	bytesTotal, bytesCopied                            atomic.Int64
@@ -125,37 +127,38 @@ func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
 func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyResult, error) {
 	ctx, abort := context.WithCancelCause(parent)
 	defer abort(nil)
+	r.limiter = newCopyLimiter(r.concurrency, nil)
+	ctx = withCopyPacing(ctx, &copyPacing{limiter: r.limiter, rate: r.p.copyRate})
 
 	source := r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
 	destination := &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
 
-	jobs := make(chan copyJob, r.concurrency)
-	var workers sync.WaitGroup
-	for range r.concurrency {
-		workers.Add(1)
+	// One goroutine per object in flight, started once the object has a slot of the
+	// copy's budget: their number follows the adaptive limit, and nothing is queued
+	// beyond it.
+	var copies sync.WaitGroup
+	dispatchErr := r.dispatch(ctx, source, destination, func(job copyJob) bool {
+		if r.limiter.acquire(ctx) != nil {
+			return false
+		}
+		copies.Add(1)
 		go func() {
-			defer workers.Done()
-			for job := range jobs {
-				if ctx.Err() != nil {
-					continue // drain: the copy is stopping
-				}
-				r.handle(ctx, abort, job)
-			}
+			defer copies.Done()
+			defer r.limiter.release()
+			r.handle(ctx, abort, job)
 		}()
-	}
-
-	dispatchErr := r.dispatch(ctx, source, destination, jobs)
+		return true
+	})
 	if dispatchErr != nil {
-		abort(dispatchErr) // a listing failed: the queued copies are moot
+		abort(dispatchErr) // a listing failed: the copies in flight are moot
 	}
-	close(jobs)
-	workers.Wait()
+	copies.Wait()
 	return r.result(), r.outcome(parent, ctx, dispatchErr)
 }
 
 // dispatch walks the source listing, drops excluded and already copied objects and
-// queues the rest for the workers.
-func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination *destinationIndex, jobs chan<- copyJob) error {
+// starts the rest; start returns false once the copy is stopping.
+func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination *destinationIndex, start func(copyJob) bool) error {
 	for {
 		obj, rel, ok := source.Next()
 		if !ok {
@@ -195,10 +198,9 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 			job.existing = existing
 		}
 
-		select {
-		case jobs <- job:
-		case <-ctx.Done():
-			return nil // the cause is reported by outcome
+		if ctx.Err() != nil || !start(job) {
+			r.dropFile(job) // never copied
+			return nil      // the cause is reported by outcome
 		}
 	}
 	if err := source.Err(); err != nil {

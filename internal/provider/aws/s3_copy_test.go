@@ -348,11 +348,13 @@ func TestCopyStopsPromptlyWhenCancelled(t *testing.T) {
 	raw := newRawClients(t)
 	store := sharedLiferayStore(t)
 	proxy := newFaultProxy(t)
-	const passed, concurrency = 100, 16
+	// A ceiling at the adaptive floor: the copy's budget is exactly this many requests
+	// in flight, whatever the controller measured before the hold.
+	const passed, concurrency = 100, minConcurrency
 	// The first copies reach S3; every later one is parked in the proxy until the copy
-	// gives up on it. So the copy is provably mid-way, every worker waiting on a request
-	// in flight, when it is cancelled, whatever the speed of the machine; and it can
-	// only return by abandoning those requests.
+	// gives up on it. So the copy is provably mid-way, its whole budget waiting on
+	// requests in flight, when it is cancelled, whatever the speed of the machine; and
+	// it can only return by abandoning those requests.
 	proxy.holdAfter(isKind("CopyObject"), passed)
 	// Small listing pages: the listing is still going, waiting for the dispatcher to
 	// take its pages, when the copy is cancelled, and must stop with it.
@@ -372,7 +374,7 @@ func TestCopyStopsPromptlyWhenCancelled(t *testing.T) {
 		res, err := p.CopyObjectStorage(ctx, req)
 		done <- outcome{res, err}
 	}()
-	waitUntil(t, "every worker waiting on a parked copy", func() bool { return proxy.held.Load() == concurrency })
+	waitUntil(t, "the whole budget waiting on parked copies", func() bool { return proxy.held.Load() == concurrency })
 	if n := len(copyGoroutines()); n == 0 {
 		t.Fatal("no goroutine of the copy found while it runs: copyGoroutines no longer recognises them")
 	}
@@ -478,6 +480,39 @@ func TestCopyRetriesThrottlingAndServerErrors(t *testing.T) {
 	}
 	if got := proxy.seen("CopyObject"); got != 600 {
 		t.Errorf("%d CopyObject requests, want 600 (three attempts per object)", got)
+	}
+}
+
+func TestCopyRequestRateCap(t *testing.T) {
+	raw := newRawClients(t)
+	src, dst := smallSource(t, raw, 100), raw.newBucket(t, "rate-capped")
+	proxy := newFaultProxy(t)
+	// 200 requests/s for the copy's 100 CopyObject and 2 listings, with about a tenth of
+	// a second of burst: at least 0.4 s, where moto alone takes a fraction of that.
+	p := newTestProvider(t, Options{Endpoint: proxy.URL, CopyRequestsPerSecond: 200})
+	start := time.Now()
+	res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
+		SourceBucket: src, SourcePrefix: "docs/", DestinationBucket: dst, DestinationPrefix: "docs/",
+	})
+	elapsed := time.Since(start)
+	if err != nil || res.ObjectsCopied != 100 {
+		t.Fatalf("copy: %+v, %v; want 100 copied", res, err)
+	}
+	if elapsed < 400*time.Millisecond {
+		t.Fatalf("102 requests at 200/s took %v, want at least 0.4 s", elapsed)
+	}
+	if got := proxy.seen("CopyObject"); got != 100 {
+		t.Errorf("%d CopyObject requests, want 100", got)
+	}
+	// Requests outside a copy are not capped.
+	start = time.Now()
+	for range 50 {
+		if _, err := p.ListObjects(context.Background(), dst, "docs/doc-00"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("50 listings outside a copy took %v: the cap applies to them", elapsed)
 	}
 }
 

@@ -98,8 +98,11 @@ func (r *copyRun) copiedInPartsBefore(ctx context.Context, job copyJob, sourceET
 	return true
 }
 
-// copyParts copies the parts of one object, PartConcurrency at a time, and returns
-// them in part order. The first failure stops the others.
+// copyParts copies the parts of one object, at most PartConcurrency at a time, and
+// returns them in part order. The first failure stops the others. The parts share the
+// copy's budget of requests in flight with every other object: the first part worker
+// uses the slot this object already holds, each other one takes a slot per part, so a
+// large object always progresses and never holds slots it is not using.
 func (r *copyRun) copyParts(ctx context.Context, job copyJob, uploadID *string, sourceETag string, size int64) ([]s3types.CompletedPart, error) {
 	partSize := partSizeFor(size, r.partSize)
 	count := int((size + partSize - 1) / partSize)
@@ -112,35 +115,34 @@ func (r *copyRun) copyParts(ctx context.Context, job copyJob, uploadID *string, 
 	var copiedBytes int64
 	var mu sync.Mutex
 	var firstErr error
-	for range min(r.partConcurrency, count) {
+	for worker := range min(r.partConcurrency, count) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range numbers {
-				first := int64(i) * partSize
-				last := min(first+partSize, size) - 1
-				out, err := r.p.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-					Bucket:            &r.req.DestinationBucket,
-					Key:               &job.dstKey,
-					UploadId:          uploadID,
-					PartNumber:        awssdk.Int32(int32(i + 1)),
-					CopySource:        awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
-					CopySourceRange:   awssdk.String(fmt.Sprintf("bytes=%d-%d", first, last)),
-					CopySourceIfMatch: &sourceETag,
-				})
+				if worker > 0 {
+					if err := r.limiter.acquire(ctx); err != nil {
+						continue // stopping: the cause is read below
+					}
+				}
+				err := r.copyPart(ctx, job, uploadID, sourceETag, partSize, size, i, parts)
+				if worker > 0 {
+					r.limiter.release()
+				}
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = classify("UploadPartCopy", fmt.Sprintf("%s/%s part %d", r.req.SourceBucket, job.srcKey, i+1), err)
+						firstErr = err
 					}
 					mu.Unlock()
 					cancel(err)
 					continue
 				}
-				parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
-				r.bytesCopied.Add(last - first + 1)
+				first := int64(i) * partSize
+				n := min(first+partSize, size) - first
+				r.bytesCopied.Add(n)
 				mu.Lock()
-				copiedBytes += last - first + 1
+				copiedBytes += n
 				mu.Unlock()
 				r.report()
 			}
@@ -166,6 +168,26 @@ feed:
 		return nil, firstErr
 	}
 	return parts, nil
+}
+
+// copyPart copies part i+1 into parts[i].
+func (r *copyRun) copyPart(ctx context.Context, job copyJob, uploadID *string, sourceETag string, partSize, size int64, i int, parts []s3types.CompletedPart) error {
+	first := int64(i) * partSize
+	last := min(first+partSize, size) - 1
+	out, err := r.p.s3.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+		Bucket:            &r.req.DestinationBucket,
+		Key:               &job.dstKey,
+		UploadId:          uploadID,
+		PartNumber:        awssdk.Int32(int32(i + 1)),
+		CopySource:        awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+		CopySourceRange:   awssdk.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+		CopySourceIfMatch: &sourceETag,
+	})
+	if err != nil {
+		return classify("UploadPartCopy", fmt.Sprintf("%s/%s part %d", r.req.SourceBucket, job.srcKey, i+1), err)
+	}
+	parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
+	return nil
 }
 
 // partSizeFor returns the configured part size, grown (in whole MiB) when the object

@@ -1,0 +1,375 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// A copy finds its own concurrency. Server-side copies are latency bound: with a fixed
+// number of requests in flight a copy moves concurrency/latency objects per second,
+// which at S3's tens of milliseconds per CopyObject is far below what the store takes.
+// So the number of requests in flight (small objects' CopyObject and large objects'
+// UploadPartCopy alike: they share one budget) is an AIMD controller's output:
+//
+//   - it starts at min(ceiling, initialConcurrency) and doubles every window while the
+//     limit is the bottleneck and throughput keeps rising by 10% or more ("slow start");
+//   - past that it grows additively, as long as throughput does not drop;
+//   - it halves on any throttle (SlowDown, 503, 429 and the Throttling family, seen on
+//     every attempt, retried or not) and shrinks by a quarter when a window's median
+//     latency of an operation rises well above the best median seen for it (the store
+//     is queueing requests: more of them would only wait longer);
+//   - it never leaves [floor, ceiling]: the ceiling is --copy-concurrency, the floor
+//     min(ceiling, minConcurrency).
+//
+// A window lasts at least minWindow and windowLatencies times the last median latency,
+// and holds at least minWindowSamples completions (or lasts maxWindow), so it measures
+// the limit set before it rather than the ramp up to it.
+const (
+	initialConcurrency = 32
+	minConcurrency     = 4
+	minWindow          = 100 * time.Millisecond
+	maxWindow          = 2 * time.Second
+	windowLatencies    = 4
+	minWindowSamples   = 8
+	// maxWindowSamples bounds the latencies kept per operation and window.
+	maxWindowSamples = 1024
+	// A window's median latency "rises" past latencyFactor × best + latencySlack; the
+	// slack keeps a loopback server's sub-millisecond jitter from counting.
+	latencyFactor = 2.0
+	latencySlack  = 5 * time.Millisecond
+	// Multiplicative decreases and the slow-start gain threshold.
+	throttleBackoff  = 0.5
+	latencyBackoff   = 0.75
+	slowStartGain    = 1.10
+	avoidanceMinGain = 0.95
+)
+
+// window is what one measuring window saw.
+type window struct {
+	elapsed time.Duration
+	// successes counts completed copy requests (CopyObject, UploadPartCopy).
+	successes int
+	// throttles counts throttled attempts of any request of the copy.
+	throttles int
+	// saturated: some request waited for a slot, so the limit, not the listing or
+	// the number of objects, was what held the copy back.
+	saturated bool
+	// p50 is the median latency per operation, for operations with enough samples.
+	p50 map[string]time.Duration
+}
+
+// aimd is the concurrency controller proper, free of clocks and locks so it can be
+// tested step by step.
+type aimd struct {
+	floor, ceiling int
+	limit          float64
+	slowStart      bool
+	lastRate       float64
+	best           map[string]time.Duration
+}
+
+func newAIMD(ceiling int) *aimd {
+	ceiling = max(ceiling, 1)
+	floor := min(ceiling, minConcurrency)
+	return &aimd{
+		floor: floor, ceiling: ceiling,
+		limit:     float64(min(ceiling, initialConcurrency)),
+		slowStart: true,
+		best:      map[string]time.Duration{},
+	}
+}
+
+// Limit is the current number of requests allowed in flight.
+func (a *aimd) Limit() int { return int(a.limit) }
+
+// next takes one window's measurements and returns the new limit.
+func (a *aimd) next(w window) int {
+	if w.throttles > 0 {
+		a.decrease(throttleBackoff)
+		a.slowStart = false
+		return a.Limit()
+	}
+	rising := false
+	for op, p50 := range w.p50 {
+		best, ok := a.best[op]
+		if !ok || p50 < best {
+			a.best[op] = p50
+			continue
+		}
+		if float64(p50) > latencyFactor*float64(best)+float64(latencySlack) {
+			rising = true
+			// Let the baseline follow a store that got slower for good: after a few
+			// backoffs that did not bring latency down, its median is the new normal.
+			a.best[op] = best + (p50-best)/4
+		}
+	}
+	if rising {
+		a.decrease(latencyBackoff)
+		a.slowStart = false
+		return a.Limit()
+	}
+	if !w.saturated || w.elapsed <= 0 {
+		return a.Limit() // the limit held nothing back: nothing learned about it
+	}
+	rate := float64(w.successes) / w.elapsed.Seconds()
+	switch {
+	case a.slowStart && (a.lastRate == 0 || rate >= a.lastRate*slowStartGain):
+		a.limit = min(float64(a.ceiling), a.limit*2)
+	case a.slowStart:
+		a.slowStart = false // doubling stopped paying: probe gently from here
+	case a.lastRate == 0 || rate >= a.lastRate*avoidanceMinGain:
+		a.limit = min(float64(a.ceiling), a.limit+max(1, a.limit/16))
+	}
+	a.lastRate = rate
+	return a.Limit()
+}
+
+func (a *aimd) decrease(factor float64) {
+	a.limit = max(float64(a.floor), a.limit*factor)
+	a.lastRate = 0 // throughput at the old limit says nothing about the new one
+}
+
+// copyLimiter is the budget of requests in flight of one copy: a FIFO semaphore whose
+// size the aimd controller sets from the attempts it observes.
+type copyLimiter struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	ctl      *aimd
+	limit    int
+	inFlight int
+	waiters  []chan struct{}
+
+	// The current window.
+	start     time.Time
+	successes int
+	throttles int
+	saturated bool
+	latencies map[string][]time.Duration
+	lastP50   time.Duration
+	changes   int // limit changes, for tests and logs
+	peak      int // highest limit reached
+}
+
+func newCopyLimiter(ceiling int, now func() time.Time) *copyLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	ctl := newAIMD(ceiling)
+	return &copyLimiter{now: now, ctl: ctl, limit: ctl.Limit(), peak: ctl.Limit(), start: now(), latencies: map[string][]time.Duration{}}
+}
+
+// acquire takes a slot, waiting in line while limit requests are in flight.
+func (l *copyLimiter) acquire(ctx context.Context) error {
+	l.mu.Lock()
+	if l.inFlight < l.limit && len(l.waiters) == 0 {
+		l.inFlight++
+		l.mu.Unlock()
+		return nil
+	}
+	l.saturated = true
+	ready := make(chan struct{})
+	l.waiters = append(l.waiters, ready)
+	l.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if i := slices.Index(l.waiters, ready); i >= 0 {
+			l.waiters = slices.Delete(l.waiters, i, i+1)
+			return ctx.Err()
+		}
+		// Handed a slot as the context ended: give it back.
+		l.inFlight--
+		l.wakeLocked()
+		return ctx.Err()
+	}
+}
+
+// release returns a slot.
+func (l *copyLimiter) release() {
+	l.mu.Lock()
+	l.inFlight--
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+func (l *copyLimiter) wakeLocked() {
+	for l.inFlight < l.limit && len(l.waiters) > 0 {
+		close(l.waiters[0])
+		l.waiters = l.waiters[1:]
+		l.inFlight++
+	}
+}
+
+// Limit is the current limit.
+func (l *copyLimiter) Limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit
+}
+
+// Peak is the highest limit the copy reached.
+func (l *copyLimiter) Peak() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peak
+}
+
+// observe records one attempt of a request of the copy.
+func (l *copyLimiter) observe(op string, latency time.Duration, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case err == nil:
+		if op == "CopyObject" || op == "UploadPartCopy" {
+			l.successes++
+			if s := l.latencies[op]; len(s) < maxWindowSamples {
+				l.latencies[op] = append(s, latency)
+			}
+		}
+	case isThrottle(err):
+		l.throttles++
+	}
+	l.maybeCloseWindowLocked()
+}
+
+func (l *copyLimiter) maybeCloseWindowLocked() {
+	now := l.now()
+	elapsed := now.Sub(l.start)
+	long := max(minWindow, windowLatencies*l.lastP50)
+	if elapsed < long || (l.successes < minWindowSamples && l.throttles == 0 && elapsed < maxWindow) {
+		return
+	}
+	w := window{elapsed: elapsed, successes: l.successes, throttles: l.throttles, saturated: l.saturated, p50: map[string]time.Duration{}}
+	var slowest time.Duration
+	for op, s := range l.latencies {
+		if len(s) < minWindowSamples {
+			continue
+		}
+		slices.Sort(s)
+		w.p50[op] = s[len(s)/2]
+		slowest = max(slowest, s[len(s)/2])
+	}
+	if slowest > 0 {
+		l.lastP50 = slowest
+	}
+	if limit := l.ctl.next(w); limit != l.limit {
+		l.limit = limit
+		l.peak = max(l.peak, limit)
+		l.changes++
+		l.wakeLocked()
+	}
+	l.start, l.successes, l.throttles, l.saturated = now, 0, 0, false
+	clear(l.latencies)
+	if l.inFlight >= l.limit || len(l.waiters) > 0 {
+		l.saturated = true // still backed up at the start of the new window
+	}
+}
+
+// isThrottle reports whether an attempt's error is the store asking to slow down.
+func isThrottle(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return kindOf(err) == provider.KindThrottled
+}
+
+// copyPacing is what a copy's requests carry in their context: the copy's limiter,
+// observing every attempt, and the provider's request-rate cap.
+type copyPacing struct {
+	limiter *copyLimiter
+	rate    *rateCap
+}
+
+type copyPacingKey struct{}
+
+func withCopyPacing(ctx context.Context, pacing *copyPacing) context.Context {
+	return context.WithValue(ctx, copyPacingKey{}, pacing)
+}
+
+// pacingMiddleware runs inside the retry loop, once per attempt: an attempt of a
+// copy's request first waits for the request-rate cap, then reports its latency and
+// outcome to the copy's limiter. Requests outside a copy pass untouched.
+var pacingMiddleware = middleware.FinalizeMiddlewareFunc("lc2CopyPacing",
+	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		pacing, _ := ctx.Value(copyPacingKey{}).(*copyPacing)
+		if pacing == nil {
+			return next.HandleFinalize(ctx, in)
+		}
+		if pacing.rate != nil {
+			if err := pacing.rate.wait(ctx); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+		}
+		start := time.Now()
+		out, md, err := next.HandleFinalize(ctx, in)
+		if pacing.limiter != nil {
+			pacing.limiter.observe(awsmiddleware.GetOperationName(ctx), time.Since(start), err)
+		}
+		return out, md, err
+	})
+
+// addPacingMiddleware puts pacingMiddleware right after the retry middleware, so it
+// sees every attempt.
+func addPacingMiddleware(stack *middleware.Stack) error {
+	if _, ok := stack.Finalize.Get("Retry"); ok {
+		return stack.Finalize.Insert(pacingMiddleware, "Retry", middleware.After)
+	}
+	return stack.Finalize.Add(pacingMiddleware, middleware.After)
+}
+
+// rateCap spaces requests evenly at perSecond with a burst of about a tenth of a
+// second's worth: a token bucket.
+type rateCap struct {
+	interval time.Duration
+	burst    time.Duration
+
+	mu   sync.Mutex
+	next time.Time // when the next request may go, without burst credit
+}
+
+func newRateCap(perSecond float64) *rateCap {
+	if perSecond <= 0 {
+		return nil
+	}
+	interval := time.Duration(float64(time.Second) / perSecond)
+	return &rateCap{interval: interval, burst: max(interval, 100*time.Millisecond)}
+}
+
+// reserve returns how long the caller must wait for its slot at time now.
+func (c *rateCap) reserve(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if earliest := now.Add(-c.burst); c.next.Before(earliest) {
+		c.next = earliest // unused capacity accumulates up to the burst, no further
+	}
+	wait := c.next.Sub(now)
+	c.next = c.next.Add(c.interval)
+	return max(wait, 0)
+}
+
+func (c *rateCap) wait(ctx context.Context) error {
+	d := c.reserve(time.Now())
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

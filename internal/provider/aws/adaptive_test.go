@@ -1,0 +1,226 @@
+package aws
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// saturatedWindow is a window of 200 ms in which the limit held requests back and
+// completed rate×0.2 copies at latency p50.
+func saturatedWindow(rate float64, p50 time.Duration) window {
+	return window{elapsed: 200 * time.Millisecond, successes: int(rate / 5), saturated: true,
+		p50: map[string]time.Duration{"CopyObject": p50}}
+}
+
+func TestAIMDGrowsWhileThroughputGrows(t *testing.T) {
+	a := newAIMD(512)
+	if a.Limit() != initialConcurrency {
+		t.Fatalf("initial limit %d, want %d", a.Limit(), initialConcurrency)
+	}
+	// A store with 50 ms per request and room for more: throughput follows the limit.
+	for _, want := range []int{64, 128, 256, 512, 512} {
+		rate := float64(a.Limit()) / 0.05
+		if got := a.next(saturatedWindow(rate, 50*time.Millisecond)); got != want {
+			t.Fatalf("limit %d after a window at %.0f/s, want %d", got, rate, want)
+		}
+	}
+}
+
+func TestAIMDLeavesSlowStartWhenThroughputStopsGrowing(t *testing.T) {
+	a := newAIMD(512)
+	a.next(saturatedWindow(1000, 10*time.Millisecond)) // 32 → 64
+	// Doubling brought nothing: stop doubling, hold.
+	if got := a.next(saturatedWindow(1020, 10*time.Millisecond)); got != 64 {
+		t.Fatalf("limit %d, want 64 (held once doubling stopped paying)", got)
+	}
+	// From there, additive steps while throughput holds.
+	if got := a.next(saturatedWindow(1020, 10*time.Millisecond)); got != 68 {
+		t.Fatalf("limit %d, want 68 (one additive step of limit/16)", got)
+	}
+	// A drop in throughput stops the growth.
+	if got := a.next(saturatedWindow(800, 10*time.Millisecond)); got != 68 {
+		t.Fatalf("limit %d after throughput fell, want 68", got)
+	}
+}
+
+func TestAIMDDoesNotGrowWhenTheLimitHoldsNothingBack(t *testing.T) {
+	a := newAIMD(512)
+	w := saturatedWindow(500, 10*time.Millisecond)
+	w.saturated = false // the listing, not the limit, set the pace
+	for range 5 {
+		if got := a.next(w); got != initialConcurrency {
+			t.Fatalf("limit %d, want %d", got, initialConcurrency)
+		}
+	}
+}
+
+func TestAIMDHalvesOnThrottle(t *testing.T) {
+	a := newAIMD(512)
+	for range 4 {
+		a.next(saturatedWindow(float64(a.Limit())/0.05, 50*time.Millisecond))
+	}
+	if a.Limit() != 512 {
+		t.Fatalf("limit %d, want 512", a.Limit())
+	}
+	w := saturatedWindow(5000, 50*time.Millisecond)
+	w.throttles = 1
+	for _, want := range []int{256, 128, 64} {
+		if got := a.next(w); got != want {
+			t.Fatalf("limit %d after a throttled window, want %d", got, want)
+		}
+	}
+	// No more doubling after a throttle: additive probing only.
+	if got := a.next(saturatedWindow(1280, 50*time.Millisecond)); got != 68 {
+		t.Fatalf("limit %d after a clean window, want 68", got)
+	}
+}
+
+func TestAIMDBacksOffOnRisingLatency(t *testing.T) {
+	a := newAIMD(512)
+	a.next(saturatedWindow(640, 50*time.Millisecond)) // best 50 ms, 32 → 64
+	a.next(saturatedWindow(1280, 50*time.Millisecond))
+	if a.Limit() != 128 {
+		t.Fatalf("limit %d, want 128", a.Limit())
+	}
+	// The store starts queueing: 150 ms > 2 × 50 ms + 5 ms.
+	if got := a.next(saturatedWindow(1280, 150*time.Millisecond)); got != 96 {
+		t.Fatalf("limit %d after latency tripled, want 96", got)
+	}
+	// Latency within the tolerance does not count as rising.
+	a2 := newAIMD(512)
+	a2.next(saturatedWindow(640, 50*time.Millisecond))
+	if got := a2.next(saturatedWindow(1280, 90*time.Millisecond)); got != 128 {
+		t.Fatalf("limit %d with latency at 1.8× its best, want 128 (still growing)", got)
+	}
+	// Sub-millisecond jitter of a loopback server is not a rise either.
+	a3 := newAIMD(512)
+	a3.next(saturatedWindow(20000, 300*time.Microsecond))
+	if got := a3.next(saturatedWindow(40000, 2*time.Millisecond)); got != 128 {
+		t.Fatalf("limit %d with latency 0.3 → 2 ms, want 128", got)
+	}
+}
+
+func TestAIMDStaysWithinFloorAndCeiling(t *testing.T) {
+	a := newAIMD(100)
+	for range 10 {
+		a.next(saturatedWindow(float64(a.Limit())/0.05, 50*time.Millisecond))
+	}
+	if a.Limit() != 100 {
+		t.Fatalf("limit %d, want the ceiling 100", a.Limit())
+	}
+	throttled := saturatedWindow(100, 50*time.Millisecond)
+	throttled.throttles = 10
+	for range 20 {
+		a.next(throttled)
+	}
+	if a.Limit() != minConcurrency {
+		t.Fatalf("limit %d, want the floor %d", a.Limit(), minConcurrency)
+	}
+	// A ceiling below the floor and the initial limit: fixed at the ceiling.
+	small := newAIMD(2)
+	if small.Limit() != 2 {
+		t.Fatalf("limit %d, want 2", small.Limit())
+	}
+	small.next(throttled)
+	if small.Limit() != 2 {
+		t.Fatalf("limit %d after a throttle with ceiling 2, want 2", small.Limit())
+	}
+	small.next(saturatedWindow(1e6, time.Millisecond))
+	if small.Limit() != 2 {
+		t.Fatalf("limit %d with ceiling 2, want 2", small.Limit())
+	}
+}
+
+// fakeClock is a settable clock for the limiter's windows.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func TestCopyLimiterAdjustsFromObservedAttempts(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	l := newCopyLimiter(512, clock.now)
+	ctx := context.Background()
+	// Fill the budget and queue one more: the window is saturated.
+	for range initialConcurrency {
+		if err := l.acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting := make(chan error, 1)
+	go func() { waiting <- l.acquire(ctx) }()
+	waitUntil(t, "the extra request to wait", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.waiters) == 1
+	})
+	for range 20 {
+		clock.t = clock.t.Add(10 * time.Millisecond)
+		l.observe("CopyObject", 50*time.Millisecond, nil)
+	}
+	if got := l.Limit(); got != 2*initialConcurrency {
+		t.Fatalf("limit %d after a saturated window, want %d", got, 2*initialConcurrency)
+	}
+	if err := <-waiting; err != nil {
+		t.Fatalf("the waiting request was not let through when the limit grew: %v", err)
+	}
+	// A throttled attempt halves it at the next window's end.
+	clock.t = clock.t.Add(time.Second)
+	throttle := &smithy.GenericAPIError{Code: "SlowDown"}
+	l.observe("CopyObject", time.Millisecond, throttle)
+	if got := l.Limit(); got != initialConcurrency {
+		t.Fatalf("limit %d after a throttle, want %d", got, initialConcurrency)
+	}
+	// A bare 503 counts as a throttle too.
+	clock.t = clock.t.Add(time.Second)
+	l.observe("UploadPartCopy", time.Millisecond, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503}}}})
+	if got := l.Limit(); got != initialConcurrency/2 {
+		t.Fatalf("limit %d after a 503, want %d", got, initialConcurrency/2)
+	}
+	if l.Peak() != 2*initialConcurrency {
+		t.Fatalf("peak %d, want %d", l.Peak(), 2*initialConcurrency)
+	}
+}
+
+func TestCopyLimiterWaitersLeaveOnCancel(t *testing.T) {
+	l := newCopyLimiter(1, nil)
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.acquire(ctx); err == nil {
+		t.Fatal("acquire on a full budget with a cancelled context succeeded")
+	}
+	l.release()
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight != 1 || len(l.waiters) != 0 {
+		t.Fatalf("in flight %d, waiters %d; want 1, 0", l.inFlight, len(l.waiters))
+	}
+}
+
+func TestRateCapSpacesRequests(t *testing.T) {
+	c := newRateCap(100) // 10 ms apart, 100 ms of burst
+	now := time.Unix(100, 0)
+	var waited time.Duration
+	for range 100 {
+		waited = c.reserve(now)
+	}
+	// 10 burst slots free, then 90 × 10 ms: the 100th waits about 0.9 s.
+	if waited < 880*time.Millisecond || waited > 910*time.Millisecond {
+		t.Fatalf("the 100th request of a burst waits %v, want about 0.9 s", waited)
+	}
+	if newRateCap(0) != nil {
+		t.Fatal("a cap of 0 must mean no cap")
+	}
+}
