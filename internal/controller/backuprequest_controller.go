@@ -103,11 +103,10 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 
 // reconcilePending checks the request can run at all, then waits for a project slot.
 func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	prov, err := r.preflight(ctx, br)
-	if err != nil {
+	if err := r.preflight(ctx, br); err != nil {
 		return r.handleStepError(ctx, br, err)
 	}
-	return r.acquireSlot(ctx, br, prov)
+	return r.acquireSlot(ctx, br)
 }
 
 // reconcileInProgress runs the backup steps in order on a per-pass scope; a step that
@@ -144,6 +143,7 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 // that condition says so; completion is the last.
 func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) (stepResult, error) {
 	return []func(context.Context, *backupScope) (stepResult, error){
+		r.reconcileClaim,
 		r.reconcileSnapshot,
 		r.reconcileCopy,
 		r.reconcileManifest,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,29 +16,28 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// preflight runs the checks that need neither a slot nor the cloud, and resolves the
-// provider: a request for another project's data fails before anything is called in
-// the cloud. The checks that read the cloud (ownership tags, the destination) run
-// once a slot is free (checkOwnership, claimDestination).
-func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) (provider.Provider, error) {
+// preflight runs the checks that need neither a slot nor the cloud: a request for
+// another project's data fails before anything is called in the cloud. The checks
+// that read the cloud (ownership tags, the destination) are the claim step's, the
+// first step once the request has a slot (reconcileClaim).
+func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alpha1.BackupRequest) error {
 	if err := r.checkTenant(ctx, br); err != nil {
-		return nil, err
+		return err
 	}
 	if br.Spec.Database != nil && br.Spec.Database.Type == backupv1alpha1.DatabaseBackupDump {
-		return nil, &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
+		return &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
 			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil && !strings.HasPrefix(dl.DestinationKeyPrefix(), br.Spec.ProjectID+"/") {
 		// The schema refuses this; objects stored before that rule are refused here.
-		return nil, &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+		return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
 			"spec.documentLibrary.destinationPrefix %q must begin with %q: a project writes backups only under its own prefix",
 			dl.DestinationPrefix, br.Spec.ProjectID+"/")}
 	}
-	prov, err := r.Providers.Get(string(br.Spec.Provider))
-	if err != nil {
-		return nil, &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}
+	if _, err := r.Providers.Get(string(br.Spec.Provider)); err != nil {
+		return &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}
 	}
-	return prov, nil
+	return nil
 }
 
 // checkTenant enforces that a namespace backs up only its own project.
@@ -62,46 +62,69 @@ func (r *BackupRequestReconciler) checkTenant(ctx context.Context, br *backupv1a
 // checkOwnership refuses a request naming a database instance or bucket of another
 // project, before any cloud call that writes: each must carry the ownership tag with
 // spec.projectId (the destination bucket may instead be tagged as a shared backup
-// bucket). Off with --resource-ownership=none.
+// bucket). Off with --resource-ownership=none. The tags are read concurrently; the
+// verdict is the first refusal in spec order (instance, source, destination).
 func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) error {
 	if r.Options.ResourceOwnership == OwnershipNone {
 		return nil
 	}
 	key, project := r.Options.OwnershipTagKey, br.Spec.ProjectID
+	var checks []ownershipCheck
 	if db := br.Spec.Database; db != nil {
-		tags, err := prov.DatabaseInstanceTags(ctx, db.InstanceID)
-		r.observeCall("DatabaseInstanceTags", err)
-		if err != nil {
-			return fmt.Errorf("read the tags of database instance %s: %w", db.InstanceID, err)
-		}
-		if tags[key] != project {
-			return notOwned(br, "database instance "+db.InstanceID, "spec.database.instanceId", tags[key], key,
-				fmt.Sprintf("aws rds add-tags-to-resource --resource-name <arn of %s> --tags Key=%s,Value=%s", db.InstanceID, key, project))
-		}
+		checks = append(checks, ownershipCheck{
+			resource: "database instance " + db.InstanceID, field: "spec.database.instanceId", op: "DatabaseInstanceTags",
+			read: func(ctx context.Context) (map[string]string, error) {
+				return prov.DatabaseInstanceTags(ctx, db.InstanceID)
+			},
+			command: fmt.Sprintf("aws rds add-tags-to-resource --resource-name <arn of %s> --tags Key=%s,Value=%s", db.InstanceID, key, project),
+		})
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {
-		tags, err := prov.BucketTags(ctx, string(dl.SourceBucket))
-		r.observeCall("BucketTags", err)
-		if err != nil {
-			return fmt.Errorf("read the tags of bucket %s: %w", dl.SourceBucket, err)
+		source, dest := string(dl.SourceBucket), string(dl.DestinationBucket)
+		checks = append(checks, ownershipCheck{
+			resource: "source bucket " + source, field: "spec.documentLibrary.sourceBucket", op: "BucketTags",
+			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, source) },
+			command: bucketTagCommand(source, key, project),
+		}, ownershipCheck{
+			resource: "destination bucket " + dest, field: "spec.documentLibrary.destinationBucket", op: "BucketTags",
+			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, dest) },
+			command: bucketTagCommand(dest, key, project), shared: true,
+		})
+	}
+	var wg sync.WaitGroup
+	for i := range checks {
+		wg.Add(1)
+		go func(c *ownershipCheck) {
+			defer wg.Done()
+			c.tags, c.err = c.read(ctx)
+		}(&checks[i])
+	}
+	wg.Wait()
+	for _, c := range checks {
+		r.observeCall(c.op, c.err)
+		if c.err != nil {
+			return fmt.Errorf("read the tags of %s: %w", c.resource, c.err)
 		}
-		if tags[key] != project {
-			return notOwned(br, "source bucket "+string(dl.SourceBucket), "spec.documentLibrary.sourceBucket", tags[key], key,
-				bucketTagCommand(string(dl.SourceBucket), key, project))
+		if c.tags[key] == project || (c.shared && c.tags[backupv1alpha1.SharedBackupBucketTag] == "true") {
+			continue
 		}
-		tags, err = prov.BucketTags(ctx, string(dl.DestinationBucket))
-		r.observeCall("BucketTags", err)
-		if err != nil {
-			return fmt.Errorf("read the tags of bucket %s: %w", dl.DestinationBucket, err)
-		}
-		if tags[key] != project && tags[backupv1alpha1.SharedBackupBucketTag] != "true" {
-			f := notOwned(br, "destination bucket "+string(dl.DestinationBucket), "spec.documentLibrary.destinationBucket", tags[key], key,
-				bucketTagCommand(string(dl.DestinationBucket), key, project))
+		f := notOwned(br, c.resource, c.field, c.tags[key], key, c.command)
+		if c.shared {
 			f.message += fmt.Sprintf(" (or tag a bucket shared by every project with %s=true)", backupv1alpha1.SharedBackupBucketTag)
-			return f
 		}
+		return f
 	}
 	return nil
+}
+
+// ownershipCheck is the ownership tag read of one resource a spec names.
+type ownershipCheck struct {
+	resource, field, op, command string
+	// shared accepts the shared-backup-bucket tag instead of the project's.
+	shared bool
+	read   func(context.Context) (map[string]string, error)
+	tags   map[string]string
+	err    error
 }
 
 // notOwned is the refusal of a resource whose ownership tag is not the request's project.
@@ -151,11 +174,11 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 	if err := r.checkOtherRequests(ctx, br, bucket, prefix); err != nil {
 		return nil, err
 	}
-	claim, err := readClaim(ctx, prov, bucket, prefix)
-	if err != nil {
-		return nil, err
+	look := r.lookAtDestination(ctx, prov, bucket, prefix)
+	if look.claimErr != nil {
+		return nil, look.claimErr
 	}
-	if claim != nil {
+	if claim := look.claim; claim != nil {
 		if claim.UID != string(br.UID) {
 			return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
 				"s3://%s/%s is claimed by the backup %q (BackupRequest %s/%s); choose another spec.documentLibrary.destinationPrefix",
@@ -164,27 +187,22 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 		// Ours: a run resumed after a restart.
 		return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &metav1.Time{Time: claim.ClaimedAt}}, nil
 	}
-	existing, err := prov.ListObjectsUpTo(ctx, bucket, prefix, 1)
-	r.observeCall("ListObjectsUpTo", err)
-	if err != nil {
-		return nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, err)
+	if look.listErr != nil {
+		return nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, look.listErr)
 	}
-	if len(existing) > 0 {
+	if len(look.existing) > 0 {
 		return nil, &failure{backupv1alpha1.ReasonDestinationNotEmpty, fmt.Sprintf(
 			"s3://%s/%s already holds objects (for example %s); a backup's destination must be empty: choose another spec.documentLibrary.destinationPrefix",
-			bucket, prefix, existing[0].Key)}
+			bucket, prefix, look.existing[0].Key)}
 	}
-	for _, ancestor := range layout.Ancestors(prefix) {
-		for _, name := range []string{layout.ClaimName, layout.ManifestName} {
-			found, err := objectExists(ctx, prov, bucket, ancestor+name)
-			if err != nil {
-				return nil, err
-			}
-			if found {
-				return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
-					"s3://%s/%s lies inside the backup at s3://%s/%s (its %s); choose a spec.documentLibrary.destinationPrefix outside it",
-					bucket, prefix, bucket, ancestor, name)}
-			}
+	for _, m := range look.markers {
+		if m.err != nil {
+			return nil, m.err
+		}
+		if m.found {
+			return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
+				"s3://%s/%s lies inside the backup at s3://%s/%s (its %s); choose a spec.documentLibrary.destinationPrefix outside it",
+				bucket, prefix, bucket, m.prefix, m.name)}
 		}
 	}
 	now := r.now()
@@ -202,6 +220,45 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 		return nil, fmt.Errorf("write claim s3://%s/%s: %w", bucket, layout.ClaimKey(prefix), err)
 	}
 	return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &now}, nil
+}
+
+// destinationLook is what the cloud says about a destination before it is claimed.
+type destinationLook struct {
+	claim    *layout.Claim
+	claimErr error
+	existing []provider.ObjectMetadata
+	listErr  error
+	// markers are the claim and manifest keys of every ancestor prefix, shortest first.
+	markers []ancestorMarker
+}
+
+type ancestorMarker struct {
+	prefix, name string
+	found        bool
+	err          error
+}
+
+// lookAtDestination reads, concurrently, the destination's claim, its first object
+// and the claim and manifest keys of its ancestors: all reads, no write.
+func (r *BackupRequestReconciler) lookAtDestination(ctx context.Context, prov provider.Provider, bucket, prefix string) *destinationLook {
+	look := &destinationLook{}
+	for _, ancestor := range layout.Ancestors(prefix) {
+		for _, name := range []string{layout.ClaimName, layout.ManifestName} {
+			look.markers = append(look.markers, ancestorMarker{prefix: ancestor, name: name})
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { look.claim, look.claimErr = readClaim(ctx, prov, bucket, prefix) })
+	wg.Go(func() {
+		look.existing, look.listErr = prov.ListObjectsUpTo(ctx, bucket, prefix, 1)
+		r.observeCall("ListObjectsUpTo", look.listErr)
+	})
+	for i := range look.markers {
+		m := &look.markers[i]
+		wg.Go(func() { m.found, m.err = objectExists(ctx, prov, bucket, m.prefix+m.name) })
+	}
+	wg.Wait()
+	return look
 }
 
 // checkOtherRequests refuses a destination overlapping another BackupRequest's that

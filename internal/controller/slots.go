@@ -12,12 +12,11 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
-	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // acquireSlot starts the request when its project has a free slot and it is first
 // in line; otherwise it records its queue position and waits.
-func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (ctrl.Result, error) {
+func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	decision, err := r.slots.Acquire(ctx, br)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -26,14 +25,8 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if !decision.Acquired {
 		return r.waitForSlot(ctx, br, decision)
 	}
-	claim, err := r.checkAndClaim(ctx, br, prov)
-	if err != nil {
-		r.slots.Release(ctx, br)
-		return r.handleStepError(ctx, br, err)
-	}
-
 	now := r.now()
-	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsStarted(claim, now) })
+	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsStarted(now) })
 	if err != nil {
 		r.slots.Release(ctx, br)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -43,24 +36,10 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 	if r.Metrics != nil {
 		r.Metrics.Started(br)
 	}
-	// The first step runs in a pass of its own, queued below new and woken requests:
-	// under a burst, every request with a free slot starts before any of them
-	// spends a worker on cloud calls.
+	// The first step (the claim, with its cloud reads) runs in a pass of its own,
+	// queued below new and woken requests: under a burst, every request with a free
+	// slot starts before any of them spends a worker on cloud calls.
 	return admission.ContinueAfterStart(), nil
-}
-
-// checkAndClaim reads the cloud (ownership tags, the destination), then claims the
-// destination: the backup's first write. A refused request has written nothing and
-// has nothing to clean up. The finalizer goes on before the claim, so deleting the
-// request always removes what it wrote.
-func (r *BackupRequestReconciler) checkAndClaim(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (*backupv1alpha1.ClaimStatus, error) {
-	if err := r.checkOwnership(ctx, br, prov); err != nil {
-		return nil, err
-	}
-	if err := r.ensureFinalizer(ctx, br); err != nil {
-		return nil, err
-	}
-	return r.claimDestination(ctx, br, prov)
 }
 
 // waitForSlot records the queue position. The request is woken when a request of its

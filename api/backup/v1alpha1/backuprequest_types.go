@@ -357,10 +357,6 @@ type BackupRequestList struct {
 	Items []BackupRequest `json:"items"`
 }
 
-func init() {
-	SchemeBuilder.Register(&BackupRequest{}, &BackupRequestList{})
-}
-
 // withSlash is p with a trailing '/', or "" for an empty p.
 func withSlash(p ObjectPrefix) string {
 	if p == "" || p[len(p)-1] == '/' {

@@ -14,6 +14,9 @@ type ConditionType string
 const (
 	// ConditionReady is True once the backup Succeeded; its reason says why it is not (yet).
 	ConditionReady ConditionType = "Ready"
+	// ConditionClaimed is True once the resources the spec names are verified to belong
+	// to its project and the destination is claimed (or there is none to claim).
+	ConditionClaimed ConditionType = "Claimed"
 	// ConditionDatabaseSnapshotReady is True once the database snapshot is available.
 	ConditionDatabaseSnapshotReady ConditionType = "DatabaseSnapshotReady"
 	// ConditionDocumentLibraryCopied is True once every selected object is at the destination.
@@ -54,6 +57,10 @@ const (
 	ReasonConflict         Reason = "Conflict"
 	ReasonQuotaExceeded    Reason = "QuotaExceeded"
 	ReasonTransientError   Reason = "TransientError"
+
+	// Claimed.
+	ReasonClaimed        Reason = "Claimed"
+	ReasonNothingToClaim Reason = "NothingToClaim"
 
 	// DatabaseSnapshotReady.
 	ReasonSnapshotCreating  Reason = "SnapshotCreating"
@@ -120,11 +127,9 @@ func (st *BackupRequestStatus) SetAsWaiting(message string, now time.Time) {
 	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonWaitingForSlot, message, now)
 }
 
-// SetAsStarted records that the backup took a slot and claimed its destination
-// (claim is nil when it writes no object).
-func (st *BackupRequestStatus) SetAsStarted(claim *ClaimStatus, now metav1.Time) {
+// SetAsStarted records that the backup took a slot of its project.
+func (st *BackupRequestStatus) SetAsStarted(now metav1.Time) {
 	st.Phase = PhaseInProgress
-	st.Claim = claim
 	st.StartTime = &now
 	st.Message = "backup started"
 	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonInProgress, "backup in progress", now.Time)

@@ -22,6 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liferay/lc2-backup-controller/internal/setup"
+
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -35,7 +39,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
@@ -146,7 +149,7 @@ func run(c config) error {
 		}
 	}
 	rec := newRecorder()
-	if err := startController(ctx, controllerCfg, scheme, cloud, c, rec); err != nil {
+	if err := startController(ctx, controllerCfg, cloud, c, rec); err != nil {
 		return err
 	}
 
@@ -266,12 +269,14 @@ func createRequests(ctx context.Context, k8s client.Client, c config, ns func(in
 	return perProject * c.projects, nil
 }
 
-func startController(ctx context.Context, controllerCfg *rest.Config, scheme *runtime.Scheme, cloud provider.Provider, c config, rec *recorder) error {
-	controllerCfg.QPS, controllerCfg.Burst = float32(c.qps), 2*c.qps
-	mgr, err := ctrl.NewManager(controllerCfg, ctrl.Options{
-		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()}, // as cmd/main.go
-	})
+func startController(ctx context.Context, controllerCfg *rest.Config, cloud provider.Provider, c config, rec *recorder) error {
+	// Built by the same setup as the manager binary: only the provider (the fake cloud)
+	// and the timings differ.
+	conf := &setup.Config{
+		MetricsAddr: "0", KubeAPIQPS: c.qps, KubeAPIBurst: 2 * c.qps,
+		Controller: controller.Options{SnapshotPollInitial: c.poll, SnapshotPollMax: c.poll, MaxConcurrentReconciles: c.workers},
+	}
+	mgr, err := ctrl.NewManager(setup.RESTConfig(controllerCfg, conf), setup.ManagerOptions(conf))
 	if err != nil {
 		return err
 	}
@@ -289,14 +294,14 @@ func startController(ctx context.Context, controllerCfg *rest.Config, scheme *ru
 	}
 	reg := provider.NewRegistry()
 	reg.Register("aws", cloud)
-	r := &controller.BackupRequestReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backuprequest-controller"), Providers: reg,
-		Options: controller.Options{SnapshotPollInitial: c.poll, SnapshotPollMax: c.poll, MaxConcurrentReconciles: c.workers},
-	}
-	if err := r.SetupWithManager(ctx, mgr); err != nil {
+	if _, err := setup.Setup(ctx, mgr, conf, setup.Deps{Providers: reg, Registerer: prometheus.NewRegistry()}); err != nil {
 		return err
 	}
-	go func() { _ = mgr.Start(ctx) }()
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "controller stopped:", err)
+		}
+	}()
 	return nil
 }
 
