@@ -22,8 +22,11 @@ import (
 //   - it starts at min(ceiling, initialConcurrency) and doubles every window while the
 //     limit is the bottleneck and throughput keeps rising by 10% or more ("slow start");
 //   - past that it grows additively, as long as throughput does not drop;
-//   - it halves on any throttle (SlowDown, 503, 429 and the Throttling family, seen on
-//     every attempt, retried or not) and shrinks by a quarter when a window's median
+//   - it shrinks on throttles (SlowDown, 503, 429 and the Throttling family, seen on
+//     every attempt, retried or not) to the share of the window's attempts the store
+//     accepted, halving at most: a store refusing a tenth of the requests gets a tenth
+//     fewer, which lands the limit on the rate the store takes instead of oscillating
+//     between it and half of it; and it shrinks by a quarter when a window's median
 //     latency of an operation rises well above the best median seen for it (the store
 //     is queueing requests: more of them would only wait longer);
 //   - it never leaves [floor, ceiling]: the ceiling is --copy-concurrency, the floor
@@ -45,7 +48,8 @@ const (
 	// slack keeps a loopback server's sub-millisecond jitter from counting.
 	latencyFactor = 2.0
 	latencySlack  = 5 * time.Millisecond
-	// Multiplicative decreases and the slow-start gain threshold.
+	// Multiplicative decreases (throttleBackoff: the most a throttled window takes) and
+	// the slow-start gain threshold.
 	throttleBackoff  = 0.5
 	latencyBackoff   = 0.75
 	slowStartGain    = 1.10
@@ -93,7 +97,8 @@ func (a *aimd) Limit() int { return int(a.limit) }
 // next takes one window's measurements and returns the new limit.
 func (a *aimd) next(w window) int {
 	if w.throttles > 0 {
-		a.decrease(throttleBackoff)
+		accepted := float64(w.successes) / float64(w.successes+w.throttles)
+		a.decrease(max(throttleBackoff, min(accepted, 0.95)))
 		a.slowStart = false
 		return a.Limit()
 	}

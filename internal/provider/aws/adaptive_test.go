@@ -60,7 +60,7 @@ func TestAIMDDoesNotGrowWhenTheLimitHoldsNothingBack(t *testing.T) {
 	}
 }
 
-func TestAIMDHalvesOnThrottle(t *testing.T) {
+func TestAIMDBacksOffOnThrottle(t *testing.T) {
 	a := newAIMD(512)
 	for range 4 {
 		a.next(saturatedWindow(float64(a.Limit())/0.05, 50*time.Millisecond))
@@ -68,16 +68,29 @@ func TestAIMDHalvesOnThrottle(t *testing.T) {
 	if a.Limit() != 512 {
 		t.Fatalf("limit %d, want 512", a.Limit())
 	}
-	w := saturatedWindow(5000, 50*time.Millisecond)
-	w.throttles = 1
-	for _, want := range []int{256, 128, 64} {
+	// Most requests refused: halve, and halve again.
+	w := saturatedWindow(1000, 50*time.Millisecond)
+	w.throttles = 1000
+	for _, want := range []int{256, 128} {
 		if got := a.next(w); got != want {
-			t.Fatalf("limit %d after a throttled window, want %d", got, want)
+			t.Fatalf("limit %d after a mostly throttled window, want %d", got, want)
 		}
 	}
+	// A fifth refused: a fifth fewer.
+	w = saturatedWindow(1000, 50*time.Millisecond)
+	w.throttles = w.successes / 4
+	if got := a.next(w); got != 102 {
+		t.Fatalf("limit %d after a window with 20%% throttled, want 102", got)
+	}
+	// A single throttle among many still backs off, by 5%.
+	w = saturatedWindow(5000, 50*time.Millisecond)
+	w.throttles = 1
+	if got := a.next(w); got != 97 {
+		t.Fatalf("limit %d after a window with one throttle, want 97", got)
+	}
 	// No more doubling after a throttle: additive probing only.
-	if got := a.next(saturatedWindow(1280, 50*time.Millisecond)); got != 68 {
-		t.Fatalf("limit %d after a clean window, want 68", got)
+	if got := a.next(saturatedWindow(1280, 50*time.Millisecond)); got != 103 {
+		t.Fatalf("limit %d after a clean window, want 103", got)
 	}
 }
 
@@ -169,19 +182,19 @@ func TestCopyLimiterAdjustsFromObservedAttempts(t *testing.T) {
 	if err := <-waiting; err != nil {
 		t.Fatalf("the waiting request was not let through when the limit grew: %v", err)
 	}
-	// A throttled attempt halves it at the next window's end.
+	// A throttled attempt after 10 successes in the window: 64 × 10/11.
 	clock.t = clock.t.Add(time.Second)
 	throttle := &smithy.GenericAPIError{Code: "SlowDown"}
 	l.observe("CopyObject", time.Millisecond, throttle)
-	if got := l.Limit(); got != initialConcurrency {
-		t.Fatalf("limit %d after a throttle, want %d", got, initialConcurrency)
+	if got := l.Limit(); got != 58 {
+		t.Fatalf("limit %d after a throttle, want 58", got)
 	}
-	// A bare 503 counts as a throttle too.
+	// A bare 503 counts as a throttle too; alone in its window, it halves the limit.
 	clock.t = clock.t.Add(time.Second)
 	l.observe("UploadPartCopy", time.Millisecond, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
 		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503}}}})
-	if got := l.Limit(); got != initialConcurrency/2 {
-		t.Fatalf("limit %d after a 503, want %d", got, initialConcurrency/2)
+	if got := l.Limit(); got != 29 {
+		t.Fatalf("limit %d after a 503, want 29", got)
 	}
 	if l.Peak() != 2*initialConcurrency {
 		t.Fatalf("peak %d, want %d", l.Peak(), 2*initialConcurrency)
