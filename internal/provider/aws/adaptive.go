@@ -160,8 +160,6 @@ type copyLimiter struct {
 	saturated bool
 	latencies map[string][]time.Duration
 	lastP50   time.Duration
-	changes   int // limit changes, for tests and logs
-	peak      int // highest limit reached
 }
 
 func newCopyLimiter(ceiling int, now func() time.Time) *copyLimiter {
@@ -169,7 +167,7 @@ func newCopyLimiter(ceiling int, now func() time.Time) *copyLimiter {
 		now = time.Now
 	}
 	ctl := newAIMD(ceiling)
-	return &copyLimiter{now: now, ctl: ctl, limit: ctl.Limit(), peak: ctl.Limit(), start: now(), latencies: map[string][]time.Duration{}}
+	return &copyLimiter{now: now, ctl: ctl, limit: ctl.Limit(), start: now(), latencies: map[string][]time.Duration{}}
 }
 
 // acquire takes a slot, waiting in line while limit requests are in flight.
@@ -217,20 +215,6 @@ func (l *copyLimiter) wakeLocked() {
 	}
 }
 
-// Limit is the current limit.
-func (l *copyLimiter) Limit() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.limit
-}
-
-// Peak is the highest limit the copy reached.
-func (l *copyLimiter) Peak() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.peak
-}
-
 // observe records one attempt of a request of the copy.
 func (l *copyLimiter) observe(op string, latency time.Duration, err error) {
 	l.mu.Lock()
@@ -271,8 +255,6 @@ func (l *copyLimiter) maybeCloseWindowLocked() {
 	}
 	if limit := l.ctl.next(w); limit != l.limit {
 		l.limit = limit
-		l.peak = max(l.peak, limit)
-		l.changes++
 		l.wakeLocked()
 	}
 	l.start, l.successes, l.throttles, l.saturated = now, 0, 0, false
