@@ -81,7 +81,7 @@ docker-build: ## Build docker image with the manager (needs a Docker engine).
 ##@ Benchmarks
 
 .PHONY: bench-copy
-bench-copy: ## Document-library copy vs s5cmd on a local S3 server (versitygw).
+bench-copy: ## Document-library copy vs s5cmd on versitygw behind a 0/20/50/100 ms proxy, and throttled.
 	hack/bench-copy.sh
 
 .PHONY: bench-reconcile

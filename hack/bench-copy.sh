@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks the document-library copy (internal/provider/aws) against s5cmd on a local
-# S3 server (versitygw, posix backend) and prints objects/s, MiB/s and peak RSS of both.
+# S3 server (versitygw, posix backend) behind a proxy that adds a fixed delay to every
+# request (0, 20, 50 and 100 ms by default) and, in a last scenario, answers SlowDown
+# above a set write rate; prints objects/s, MiB/s, peak RSS and client CPU of both per
+# scenario, with the ratio.
 #
 #   hack/bench-copy.sh [flags of test/bench/copy]     e.g. -objects 5000 -rounds 5
 #   hack/bench-copy.sh --build-only                   just build the peer tools
 #
 # Environment: BENCH_OBJECTS, BENCH_OBJECT_SIZE, BENCH_LARGE, BENCH_LARGE_SIZE,
-# BENCH_ROUNDS override the defaults (2,000 objects of 16 KiB, 3 of 64 MiB, 5 rounds);
+# BENCH_ROUNDS override the defaults (10,000 objects of 16 KiB, 3 of 64 MiB, 3 rounds);
+# BENCH_LATENCIES the delays in ms (default 0,20,50,100); BENCH_THROTTLE the writes/s
+# above which the throttling scenario answers SlowDown (default 500; 0: no such
+# scenario) and BENCH_THROTTLE_LATENCY its delay in ms (default 20);
 # BENCH_TMPDIR picks where the server keeps its data (default /dev/shm, else $TMPDIR).
 #
 # s5cmd and versitygw are built once, from the Go module proxy at pinned versions, into
@@ -102,8 +108,9 @@ log "building the benchmark"
 
 "$work/bench-copy" \
   -versitygw "$versitygw" -s5cmd "$s5cmd" -workdir "$work" \
-  -objects "${BENCH_OBJECTS:-2000}" -object-size "${BENCH_OBJECT_SIZE:-16384}" \
+  -objects "${BENCH_OBJECTS:-10000}" -object-size "${BENCH_OBJECT_SIZE:-16384}" \
   -large "${BENCH_LARGE:-3}" -large-size "${BENCH_LARGE_SIZE:-67108864}" \
-  -rounds "${BENCH_ROUNDS:-5}" "$@" &
+  -rounds "${BENCH_ROUNDS:-3}" -latencies "${BENCH_LATENCIES:-0,20,50,100}" \
+  -throttle "${BENCH_THROTTLE:-500}" -throttle-latency "${BENCH_THROTTLE_LATENCY:-20}" "$@" &
 bench_pid=$!
 wait "$bench_pid"

@@ -43,6 +43,7 @@ const (
 type bench struct {
 	c        benchConfig
 	server   *s3Server
+	proxy    *netProxy
 	client   *s3.Client
 	provider *aws.Provider
 	// source describes the seeded objects: key → md5 of content.
@@ -51,8 +52,11 @@ type bench struct {
 
 // measurement is one timed copy by one tool.
 type measurement struct {
-	tool, set     string
+	tool, set string
+	// scenario is the network the copy ran on (scenarioName).
+	scenario      string
 	round         int
+	failed        int64 // objects missing at the destination (throttling mode only)
 	seconds       float64
 	objects       int64
 	bytes         int64
@@ -61,7 +65,20 @@ type measurement struct {
 	verifiedBytes bool
 }
 
-func newBench(ctx context.Context, c benchConfig, server *s3Server) (*bench, error) {
+// scenario is one network setting of the proxy.
+type scenario struct {
+	latency  time.Duration
+	throttle float64 // write requests/s the server accepts; 0: no throttling
+}
+
+func (s scenario) name() string {
+	if s.throttle > 0 {
+		return fmt.Sprintf("%d ms, SlowDown above %.0f writes/s", s.latency.Milliseconds(), s.throttle)
+	}
+	return fmt.Sprintf("%d ms", s.latency.Milliseconds())
+}
+
+func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netProxy) (*bench, error) {
 	for _, kv := range []struct{ k, v string }{
 		{"AWS_ENDPOINT_URL", server.endpoint}, {"AWS_ACCESS_KEY_ID", accessKey},
 		{"AWS_SECRET_ACCESS_KEY", secretKey}, {"AWS_REGION", region}, {"AWS_EC2_METADATA_DISABLED", "true"},
@@ -82,7 +99,7 @@ func newBench(ctx context.Context, c benchConfig, server *s3Server) (*bench, err
 	if err != nil {
 		return nil, err
 	}
-	return &bench{c: c, server: server, client: client, provider: p, source: map[string]string{}}, nil
+	return &bench{c: c, server: server, proxy: proxy, client: client, provider: p, source: map[string]string{}}, nil
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -90,28 +107,40 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.seed(ctx); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	var scenarios []scenario
+	for _, l := range b.c.latencies {
+		scenarios = append(scenarios, scenario{latency: l})
+	}
+	if b.c.throttle > 0 {
+		scenarios = append(scenarios, scenario{latency: b.c.throttleLatency, throttle: b.c.throttle})
+	}
 	var results []measurement
-	for round := 1; round <= b.c.rounds; round++ {
-		tools := []string{toolOurs, toolS5cmd}
-		if round%2 == 0 {
-			tools[0], tools[1] = tools[1], tools[0] // neither tool always gets the warmer cache
-		}
-		for _, set := range []string{smallPrefix, largePrefix} {
-			if set == largePrefix && b.c.large == 0 {
-				continue
+	for _, sc := range scenarios {
+		b.proxy.setDelay(sc.latency)
+		for round := 1; round <= b.c.rounds; round++ {
+			tools := []string{toolOurs, toolS5cmd}
+			if round%2 == 0 {
+				tools[0], tools[1] = tools[1], tools[0] // neither tool always gets the warmer cache
 			}
-			for _, tool := range tools {
-				m, err := b.measure(ctx, tool, set, round)
-				if err != nil {
-					return fmt.Errorf("round %d, %s, %s: %w", round, tool, set, err)
+			for _, set := range []string{smallPrefix, largePrefix} {
+				if set == largePrefix && (b.c.large == 0 || sc.throttle > 0) {
+					continue // throttling is about request rates: small objects only
 				}
-				fmt.Fprintf(os.Stderr, "round %d %-13s %-6s %6.2fs %8.0f objects/s %8.1f MiB/s peak RSS %5.1f MiB CPU %5.2fs\n",
-					round, tool, set, m.seconds, float64(m.objects)/m.seconds, mib(m.bytes)/m.seconds, float64(m.peakRSSKiB)/1024, m.cpuSeconds)
-				results = append(results, m)
+				for _, tool := range tools {
+					b.proxy.setThrottle(sc.throttle)
+					m, err := b.measure(ctx, tool, set, round, sc)
+					b.proxy.setThrottle(0)
+					if err != nil {
+						return fmt.Errorf("%s, round %d, %s, %s: %w", sc.name(), round, tool, set, err)
+					}
+					fmt.Fprintf(os.Stderr, "%-32s round %d %-13s %-6s %6.2fs %8.0f objects/s %8.1f MiB/s peak RSS %5.1f MiB CPU %5.2fs failed %d\n",
+						sc.name(), round, tool, set, m.seconds, float64(m.objects)/m.seconds, mib(m.bytes)/m.seconds, float64(m.peakRSSKiB)/1024, m.cpuSeconds, m.failed)
+					results = append(results, m)
+				}
 			}
 		}
 	}
-	printTable(os.Stdout, b.c, results)
+	printTable(os.Stdout, b.c, scenarios, results)
 	return nil
 }
 
@@ -184,8 +213,9 @@ feed:
 
 // measure copies one set with one tool into a fresh bucket, as a child process, then
 // verifies the copy and removes it.
-func (b *bench) measure(ctx context.Context, tool, set string, round int) (measurement, error) {
+func (b *bench) measure(ctx context.Context, tool, set string, round int, sc scenario) (measurement, error) {
 	dst := fmt.Sprintf("bench-%s-%d-%s", map[string]string{toolOurs: "ours", toolS5cmd: "s5cmd"}[tool], round, set[:len(set)-1])
+	throttled := sc.throttle > 0
 	if _, err := b.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &dst}); err != nil {
 		return measurement{}, err
 	}
@@ -198,26 +228,34 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int) (measu
 		}
 		cmd = exec.CommandContext(ctx, self, childCommand, "-src-bucket", sourceBucket, "-dst-bucket", dst, "-prefix", set,
 			"-concurrency", strconv.Itoa(b.c.concurrency), "-threshold", strconv.FormatInt(b.c.threshold, 10),
-			"-part-size", strconv.FormatInt(b.c.partSize, 10))
+			"-part-size", strconv.FormatInt(b.c.partSize, 10), "-rate-cap", strconv.FormatFloat(b.c.rateCap, 'f', -1, 64))
 		if b.c.cpuProfile != "" && set == smallPrefix {
 			cmd.Args = append(cmd.Args, "-cpuprofile", b.c.cpuProfile)
 		}
 	case toolS5cmd:
-		args := []string{"--endpoint-url", b.server.endpoint, "--log", "error"}
+		args := []string{"--endpoint-url", b.proxy.url, "--log", "error"}
 		if b.c.s5cmdWorkers > 0 {
 			args = append(args, "--numworkers", strconv.Itoa(b.c.s5cmdWorkers))
 		}
 		args = append(args, "cp", "s3://"+sourceBucket+"/"+set+"*", "s3://"+dst+"/"+set)
 		cmd = exec.CommandContext(ctx, b.c.s5cmd, args...)
 	}
-	cmd.Env = b.server.env()
+	cmd.Env = b.server.env(b.proxy.url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	elapsed, peakRSS, cpu, err := runMeasured(cmd)
-	if err != nil {
+	if err != nil && !throttled {
 		return measurement{}, fmt.Errorf("%w: %s", err, stderr.String())
 	}
-	if tool == toolOurs {
+	if err != nil {
+		// Under throttling a tool may give up on objects: counted as failed below.
+		msg := stderr.String()
+		if len(msg) > 300 {
+			msg = msg[:300] + "..."
+		}
+		fmt.Fprintf(os.Stderr, "%s under throttling: %v: %s\n", tool, err, msg)
+	}
+	if tool == toolOurs && err == nil {
 		var res provider.ObjectStorageCopyResult
 		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 			return measurement{}, fmt.Errorf("read our copy's result: %w", err)
@@ -229,7 +267,7 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int) (measu
 	// Byte-for-byte checks cost a full download: the large objects are checked in the
 	// first round only, the small ones by size and ETag every round.
 	deep := set == largePrefix && round == 1
-	objects, bytesCopied, err := b.verify(ctx, dst, set, deep)
+	objects, bytesCopied, missing, err := b.verify(ctx, dst, set, deep, throttled)
 	if err != nil {
 		return measurement{}, fmt.Errorf("verify %s: %w", dst, err)
 	}
@@ -248,8 +286,8 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int) (measu
 	if _, err := b.client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &dst}); err != nil {
 		return measurement{}, err
 	}
-	return measurement{tool: tool, set: set, round: round, seconds: elapsed.Seconds(), objects: objects,
-		bytes: bytesCopied, peakRSSKiB: peakRSS, cpuSeconds: cpu, verifiedBytes: deep}, nil
+	return measurement{tool: tool, set: set, scenario: sc.name(), round: round, seconds: elapsed.Seconds(), objects: objects,
+		bytes: bytesCopied, peakRSSKiB: peakRSS, cpuSeconds: cpu, verifiedBytes: deep, failed: missing}, nil
 }
 
 // runMeasured runs cmd and returns its wall time and peak resident set (KiB).
@@ -317,44 +355,51 @@ func (b *bench) countSet(set string) int {
 }
 
 // verify checks that dst holds every source object of set with the same size, and the
-// same ETag (small) or the same MD5 of the downloaded content (deep).
-func (b *bench) verify(ctx context.Context, dst, set string, deep bool) (int64, int64, error) {
+// same ETag (small) or the same MD5 of the downloaded content (deep). It returns the
+// objects and bytes copied; with tolerateMissing, objects missing at the destination
+// are counted (the third result) instead of failing the check.
+func (b *bench) verify(ctx context.Context, dst, set string, deep, tolerateMissing bool) (int64, int64, int64, error) {
 	src, err := b.provider.ListObjects(ctx, sourceBucket, set)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	got, err := b.provider.ListObjects(ctx, dst, set)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	copied := map[string]provider.ObjectMetadata{}
 	for _, o := range got {
 		copied[o.Key] = o
 	}
-	if len(got) != len(src) {
-		return 0, 0, fmt.Errorf("%d objects copied, want %d", len(got), len(src))
+	if len(got) != len(src) && !tolerateMissing {
+		return 0, 0, 0, fmt.Errorf("%d objects copied, want %d", len(got), len(src))
 	}
-	var total int64
+	var total, present, missing int64
 	for _, s := range src {
 		d, ok := copied[s.Key]
-		if !ok || d.Size != s.Size {
-			return 0, 0, fmt.Errorf("object %s missing or of another size", s.Key)
+		if !ok && tolerateMissing {
+			missing++
+			continue
 		}
+		if !ok || d.Size != s.Size {
+			return 0, 0, 0, fmt.Errorf("object %s missing or of another size", s.Key)
+		}
+		present++
 		total += s.Size
 		if s.Size <= b.c.threshold && d.ETag != s.ETag {
-			return 0, 0, fmt.Errorf("object %s has ETag %s, source %s", s.Key, d.ETag, s.ETag)
+			return 0, 0, 0, fmt.Errorf("object %s has ETag %s, source %s", s.Key, d.ETag, s.ETag)
 		}
 		if deep {
 			sum, err := b.md5Of(ctx, dst, s.Key)
 			if err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			if sum != b.source[s.Key] {
-				return 0, 0, fmt.Errorf("object %s differs from its source byte for byte", s.Key)
+				return 0, 0, 0, fmt.Errorf("object %s differs from its source byte for byte", s.Key)
 			}
 		}
 	}
-	return int64(len(src)), total, nil
+	return present, total, missing, nil
 }
 
 func (b *bench) md5Of(ctx context.Context, bucket, key string) (string, error) {
@@ -372,11 +417,11 @@ func (b *bench) md5Of(ctx context.Context, bucket, key string) (string, error) {
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
-// median of the measurements of one tool and set, by time.
-func median(results []measurement, tool, set string) (measurement, bool) {
+// median of the measurements of one tool and set in one scenario, by time.
+func median(results []measurement, scenario, tool, set string) (measurement, bool) {
 	var ms []measurement
 	for _, m := range results {
-		if m.tool == tool && m.set == set {
+		if m.scenario == scenario && m.tool == tool && m.set == set {
 			ms = append(ms, m)
 		}
 	}
@@ -385,8 +430,9 @@ func median(results []measurement, tool, set string) (measurement, bool) {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].seconds < ms[j].seconds })
 	mid := ms[len(ms)/2]
-	for _, m := range ms { // peak RSS: the worst round, not the median one
+	for _, m := range ms { // peak RSS and failures: the worst round, not the median one
 		mid.peakRSSKiB = max(mid.peakRSSKiB, m.peakRSSKiB)
+		mid.failed = max(mid.failed, m.failed)
 	}
 	return mid, true
 }

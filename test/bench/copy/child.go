@@ -27,6 +27,7 @@ func runChildCopy(args []string) int {
 	threshold := fs.Int64("threshold", 0, "multipart threshold")
 	partSize := fs.Int64("part-size", 0, "multipart part size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the copy to this file")
+	rateCap := fs.Float64("rate-cap", 0, "cap on the copy's requests per second (0: none)")
 	_ = fs.Parse(args)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -43,7 +44,7 @@ func runChildCopy(args []string) int {
 	}
 
 	ctx := context.Background()
-	p, err := aws.New(ctx, aws.Options{})
+	p, err := aws.New(ctx, aws.Options{CopyConcurrency: *concurrency, CopyRequestsPerSecond: *rateCap})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "copy:", err)
 		return 1

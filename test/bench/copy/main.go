@@ -1,11 +1,14 @@
 // Command copy benchmarks the document-library copy of internal/provider/aws against
 // s5cmd on a local versitygw S3 server. hack/bench-copy.sh builds the tools and runs it.
 //
-// It starts versitygw on a free port, seeds a source bucket with many small objects and
-// a few large ones, then for each round copies both sets bucket to bucket with our
-// provider (as a child process of this binary, so its peak RSS is its own) and with
-// s5cmd, verifies every destination against the source, and prints a table of
-// objects/s, MiB/s and peak RSS with the ratio of the two.
+// It starts versitygw on a free port behind a proxy that adds a fixed delay to every
+// request (a realistic network: S3 answers a CopyObject in tens of milliseconds) and
+// can answer SlowDown above a set write rate (a throttling store), seeds a source bucket
+// with many small objects and a few large ones, then for each latency and round copies
+// both sets bucket to bucket through the proxy with our provider (as a child process of
+// this binary, so its peak RSS is its own) and with s5cmd, verifies every destination
+// against the source, and prints objects/s, MiB/s, peak RSS and client CPU with the
+// ratio of the two per latency.
 package main
 
 import (
@@ -14,7 +17,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // config is the benchmark's command line.
@@ -26,6 +32,13 @@ type benchConfig struct {
 	concurrency               int
 	s5cmdWorkers              int
 	cpuProfile                string
+	// latencies are the per-request delays of the proxy, one scenario each.
+	latencies []time.Duration
+	// throttle (writes/s the server accepts before answering SlowDown) adds a
+	// throttling scenario at throttleLatency; rateCap is our requests/s cap (0: none).
+	throttle        float64
+	throttleLatency time.Duration
+	rateCap         float64
 }
 
 func main() {
@@ -46,7 +59,20 @@ func main() {
 	flag.IntVar(&c.s5cmdWorkers, "s5cmd-workers", 0, "s5cmd --numworkers (0: s5cmd's default of 256)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of our small-object copy (last round) to this file")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds per tool; the table shows the median")
+	latencies := flag.String("latencies", "0,20,50,100", "comma-separated delays in ms the proxy adds to every request, one scenario each")
+	flag.Float64Var(&c.throttle, "throttle", 0, "add a scenario where the server answers SlowDown above this many write requests/s (0: none)")
+	throttleLatency := flag.Int("throttle-latency", 20, "delay in ms of the throttling scenario")
+	flag.Float64Var(&c.rateCap, "rate-cap", 0, "our copy's cap on requests/s (Options.CopyRequestsPerSecond; 0: none)")
 	flag.Parse()
+	for _, f := range strings.Split(*latencies, ",") {
+		ms, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || ms < 0 {
+			fmt.Fprintf(os.Stderr, "bench-copy: bad -latencies entry %q\n", f)
+			os.Exit(2)
+		}
+		c.latencies = append(c.latencies, time.Duration(ms)*time.Millisecond)
+	}
+	c.throttleLatency = time.Duration(*throttleLatency) * time.Millisecond
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -70,7 +96,12 @@ func run(ctx context.Context, c benchConfig) error {
 		return err
 	}
 	defer server.stop()
-	b, err := newBench(ctx, c, server)
+	proxy, err := startNetProxy(server.endpoint)
+	if err != nil {
+		return err
+	}
+	defer proxy.stop()
+	b, err := newBench(ctx, c, server, proxy)
 	if err != nil {
 		return err
 	}

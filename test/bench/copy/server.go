@@ -62,10 +62,11 @@ func startVersitygw(ctx context.Context, binary, dir string) (*s3Server, error) 
 
 func (s *s3Server) stop() { s.proc.Stop(5 * time.Second) }
 
-// env is the environment a client process needs to reach the server.
-func (s *s3Server) env() []string {
+// env is the environment a client process needs to reach the server at endpoint
+// (the server's own or the proxy's in front of it).
+func (s *s3Server) env(endpoint string) []string {
 	return append(os.Environ(),
-		"AWS_ENDPOINT_URL="+s.endpoint,
+		"AWS_ENDPOINT_URL="+endpoint,
 		"AWS_ACCESS_KEY_ID="+accessKey,
 		"AWS_SECRET_ACCESS_KEY="+secretKey,
 		"AWS_REGION="+region,
