@@ -148,7 +148,6 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var s string
@@ -158,6 +157,9 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 		names = append(names, s)
 	}
 	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(names, ","); got != "done:Succeeded,expired:Expired,failed:Failed" {

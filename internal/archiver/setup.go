@@ -1,6 +1,7 @@
 package archiver
 
 import (
+	"errors"
 	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -31,12 +32,10 @@ func Setup(mgr manager.Manager, db database.Config, opts *Options) (*Archiver, e
 	}
 	a, err := New(o)
 	if err != nil {
-		store.Close()
-		return nil, err
+		return nil, errors.Join(err, store.Close())
 	}
 	if err := mgr.Add(a); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("add archiver to manager: %w", err)
+		return nil, errors.Join(fmt.Errorf("add archiver to manager: %w", err), store.Close())
 	}
 	mgr.GetLogger().Info("backup archival enabled", "database", db)
 	return a, nil

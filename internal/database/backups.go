@@ -128,12 +128,11 @@ func (c *Client) queryBackups(ctx context.Context, op, where string, args ...any
 	if err != nil {
 		return nil, c.wrap(op, err)
 	}
-	defer rows.Close()
 	var out []*BackupRecord
-	for rows.Next() {
+	for rows.Next() { // rows closes itself when Next returns false
 		r, err := scanBackup(rows)
 		if err != nil {
-			return nil, c.wrap(op, err)
+			return nil, c.wrap(op, errors.Join(err, rows.Close()))
 		}
 		out = append(out, r)
 	}

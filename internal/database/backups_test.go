@@ -161,7 +161,6 @@ func TestTriggersAndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
@@ -171,6 +170,9 @@ func TestTriggersAndViews(t *testing.T) {
 		names = append(names, n)
 	}
 	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(names, ","); got != "recent,uat1,beta1" && got != "recent,beta1,uat1" &&

@@ -24,7 +24,9 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv(EnvUser, "bk")
 	t.Setenv(EnvSSLMode, "disable")
 	pwFile := filepath.Join(t.TempDir(), "password")
-	os.WriteFile(pwFile, []byte(secret+"\n"), 0o600)
+	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv(EnvPasswordFile, pwFile)
 	c, err := ConfigFromEnv()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -92,12 +93,13 @@ func (c *Client) Migrate(ctx context.Context) error {
 		var v int
 		var sum string
 		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return c.wrap("migrate: read schema_migrations", err)
+			return c.wrap("migrate: read schema_migrations", errors.Join(err, rows.Close()))
 		}
 		applied[v] = sum
 	}
-	if err := rows.Close(); err != nil {
+	// Next returning false closed rows; a read that broke off ends the loop
+	// early and only Err tells.
+	if err := rows.Err(); err != nil {
 		return c.wrap("migrate: read schema_migrations", err)
 	}
 	for _, m := range migs {

@@ -77,7 +77,11 @@ func TestMigrateConcurrentReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		t.Cleanup(func() {
+			if err := c.Close(); err != nil {
+				t.Errorf("close database client: %v", err)
+			}
+		})
 		clients = append(clients, c)
 	}
 	// The replicas start together, so their migrations overlap however the goroutines

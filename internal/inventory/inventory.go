@@ -175,7 +175,8 @@ func Read(data []byte, fn func(Entry) error) (Part, error) {
 	if err != nil {
 		return part, fmt.Errorf("read inventory part: %w", err)
 	}
-	defer zr.Close()
+	// zr reads memory: Close frees nothing, and a broken stream already fails the scan.
+	defer func() { _ = zr.Close() }()
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {

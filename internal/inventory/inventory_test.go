@@ -21,9 +21,11 @@ func download(t *testing.T, p *fake.Provider, bucket, key string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return data

@@ -31,7 +31,9 @@ var GeneratedFilePatterns = []string{
 }
 
 // Excluder decides which keys a copy leaves out. Keys are matched relative to the
-// copy's source prefix.
+// copy's source prefix. In a pattern, `*` matches within one path segment, `**` as a
+// whole segment matches any number of segments (zero included), and a trailing `/`
+// stands for everything below (`tmp/` is `tmp/**`).
 type Excluder struct {
 	patterns []globPattern
 }
@@ -74,17 +76,6 @@ func (e *Excluder) Excluded(relKey string) bool {
 		}
 	}
 	return false
-}
-
-// MatchGlob reports whether name matches pattern: `*` matches within one path
-// segment, `**` as a whole segment matches any number of segments (zero included),
-// and a trailing `/` stands for everything below (`tmp/` is `tmp/**`).
-func MatchGlob(pattern, name string) (bool, error) {
-	p, err := compileGlob(pattern)
-	if err != nil {
-		return false, err
-	}
-	return p.match(strings.Split(name, "/")), nil
 }
 
 func compileGlob(pattern string) (globPattern, error) {

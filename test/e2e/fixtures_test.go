@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -46,7 +47,7 @@ func historyRow(namespace, name string) (phase, snapshot, checksum string, objec
 	if err != nil {
 		return
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	var snap, sum sql.NullString
 	var count sql.NullInt64
 	err = db.QueryRowContext(ctx, `SELECT phase, db_snapshot_id, manifest_checksum, dl_object_count FROM backup_requests WHERE namespace = $1 AND name = $2`,

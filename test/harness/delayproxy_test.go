@@ -71,9 +71,8 @@ func get(ctx context.Context, p *DelayProxy, path string) <-chan answer {
 			out <- answer{err: err}
 			return
 		}
-		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
-		out <- answer{body: string(body), err: err}
+		out <- answer{body: string(body), err: errors.Join(err, resp.Body.Close())}
 	}()
 	return out
 }

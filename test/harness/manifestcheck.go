@@ -56,7 +56,7 @@ func VerifyManifestInPython(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("verify manifest in Python: %w", err)
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }() // best effort: a leftover temp file is harmless
 	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -86,12 +86,10 @@ func StartPostgresWith(ctx context.Context, opts PostgresOptions) (*Postgres, er
 	}
 	p := &Postgres{dir: dir, bin: bin, cred: cred, opts: opts}
 	if err := p.initdb(ctx); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	if p.Port, err = FreePort(); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
+		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.Port)
 	if err := p.StartServer(ctx); err != nil {
@@ -197,7 +195,7 @@ func (p *Postgres) StartServer(ctx context.Context) error {
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	proc, err := startProcessAs(cmd, p.cred)
-	logFile.Close()
+	_ = logFile.Close() // the child has its own descriptor; nothing was written through ours
 	if err != nil {
 		return err
 	}
@@ -245,27 +243,18 @@ func (p *Postgres) Stop() {
 	p.mu.Lock()
 	p.stopLocked()
 	p.mu.Unlock()
-	os.RemoveAll(p.dir)
-}
-
-// Log returns the server log of a throwaway cluster, for failure messages.
-func (p *Postgres) Log() string {
-	if p.external {
-		return ""
-	}
-	b, _ := os.ReadFile(p.logPath())
-	return string(b)
+	_ = os.RemoveAll(p.dir) // best effort: a leftover cluster in the temp dir is harmless
 }
 
 // NewDatabase creates an empty database with a unique name starting with prefix
 // and returns a connection URL for it, so tests sharing a server stay isolated.
-func (p *Postgres) NewDatabase(ctx context.Context, prefix string) (string, error) {
+func (p *Postgres) NewDatabase(ctx context.Context, prefix string) (_ string, err error) {
 	name := fmt.Sprintf("%s_%d_%d", sanitizeIdent(prefix), os.Getpid(), dbSeq.Add(1))
 	db, err := sql.Open("postgres", p.URL)
 	if err != nil {
 		return "", fmt.Errorf("open postgres: %w", err)
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	if _, err := db.ExecContext(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -292,14 +281,14 @@ func sanitizeIdent(s string) string {
 	return b.String()
 }
 
-func (p *Postgres) waitReady(ctx context.Context, timeout time.Duration) error {
+func (p *Postgres) waitReady(ctx context.Context, timeout time.Duration) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	db, err := sql.Open("postgres", p.URL)
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	for {
 		err := db.PingContext(ctx)
 		if err == nil {

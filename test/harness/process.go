@@ -22,8 +22,11 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	return port, nil
 }
 
 // Process is a child process started by the harness.
@@ -86,7 +89,7 @@ func WaitHTTP(ctx context.Context, url string, p *Process, timeout time.Duration
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // any answer will do
 			return nil
 		}
 		if p != nil && p.Exited() {

@@ -133,12 +133,12 @@ func kindOf(err error) provider.ErrorKind {
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) {
-		switch status := respErr.HTTPStatusCode(); {
-		case status == 404:
+		switch respErr.HTTPStatusCode() {
+		case 404:
 			return provider.KindNotFound
-		case status == 403 || status == 401:
+		case 403, 401:
 			return provider.KindAccessDenied
-		case status == 429 || status == 503:
+		case 429, 503:
 			return provider.KindThrottled
 		}
 	}

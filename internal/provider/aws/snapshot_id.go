@@ -91,15 +91,16 @@ func ValidSnapshotIdentifier(id string) bool {
 	if len(id) == 0 || len(id) > maxSnapshotIDLength {
 		return false
 	}
-	if c := id[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-		return false
+	if c := id[0]; (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+		return false // not a letter
 	}
 	if id[len(id)-1] == '-' || strings.Contains(id, "--") {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+		default:
 			return false
 		}
 	}

@@ -67,7 +67,11 @@ func runOnce(ctx context.Context, b *testing.B, pg *harness.Postgres, interval t
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			b.Errorf("close database client: %v", err)
+		}
+	})
 	scheme := runtime.NewScheme()
 	if err := backupv1.AddToScheme(scheme); err != nil {
 		b.Fatal(err)
@@ -88,7 +92,12 @@ func runOnce(ctx context.Context, b *testing.B, pg *harness.Postgres, interval t
 	runCtx, cancel := context.WithCancel(ctrl.LoggerInto(ctx, zap.New(zap.WriteTo(io.Discard))))
 	done := make(chan error, 1)
 	go func() { done <- a.Start(runCtx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("archiver: %v", err)
+		}
+	}()
 	if err := waitRows(ctx, db, -1, time.Minute); err != nil { // schema migrated
 		b.Fatal(err)
 	}
@@ -110,7 +119,6 @@ func runOnce(ctx context.Context, b *testing.B, pg *harness.Postgres, interval t
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer rows.Close()
 	var lags []time.Duration
 	for rows.Next() {
 		var s float64
@@ -118,6 +126,12 @@ func runOnce(ctx context.Context, b *testing.B, pg *harness.Postgres, interval t
 			b.Fatal(err)
 		}
 		lags = append(lags, time.Duration(s*float64(time.Second)))
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if err := rows.Close(); err != nil {
+		b.Fatal(err)
 	}
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
 	return lags
