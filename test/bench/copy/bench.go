@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -83,7 +84,9 @@ func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netPr
 		{"AWS_ENDPOINT_URL", server.endpoint}, {"AWS_ACCESS_KEY_ID", accessKey},
 		{"AWS_SECRET_ACCESS_KEY", secretKey}, {"AWS_REGION", region}, {"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
-		os.Setenv(kv.k, kv.v)
+		if err := os.Setenv(kv.k, kv.v); err != nil {
+			return nil, err
+		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -140,8 +143,7 @@ func (b *bench) run(ctx context.Context) error {
 			}
 		}
 	}
-	printTable(os.Stdout, b.c, scenarios, results)
-	return nil
+	return printTable(os.Stdout, b.c, scenarios, results)
 }
 
 // seed writes the small and large objects with deterministic pseudo-random content.
@@ -407,9 +409,9 @@ func (b *bench) md5Of(ctx context.Context, bucket, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer body.Close()
 	h := md5.New()
-	if _, err := io.Copy(h, body); err != nil {
+	_, err = io.Copy(h, body)
+	if err = errors.Join(err, body.Close()); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

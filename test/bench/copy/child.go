@@ -35,7 +35,11 @@ func runChildCopy(args []string) int {
 			fmt.Fprintln(os.Stderr, "copy:", err)
 			return 1
 		}
-		defer f.Close()
+		defer func() { // runs after StopCPUProfile; a failed close means a damaged profile
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "copy: cpu profile:", err)
+			}
+		}()
 		if err := pprof.StartCPUProfile(f); err != nil {
 			fmt.Fprintln(os.Stderr, "copy:", err)
 			return 1

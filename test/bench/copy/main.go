@@ -88,7 +88,11 @@ func run(ctx context.Context, c benchConfig) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if err := os.RemoveAll(dir); err != nil {
+				fmt.Fprintln(os.Stderr, "bench-copy: remove work dir:", err)
+			}
+		}()
 		c.workdir = dir
 	}
 	server, err := startVersitygw(ctx, c.versitygw, c.workdir)

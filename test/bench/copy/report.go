@@ -11,13 +11,14 @@ import (
 // printTable writes, per scenario, the medians of both tools side by side with the
 // ratio ours/s5cmd (above 1 is better for throughput, below 1 is better for memory and
 // CPU), then a summary across scenarios.
-func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []measurement) {
-	fmt.Fprintf(w, "\nDocument-library copy, bucket to bucket on versitygw v1.8.0 (posix backend in %s, keep-alive) behind a delaying proxy, %d CPUs, median of %d rounds\n",
+func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []measurement) error {
+	var p printer
+	p.printf(w, "\nDocument-library copy, bucket to bucket on versitygw v1.8.0 (posix backend in %s, keep-alive) behind a delaying proxy, %d CPUs, median of %d rounds\n",
 		c.workdir, runtime.NumCPU(), c.rounds)
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Fprintf(w, "load average at the end (the machine may be shared): %s", load)
+		p.printf(w, "load average at the end (the machine may be shared): %s", load)
 	}
-	fmt.Fprintf(w, "small: %d objects of %s; large: %d objects of %s, our multipart threshold scaled down to %s (parts of %s)\n",
+	p.printf(w, "small: %d objects of %s; large: %d objects of %s, our multipart threshold scaled down to %s (parts of %s)\n",
 		c.objects, size(c.objectSize), c.large, size(c.largeSize), size(c.threshold), size(c.partSize))
 	ourConcurrency := "default (adaptive, ceiling 512)"
 	if c.concurrency > 0 {
@@ -30,12 +31,12 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 	if c.s5cmdWorkers > 0 {
 		peerWorkers = fmt.Sprint(c.s5cmdWorkers)
 	}
-	fmt.Fprintf(w, "our concurrency: %s; s5cmd workers: %s\n", ourConcurrency, peerWorkers)
+	p.printf(w, "our concurrency: %s; s5cmd workers: %s\n", ourConcurrency, peerWorkers)
 
 	for _, sc := range scenarios {
-		fmt.Fprintf(w, "\n%s per request:\n", sc.name())
+		p.printf(w, "\n%s per request:\n", sc.name())
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "set\tmetric\t%s\t%s\tours/s5cmd\t\n", toolOurs, toolS5cmd)
+		p.printf(tw, "set\tmetric\t%s\t%s\tours/s5cmd\t\n", toolOurs, toolS5cmd)
 		for _, set := range []string{smallPrefix, largePrefix} {
 			ours, ok1 := median(results, sc.name(), toolOurs, set)
 			peer, ok2 := median(results, sc.name(), toolS5cmd, set)
@@ -44,7 +45,7 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 			}
 			name := set[:len(set)-1]
 			row := func(metric string, a, b float64, format string) {
-				fmt.Fprintf(tw, "%s\t%s\t"+format+"\t"+format+"\t%.2fx\t\n", name, metric, a, b, a/b)
+				p.printf(tw, "%s\t%s\t"+format+"\t"+format+"\t%.2fx\t\n", name, metric, a, b, a/b)
 			}
 			row("seconds", ours.seconds, peer.seconds, "%.2f")
 			row("objects/s", float64(ours.objects)/ours.seconds, float64(peer.objects)/peer.seconds, "%.0f")
@@ -52,19 +53,19 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 			row("peak RSS MiB", float64(ours.peakRSSKiB)/1024, float64(peer.peakRSSKiB)/1024, "%.1f")
 			row("client CPU s", ours.cpuSeconds, peer.cpuSeconds, "%.2f")
 			if sc.throttle > 0 {
-				fmt.Fprintf(tw, "%s\tobjects/s vs limit\t%.0f%%\t%.0f%%\t\t\n", name,
+				p.printf(tw, "%s\tobjects/s vs limit\t%.0f%%\t%.0f%%\t\t\n", name,
 					100*float64(ours.objects)/ours.seconds/sc.throttle, 100*float64(peer.objects)/peer.seconds/sc.throttle)
-				fmt.Fprintf(tw, "%s\tfailed objects (worst)\t%d\t%d\t\t\n", name, ours.failed, peer.failed)
+				p.printf(tw, "%s\tfailed objects (worst)\t%d\t%d\t\t\n", name, ours.failed, peer.failed)
 			}
 		}
-		tw.Flush()
+		p.flush(tw)
 	}
 
 	// Summary: small objects/s and large MiB/s per scenario, and how much of our own
 	// first (lowest latency) throughput each latency keeps.
-	fmt.Fprintf(w, "\nSummary (small objects/s; large MiB/s):\n")
+	p.printf(w, "\nSummary (small objects/s; large MiB/s):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\tours obj/s\ts5cmd obj/s\tratio\tours vs first\tours RSS\ts5cmd RSS\tours CPU\ts5cmd CPU\tours MiB/s large\ts5cmd MiB/s large\tratio\t\n")
+	p.printf(tw, "scenario\tours obj/s\ts5cmd obj/s\tratio\tours vs first\tours RSS\ts5cmd RSS\tours CPU\ts5cmd CPU\tours MiB/s large\ts5cmd MiB/s large\tratio\t\n")
 	var base float64
 	for _, sc := range scenarios {
 		ours, ok1 := median(results, sc.name(), toolOurs, smallPrefix)
@@ -72,7 +73,7 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 		if !ok1 || !ok2 {
 			continue
 		}
-		o, p := float64(ours.objects)/ours.seconds, float64(peer.objects)/peer.seconds
+		o, s := float64(ours.objects)/ours.seconds, float64(peer.objects)/peer.seconds
 		if base == 0 {
 			base = o
 		}
@@ -83,11 +84,28 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 				large = fmt.Sprintf("%.0f\t%.0f\t%.2fx\t", a, b, a/b)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%.0f%%\t%.1f MiB\t%.1f MiB\t%.2f s\t%.2f s\t%s\n", sc.name(), o, p, o/p, 100*o/base,
+		p.printf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%.0f%%\t%.1f MiB\t%.1f MiB\t%.2f s\t%.2f s\t%s\n", sc.name(), o, s, o/s, 100*o/base,
 			float64(ours.peakRSSKiB)/1024, float64(peer.peakRSSKiB)/1024, ours.cpuSeconds, peer.cpuSeconds, large)
 	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nEvery copy was verified: all keys, sizes and ETags; the large objects also byte for byte (MD5 of a full download) in round 1 of each scenario.")
+	p.flush(tw)
+	p.printf(w, "\nEvery copy was verified: all keys, sizes and ETags; the large objects also byte for byte (MD5 of a full download) in round 1 of each scenario.\n")
+	return p.err
+}
+
+// printer prints and keeps the first error, so printTable is a run of prints and one
+// check at the end.
+type printer struct{ err error }
+
+func (p *printer) printf(w io.Writer, format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(w, format, args...)
+	}
+}
+
+func (p *printer) flush(tw *tabwriter.Writer) {
+	if p.err == nil {
+		p.err = tw.Flush()
+	}
 }
 
 func size(n int64) string {

@@ -41,7 +41,7 @@ func startVersitygw(ctx context.Context, binary, dir string) (*s3Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }() // the child has its own descriptor; nothing was written through ours
 	// --keep-alive: versitygw closes every connection after one request unless asked
 	// not to, which S3 never does; --quiet: no per-request log line to write.
 	cmd := exec.Command(binary, "--keep-alive", "--quiet",
