@@ -116,7 +116,7 @@ func TestNextInLineIsTheFirstWaitingRequestsUpToTheSlots(t *testing.T) {
 }
 
 func TestPriorityRules(t *testing.T) {
-	if r := ContinueAfterStart(); *r.Priority != ContinuePriority || !(ContinuePriority < 0 && ContinuePriority > handler.LowPriority) {
+	if r := ContinueAfterStart(); *r.Priority != ContinuePriority || ContinuePriority >= 0 || ContinuePriority <= handler.LowPriority {
 		t.Fatalf("a started backup's first step must run below new requests and above rechecks: %+v", r)
 	}
 	if r := Recheck(time.Minute); r.RequeueAfter != time.Minute || *r.Priority != handler.LowPriority {

@@ -324,8 +324,10 @@ func readSmallObject(ctx context.Context, prov provider.Provider, bucket, key st
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}

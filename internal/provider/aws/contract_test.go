@@ -48,8 +48,10 @@ func TestContract(t *testing.T) {
 				if err != nil {
 					t.Fatalf("get %s/%s: %v", bucket, key, err)
 				}
-				defer out.Body.Close()
 				data, err := io.ReadAll(out.Body)
+				if cerr := out.Body.Close(); err == nil {
+					err = cerr
+				}
 				if err != nil {
 					t.Fatalf("read %s/%s: %v", bucket, key, err)
 				}

@@ -68,7 +68,7 @@ func newFaultProxy(t testing.TB) *faultProxy {
 		if f := fp.faultFor(r); f != nil {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(f.status)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+			_, _ = fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
 				`<Error><Code>%s</Code><Message>injected by the test proxy</Message><RequestId>fault</RequestId></Error>`, f.code)
 			return
 		}

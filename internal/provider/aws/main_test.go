@@ -133,8 +133,10 @@ func (c rawClients) get(t testing.TB, bucket, key string) []byte {
 	if err != nil {
 		t.Fatalf("get %s/%s: %v", bucket, key, err)
 	}
-	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
+	if cerr := out.Body.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,15 +103,6 @@ func (l *progressLog) record(p provider.CopyProgress) {
 	l.mu.Unlock()
 }
 
-func (l *progressLog) last() provider.CopyProgress {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.reports) == 0 {
-		return provider.CopyProgress{}
-	}
-	return l.reports[len(l.reports)-1]
-}
-
 func TestCopyDocumentLibraryWithExclusionsAndResume(t *testing.T) {
 	ctx := context.Background()
 	raw := newRawClients(t)

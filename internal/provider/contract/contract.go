@@ -329,8 +329,10 @@ func download(t *testing.T, p provider.Provider, bucket, key string) []byte {
 	if err != nil {
 		t.Fatalf("download %s/%s: %v", bucket, key, err)
 	}
-	defer rc.Close()
 	data, err := io.ReadAll(rc)
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatalf("read %s/%s: %v", bucket, key, err)
 	}

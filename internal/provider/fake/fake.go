@@ -618,7 +618,7 @@ func firstPositive(values ...int64) int64 {
 func snapshotID(owner provider.BackupOwner) string {
 	h := sha256.New()
 	for _, field := range []string{owner.Namespace, owner.Name, owner.UID} {
-		fmt.Fprintf(h, "%d:%s;", len(field), field)
+		_, _ = fmt.Fprintf(h, "%d:%s;", len(field), field) // a hash.Hash never fails to write
 	}
 	return "snap-" + owner.Namespace + "-" + owner.Name + "-" + hex.EncodeToString(h.Sum(nil))[:16]
 }

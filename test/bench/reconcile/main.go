@@ -81,7 +81,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench-reconcile:", err)
 			os.Exit(1)
 		}
-		defer f.Close()
+		defer func() {
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "bench-reconcile: close the log file:", err)
+			}
+		}()
 		ctrl.SetLogger(zap.New(zap.WriteTo(f), zap.Level(zapcore.Level(-1)), func(o *zap.Options) { o.TimeEncoder = zapcore.RFC3339NanoTimeEncoder })) // the controller's debug (V(1)) lines too
 	}
 	if err := run(c); err != nil {
@@ -100,7 +104,11 @@ func run(c config) error {
 	if err != nil {
 		return fmt.Errorf("start envtest: %w", err)
 	}
-	defer env.Stop()
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-reconcile: stop envtest:", err)
+		}
+	}()
 	// The benchmark's own clients (creating objects fast, watching them) get their own
 	// connection, as a user's kubectl would, and no client-side throttling. client-go
 	// shares one HTTP/2 connection between configs with equal transport settings, so
@@ -202,7 +210,7 @@ func run(c config) error {
 // It stops with ctx.
 func watchRequests(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, rec *recorder) error {
 	watchCfg := rest.CopyConfig(cfg)
-	watchCfg.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	watchCfg.NextProtos = []string{"http/1.1"}
 	informers, err := cache.New(watchCfg, cache.Options{Scheme: scheme, DefaultTransform: cache.TransformStripManagedFields()})
 	if err != nil {
 		return err
