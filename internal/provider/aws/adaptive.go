@@ -21,13 +21,15 @@ import (
 //
 //   - it starts at min(ceiling, initialConcurrency) and doubles every window while the
 //     limit is the bottleneck and throughput keeps rising by 10% or more ("slow start");
-//   - past that it grows additively, as long as throughput does not drop;
+//   - past that it grows additively, one step per window in which throughput grew by
+//     2% or more: a plateau (a store, or a machine, at its capacity) stops the growth
+//     instead of piling up requests, connections and memory for nothing;
 //   - it shrinks on throttles (SlowDown, 503, 429 and the Throttling family, seen on
 //     every attempt, retried or not) to the share of the window's attempts the store
 //     accepted, halving at most: a store refusing a tenth of the requests gets a tenth
 //     fewer, which lands the limit on the rate the store takes instead of oscillating
 //     between it and half of it; and it shrinks by a quarter when a window's median
-//     latency of an operation rises well above the best median seen for it (the store
+//     latency of an operation rises past 1.5 times the best median seen for it (the store
 //     is queueing requests: more of them would only wait longer);
 //   - it never leaves [floor, ceiling]: the ceiling is --copy-concurrency, the floor
 //     min(ceiling, minConcurrency).
@@ -46,14 +48,14 @@ const (
 	maxWindowSamples = 1024
 	// A window's median latency "rises" past latencyFactor × best + latencySlack; the
 	// slack keeps a loopback server's sub-millisecond jitter from counting.
-	latencyFactor = 2.0
+	latencyFactor = 1.5
 	latencySlack  = 5 * time.Millisecond
 	// Multiplicative decreases (throttleBackoff: the most a throttled window takes) and
 	// the slow-start gain threshold.
 	throttleBackoff  = 0.5
 	latencyBackoff   = 0.75
 	slowStartGain    = 1.10
-	avoidanceMinGain = 0.95
+	avoidanceMinGain = 1.02
 )
 
 // window is what one measuring window saw.
@@ -132,6 +134,11 @@ func (a *aimd) next(w window) int {
 		a.slowStart = false // doubling stopped paying: probe gently from here
 	case a.lastRate == 0 || rate >= a.lastRate*avoidanceMinGain:
 		a.limit = min(float64(a.ceiling), a.limit+max(1, a.limit/16))
+	default:
+		// No gain: hold, and compare the next window with the best rate at this limit,
+		// so noise alone does not ratchet the limit up.
+		a.lastRate = max(a.lastRate, rate)
+		return a.Limit()
 	}
 	a.lastRate = rate
 	return a.Limit()

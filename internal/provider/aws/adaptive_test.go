@@ -39,9 +39,13 @@ func TestAIMDLeavesSlowStartWhenThroughputStopsGrowing(t *testing.T) {
 	if got := a.next(saturatedWindow(1020, 10*time.Millisecond)); got != 64 {
 		t.Fatalf("limit %d, want 64 (held once doubling stopped paying)", got)
 	}
-	// From there, additive steps while throughput holds.
-	if got := a.next(saturatedWindow(1020, 10*time.Millisecond)); got != 68 {
+	// From there, an additive step per window in which throughput grew by 2%...
+	if got := a.next(saturatedWindow(1050, 10*time.Millisecond)); got != 68 {
 		t.Fatalf("limit %d, want 68 (one additive step of limit/16)", got)
+	}
+	// ...and none on a plateau.
+	if got := a.next(saturatedWindow(1060, 10*time.Millisecond)); got != 68 {
+		t.Fatalf("limit %d on a plateau, want 68", got)
 	}
 	// A drop in throughput stops the growth.
 	if got := a.next(saturatedWindow(800, 10*time.Millisecond)); got != 68 {
@@ -101,15 +105,15 @@ func TestAIMDBacksOffOnRisingLatency(t *testing.T) {
 	if a.Limit() != 128 {
 		t.Fatalf("limit %d, want 128", a.Limit())
 	}
-	// The store starts queueing: 150 ms > 2 × 50 ms + 5 ms.
+	// The store starts queueing: 150 ms > 1.5 × 50 ms + 5 ms.
 	if got := a.next(saturatedWindow(1280, 150*time.Millisecond)); got != 96 {
 		t.Fatalf("limit %d after latency tripled, want 96", got)
 	}
 	// Latency within the tolerance does not count as rising.
 	a2 := newAIMD(512)
 	a2.next(saturatedWindow(640, 50*time.Millisecond))
-	if got := a2.next(saturatedWindow(1280, 90*time.Millisecond)); got != 128 {
-		t.Fatalf("limit %d with latency at 1.8× its best, want 128 (still growing)", got)
+	if got := a2.next(saturatedWindow(1280, 70*time.Millisecond)); got != 128 {
+		t.Fatalf("limit %d with latency at 1.4× its best, want 128 (still growing)", got)
 	}
 	// Sub-millisecond jitter of a loopback server is not a rise either.
 	a3 := newAIMD(512)
