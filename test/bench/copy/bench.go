@@ -63,6 +63,8 @@ type measurement struct {
 	bytes         int64
 	peakRSSKiB    int64
 	cpuSeconds    float64 // user + system time of the copying process
+	serverCPU     float64 // versitygw's CPU time during the copy
+	proxyCPU      float64 // the benchmark's own (the proxy's) CPU time during the copy
 	verifiedBytes bool
 }
 
@@ -136,8 +138,9 @@ func (b *bench) run(ctx context.Context) error {
 					if err != nil {
 						return fmt.Errorf("%s, round %d, %s, %s: %w", sc.name(), round, tool, set, err)
 					}
-					fmt.Fprintf(os.Stderr, "%-32s round %d %-13s %-6s %6.2fs %8.0f objects/s %8.1f MiB/s peak RSS %5.1f MiB CPU %5.2fs failed %d\n",
-						sc.name(), round, tool, set, m.seconds, float64(m.objects)/m.seconds, mib(m.bytes)/m.seconds, float64(m.peakRSSKiB)/1024, m.cpuSeconds, m.failed)
+					fmt.Fprintf(os.Stderr, "%-32s round %d %-13s %-6s %6.2fs %8.0f objects/s %8.1f MiB/s peak RSS %5.1f MiB CPU %5.2fs (server %5.2fs, proxy %5.2fs) failed %d\n",
+						sc.name(), round, tool, set, m.seconds, float64(m.objects)/m.seconds, mib(m.bytes)/m.seconds, float64(m.peakRSSKiB)/1024,
+						m.cpuSeconds, m.serverCPU, m.proxyCPU, m.failed)
 					results = append(results, m)
 				}
 			}
@@ -245,7 +248,9 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int, sc sce
 	cmd.Env = b.server.env(b.proxy.url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	serverBefore, proxyBefore := b.server.cpuSeconds(), selfCPUSeconds()
 	elapsed, peakRSS, cpu, err := runMeasured(cmd)
+	serverCPU, proxyCPU := b.server.cpuSeconds()-serverBefore, selfCPUSeconds()-proxyBefore
 	if err != nil && !throttled {
 		return measurement{}, fmt.Errorf("%w: %s", err, stderr.String())
 	}
@@ -289,7 +294,8 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int, sc sce
 		return measurement{}, err
 	}
 	return measurement{tool: tool, set: set, scenario: sc.name(), round: round, seconds: elapsed.Seconds(), objects: objects,
-		bytes: bytesCopied, peakRSSKiB: peakRSS, cpuSeconds: cpu, verifiedBytes: deep, failed: missing}, nil
+		bytes: bytesCopied, peakRSSKiB: peakRSS, cpuSeconds: cpu, serverCPU: serverCPU, proxyCPU: proxyCPU,
+		verifiedBytes: deep, failed: missing}, nil
 }
 
 // runMeasured runs cmd and returns its wall time and peak resident set (KiB).

@@ -52,6 +52,11 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 			row("MiB/s", mib(ours.bytes)/ours.seconds, mib(peer.bytes)/peer.seconds, "%.1f")
 			row("peak RSS MiB", float64(ours.peakRSSKiB)/1024, float64(peer.peakRSSKiB)/1024, "%.1f")
 			row("client CPU s", ours.cpuSeconds, peer.cpuSeconds, "%.2f")
+			row("server CPU s", ours.serverCPU, peer.serverCPU, "%.2f")
+			row("proxy CPU s", ours.proxyCPU, peer.proxyCPU, "%.2f")
+			// The share of the machine the three processes kept busy during the copy.
+			row("machine busy %", 100*(ours.cpuSeconds+ours.serverCPU+ours.proxyCPU)/ours.seconds/float64(runtime.NumCPU()),
+				100*(peer.cpuSeconds+peer.serverCPU+peer.proxyCPU)/peer.seconds/float64(runtime.NumCPU()), "%.0f")
 			if sc.throttle > 0 {
 				p.printf(tw, "%s\tobjects/s vs limit\t%.0f%%\t%.0f%%\t\t\n", name,
 					100*float64(ours.objects)/ours.seconds/sc.throttle, 100*float64(peer.objects)/peer.seconds/sc.throttle)

@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -22,6 +25,7 @@ const (
 type s3Server struct {
 	endpoint string
 	proc     *harness.Process
+	pid      int
 	logPath  string
 }
 
@@ -51,7 +55,7 @@ func startVersitygw(ctx context.Context, binary, dir string) (*s3Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &s3Server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), proc: proc, logPath: logPath}
+	s := &s3Server{endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), proc: proc, pid: cmd.Process.Pid, logPath: logPath}
 	if err := harness.WaitHTTP(ctx, s.endpoint, proc, 30*time.Second); err != nil {
 		s.stop()
 		out, _ := os.ReadFile(logPath)
@@ -61,6 +65,42 @@ func startVersitygw(ctx context.Context, binary, dir string) (*s3Server, error) 
 }
 
 func (s *s3Server) stop() { s.proc.Stop(5 * time.Second) }
+
+// cpuSeconds is the server's user + system CPU time so far.
+func (s *s3Server) cpuSeconds() float64 { return procCPUSeconds(s.pid) }
+
+// procCPUSeconds reads utime + stime of a process from /proc/<pid>/stat (0 if it
+// cannot: the figure is informative only).
+func procCPUSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after it are plain.
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	fields := strings.Fields(rest)
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64) // field 14 of the line
+	stime, _ := strconv.ParseFloat(fields[12], 64) // field 15
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on every Linux this runs on.
+const clockTicks = 100
+
+// selfCPUSeconds is this process's own CPU time: during a copy, the proxy's.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
 
 // env is the environment a client process needs to reach the server at endpoint
 // (the server's own or the proxy's in front of it).
