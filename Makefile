@@ -44,9 +44,11 @@ fmt: ## Run go fmt against code.
 vet: ## Run go vet against code.
 	go vet ./...
 
+# --allow-serial-runners: a second run (another make in the same tree) waits for the
+# first instead of failing on golangci-lint's lock.
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (.golangci.yml: errcheck, govet, ineffassign, staticcheck, unused; e2e tests included).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: deadcode
 deadcode: deadcode-tool ## Fail on functions nothing reaches, or only tests reach (hack/deadcode.sh; exceptions: hack/deadcode-allowlist.txt).
@@ -60,7 +62,7 @@ verify: manifests generate ## Fail when generated files or go.mod are stale, gof
 		git status --porcelain -- api config go.mod go.sum; git --no-pager diff --stat -- api config go.mod go.sum; exit 1; fi
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@echo "generated files are up to date"
-	@$(MAKE) --no-print-directory lint deadcode
+	@$(MAKE) --no-print-directory --keep-going lint deadcode
 
 .PHONY: test
 test: manifests generate fmt vet envtest moto ## Run every test (unit, envtest, emulator, PostgreSQL, e2e) on real components started here.
