@@ -83,6 +83,17 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		testClock.Advance(d)
 		DeferCleanup(func() { testClock.Advance(-d) })
 	}
+	// expiresLeavingOnlyTheIntruder moves the clock past br's expiry and checks that
+	// retention removed its snapshot and everything it wrote under prefix, leaving the
+	// foreign object intrude put there, and nothing else of anyone changed.
+	expiresLeavingOnlyTheIntruder := func(br *backupv1alpha1.BackupRequest, prefix string) {
+		GinkgoHelper()
+		passTime(8 * 24 * time.Hour)
+		Eventually(phaseOf(ns, br.Name)).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
+		Expect(cloud.ListKeys(bucket, prefix)).To(Equal([]string{"data/intruder.txt"}))
+		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(br.Status.Database.SnapshotID))
+		untouched()
+	}
 
 	BeforeAll(func() {
 		projectNamespace(ns, project)
@@ -222,11 +233,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		By("a foreign object put into the claimed destination afterwards")
 		intrude("safe/prd/failed/data/intruder.txt")
 
-		passTime(8 * 24 * time.Hour)
-		Eventually(phaseOf(ns, "failed")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
-		Expect(cloud.ListKeys(bucket, "safe/prd/failed/")).To(Equal([]string{"data/intruder.txt"}))
-		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(br.Status.Database.SnapshotID))
-		untouched()
+		expiresLeavingOnlyTheIntruder(br, "safe/prd/failed/")
 	})
 
 	It("removes only what a copy cancelled by deleting its request wrote", func() {
@@ -260,11 +267,7 @@ var _ = Describe("Data safety: the controller never destroys what it did not wri
 		remember("safe/uat/uat-new/")
 		intrude("safe/uat/uat-old/data/intruder.txt")
 
-		passTime(8 * 24 * time.Hour)
-		Eventually(phaseOf(ns, "uat-old")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
-		Expect(cloud.ListKeys(bucket, "safe/uat/uat-old/")).To(Equal([]string{"data/intruder.txt"}))
-		Expect(cloud.SnapshotIDs(db)).NotTo(ContainElement(old.Status.Database.SnapshotID))
-		untouched()
+		expiresLeavingOnlyTheIntruder(old, "safe/uat/uat-old/")
 	})
 
 	It("keeps everything of a deleted request with deletion-policy retain, and removes only its own files without it", func() {
