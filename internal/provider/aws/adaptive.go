@@ -22,8 +22,9 @@ import (
 //   - it starts at min(ceiling, initialConcurrency) and doubles every window while the
 //     limit is the bottleneck and throughput keeps rising by 10% or more ("slow start");
 //   - past that it grows additively, one step per window in which throughput grew by
-//     2% or more: a plateau (a store, or a machine, at its capacity) stops the growth
-//     instead of piling up requests, connections and memory for nothing;
+//     2% or more or latency stayed at its best (within 1.2 times): a plateau with
+//     latency up (a store, or a machine, at its capacity and queueing) stops the
+//     growth instead of piling up requests, connections and memory for nothing;
 //   - it shrinks on throttles (SlowDown, 503, 429 and the Throttling family, seen on
 //     every attempt, retried or not) to the share of the window's attempts the store
 //     accepted, halving at most: a store refusing a tenth of the requests gets a tenth
@@ -34,7 +35,7 @@ import (
 //   - it never leaves [floor, ceiling]: the ceiling is --copy-concurrency, the floor
 //     min(ceiling, minConcurrency).
 //
-// A window lasts at least minWindow and windowLatencies times the last median latency,
+// A window lasts at least minWindow and windowLatencies times the best median latency,
 // and holds at least minWindowSamples completions (or lasts maxWindow), so it measures
 // the limit set before it rather than the ramp up to it.
 const (
@@ -49,7 +50,10 @@ const (
 	// A window's median latency "rises" past latencyFactor × best + latencySlack; the
 	// slack keeps a loopback server's sub-millisecond jitter from counting.
 	latencyFactor = 1.5
-	latencySlack  = 5 * time.Millisecond
+	// nearFactor: a median within nearFactor × best + latencySlack is "at its best":
+	// the store is not queueing, so more requests in flight mean more throughput.
+	nearFactor   = 1.2
+	latencySlack = 5 * time.Millisecond
 	// Multiplicative decreases (throttleBackoff: the most a throttled window takes) and
 	// the slow-start gain threshold.
 	throttleBackoff  = 0.5
@@ -104,8 +108,11 @@ func (a *aimd) next(w window) int {
 		a.slowStart = false
 		return a.Limit()
 	}
-	rising := false
+	rising, near := false, true
 	for op, p50 := range w.p50 {
+		if best, ok := a.best[op]; ok && float64(p50) > nearFactor*float64(best)+float64(latencySlack) {
+			near = false
+		}
 		best, ok := a.best[op]
 		if !ok || p50 < best {
 			a.best[op] = p50
@@ -132,7 +139,7 @@ func (a *aimd) next(w window) int {
 		a.limit = min(float64(a.ceiling), a.limit*2)
 	case a.slowStart:
 		a.slowStart = false // doubling stopped paying: probe gently from here
-	case a.lastRate == 0 || rate >= a.lastRate*avoidanceMinGain:
+	case a.lastRate == 0 || rate >= a.lastRate*avoidanceMinGain || near:
 		a.limit = min(float64(a.ceiling), a.limit+max(1, a.limit/16))
 	default:
 		// No gain: hold, and compare the next window with the best rate at this limit,
@@ -166,7 +173,7 @@ type copyLimiter struct {
 	throttles int
 	saturated bool
 	latencies map[string][]time.Duration
-	lastP50   time.Duration
+	baseP50   time.Duration
 }
 
 func newCopyLimiter(ceiling int, now func() time.Time) *copyLimiter {
@@ -243,26 +250,28 @@ func (l *copyLimiter) observe(op string, latency time.Duration, err error) {
 func (l *copyLimiter) maybeCloseWindowLocked() {
 	now := l.now()
 	elapsed := now.Sub(l.start)
-	long := max(minWindow, windowLatencies*l.lastP50)
+	// Windows are measured in the store's best latency, not its current one: when the
+	// copy overshoots and latency balloons, the backoff must come as fast as ever.
+	long := max(minWindow, windowLatencies*l.baseP50)
 	if elapsed < long || (l.successes < minWindowSamples && l.throttles == 0 && elapsed < maxWindow) {
 		return
 	}
 	w := window{elapsed: elapsed, successes: l.successes, throttles: l.throttles, saturated: l.saturated, p50: map[string]time.Duration{}}
-	var slowest time.Duration
 	for op, s := range l.latencies {
 		if len(s) < minWindowSamples {
 			continue
 		}
 		slices.Sort(s)
 		w.p50[op] = s[len(s)/2]
-		slowest = max(slowest, s[len(s)/2])
-	}
-	if slowest > 0 {
-		l.lastP50 = slowest
 	}
 	if limit := l.ctl.next(w); limit != l.limit {
 		l.limit = limit
 		l.wakeLocked()
+	}
+	// The slowest operation's best median: windows long enough for its requests.
+	l.baseP50 = 0
+	for _, best := range l.ctl.best {
+		l.baseP50 = max(l.baseP50, best)
 	}
 	l.start, l.successes, l.throttles, l.saturated = now, 0, 0, false
 	clear(l.latencies)

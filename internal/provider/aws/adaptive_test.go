@@ -40,16 +40,19 @@ func TestAIMDLeavesSlowStartWhenThroughputStopsGrowing(t *testing.T) {
 		t.Fatalf("limit %d, want 64 (held once doubling stopped paying)", got)
 	}
 	// From there, an additive step per window in which throughput grew by 2%...
-	if got := a.next(saturatedWindow(1050, 10*time.Millisecond)); got != 68 {
+	if got := a.next(saturatedWindow(1050, 19*time.Millisecond)); got != 68 {
 		t.Fatalf("limit %d, want 68 (one additive step of limit/16)", got)
 	}
-	// ...and none on a plateau.
-	if got := a.next(saturatedWindow(1060, 10*time.Millisecond)); got != 68 {
+	// ...and none on a plateau with latency up (19 ms > 1.2 × 10 ms + 5 ms)...
+	if got := a.next(saturatedWindow(1060, 19*time.Millisecond)); got != 68 {
 		t.Fatalf("limit %d on a plateau, want 68", got)
 	}
-	// A drop in throughput stops the growth.
-	if got := a.next(saturatedWindow(800, 10*time.Millisecond)); got != 68 {
+	if got := a.next(saturatedWindow(800, 19*time.Millisecond)); got != 68 {
 		t.Fatalf("limit %d after throughput fell, want 68", got)
+	}
+	// ...but one whenever latency is at its best: the store is not queueing.
+	if got := a.next(saturatedWindow(800, 10*time.Millisecond)); got != 72 {
+		t.Fatalf("limit %d with latency at its best, want 72", got)
 	}
 }
 
