@@ -69,7 +69,10 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		"How often copy progress is written to status (PROGRESS_INTERVAL).")
 	fs.StringVar(&o.ManifestBucket, "manifest-bucket", envString("MANIFEST_BUCKET", ""),
 		"Bucket for the manifests of database-only backups (MANIFEST_BUCKET); empty: none.")
-	fs.IntVar(&o.CopyConcurrency, "copy-concurrency", envInt("COPY_CONCURRENCY", 0, &errs), "Objects copied at once per backup (COPY_CONCURRENCY); 0: provider default.")
+	fs.IntVar(&o.CopyConcurrency, "copy-concurrency", envInt("COPY_CONCURRENCY", 0, &errs),
+		"Ceiling of a copy's requests in flight; each copy finds its own working concurrency below it (COPY_CONCURRENCY); 0: the provider's 512.")
+	fs.Float64Var(&c.AWS.CopyRequestsPerSecond, "copy-requests-per-second", envFloat("COPY_REQUESTS_PER_SECOND", 0, &errs),
+		"Cap on the copy requests per second of all backups of this controller together, retries included, so a big backup cannot starve S3 for the live sites (COPY_REQUESTS_PER_SECOND); 0: no cap.")
 	multipart := envInt("MULTIPART_THRESHOLD_BYTES", 0, &errs)
 	fs.IntVar(&multipart, "multipart-threshold-bytes", multipart, "Objects larger than this are copied in parts (MULTIPART_THRESHOLD_BYTES); 0: 5 GiB.")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", envInt("MAX_CONCURRENT_RECONCILES", controller.DefaultMaxConcurrentReconciles, &errs),
@@ -143,6 +146,19 @@ func envInt(key string, def int, errs *[]error) int {
 		return def
 	}
 	return n
+}
+
+func envFloat(key string, def float64, errs *[]error) float64 {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not a non-negative number", key, v))
+		return def
+	}
+	return f
 }
 
 func envBool(key string, def bool, errs *[]error) bool {

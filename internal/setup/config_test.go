@@ -12,6 +12,7 @@ func TestLoadConfigReadsTheEnvironmentAndFlagsWin(t *testing.T) {
 	t.Setenv("BACKUP_DEADLINE", "2h")
 	t.Setenv("RESOURCE_OWNERSHIP", "none")
 	t.Setenv("KUBE_API_QPS", "20")
+	t.Setenv("COPY_REQUESTS_PER_SECOND", "750")
 	t.Setenv(EnvEnableArchival, "false")
 	cfg, _, err := LoadConfig([]string{"--kube-api-qps=30", "--kube-api-burst=60"})
 	if err != nil {
@@ -26,6 +27,9 @@ func TestLoadConfigReadsTheEnvironmentAndFlagsWin(t *testing.T) {
 	}
 	if cfg.Archival != nil {
 		t.Error("ENABLE_ARCHIVAL=false must turn archival off")
+	}
+	if cfg.AWS.CopyRequestsPerSecond != 750 {
+		t.Errorf("COPY_REQUESTS_PER_SECOND not read: %v", cfg.AWS.CopyRequestsPerSecond)
 	}
 }
 
@@ -50,6 +54,7 @@ func TestLoadConfigRefusesBadValuesNamingThem(t *testing.T) {
 		"RESOURCE_OWNERSHIP":                 "sometimes",
 		"MAX_CONCURRENT_BACKUPS_PER_PROJECT": "0",
 		"BACKUP_DEADLINE":                    "soon",
+		"COPY_REQUESTS_PER_SECOND":           "-1",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(EnvEnableArchival, "false")
