@@ -3,14 +3,11 @@ package aws
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"testing"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider/contract"
 )
@@ -40,22 +37,7 @@ func TestContract(t *testing.T) {
 			},
 			ReadObject: func(t *testing.T, bucket, key string) ([]byte, bool) {
 				t.Helper()
-				out, err := raw.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-				var noSuchKey *s3types.NoSuchKey
-				if errors.As(err, &noSuchKey) {
-					return nil, false
-				}
-				if err != nil {
-					t.Fatalf("get %s/%s: %v", bucket, key, err)
-				}
-				data, err := io.ReadAll(out.Body)
-				if cerr := out.Body.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					t.Fatalf("read %s/%s: %v", bucket, key, err)
-				}
-				return data, true
+				return raw.getIfExists(t, bucket, key)
 			},
 			NewInstance: func(t *testing.T, tags map[string]string) string {
 				return raw.newTaggedInstance(t, tags)

@@ -3,6 +3,7 @@ package aws
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
@@ -129,18 +131,32 @@ func (c rawClients) put(t testing.TB, bucket string, objects map[string][]byte) 
 // get reads one object whole.
 func (c rawClients) get(t testing.TB, bucket, key string) []byte {
 	t.Helper()
+	data, found := c.getIfExists(t, bucket, key)
+	if !found {
+		t.Fatalf("get %s/%s: no such key", bucket, key)
+	}
+	return data
+}
+
+// getIfExists reads one object whole; found is false when there is no such key.
+func (c rawClients) getIfExists(t testing.TB, bucket, key string) (data []byte, found bool) {
+	t.Helper()
 	out, err := c.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	var noSuchKey *s3types.NoSuchKey
+	if errors.As(err, &noSuchKey) {
+		return nil, false
+	}
 	if err != nil {
 		t.Fatalf("get %s/%s: %v", bucket, key, err)
 	}
-	data, err := io.ReadAll(out.Body)
+	data, err = io.ReadAll(out.Body)
 	if cerr := out.Body.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("read %s/%s: %v", bucket, key, err)
 	}
-	return data
+	return data, true
 }
 
 // listing returns key → (size, etag) for every object under prefix, as moto lists it.

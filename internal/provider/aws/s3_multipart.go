@@ -104,7 +104,7 @@ func (r *copyRun) copiedInPartsBefore(ctx context.Context, job copyJob, sourceET
 // uses the slot this object already holds, each other one takes a slot per part, so a
 // large object always progresses and never holds slots it is not using.
 func (r *copyRun) copyParts(ctx context.Context, job copyJob, uploadID *string, sourceETag string, size int64) ([]s3types.CompletedPart, error) {
-	partSize := partSizeFor(size, r.partSize)
+	partSize := provider.PartSize(size, r.partSize, MinPartSize, MaxParts)
 	count := int((size + partSize - 1) / partSize)
 	parts := make([]s3types.CompletedPart, count)
 
@@ -188,17 +188,6 @@ func (r *copyRun) copyPart(ctx context.Context, job copyJob, uploadID *string, s
 	}
 	parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
 	return nil
-}
-
-// partSizeFor returns the configured part size, grown (in whole MiB) when the object
-// would otherwise need more than MaxParts parts.
-func partSizeFor(size, configured int64) int64 {
-	partSize := max(configured, MinPartSize)
-	if (size+partSize-1)/partSize > MaxParts {
-		const mib = 1 << 20
-		partSize = ((size+MaxParts-1)/MaxParts + mib - 1) / mib * mib
-	}
-	return partSize
 }
 
 func (r *copyRun) abortUpload(ctx context.Context, job copyJob, uploadID *string) {

@@ -339,7 +339,7 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 		default:
 			copied := &object{data: w.obj.data, etag: etagOf(w.obj.data), modified: p.Clock.Now()}
 			if size > threshold {
-				copied.etag = multipartETag(w.obj.data, partSizeFor(size, partSize))
+				copied.etag = multipartETag(w.obj.data, provider.PartSize(size, partSize, minPartSize, maxParts))
 				copied.sourceETag = w.obj.etag
 			}
 			dst[destKey] = copied
@@ -590,17 +590,6 @@ func multipartETag(data []byte, partSize int64) string {
 		parts++
 	}
 	return fmt.Sprintf("%s-%d", etagOf(sums), parts)
-}
-
-// partSizeFor is the AWS provider's part size: the configured one (at least S3's
-// minimum), grown in whole MiB when the object would need more than maxParts parts.
-func partSizeFor(size, configured int64) int64 {
-	partSize := max(configured, minPartSize)
-	if (size+partSize-1)/partSize > maxParts {
-		const mib = 1 << 20
-		partSize = ((size+maxParts-1)/maxParts + mib - 1) / mib * mib
-	}
-	return partSize
 }
 
 func firstPositive(values ...int64) int64 {
