@@ -44,4 +44,16 @@ type Provider interface {
 	// BucketTags returns the tags of a bucket (an empty map when it has none). A
 	// missing bucket is a KindNotFound error.
 	BucketTags(ctx context.Context, bucket string) (map[string]string, error)
+
+	// DescribeDatabaseInstance returns an instance's state, endpoint and the settings a
+	// restore needs to recreate it. A missing instance is a KindNotFound error.
+	DescribeDatabaseInstance(ctx context.Context, instanceID string) (*DatabaseInstance, error)
+	// RestoreDatabaseInstance starts a new instance from a snapshot. It is idempotent: an
+	// instance of that identifier whose owner tags name req.Owner is adopted
+	// (Adopted=true); any other existing instance is a KindConflict error, never touched.
+	RestoreDatabaseInstance(ctx context.Context, req RestoreDatabaseRequest) (*DatabaseInstance, error)
+	// DeleteDatabaseInstance deletes an instance whose owner tags name owner (without a
+	// final snapshot); a missing instance counts as deleted, one owned by anyone else
+	// is a KindConflict error.
+	DeleteDatabaseInstance(ctx context.Context, instanceID string, owner BackupOwner) error
 }

@@ -1,6 +1,9 @@
 package provider
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // BackupOwner identifies the BackupRequest a cloud resource belongs to. Providers
 // store it as tags so a retried or restarted backup can recognise its own snapshot.
@@ -86,11 +89,94 @@ type ObjectStorageCopyRequest struct {
 	// Progress, if set, is called from the copy's goroutines as work completes; it must be
 	// cheap and safe for concurrent use. Callers throttle their own status writes.
 	Progress func(CopyProgress)
+	// Existing is what happens to a key already at the destination. The zero value,
+	// SkipIdentical, skips it when size and ETag match and copies over it otherwise.
+	Existing ExistingObjects
+	// Objects, if set, is the exact list of source objects to copy (keys under
+	// SourcePrefix, with size and ETag) instead of listing the source: a restore copies
+	// what the backup's inventory lists. Exclusions do not apply to it.
+	Objects iter.Seq2[ObjectMetadata, error]
 	// Stored, if set, is called once for every object that is at the destination when
 	// the copy is done with it: copied in this run, or found already copied (a resumed
 	// run). It is called from the copy's goroutines and must be safe for concurrent use.
 	// The inventory is built from these calls.
 	Stored func(StoredObject)
+}
+
+// ExistingObjects is what a copy does with a key already at the destination.
+type ExistingObjects string
+
+const (
+	// SkipIdentical skips a destination object with the source's size and ETag (a
+	// resumed run) and copies over one that differs. Backups use it: they own their
+	// destination.
+	SkipIdentical ExistingObjects = ""
+	// SkipExisting never writes over a key that exists at the destination, whatever it
+	// holds; such objects are reported as skipped and not passed to Stored.
+	SkipExisting ExistingObjects = "SkipExisting"
+	// Overwrite copies every object, replacing what the destination holds unless it is
+	// already identical.
+	Overwrite ExistingObjects = "Overwrite"
+)
+
+// DatabaseInstanceState is a provider-neutral database instance state.
+type DatabaseInstanceState string
+
+const (
+	DatabaseInstanceCreating  DatabaseInstanceState = "Creating"
+	DatabaseInstanceAvailable DatabaseInstanceState = "Available"
+	DatabaseInstanceFailed    DatabaseInstanceState = "Failed"
+	DatabaseInstanceDeleting  DatabaseInstanceState = "Deleting"
+	// DatabaseInstanceUnknown covers provider states with no neutral meaning (modifying,
+	// backing-up…); callers keep polling.
+	DatabaseInstanceUnknown DatabaseInstanceState = "Unknown"
+)
+
+// DatabaseInstanceSettings are what a restore needs to recreate an instance as it was.
+type DatabaseInstanceSettings struct {
+	InstanceClass       string
+	StorageType         string
+	AllocatedStorageGiB int32
+	Iops                int32
+	ParameterGroup      string
+	OptionGroup         string
+	SubnetGroup         string
+	SecurityGroupIDs    []string
+	Port                int32
+	MultiAZ             bool
+	PubliclyAccessible  bool
+	Tags                map[string]string
+}
+
+// DatabaseInstance describes a database instance.
+type DatabaseInstance struct {
+	InstanceID  string
+	InstanceARN string
+	State       DatabaseInstanceState
+	// RawStatus is the provider's own status word (for example RDS "creating").
+	RawStatus     string
+	Engine        string
+	EngineVersion string
+	// Endpoint is "address:port" once the instance has one.
+	Endpoint string
+	Settings DatabaseInstanceSettings
+	// Owner is read back from the instance's owner tags; empty fields when untagged.
+	Owner BackupOwner
+	// Adopted is true when RestoreDatabaseInstance found the instance already started
+	// for the same owner.
+	Adopted bool
+}
+
+// RestoreDatabaseRequest asks for a new instance restored from a snapshot.
+type RestoreDatabaseRequest struct {
+	SnapshotID       string
+	TargetInstanceID string
+	// Settings are applied explicitly (zero fields are left to the provider's defaults);
+	// Settings.Tags are set on the instance together with the owner tags.
+	Settings DatabaseInstanceSettings
+	// Owner is the RestoreRequest, recorded as owner tags so a retry adopts the instance
+	// and cancelling deletes only an instance this restore started.
+	Owner BackupOwner
 }
 
 // StoredObject is one object a copy put (or found) at the destination.

@@ -209,6 +209,53 @@ type DatabaseBackupStatus struct {
 	// engineVersion is the database engine version.
 	// +optional
 	EngineVersion string `json:"engineVersion,omitempty"`
+	// sourceInstance records the source instance's settings when the snapshot was
+	// started, so a restore recreates it as it was (the manifest carries them too).
+	// +optional
+	SourceInstance *DatabaseInstanceSettings `json:"sourceInstance,omitempty"`
+}
+
+// DatabaseInstanceSettings are the settings of a database instance a restore needs to
+// recreate it: RestoreDBInstanceFromDBSnapshot otherwise falls back to the default
+// security group and parameter group, single-AZ.
+type DatabaseInstanceSettings struct {
+	// instanceClass is the instance class, for example db.t3.medium.
+	// +optional
+	InstanceClass string `json:"instanceClass,omitempty"`
+	// storageType is the storage type, for example gp3.
+	// +optional
+	StorageType string `json:"storageType,omitempty"`
+	// allocatedStorageGiB is the allocated storage in GiB.
+	// +optional
+	AllocatedStorageGiB int32 `json:"allocatedStorageGiB,omitempty"`
+	// iops is the provisioned IOPS, when the storage type has them.
+	// +optional
+	Iops int32 `json:"iops,omitempty"`
+	// parameterGroup is the DB parameter group.
+	// +optional
+	ParameterGroup string `json:"parameterGroup,omitempty"`
+	// optionGroup is the option group.
+	// +optional
+	OptionGroup string `json:"optionGroup,omitempty"`
+	// subnetGroup is the DB subnet group.
+	// +optional
+	SubnetGroup string `json:"subnetGroup,omitempty"`
+	// securityGroupIds are the VPC security groups.
+	// +optional
+	// +listType=atomic
+	SecurityGroupIDs []string `json:"securityGroupIds,omitempty"`
+	// port is the port the instance listens on.
+	// +optional
+	Port int32 `json:"port,omitempty"`
+	// multiAZ is whether the instance is Multi-AZ.
+	// +optional
+	MultiAZ bool `json:"multiAZ,omitempty"`
+	// publiclyAccessible is whether the instance was reachable from outside its VPC.
+	// +optional
+	PubliclyAccessible bool `json:"publiclyAccessible,omitempty"`
+	// tags are the instance's tags.
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // DocumentLibraryBackupStatus reports the document-library copy; refreshed every few seconds while copying.

@@ -25,7 +25,10 @@ var (
 // addKnownTypes registers the kinds of this group-version and the meta/v1 types
 // (options, Status, WatchEvent) every group-version serves.
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &BackupRequest{}, &BackupRequestList{})
+	s.AddKnownTypes(GroupVersion,
+		&BackupRequest{}, &BackupRequestList{},
+		&RestoreRequest{}, &RestoreRequestList{},
+	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

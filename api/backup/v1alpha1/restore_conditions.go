@@ -1,0 +1,102 @@
+package v1alpha1
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types of a RestoreRequest (Ready and Archived are shared with BackupRequest).
+const (
+	// ConditionSourceVerified is True once the backup is resolved, belongs to the
+	// namespace's project, its manifest and inventory checksums verify, and every
+	// target passed validation.
+	ConditionSourceVerified ConditionType = "SourceVerified"
+	// ConditionDatabaseRestored is True once the new instance is available.
+	ConditionDatabaseRestored ConditionType = "DatabaseRestored"
+	// ConditionDocumentLibraryRestored is True once every backup object is at the target.
+	ConditionDocumentLibraryRestored ConditionType = "DocumentLibraryRestored"
+	// ConditionVerified is True once verifyOnly found the backup complete and intact.
+	ConditionVerified ConditionType = "Verified"
+)
+
+// Reasons of a RestoreRequest's conditions and events (the backup reasons apply too).
+const (
+	ReasonValidationFailed     Reason = "ValidationFailed"
+	ReasonSourceNotReady       Reason = "SourceNotReady"
+	ReasonChecksumMismatch     Reason = "ChecksumMismatch"
+	ReasonTargetExists         Reason = "TargetExists"
+	ReasonTargetNotEmpty       Reason = "TargetNotEmpty"
+	ReasonOverwriteNotAllowed  Reason = "OverwriteNotConfirmed"
+	ReasonAlreadyRestored      Reason = "AlreadyRestored"
+	ReasonSourceVerified       Reason = "Verified"
+	ReasonRestoringDatabase    Reason = "Restoring"
+	ReasonDatabaseAvailable    Reason = "Available"
+	ReasonDatabaseFailed       Reason = "RestoreFailed"
+	ReasonRestoringFiles       Reason = "Copying"
+	ReasonFilesRestored        Reason = "Restored"
+	ReasonBackupIncomplete     Reason = "BackupIncomplete"
+	ReasonBackupIntact         Reason = "Intact"
+	ReasonInUseByRestore       Reason = "InUseByRestore"
+	ReasonRestoreCancelled     Reason = "Cancelled"
+	ReasonNotRequested         Reason = "NotRequested"
+	ReasonRestoreArtifactsKept Reason = "Retained"
+)
+
+// Condition returns the condition of type t, or nil.
+func (st *RestoreRequestStatus) Condition(t ConditionType) *metav1.Condition {
+	return meta.FindStatusCondition(st.Conditions, string(t))
+}
+
+// IsConditionTrue reports whether the condition of type t is True.
+func (st *RestoreRequestStatus) IsConditionTrue(t ConditionType) bool {
+	return meta.IsStatusConditionTrue(st.Conditions, string(t))
+}
+
+// SetCondition sets the condition of type t for st.ObservedGeneration, keeping its
+// lastTransitionTime when the status does not change.
+func (st *RestoreRequestStatus) SetCondition(t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
+	if len(message) > maxConditionMessage {
+		message = message[:maxConditionMessage-3] + "..."
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type:               string(t),
+		Status:             status,
+		Reason:             string(reason),
+		Message:            message,
+		ObservedGeneration: st.ObservedGeneration,
+		LastTransitionTime: metav1.NewTime(now),
+	})
+}
+
+// SetAsWaiting records that the restore waits for a slot of its project.
+func (st *RestoreRequestStatus) SetAsWaiting(message string, now time.Time) {
+	st.Phase = RestorePhasePending
+	st.Message = message
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonWaitingForSlot, message, now)
+}
+
+// SetAsStarted records that the restore took a slot of its project.
+func (st *RestoreRequestStatus) SetAsStarted(now metav1.Time) {
+	st.Phase = RestorePhaseInProgress
+	st.StartTime = &now
+	st.Message = "restore started"
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonInProgress, "restore in progress", now.Time)
+}
+
+// SetAsFailed ends the restore in phase Failed.
+func (st *RestoreRequestStatus) SetAsFailed(reason Reason, message string, now metav1.Time) {
+	st.Phase = RestorePhaseFailed
+	st.Message = message
+	st.CompletionTime = &now
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, reason, message, now.Time)
+}
+
+// SetAsSucceeded ends the restore in phase Succeeded.
+func (st *RestoreRequestStatus) SetAsSucceeded(summary string, now metav1.Time) {
+	st.Phase = RestorePhaseSucceeded
+	st.Message = summary
+	st.CompletionTime = &now
+	st.SetCondition(ConditionReady, metav1.ConditionTrue, ReasonSucceeded, summary, now.Time)
+}
