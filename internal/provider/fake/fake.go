@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +46,8 @@ type Provider struct {
 	Latency time.Duration
 	// SnapshotReadyAfter is how long a snapshot stays Creating.
 	SnapshotReadyAfter time.Duration
+	// InstanceReadyAfter is how long a restored instance stays Creating.
+	InstanceReadyAfter time.Duration
 	// CopyDuration is how long a copy takes.
 	CopyDuration time.Duration
 	// Clock is the time source for snapshot readiness and object modification times
@@ -60,9 +63,16 @@ type Provider struct {
 	objects   map[string]map[string]*object // bucket -> key -> object
 	failures  map[string]error              // operation -> error to return
 	calls     map[string]int
-	// bucketTags and instanceTags are the ownership tags of buckets and instances.
-	bucketTags   map[string]map[string]string
-	instanceTags map[string]map[string]string
+	// bucketTags are the ownership tags of buckets.
+	bucketTags map[string]map[string]string
+	// instances are the database instances: registered by tests or restored.
+	instances map[string]*instance
+}
+
+// instance is one database instance; its tags are info.Settings.Tags.
+type instance struct {
+	info    provider.DatabaseInstance
+	created time.Time
 }
 
 type snapshot struct {
@@ -83,7 +93,7 @@ type object struct {
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
 	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Clock: clock.RealClock{},
-		bucketTags: map[string]map[string]string{}, instanceTags: map[string]map[string]string{}}
+		bucketTags: map[string]map[string]string{}, instances: map[string]*instance{}}
 	for _, b := range buckets {
 		p.objects[b] = map[string]*object{}
 	}
@@ -201,7 +211,7 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 		}
 		return &provider.DatabaseSnapshotResult{SnapshotID: id, SnapshotARN: s.status.SnapshotARN, Status: s.status.State, Adopted: true}, nil
 	}
-	if _, known := p.instanceTags[req.InstanceID]; p.RequireInstances && !known {
+	if _, known := p.instances[req.InstanceID]; p.RequireInstances && !known {
 		return nil, fakeError(provider.KindNotFound, "CreateDBSnapshot", req.InstanceID+"/"+id, "database instance "+req.InstanceID+" not found")
 	}
 	created := p.Clock.Now()
@@ -288,28 +298,10 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 	threshold := min(firstPositive(req.MultipartThreshold, singleCopyLimit), singleCopyLimit)
 	partSize := firstPositive(req.PartSize, defaultPartSize)
 
-	// List the source (a snapshot of keys and objects: objects are never mutated in
-	// place, a write replaces the *object).
-	p.mu.Lock()
-	src, ok := p.objects[req.SourceBucket]
-	if !ok {
-		p.mu.Unlock()
-		return res, fakeError(provider.KindNotFound, "ListObjectsV2", resource, "bucket "+req.SourceBucket+" does not exist")
+	work, err := p.selectObjects(req, excluder, res)
+	if err != nil {
+		return res, err
 	}
-	type selected struct {
-		key, rel string
-		obj      *object
-	}
-	var work []selected
-	for _, key := range sortedKeys(src, req.SourcePrefix) {
-		rel := strings.TrimPrefix(key, req.SourcePrefix)
-		if excluder.Excluded(rel) {
-			res.ObjectsExcluded++
-			continue
-		}
-		work = append(work, selected{key: key, rel: rel, obj: src[key]})
-	}
-	p.mu.Unlock()
 
 	for _, w := range work {
 		if err := ctx.Err(); err != nil {
@@ -330,6 +322,11 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 		stored := provider.StoredObject{SourceKey: w.key, Key: destKey, Size: size, SourceETag: w.obj.etag}
 		existing := dst[destKey]
 		switch {
+		case existing != nil && req.Existing == provider.SkipExisting:
+			// Not ours to replace, and not part of what this copy stored.
+			res.ObjectsSkipped++
+			p.mu.Unlock()
+			continue
 		case existing != nil && int64(len(existing.data)) == size &&
 			(existing.etag == w.obj.etag || size > threshold && existing.sourceETag == w.obj.etag):
 			// Already there: the same single-part object, or an earlier multipart copy
@@ -366,6 +363,64 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 	return res, nil
 }
 
+// selected is one source object a copy works on.
+type selected struct {
+	key, rel string
+	obj      *object
+}
+
+// selectObjects returns the source objects of a copy in the order it copies them: the
+// listing of the source prefix less the exclusions, or exactly req.Objects. The
+// sequence is read before taking the fake's lock, since a caller's sequence may read
+// through the provider (an inventory). Listed objects missing from the source count
+// as vanished, as a CopyObject of them would on AWS.
+func (p *Provider) selectObjects(req provider.ObjectStorageCopyRequest, excluder *provider.Excluder, res *provider.ObjectStorageCopyResult) ([]selected, error) {
+	resource := req.SourceBucket + "/" + req.SourcePrefix
+	var listed []provider.ObjectMetadata
+	if req.Objects != nil {
+		for o, err := range req.Objects {
+			if err != nil {
+				return nil, fmt.Errorf("read the objects to copy: %w", err)
+			}
+			if !strings.HasPrefix(o.Key, req.SourcePrefix) {
+				return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
+					"object %s to copy is not under the source prefix %q", o.Key, req.SourcePrefix))
+			}
+			listed = append(listed, o)
+		}
+	}
+	// Objects are never mutated in place (a write replaces the *object), so the
+	// pointers taken here are a consistent snapshot of the source.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	src, ok := p.objects[req.SourceBucket]
+	if !ok {
+		return nil, fakeError(provider.KindNotFound, "ListObjectsV2", resource, "bucket "+req.SourceBucket+" does not exist")
+	}
+	var work []selected
+	if req.Objects != nil {
+		for _, o := range listed {
+			if obj, ok := src[o.Key]; ok {
+				work = append(work, selected{key: o.Key, rel: strings.TrimPrefix(o.Key, req.SourcePrefix), obj: obj})
+			} else {
+				res.ObjectsTotal++
+				res.BytesTotal += o.Size
+				res.ObjectsVanished++
+			}
+		}
+		return work, nil
+	}
+	for _, key := range sortedKeys(src, req.SourcePrefix) {
+		rel := strings.TrimPrefix(key, req.SourcePrefix)
+		if excluder.Excluded(rel) {
+			res.ObjectsExcluded++
+			continue
+		}
+		work = append(work, selected{key: key, rel: rel, obj: src[key]})
+	}
+	return work, nil
+}
+
 // validateCopy refuses the requests the AWS provider refuses before copying anything
 // and compiles the exclusion rules.
 func validateCopy(req provider.ObjectStorageCopyRequest) (*provider.Excluder, error) {
@@ -381,6 +436,11 @@ func validateCopy(req provider.ObjectStorageCopyRequest) (*provider.Excluder, er
 	if req.PartSize > 0 && req.PartSize < minPartSize {
 		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
 			"part size %d is below S3's minimum of %d bytes", req.PartSize, minPartSize))
+	}
+	switch req.Existing {
+	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite:
+	default:
+		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf("unknown existing-objects policy %q", req.Existing))
 	}
 	excluder, err := provider.NewExcluder(req.ExcludePatterns, req.ExcludeGeneratedFiles)
 	if err != nil {
@@ -507,11 +567,61 @@ func (p *Provider) SetBucketTags(bucket string, tags map[string]string) {
 }
 
 // SetInstanceTags creates (or retags) a database instance (test setup); nil tags
-// create an untagged instance.
+// create an untagged instance. A new instance is available with DefaultInstanceSettings.
 func (p *Provider) SetInstanceTags(instanceID string, tags map[string]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.instanceTags[instanceID] = maps.Clone(tags)
+	if inst, ok := p.instances[instanceID]; ok {
+		inst.info.Settings.Tags = maps.Clone(tags)
+		return
+	}
+	settings := DefaultInstanceSettings()
+	settings.Tags = maps.Clone(tags)
+	p.putInstance(instanceID, settings)
+}
+
+// PutInstance creates (or replaces) an available database instance with settings,
+// tags included (test setup: the source instance of a backup).
+func (p *Provider) PutInstance(instanceID string, settings provider.DatabaseInstanceSettings) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.putInstance(instanceID, settings)
+}
+
+// DefaultInstanceSettings are the settings of an instance registered with
+// SetInstanceTags: what a small PostgreSQL instance created with defaults has.
+func DefaultInstanceSettings() provider.DatabaseInstanceSettings {
+	return provider.DatabaseInstanceSettings{
+		InstanceClass: "db.t3.micro", StorageType: "gp2", AllocatedStorageGiB: 20,
+		ParameterGroup: "default.postgres15", OptionGroup: "default:postgres-15", Port: 5432,
+	}
+}
+
+// putInstance stores an available instance; p.mu is held.
+func (p *Provider) putInstance(id string, settings provider.DatabaseInstanceSettings) {
+	settings.Tags = maps.Clone(settings.Tags)
+	settings.SecurityGroupIDs = slices.Clone(settings.SecurityGroupIDs)
+	p.instances[id] = &instance{created: p.Clock.Now(), info: provider.DatabaseInstance{
+		InstanceID: id, InstanceARN: "arn:fake:rds:db:" + id, State: provider.DatabaseInstanceAvailable, RawStatus: "available",
+		Engine: "postgres", EngineVersion: "15.4", Endpoint: fmt.Sprintf("%s.fake.rds:%d", id, settings.Port),
+		Settings: settings, Owner: provider.OwnerFromTags(settings.Tags),
+	}}
+}
+
+// SetInstanceState forces an instance's state (for failure tests).
+func (p *Provider) SetInstanceState(instanceID string, state provider.DatabaseInstanceState, raw string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if inst, ok := p.instances[instanceID]; ok {
+		inst.info.State, inst.info.RawStatus = state, raw
+	}
+}
+
+// Instances returns the ids of existing instances.
+func (p *Provider) Instances() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Sorted(maps.Keys(p.instances))
 }
 
 // BucketTags implements provider.Provider.
@@ -541,11 +651,11 @@ func (p *Provider) DatabaseInstanceTags(ctx context.Context, instanceID string) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	tags, ok := p.instanceTags[instanceID]
+	inst, ok := p.instances[instanceID]
 	if !ok {
 		return nil, fakeError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Sprintf("database instance %s not found", instanceID))
 	}
-	return cloneTags(tags), nil
+	return cloneTags(inst.info.Settings.Tags), nil
 }
 
 // cloneTags copies tags; no tags is an empty map, never nil, as on AWS.
@@ -610,19 +720,4 @@ func snapshotID(owner provider.BackupOwner) string {
 		_, _ = fmt.Fprintf(h, "%d:%s;", len(field), field) // a hash.Hash never fails to write
 	}
 	return "snap-" + owner.Namespace + "-" + owner.Name + "-" + hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// DescribeDatabaseInstance is not implemented yet.
-func (p *Provider) DescribeDatabaseInstance(ctx context.Context, instanceID string) (*provider.DatabaseInstance, error) {
-	return nil, provider.NewError(provider.KindInvalidInput, "describe instance", instanceID, errors.New("not implemented"))
-}
-
-// RestoreDatabaseInstance is not implemented yet.
-func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.RestoreDatabaseRequest) (*provider.DatabaseInstance, error) {
-	return nil, provider.NewError(provider.KindInvalidInput, "restore instance", req.TargetInstanceID, errors.New("not implemented"))
-}
-
-// DeleteDatabaseInstance is not implemented yet.
-func (p *Provider) DeleteDatabaseInstance(ctx context.Context, instanceID string, owner provider.BackupOwner) error {
-	return provider.NewError(provider.KindInvalidInput, "delete instance", instanceID, errors.New("not implemented"))
 }
