@@ -9,6 +9,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/contract"
 )
 
@@ -41,6 +42,9 @@ func TestContract(t *testing.T) {
 			},
 			NewInstance: func(t *testing.T, tags map[string]string) string {
 				return raw.newTaggedInstance(t, tags)
+			},
+			NewConfiguredInstance: func(t *testing.T, tags map[string]string) (string, provider.DatabaseInstanceSettings) {
+				return raw.newConfiguredInstance(t, tags)
 			},
 			SnapshotTimeout: time.Minute,
 		}

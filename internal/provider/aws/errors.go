@@ -22,6 +22,13 @@ var errorCodeKinds = map[string]provider.ErrorKind{
 	"DBInstanceNotFoundFault": provider.KindNotFound,
 	"DBSnapshotNotFound":      provider.KindNotFound,
 	"DBSnapshotNotFoundFault": provider.KindNotFound,
+	// What a restore names besides the snapshot (describe says which).
+	"DBSubnetGroupNotFoundFault":    provider.KindNotFound,
+	"DBParameterGroupNotFound":      provider.KindNotFound,
+	"DBParameterGroupNotFoundFault": provider.KindNotFound,
+	"OptionGroupNotFoundFault":      provider.KindNotFound,
+	"DBSecurityGroupNotFound":       provider.KindNotFound,
+	"DBSecurityGroupNotFoundFault":  provider.KindNotFound,
 
 	// Credentials and permissions.
 	"AccessDenied":                provider.KindAccessDenied,
@@ -39,11 +46,17 @@ var errorCodeKinds = map[string]provider.ErrorKind{
 	// Someone else's resource under our name.
 	"DBSnapshotAlreadyExists":      provider.KindConflict,
 	"DBSnapshotAlreadyExistsFault": provider.KindConflict,
+	"DBInstanceAlreadyExists":      provider.KindConflict,
+	"DBInstanceAlreadyExistsFault": provider.KindConflict,
 	"BucketAlreadyOwnedByYou":      provider.KindConflict,
 
 	// Quotas.
 	"SnapshotQuotaExceeded":      provider.KindQuotaExceeded,
 	"SnapshotQuotaExceededFault": provider.KindQuotaExceeded,
+	"InstanceQuotaExceeded":      provider.KindQuotaExceeded,
+	"InstanceQuotaExceededFault": provider.KindQuotaExceeded,
+	"StorageQuotaExceeded":       provider.KindQuotaExceeded,
+	"StorageQuotaExceededFault":  provider.KindQuotaExceeded,
 
 	// States that pass with time (an instance being modified, a snapshot still creating).
 	"InvalidDBInstanceState":      provider.KindInvalidState,
@@ -53,14 +66,19 @@ var errorCodeKinds = map[string]provider.ErrorKind{
 	"InvalidDBClusterStateFault":  provider.KindInvalidState,
 
 	// Requests that can never succeed as written.
-	"InvalidParameterValue":       provider.KindInvalidInput,
-	"InvalidParameterCombination": provider.KindInvalidInput,
-	"InvalidBucketName":           provider.KindInvalidInput,
-	"InvalidArgument":             provider.KindInvalidInput,
-	"KeyTooLongError":             provider.KindInvalidInput,
-	"EntityTooLarge":              provider.KindInvalidInput,
-	"InvalidObjectState":          provider.KindInvalidInput, // archived (Glacier) objects
-	"InvalidStorageClass":         provider.KindInvalidInput,
+	"InvalidParameterValue":        provider.KindInvalidInput,
+	"InvalidParameterCombination":  provider.KindInvalidInput,
+	"InvalidBucketName":            provider.KindInvalidInput,
+	"InvalidArgument":              provider.KindInvalidInput,
+	"KeyTooLongError":              provider.KindInvalidInput,
+	"EntityTooLarge":               provider.KindInvalidInput,
+	"InvalidObjectState":           provider.KindInvalidInput, // archived (Glacier) objects
+	"InvalidStorageClass":          provider.KindInvalidInput,
+	"InvalidVPCNetworkStateFault":  provider.KindInvalidInput,
+	"InvalidSubnet":                provider.KindInvalidInput,
+	"StorageTypeNotSupported":      provider.KindInvalidInput,
+	"StorageTypeNotSupportedFault": provider.KindInvalidInput,
+	"InvalidRestoreFault":          provider.KindInvalidInput,
 
 	// Throttling.
 	"SlowDown":                 provider.KindThrottled,

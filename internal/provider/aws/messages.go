@@ -47,6 +47,9 @@ var operations = map[string]operation{
 	"CreateDBSnapshot":    {"rds:CreateDBSnapshot", subjectInstanceSnapshot},
 	"DescribeDBSnapshots": {"rds:DescribeDBSnapshots", subjectSnapshot},
 	"DeleteDBSnapshot":    {"rds:DeleteDBSnapshot", subjectSnapshot},
+	"DeleteDBInstance":    {"rds:DeleteDBInstance", subjectInstance},
+
+	"RestoreDBInstanceFromDBSnapshot": {"rds:RestoreDBInstanceFromDBSnapshot", subjectInstanceSnapshot},
 
 	"HeadBucket":       {"s3:ListBucket", subjectBucket},
 	"GetBucketTagging": {"s3:GetBucketTagging", subjectBucket},
@@ -103,6 +106,9 @@ func describe(region, op, resource string, kind provider.ErrorKind, err error) s
 			return fmt.Sprintf("multipart upload to %s no longer exists", s.name)
 		case info.subject == subjectObject || info.subject == subjectCopy:
 			return fmt.Sprintf("object %s does not exist", s.name)
+		case s.isRDS() && code != "" && !strings.HasPrefix(code, "DBInstance") && !strings.HasPrefix(code, "DBSnapshot"):
+			// A subnet, parameter, option or security group the request names.
+			return fmt.Sprintf("AWS refused %s on %s%s: something it names does not exist%s", op, s.name, in, codeSuffix(code, serverMsg))
 		}
 		return fmt.Sprintf("%s not found%s", s.name, in)
 
@@ -121,6 +127,8 @@ func describe(region, op, resource string, kind provider.ErrorKind, err error) s
 		switch code {
 		case "DBSnapshotAlreadyExists", "DBSnapshotAlreadyExistsFault":
 			return fmt.Sprintf("%s already exists%s", s.snapshotName(), in)
+		case "DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault":
+			return fmt.Sprintf("%s already exists%s", s.instanceName(), in)
 		case "BucketAlreadyOwnedByYou", "BucketAlreadyExists":
 			return fmt.Sprintf("bucket %s already exists", s.bucket)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -14,29 +13,11 @@ func (p *Provider) DatabaseInstanceTags(ctx context.Context, instanceID string) 
 	if instanceID == "" {
 		return nil, invalidInput("DescribeDBInstances", instanceID, "database instance id is required")
 	}
-	out, err := p.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: &instanceID})
+	inst, err := p.describeInstance(ctx, instanceID)
 	if err != nil {
-		return nil, p.classify("DescribeDBInstances", instanceID, err)
+		return nil, err
 	}
-	if len(out.DBInstances) == 0 {
-		return nil, p.notFound("DescribeDBInstances", instanceID)
-	}
-	inst := out.DBInstances[0]
-	tags := inst.TagList
-	// The SDK decodes an empty <TagList/> to an empty slice: only a description
-	// without the element (older servers, some emulators) needs the second call.
-	if tags == nil && inst.DBInstanceArn != nil {
-		listed, err := p.rds.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: inst.DBInstanceArn})
-		if err != nil {
-			return nil, p.classify("ListTagsForResource", instanceID, err)
-		}
-		tags = listed.TagList
-	}
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[awssdk.ToString(t.Key)] = awssdk.ToString(t.Value)
-	}
-	return m, nil
+	return inst.Settings.Tags, nil
 }
 
 // BucketTags returns a bucket's tags; a bucket without a tag set has none. A missing

@@ -69,14 +69,6 @@ func testOwner() provider.BackupOwner {
 	}
 }
 
-func tagMap(tags []rdstypes.Tag) map[string]string {
-	m := map[string]string{}
-	for _, t := range tags {
-		m[awssdk.ToString(t.Key)] = awssdk.ToString(t.Value)
-	}
-	return m
-}
-
 func TestCreateSnapshotTagsItAndReportsStatus(t *testing.T) {
 	ctx := context.Background()
 	raw := newRawClients(t)

@@ -45,7 +45,14 @@ type Env struct {
 	// NewInstance creates a database instance (PostgreSQL, available for snapshots)
 	// with the given tags (nil: none) and returns its identifier.
 	NewInstance func(t *testing.T, tags map[string]string) string
-	// SnapshotTimeout bounds the wait for a snapshot to become Available; 0 means a minute.
+	// NewConfiguredInstance creates an available PostgreSQL instance with the given tags
+	// and a setting other than the default wherever the store allows one (class,
+	// provisioned-IOPS storage, parameter, option and subnet groups that exist in the
+	// store, security groups, port, Multi-AZ), and returns its identifier and those
+	// settings (tags included): what DescribeDatabaseInstance must report.
+	NewConfiguredInstance func(t *testing.T, tags map[string]string) (string, provider.DatabaseInstanceSettings)
+	// SnapshotTimeout bounds the wait for a snapshot (or a restored instance) to become
+	// Available; 0 means a minute.
 	SnapshotTimeout time.Duration
 }
 
@@ -53,6 +60,7 @@ type Env struct {
 func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	s := &suite{newEnv: newEnv}
 	t.Run("Database", s.database)
+	t.Run("Instances", s.instances)
 	t.Run("Objects", s.objects)
 	t.Run("Tags", s.tags)
 	t.Run("Copy", s.copy)

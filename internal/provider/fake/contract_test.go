@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/contract"
 	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 )
@@ -33,6 +34,16 @@ func TestContract(t *testing.T) {
 				id := fmt.Sprintf("db-%d", seq.Add(1))
 				p.SetInstanceTags(id, tags)
 				return id
+			},
+			NewConfiguredInstance: func(t *testing.T, tags map[string]string) (string, provider.DatabaseInstanceSettings) {
+				id := fmt.Sprintf("db-%d", seq.Add(1))
+				settings := provider.DatabaseInstanceSettings{
+					InstanceClass: "db.m5.large", StorageType: "io1", AllocatedStorageGiB: 100, Iops: 1000,
+					ParameterGroup: "lc2-params", OptionGroup: "lc2-options", SubnetGroup: "lc2-subnets",
+					SecurityGroupIDs: []string{"sg-2", "sg-1"}, Port: 5433, MultiAZ: true, Tags: tags,
+				}
+				p.PutInstance(id, settings)
+				return id, settings
 			},
 		}
 	})

@@ -215,9 +215,13 @@ func (p *Provider) CreateDatabaseSnapshot(ctx context.Context, req provider.Crea
 		return nil, fakeError(provider.KindNotFound, "CreateDBSnapshot", req.InstanceID+"/"+id, "database instance "+req.InstanceID+" not found")
 	}
 	created := p.Clock.Now()
+	size := int64(20) << 30
+	if inst, ok := p.instances[req.InstanceID]; ok && inst.info.Settings.AllocatedStorageGiB > 0 {
+		size = int64(inst.info.Settings.AllocatedStorageGiB) << 30 // RDS reports the instance's allocated storage
+	}
 	s := &snapshot{created: created, status: provider.SnapshotStatus{
 		SnapshotID: id, SnapshotARN: "arn:fake:rds:snapshot:" + id, InstanceID: req.InstanceID,
-		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: 20 << 30, Engine: "postgres", EngineVersion: "15.4",
+		State: provider.SnapshotCreating, RawStatus: "creating", SizeBytes: size, Engine: "postgres", EngineVersion: "15.4",
 		CreatedAt: &created, Owner: req.Owner,
 	}}
 	p.snapshots[id] = s
