@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -13,21 +14,26 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/database"
 )
 
-// Archiver archives terminal BackupRequests to the backup history. It is a
-// controller-runtime manager.Runnable that runs on the leader only. A nil
-// *Archiver is valid and does nothing (archival disabled).
+// Archiver archives terminal BackupRequests, and RestoreRequests at every phase,
+// to the backup history. It is a controller-runtime manager.Runnable that runs on
+// the leader only. A nil *Archiver is valid and does nothing (archival disabled).
 type Archiver struct {
 	opts    Options
 	metrics *metrics
-	queue   workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	queue   workqueue.TypedRateLimitingInterface[itemKey]
 
 	mu      sync.Mutex
-	pending map[types.NamespacedName]*backupv1.BackupRequest // newest state to archive, per object
+	pending map[itemKey]client.Object // newest state to archive, per object
+
+	// migrated is set once the schema is up to date (or left to others): from then
+	// on the history can be queried (CompletedRestore).
+	migrated atomic.Bool
 
 	// afterCommit, if set (tests, benchmark), is called when a row is committed.
 	afterCommit func(br *backupv1.BackupRequest, committed time.Time)
@@ -42,14 +48,37 @@ func New(opts Options) (*Archiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register archival metrics: %w", err)
 	}
-	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](opts.InitialBackoff, opts.MaxBackoff)
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[itemKey](opts.InitialBackoff, opts.MaxBackoff)
 	return &Archiver{
 		opts:    opts,
 		metrics: m,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(limiter,
-			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "archiver"}),
-		pending: map[types.NamespacedName]*backupv1.BackupRequest{},
+			workqueue.TypedRateLimitingQueueConfig[itemKey]{Name: "archiver"}),
+		pending: map[itemKey]client.Object{},
 	}, nil
+}
+
+// Kinds of the objects archived.
+const (
+	kindBackup  = "BackupRequest"
+	kindRestore = "RestoreRequest"
+)
+
+// itemKey names one queued object: a BackupRequest and a RestoreRequest may share
+// a namespace and name.
+type itemKey struct {
+	kind string
+	types.NamespacedName
+}
+
+func (k itemKey) String() string { return k.kind + " " + k.NamespacedName.String() }
+
+func keyOf(obj client.Object) itemKey {
+	kind := kindBackup
+	if _, ok := obj.(*backupv1.RestoreRequest); ok {
+		kind = kindRestore
+	}
+	return itemKey{kind: kind, NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
 }
 
 // NeedLeaderElection makes the Archiver run on the elected leader only.
@@ -65,34 +94,45 @@ func (a *Archiver) Enqueue(br *backupv1.BackupRequest) {
 	a.add(br.DeepCopy())
 }
 
+// EnqueueRestore asks for rr's current phase (Pending, InProgress, Succeeded or
+// Failed) to be archived if it is not yet. The reconciler calls it on every phase
+// change. It never blocks: when the queue is full the RestoreRequest is left to the
+// next resync. Safe on a nil Archiver.
+func (a *Archiver) EnqueueRestore(rr *backupv1.RestoreRequest) {
+	if a == nil || rr == nil || rr.Status.Phase == "" || IsRestoreArchived(rr) {
+		return
+	}
+	a.add(rr.DeepCopy())
+}
+
 // add keeps the newest state of the object and queues its key once.
-func (a *Archiver) add(br *backupv1.BackupRequest) bool {
-	key := types.NamespacedName{Namespace: br.Namespace, Name: br.Name}
+func (a *Archiver) add(obj client.Object) bool {
+	key := keyOf(obj)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, queued := a.pending[key]; !queued && len(a.pending) >= a.opts.QueueSize {
 		return false
 	}
-	a.pending[key] = br
+	a.pending[key] = obj
 	a.metrics.pending.Set(float64(len(a.pending)))
 	a.queue.Add(key)
 	return true
 }
 
 // take returns the state to archive for key.
-func (a *Archiver) take(key types.NamespacedName) *backupv1.BackupRequest {
+func (a *Archiver) take(key itemKey) client.Object {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.pending[key]
 }
 
-// finish forgets br unless a different state of the object arrived meanwhile
+// finish forgets obj unless a different state of the object arrived meanwhile
 // (a copy of the same resourceVersion, queued by a resync, is the same state).
-func (a *Archiver) finish(key types.NamespacedName, br *backupv1.BackupRequest) {
+func (a *Archiver) finish(key itemKey, obj client.Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if cur := a.pending[key]; cur == br || (cur != nil && cur.UID == br.UID &&
-		cur.ResourceVersion != "" && cur.ResourceVersion == br.ResourceVersion) {
+	if cur := a.pending[key]; cur == obj || (cur != nil && cur.GetUID() == obj.GetUID() &&
+		cur.GetResourceVersion() != "" && cur.GetResourceVersion() == obj.GetResourceVersion()) {
 		delete(a.pending, key)
 	}
 	a.metrics.pending.Set(float64(len(a.pending)))
@@ -109,6 +149,7 @@ func (a *Archiver) Start(ctx context.Context) error {
 	if !a.opts.SkipMigrate && !a.migrate(ctx) {
 		return nil
 	}
+	a.migrated.Store(true)
 	var wg sync.WaitGroup
 	for range a.opts.Workers {
 		wg.Go(func() {
@@ -168,26 +209,41 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// resync queues every terminal BackupRequest whose phase is not archived yet.
+// resync queues every terminal BackupRequest, and every RestoreRequest with a
+// phase, whose phase is not archived yet. The two lists are independent: one
+// failing does not hold up the other.
 func (a *Archiver) resync(ctx context.Context) {
 	log := ctrl.LoggerFrom(ctx)
-	var list backupv1.BackupRequestList
-	if err := a.opts.Client.List(ctx, &list); err != nil {
-		if ctx.Err() == nil {
-			log.Error(err, "list BackupRequests for archival resync")
-		}
-		return
-	}
 	queued, full := 0, 0
-	for i := range list.Items {
-		br := &list.Items[i]
-		if !br.Status.Phase.IsTerminal() || IsArchived(br) || isRejected(br) {
-			continue
-		}
-		if a.add(br.DeepCopy()) {
+	count := func(obj client.Object) {
+		if a.add(obj) {
 			queued++
 		} else {
 			full++
+		}
+	}
+	var backups backupv1.BackupRequestList
+	if err := a.opts.Client.List(ctx, &backups); err != nil {
+		if ctx.Err() == nil {
+			log.Error(err, "list BackupRequests for archival resync")
+		}
+	}
+	for i := range backups.Items {
+		br := &backups.Items[i]
+		if br.Status.Phase.IsTerminal() && !IsArchived(br) && !isRejected(br.Status.Conditions, string(br.Status.Phase)) {
+			count(br.DeepCopy())
+		}
+	}
+	var restores backupv1.RestoreRequestList
+	if err := a.opts.Client.List(ctx, &restores); err != nil {
+		if ctx.Err() == nil {
+			log.Error(err, "list RestoreRequests for archival resync")
+		}
+	}
+	for i := range restores.Items {
+		rr := &restores.Items[i]
+		if rr.Status.Phase != "" && !IsRestoreArchived(rr) && !isRejected(rr.Status.Conditions, string(rr.Status.Phase)) {
+			count(rr.DeepCopy())
 		}
 	}
 	if queued > 0 || full > 0 {
@@ -201,26 +257,33 @@ func (a *Archiver) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer a.queue.Done(key)
-	br := a.take(key)
-	if br == nil {
+	obj := a.take(key)
+	if obj == nil {
 		a.queue.Forget(key)
 		return true
 	}
-	log := ctrl.LoggerFrom(ctx).WithValues("backupRequest", key.String(), "phase", br.Status.Phase)
-	retryLater := a.archive(logr.NewContext(ctx, log), key, br)
+	var retryLater bool
+	switch o := obj.(type) {
+	case *backupv1.BackupRequest:
+		log := ctrl.LoggerFrom(ctx).WithValues("backupRequest", key.NamespacedName.String(), "phase", o.Status.Phase)
+		retryLater = a.archive(logr.NewContext(ctx, log), key, o)
+	case *backupv1.RestoreRequest:
+		log := ctrl.LoggerFrom(ctx).WithValues("restoreRequest", key.NamespacedName.String(), "phase", o.Status.Phase)
+		retryLater = a.archiveRestore(logr.NewContext(ctx, log), key, o)
+	}
 	if retryLater && ctx.Err() == nil {
 		// Stays pending; retried after the item's exponential backoff.
 		a.queue.AddRateLimited(key)
 		return true
 	}
 	a.queue.Forget(key)
-	a.finish(key, br)
+	a.finish(key, obj)
 	return true
 }
 
 // archive upserts br's record and then sets its Archived condition. It returns
 // true when the upsert should be retried with backoff.
-func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest) bool {
+func (a *Archiver) archive(ctx context.Context, key itemKey, br *backupv1.BackupRequest) bool {
 	log := ctrl.LoggerFrom(ctx)
 	rec := RecordFromBackupRequest(br, a.opts.Clock.Now())
 	changed, err := a.opts.Store.UpsertBackupRecordChanged(ctx, rec)
@@ -232,7 +295,7 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 		case errors.As(err, &ve) || isDataError(err):
 			a.metrics.failures.WithLabelValues(failureInvalid).Inc()
 			log.Error(err, "backup record rejected; it will not be archived")
-			a.reject(ctx, key, br, err)
+			a.reject(ctx, key, br.UID, string(br.Status.Phase), err)
 			return false
 		case database.IsRetryable(err):
 			a.metrics.failures.WithLabelValues(failureConnection).Inc()
@@ -261,8 +324,8 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 		a.afterCommit(br, committed)
 	}
 	cond := metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue, Reason: ReasonRecorded,
-		Message: recordedMessage(br.Status.Phase)}
-	if err := a.setCondition(ctx, key, br.UID, br.Status.Phase, cond); err != nil {
+		Message: recordedMessage(string(br.Status.Phase))}
+	if err := a.setCondition(ctx, key, br.UID, string(br.Status.Phase), cond); err != nil {
 		a.conditionFailed(ctx, err)
 		return false
 	}
@@ -270,11 +333,12 @@ func (a *Archiver) archive(ctx context.Context, key types.NamespacedName, br *ba
 	return false
 }
 
-// reject marks br Archived=False so resyncs stop retrying a record that cannot be stored.
-func (a *Archiver) reject(ctx context.Context, key types.NamespacedName, br *backupv1.BackupRequest, cause error) {
+// reject marks the object uid Archived=False so resyncs stop retrying a record
+// that cannot be stored.
+func (a *Archiver) reject(ctx context.Context, key itemKey, uid types.UID, phase string, cause error) {
 	cond := metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionFalse, Reason: ReasonInvalidRecord,
-		Message: truncateBytes(fmt.Sprintf("phase %s not recorded in backup history: %v", br.Status.Phase, cause), 1024)}
-	if err := a.setCondition(ctx, key, br.UID, br.Status.Phase, cond); err != nil {
+		Message: truncateBytes(fmt.Sprintf("phase %s not recorded in backup history: %v", phase, cause), 1024)}
+	if err := a.setCondition(ctx, key, uid, phase, cond); err != nil {
 		a.conditionFailed(ctx, err)
 	}
 }

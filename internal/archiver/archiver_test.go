@@ -136,7 +136,7 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 	running := newBR("ns1", "running", backupv1.PhaseInProgress)
 	already := newBR("ns2", "already", backupv1.PhaseSucceeded)
 	meta.SetStatusCondition(&already.Status.Conditions, metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue,
-		Reason: ReasonRecorded, Message: recordedMessage(backupv1.PhaseSucceeded)})
+		Reason: ReasonRecorded, Message: recordedMessage(string(backupv1.PhaseSucceeded))})
 	kc := newFakeClient(t, done, failed, expired, running, already)
 	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
 	if err != nil {

@@ -28,47 +28,69 @@ const (
 )
 
 // recordedMessage is the Archived=True message; it names the phase so that a later
-// phase (Succeeded, then Expired) is archived again.
-func recordedMessage(phase backupv1.BackupPhase) string {
+// phase (Succeeded, then Expired; Pending, then InProgress...) is archived again.
+func recordedMessage(phase string) string {
 	return fmt.Sprintf("phase %s recorded in backup history", phase)
+}
+
+// archivedIn reports whether conds say phase is committed to the backup history.
+func archivedIn(conds []metav1.Condition, phase string) bool {
+	c := meta.FindStatusCondition(conds, ConditionArchived)
+	return c != nil && c.Status == metav1.ConditionTrue && c.Message == recordedMessage(phase)
 }
 
 // IsArchived reports whether br's current phase is committed to the backup
 // history (condition Archived=True for this phase).
 func IsArchived(br *backupv1.BackupRequest) bool {
-	c := meta.FindStatusCondition(br.Status.Conditions, ConditionArchived)
-	return c != nil && c.Status == metav1.ConditionTrue && c.Message == recordedMessage(br.Status.Phase)
+	return archivedIn(br.Status.Conditions, string(br.Status.Phase))
 }
 
-// isRejected reports whether archiving br's current phase already failed for good.
-func isRejected(br *backupv1.BackupRequest) bool {
-	c := meta.FindStatusCondition(br.Status.Conditions, ConditionArchived)
+// IsRestoreArchived reports whether rr's current phase is committed to the backup
+// history (condition Archived=True for this phase).
+func IsRestoreArchived(rr *backupv1.RestoreRequest) bool {
+	return archivedIn(rr.Status.Conditions, string(rr.Status.Phase))
+}
+
+// isRejected reports whether archiving the current phase already failed for good.
+func isRejected(conds []metav1.Condition, phase string) bool {
+	c := meta.FindStatusCondition(conds, ConditionArchived)
 	return c != nil && c.Status == metav1.ConditionFalse && c.Reason == ReasonInvalidRecord &&
-		strings.HasPrefix(c.Message, fmt.Sprintf("phase %s ", br.Status.Phase))
+		strings.HasPrefix(c.Message, fmt.Sprintf("phase %s ", phase))
 }
 
 // errSuperseded: the object changed phase or was replaced; its newer state is archived on its own.
-var errSuperseded = errors.New("backup request changed since it was archived")
+var errSuperseded = errors.New("object changed since it was archived")
 
-// setCondition sets the Archived condition on the BackupRequest uid with a status
-// merge patch carrying the resourceVersion, retrying on conflict.
-func (a *Archiver) setCondition(ctx context.Context, key types.NamespacedName, uid types.UID,
-	phase backupv1.BackupPhase, cond metav1.Condition) error {
+// fresh returns an empty object of key's kind, and accessors of its status.
+func fresh(kind string) (obj client.Object, phase func() string, conds func() *[]metav1.Condition) {
+	if kind == kindRestore {
+		rr := &backupv1.RestoreRequest{}
+		return rr, func() string { return string(rr.Status.Phase) }, func() *[]metav1.Condition { return &rr.Status.Conditions }
+	}
+	br := &backupv1.BackupRequest{}
+	return br, func() string { return string(br.Status.Phase) }, func() *[]metav1.Condition { return &br.Status.Conditions }
+}
+
+// setCondition sets the Archived condition on the object uid (a BackupRequest or
+// a RestoreRequest, as key says) with a status merge patch carrying the
+// resourceVersion, retrying on conflict. It gives up with errSuperseded once the
+// object is in another phase or was replaced.
+func (a *Archiver) setCondition(ctx context.Context, key itemKey, uid types.UID, phase string, cond metav1.Condition) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur backupv1.BackupRequest
-		if err := a.opts.APIReader.Get(ctx, key, &cur); err != nil {
+		cur, curPhase, conds := fresh(key.kind)
+		if err := a.opts.APIReader.Get(ctx, key.NamespacedName, cur); err != nil {
 			return err
 		}
-		if cur.UID != uid || cur.Status.Phase != phase {
+		if cur.GetUID() != uid || curPhase() != phase {
 			return errSuperseded
 		}
-		if c := meta.FindStatusCondition(cur.Status.Conditions, cond.Type); c != nil &&
+		if c := meta.FindStatusCondition(*conds(), cond.Type); c != nil &&
 			c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
 			return nil
 		}
-		orig := cur.DeepCopy()
-		cond.ObservedGeneration = cur.Generation
-		meta.SetStatusCondition(&cur.Status.Conditions, cond)
-		return a.opts.Client.Status().Patch(ctx, &cur, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+		orig := cur.DeepCopyObject().(client.Object)
+		cond.ObservedGeneration = cur.GetGeneration()
+		meta.SetStatusCondition(conds(), cond)
+		return a.opts.Client.Status().Patch(ctx, cur, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -36,12 +37,15 @@ func newScheme(t testing.TB) *runtime.Scheme {
 	if err := backupv1.AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
+	if err := corev1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
 func newFakeClient(t testing.TB, objs ...client.Object) client.WithWatch {
 	return fake.NewClientBuilder().WithScheme(newScheme(t)).
-		WithStatusSubresource(&backupv1.BackupRequest{}).WithObjects(objs...).Build()
+		WithStatusSubresource(&backupv1.BackupRequest{}, &backupv1.RestoreRequest{}).WithObjects(objs...).Build()
 }
 
 // newBR returns a BackupRequest in phase, completed a second ago.
@@ -182,6 +186,17 @@ func (s *countingStore) UpsertBackupRecordChanged(ctx context.Context, r *databa
 	return changed, err
 }
 
+func (s *countingStore) UpsertRestoreRecordChanged(ctx context.Context, r *database.RestoreRecord) (bool, error) {
+	changed, err := s.Store.UpsertRestoreRecordChanged(ctx, r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.upserts[r.UID]++
+	if err != nil {
+		s.failedUps[r.UID]++
+	}
+	return changed, err
+}
+
 func (s *countingStore) attempts(uid string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,6 +229,17 @@ func (s *stuckStore) MarkBackupForDeletion(context.Context, string, string, time
 
 func (s *stuckStore) MarkBackupDeleted(context.Context, string, time.Time) error {
 	return errors.New("stuckStore: MarkBackupDeleted not expected")
+}
+
+func (s *stuckStore) UpsertRestoreRecordChanged(ctx context.Context, r *database.RestoreRecord) (bool, error) {
+	s.entered <- r.UID
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func (s *stuckStore) FindCompletedRestore(ctx context.Context, _ database.RestoreKey) (*database.RestoreRecord, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {

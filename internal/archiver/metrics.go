@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "backup_archival_pending",
-			Help: "Terminal BackupRequests queued for archival, being archived or waiting for a retry.",
+			Help: "BackupRequests and RestoreRequests queued for archival, being archived or waiting for a retry.",
 		}),
 	}
 	for _, r := range []string{failureConnection, failureDatabase, failureInvalid, failureCondition} {

@@ -21,13 +21,19 @@ type Store interface {
 	// MarkBackupForDeletion and MarkBackupDeleted record that retention removed a backup.
 	MarkBackupForDeletion(ctx context.Context, namespace, name string, deletionTime time.Time) error
 	MarkBackupDeleted(ctx context.Context, uid string, deletedAt time.Time) error
+	// UpsertRestoreRecordChanged writes r (a terminal row stays as it is) and reports
+	// whether the row changed.
+	UpsertRestoreRecordChanged(ctx context.Context, r *database.RestoreRecord) (bool, error)
+	// FindCompletedRestore returns the newest Succeeded restore matching k, or nil.
+	FindCompletedRestore(ctx context.Context, k database.RestoreKey) (*database.RestoreRecord, error)
 }
 
 // Options configures an Archiver. Client and Store are required.
 type Options struct {
-	// Client lists BackupRequests and patches their status (the manager's client).
+	// Client lists BackupRequests and RestoreRequests, patches their status and reads
+	// namespaces' project labels (the manager's client).
 	Client client.Client
-	// APIReader, if set, reads the BackupRequest right before its status patch,
+	// APIReader, if set, reads the object right before its status patch,
 	// bypassing the cache (the manager's GetAPIReader()); defaults to Client.
 	APIReader client.Reader
 	// Store is the backup-history database.
@@ -36,14 +42,14 @@ type Options struct {
 	// metrics.Registry in the controller); nil registers nowhere.
 	Registerer prometheus.Registerer
 
-	// QueueSize bounds the BackupRequests waiting for archival (default 1024).
-	// Enqueue drops what does not fit; the next resync picks it up.
+	// QueueSize bounds the objects waiting for archival (default 1024). Enqueue and
+	// EnqueueRestore drop what does not fit; the next resync picks it up.
 	QueueSize int
 	// Workers is the number of concurrent upserts (default 8; archival waits on
 	// commits and API round trips, not CPU).
 	Workers int
-	// ResyncInterval is how often all BackupRequests are listed to archive the
-	// terminal ones lacking Archived=True (default 1 minute).
+	// ResyncInterval is how often all BackupRequests and RestoreRequests are listed
+	// to archive those whose phase lacks Archived=True (default 1 minute).
 	ResyncInterval time.Duration
 	// InitialBackoff and MaxBackoff bound the per-item exponential backoff after a
 	// failed upsert (defaults 200ms and 30s). An item is retried until committed.

@@ -104,3 +104,75 @@ func truncateRunes(s string, n int) string {
 	}
 	return string([]rune(s)[:n])
 }
+
+// RecordFromRestoreRequest converts a RestoreRequest into its backup-history row.
+// The resolved source (status.source) gives the project, environment and backup;
+// before it is resolved the row carries what the spec names (the BackupRequest, or
+// the manifest URL, unverified). The result is validated by the database client on
+// upsert.
+func RecordFromRestoreRequest(rr *backupv1.RestoreRequest, now time.Time) *database.RestoreRecord {
+	r := &database.RestoreRecord{
+		UID:         string(rr.UID),
+		Namespace:   rr.Namespace,
+		Name:        rr.Name,
+		Phase:       string(rr.Status.Phase),
+		Message:     truncateBytes(rr.Status.Message, maxMessageBytes),
+		RequestedAt: rr.CreationTimestamp.UTC(),
+		VerifyOnly:  rr.Spec.VerifyOnly,
+
+		BackupName:       rr.Spec.Source.BackupRequestName,
+		ManifestLocation: rr.Spec.Source.Manifest,
+
+		StartTime:      timePtr(rr.Status.StartTime),
+		CompletionTime: timePtr(rr.Status.CompletionTime),
+	}
+	if r.RequestedAt.IsZero() {
+		r.RequestedAt = now.UTC()
+	}
+	if c := rr.Status.Condition(backupv1.ConditionReady); c != nil {
+		r.Reason = truncateRunes(c.Reason, maxReasonChars)
+	}
+	if src := rr.Status.Source; src != nil {
+		r.ProjectID, r.Environment = src.ProjectID, src.Environment
+		r.BackupID, r.BackupRequestUID = src.BackupID, src.BackupRequestUID
+		if src.BackupRequestName != "" {
+			r.BackupName = src.BackupRequestName
+		}
+		r.ManifestLocation, r.ManifestChecksum, r.SnapshotID = src.ManifestLocation, src.ManifestChecksum, src.SnapshotID
+	}
+	k := RestoreKeyFor(rr)
+	r.TargetInstanceID, r.TargetBucket, r.TargetPrefix = k.TargetInstanceID, k.TargetBucket, k.TargetPrefix
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		r.ExistingObjects = string(dl.ExistingObjects)
+		if r.ExistingObjects == "" {
+			r.ExistingObjects = string(backupv1.ExistingObjectsRefuse)
+		}
+	}
+	if st := rr.Status.Database; st != nil {
+		r.TargetInstanceARN = st.InstanceARN
+	}
+	if st := rr.Status.DocumentLibrary; st != nil {
+		r.ObjectsRestored, r.ObjectsSkipped, r.BytesRestored = st.ObjectsRestored, st.ObjectsSkipped, st.BytesRestored
+	}
+	if st := rr.Status.Verification; st != nil {
+		r.ObjectsMissing, r.ObjectsDifferent = st.ObjectsMissing, st.ObjectsDifferent
+	}
+	return r
+}
+
+// RestoreKeyFor is the one-shot key of rr (see CompletedRestore): the resolved
+// backup's project and backupId (empty until status.source is set), the targets as
+// the history records them, and rr's own uid as ExcludeUID.
+func RestoreKeyFor(rr *backupv1.RestoreRequest) database.RestoreKey {
+	k := database.RestoreKey{ExcludeUID: string(rr.UID)}
+	if src := rr.Status.Source; src != nil {
+		k.ProjectID, k.BackupID = src.ProjectID, src.BackupID
+	}
+	if db := rr.Spec.Database; db != nil {
+		k.TargetInstanceID = db.TargetInstanceID
+	}
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		k.TargetBucket, k.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
+	}
+	return k
+}

@@ -48,7 +48,8 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	c := newTestClient(t, true)
 	before := schemaSnapshot(t, c)
 	for _, want := range []string{"backup_requests.uid", "restore_requests.uid", "backup_metrics.project_id",
-		"recent_successful_backups:", "backup_summary_by_project:", "backup_requests_duration", "backup_requests_updated_at"} {
+		"recent_successful_backups:", "backup_summary_by_project:", "backup_requests_duration", "backup_requests_updated_at",
+		"restore_requests.backup_id:character varying:512:YES", "restore_requests.verify_only:boolean::NO", "restore_requests_completed_idx"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("schema lacks %q", want)
 		}

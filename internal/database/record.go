@@ -66,3 +66,71 @@ type ProjectMetrics struct {
 	LastBackupAt         *time.Time
 	LastSuccessAt        *time.Time
 }
+
+// RestoreRecord is one row of restore_requests: the history of one RestoreRequest,
+// identified by its Kubernetes uid. Zero values of optional fields are stored as
+// NULL. A row is written on every phase change and is final once Succeeded or Failed.
+type RestoreRecord struct {
+	UID       string
+	Namespace string
+	Name      string
+	// ProjectID and Environment are the backup's; empty when the restore failed
+	// before its source was resolved (ProjectID then comes from the namespace's
+	// project label, when it has one).
+	ProjectID   string
+	Environment string
+	Phase       string
+	Reason      string
+	Message     string
+
+	// The resolved source: the BackupRequest (when it still existed), the manifest's
+	// backupId, the manifest's location and verified checksum, the snapshot.
+	BackupRequestUID string
+	BackupName       string
+	BackupID         string
+	ManifestLocation string
+	ManifestChecksum string
+	SnapshotID       string
+
+	// The targets. TargetPrefix is the document-library key prefix ending with '/'
+	// (empty: the bucket's root). ExistingObjects is Refuse, Skip or Overwrite.
+	TargetInstanceID  string
+	TargetInstanceARN string
+	TargetBucket      string
+	TargetPrefix      string
+	ExistingObjects   string
+	// VerifyOnly: the backup was checked, nothing was written.
+	VerifyOnly bool
+
+	// The outcome.
+	ObjectsRestored  int64
+	ObjectsSkipped   int64
+	BytesRestored    int64
+	ObjectsMissing   int64
+	ObjectsDifferent int64
+
+	// RequestedAt is the RestoreRequest's creation time.
+	RequestedAt    time.Time
+	StartTime      *time.Time
+	CompletionTime *time.Time
+
+	// Set by the database; ignored by UpsertRestoreRecord.
+	DurationSeconds *float64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// RestoreKey identifies what a restore wrote, for the one-shot check
+// (FindCompletedRestore): the project, the backup (the manifest's backupId) and the
+// targets. An empty target field stands for "no such target" and matches only a
+// restore that had none either. TargetPrefix is the key prefix as recorded (ending
+// with '/', or empty for the bucket's root). ExcludeUID, if set, is a RestoreRequest
+// uid whose own row is ignored (the restore asking).
+type RestoreKey struct {
+	ProjectID        string
+	BackupID         string
+	TargetInstanceID string
+	TargetBucket     string
+	TargetPrefix     string
+	ExcludeUID       string
+}

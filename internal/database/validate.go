@@ -12,13 +12,27 @@ import (
 
 // ValidationError names the field of a record that cannot be stored.
 type ValidationError struct {
+	// Record is what was refused ("backup record" when empty, "restore record",
+	// "restore key").
+	Record string
 	Field  string
 	Reason string
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("invalid backup record: field %s: %s", e.Field, e.Reason)
+	rec := e.Record
+	if rec == "" {
+		rec = backupRecord
+	}
+	return fmt.Sprintf("invalid %s: field %s: %s", rec, e.Field, e.Reason)
 }
+
+// What a ValidationError refers to.
+const (
+	backupRecord  = "backup record"
+	restoreRecord = "restore record"
+	restoreKey    = "restore key"
+)
 
 var (
 	uidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -38,11 +52,14 @@ const (
 	maxReason       = 128
 )
 
-type checker struct{ err *ValidationError }
+type checker struct {
+	record string
+	err    *ValidationError
+}
 
 func (c *checker) fail(field, format string, args ...any) {
 	if c.err == nil {
-		c.err = &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+		c.err = &ValidationError{Record: c.record, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -89,7 +106,7 @@ func (r *BackupRecord) Validate() error {
 	if r == nil {
 		return &ValidationError{Field: "record", Reason: "is nil"}
 	}
-	c := &checker{}
+	c := &checker{record: backupRecord}
 	c.text("uid", r.UID, 36, true)
 	c.match("uid", r.UID, uidPattern, "a UUID")
 	c.text("namespace", r.Namespace, 63, true)

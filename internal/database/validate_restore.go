@@ -1,0 +1,95 @@
+package database
+
+import (
+	"time"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
+
+var (
+	restorePhases = map[string]bool{
+		string(backupv1alpha1.RestorePhasePending): true, string(backupv1alpha1.RestorePhaseInProgress): true,
+		string(backupv1alpha1.RestorePhaseSucceeded): true, string(backupv1alpha1.RestorePhaseFailed): true,
+	}
+	existingObjectsPolicies = map[string]bool{
+		string(backupv1alpha1.ExistingObjectsRefuse): true, string(backupv1alpha1.ExistingObjectsSkip): true,
+		string(backupv1alpha1.ExistingObjectsOverwrite): true,
+	}
+)
+
+// Validate reports the first field of r that the schema would reject, as a
+// *ValidationError, so a bad value gives a clear error before touching the database.
+func (r *RestoreRecord) Validate() error {
+	if r == nil {
+		return &ValidationError{Record: restoreRecord, Field: "record", Reason: "is nil"}
+	}
+	c := &checker{record: restoreRecord}
+	c.text("uid", r.UID, 36, true)
+	c.match("uid", r.UID, uidPattern, "a UUID")
+	c.text("namespace", r.Namespace, 63, true)
+	c.match("namespace", r.Namespace, labelPattern, "a DNS label")
+	c.text("name", r.Name, 253, true)
+	c.match("name", r.Name, namePattern, "a DNS subdomain name")
+	c.text("project_id", r.ProjectID, 63, false)
+	c.match("project_id", r.ProjectID, labelPattern, "a DNS label")
+	c.text("environment", r.Environment, 63, false)
+	c.match("environment", r.Environment, labelPattern, "a DNS label")
+	c.text("backup_request_uid", r.BackupRequestUID, 36, false)
+	c.match("backup_request_uid", r.BackupRequestUID, uidPattern, "a UUID")
+	c.text("backup_name", r.BackupName, 253, false)
+	if !restorePhases[r.Phase] {
+		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed", truncate(r.Phase, 40))
+	}
+	c.text("reason", r.Reason, maxReason, false)
+	c.text("message", r.Message, -1, false)
+	if len(r.Message) > maxMessageBytes {
+		c.fail("message", "is %d bytes long, the limit is %d", len(r.Message), maxMessageBytes)
+	}
+	c.text("backup_id", r.BackupID, 512, false)
+	c.text("manifest_location", r.ManifestLocation, 2048, false)
+	c.text("manifest_checksum", r.ManifestChecksum, 128, false)
+	c.text("snapshot_id", r.SnapshotID, 255, false)
+	c.text("target_instance_id", r.TargetInstanceID, 63, false)
+	c.text("target_instance_arn", r.TargetInstanceARN, 2048, false)
+	c.text("target_bucket", r.TargetBucket, 63, false)
+	c.text("target_prefix", r.TargetPrefix, 1024, false)
+	if r.ExistingObjects != "" && !existingObjectsPolicies[r.ExistingObjects] {
+		c.fail("existing_objects", "%q is not one of Refuse, Skip, Overwrite", truncate(r.ExistingObjects, 40))
+	}
+	c.nonNegative("objects_restored", r.ObjectsRestored)
+	c.nonNegative("objects_skipped", r.ObjectsSkipped)
+	c.nonNegative("bytes_restored", r.BytesRestored)
+	c.nonNegative("objects_missing", r.ObjectsMissing)
+	c.nonNegative("objects_different", r.ObjectsDifferent)
+	if r.RequestedAt.IsZero() {
+		c.fail("requested_at", "is required")
+	}
+	checkTime(c, "requested_at", &r.RequestedAt)
+	checkTime(c, "start_time", r.StartTime)
+	checkTime(c, "completion_time", r.CompletionTime)
+	if r.StartTime != nil && r.CompletionTime != nil && r.CompletionTime.Before(*r.StartTime) {
+		c.fail("completion_time", "%s is before start_time %s", r.CompletionTime.UTC().Format(time.RFC3339), r.StartTime.UTC().Format(time.RFC3339))
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return nil
+}
+
+// Validate reports the first field of k that cannot match a stored restore.
+func (k RestoreKey) Validate() error {
+	c := &checker{record: restoreKey}
+	c.text("project_id", k.ProjectID, 63, true)
+	c.text("backup_id", k.BackupID, 512, true)
+	c.text("target_instance_id", k.TargetInstanceID, 63, false)
+	c.text("target_bucket", k.TargetBucket, 63, false)
+	c.text("target_prefix", k.TargetPrefix, 1024, false)
+	c.match("exclude_uid", k.ExcludeUID, uidPattern, "a UUID")
+	if k.TargetInstanceID == "" && k.TargetBucket == "" {
+		c.fail("target_instance_id", "is required when target_bucket is empty: a restore writes into at least one target")
+	}
+	if c.err != nil {
+		return c.err
+	}
+	return nil
+}
