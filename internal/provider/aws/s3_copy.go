@@ -23,11 +23,12 @@ const maxFailuresBeforeAbort = 100
 const maxFailedKeysReported = 10
 
 // CopyObjectStorage copies every object under req.SourcePrefix that survives the
-// exclusions to req.DestinationPrefix with server-side copies: CopyObject up to the
-// multipart threshold, parallel UploadPartCopy above it. Objects already at the
-// destination with the same size and ETag are skipped. The source and destination are
-// listed side by side and joined in key order, so memory does not grow with the number
-// of objects.
+// exclusions (or exactly req.Objects) to req.DestinationPrefix with server-side copies:
+// CopyObject up to the multipart threshold, parallel UploadPartCopy above it. Objects
+// already at the destination with the same size and ETag are skipped; with
+// SkipExisting every key present at the destination is. The source and destination
+// are listed side by side and joined in key order, so memory does not grow with the
+// number of objects.
 //
 // The result is returned even with an error, so the caller can report how far the
 // copy got. An object that still fails after retries fails the copy with a
@@ -75,6 +76,9 @@ type copyJob struct {
 	// existing is the destination object when it has the same size but another ETag,
 	// which is what an earlier multipart copy of the object looks like.
 	existing *existingObject
+	// unchecked is true when the destination listing could not tell whether the key is
+	// there (req.Objects out of key order): the worker asks with HeadObject first.
+	unchecked bool
 	// file is this object's entry in the result's file list, or a record of its own
 	// past FileListLimit; its ETag becomes the destination's once copied.
 	file *provider.ObjectMetadata
@@ -121,6 +125,11 @@ func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
 	if req.PartSize > 0 && req.PartSize < MinPartSize {
 		return invalid(fmt.Sprintf("part size %d is below S3's minimum of %d bytes", req.PartSize, MinPartSize))
 	}
+	switch req.Existing {
+	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite:
+	default:
+		return invalid(fmt.Sprintf("unknown existing-objects policy %q", req.Existing))
+	}
 	return nil
 }
 
@@ -130,7 +139,14 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 	r.limiter = newCopyLimiter(r.concurrency, nil)
 	ctx = withCopyPacing(ctx, &copyPacing{limiter: r.limiter, rate: r.p.copyRate})
 
-	source := r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
+	var source objectSource
+	if r.req.Objects != nil {
+		objects := newSeqSource(r.req.Objects, r.req.SourcePrefix)
+		defer objects.stop()
+		source = objects
+	} else {
+		source = r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
+	}
 	destination := &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
 
 	// One goroutine per object in flight, started once the object has a slot of the
@@ -156,27 +172,22 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 	return r.result(), r.outcome(parent, ctx, dispatchErr)
 }
 
-// dispatch walks the source listing, drops excluded and already copied objects and
+// dispatch walks the source objects, drops excluded and already copied objects and
 // starts the rest; start returns false once the copy is stopping.
-func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination *destinationIndex, start func(copyJob) bool) error {
+func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination *destinationIndex, start func(copyJob) bool) error {
 	for {
-		obj, rel, ok := source.Next()
+		obj, ok := source.Next()
 		if !ok {
 			break
 		}
-		if r.excluder.Excluded(rel) {
+		if r.req.Objects == nil && r.excluder.Excluded(obj.rel) {
 			r.excluded.Add(1)
 			continue
 		}
-		job := copyJob{
-			srcKey: awssdk.ToString(obj.Key),
-			dstKey: r.req.DestinationPrefix + rel,
-			size:   awssdk.ToInt64(obj.Size),
-			etag:   normalizeETag(awssdk.ToString(obj.ETag)),
-		}
+		job := copyJob{srcKey: obj.key, dstKey: r.req.DestinationPrefix + obj.rel, size: obj.size, etag: obj.etag}
 		r.total.Add(1)
 		r.bytesTotal.Add(job.size)
-		file := provider.ObjectMetadata{Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: awssdk.ToTime(obj.LastModified)}
+		file := provider.ObjectMetadata{Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: obj.modified}
 		if len(r.files) < cap(r.files) {
 			r.files = append(r.files, file)
 			job.file = &r.files[len(r.files)-1]
@@ -184,17 +195,23 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 			job.file = &file
 		}
 
-		existing, err := destination.Lookup(rel)
+		existing, known, err := destination.Lookup(obj.rel)
 		if err != nil {
 			return listingError(ctx, err)
 		}
-		if existing != nil && existing.size == job.size {
-			if existing.etag == job.etag {
-				r.skipped.Add(1)
-				r.stored(job, false)
-				r.report()
-				continue
-			}
+		switch {
+		case !known:
+			job.unchecked = true
+		case existing != nil && r.req.Existing == provider.SkipExisting:
+			r.keptExisting(job)
+			r.report()
+			continue
+		case existing != nil && existing.size == job.size && existing.etag == job.etag:
+			r.skipped.Add(1)
+			r.stored(job, false)
+			r.report()
+			continue
+		case existing != nil && existing.size == job.size:
 			job.existing = existing
 		}
 
@@ -209,6 +226,14 @@ func (r *copyRun) dispatch(ctx context.Context, source *listStream, destination 
 	r.listingDone.Store(true)
 	r.report()
 	return nil
+}
+
+// keptExisting accounts for an object not copied because its key exists at the
+// destination under SkipExisting: skipped, and neither in Stored nor in Files, since
+// what the destination holds there is not this copy's.
+func (r *copyRun) keptExisting(job copyJob) {
+	r.skipped.Add(1)
+	r.dropFile(job)
 }
 
 // listingError returns err unless the listing only ended because the copy is stopping
@@ -227,6 +252,8 @@ func (r *copyRun) handle(ctx context.Context, abort context.CancelCauseFunc, job
 	case err == nil && outcome == objectSkipped:
 		r.skipped.Add(1)
 		r.stored(job, false)
+	case err == nil && outcome == objectKeptExisting:
+		r.keptExisting(job)
 	case err == nil && outcome == objectVanished:
 		r.vanished.Add(1)
 		r.dropFile(job)

@@ -6,6 +6,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // objectOutcome is what happened to one object of a copy that did not fail.
@@ -17,22 +19,34 @@ const (
 	objectSkipped
 	// objectVanished: the source object was deleted after it was listed.
 	objectVanished
+	// objectKeptExisting: the key exists at the destination and the copy may not
+	// replace it (SkipExisting).
+	objectKeptExisting
 )
 
 // copyObject copies one object: a single CopyObject up to the threshold, a multipart
 // copy above it. Errors are classified *provider.Error values.
 func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, error) {
+	if job.unchecked {
+		if outcome, done, err := r.checkDestination(ctx, &job); done || err != nil {
+			return outcome, err
+		}
+	}
 	if job.size > r.threshold {
 		return r.copyMultipart(ctx, job)
 	}
 	out, err := r.p.s3.CopyObject(ctx, &s3.CopyObjectInput{
-		Bucket:     &r.req.DestinationBucket,
-		Key:        &job.dstKey,
-		CopySource: awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+		Bucket:      &r.req.DestinationBucket,
+		Key:         &job.dstKey,
+		CopySource:  awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+		IfNoneMatch: r.ifNoneMatch(),
 	})
 	if err != nil {
-		if errorCode(err) == "NoSuchKey" {
+		switch code := errorCode(err); {
+		case code == "NoSuchKey":
 			return objectVanished, nil
+		case code == "PreconditionFailed" && r.req.Existing == provider.SkipExisting:
+			return objectKeptExisting, nil // written by someone else since the listing (If-None-Match)
 		}
 		return objectCopied, classify("CopyObject", r.req.SourceBucket+"/"+job.srcKey, err)
 	}
@@ -64,4 +78,38 @@ func copySource(bucket, key string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// ifNoneMatch is the destination condition of a copy's writes: "*" under SkipExisting,
+// so S3 itself refuses to replace a key written after the destination was listed
+// (the listing decides what to copy; this closes the gap on stores that honour it).
+func (r *copyRun) ifNoneMatch() *string {
+	if r.req.Existing == provider.SkipExisting {
+		return awssdk.String("*")
+	}
+	return nil
+}
+
+// checkDestination asks the store whether an object the destination listing could not
+// answer for is at the destination (HeadObject). done is true when the object needs
+// no copy: kept under SkipExisting, or already identical (a resumed copy, recognised
+// by ETag, or by the source ETag a multipart copy records). A missing key leaves
+// done false; any other failure is the object's error, never a guess that it is absent.
+func (r *copyRun) checkDestination(ctx context.Context, job *copyJob) (outcome objectOutcome, done bool, err error) {
+	head, err := r.p.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.req.DestinationBucket, Key: &job.dstKey})
+	if err != nil {
+		if kindOf(err) == provider.KindNotFound {
+			return objectCopied, false, nil
+		}
+		return objectCopied, false, classify("HeadObject", r.req.DestinationBucket+"/"+job.dstKey, err)
+	}
+	if r.req.Existing == provider.SkipExisting {
+		return objectKeptExisting, true, nil
+	}
+	etag := normalizeETag(awssdk.ToString(head.ETag))
+	if awssdk.ToInt64(head.ContentLength) == job.size && (etag == job.etag || head.Metadata[SourceETagMetadataKey] == job.etag) {
+		job.file.ETag = etag
+		return objectSkipped, true, nil
+	}
+	return objectCopied, false, nil
 }

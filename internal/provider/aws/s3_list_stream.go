@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -40,34 +41,63 @@ func (p *Provider) streamObjects(ctx context.Context, bucket, prefix string) *li
 	return s
 }
 
-// Next returns the next object and its key relative to the prefix, or ok=false once
-// the listing is over; Err then tells whether it ended early.
-func (s *listStream) Next() (obj s3types.Object, rel string, ok bool) {
+// objectSource hands out the source objects of a copy: a listing of the source prefix,
+// or the caller's list (req.Objects).
+type objectSource interface {
+	// Next returns the next object, or ok=false once there are no more; Err then
+	// tells whether the source ended early.
+	Next() (obj sourceObject, ok bool)
+	Err() error
+}
+
+// sourceObject is one object of a copy's source.
+type sourceObject struct {
+	key string
+	// rel is key relative to the source prefix.
+	rel      string
+	size     int64
+	etag     string // without quotes
+	modified time.Time
+}
+
+// Next returns the next object, or ok=false once the listing is over; Err then tells
+// whether it ended early.
+func (s *listStream) Next() (sourceObject, bool) {
 	for s.next >= len(s.page) {
 		page, open := <-s.pages
 		if !open {
-			return s3types.Object{}, "", false
+			return sourceObject{}, false
 		}
 		s.page, s.next = page, 0
 	}
-	obj = s.page[s.next]
+	o := s.page[s.next]
 	s.page[s.next] = s3types.Object{} // let the page's strings go as soon as possible
 	s.next++
-	return obj, strings.TrimPrefix(awssdk.ToString(obj.Key), s.prefix), true
+	key := awssdk.ToString(o.Key)
+	return sourceObject{
+		key: key, rel: strings.TrimPrefix(key, s.prefix), size: awssdk.ToInt64(o.Size),
+		etag: normalizeETag(awssdk.ToString(o.ETag)), modified: awssdk.ToTime(o.LastModified),
+	}, true
 }
 
 // Err is the listing's error, valid once Next has returned ok=false.
 func (s *listStream) Err() error { return s.err }
 
 // destinationIndex answers "is this key already at the destination?" by walking the
-// destination listing in step with the source listing. Both listings come in the same
-// (UTF-8 binary) order, so one forward pass joins them without holding either in
-// memory. A server that lists out of order only costs skips, never correctness: a key
-// the walk passes by is reported missing and copied again.
+// destination listing in step with the source objects. A listing of the source comes
+// in the same (UTF-8 binary) order, so one forward pass joins them without holding
+// either in memory. A server that lists out of order only costs skips, never
+// correctness: a key the walk passes by is reported missing and copied again. A caller's
+// object list (req.Objects) may come in any order: a key below one already looked up
+// is answered "unknown", and the copy asks the store about it alone (HeadObject), so
+// a key that is there is never taken for missing.
 type destinationIndex struct {
 	stream  *listStream
 	current *existingObject
 	done    bool
+	// last is the greatest key looked up so far; looked is false before the first.
+	last   string
+	looked bool
 }
 
 // existingObject is a destination object as the listing describes it.
@@ -77,19 +107,24 @@ type existingObject struct {
 	etag string
 }
 
-// Lookup returns the destination object with relative key rel, or nil. Calls must come
-// in increasing rel order. It fails only when the destination listing failed.
-func (d *destinationIndex) Lookup(rel string) (*existingObject, error) {
+// Lookup returns the destination object with relative key rel, or nil, with known
+// true; known is false for a key not above every key looked up before (the walk has
+// passed it). It fails only when the destination listing failed.
+func (d *destinationIndex) Lookup(rel string) (existing *existingObject, known bool, err error) {
+	if d.looked && rel <= d.last {
+		return nil, false, nil
+	}
+	d.last, d.looked = rel, true
 	for !d.done && (d.current == nil || d.current.rel < rel) {
-		obj, objRel, ok := d.stream.Next()
+		obj, ok := d.stream.Next()
 		if !ok {
 			d.done, d.current = true, nil
-			return nil, d.stream.Err()
+			return nil, true, d.stream.Err()
 		}
-		d.current = &existingObject{rel: objRel, size: awssdk.ToInt64(obj.Size), etag: normalizeETag(awssdk.ToString(obj.ETag))}
+		d.current = &existingObject{rel: obj.rel, size: obj.size, etag: obj.etag}
 	}
 	if d.current != nil && d.current.rel == rel {
-		return d.current, nil
+		return d.current, true, nil
 	}
-	return nil, nil
+	return nil, true, nil
 }

@@ -70,10 +70,16 @@ func (r *copyRun) copyMultipart(ctx context.Context, job copyJob) (objectOutcome
 			Key:             &job.dstKey,
 			UploadId:        uploadID,
 			MultipartUpload: &s3types.CompletedMultipartUpload{Parts: parts},
+			IfNoneMatch:     r.ifNoneMatch(),
 		})
 		if err == nil {
 			job.file.ETag = normalizeETag(awssdk.ToString(done.ETag))
 			return objectCopied, nil
+		}
+		if r.req.Existing == provider.SkipExisting && errorCode(err) == "PreconditionFailed" {
+			// The key was written by someone else since the listing (If-None-Match).
+			r.abortUpload(ctx, job, uploadID)
+			return objectKeptExisting, nil
 		}
 		err = classify("CompleteMultipartUpload", r.req.DestinationBucket+"/"+job.dstKey, err)
 	}

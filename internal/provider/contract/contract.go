@@ -64,6 +64,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("Objects", s.objects)
 	t.Run("Tags", s.tags)
 	t.Run("Copy", s.copy)
+	t.Run("CopyExisting", s.copyExisting)
 }
 
 type suite struct {
@@ -1041,6 +1042,7 @@ func (s *suite) copy(t *testing.T) {
 			}},
 			{"malformed exclude pattern", func(r *provider.ObjectStorageCopyRequest) { r.ExcludePatterns = []string{"[x"} }},
 			{"part size below S3's minimum", func(r *provider.ObjectStorageCopyRequest) { r.PartSize = 1 << 20 }},
+			{"unknown existing-objects policy", func(r *provider.ObjectStorageCopyRequest) { r.Existing = "Merge" }},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
