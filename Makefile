@@ -222,6 +222,10 @@ aws-local: ## Print the exports pointing AWS SDKs and the CLI at the local emula
 demo: ## One command: local-up, start the controller, back up the sample, show BackupRequest, manifest, history row.
 	hack/demo.sh
 
+.PHONY: demo-restore
+demo-restore: ## make demo, then delete two files, restore them (existingObjects: Skip), verify the backup (verifyOnly), show the history rows.
+	hack/demo-restore.sh
+
 .PHONY: compose-check
 compose-check: ## Check docker-compose.yml and the LocalStack init script (YAML and shell syntax; no Docker needed).
 	hack/local-compose-check.sh

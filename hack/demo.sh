@@ -114,6 +114,7 @@ for _ in $(seq 1 60); do # archival runs shortly after the backup ends
 done
 echo "$row"
 grep -q "phase .*Succeeded" <<<"$row" || fail "no Succeeded history row for $name after 30s"
+echo "$name" >"$state/demo-last-backup" # hack/demo-restore.sh restores this backup
 
 cat <<MSG
 
@@ -121,4 +122,5 @@ Demo complete: BackupRequest proj-retail-prd/$name Succeeded.
 The environment and the controller keep running:
   . tmp/local/env && kubectl get br -A     make local-status      make local-logs
   make demo (another backup)               make db-shell          make local-down (stop; make local-clean removes the data)
+  make demo-restore (a backup, then a restore of deleted files and a verification: docs/restore.md)
 MSG
