@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,9 @@ func newMachine(t *testing.T, objs ...client.Object) *machine {
 		WithObjects(append([]client.Object{ns}, objs...)...)
 	for field, indexer := range indexers {
 		builder = builder.WithIndex(&backupv1alpha1.BackupRequest{}, field, indexer)
+	}
+	for field, indexer := range restoreIndexers {
+		builder = builder.WithIndex(&backupv1alpha1.RestoreRequest{}, field, indexer)
 	}
 	c := builder.Build()
 	m := &machine{t: t, client: c, clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100)}
@@ -452,5 +456,71 @@ func TestDatabaseOnlyBackupWritesItsManifestToTheManifestBucket(t *testing.T) {
 	}
 	if m.cloud.Calls("CopyObjectStorage") != 0 {
 		t.Fatal("a database-only backup must not copy files")
+	}
+}
+
+func TestBackupRecordsTheSourceInstanceInStatusAndManifest(t *testing.T) {
+	m := newMachine(t, request("settings"))
+	settings := provider.DatabaseInstanceSettings{
+		InstanceClass: "db.m6g.large", StorageType: "gp3", AllocatedStorageGiB: 400, Iops: 12000,
+		ParameterGroup: "retail-postgres15", OptionGroup: "default:postgres-15", SubnetGroup: "retail-prd-db",
+		SecurityGroupIDs: []string{"sg-1", "sg-2"}, Port: 5433, MultiAZ: true,
+		Tags: map[string]string{backupv1alpha1.OwnershipTagKey: "retail", "cost-center": "commerce"},
+	}
+	m.cloud.PutInstance("retail-prd-db", settings)
+	br := m.drive("settings")
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s, message %q", br.Status.Phase, br.Status.Message)
+	}
+	want := &backupv1alpha1.DatabaseInstanceSettings{
+		InstanceClass: "db.m6g.large", StorageType: "gp3", AllocatedStorageGiB: 400, Iops: 12000,
+		ParameterGroup: "retail-postgres15", OptionGroup: "default:postgres-15", SubnetGroup: "retail-prd-db",
+		SecurityGroupIDs: []string{"sg-1", "sg-2"}, Port: 5433, MultiAZ: true,
+		Tags: map[string]string{backupv1alpha1.OwnershipTagKey: "retail", "cost-center": "commerce"},
+	}
+	if got := br.Status.Database.SourceInstance; !reflect.DeepEqual(got, want) {
+		t.Fatalf("status.database.sourceInstance %+v,\nwant %+v", got, want)
+	}
+	data, ok := m.cloud.ReadObject("liferay-backups", "retail/prd/settings/manifest.json")
+	if !ok {
+		t.Fatal("no manifest")
+	}
+	man, err := manifest.Verify(data)
+	if err != nil {
+		t.Fatalf("manifest does not verify: %v", err)
+	}
+	wantManifest := &manifest.InstanceSettings{
+		InstanceClass: want.InstanceClass, StorageType: want.StorageType, AllocatedStorageGiB: want.AllocatedStorageGiB, Iops: want.Iops,
+		ParameterGroup: want.ParameterGroup, OptionGroup: want.OptionGroup, SubnetGroup: want.SubnetGroup,
+		SecurityGroupIDs: want.SecurityGroupIDs, Port: want.Port, MultiAZ: want.MultiAZ, Tags: want.Tags,
+	}
+	if got := man.Database.SourceInstance; !reflect.DeepEqual(got, wantManifest) {
+		t.Fatalf("manifest database.sourceInstance %+v,\nwant %+v", got, wantManifest)
+	}
+	if n := m.cloud.Calls("DescribeDatabaseInstance"); n != 1 {
+		t.Errorf("the source instance was described %d times, want once", n)
+	}
+}
+
+func TestTransientDescribeOfTheSourceInstanceIsRetriedBeforeAnySnapshot(t *testing.T) {
+	m := newMachine(t, request("describe-throttled"))
+	m.cloud.FailWith("DescribeDatabaseInstance", provider.NewError(provider.KindThrottled, "DescribeDBInstances", "retail-prd-db", errors.New("Throttling")))
+	m.step("describe-throttled") // takes the slot
+	for range 3 {
+		if _, err := m.reconcile("describe-throttled"); err == nil {
+			t.Fatal("a throttled describe must return an error so the workqueue retries with backoff")
+		}
+	}
+	if br := m.get("describe-throttled"); br.Status.Phase != backupv1alpha1.PhaseInProgress || br.Status.Database != nil {
+		t.Fatalf("after throttled describes: phase %s, database %+v; want InProgress and nothing recorded", br.Status.Phase, br.Status.Database)
+	}
+	if snaps := m.cloud.Snapshots(); len(snaps) != 0 {
+		t.Fatalf("snapshots %q started without the instance's settings", snaps)
+	}
+	m.cloud.FailWith("DescribeDatabaseInstance", nil)
+	br := m.drive("describe-throttled")
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded || br.Status.Database.SourceInstance == nil ||
+		br.Status.Database.SourceInstance.InstanceClass != fake.DefaultInstanceSettings().InstanceClass {
+		t.Fatalf("after the throttling stopped: phase %s (%s), database %+v", br.Status.Phase, br.Status.Message, br.Status.Database)
 	}
 }

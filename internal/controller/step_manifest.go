@@ -81,6 +81,7 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 		m.Database = &manifest.DatabaseInfo{
 			SnapshotID: db.SnapshotID, SnapshotARN: db.SnapshotARN, InstanceID: br.Spec.Database.InstanceID,
 			SizeBytes: db.SizeBytes, Engine: db.Engine, EngineVersion: db.EngineVersion,
+			SourceInstance: manifestInstanceSettings(db.SourceInstance),
 		}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {
@@ -140,4 +141,18 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 	}
 	info.Inventory = ref
 	return info, nil
+}
+
+// manifestInstanceSettings is the manifest's record of the source instance's settings
+// (nil for a backup started before they were recorded).
+func manifestInstanceSettings(s *backupv1alpha1.DatabaseInstanceSettings) *manifest.InstanceSettings {
+	if s == nil {
+		return nil
+	}
+	return &manifest.InstanceSettings{
+		InstanceClass: s.InstanceClass, StorageType: s.StorageType, AllocatedStorageGiB: s.AllocatedStorageGiB, Iops: s.Iops,
+		ParameterGroup: s.ParameterGroup, OptionGroup: s.OptionGroup, SubnetGroup: s.SubnetGroup,
+		SecurityGroupIDs: s.SecurityGroupIDs, Port: s.Port, MultiAZ: s.MultiAZ, PubliclyAccessible: s.PubliclyAccessible,
+		Tags: s.Tags,
+	}
 }

@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,15 +38,26 @@ func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, s *back
 	return r.pollSnapshot(ctx, s)
 }
 
+// createSnapshot describes the source instance, then starts the snapshot, and records
+// both in one status write: the instance's settings are what a restore needs to
+// recreate it as it was. A failed describe is handled like a failed create (retried
+// when transient, nothing written either way), so a backup never holds a snapshot
+// without the settings of its instance.
 func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, s *backupScope) (stepResult, error) {
 	br, instance := s.br, s.br.Spec.Database.InstanceID
+	source, err := s.prov.DescribeDatabaseInstance(ctx, instance)
+	r.observeCall("DescribeDatabaseInstance", err)
+	if err != nil {
+		return stepResult{}, fmt.Errorf("describe database instance %s: %w", instance, err)
+	}
 	res, err := s.prov.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: instance, Owner: owner(br)})
 	r.observeCall("CreateDatabaseSnapshot", err)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", instance, err)
 	}
 	st := s.status()
-	st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status)}
+	st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status),
+		SourceInstance: instanceSettings(source.Settings)}
 	st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionFalse, backupv1alpha1.ReasonSnapshotCreating,
 		fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, instance), s.now)
 	s.after(func() {
@@ -68,7 +81,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, s *backupSco
 	}
 	switch snap.State {
 	case provider.SnapshotAvailable:
-		st.Database = snapshotStatus(snap)
+		st.Database = snapshotStatus(snap, st.Database.SourceInstance)
 		st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionTrue, backupv1alpha1.ReasonSnapshotAvailable,
 			fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(snap.SizeBytes)), s.now)
 		s.after(func() {
@@ -81,7 +94,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, s *backupSco
 	}
 	// Still creating: record progress only when it moved, and look again later.
 	if st.Database.PercentProgress != snap.PercentProgress || st.Database.Status != snap.RawStatus {
-		st.Database = snapshotStatus(snap)
+		st.Database = snapshotStatus(snap, st.Database.SourceInstance)
 	}
 	return stepResult{requeueAfter: r.snapshotPollAfter(br)}, nil
 }
@@ -97,10 +110,22 @@ func (r *BackupRequestReconciler) snapshotPollAfter(br *backupv1alpha1.BackupReq
 	return min(max(running, r.Options.SnapshotPollInitial), r.Options.SnapshotPollMax)
 }
 
-func snapshotStatus(st *provider.SnapshotStatus) *backupv1alpha1.DatabaseBackupStatus {
+// snapshotStatus is status.database for a snapshot, keeping the source instance's
+// settings recorded when it was started.
+func snapshotStatus(st *provider.SnapshotStatus, source *backupv1alpha1.DatabaseInstanceSettings) *backupv1alpha1.DatabaseBackupStatus {
 	return &backupv1alpha1.DatabaseBackupStatus{
 		SnapshotID: st.SnapshotID, SnapshotARN: st.SnapshotARN, Status: st.RawStatus,
 		PercentProgress: st.PercentProgress, SizeBytes: st.SizeBytes,
-		Engine: st.Engine, EngineVersion: st.EngineVersion,
+		Engine: st.Engine, EngineVersion: st.EngineVersion, SourceInstance: source,
+	}
+}
+
+// instanceSettings converts the provider's instance settings to the API's.
+func instanceSettings(s provider.DatabaseInstanceSettings) *backupv1alpha1.DatabaseInstanceSettings {
+	return &backupv1alpha1.DatabaseInstanceSettings{
+		InstanceClass: s.InstanceClass, StorageType: s.StorageType, AllocatedStorageGiB: s.AllocatedStorageGiB, Iops: s.Iops,
+		ParameterGroup: s.ParameterGroup, OptionGroup: s.OptionGroup, SubnetGroup: s.SubnetGroup,
+		SecurityGroupIDs: slices.Clone(s.SecurityGroupIDs), Port: s.Port, MultiAZ: s.MultiAZ, PubliclyAccessible: s.PubliclyAccessible,
+		Tags: maps.Clone(s.Tags),
 	}
 }

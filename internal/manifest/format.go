@@ -52,7 +52,7 @@ func (m *Manifest) Marshal(f Format) ([]byte, error) {
 // member names that match a field only when case is ignored (encoding/json
 // would accept them, other readers would not), trailing data, integers
 // beyond 2^53-1 in a 1.1 manifest (RFC 8785 hashes numbers as doubles), an
-// inventory in a 1.0 manifest, a timestamp whose UTC form has no RFC 3339
+// inventory or a source instance in a 1.0 manifest, a timestamp whose UTC form has no RFC 3339
 // spelling, and any other version, which may hash a different canonical
 // form.
 func Parse(data []byte) (*Manifest, error) {
@@ -70,6 +70,9 @@ func Parse(data []byte) (*Manifest, error) {
 	case Version10:
 		if m.DocumentLibrary != nil && m.DocumentLibrary.Inventory != nil {
 			return nil, fmt.Errorf("parse manifest: documentLibrary.inventory needs version %q, manifest is %q", Version11, m.Version)
+		}
+		if m.Database != nil && m.Database.SourceInstance != nil {
+			return nil, fmt.Errorf("parse manifest: database.sourceInstance needs version %q, manifest is %q", Version11, m.Version)
 		}
 	default:
 		return nil, fmt.Errorf("parse manifest: unsupported version %q, want %q or %q", m.Version, Version11, Version10)

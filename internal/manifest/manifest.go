@@ -19,7 +19,9 @@ const (
 	Version10 = "1.0"
 	// Version11 manifests hash the RFC 8785 (JSON Canonicalization Scheme)
 	// form of the manifest object as written, without its "checksum" member.
-	// Version 1.1 also adds DocumentLibraryInfo.Inventory.
+	// Version 1.1 also adds DocumentLibraryInfo.Inventory and, later,
+	// DatabaseInfo.SourceInstance: optional members under the same checksum
+	// rule, which hashes whatever members are written.
 	Version11 = "1.1"
 	// Version is the format version of the manifests this package writes.
 	Version = Version11
@@ -83,6 +85,41 @@ type DatabaseInfo struct {
 	Engine string `json:"engine,omitempty"`
 	// EngineVersion is the engine version, e.g. "15.4".
 	EngineVersion string `json:"engineVersion,omitempty"`
+	// SourceInstance records the settings of InstanceID when the snapshot was
+	// started, so a restore recreates the instance as it was. Absent in
+	// manifests written before restores existed.
+	SourceInstance *InstanceSettings `json:"sourceInstance,omitempty"`
+}
+
+// InstanceSettings are the settings of a database instance a restore needs to
+// recreate it (RestoreDBInstanceFromDBSnapshot otherwise falls back to the
+// default parameter and security groups, single-AZ). Empty members are
+// omitted: false, zero and "" all mean "not recorded" or "no".
+type InstanceSettings struct {
+	// InstanceClass is the instance class, e.g. "db.t3.medium".
+	InstanceClass string `json:"instanceClass,omitempty"`
+	// StorageType is the storage type, e.g. "gp3".
+	StorageType string `json:"storageType,omitempty"`
+	// AllocatedStorageGiB is the allocated storage in GiB.
+	AllocatedStorageGiB int32 `json:"allocatedStorageGiB,omitempty"`
+	// Iops is the provisioned IOPS, when the storage type has them.
+	Iops int32 `json:"iops,omitempty"`
+	// ParameterGroup is the DB parameter group.
+	ParameterGroup string `json:"parameterGroup,omitempty"`
+	// OptionGroup is the option group.
+	OptionGroup string `json:"optionGroup,omitempty"`
+	// SubnetGroup is the DB subnet group.
+	SubnetGroup string `json:"subnetGroup,omitempty"`
+	// SecurityGroupIDs are the VPC security groups.
+	SecurityGroupIDs []string `json:"securityGroupIds,omitempty"`
+	// Port is the port the instance listens on.
+	Port int32 `json:"port,omitempty"`
+	// MultiAZ is whether the instance is Multi-AZ.
+	MultiAZ bool `json:"multiAZ,omitempty"`
+	// PubliclyAccessible is whether the instance was reachable from outside its VPC.
+	PubliclyAccessible bool `json:"publiclyAccessible,omitempty"`
+	// Tags are the instance's tags.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // DocumentLibraryInfo describes the document-library objects copied by a
@@ -211,6 +248,13 @@ func (m *Manifest) Validate() error {
 			errs = append(errs, fmt.Errorf("database.sizeBytes is negative: %d", db.SizeBytes))
 		}
 		errs = appendTooLarge(errs, "database.sizeBytes", db.SizeBytes)
+		if si := db.SourceInstance; si != nil {
+			for name, v := range map[string]int32{"allocatedStorageGiB": si.AllocatedStorageGiB, "iops": si.Iops, "port": si.Port} {
+				if v < 0 {
+					errs = append(errs, fmt.Errorf("database.sourceInstance.%s is negative: %d", name, v))
+				}
+			}
+		}
 	}
 	if dl := m.DocumentLibrary; dl != nil {
 		errs = append(errs, dl.validate()...)

@@ -88,6 +88,18 @@ func sealedVariants(t *testing.T) map[string]*manifest.Manifest {
 			m.DocumentLibrary = &manifest.DocumentLibraryInfo{}
 		},
 		"full": func(*manifest.Manifest) {},
+		"source instance": func(m *manifest.Manifest) {
+			tags := map[string]string{"backup.liferay.cloud/project-id": "retail"}
+			for i, s := range tricky {
+				tags[fmt.Sprintf("%s-%d", s, i)] = tricky[len(tricky)-1-i]
+			}
+			m.Database.SourceInstance = &manifest.InstanceSettings{
+				InstanceClass: "db.m6g.large", StorageType: "gp3", AllocatedStorageGiB: 400, Iops: 12000,
+				ParameterGroup: tricky[0], OptionGroup: "default:postgres-15", SubnetGroup: tricky[2],
+				SecurityGroupIDs: []string{"sg-0f1e2d3c4b5a69788", "sg-0a1b2c3d4e5f60718"}, Port: 5432, MultiAZ: true,
+				Tags: tags,
+			}
+		},
 		"tricky strings everywhere": func(m *manifest.Manifest) {
 			all := strings.Join(tricky, "|")
 			m.ProjectID, m.Environment, m.BackupID = tricky[0], tricky[1], all

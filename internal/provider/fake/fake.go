@@ -53,9 +53,11 @@ type Provider struct {
 	// Clock is the time source for snapshot readiness and object modification times
 	// (default the real clock), like the controller's.
 	Clock clock.PassiveClock
-	// RequireInstances makes CreateDatabaseSnapshot of an instance never registered
-	// with SetInstanceTags a KindNotFound error, as on AWS. Off by default: tests and
-	// the benchmark that run without ownership checks snapshot any instance id.
+	// RequireInstances makes CreateDatabaseSnapshot and DescribeDatabaseInstance of an
+	// instance never registered (SetInstanceTags, PutInstance) a KindNotFound error, as
+	// on AWS. Off by default: tests and the benchmark that run without ownership checks
+	// snapshot (and describe, as an untagged instance with DefaultInstanceSettings) any
+	// instance id.
 	RequireInstances bool
 
 	mu        sync.Mutex

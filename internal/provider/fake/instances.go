@@ -20,6 +20,15 @@ func (p *Provider) DescribeDatabaseInstance(ctx context.Context, instanceID stri
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	inst, ok := p.instances[instanceID]
+	if !ok && !p.RequireInstances {
+		// Like CreateDatabaseSnapshot, tests without ownership checks back up any
+		// instance id: it looks like one SetInstanceTags would register, untagged.
+		return &provider.DatabaseInstance{
+			InstanceID: instanceID, InstanceARN: "arn:fake:rds:db:" + instanceID, State: provider.DatabaseInstanceAvailable,
+			RawStatus: "available", Engine: "postgres", EngineVersion: "15.4", Endpoint: instanceID + ".fake.rds:5432",
+			Settings: DefaultInstanceSettings(),
+		}, nil
+	}
 	if !ok {
 		return nil, fakeError(provider.KindNotFound, "DescribeDBInstances", instanceID, fmt.Sprintf("database instance %s not found", instanceID))
 	}
