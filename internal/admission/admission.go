@@ -1,8 +1,14 @@
-// Package admission owns when a BackupRequest runs: at most N per project at once,
-// in creation order (the Tracker), the work-queue priority of each kind of pass, and
-// the wake-ups of the request next in line when a slot frees. The controller asks it
-// whether a request may start, tells it when a request releases its slot, and wires
-// its two wake-up paths (WakeSource, SlotFreedWatch) into the controller.
+// Package admission owns when a BackupRequest or RestoreRequest runs: at most N per
+// project at once, shared by backups and restores, restores first and otherwise in
+// creation order (the Tracker), the work-queue priority of each kind of pass, and the
+// wake-ups of the request next in line when a slot frees. The controllers ask it
+// whether a request may start, tell it when a request releases its slot, and wire its
+// wake-up paths (WakeSource / RestoreWakeSource, SlotFreedHandler /
+// RestoreSlotFreedHandler) into themselves.
+//
+// A RestoreRequest's project is its namespace's project label: restores take their
+// slot before the backup they read is resolved, and the project binding (the label
+// equals the backup's projectId) is checked right after.
 package admission
 
 import (
@@ -10,6 +16,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,20 +39,32 @@ func IndexProject(o client.Object) []string {
 	return []string{o.(*backupv1alpha1.BackupRequest).Spec.ProjectID}
 }
 
-// Admission decides and announces which BackupRequests run. It is safe for
-// concurrent use.
+// Admission decides and announces which BackupRequests and RestoreRequests run. It
+// is safe for concurrent use; one Admission is shared by both controllers.
 type Admission struct {
 	tracker *Tracker
 	reader  client.Reader
-	// wake carries the requests to reconcile because a slot of their project freed.
-	// Only this package writes to it.
-	wake chan event.GenericEvent
+	// projectLabel is the namespace label naming a namespace's project (a restore's project).
+	projectLabel string
+	// wake and wakeRestores carry the BackupRequests and RestoreRequests to reconcile
+	// because a slot of their project freed. Only this package writes to them.
+	wake, wakeRestores chan event.GenericEvent
 }
 
 // New admits limit requests per project, listing projects through reader (the
-// manager's cache, with the ProjectIndex registered).
+// manager's cache, with the ProjectIndex registered). A restore's project is its
+// namespace's backupv1alpha1.ProjectLabel; SetProjectLabel changes the label.
 func New(limit int, reader client.Reader) *Admission {
-	return &Admission{tracker: NewTracker(limit), reader: reader, wake: make(chan event.GenericEvent, 1024)}
+	return &Admission{tracker: NewTracker(limit), reader: reader, projectLabel: backupv1alpha1.ProjectLabel,
+		wake: make(chan event.GenericEvent, 1024), wakeRestores: make(chan event.GenericEvent, 1024)}
+}
+
+// SetProjectLabel sets the namespace label that names a restore's project. Call it
+// before the controllers start.
+func (a *Admission) SetProjectLabel(key string) {
+	if key != "" {
+		a.projectLabel = key
+	}
 }
 
 // Limit is the number of slots per project.
@@ -54,22 +73,48 @@ func (a *Admission) Limit() int { return a.tracker.Limit() }
 // Acquire decides whether br may start now. On success the caller must move br to
 // InProgress, or call Release if that fails.
 func (a *Admission) Acquire(ctx context.Context, br *backupv1alpha1.BackupRequest) (Decision, error) {
-	candidates, err := a.candidates(ctx, br.Spec.ProjectID)
+	return a.acquire(ctx, br.Spec.ProjectID, br.UID)
+}
+
+// AcquireRestore decides whether rr, a restore of project (its namespace's project),
+// may start now. On success the caller must move rr to InProgress, or call
+// ReleaseRestore if that fails.
+func (a *Admission) AcquireRestore(ctx context.Context, project string, rr *backupv1alpha1.RestoreRequest) (Decision, error) {
+	return a.acquire(ctx, project, rr.UID)
+}
+
+func (a *Admission) acquire(ctx context.Context, project string, uid types.UID) (Decision, error) {
+	candidates, err := a.candidates(ctx, project)
 	if err != nil {
 		return Decision{}, err
 	}
-	return a.tracker.Acquire(br.Spec.ProjectID, br.UID, candidates), nil
+	return a.tracker.Acquire(project, uid, candidates), nil
 }
 
 // Release gives back br's slot and wakes, at once, the requests of its project now
 // first in line, without waiting for the watch to report br's new phase.
 func (a *Admission) Release(ctx context.Context, br *backupv1alpha1.BackupRequest) {
-	a.tracker.Release(br.Spec.ProjectID, br.UID)
-	for _, next := range a.NextInLine(ctx, br.Spec.ProjectID) {
-		woken := &backupv1alpha1.BackupRequest{}
-		woken.Namespace, woken.Name = next.Namespace, next.Name
+	a.release(ctx, br.Spec.ProjectID, br.UID)
+}
+
+// ReleaseRestore gives back the slot of rr, a restore of project, and wakes the
+// requests of the project now first in line.
+func (a *Admission) ReleaseRestore(ctx context.Context, project string, rr *backupv1alpha1.RestoreRequest) {
+	a.release(ctx, project, rr.UID)
+}
+
+func (a *Admission) release(ctx context.Context, project string, uid types.UID) {
+	a.tracker.Release(project, uid)
+	for _, next := range a.NextInLine(ctx, project) {
+		var woken client.Object = &backupv1alpha1.BackupRequest{}
+		ch := a.wake
+		if next.Restore {
+			woken, ch = &backupv1alpha1.RestoreRequest{}, a.wakeRestores
+		}
+		woken.SetNamespace(next.Namespace)
+		woken.SetName(next.Name)
 		select {
-		case a.wake <- event.GenericEvent{Object: woken}:
+		case ch <- event.GenericEvent{Object: woken}:
 		default: // full: the slot-freed watch and the waiting requests' own recheck still wake them
 		}
 	}
@@ -79,22 +124,18 @@ func (a *Admission) Release(ctx context.Context, br *backupv1alpha1.BackupReques
 // in line, as many as there are slots. The rest refresh their queue position on
 // their own recheck, which keeps a busy project from rewriting every waiting
 // request's status on each start.
-func (a *Admission) NextInLine(ctx context.Context, project string) []types.NamespacedName {
+func (a *Admission) NextInLine(ctx context.Context, project string) []Candidate {
 	candidates, err := a.candidates(ctx, project)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "list the requests waiting for a slot", "project", project)
 		return nil
 	}
 	inLine := a.tracker.InLine(project, candidates)
-	next := make([]types.NamespacedName, 0, a.Limit())
-	for _, c := range inLine[:min(len(inLine), a.Limit())] {
-		next = append(next, types.NamespacedName{Namespace: c.Namespace, Name: c.Name})
-	}
-	return next
+	return inLine[:min(len(inLine), a.Limit())]
 }
 
-// candidates is every BackupRequest of project in the cache, as the tracker sees
-// them; requests being deleted hold no slot.
+// candidates is every BackupRequest and RestoreRequest of project in the cache, as
+// the tracker sees them; requests being deleted hold no slot.
 func (a *Admission) candidates(ctx context.Context, project string) ([]Candidate, error) {
 	var list backupv1alpha1.BackupRequestList
 	if err := a.reader.List(ctx, &list, client.MatchingFields{ProjectIndex: project}, client.UnsafeDisableDeepCopy); err != nil {
@@ -106,7 +147,41 @@ func (a *Admission) candidates(ctx context.Context, project string) ([]Candidate
 			candidates = append(candidates, CandidateOf(br))
 		}
 	}
+	restores, err := a.restoresOf(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	return append(candidates, restores...), nil
+}
+
+// restoresOf is every RestoreRequest in the namespaces of project, as the tracker sees them.
+func (a *Admission) restoresOf(ctx context.Context, project string) ([]Candidate, error) {
+	var namespaces corev1.NamespaceList
+	if err := a.reader.List(ctx, &namespaces, client.MatchingLabels{a.projectLabel: project}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list namespaces of project %s: %w", project, err)
+	}
+	var candidates []Candidate
+	for i := range namespaces.Items {
+		var list backupv1alpha1.RestoreRequestList
+		if err := a.reader.List(ctx, &list, client.InNamespace(namespaces.Items[i].Name), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("list restore requests of namespace %s: %w", namespaces.Items[i].Name, err)
+		}
+		for j := range list.Items {
+			if rr := &list.Items[j]; rr.DeletionTimestamp.IsZero() {
+				candidates = append(candidates, RestoreCandidateOf(rr))
+			}
+		}
+	}
 	return candidates, nil
+}
+
+// ProjectOfNamespace is the project label of namespace ("" without one).
+func (a *Admission) ProjectOfNamespace(ctx context.Context, namespace string) (string, error) {
+	ns := &corev1.Namespace{}
+	if err := a.reader.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+		return "", fmt.Errorf("get namespace %s: %w", namespace, err)
+	}
+	return ns.Labels[a.projectLabel], nil
 }
 
 // CandidateOf is a BackupRequest as the tracker sees it.
@@ -119,34 +194,68 @@ func CandidateOf(br *backupv1alpha1.BackupRequest) Candidate {
 	}
 }
 
-// Wake-up paths. Besides the controller's own watch of BackupRequests and the copy
-// jobs' completions, a waiting request is woken by exactly these two:
+// RestoreCandidateOf is a RestoreRequest as the tracker sees it.
+func RestoreCandidateOf(rr *backupv1alpha1.RestoreRequest) Candidate {
+	return Candidate{
+		UID: rr.UID, Namespace: rr.Namespace, Name: rr.Name, Restore: true,
+		Created: rr.CreationTimestamp.Time,
+		Running: rr.Status.Phase == backupv1alpha1.RestorePhaseInProgress,
+		Waiting: rr.Status.Phase == backupv1alpha1.RestorePhasePending || rr.Status.Phase == "",
+	}
+}
 
-// WakeSource is the path of releases by this controller (Release): the requests next
-// in line are reconciled at once.
+// Wake-up paths. Besides each controller's own watch of its kind and the copy jobs'
+// completions, a waiting request is woken by exactly these two:
+
+// WakeSource is the path of releases (Release, ReleaseRestore) for BackupRequests:
+// the backups next in line are reconciled at once.
 func (a *Admission) WakeSource() source.TypedSource[reconcile.Request] {
 	return source.Channel(a.wake, &handler.EnqueueRequestForObject{})
 }
 
+// RestoreWakeSource is WakeSource for RestoreRequests.
+func (a *Admission) RestoreWakeSource() source.TypedSource[reconcile.Request] {
+	return source.Channel(a.wakeRestores, &handler.EnqueueRequestForObject{})
+}
+
 // SlotFreedHandler and SlotFreedPredicate are the path of slots freed where Release
 // did not run here (a request deleted while running, a controller restarted): a
-// request leaving InProgress, or being deleted, wakes its project's requests next in line.
-func (a *Admission) SlotFreedHandler() handler.EventHandler {
+// BackupRequest or RestoreRequest leaving InProgress, or being deleted, wakes its
+// project's BackupRequests next in line. Watch both kinds with them.
+func (a *Admission) SlotFreedHandler() handler.EventHandler { return a.slotFreedHandler(false) }
+
+// RestoreSlotFreedHandler is SlotFreedHandler for the RestoreRequests next in line.
+func (a *Admission) RestoreSlotFreedHandler() handler.EventHandler { return a.slotFreedHandler(true) }
+
+func (a *Admission) slotFreedHandler(restores bool) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		br, ok := o.(*backupv1alpha1.BackupRequest)
-		if !ok {
+		var project string
+		switch obj := o.(type) {
+		case *backupv1alpha1.BackupRequest:
+			project = obj.Spec.ProjectID
+		case *backupv1alpha1.RestoreRequest:
+			p, err := a.ProjectOfNamespace(ctx, obj.Namespace)
+			if err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "find the project of a restore that freed a slot", "namespace", obj.Namespace)
+				return nil
+			}
+			project = p
+		}
+		if project == "" {
 			return nil
 		}
 		var reqs []reconcile.Request
-		for _, next := range a.NextInLine(ctx, br.Spec.ProjectID) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: next})
+		for _, next := range a.NextInLine(ctx, project) {
+			if next.Restore == restores {
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: next.Namespace, Name: next.Name}})
+			}
 		}
 		return reqs
 	})
 }
 
-// SlotFreedPredicate passes the events that free a project slot: a request leaving
-// InProgress or going away. Creations and progress writes free nothing.
+// SlotFreedPredicate passes the events that free a project slot: a BackupRequest or
+// RestoreRequest leaving InProgress or going away. Creations and progress writes free nothing.
 func SlotFreedPredicate() predicate.Predicate { return slotFreed{} }
 
 type slotFreed struct{ predicate.Funcs }
@@ -156,13 +265,24 @@ func (slotFreed) Generic(event.GenericEvent) bool { return false }
 func (slotFreed) Delete(event.DeleteEvent) bool   { return true }
 
 func (slotFreed) Update(e event.UpdateEvent) bool {
-	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
-	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
-	if !okOld || !okNew {
-		return false
+	deletionStarted := e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+	switch oldObj := e.ObjectOld.(type) {
+	case *backupv1alpha1.BackupRequest:
+		newBR, ok := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+		if !ok {
+			return false
+		}
+		leftInProgress := oldObj.Status.Phase == backupv1alpha1.PhaseInProgress && newBR.Status.Phase != backupv1alpha1.PhaseInProgress
+		return leftInProgress || deletionStarted
+	case *backupv1alpha1.RestoreRequest:
+		newRR, ok := e.ObjectNew.(*backupv1alpha1.RestoreRequest)
+		if !ok {
+			return false
+		}
+		leftInProgress := oldObj.Status.Phase == backupv1alpha1.RestorePhaseInProgress && newRR.Status.Phase != backupv1alpha1.RestorePhaseInProgress
+		return leftInProgress || deletionStarted
 	}
-	leftInProgress := oldBR.Status.Phase == backupv1alpha1.PhaseInProgress && newBR.Status.Phase != backupv1alpha1.PhaseInProgress
-	return leftInProgress || (oldBR.DeletionTimestamp.IsZero() && !newBR.DeletionTimestamp.IsZero())
+	return false
 }
 
 // Priority rules of the work queue (controller-runtime's priority queue): passes that

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -30,6 +31,9 @@ func newAdmission(t *testing.T, limit int, objs ...client.Object) (*Admission, c
 	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := backupv1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := corev1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
 	c := fakeclient.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
@@ -124,5 +128,61 @@ func TestPriorityRules(t *testing.T) {
 	}
 	if r := RecordPositionLater(300 * time.Millisecond); r.RequeueAfter != QueuePositionDelay-300*time.Millisecond || *r.Priority != handler.LowPriority {
 		t.Fatalf("a waiting request records its position once QueuePositionDelay passed: %+v", r)
+	}
+}
+
+func restore(name, project string, created int, phase backupv1alpha1.RestorePhase) *backupv1alpha1.RestoreRequest {
+	return &backupv1alpha1.RestoreRequest{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns-" + project, Name: name, UID: types.UID("uid-" + name),
+			CreationTimestamp: metav1.NewTime(t0.Add(time.Duration(created) * time.Second))},
+		Status: backupv1alpha1.RestoreRequestStatus{Phase: phase},
+	}
+}
+
+func projectNS(project string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns-" + project, Labels: map[string]string{backupv1alpha1.ProjectLabel: project}}}
+}
+
+func TestRestoresShareTheProjectSlotsAndGoAheadOfWaitingBackups(t *testing.T) {
+	ctx := context.Background()
+	running := backup("run", "shop", 0, backupv1alpha1.PhaseInProgress)
+	a, _ := newAdmission(t, 1, projectNS("shop"), running,
+		backup("old-backup", "shop", 1, backupv1alpha1.PhasePending),
+		restore("later-restore", "shop", 5, backupv1alpha1.RestorePhasePending))
+
+	d, err := a.AcquireRestore(ctx, "shop", restore("later-restore", "shop", 5, backupv1alpha1.RestorePhasePending))
+	if err != nil || d.Acquired || d.Position != 1 {
+		t.Fatalf("a restore waits for the slot a backup holds, first in line: %+v, %v", d, err)
+	}
+	a.Release(ctx, running)
+	select {
+	case e := <-a.wakeRestores:
+		if e.Object.GetName() != "later-restore" {
+			t.Fatalf("woke restore %s, want later-restore", e.Object.GetName())
+		}
+	default:
+		t.Fatal("a freed slot must wake the waiting restore before the older waiting backup")
+	}
+	select {
+	case e := <-a.wake:
+		t.Fatalf("the backup must wait behind the restore, woke %s", e.Object.GetName())
+	default:
+	}
+	if d, err := a.Acquire(ctx, backup("old-backup", "shop", 1, backupv1alpha1.PhasePending)); err != nil || d.Acquired {
+		t.Fatalf("the waiting backup must not take the restore's slot: %+v, %v", d, err)
+	}
+	if d, err := a.AcquireRestore(ctx, "shop", restore("later-restore", "shop", 5, backupv1alpha1.RestorePhasePending)); err != nil || !d.Acquired {
+		t.Fatalf("the restore gets the freed slot: %+v, %v", d, err)
+	}
+}
+
+func TestARunningRestoreHoldsASlotOfItsNamespacesProject(t *testing.T) {
+	ctx := context.Background()
+	a, _ := newAdmission(t, 1, projectNS("shop"), restore("r", "shop", 0, backupv1alpha1.RestorePhaseInProgress))
+	if d, err := a.Acquire(ctx, backup("b", "shop", 1, backupv1alpha1.PhasePending)); err != nil || d.Acquired {
+		t.Fatalf("a running restore holds the project's only slot: %+v, %v", d, err)
+	}
+	if d, err := a.Acquire(ctx, backup("b", "bank", 1, backupv1alpha1.PhasePending)); err != nil || !d.Acquired {
+		t.Fatalf("another project's slots are its own: %+v, %v", d, err)
 	}
 }

@@ -8,12 +8,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// Candidate is one BackupRequest of a project as seen in the cache.
+// Candidate is one BackupRequest or RestoreRequest of a project as seen in the cache.
 type Candidate struct {
 	UID       types.UID
 	Namespace string
 	Name      string
-	Created   time.Time
+	// Restore is true for a RestoreRequest: waiting restores go ahead of waiting backups.
+	Restore bool
+	Created time.Time
 	// Running is true for phase InProgress.
 	Running bool
 	// Waiting is true for phase Pending (or no phase yet).
@@ -167,8 +169,12 @@ func (p *projectState) sortOut(all []Candidate) (running map[types.UID]struct{},
 	return running, waiting
 }
 
-// Before is the queue order: creation time, then namespace and name.
+// Before is the queue order: restores before backups (a restore is someone waiting to
+// get their data back), then creation time, then namespace and name.
 func Before(a, b Candidate) bool {
+	if a.Restore != b.Restore {
+		return a.Restore
+	}
 	if !a.Created.Equal(b.Created) {
 		return a.Created.Before(b.Created)
 	}

@@ -32,6 +32,8 @@ import (
 const (
 	projectIndex     = admission.ProjectIndex
 	destinationIndex = "spec.documentLibrary.destinationBucket"
+	// manifestIndex finds the BackupRequest a restore from a manifest URL reads.
+	manifestIndex = "status.manifest.location"
 )
 
 // indexers are the cache indexes the reconciler needs.
@@ -40,6 +42,12 @@ var indexers = map[string]client.IndexerFunc{
 	destinationIndex: func(o client.Object) []string {
 		if dl := o.(*backupv1alpha1.BackupRequest).Spec.DocumentLibrary; dl != nil {
 			return []string{string(dl.DestinationBucket)}
+		}
+		return nil
+	},
+	manifestIndex: func(o client.Object) []string {
+		if m := o.(*backupv1alpha1.BackupRequest).Status.Manifest; m != nil && m.Location != "" {
+			return []string{m.Location}
 		}
 		return nil
 	},
@@ -64,6 +72,10 @@ type BackupRequestReconciler struct {
 	Archiver Archiver
 	// Metrics, if set, observes backups.
 	Metrics MetricsRecorder
+	// Slots, if set, is the project slot admission shared with the RestoreRequest
+	// controller (restores and backups share a project's slots); otherwise prepare
+	// makes one for backups alone.
+	Slots *admission.Admission
 
 	slots  *admission.Admission
 	jobs   *copyjob.Runner
@@ -311,6 +323,12 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 			return fmt.Errorf("index backup requests by %s: %w", field, err)
 		}
 	}
+	// Retention and deletion look for the restores reading a backup (source protection).
+	for field, indexer := range restoreIndexers {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.RestoreRequest{}, field, indexer); err != nil {
+			return fmt.Errorf("index restore requests by %s: %w", field, err)
+		}
+	}
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}))).
@@ -319,6 +337,11 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		// freed through the watch, and a copy job's end.
 		WatchesRawSource(r.slots.WakeSource()).
 		Watches(&backupv1alpha1.BackupRequest{}, r.slots.SlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
+		// Restores share the slots: one leaving InProgress frees a slot too.
+		Watches(&backupv1alpha1.RestoreRequest{}, r.slots.SlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
+		// A restore that ends no longer holds the backup it read: its retention or
+		// deletion, waiting for it, goes on at once.
+		Watches(&backupv1alpha1.RestoreRequest{}, r.restoreEndedHandler(), builder.WithPredicates(restoreEnded{})).
 		WatchesRawSource(r.jobs.Source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("backuprequest").
@@ -334,7 +357,11 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	if r.APIReader == nil {
 		r.APIReader = r.Client
 	}
-	r.slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
+	r.slots = r.Slots
+	if r.slots == nil {
+		r.slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
+		r.slots.SetProjectLabel(r.Options.ProjectLabelKey)
+	}
 	r.jobs = copyjob.NewRunner(ctx)
 	r.writes = newLastWrites()
 }

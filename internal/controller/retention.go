@@ -93,6 +93,12 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 			return admission.Recheck(r.Options.RetentionCheckInterval), nil
 		}
 	}
+	if wait, err := r.waitForRestores(ctx, br, "Expiry"); err != nil {
+		return ctrl.Result{}, err
+	} else if wait {
+		// Woken when the restore ends (restoreEndedHandler); the recheck is a safety net.
+		return admission.Recheck(r.Options.RetentionCheckInterval), nil
+	}
 	removed, err := r.removeArtifacts(ctx, br)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -297,6 +303,13 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 		return ctrl.Result{}, nil
 	}
 	if br.Status.Phase != backupv1alpha1.PhaseExpired {
+		if !retained(br) {
+			if wait, err := r.waitForRestores(ctx, br, "Deletion"); err != nil {
+				return ctrl.Result{}, err
+			} else if wait {
+				return admission.Recheck(r.Options.RetentionCheckInterval), nil
+			}
+		}
 		removed, err := r.removeArtifacts(ctx, br)
 		if err != nil {
 			return ctrl.Result{}, err

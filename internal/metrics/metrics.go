@@ -20,6 +20,11 @@ type Recorder struct {
 	copiedBytes     *prometheus.CounterVec
 	retentionDone   *prometheus.CounterVec
 	retentionFailed *prometheus.CounterVec
+
+	restoresTotal   *prometheus.CounterVec
+	restoreDuration *prometheus.HistogramVec
+	restoredObjects *prometheus.CounterVec
+	restoredBytes   *prometheus.CounterVec
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -52,9 +57,21 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		retentionFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
 		}, []string{"project_id", "environment"}),
+		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
+		}, []string{"project_id", "environment", "state"}),
+		restoreDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "restore_duration_seconds", Help: "Time from a restore's start to its completion.", Buckets: DurationBuckets,
+		}, []string{"project_id", "environment"}),
+		restoredObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "restore_objects_total", Help: "Document-library objects a restore wrote.",
+		}, []string{"project_id", "environment"}),
+		restoredBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "restore_bytes_total", Help: "Document-library bytes a restore wrote.",
+		}, []string{"project_id", "environment"}),
 	}
 	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed} {
+		r.retentionDone, r.retentionFailed, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -103,4 +120,41 @@ func (r *Recorder) RetentionDeleted(br *backupv1alpha1.BackupRequest) {
 // RetentionFailed counts a failed attempt to remove a backup's artefacts.
 func (r *Recorder) RetentionFailed(br *backupv1alpha1.BackupRequest) {
 	r.retentionFailed.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Inc()
+}
+
+// restoreLabels are a restore's project and environment: the resolved backup's, or
+// "unknown" for a restore refused before its backup was resolved.
+func restoreLabels(rr *backupv1alpha1.RestoreRequest) (project, environment string) {
+	if src := rr.Status.Source; src != nil {
+		return src.ProjectID, src.Environment
+	}
+	return "unknown", "unknown"
+}
+
+// RestoreStarted counts a restore taking a slot (before its backup is resolved, so
+// with the project of its namespace and environment "unknown" when not known yet).
+func (r *Recorder) RestoreStarted(rr *backupv1alpha1.RestoreRequest, project string) {
+	_, e := restoreLabels(rr)
+	r.restoresTotal.WithLabelValues(project, e, "started").Inc()
+}
+
+// RestoreFinished records a restore's outcome and duration.
+func (r *Recorder) RestoreFinished(rr *backupv1alpha1.RestoreRequest) {
+	p, e := restoreLabels(rr)
+	switch rr.Status.Phase {
+	case backupv1alpha1.RestorePhaseSucceeded:
+		r.restoresTotal.WithLabelValues(p, e, "succeeded").Inc()
+		if rr.Status.StartTime != nil && rr.Status.CompletionTime != nil {
+			r.restoreDuration.WithLabelValues(p, e).Observe(rr.Status.CompletionTime.Sub(rr.Status.StartTime.Time).Seconds())
+		}
+	case backupv1alpha1.RestorePhaseFailed:
+		r.restoresTotal.WithLabelValues(p, e, "failed").Inc()
+	}
+}
+
+// Restored adds the objects and bytes a restore's copy wrote.
+func (r *Recorder) Restored(rr *backupv1alpha1.RestoreRequest, objects, bytes int64) {
+	p, e := restoreLabels(rr)
+	r.restoredObjects.WithLabelValues(p, e).Add(float64(objects))
+	r.restoredBytes.WithLabelValues(p, e).Add(float64(bytes))
 }

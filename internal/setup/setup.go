@@ -25,8 +25,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/archiver"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/database"
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
@@ -120,6 +122,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	if err != nil {
 		return nil, err
 	}
+	// Backups and restores share each project's slots: one admission for both controllers.
+	opts := cfg.Controller.WithDefaults()
+	slots := admission.New(opts.MaxConcurrentBackupsPerProject, mgr.GetClient())
+	slots.SetProjectLabel(opts.ProjectLabelKey)
 	reconciler := &controller.BackupRequestReconciler{
 		Client:    mgr.GetClient(),
 		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
@@ -127,6 +133,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		Options:   cfg.Controller,
 		Metrics:   recorder,
 		Clock:     deps.Clock,
+		Slots:     slots,
+	}
+	restores := &controller.RestoreRequestReconciler{
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("restorerequest-controller"),
+		Providers: providers,
+		Options:   cfg.Controller,
+		Metrics:   recorder,
+		Clock:     deps.Clock,
+		Slots:     slots,
 	}
 	if cfg.Archival != nil {
 		arch, err := archiver.Setup(mgr, *cfg.Archival, &archiver.Options{Registerer: registerer})
@@ -134,11 +150,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 			return nil, fmt.Errorf("set up archival: %w", err)
 		}
 		reconciler.Archiver = arch
+		wireRestoreHistory(restores, arch)
 	} else {
 		mgr.GetLogger().Info("backup archival disabled", "env", EnvEnableArchival)
 	}
 	if err := reconciler.SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("set up backuprequest controller: %w", err)
+	}
+	if err := restores.SetupWithManager(ctx, mgr); err != nil {
+		return nil, fmt.Errorf("set up restorerequest controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("add health check: %w", err)
@@ -147,6 +167,33 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		return nil, fmt.Errorf("add ready check: %w", err)
 	}
 	return reconciler, nil
+}
+
+// wireRestoreHistory gives the restore controller the archiver's restore side: the
+// history rows of terminal restores and the one-shot lookup. An archiver without it
+// (an older build) leaves restores unarchived and without the history check, and says so.
+func wireRestoreHistory(restores *controller.RestoreRequestReconciler, arch *archiver.Archiver) {
+	restores.Archiver = arch
+	restores.History = restoreHistory{arch}
+}
+
+// restoreHistory answers the restore controller's one-shot question from the archiver.
+type restoreHistory struct{ arch *archiver.Archiver }
+
+func (h restoreHistory) CompletedRestore(ctx context.Context, k controller.RestoreHistoryKey) (*controller.CompletedRestore, error) {
+	rec, err := h.arch.CompletedRestore(ctx, database.RestoreKey{
+		ProjectID: k.ProjectID, BackupID: k.BackupID,
+		TargetInstanceID: k.TargetInstanceID, TargetBucket: k.TargetBucket, TargetPrefix: k.TargetPrefix,
+		ExcludeUID: k.ExcludeUID,
+	})
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	done := &controller.CompletedRestore{Namespace: rec.Namespace, Name: rec.Name, UID: rec.UID}
+	if rec.CompletionTime != nil {
+		done.CompletedAt = *rec.CompletionTime
+	}
+	return done, nil
 }
 
 // registered keeps the metrics recorder of each registerer: Prometheus refuses a

@@ -1,0 +1,124 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// reconcileRestoreDelete is cancel by delete: it stops the copy and the polling, frees
+// the slot, removes what the restore itself created, and only then lets the object go.
+//
+// What is removed depends on how far the restore got:
+//   - Pending, InProgress or Failed: the instance it started (only when its owner tags
+//     name this restore: the provider refuses any other) and exactly the keys its
+//     record lists (keys it wrote into absent places; never a key that was there
+//     before, and none at all in Overwrite mode), then the record. With the annotation
+//     backup.liferay.cloud/deletion-policy: retain, only the record goes.
+//   - Succeeded: only the record. A finished restore's data and instance are the
+//     user's now: deleting the RestoreRequest (a GitOps prune, a cleanup of old
+//     objects) must never undo a restore that people may already be using.
+func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (ctrl.Result, error) {
+	r.jobs.Cancel(rr.UID)
+	r.lookups.forget(rr.UID)
+	r.sources.forget(rr.UID)
+	if project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace); err == nil && project != "" {
+		r.Slots.ReleaseRestore(ctx, project, rr)
+	}
+	if !controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("cancel restore: %w", err)
+	}
+	summary, err := r.cancelRestore(ctx, rr, prov)
+	if err != nil {
+		r.restoreWarning(rr, backupv1alpha1.ReasonCleanupFailed, "Cancel", "Removing what the restore created failed, will retry: %v", err)
+		return ctrl.Result{}, err
+	}
+	ctrl.LoggerFrom(ctx).Info("restore deleted", "removed", summary)
+	r.restoreNormal(rr, backupv1alpha1.ReasonRestoreCancelled, "Delete", "RestoreRequest deleted: %s", summary)
+	original := rr.DeepCopy()
+	controllerutil.RemoveFinalizer(rr, RestoreFinalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, rr, client.MergeFrom(original)))
+}
+
+// cancelRestore removes what the restore created, as reconcileRestoreDelete describes,
+// and says what it did. Every removal is idempotent, so a retry resumes.
+func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, prov provider.Provider) (string, error) {
+	st := rr.Status
+	if st.Source == nil || rr.Spec.VerifyOnly {
+		return "nothing was written", nil
+	}
+	rec := recordOf(rr)
+	undo := st.Phase != backupv1alpha1.RestorePhaseSucceeded && !retainedRestore(rr)
+	var done []string
+	if db := rr.Spec.Database; undo && db != nil && (st.Database != nil && st.Database.Created || st.IsConditionTrue(backupv1alpha1.ConditionSourceVerified)) {
+		// Also when created was not stored yet (a crash right after the call): the
+		// provider deletes the instance only if its owner tags name this restore.
+		err := prov.DeleteDatabaseInstance(ctx, db.TargetInstanceID, restoreOwner(rr))
+		r.observeCall("DeleteDatabaseInstance", err)
+		switch {
+		case err == nil:
+			done = append(done, "deleted instance "+db.TargetInstanceID)
+		case provider.KindOf(err) == provider.KindConflict:
+			done = append(done, "kept instance "+db.TargetInstanceID+": its owner tags do not name this restore")
+		default:
+			return "", fmt.Errorf("delete instance %s: %w", db.TargetInstanceID, err)
+		}
+	}
+	if rr.Spec.DocumentLibrary != nil && rec.bucket != "" {
+		removed := 0
+		err := r.recordedKeys(ctx, prov, rec, func(partKey string, keys []string) error {
+			if undo && len(keys) > 0 {
+				if err := r.deleteRestoreObjects(ctx, prov, rec.target, keys); err != nil {
+					return err
+				}
+				removed += len(keys)
+			}
+			return r.deleteRestoreObjects(ctx, prov, rec.bucket, []string{partKey})
+		})
+		if err != nil {
+			return "", err
+		}
+		if err := r.deleteRestoreObjects(ctx, prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}); err != nil {
+			return "", err
+		}
+		if undo {
+			done = append(done, fmt.Sprintf("removed the %d objects the restore wrote to s3://%s/%s", removed, rec.target, rr.Spec.DocumentLibrary.TargetKeyPrefix()))
+		} else {
+			done = append(done, "restored objects kept")
+		}
+		done = append(done, "removed the restore record "+rec.location())
+	}
+	if !undo && rr.Spec.Database != nil {
+		done = append(done, "instance "+rr.Spec.Database.TargetInstanceID+" kept")
+	}
+	if len(done) == 0 {
+		return "nothing to remove", nil
+	}
+	return strings.Join(done, "; "), nil
+}
+
+// retained reports whether the user asked to keep what the restore created.
+func retainedRestore(rr *backupv1alpha1.RestoreRequest) bool {
+	return strings.EqualFold(rr.Annotations[backupv1alpha1.DeletionPolicyAnnotation], "retain")
+}
+
+func (r *RestoreRequestReconciler) deleteRestoreObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string) error {
+	_, err := prov.DeleteObjects(ctx, bucket, keys)
+	r.observeCall("DeleteObjects", err)
+	if err != nil {
+		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// restoreScope is what one pass over an InProgress restore works on, like
+// backupScope: the request, the provider, the project of its namespace, the pass's
+// clock and the verified backup (loaded once per pass at most). Steps change the
+// status in memory, each only its own condition; the pass stores it in one write at
+// its end (closeRestore) and only then records the steps' events and other effects.
+type restoreScope struct {
+	rr      *backupv1alpha1.RestoreRequest
+	prov    provider.Provider
+	project string
+	now     time.Time
+	base    *backupv1alpha1.RestoreRequest
+	effects []func()
+	// src is the verified backup, set by the source step.
+	src *loadedSource
+}
+
+func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, project string) *restoreScope {
+	rr.Status.ObservedGeneration = rr.Generation
+	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), base: rr.DeepCopy()}
+}
+
+func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
+
+// after queues an effect to run once the pass's status is stored.
+func (s *restoreScope) after(effect func()) { s.effects = append(s.effects, effect) }
+
+// closeRestore stores the status the steps changed in one merge patch guarded by the
+// resourceVersion, then runs the queued effects. A conflict fails the pass; the next
+// pass starts from the stored object and repeats its steps, which are idempotent.
+func (r *RestoreRequestReconciler) closeRestore(ctx context.Context, s *restoreScope) error {
+	if !equality.Semantic.DeepEqual(s.base.Status, s.rr.Status) {
+		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
+		if err := r.Status().Patch(ctx, s.rr, patch); err != nil {
+			return fmt.Errorf("patch status of restore %s/%s: %w", s.rr.Namespace, s.rr.Name, err)
+		}
+		s.base = s.rr.DeepCopy()
+	}
+	for _, effect := range s.effects {
+		effect()
+	}
+	s.effects = nil
+	return nil
+}
+
+// patchRestoreStatus applies mutate to rr's status and writes it with a merge patch
+// guarded by the resourceVersion (the archiver writes the Archived condition
+// concurrently); on a conflict it re-reads the object and applies mutate again.
+func (r *RestoreRequestReconciler) patchRestoreStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rr), rr); err != nil {
+				return err
+			}
+		}
+		first = false
+		original := rr.DeepCopy()
+		rr.Status.ObservedGeneration = rr.Generation
+		mutate(&rr.Status)
+		return r.Status().Patch(ctx, rr, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))
+	})
+	if err != nil {
+		return fmt.Errorf("patch status of restore %s/%s: %w", rr.Namespace, rr.Name, err)
+	}
+	return nil
+}
+
+// ensureRestoreFinalizer adds the cancel finalizer (rr is updated in place) before
+// the restore's first write in the cloud.
+func (r *RestoreRequestReconciler) ensureRestoreFinalizer(ctx context.Context, rr *backupv1alpha1.RestoreRequest) error {
+	if controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
+		return nil
+	}
+	original := rr.DeepCopy()
+	controllerutil.AddFinalizer(rr, RestoreFinalizer)
+	if err := r.Patch(ctx, rr, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("add restore finalizer: %w", err)
+	}
+	return nil
+}
+
+// restoreNormal and restoreWarning record a Kubernetes Event on rr.
+func (r *RestoreRequestReconciler) restoreNormal(rr *backupv1alpha1.RestoreRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rr, nil, corev1.EventTypeNormal, string(reason), action, note, args...)
+	}
+}
+
+func (r *RestoreRequestReconciler) restoreWarning(rr *backupv1alpha1.RestoreRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rr, nil, corev1.EventTypeWarning, string(reason), action, note, args...)
+	}
+}
+
+func metav1Now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now()) }

@@ -1,0 +1,272 @@
+package controller
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+)
+
+// restoreMachine drives a BackupRequest and then RestoreRequests through the
+// reconcilers against the fake provider, one pass at a time.
+type restoreMachine struct {
+	*machine
+	rr *RestoreRequestReconciler
+}
+
+const restoreNS = "proj-retail-prd"
+
+func newRestoreMachine(t *testing.T, objs ...client.Object) *restoreMachine {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = backupv1alpha1.AddToScheme(scheme)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: restoreNS, Labels: map[string]string{backupv1alpha1.ProjectLabel: "retail"}}}
+	other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "proj-bank-prd", Labels: map[string]string{backupv1alpha1.ProjectLabel: "bank"}}}
+	b := fakeclient.NewClientBuilder().WithScheme(scheme).
+		WithStatusSubresource(&backupv1alpha1.BackupRequest{}, &backupv1alpha1.RestoreRequest{}).
+		WithObjects(append([]client.Object{ns, other}, objs...)...)
+	for field, indexer := range indexers {
+		b = b.WithIndex(&backupv1alpha1.BackupRequest{}, field, indexer)
+	}
+	for field, indexer := range restoreIndexers {
+		b = b.WithIndex(&backupv1alpha1.RestoreRequest{}, field, indexer)
+	}
+	m := &machine{t: t, client: b.Build(), clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(1000)}
+	var cancel context.CancelFunc
+	m.ctx, cancel = context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	m.cloud = fake.New("liferay-retail-prd-dl", "liferay-backups", "retail-restored", "bank-dl")
+	m.cloud.Clock = m.clock
+	m.cloud.SnapshotReadyAfter = time.Minute
+	m.cloud.InstanceReadyAfter = time.Minute
+	m.cloud.RequireInstances = true
+	owned := map[string]string{backupv1alpha1.OwnershipTagKey: "retail"}
+	m.cloud.SetInstanceTags("retail-prd-db", owned)
+	for _, b := range []string{"liferay-retail-prd-dl", "liferay-backups", "retail-restored"} {
+		m.cloud.SetBucketTags(b, owned)
+	}
+	m.cloud.SetBucketTags("bank-dl", map[string]string{backupv1alpha1.OwnershipTagKey: "bank"})
+	for i, key := range []string{"document_library/10/a.pdf", "document_library/10/b.pdf", "document_library/20/c.pdf"} {
+		m.cloud.PutObject("liferay-retail-prd-dl", key, []byte(strings.Repeat(string(rune('a'+i)), 100*(i+1))))
+	}
+	m.r = m.newReconciler()
+	rm := &restoreMachine{machine: m}
+	rm.rr = rm.newRestoreReconciler()
+	return rm
+}
+
+func (m *restoreMachine) newRestoreReconciler() *RestoreRequestReconciler {
+	reg := provider.NewRegistry()
+	reg.Register("aws", m.cloud)
+	r := &RestoreRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock, Slots: m.r.slots}
+	r.prepare(m.ctx)
+	return r
+}
+
+// backup runs a full backup "full" to Succeeded.
+func (m *restoreMachine) backup() *backupv1alpha1.BackupRequest {
+	m.t.Helper()
+	br := backups.New(restoreNS, "full", "retail", backups.Full("retail-prd-db", "liferay-retail-prd-dl", "liferay-backups", "retail/prd/full/"))
+	br.UID = "uid-full"
+	if err := m.client.Create(m.ctx, br); err != nil {
+		m.t.Fatal(err)
+	}
+	if got := m.drive("full"); got.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		m.t.Fatalf("backup: %s %s", got.Status.Phase, got.Status.Message)
+	}
+	return m.get("full")
+}
+
+func newRestore(name string, spec backupv1alpha1.RestoreRequestSpec) *backupv1alpha1.RestoreRequest {
+	return &backupv1alpha1.RestoreRequest{
+		ObjectMeta: metav1.ObjectMeta{Namespace: restoreNS, Name: name, UID: types.UID("uid-" + name)},
+		Spec:       spec,
+	}
+}
+
+func (m *restoreMachine) getRR(name string) *backupv1alpha1.RestoreRequest {
+	m.t.Helper()
+	rr := &backupv1alpha1.RestoreRequest{}
+	if err := m.client.Get(m.ctx, types.NamespacedName{Namespace: restoreNS, Name: name}, rr); err != nil {
+		m.t.Fatalf("get %s: %v", name, err)
+	}
+	return rr
+}
+
+func (m *restoreMachine) reconcileRR(name string) (ctrl.Result, error) {
+	res, err := m.rr.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: restoreNS, Name: name}})
+	if res.RequeueAfter > 0 {
+		m.clock.Step(res.RequeueAfter)
+	}
+	return res, err
+}
+
+// driveRR reconciles until the restore is terminal.
+func (m *restoreMachine) driveRR(name string) *backupv1alpha1.RestoreRequest {
+	m.t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if _, err := m.reconcileRR(name); err != nil {
+			m.t.Fatalf("reconcile %s: %v", name, err)
+		}
+		if rr := m.getRR(name); rr.Status.Phase.IsTerminal() {
+			return rr
+		}
+	}
+	m.t.Fatalf("%s did not finish: %+v", name, m.getRR(name).Status)
+	return nil
+}
+
+func (m *restoreMachine) create(rr *backupv1alpha1.RestoreRequest) {
+	m.t.Helper()
+	if err := m.client.Create(m.ctx, rr); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func fullRestore(name, instance, prefix string) *backupv1alpha1.RestoreRequest {
+	return newRestore(name, backupv1alpha1.RestoreRequestSpec{
+		Source:          backupv1alpha1.RestoreSource{BackupRequestName: "full"},
+		Database:        &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: instance},
+		DocumentLibrary: &backupv1alpha1.DocumentLibraryRestoreSpec{TargetBucket: "retail-restored", TargetPrefix: backupv1alpha1.ObjectPrefix(prefix)},
+	})
+}
+
+func TestFullRestoreBringsBackTheDatabaseAndEveryFile(t *testing.T) {
+	m := newRestoreMachine(t)
+	br := m.backup()
+	m.create(fullRestore("restore", "retail-restored-db", "document_library/"))
+	rr := m.driveRR("restore")
+	if rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded {
+		t.Fatalf("phase %s: %s (%v)", rr.Status.Phase, rr.Status.Message, rr.Status.ValidationErrors)
+	}
+	for _, c := range []backupv1alpha1.ConditionType{backupv1alpha1.ConditionReady, backupv1alpha1.ConditionSourceVerified,
+		backupv1alpha1.ConditionDatabaseRestored, backupv1alpha1.ConditionDocumentLibraryRestored} {
+		if !rr.Status.IsConditionTrue(c) {
+			t.Errorf("condition %s: %+v", c, rr.Status.Condition(c))
+		}
+	}
+	if src := rr.Status.Source; src == nil || src.ManifestLocation != br.Status.Manifest.Location || src.ManifestChecksum != br.Status.Manifest.Checksum || src.Objects != 3 {
+		t.Fatalf("source %+v", rr.Status.Source)
+	}
+	if db := rr.Status.Database; db == nil || !db.Created || db.Endpoint == "" {
+		t.Fatalf("database %+v", rr.Status.Database)
+	}
+	for _, key := range []string{"10/a.pdf", "10/b.pdf", "20/c.pdf"} {
+		want, _ := m.cloud.ReadObject("liferay-retail-prd-dl", "document_library/"+key)
+		got, ok := m.cloud.ReadObject("retail-restored", "document_library/"+key)
+		if !ok || string(got) != string(want) {
+			t.Errorf("%s not restored byte for byte", key)
+		}
+	}
+	if dl := rr.Status.DocumentLibrary; dl.ObjectsRestored != 3 || dl.ObjectsTotal != 3 || !strings.Contains(dl.RecordLocation, "retail/.restores/proj-retail-prd/restore-uid-restore/") {
+		t.Fatalf("document library status %+v", dl)
+	}
+	// One-shot: a terminal restore never runs again.
+	calls := m.cloud.Calls("CopyObjectStorage")
+	m.reconcileRR("restore")
+	if m.cloud.Calls("CopyObjectStorage") != calls {
+		t.Fatal("a succeeded restore ran again")
+	}
+}
+
+func TestValidationCollectsEveryProblemAtOnce(t *testing.T) {
+	m := newRestoreMachine(t)
+	m.backup()
+	m.cloud.PutInstance("taken-db", provider.DatabaseInstanceSettings{})
+	m.cloud.PutObject("retail-restored", "document_library/old.pdf", []byte("live"))
+	m.create(fullRestore("bad", "taken-db", "document_library/"))
+	rr := m.driveRR("bad")
+	if rr.Status.Phase != backupv1alpha1.RestorePhaseFailed || rr.Status.Condition(backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonValidationFailed) {
+		t.Fatalf("want Failed/ValidationFailed: %+v", rr.Status)
+	}
+	if errs := strings.Join(rr.Status.ValidationErrors, "\n"); len(rr.Status.ValidationErrors) != 2 ||
+		!strings.Contains(errs, "spec.database.targetInstanceId") || !strings.Contains(errs, "spec.documentLibrary.targetPrefix") {
+		t.Fatalf("validation errors %q", rr.Status.ValidationErrors)
+	}
+	if m.cloud.Calls("RestoreDatabaseInstance") != 0 || m.cloud.Calls("CopyObjectStorage") != 1 {
+		t.Fatalf("nothing may be written after a failed validation (restores %d, copies %d)", m.cloud.Calls("RestoreDatabaseInstance"), m.cloud.Calls("CopyObjectStorage"))
+	}
+	evs := strings.Join(m.events(), "\n")
+	for _, reason := range []string{"TargetExists", "TargetNotEmpty", "ValidationFailed"} {
+		if !strings.Contains(evs, "Warning "+reason) {
+			t.Errorf("no %s warning event:\n%s", reason, evs)
+		}
+	}
+}
+
+func TestRestoreFromAnotherProjectsBackupIsRefused(t *testing.T) {
+	m := newRestoreMachine(t)
+	br := m.backup()
+	rr := newRestore("steal", backupv1alpha1.RestoreRequestSpec{
+		Source:   backupv1alpha1.RestoreSource{Manifest: br.Status.Manifest.Location},
+		Database: &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: "bank-db"},
+	})
+	rr.Namespace = "proj-bank-prd"
+	m.create(rr)
+	for range 5 {
+		_, _ = m.rr.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "proj-bank-prd", Name: "steal"}})
+	}
+	got := &backupv1alpha1.RestoreRequest{}
+	if err := m.client.Get(m.ctx, types.NamespacedName{Namespace: "proj-bank-prd", Name: "steal"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != backupv1alpha1.RestorePhaseFailed || got.Status.Condition(backupv1alpha1.ConditionReady).Reason != string(backupv1alpha1.ReasonProjectMismatch) {
+		t.Fatalf("want Failed/ProjectMismatch: %+v", got.Status)
+	}
+}
+
+func TestDeletingAnUnfinishedRestoreRemovesOnlyWhatItCreated(t *testing.T) {
+	m := newRestoreMachine(t)
+	m.backup()
+	m.cloud.PutObject("retail-restored", "document_library/10/a.pdf", []byte("live, not the backup's"))
+	rr := fullRestore("cancel", "retail-cancel-db", "document_library/")
+	rr.Spec.DocumentLibrary.ExistingObjects = backupv1alpha1.ExistingObjectsSkip
+	m.create(rr)
+	// Run until the files are restored but the instance is still creating.
+	for i := 0; i < 200 && !m.getRR("cancel").Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryRestored); i++ {
+		m.rr.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: restoreNS, Name: "cancel"}}) //nolint:errcheck
+		time.Sleep(2 * time.Millisecond)
+	}
+	if got := m.getRR("cancel"); got.Status.Phase != backupv1alpha1.RestorePhaseInProgress || got.Status.Database == nil || !got.Status.Database.Created {
+		t.Fatalf("want an unfinished restore with its instance started: %+v", got.Status)
+	}
+	if err := m.client.Delete(m.ctx, m.getRR("cancel")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.reconcileRR("cancel"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.cloud.ReadObject("retail-restored", "document_library/10/a.pdf"); string(got) != "live, not the backup's" {
+		t.Fatalf("a file that was there before the restore was touched: %q", got)
+	}
+	for _, key := range []string{"document_library/10/b.pdf", "document_library/20/c.pdf"} {
+		if _, ok := m.cloud.ReadObject("retail-restored", key); ok {
+			t.Errorf("%s, written by the cancelled restore, is still there", key)
+		}
+	}
+	for _, id := range m.cloud.Instances() {
+		if id == "retail-cancel-db" {
+			t.Error("the instance the cancelled restore started is still there")
+		}
+	}
+	if objs, _ := m.cloud.ListObjects(m.ctx, "liferay-backups", "retail/.restores/"); len(objs) != 0 {
+		t.Errorf("the restore record is left: %v", objs)
+	}
+}

@@ -1,0 +1,120 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// reconcileRestoreDatabase restores the backup's snapshot into the new instance and
+// waits, polling with a growing delay (never a hot loop), until it is available. It
+// owns the DatabaseRestored condition and status.database.
+//
+// Restart safety: the instance identifier is the spec's and the provider tags the
+// instance with this restore as owner, so a restore resumed after a crash adopts the
+// instance it started (Adopted) instead of starting a second one; an instance of that
+// name owned by anyone else is a conflict and never touched.
+func (r *RestoreRequestReconciler) reconcileRestoreDatabase(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	db := rr.Spec.Database
+	if db == nil || rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionDatabaseRestored) {
+		return stepDone, nil
+	}
+	if st.Database == nil || !st.Database.Created {
+		req := provider.RestoreDatabaseRequest{
+			SnapshotID: st.Source.SnapshotID, TargetInstanceID: db.TargetInstanceID,
+			Settings: r.instanceSettings(s), Owner: restoreOwner(rr),
+		}
+		inst, err := s.prov.RestoreDatabaseInstance(ctx, req)
+		r.observeCall("RestoreDatabaseInstance", err)
+		if err != nil {
+			return stepResult{}, fmt.Errorf("restore snapshot %s into instance %s: %w", req.SnapshotID, db.TargetInstanceID, err)
+		}
+		// Created as soon as the call returned (adopted or new): from now on
+		// cancelling the restore deletes this instance.
+		st.Database = &backupv1alpha1.DatabaseRestoreStatus{
+			InstanceID: inst.InstanceID, InstanceARN: inst.InstanceARN, Status: inst.RawStatus, Created: true,
+		}
+		verb := "started"
+		if inst.Adopted {
+			verb = "adopted (started before a restart)"
+		}
+		msg := fmt.Sprintf("instance %s %s from snapshot %s", db.TargetInstanceID, verb, req.SnapshotID)
+		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringDatabase, msg, s.now)
+		s.after(func() {
+			r.restoreNormal(rr, backupv1alpha1.ReasonRestoringDatabase, "RestoreDatabase", "Database restore: %s", msg)
+		})
+		return stepResult{requeueAfter: r.restorePollDelay(0)}, nil
+	}
+
+	inst, err := s.prov.DescribeDatabaseInstance(ctx, db.TargetInstanceID)
+	r.observeCall("DescribeDatabaseInstance", err)
+	if provider.IsNotFound(err) {
+		return stepResult{}, failWith(backupv1alpha1.ReasonDatabaseFailed, "instance %s disappeared while it was being restored", db.TargetInstanceID)
+	}
+	if err != nil {
+		return stepResult{}, fmt.Errorf("check instance %s: %w", db.TargetInstanceID, err)
+	}
+	st.Database.Status = inst.RawStatus
+	if inst.InstanceARN != "" {
+		st.Database.InstanceARN = inst.InstanceARN
+	}
+	switch inst.State {
+	case provider.DatabaseInstanceAvailable:
+		st.Database.Endpoint = inst.Endpoint
+		msg := fmt.Sprintf("instance %s is available at %s", db.TargetInstanceID, inst.Endpoint)
+		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseAvailable, msg, s.now)
+		s.after(func() {
+			r.restoreNormal(rr, backupv1alpha1.ReasonDatabaseAvailable, "RestoreDatabase", "Database restored: %s", msg)
+		})
+		return stepDone, nil
+	case provider.DatabaseInstanceFailed:
+		return stepResult{}, failWith(backupv1alpha1.ReasonDatabaseFailed,
+			"instance %s failed while being restored (status %s); delete this RestoreRequest to remove it", db.TargetInstanceID, inst.RawStatus)
+	}
+	waited := s.now.Sub(st.Condition(backupv1alpha1.ConditionDatabaseRestored).LastTransitionTime.Time)
+	return stepResult{requeueAfter: r.restorePollDelay(waited)}, nil
+}
+
+// instanceSettings are the source instance's recorded settings with the spec's
+// overrides; publiclyAccessible is false unless the spec sets it.
+func (r *RestoreRequestReconciler) instanceSettings(s *restoreScope) provider.DatabaseInstanceSettings {
+	var set provider.DatabaseInstanceSettings
+	if rec := recordedInstance(s.src); rec != nil {
+		set = provider.DatabaseInstanceSettings{
+			InstanceClass: rec.InstanceClass, StorageType: rec.StorageType, AllocatedStorageGiB: rec.AllocatedStorageGiB, Iops: rec.Iops,
+			ParameterGroup: rec.ParameterGroup, OptionGroup: rec.OptionGroup, SubnetGroup: rec.SubnetGroup,
+			SecurityGroupIDs: append([]string(nil), rec.SecurityGroupIDs...), Port: rec.Port, MultiAZ: rec.MultiAZ,
+			Tags: maps.Clone(rec.Tags),
+		}
+	}
+	db := s.rr.Spec.Database
+	if db.InstanceClass != "" {
+		set.InstanceClass = db.InstanceClass
+	}
+	if db.SubnetGroupName != "" {
+		set.SubnetGroup = db.SubnetGroupName
+	}
+	if len(db.SecurityGroupIDs) > 0 {
+		set.SecurityGroupIDs = append([]string(nil), db.SecurityGroupIDs...)
+	}
+	if db.MultiAZ != nil {
+		set.MultiAZ = *db.MultiAZ
+	}
+	set.PubliclyAccessible = db.PubliclyAccessible != nil && *db.PubliclyAccessible
+	return set
+}
+
+// recordedInstance is what the backup recorded about its source instance: from the
+// BackupRequest's status when the restore names one.
+func recordedInstance(src *loadedSource) *backupv1alpha1.DatabaseInstanceSettings {
+	if src.br != nil && src.br.Status.Database != nil && src.br.Status.Database.SourceInstance != nil {
+		return src.br.Status.Database.SourceInstance
+	}
+	return nil
+}

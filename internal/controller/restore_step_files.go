@@ -1,0 +1,250 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// reconcileRestoreFiles copies the backup's objects, as its inventory lists them, back
+// to their original keys under the target prefix, as a background job with the same
+// copy engine as backups, and refreshes status.documentLibrary every ProgressInterval.
+// It owns the DocumentLibraryRestored condition and status.documentLibrary.
+//
+// Existing keys: Refuse and Skip never write over a key that exists at the target
+// (SkipExisting), so a restore resumed after a restart does not copy again what is in
+// place, and Skip touches nothing that was there; Overwrite replaces what differs.
+//
+// The restore records every key it wrote (the Stored calls with Copied) in its own
+// inventory under its record prefix in the backup's bucket (restoreRecord), so that
+// cancelling removes exactly those keys. In Overwrite mode a written key may have
+// replaced an object that was there before, which the restore cannot give back:
+// it records nothing deletable, and cancelling an Overwrite restore removes no object.
+func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	dl := rr.Spec.DocumentLibrary
+	if dl == nil || rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryRestored) {
+		return stepDone, nil
+	}
+	rec := recordOf(rr)
+	job, running := r.jobs.Get(rr.UID)
+	if !running {
+		if err := r.claimRecord(ctx, s, rec); err != nil {
+			return stepResult{}, err
+		}
+		msg := fmt.Sprintf("copying %d objects of backup %s to s3://%s/%s (existing objects: %s)",
+			st.Source.Objects, st.Source.BackupID, dl.TargetBucket, dl.TargetKeyPrefix(), existingPolicy(dl))
+		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringFiles, msg, s.now)
+		if st.DocumentLibrary == nil {
+			st.DocumentLibrary = &backupv1alpha1.DocumentLibraryRestoreStatus{ObjectsTotal: st.Source.Objects}
+		}
+		st.DocumentLibrary.RecordLocation = rec.location()
+		job = r.jobs.Start(rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
+		s.after(func() {
+			r.restoreNormal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
+		})
+	}
+
+	finished, result, copyErr := job.Done()
+	if !finished {
+		p := job.Progress()
+		st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.ObjectsSkipped, st.DocumentLibrary.BytesRestored = p.ObjectsCopied, p.ObjectsSkipped, p.BytesCopied
+		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
+	}
+	r.jobs.Forget(rr.UID)
+	r.observeCall("CopyObjectStorage", copyErr)
+	if copyErr != nil {
+		return stepResult{}, fmt.Errorf("restore document library: %w", copyErr)
+	}
+	res := result.Copy
+	st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.ObjectsSkipped, st.DocumentLibrary.BytesRestored = res.ObjectsCopied, res.ObjectsSkipped, res.BytesCopied
+	if done := res.ObjectsCopied + res.ObjectsSkipped; done != st.Source.Objects {
+		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
+			"the backup holds %d objects but the copy restored %d and skipped %d (%d listed by the inventory are missing from the backup; verify it with spec.verifyOnly)",
+			st.Source.Objects, res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsVanished)
+	}
+	msg := fmt.Sprintf("%d objects of the backup at s3://%s/%s: %d restored (%s), %d already there and left as they were",
+		st.Source.Objects, dl.TargetBucket, dl.TargetKeyPrefix(), res.ObjectsCopied, manifest.HumanBytes(res.BytesCopied), res.ObjectsSkipped)
+	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionTrue, backupv1alpha1.ReasonFilesRestored, msg, s.now)
+	s.after(func() {
+		if r.Metrics != nil {
+			r.Metrics.Restored(rr, res.ObjectsCopied, res.BytesCopied)
+		}
+		r.restoreNormal(rr, backupv1alpha1.ReasonFilesRestored, "RestoreDocumentLibrary", "Document library restored: %s", msg)
+	})
+	return stepDone, nil
+}
+
+func existingPolicy(dl *backupv1alpha1.DocumentLibraryRestoreSpec) backupv1alpha1.ExistingObjectsPolicy {
+	if dl.ExistingObjects == "" {
+		return backupv1alpha1.ExistingObjectsRefuse
+	}
+	return dl.ExistingObjects
+}
+
+// restoreCopyFunc captures what the copy job needs. The source objects come from the
+// backup's inventory, verified part by part as they are read; each key is copied to
+// targetPrefix + its key relative to the backup's data/ prefix (its original key
+// relative to the source prefix of the backup).
+func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, src *loadedSource, rec restoreRecord) copyjob.Func {
+	dl := rr.Spec.DocumentLibrary
+	policy := existingPolicy(dl)
+	backupPrefix := src.dataPrefix()
+	req := provider.ObjectStorageCopyRequest{
+		SourceBucket:       src.dataBucket(),
+		SourcePrefix:       layout.DataPrefix(backupPrefix),
+		DestinationBucket:  string(dl.TargetBucket),
+		DestinationPrefix:  dl.TargetKeyPrefix(),
+		Concurrency:        r.Options.CopyConcurrency,
+		MultipartThreshold: r.Options.MultipartThreshold,
+		Existing:           provider.SkipExisting,
+	}
+	if policy == backupv1alpha1.ExistingObjectsOverwrite {
+		req.Existing = provider.Overwrite
+	}
+	run := layout.RunID(r.Clock.Now())
+	clk := r.Clock
+	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
+		var objErr error
+		req.Objects = func(yield func(provider.ObjectMetadata, error) bool) {
+			for e, err := range src.inventoryEntries(ctx, r, prov) {
+				if err != nil {
+					objErr = err
+					yield(provider.ObjectMetadata{}, err)
+					return
+				}
+				if !yield(provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}, nil) {
+					return
+				}
+			}
+		}
+		req.Progress = progress
+		var inv *inventory.Writer
+		// The record outlives a cancelled copy: what was written must be recorded.
+		invCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inventoryFlushTimeout)
+		defer cancel()
+		if policy != backupv1alpha1.ExistingObjectsOverwrite {
+			inv = inventory.NewWriter(prov, rec.bucket, rec.prefix, run, clk)
+			req.Stored = func(o provider.StoredObject) {
+				if !o.Copied {
+					return // there before this run: possibly not ours, never recorded as deletable
+				}
+				inv.Add(invCtx, inventory.Entry{SourceKey: o.SourceKey, StoredKey: o.Key, Size: o.Size, ETag: o.ETag, Checksum: o.Checksum})
+			}
+		}
+		res, copyErr := prov.CopyObjectStorage(ctx, req)
+		var summary inventory.Summary
+		var invErr error
+		if inv != nil {
+			summary, invErr = inv.Close(invCtx)
+		}
+		if res == nil {
+			res = &provider.ObjectStorageCopyResult{}
+		}
+		var f *failure
+		if errors.As(objErr, &f) {
+			copyErr = objErr // the inventory did not verify: a verdict, not a transient error
+		}
+		return &copyjob.Result{Copy: res, Inventory: summary}, errors.Join(copyErr, invErr)
+	}
+}
+
+// restoreRecord is where a restore keeps the record of what it wrote: a claim-like
+// record (claim.json naming the RestoreRequest) and inventory parts listing every
+// target key it wrote (StoredKey: the key in the target bucket; SourceKey: the
+// backup's key), under <projectId>/.restores/<namespace>/<name>-<uid>/ in the backup's
+// bucket. The location derives from the restore alone, so cancelling finds it even
+// when status.documentLibrary.recordLocation was never stored. Parts accumulate
+// across runs (one run per controller start).
+type restoreRecord struct {
+	bucket, prefix string
+	// target is the bucket the recorded keys are in.
+	target string
+}
+
+func recordOf(rr *backupv1alpha1.RestoreRequest) restoreRecord {
+	var rec restoreRecord
+	if src := rr.Status.Source; src != nil {
+		rec.bucket, _, _ = parseS3URL(src.ManifestLocation)
+		rec.prefix = fmt.Sprintf("%s%s/%s-%s/", restoresPrefix(src.ProjectID), rr.Namespace, rr.Name, rr.UID)
+	}
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		rec.target = string(dl.TargetBucket)
+	}
+	return rec
+}
+
+func (rec restoreRecord) location() string { return fmt.Sprintf("s3://%s/%s", rec.bucket, rec.prefix) }
+
+// claimRecord writes the record's claim once; a claim of another restore at the
+// same place (never expected: the place contains the UID) is a refusal.
+func (r *RestoreRequestReconciler) claimRecord(ctx context.Context, s *restoreScope, rec restoreRecord) error {
+	rr := s.rr
+	claim, err := readClaim(ctx, s.prov, rec.bucket, rec.prefix)
+	r.observeCall("DownloadObject", err)
+	if err != nil {
+		return fmt.Errorf("read restore record %s: %w", rec.location(), err)
+	}
+	if claim != nil {
+		if claim.UID != string(rr.UID) {
+			return failWith(backupv1alpha1.ReasonDestinationInUse, "the restore record %s belongs to %s/%s", rec.location(), claim.Namespace, claim.Name)
+		}
+		return nil
+	}
+	data, err := (&layout.Claim{
+		Version: layout.ClaimVersion, BackupID: rr.Status.Source.BackupID, UID: string(rr.UID), Namespace: rr.Namespace, Name: rr.Name,
+		ProjectID: rr.Status.Source.ProjectID, Environment: rr.Status.Source.Environment, ClaimedAt: s.now.UTC(),
+	}).Marshal()
+	if err != nil {
+		return err
+	}
+	err = s.prov.UploadObject(ctx, rec.bucket, layout.ClaimKey(rec.prefix), data)
+	r.observeCall("UploadObject", err)
+	if err != nil {
+		return fmt.Errorf("write restore record %s: %w", rec.location(), err)
+	}
+	return nil
+}
+
+// recordedKeys calls fn with each inventory part of the record and the target keys it lists.
+func (r *RestoreRequestReconciler) recordedKeys(ctx context.Context, prov provider.Provider, rec restoreRecord, fn func(partKey string, keys []string) error) error {
+	parts, err := prov.ListObjects(ctx, rec.bucket, layout.InventoryPrefix(rec.prefix))
+	r.observeCall("ListObjects", err)
+	if err != nil {
+		return fmt.Errorf("list the restore record %s: %w", rec.location(), err)
+	}
+	for _, p := range parts {
+		if !layout.IsPartKey(strings.TrimPrefix(p.Key, rec.prefix)) {
+			continue
+		}
+		data, err := readSmallObject(ctx, prov, rec.bucket, p.Key)
+		if provider.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read restore record part: %w", err)
+		}
+		var keys []string
+		if _, err := inventory.Read(data, func(e inventory.Entry) error {
+			keys = append(keys, e.StoredKey)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("restore record part s3://%s/%s is unreadable, so its objects are kept: %w", rec.bucket, p.Key, err)
+		}
+		if err := fn(p.Key, keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}

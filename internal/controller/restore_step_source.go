@@ -1,0 +1,297 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// loadedSource is a backup whose manifest verified: where it lives and what it holds.
+type loadedSource struct {
+	manifest *manifest.Manifest
+	// location is the manifest's URL; bucket and key are its parts.
+	location, bucket, key string
+	// checksum is the manifest's verified checksum.
+	checksum string
+	// br is the BackupRequest named by spec.source.backupRequestName, if any.
+	br *backupv1alpha1.BackupRequest
+}
+
+// dataBucket and dataPrefix are where the backup's objects are: its destination
+// bucket and prefix (the objects are under dataPrefix + "data/").
+func (l *loadedSource) dataBucket() string { return l.manifest.DocumentLibrary.DestinationBucket }
+func (l *loadedSource) dataPrefix() string { return l.manifest.DocumentLibrary.DestinationPrefix }
+
+// inventoryEntries streams the backup's inventory: every part the manifest lists is
+// downloaded and must match its recorded sha256 and object count before any of its
+// entries is used.
+func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestReconciler, prov provider.Provider) iter.Seq2[inventory.Entry, error] {
+	return func(yield func(inventory.Entry, error) bool) {
+		dl := l.manifest.DocumentLibrary
+		if dl == nil || dl.Inventory == nil {
+			return
+		}
+		for _, p := range dl.Inventory.Parts {
+			key := dl.DestinationPrefix + p.Key
+			data, err := readSmallObject(ctx, prov, dl.DestinationBucket, key)
+			r.observeCall("DownloadObject", err)
+			if err != nil {
+				if provider.IsNotFound(err) {
+					err = failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s listed by the manifest is missing", dl.DestinationBucket, key)
+				}
+				yield(inventory.Entry{}, err)
+				return
+			}
+			if sum := inventory.Checksum(data); sum != p.SHA256 {
+				yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
+					"inventory part s3://%s/%s does not verify: the manifest records %s, its content hashes to %s; the backup is not trusted",
+					dl.DestinationBucket, key, p.SHA256, sum))
+				return
+			}
+			var entries []inventory.Entry
+			part, err := inventory.Read(data, func(e inventory.Entry) error {
+				entries = append(entries, e)
+				return nil
+			})
+			if err == nil && (part.Objects != p.ObjectCount || part.Bytes != p.SizeBytes) {
+				err = fmt.Errorf("lists %d objects (%d bytes), the manifest records %d (%d bytes)", part.Objects, part.Bytes, p.ObjectCount, p.SizeBytes)
+			}
+			if err != nil {
+				yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s: %v", dl.DestinationBucket, key, err))
+				return
+			}
+			for _, e := range entries {
+				if !layout.IsDataKey(e.StoredKey) {
+					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
+						"inventory part s3://%s/%s lists %q, which is not a data key of the backup", dl.DestinationBucket, key, e.StoredKey))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// sourceCache keeps each running restore's verified manifest between passes; after a
+// restart it is read again and must still carry the checksum recorded in status.
+type sourceCache struct {
+	mu      sync.Mutex
+	sources map[types.UID]*loadedSource
+}
+
+func newSourceCache() *sourceCache { return &sourceCache{sources: map[types.UID]*loadedSource{}} }
+
+func (c *sourceCache) get(uid types.UID) *loadedSource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sources[uid]
+}
+
+func (c *sourceCache) put(uid types.UID, l *loadedSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources[uid] = l
+}
+
+func (c *sourceCache) forget(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sources, uid)
+}
+
+// reconcileResolveSource resolves the backup once: the BackupRequest (which must be
+// Succeeded) or the manifest URL gives the manifest, whose checksum must verify, every
+// inventory part it lists must match its sha256, and its project must be the
+// namespace's. The result goes to status.source and is never resolved again: later
+// passes read the same manifest and refuse it if its checksum changed.
+func (r *RestoreRequestReconciler) reconcileResolveSource(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	if st.Source != nil {
+		src, err := r.reloadSource(ctx, s)
+		if err != nil {
+			return stepResult{}, err
+		}
+		s.src = src
+		return stepDone, nil
+	}
+	src, err := r.resolveSource(ctx, s)
+	if err != nil {
+		var f *failure
+		if errors.As(err, &f) {
+			st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionFalse, f.reason, f.message, s.now)
+		}
+		return stepResult{}, err
+	}
+	m := src.manifest
+	resolved := &backupv1alpha1.ResolvedBackup{
+		BackupID: m.BackupID, ProjectID: m.ProjectID, Environment: m.Environment,
+		ManifestLocation: src.location, ManifestChecksum: src.checksum, ResolvedAt: &metav1.Time{Time: s.now},
+	}
+	if src.br != nil {
+		resolved.BackupRequestName, resolved.BackupRequestUID = src.br.Name, string(src.br.UID)
+	}
+	if m.Database != nil {
+		resolved.SnapshotID = m.Database.SnapshotID
+	}
+	if m.DocumentLibrary != nil {
+		resolved.Objects = m.DocumentLibrary.ObjectCount
+	}
+	st.Source = resolved
+	s.src = src
+	r.sources.put(rr.UID, src)
+	s.after(func() {
+		r.restoreNormal(rr, backupv1alpha1.ReasonSourceVerified, "ResolveSource", "Backup %s of %s/%s resolved from %s; manifest and inventory checksums verify",
+			m.BackupID, m.ProjectID, m.Environment, src.location)
+	})
+	return stepDone, nil
+}
+
+// reloadSource returns the resolved backup's manifest, read again after a restart.
+func (r *RestoreRequestReconciler) reloadSource(ctx context.Context, s *restoreScope) (*loadedSource, error) {
+	if src := r.sources.get(s.rr.UID); src != nil {
+		return src, nil
+	}
+	resolved := s.status().Source
+	bucket, key, err := parseS3URL(resolved.ManifestLocation)
+	if err != nil {
+		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "status.source.manifestLocation: %v", err)
+	}
+	src, err := r.readManifest(ctx, s.prov, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	if src.checksum != resolved.ManifestChecksum {
+		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"the manifest at %s changed since the restore resolved it (checksum %s, recorded %s); the backup is not trusted",
+			resolved.ManifestLocation, src.checksum, resolved.ManifestChecksum)
+	}
+	if name := s.rr.Spec.Source.BackupRequestName; name != "" {
+		br := &backupv1alpha1.BackupRequest{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: s.rr.Namespace, Name: name}, br); err == nil && string(br.UID) == resolved.BackupRequestUID {
+			src.br = br // for the source instance's recorded settings
+		}
+	}
+	r.sources.put(s.rr.UID, src)
+	return src, nil
+}
+
+// resolveSource finds, reads and verifies the backup the spec names.
+func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restoreScope) (*loadedSource, error) {
+	rr := s.rr
+	var br *backupv1alpha1.BackupRequest
+	location := rr.Spec.Source.Manifest
+	if name := rr.Spec.Source.BackupRequestName; name != "" {
+		br = &backupv1alpha1.BackupRequest{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: rr.Namespace, Name: name}, br); err != nil {
+			if client.IgnoreNotFound(err) == nil {
+				return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
+					"spec.source.backupRequestName: there is no BackupRequest %s in namespace %s (restore from its manifest with spec.source.manifest if it was deleted)", name, rr.Namespace)
+			}
+			return nil, fmt.Errorf("get backup request %s/%s: %w", rr.Namespace, name, err)
+		}
+		if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+			return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
+				"spec.source.backupRequestName: BackupRequest %s is %s, not Succeeded; only a Succeeded backup can be restored", name, phaseOrNew(br.Status.Phase))
+		}
+		if br.Status.Manifest == nil || br.Status.Manifest.Location == "" {
+			return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
+				"spec.source.backupRequestName: BackupRequest %s has no manifest (a database-only backup without --manifest-bucket), so it cannot be verified or restored", name)
+		}
+		location = br.Status.Manifest.Location
+	}
+	bucket, key, err := parseS3URL(location)
+	if err != nil {
+		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "spec.source.manifest: %v", err)
+	}
+	src, err := r.readManifest(ctx, s.prov, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	src.br = br
+	m := src.manifest
+	if br != nil && br.Status.Manifest.Checksum != "" && br.Status.Manifest.Checksum != src.checksum {
+		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"the manifest at %s has checksum %s but BackupRequest %s recorded %s: it was replaced; the backup is not trusted",
+			location, src.checksum, br.Name, br.Status.Manifest.Checksum)
+	}
+	if m.ProjectID != s.project {
+		return nil, failWith(backupv1alpha1.ReasonProjectMismatch,
+			"spec.source: the backup %s belongs to project %q, but namespace %s belongs to project %q; a namespace restores only its own project's backups",
+			m.BackupID, m.ProjectID, rr.Namespace, s.project)
+	}
+	if dl := m.DocumentLibrary; dl != nil {
+		if dl.Inventory == nil {
+			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
+				"spec.source: the backup %s has no inventory (a manifest older than format 1.1), so its files cannot be verified or restored", m.BackupID)
+		}
+		var objects, bytes int64
+		for _, err := range src.inventoryEntries(ctx, r, s.prov) {
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range dl.Inventory.Parts {
+			objects += p.ObjectCount
+			bytes += p.SizeBytes
+		}
+		if objects != dl.ObjectCount || bytes != dl.TotalSizeBytes {
+			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
+				"the inventory of %s lists %d objects (%d bytes) but the manifest records %d (%d bytes); the backup is not trusted",
+				m.BackupID, objects, bytes, dl.ObjectCount, dl.TotalSizeBytes)
+		}
+	}
+	return src, nil
+}
+
+// readManifest downloads and verifies the manifest at bucket/key.
+func (r *RestoreRequestReconciler) readManifest(ctx context.Context, prov provider.Provider, bucket, key string) (*loadedSource, error) {
+	location := fmt.Sprintf("s3://%s/%s", bucket, key)
+	data, err := readSmallObject(ctx, prov, bucket, key)
+	r.observeCall("DownloadObject", err)
+	if provider.IsNotFound(err) {
+		return nil, failWith(backupv1alpha1.ReasonSourceNotReady, "spec.source: there is no manifest at %s", location)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", location, err)
+	}
+	m, err := manifest.Verify(data)
+	if err != nil {
+		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch, "the manifest at %s does not verify, so the backup is not trusted: %v", location, err)
+	}
+	return &loadedSource{manifest: m, location: location, bucket: bucket, key: key, checksum: m.Checksum}, nil
+}
+
+// parseS3URL splits s3://bucket/key.
+func parseS3URL(u string) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(u, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not an s3:// URL", u)
+	}
+	bucket, key, ok = strings.Cut(rest, "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", fmt.Errorf("%q names no object (want s3://<bucket>/<prefix>/manifest.json)", u)
+	}
+	return bucket, key, nil
+}
+
+func phaseOrNew(p backupv1alpha1.BackupPhase) string {
+	if p == "" {
+		return "new"
+	}
+	return string(p)
+}

@@ -1,0 +1,283 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// validation collects every problem found before anything is written, each naming
+// the spec field, with the reason of each.
+type validation struct {
+	problems []string
+	reasons  []backupv1alpha1.Reason
+}
+
+func (v *validation) add(reason backupv1alpha1.Reason, format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+	v.reasons = append(v.reasons, reason)
+}
+
+// reason is the single reason of every problem, or ValidationFailed for a mix.
+func (v *validation) reason() backupv1alpha1.Reason {
+	for _, r := range v.reasons[1:] {
+		if r != v.reasons[0] {
+			return backupv1alpha1.ReasonValidationFailed
+		}
+	}
+	return v.reasons[0]
+}
+
+// historyRetry is how soon a restore asks the history database again after an error.
+const historyRetry = 10 * time.Second
+
+// reconcileValidate checks, before anything is written, every target and the backup
+// against the safety rules, collects all problems into status.validationErrors and
+// fails with ValidationFailed when there is any. It owns the SourceVerified condition
+// and runs exactly once: once SourceVerified is True it never runs again, so a target
+// prefix this restore itself started to fill cannot make a resumed restore fail. The
+// pass that passes validation ends there, so the verdict is stored before any write.
+func (r *RestoreRequestReconciler) reconcileValidate(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	if st.IsConditionTrue(backupv1alpha1.ConditionSourceVerified) {
+		return stepDone, nil
+	}
+	v := &validation{}
+	if err := r.validateTargets(ctx, s, v); err != nil {
+		return stepResult{}, err
+	}
+	if len(v.problems) == 0 && !rr.Spec.VerifyOnly && !allowRepeat(rr) {
+		wait, err := r.checkNotRestoredBefore(ctx, s, v)
+		if err != nil || wait != nil {
+			return stepResult{requeueAfter: historyRetryOr(wait)}, err
+		}
+	}
+	if len(v.problems) > 0 {
+		reason := v.reason()
+		msg := "validation failed: " + strings.Join(v.problems, "; ")
+		st.ValidationErrors = v.problems
+		st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionFalse, reason, msg, s.now)
+		s.after(func() {
+			for i, p := range v.problems {
+				r.restoreWarning(rr, v.reasons[i], "Validate", "%s", p)
+			}
+		})
+		return stepResult{}, failWith(backupv1alpha1.ReasonValidationFailed, "%s", msg)
+	}
+	st.ValidationErrors = nil
+	msg := fmt.Sprintf("backup %s verified and every target checked; nothing was written before this point", st.Source.BackupID)
+	st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionTrue, backupv1alpha1.ReasonSourceVerified, msg, s.now)
+	s.after(func() {
+		r.restoreNormal(rr, backupv1alpha1.ReasonSourceVerified, "Validate", "Restore validated: %s", msg)
+	})
+	// Stored before the first write: requeue at once for the next step.
+	return stepResult{requeueAfter: time.Nanosecond}, nil
+}
+
+func historyRetryOr(wait *time.Duration) time.Duration {
+	if wait == nil {
+		return 0
+	}
+	return *wait
+}
+
+func allowRepeat(rr *backupv1alpha1.RestoreRequest) bool {
+	return strings.EqualFold(rr.Annotations[backupv1alpha1.AllowRepeatAnnotation], "true")
+}
+
+// validateTargets runs the checks that read the cloud: the backup's bucket and every
+// target belong to the project, the snapshot is there and available, the target
+// instance does not exist, the target prefix is empty or the overwrite confirmed.
+func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *restoreScope, v *validation) error {
+	rr, m := s.rr, s.src.manifest
+	if err := r.checkBucketOwned(ctx, s, v, s.src.bucket, "spec.source", "the backup's bucket", true); err != nil {
+		return err
+	}
+	if db := rr.Spec.Database; db != nil {
+		if err := r.validateDatabase(ctx, s, v, db); err != nil {
+			return err
+		}
+	}
+	dl := rr.Spec.DocumentLibrary
+	if dl == nil {
+		return nil
+	}
+	if m.DocumentLibrary == nil {
+		v.add(backupv1alpha1.ReasonValidationFailed, "spec.documentLibrary: the backup %s holds no document library", m.BackupID)
+		return nil
+	}
+	target, prefix := string(dl.TargetBucket), dl.TargetKeyPrefix()
+	if target == s.src.dataBucket() && (prefixesOverlap(prefix, s.src.dataPrefix()) || prefixesOverlap(prefix, restoresPrefix(m.ProjectID))) {
+		v.add(backupv1alpha1.ReasonValidationFailed,
+			"spec.documentLibrary.targetPrefix: s3://%s/%s overlaps the backup itself (s3://%s/%s) or the restore records; choose a prefix outside it",
+			target, prefix, target, s.src.dataPrefix())
+		return nil
+	}
+	if err := r.checkBucketOwned(ctx, s, v, target, "spec.documentLibrary.targetBucket", "target bucket", false); err != nil {
+		return err
+	}
+	switch dl.ExistingObjects {
+	case backupv1alpha1.ExistingObjectsOverwrite:
+		want := target + "/" + prefix
+		if got, ok := rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation]; !ok || got != want {
+			v.add(backupv1alpha1.ReasonOverwriteNotAllowed,
+				"spec.documentLibrary.existingObjects: Overwrite replaces objects under s3://%s/%s; confirm it with the annotation %s: %q (found %q)",
+				target, prefix, backupv1alpha1.ConfirmOverwriteAnnotation, want, got)
+		}
+	case backupv1alpha1.ExistingObjectsSkip:
+	default: // Refuse
+		existing, err := s.prov.ListObjectsUpTo(ctx, target, prefix, 1)
+		r.observeCall("ListObjectsUpTo", err)
+		if err != nil {
+			return fmt.Errorf("check that s3://%s/%s is empty: %w", target, prefix, err)
+		}
+		if len(existing) > 0 {
+			v.add(backupv1alpha1.ReasonTargetNotEmpty,
+				"spec.documentLibrary.targetPrefix: s3://%s/%s already holds objects (for example %s); choose an empty prefix, or set spec.documentLibrary.existingObjects to Skip (restore only missing files) or Overwrite",
+				target, prefix, existing[0].Key)
+		}
+	}
+	return nil
+}
+
+// validateDatabase checks the backup's snapshot and that the target instance is new.
+func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
+	m := s.src.manifest
+	if m.Database == nil || m.Database.SnapshotID == "" {
+		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database: the backup %s has no database snapshot", m.BackupID)
+	} else {
+		snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, m.Database.SnapshotID)
+		r.observeCall("GetDatabaseSnapshotStatus", err)
+		switch {
+		case provider.IsNotFound(err):
+			v.add(backupv1alpha1.ReasonSourceNotReady, "spec.database: the backup's snapshot %s no longer exists", m.Database.SnapshotID)
+		case err != nil:
+			return fmt.Errorf("check snapshot %s: %w", m.Database.SnapshotID, err)
+		case snap.State != provider.SnapshotAvailable:
+			v.add(backupv1alpha1.ReasonSourceNotReady, "spec.database: the backup's snapshot %s is %s, not available", m.Database.SnapshotID, snap.RawStatus)
+		}
+	}
+	inst, err := s.prov.DescribeDatabaseInstance(ctx, db.TargetInstanceID)
+	r.observeCall("DescribeDatabaseInstance", err)
+	switch {
+	case provider.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("check that instance %s does not exist: %w", db.TargetInstanceID, err)
+	case inst.Owner.UID == string(s.rr.UID):
+		// Started by this restore (validation is stored before the first write, so
+		// only a hand-made copy of the owner tags gets here): adopted later.
+	default:
+		v.add(backupv1alpha1.ReasonTargetExists,
+			"spec.database.targetInstanceId: instance %s already exists; a restore never replaces an instance: choose a new identifier", db.TargetInstanceID)
+	}
+	return nil
+}
+
+// checkBucketOwned adds a problem unless bucket carries the project's ownership tag
+// (or, when shared is true, the shared-backup-bucket tag), as for backups.
+func (r *RestoreRequestReconciler) checkBucketOwned(ctx context.Context, s *restoreScope, v *validation, bucket, field, what string, shared bool) error {
+	if r.Options.ResourceOwnership == OwnershipNone {
+		return nil
+	}
+	key, project := r.Options.OwnershipTagKey, s.project
+	tags, err := s.prov.BucketTags(ctx, bucket)
+	r.observeCall("BucketTags", err)
+	if provider.IsNotFound(err) {
+		v.add(backupv1alpha1.ReasonNotFound, "%s: %s %s does not exist", field, what, bucket)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the tags of bucket %s: %w", bucket, err)
+	}
+	if tags[key] == project || (shared && tags[backupv1alpha1.SharedBackupBucketTag] == "true") {
+		return nil
+	}
+	has := fmt.Sprintf("has no %s tag, so it does not belong to project %q", key, project)
+	if found := tags[key]; found != "" {
+		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", found, key, project)
+	}
+	v.add(backupv1alpha1.ReasonResourceNotOwned, "%s: %s %s %s; if it is %s's, tag it (%s)", field, what, bucket, has, project, bucketTagCommand(bucket, key, project))
+	return nil
+}
+
+// restoreKey is the restore's identity for the one-shot rule: the backup and the targets.
+func restoreKey(rr *backupv1alpha1.RestoreRequest) RestoreHistoryKey {
+	k := RestoreHistoryKey{ExcludeUID: string(rr.UID)}
+	if src := rr.Status.Source; src != nil {
+		k.ProjectID, k.BackupID = src.ProjectID, src.BackupID
+	}
+	if db := rr.Spec.Database; db != nil {
+		k.TargetInstanceID = db.TargetInstanceID
+	}
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		k.TargetBucket, k.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
+	}
+	return k
+}
+
+// checkNotRestoredBefore applies the one-shot rule: a Succeeded RestoreRequest in the
+// cluster, or a completed restore in the history database, with the same backup and
+// targets refuses this one (a restore re-applied from Git after a prune must not roll
+// anything back). The database is asked off the reconcile goroutine; until it answers
+// (or while it fails) the restore waits, with a condition saying so: with archival
+// configured it never goes ahead without the answer. wait is non-nil while waiting.
+func (r *RestoreRequestReconciler) checkNotRestoredBefore(ctx context.Context, s *restoreScope, v *validation) (*time.Duration, error) {
+	rr, st := s.rr, s.status()
+	key := restoreKey(rr)
+	var others backupv1alpha1.RestoreRequestList
+	if err := r.List(ctx, &others, client.MatchingFields{restoreSourceBackupIndex: key.BackupID}); err != nil {
+		return nil, fmt.Errorf("list restores of backup %s: %w", key.BackupID, err)
+	}
+	for i := range others.Items {
+		o := &others.Items[i]
+		if o.UID != rr.UID && o.Status.Phase == backupv1alpha1.RestorePhaseSucceeded && !o.Spec.VerifyOnly && restoreKey(o) == withUID(key, o.UID) {
+			v.add(backupv1alpha1.ReasonAlreadyRestored, "%s", alreadyRestored(key, o.Namespace+"/"+o.Name))
+			return nil, nil
+		}
+	}
+	if r.History == nil {
+		return nil, nil
+	}
+	found, err, ready := r.lookups.get(rr, r.History, key)
+	var waiting string
+	switch {
+	case !ready:
+		waiting = "waiting for the history database to tell whether this backup was already restored into these targets"
+	case err != nil:
+		waiting = fmt.Sprintf("waiting for the history database, which failed to answer whether this backup was already restored into these targets (%v); retrying", err)
+	case found != nil:
+		v.add(backupv1alpha1.ReasonAlreadyRestored, "%s", alreadyRestored(key, fmt.Sprintf("%s/%s at %s", found.Namespace, found.Name, found.CompletedAt.UTC().Format(time.RFC3339))))
+		return nil, nil
+	default:
+		return nil, nil
+	}
+	st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionUnknown, backupv1alpha1.ReasonInProgress, waiting, s.now)
+	wait := time.Duration(0) // woken by the lookup's answer
+	if ready {
+		wait = historyRetry
+	}
+	return &wait, nil
+}
+
+func withUID(k RestoreHistoryKey, uid types.UID) RestoreHistoryKey {
+	k.ExcludeUID = string(uid)
+	return k
+}
+
+func alreadyRestored(k RestoreHistoryKey, by string) string {
+	return fmt.Sprintf("spec: backup %s was already restored into these targets by %s; a completed restore is not repeated (a re-applied RestoreRequest must not roll data back); annotate %s: \"true\" to restore it again",
+		k.BackupID, by, backupv1alpha1.AllowRepeatAnnotation)
+}
+
+// restoresPrefix is where the restores of project keep their records in a backup bucket.
+func restoresPrefix(project string) string { return project + "/" + restoresDir }
+
+const restoresDir = ".restores/"

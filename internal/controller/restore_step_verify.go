@@ -1,0 +1,95 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// maxVerificationProblems bounds status.verification.problems.
+const maxVerificationProblems = 100
+
+// reconcileVerify checks a backup without writing anything (verifyOnly): the manifest
+// and every inventory part verified when the source was resolved; here the snapshot
+// must exist and be available, and every object the inventory lists must be in the
+// backup with its size and ETag. It owns the Verified condition and status.verification.
+func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	if !rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionVerified) {
+		return stepDone, nil
+	}
+	m := s.src.manifest
+	ver := &backupv1alpha1.VerificationStatus{}
+	problem := func(format string, args ...any) {
+		if len(ver.Problems) < maxVerificationProblems {
+			ver.Problems = append(ver.Problems, fmt.Sprintf(format, args...))
+		}
+	}
+	snapshotOK := true
+	if db := m.Database; db != nil && db.SnapshotID != "" {
+		snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, db.SnapshotID)
+		r.observeCall("GetDatabaseSnapshotStatus", err)
+		switch {
+		case provider.IsNotFound(err):
+			snapshotOK = false
+			problem("snapshot %s is missing", db.SnapshotID)
+		case err != nil:
+			return stepResult{}, fmt.Errorf("check snapshot %s: %w", db.SnapshotID, err)
+		case snap.State != provider.SnapshotAvailable:
+			snapshotOK = false
+			problem("snapshot %s is %s, not available", db.SnapshotID, snap.RawStatus)
+		}
+	}
+	if dl := m.DocumentLibrary; dl != nil {
+		bucket, prefix := s.src.dataBucket(), s.src.dataPrefix()
+		listed, err := s.prov.ListObjects(ctx, bucket, layout.DataPrefix(prefix))
+		r.observeCall("ListObjects", err)
+		if err != nil {
+			return stepResult{}, fmt.Errorf("list the objects of backup %s: %w", m.BackupID, err)
+		}
+		present := make(map[string]provider.ObjectMetadata, len(listed))
+		for _, o := range listed {
+			present[o.Key] = o
+		}
+		for e, err := range s.src.inventoryEntries(ctx, r, s.prov) {
+			if err != nil {
+				return stepResult{}, err
+			}
+			ver.ObjectsChecked++
+			key := prefix + e.StoredKey
+			o, ok := present[key]
+			switch {
+			case !ok:
+				ver.ObjectsMissing++
+				problem("missing: s3://%s/%s", bucket, key)
+			case o.Size != e.Size:
+				ver.ObjectsDifferent++
+				problem("different: s3://%s/%s is %d bytes, the inventory records %d", bucket, key, o.Size, e.Size)
+			case e.ETag != "" && o.ETag != e.ETag:
+				ver.ObjectsDifferent++
+				problem("different: s3://%s/%s has ETag %s, the inventory records %s", bucket, key, o.ETag, e.ETag)
+			}
+		}
+	}
+	st.Verification = ver
+	if !snapshotOK || ver.ObjectsMissing > 0 || ver.ObjectsDifferent > 0 {
+		msg := fmt.Sprintf("backup %s is incomplete: %d of %d objects missing, %d different", m.BackupID, ver.ObjectsMissing, ver.ObjectsChecked, ver.ObjectsDifferent)
+		if !snapshotOK {
+			msg += "; " + ver.Problems[0]
+		}
+		st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionFalse, backupv1alpha1.ReasonBackupIncomplete, msg, s.now)
+		return stepResult{}, failWith(backupv1alpha1.ReasonBackupIncomplete, "%s", msg)
+	}
+	msg := fmt.Sprintf("backup %s is intact: manifest and inventory checksums verify, all %d objects present with their size and ETag", m.BackupID, ver.ObjectsChecked)
+	if m.Database != nil {
+		msg += fmt.Sprintf(", snapshot %s available", m.Database.SnapshotID)
+	}
+	st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionTrue, backupv1alpha1.ReasonBackupIntact, msg, s.now)
+	s.after(func() { r.restoreNormal(rr, backupv1alpha1.ReasonBackupIntact, "Verify", "Backup verified: %s", msg) })
+	return stepDone, nil
+}

@@ -1,0 +1,350 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
+	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
+
+// RestoreFinalizer makes deleting an unfinished RestoreRequest cancel it: the copy
+// stops and what the restore itself created is removed first.
+const RestoreFinalizer = "backup.liferay.cloud/restore-cleanup"
+
+// Cache indexes of RestoreRequests: by the backup they read, so a BackupRequest's
+// retention and deletion find the restores reading it without listing them all.
+// They are registered with the BackupRequest controller (which needs them even when
+// no restore controller runs) and used by both controllers.
+const (
+	restoreSourceBackupIndex  = "status.source.backupId"
+	restoreSourceRequestIndex = "spec.source.backupRequestName"
+)
+
+// restoreIndexers are the cache indexes of RestoreRequests.
+var restoreIndexers = map[string]client.IndexerFunc{
+	restoreSourceBackupIndex: func(o client.Object) []string {
+		if src := o.(*backupv1alpha1.RestoreRequest).Status.Source; src != nil && src.BackupID != "" {
+			return []string{src.BackupID}
+		}
+		return nil
+	},
+	restoreSourceRequestIndex: func(o client.Object) []string {
+		if name := o.(*backupv1alpha1.RestoreRequest).Spec.Source.BackupRequestName; name != "" {
+			return []string{name}
+		}
+		return nil
+	},
+}
+
+// RestoreArchiver receives RestoreRequests that reached a terminal phase; it must not
+// block, and it sets the Archived condition itself.
+type RestoreArchiver interface {
+	EnqueueRestore(rr *backupv1alpha1.RestoreRequest)
+}
+
+// RestoreHistoryKey identifies a restore in the history database: the backup and the
+// targets. ExcludeUID leaves out the asking RestoreRequest itself.
+type RestoreHistoryKey struct {
+	ProjectID, BackupID                          string
+	TargetInstanceID, TargetBucket, TargetPrefix string
+	ExcludeUID                                   string
+}
+
+// CompletedRestore is a Succeeded restore the history database recorded.
+type CompletedRestore struct {
+	Namespace, Name, UID string
+	CompletedAt          time.Time
+}
+
+// RestoreHistory answers whether a restore of the same backup into the same targets
+// already completed. CompletedRestore blocks on the database: the reconciler calls
+// it off its goroutine (historyLookups). It returns nil, nil when there is none.
+type RestoreHistory interface {
+	CompletedRestore(ctx context.Context, key RestoreHistoryKey) (*CompletedRestore, error)
+}
+
+// RestoreMetricsRecorder observes restores for Prometheus.
+type RestoreMetricsRecorder interface {
+	// RestoreStarted is called when a restore takes a slot of project.
+	RestoreStarted(rr *backupv1alpha1.RestoreRequest, project string)
+	// RestoreFinished is called when a restore reaches Succeeded or Failed.
+	RestoreFinished(rr *backupv1alpha1.RestoreRequest)
+	// Restored adds the objects and bytes a restore's copy wrote.
+	Restored(rr *backupv1alpha1.RestoreRequest, objects, bytes int64)
+	// ProviderCall counts a provider API call and whether it failed.
+	ProviderCall(operation string, err error)
+}
+
+// RestoreRequestReconciler reconciles RestoreRequest objects: it takes a slot of the
+// namespace's project, resolves and verifies the backup once, validates every target
+// once, restores the database and the document library (or only verifies the
+// backup), and on deletion cancels and removes what the restore itself created.
+type RestoreRequestReconciler struct {
+	client.Client
+	// APIReader reads around the cache, for conflict retries.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Providers *provider.Registry
+	// Clock is the time source.
+	Clock   clock.PassiveClock
+	Options Options
+	// Slots is the project slot admission shared with the BackupRequest controller.
+	Slots *admission.Admission
+	// Archiver, if set, records terminal restores in the history database.
+	Archiver RestoreArchiver
+	// History, if set, is asked whether the same restore already completed. With
+	// archival configured it must be set: a restore never goes ahead without its answer.
+	History RestoreHistory
+	// Metrics, if set, observes restores.
+	Metrics RestoreMetricsRecorder
+
+	jobs    *copyjob.Runner
+	lookups *historyLookups
+	sources *sourceCache
+}
+
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=restorerequests,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=restorerequests/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=restorerequests/finalizers,verbs=update
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one RestoreRequest one step forward.
+func (r *RestoreRequestReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rr := &backupv1alpha1.RestoreRequest{}
+	if err := r.Get(ctx, req.NamespacedName, rr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("phase", rr.Status.Phase, "verifyOnly", rr.Spec.VerifyOnly)
+	if src := rr.Status.Source; src != nil {
+		log = log.WithValues("project", src.ProjectID, "environment", src.Environment, "backup", src.BackupID)
+	}
+	ctx = ctrl.LoggerInto(ctx, log)
+
+	if !rr.DeletionTimestamp.IsZero() {
+		return r.reconcileRestoreDelete(ctx, rr)
+	}
+	// One-shot: a terminal restore never runs again, whatever changes later.
+	if rr.Status.Phase.IsTerminal() {
+		r.archiveRestore(rr)
+		return ctrl.Result{}, nil
+	}
+	project, err := r.projectOf(ctx, rr)
+	if err != nil {
+		return r.handleRestoreError(ctx, rr, "", err)
+	}
+	if rr.Status.Phase == "" || rr.Status.Phase == backupv1alpha1.RestorePhasePending {
+		return r.reconcileRestorePending(ctx, rr, project)
+	}
+	return r.reconcileRestoreInProgress(ctx, rr, project)
+}
+
+// projectOf is the project of the restore's namespace; a namespace without the project
+// label cannot restore anything.
+func (r *RestoreRequestReconciler) projectOf(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (string, error) {
+	project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace)
+	if err != nil {
+		return "", err
+	}
+	if project == "" {
+		return "", failWith(backupv1alpha1.ReasonProjectMismatch,
+			"namespace %s has no %s label; a cluster administrator must label it with its project before it can restore backups",
+			rr.Namespace, r.Options.ProjectLabelKey)
+	}
+	return project, nil
+}
+
+// reconcileRestoreInProgress runs the restore steps in order on a per-pass scope; a
+// step that is not finished stops the pass and says when to look again. The steps'
+// status changes are stored in one write at the end of the pass, before any failure
+// goes through the failure funnel.
+func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
+	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
+	if err != nil {
+		return r.handleRestoreError(ctx, rr, project, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error()))
+	}
+	if err := r.ensureRestoreFinalizer(ctx, rr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := r.newRestoreScope(rr, prov, project)
+	res, stepErr := r.runRestoreSteps(ctx, s)
+	if err := r.closeRestore(ctx, s); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if stepErr != nil {
+		return r.handleRestoreError(ctx, rr, project, stepErr)
+	}
+	return res, nil
+}
+
+// restoreSteps are the steps of a restore, in order. Each owns one condition (or one
+// part of status) and is done once that says so; completion is the last.
+func (r *RestoreRequestReconciler) restoreSteps() []func(context.Context, *restoreScope) (stepResult, error) {
+	return []func(context.Context, *restoreScope) (stepResult, error){
+		r.reconcileResolveSource,
+		r.reconcileValidate,
+		r.reconcileRestoreDatabase,
+		r.reconcileRestoreFiles,
+		r.reconcileVerify,
+		r.reconcileRestoreCompletion,
+	}
+}
+
+func (r *RestoreRequestReconciler) runRestoreSteps(ctx context.Context, s *restoreScope) (ctrl.Result, error) {
+	for _, step := range r.restoreSteps() {
+		res, err := step(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !res.done {
+			return admission.Recheck(res.requeueAfter), nil
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// handleRestoreError is the failure funnel: a failure verdict or a permanent provider
+// error ends the restore in Failed; anything else is retried with the workqueue's backoff.
+func (r *RestoreRequestReconciler) handleRestoreError(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, err error) (ctrl.Result, error) {
+	if apierrors.IsNotFound(err) {
+		return ctrl.Result{}, nil
+	}
+	var f *failure
+	if errors.As(err, &f) {
+		return ctrl.Result{}, r.failRestore(ctx, rr, project, f.reason, f.message)
+	}
+	if provider.IsPermanent(err) {
+		ctrl.LoggerFrom(ctx).Info("permanent provider error", "error", err.Error())
+		return ctrl.Result{}, r.failRestore(ctx, rr, project, reasonForProviderError(err), provider.Describe(err))
+	}
+	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
+	return ctrl.Result{}, err
+}
+
+// failRestore ends the restore in phase Failed: the copy stops, the slot is freed,
+// and the failure is announced (event, metrics, history).
+func (r *RestoreRequestReconciler) failRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, reason backupv1alpha1.Reason, message string) error {
+	r.jobs.Cancel(rr.UID)
+	now := metav1Now(r.Clock)
+	if err := r.patchRestoreStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
+		st.SetAsFailed(reason, message, now)
+	}); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if project != "" {
+		r.Slots.ReleaseRestore(ctx, project, rr)
+	}
+	r.lookups.forget(rr.UID)
+	r.sources.forget(rr.UID)
+	ctrl.LoggerFrom(ctx).Info("restore failed", "reason", reason, "message", message)
+	r.restoreWarning(rr, reason, "Fail", "Restore failed: %s", message)
+	if r.Metrics != nil {
+		r.Metrics.RestoreFinished(rr)
+	}
+	r.archiveRestore(rr)
+	return nil
+}
+
+func (r *RestoreRequestReconciler) archiveRestore(rr *backupv1alpha1.RestoreRequest) {
+	if r.Archiver != nil {
+		r.Archiver.EnqueueRestore(rr)
+	}
+}
+
+func (r *RestoreRequestReconciler) observeCall(op string, err error) {
+	if r.Metrics != nil {
+		r.Metrics.ProviderCall(op, err)
+	}
+}
+
+// SetupWithManager registers the controller and its watches with mgr. The
+// BackupRequest controller must be set up first (it registers the indexes and the
+// shared admission).
+func (r *RestoreRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	r.prepare(ctx)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&backupv1alpha1.RestoreRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, restorePhaseChanged{}))).
+		// Wake-up paths besides the watch above: a slot freed by a release here or in
+		// the backup controller, or seen freed through the watches; a copy job's end;
+		// a history lookup's answer.
+		WatchesRawSource(r.Slots.RestoreWakeSource()).
+		Watches(&backupv1alpha1.BackupRequest{}, r.Slots.RestoreSlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
+		Watches(&backupv1alpha1.RestoreRequest{}, r.Slots.RestoreSlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
+		WatchesRawSource(r.jobs.Source()).
+		WatchesRawSource(r.lookups.source()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		Named("restorerequest").
+		Complete(r)
+}
+
+// prepare fills defaults and the in-memory parts; copy jobs and lookups end with ctx.
+func (r *RestoreRequestReconciler) prepare(ctx context.Context) {
+	r.Options = r.Options.WithDefaults()
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = r.Client
+	}
+	if r.Slots == nil {
+		r.Slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
+		r.Slots.SetProjectLabel(r.Options.ProjectLabelKey)
+	}
+	r.jobs = copyjob.NewRunner(ctx)
+	r.lookups = newHistoryLookups(ctx)
+	r.sources = newSourceCache()
+}
+
+// restorePhaseChanged passes creations, deletions and updates that change
+// status.phase or start deletion; progress-only status writes do not wake the reconciler.
+type restorePhaseChanged struct{ predicate.Funcs }
+
+func (restorePhaseChanged) Update(e event.UpdateEvent) bool {
+	oldRR, okOld := e.ObjectOld.(*backupv1alpha1.RestoreRequest)
+	newRR, okNew := e.ObjectNew.(*backupv1alpha1.RestoreRequest)
+	if !okOld || !okNew {
+		return true
+	}
+	return oldRR.Status.Phase != newRR.Status.Phase || oldRR.DeletionTimestamp.IsZero() != newRR.DeletionTimestamp.IsZero()
+}
+
+// restoreOwner is the RestoreRequest as owner tags of what it creates.
+func restoreOwner(rr *backupv1alpha1.RestoreRequest) provider.BackupOwner {
+	o := provider.BackupOwner{Namespace: rr.Namespace, Name: rr.Name, UID: string(rr.UID)}
+	if src := rr.Status.Source; src != nil {
+		o.ProjectID, o.Environment = src.ProjectID, src.Environment
+	}
+	return o
+}
+
+// keyOfRestore names rr.
+func keyOfRestore(rr *backupv1alpha1.RestoreRequest) types.NamespacedName {
+	return types.NamespacedName{Namespace: rr.Namespace, Name: rr.Name}
+}
+
+// restorePollDelay is the backoff of instance polls: as long as the restore has
+// waited, from min(5 s, SnapshotPollInitial) up to min(60 s, SnapshotPollMax).
+func (r *RestoreRequestReconciler) restorePollDelay(waited time.Duration) time.Duration {
+	lo := min(5*time.Second, r.Options.SnapshotPollInitial)
+	hi := max(lo, min(60*time.Second, r.Options.SnapshotPollMax))
+	return min(max(waited, lo), hi)
+}
