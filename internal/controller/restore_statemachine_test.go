@@ -270,3 +270,28 @@ func TestDeletingAnUnfinishedRestoreRemovesOnlyWhatItCreated(t *testing.T) {
 		t.Errorf("the restore record is left: %v", objs)
 	}
 }
+
+func TestRestoredInstanceGetsTheRecordedSettingsAndOverrides(t *testing.T) {
+	m := newRestoreMachine(t)
+	settings := fake.DefaultInstanceSettings()
+	settings.InstanceClass, settings.ParameterGroup, settings.PubliclyAccessible = "db.r6g.large", "liferay-pg15", true
+	settings.Tags = map[string]string{backupv1alpha1.OwnershipTagKey: "retail"}
+	m.cloud.PutInstance("retail-prd-db", settings)
+	m.backup()
+	rr := fullRestore("settings", "retail-settings-db", "document_library/")
+	rr.Spec.Database.InstanceClass = "db.t3.medium"
+	m.create(rr)
+	if got := m.driveRR("settings"); got.Status.Phase != backupv1alpha1.RestorePhaseSucceeded {
+		t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.Message)
+	}
+	inst, err := m.cloud.DescribeDatabaseInstance(m.ctx, "retail-settings-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := inst.Settings; s.InstanceClass != "db.t3.medium" || s.ParameterGroup != "liferay-pg15" || s.PubliclyAccessible {
+		t.Fatalf("settings %+v: want the recorded parameter group, the overridden class, and not publicly accessible", s)
+	}
+	if inst.Owner.UID != "uid-settings" {
+		t.Fatalf("owner %+v", inst.Owner)
+	}
+}

@@ -110,9 +110,18 @@ func (r *RestoreRequestReconciler) instanceSettings(s *restoreScope) provider.Da
 	return set
 }
 
-// recordedInstance is what the backup recorded about its source instance: from the
-// BackupRequest's status when the restore names one.
+// recordedInstance is what the backup recorded about its source instance: the
+// manifest's database.sourceInstance (verified with the manifest, and there for a
+// restore from a manifest URL too), else the BackupRequest's status.
 func recordedInstance(src *loadedSource) *backupv1alpha1.DatabaseInstanceSettings {
+	if db := src.manifest.Database; db != nil && db.SourceInstance != nil {
+		si := db.SourceInstance
+		return &backupv1alpha1.DatabaseInstanceSettings{
+			InstanceClass: si.InstanceClass, StorageType: si.StorageType, AllocatedStorageGiB: si.AllocatedStorageGiB, Iops: si.Iops,
+			ParameterGroup: si.ParameterGroup, OptionGroup: si.OptionGroup, SubnetGroup: si.SubnetGroup,
+			SecurityGroupIDs: si.SecurityGroupIDs, Port: si.Port, MultiAZ: si.MultiAZ, PubliclyAccessible: si.PubliclyAccessible, Tags: si.Tags,
+		}
+	}
 	if src.br != nil && src.br.Status.Database != nil && src.br.Status.Database.SourceInstance != nil {
 		return src.br.Status.Database.SourceInstance
 	}
