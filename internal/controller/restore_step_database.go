@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -92,6 +93,12 @@ func (r *RestoreRequestReconciler) instanceSettings(s *restoreScope) provider.Da
 			SecurityGroupIDs: append([]string(nil), rec.SecurityGroupIDs...), Port: rec.Port, MultiAZ: rec.MultiAZ,
 			Tags: maps.Clone(rec.Tags),
 		}
+	}
+	// A default option group ("default:<engine>-<version>") is the one RDS gives a
+	// restored instance anyway; naming it can only go wrong (the snapshot's engine
+	// version may have another default, and emulators do not know it).
+	if strings.HasPrefix(set.OptionGroup, "default:") {
+		set.OptionGroup = ""
 	}
 	db := s.rr.Spec.Database
 	if db.InstanceClass != "" {
