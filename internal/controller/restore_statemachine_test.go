@@ -180,7 +180,9 @@ func TestFullRestoreBringsBackTheDatabaseAndEveryFile(t *testing.T) {
 	}
 	// One-shot: a terminal restore never runs again.
 	calls := m.cloud.Calls("CopyObjectStorage")
-	m.reconcileRR("restore")
+	if _, err := m.reconcileRR("restore"); err != nil {
+		t.Fatal(err)
+	}
 	if m.cloud.Calls("CopyObjectStorage") != calls {
 		t.Fatal("a succeeded restore ran again")
 	}
@@ -241,7 +243,9 @@ func TestDeletingAnUnfinishedRestoreRemovesOnlyWhatItCreated(t *testing.T) {
 	m.create(rr)
 	// Run until the files are restored but the instance is still creating.
 	for i := 0; i < 200 && !m.getRR("cancel").Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryRestored); i++ {
-		m.rr.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: restoreNS, Name: "cancel"}}) //nolint:errcheck
+		if _, err := m.rr.Reconcile(m.ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: restoreNS, Name: "cancel"}}); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	if got := m.getRR("cancel"); got.Status.Phase != backupv1alpha1.RestorePhaseInProgress || got.Status.Database == nil || !got.Status.Database.Created {

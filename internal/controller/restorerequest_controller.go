@@ -6,7 +6,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -334,11 +333,6 @@ func restoreOwner(rr *backupv1alpha1.RestoreRequest) provider.BackupOwner {
 		o.ProjectID, o.Environment = src.ProjectID, src.Environment
 	}
 	return o
-}
-
-// keyOfRestore names rr.
-func keyOfRestore(rr *backupv1alpha1.RestoreRequest) types.NamespacedName {
-	return types.NamespacedName{Namespace: rr.Namespace, Name: rr.Name}
 }
 
 // restorePollDelay is the backoff of instance polls: as long as the restore has

@@ -127,7 +127,7 @@ var _ = Describe("RestoreRequest", Ordered, func() {
 		got := cloud.Contents(restored, "full/")
 		Expect(got).To(HaveLen(20))
 		for key, data := range want {
-			Expect(got).To(HaveKey("full/"+strings.TrimPrefix(key, "document_library/")))
+			Expect(got).To(HaveKey("full/" + strings.TrimPrefix(key, "document_library/")))
 			Expect(bytes.Equal(got["full/"+strings.TrimPrefix(key, "document_library/")], data)).To(BeTrue(), key)
 		}
 		Expect(rr.Status.DocumentLibrary.ObjectsRestored).To(BeEquivalentTo(20))
@@ -264,8 +264,10 @@ var _ = Describe("RestoreRequest", Ordered, func() {
 
 	It("never undoes a succeeded restore when its RestoreRequest is deleted", func() {
 		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "files-only"))).To(Succeed())
-		Eventually(func() bool { return client.IgnoreNotFound(k8sClient.Get(suiteCtx, keyOf(ns, "files-only"), &backupv1alpha1.RestoreRequest{})) == nil &&
-			k8sClient.Get(suiteCtx, keyOf(ns, "files-only"), &backupv1alpha1.RestoreRequest{}) != nil }).WithTimeout(time.Minute).Should(BeTrue())
+		Eventually(func() bool {
+			return client.IgnoreNotFound(k8sClient.Get(suiteCtx, keyOf(ns, "files-only"), &backupv1alpha1.RestoreRequest{})) == nil &&
+				k8sClient.Get(suiteCtx, keyOf(ns, "files-only"), &backupv1alpha1.RestoreRequest{}) != nil
+		}).WithTimeout(time.Minute).Should(BeTrue())
 		Expect(cloud.ListKeys(restored, "files-only/")).To(HaveLen(20))
 	})
 })
@@ -347,7 +349,7 @@ var _ = Describe("RestoreRequest interrupted", Ordered, func() {
 		slowProxy.Release()
 		Eventually(rrPhaseOf(ns, "protect")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.RestorePhaseSucceeded))
 		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, "base"), &backupv1alpha1.BackupRequest{}) }).
-			WithTimeout(2 * time.Minute).ShouldNot(Succeed(), "the backup's deletion goes on once the restore ended")
+			WithTimeout(2*time.Minute).ShouldNot(Succeed(), "the backup's deletion goes on once the restore ended")
 		Expect(cloud.ListKeys(restored, "protect/")).To(HaveLen(objects))
 	})
 
