@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -78,7 +79,11 @@ func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backup
 	}
 	if rr.Spec.DocumentLibrary != nil && rec.bucket != "" {
 		removed := 0
-		err := r.recordedKeys(ctx, prov, rec, func(partKey string, keys []string) error {
+		err := r.recordedEntries(ctx, prov, rec, func(partKey string, entries []inventory.Entry) error {
+			keys := make([]string, len(entries))
+			for i, e := range entries {
+				keys[i] = e.StoredKey
+			}
 			if undo && len(keys) > 0 {
 				if err := r.deleteRestoreObjects(ctx, prov, rec.target, keys); err != nil {
 					return err

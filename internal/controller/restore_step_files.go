@@ -74,8 +74,19 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 			"the backup holds %d objects but the copy restored %d and skipped %d (%d listed by the inventory are missing from the backup; verify it with spec.verifyOnly)",
 			st.Source.Objects, res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsVanished)
 	}
+	if policy := existingPolicy(dl); policy != backupv1alpha1.ExistingObjectsOverwrite {
+		// A run resumed after a restart sees what earlier runs wrote as already there;
+		// the record, kept across runs, says what this restore wrote in all of them.
+		restored, bytes, err := r.recordTotals(ctx, s.prov, rec)
+		if err != nil {
+			return stepResult{}, err
+		}
+		st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.BytesRestored = restored, bytes
+		st.DocumentLibrary.ObjectsSkipped = st.Source.Objects - restored
+	}
 	msg := fmt.Sprintf("%d objects of the backup at s3://%s/%s: %d restored (%s), %d already there and left as they were",
-		st.Source.Objects, dl.TargetBucket, dl.TargetKeyPrefix(), res.ObjectsCopied, manifest.HumanBytes(res.BytesCopied), res.ObjectsSkipped)
+		st.Source.Objects, dl.TargetBucket, dl.TargetKeyPrefix(), st.DocumentLibrary.ObjectsRestored,
+		manifest.HumanBytes(st.DocumentLibrary.BytesRestored), st.DocumentLibrary.ObjectsSkipped)
 	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionTrue, backupv1alpha1.ReasonFilesRestored, msg, s.now)
 	s.after(func() {
 		if r.Metrics != nil {
@@ -217,8 +228,22 @@ func (r *RestoreRequestReconciler) claimRecord(ctx context.Context, s *restoreSc
 	return nil
 }
 
-// recordedKeys calls fn with each inventory part of the record and the target keys it lists.
-func (r *RestoreRequestReconciler) recordedKeys(ctx context.Context, prov provider.Provider, rec restoreRecord, fn func(partKey string, keys []string) error) error {
+// recordTotals counts the objects and bytes the record lists: what this restore wrote,
+// in every run.
+func (r *RestoreRequestReconciler) recordTotals(ctx context.Context, prov provider.Provider, rec restoreRecord) (objects, bytes int64, err error) {
+	err = r.recordedEntries(ctx, prov, rec, func(_ string, entries []inventory.Entry) error {
+		for _, e := range entries {
+			objects++
+			bytes += e.Size
+		}
+		return nil
+	})
+	return objects, bytes, err
+}
+
+// recordedEntries calls fn with each inventory part of the record and the entries it
+// lists (StoredKey: the key the restore wrote in the target bucket).
+func (r *RestoreRequestReconciler) recordedEntries(ctx context.Context, prov provider.Provider, rec restoreRecord, fn func(partKey string, entries []inventory.Entry) error) error {
 	parts, err := prov.ListObjects(ctx, rec.bucket, layout.InventoryPrefix(rec.prefix))
 	r.observeCall("ListObjects", err)
 	if err != nil {
@@ -235,14 +260,14 @@ func (r *RestoreRequestReconciler) recordedKeys(ctx context.Context, prov provid
 		if err != nil {
 			return fmt.Errorf("read restore record part: %w", err)
 		}
-		var keys []string
+		var entries []inventory.Entry
 		if _, err := inventory.Read(data, func(e inventory.Entry) error {
-			keys = append(keys, e.StoredKey)
+			entries = append(entries, e)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("restore record part s3://%s/%s is unreadable, so its objects are kept: %w", rec.bucket, p.Key, err)
 		}
-		if err := fn(p.Key, keys); err != nil {
+		if err := fn(p.Key, entries); err != nil {
 			return err
 		}
 	}
