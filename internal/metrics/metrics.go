@@ -20,6 +20,7 @@ type Recorder struct {
 	copiedBytes     *prometheus.CounterVec
 	retentionDone   *prometheus.CounterVec
 	retentionFailed *prometheus.CounterVec
+	schedules       *scheduleMetrics
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -52,9 +53,10 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		retentionFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
 		}, []string{"project_id", "environment"}),
+		schedules: newScheduleMetrics(),
 	}
-	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed} {
+	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
+		r.retentionDone, r.retentionFailed}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
