@@ -136,8 +136,9 @@ type scheduleScope struct {
 }
 
 func (r *BackupScheduleReconciler) newScheduleScope(sched *backupv1alpha1.BackupSchedule) *scheduleScope {
-	sched.Status.ObservedGeneration = sched.Generation
-	return &scheduleScope{sched: sched, base: sched.DeepCopy(), now: r.Clock.Now()}
+	base := sched.DeepCopy()
+	sched.Status.ObservedGeneration = sched.Generation // stored with the pass's status
+	return &scheduleScope{sched: sched, base: base, now: r.Clock.Now()}
 }
 
 func (s *scheduleScope) status() *backupv1alpha1.BackupScheduleStatus { return &s.sched.Status }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -135,6 +136,7 @@ func (r *BackupScheduleReconciler) runSlot(ctx context.Context, s *scheduleScope
 	switch {
 	case err == nil:
 		st.RecordRun(slot, br.Name)
+		st.Active = append(st.Active, br.Name)
 		s.after(func() {
 			ctrl.LoggerFrom(ctx).Info("scheduled backup created", "backup", br.Name, "slot", slot)
 			r.scheduleEvent(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupCreated, "Schedule",
@@ -150,6 +152,9 @@ func (r *BackupScheduleReconciler) runSlot(ctx context.Context, s *scheduleScope
 	}
 	if metav1.IsControlledBy(existing, sched) {
 		st.RecordRun(slot, existing.Name)
+		if !existing.Status.Phase.IsTerminal() && !slices.Contains(st.Active, existing.Name) {
+			st.Active = append(st.Active, existing.Name)
+		}
 		s.after(func() {
 			r.scheduleEvent(sched, existing, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupAdopted, "Schedule",
 				"Adopted backup %s, created for the slot %s by an earlier pass", existing.Name, slot.UTC().Format(time.RFC3339))
