@@ -85,6 +85,7 @@ type BackupRequestReconciler struct {
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/finalizers,verbs=update
+// +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backupschedules,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -366,8 +367,9 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	r.writes = newLastWrites()
 }
 
-// phaseChanged passes creations, deletions and updates that change status.phase or
-// start deletion; progress-only status writes do not wake the reconciler.
+// phaseChanged passes creations, deletions and updates that change status.phase,
+// start deletion or change the retention a schedule set; progress-only status writes
+// do not wake the reconciler.
 type phaseChanged struct{ predicate.Funcs }
 
 func (phaseChanged) Update(e event.UpdateEvent) bool {
@@ -376,5 +378,6 @@ func (phaseChanged) Update(e event.UpdateEvent) bool {
 	if !okOld || !okNew {
 		return true
 	}
-	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero()
+	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero() ||
+		oldBR.Annotations[backupv1alpha1.RetentionAnnotation] != newBR.Annotations[backupv1alpha1.RetentionAnnotation]
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,7 +61,16 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		}
 		return ctrl.Result{}, nil
 	}
-	if br.Status.ExpiresAt == nil {
+	// A scheduled backup's schedule may take over its expiry (RetentionAnnotation): a
+	// successful one it keeps waits for its word, one it drops expires now.
+	expireNow := br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionExpire
+	if !expireNow && br.Status.Phase == backupv1alpha1.PhaseSucceeded &&
+		br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionBySchedule {
+		return ctrl.Result{}, nil
+	}
+	// One the schedule dropped goes straight to the removal below, with the same checks
+	// as an expiry by date.
+	if !expireNow && br.Status.ExpiresAt == nil {
 		if !br.Status.HasArtifacts() {
 			return ctrl.Result{}, nil // refused before its first write: nothing will ever expire
 		}
@@ -73,8 +83,10 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
-		return admission.Recheck(min(wait, r.Options.RetentionCheckInterval)), nil
+	if !expireNow {
+		if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
+			return admission.Recheck(min(wait, r.Options.RetentionCheckInterval)), nil
+		}
 	}
 	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
 		keep, err := r.amongNewestSucceeded(ctx, br)
@@ -302,7 +314,9 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	if br.Status.Phase != backupv1alpha1.PhaseExpired {
+	if keep, why := r.deletedWithSchedule(ctx, br); keep {
+		r.warningEvent(br, backupv1alpha1.ReasonKeptWithSchedule, "Delete", "BackupRequest deleted with its schedule: artefacts kept (%s)", why)
+	} else if br.Status.Phase != backupv1alpha1.PhaseExpired {
 		if !retained(br) {
 			if wait, err := r.waitForRestores(ctx, br, "Deletion"); err != nil {
 				return ctrl.Result{}, err
@@ -320,4 +334,28 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 	controllerutil.RemoveFinalizer(br, CleanupFinalizer)
 	r.writes.forget(client.ObjectKeyFromObject(br))
 	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, br, client.MergeFrom(original)))
+}
+
+// deletedWithSchedule reports whether br is being deleted because its schedule is:
+// it still has the schedule's controller reference (the schedule's finalizer removes
+// it before the schedule goes), and the schedule is being deleted or already gone. The
+// garbage collector deletes such backups when the schedule is deleted in the
+// foreground (Argo CD's default when it prunes); deleting a schedule must leave its
+// backups' data, so their artefacts are kept.
+func (r *BackupRequestReconciler) deletedWithSchedule(ctx context.Context, br *backupv1alpha1.BackupRequest) (bool, string) {
+	ref := metav1.GetControllerOf(br)
+	if ref == nil || ref.Kind != "BackupSchedule" {
+		return false, ""
+	}
+	sched := &backupv1alpha1.BackupSchedule{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: br.Namespace, Name: ref.Name}, sched)
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, "its BackupSchedule " + ref.Name + " is gone"
+	case err != nil:
+		return false, ""
+	case sched.UID == ref.UID && !sched.DeletionTimestamp.IsZero():
+		return true, "its BackupSchedule " + ref.Name + " is being deleted"
+	}
+	return false, ""
 }

@@ -64,13 +64,20 @@ func (c *Client) UpsertRestoreRecordChanged(ctx context.Context, r *RestoreRecor
 		nullStr(r.BackupID), nullStr(r.ManifestLocation), nullStr(r.ManifestChecksum), nullStr(r.SnapshotID),
 		nullStr(r.TargetInstanceID), nullStr(r.TargetInstanceARN), nullStr(r.TargetBucket), nullStr(r.TargetPrefix),
 		nullStr(r.ExistingObjects), r.VerifyOnly,
-		nullInt(r.ObjectsRestored), nullInt(r.ObjectsSkipped), nullInt(r.BytesRestored), nullInt(r.ObjectsMissing), nullInt(r.ObjectsDifferent),
+		nullInt(r.ObjectsRestored), nullInt(r.ObjectsSkipped), nullInt(r.BytesRestored),
+		verified(r, r.ObjectsMissing), verified(r, r.ObjectsDifferent),
 		r.RequestedAt.UTC(), nullTime(r.StartTime), nullTime(r.CompletionTime))
 	if err != nil {
 		return false, c.wrap(fmt.Sprintf("upsert restore record %s/%s (uid %s)", r.Namespace, r.Name, r.UID), err)
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// verified stores a verification's count: 0 found is a result (a finished
+// verification found nothing missing), not an unknown.
+func verified(r *RestoreRecord, v int64) sql.NullInt64 {
+	return sql.NullInt64{Int64: v, Valid: v != 0 || (r.VerifyOnly && (r.Phase == "Succeeded" || r.Phase == "Failed"))}
 }
 
 func scanRestore(s scanner) (*RestoreRecord, error) {

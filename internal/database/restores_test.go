@@ -115,6 +115,15 @@ func TestFailedVerificationRowIsFinal(t *testing.T) {
 	if err := c.UpsertRestoreRecord(ctx, &again); err != nil {
 		t.Fatal(err)
 	}
+	// An intact backup's verification records 0 missing and 0 different, not unknown.
+	intact := restored("intact", "retail", "b-1", "", "", "", now)
+	intact.VerifyOnly = true
+	if err := c.UpsertRestoreRecord(ctx, intact); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, c, `SELECT count(*) FROM restore_requests WHERE uid = $1 AND objects_missing = 0 AND objects_different = 0 AND objects_restored IS NULL`, intact.UID); n != 1 {
+		t.Errorf("an intact verification's counts are not stored as 0")
+	}
 	got := restoreRow(t, c, r.UID)
 	if got.Phase != "Failed" || !got.VerifyOnly || got.ObjectsMissing != 1 || got.ObjectsDifferent != 2 ||
 		got.TargetBucket != "" || got.TargetInstanceID != "" || got.ExistingObjects != "" {

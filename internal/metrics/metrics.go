@@ -25,6 +25,8 @@ type Recorder struct {
 	restoreDuration *prometheus.HistogramVec
 	restoredObjects *prometheus.CounterVec
 	restoredBytes   *prometheus.CounterVec
+
+	schedules *scheduleMetrics
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -69,9 +71,10 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		restoredBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restore_bytes_total", Help: "Document-library bytes a restore wrote.",
 		}, []string{"project_id", "environment"}),
+		schedules: newScheduleMetrics(),
 	}
-	for _, c := range []prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes} {
+	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
+		r.retentionDone, r.retentionFailed, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -30,6 +30,9 @@ type Config struct {
 	AWS awsprovider.Options
 	// Controller tunes the BackupRequest controller.
 	Controller controller.Options
+	// ScheduleResync bounds how long a BackupSchedule waits before its due slots are
+	// checked again, whatever its next slot (SCHEDULE_RESYNC).
+	ScheduleResync time.Duration
 	// Archival is the backup history database; nil when archival is off.
 	Archival *database.Config
 }
@@ -90,6 +93,9 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		"How a spec's database instance and buckets are checked to belong to its project (RESOURCE_OWNERSHIP): tags (their ownership tag must name the project) or none (single-tenant installs).")
 	fs.StringVar(&o.OwnershipTagKey, "ownership-tag-key", envString("OWNERSHIP_TAG_KEY", backupv1alpha1.OwnershipTagKey),
 		"Cloud tag naming the project a database instance or bucket belongs to (OWNERSHIP_TAG_KEY).")
+
+	fs.DurationVar(&c.ScheduleResync, "schedule-resync", envDuration("SCHEDULE_RESYNC", controller.DefaultScheduleResync, &errs),
+		"Longest a BackupSchedule waits before checking its due slots again, whatever its next slot, so a clock jump delays a run by at most this (SCHEDULE_RESYNC).")
 
 	archival := envBool(EnvEnableArchival, true, &errs)
 	zapOpts := &zap.Options{Development: false}

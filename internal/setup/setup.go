@@ -98,8 +98,8 @@ type Deps struct {
 	StateReader client.Reader
 }
 
-// Setup wires the BackupRequest controller, the providers, metrics, archival and the
-// health checks into mgr.
+// Setup wires the BackupRequest and BackupSchedule controllers, the providers,
+// metrics, archival and the health checks into mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*controller.BackupRequestReconciler, error) {
 	providers := deps.Providers
 	if providers == nil {
@@ -159,6 +159,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	}
 	if err := restores.SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("set up restorerequest controller: %w", err)
+	}
+	schedules := &controller.BackupScheduleReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("backupschedule-controller"),
+		Clock:    deps.Clock,
+		Resync:   cfg.ScheduleResync,
+		Metrics:  recorder,
+	}
+	if err := schedules.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up backupschedule controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("add health check: %w", err)

@@ -57,8 +57,8 @@ var _ = Describe("BackupRequest CRD", func() {
 		}
 	}
 
-	It("accepts every sample in config/samples", func() {
-		files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "backup_*.yaml"))
+	It("accepts every BackupRequest sample in config/samples", func() {
+		files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "backup_*_backuprequest*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(files).To(HaveLen(3))
 		for _, f := range files {

@@ -130,6 +130,8 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		AWS:         awsprovider.Options{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: 3},
 		Controller:  opts,
+		// Schedules look at the (movable) test clock this often.
+		ScheduleResync: 300 * time.Millisecond,
 	}
 	mgrOpts := setup.ManagerOptions(conf)
 	mgrOpts.Controller = ctrlConfigSkipNameValidation()

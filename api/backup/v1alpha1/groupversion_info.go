@@ -28,6 +28,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&BackupRequest{}, &BackupRequestList{},
 		&RestoreRequest{}, &RestoreRequestList{},
+		&BackupSchedule{}, &BackupScheduleList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
