@@ -32,9 +32,6 @@ func (r *RestoreRequestReconciler) reconcileRestorePending(ctx context.Context, 
 	}
 	ctrl.LoggerFrom(ctx).Info("restore started", "project", project, "running", decision.Running, "limit", decision.Limit)
 	r.restoreNormal(rr, backupv1alpha1.ReasonStarted, "Start", "Restore started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, project)
-	if r.Metrics != nil {
-		r.Metrics.RestoreStarted(rr, project)
-	}
 	return admission.ContinueAfterStart(), nil
 }
 

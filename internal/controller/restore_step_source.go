@@ -155,6 +155,9 @@ func (r *RestoreRequestReconciler) reconcileResolveSource(ctx context.Context, s
 	s.src = src
 	r.sources.put(rr.UID, src)
 	s.after(func() {
+		if r.Metrics != nil {
+			r.Metrics.RestoreStarted(rr)
+		}
 		r.restoreNormal(rr, backupv1alpha1.ReasonSourceVerified, "ResolveSource", "Backup %s of %s/%s resolved from %s; manifest and inventory checksums verify",
 			m.BackupID, m.ProjectID, m.Environment, src.location)
 	})

@@ -80,7 +80,7 @@ type RestoreHistory interface {
 // RestoreMetricsRecorder observes restores for Prometheus.
 type RestoreMetricsRecorder interface {
 	// RestoreStarted is called when a restore takes a slot of project.
-	RestoreStarted(rr *backupv1alpha1.RestoreRequest, project string)
+	RestoreStarted(rr *backupv1alpha1.RestoreRequest)
 	// RestoreFinished is called when a restore reaches Succeeded or Failed.
 	RestoreFinished(rr *backupv1alpha1.RestoreRequest)
 	// Restored adds the objects and bytes a restore's copy wrote.

@@ -36,7 +36,7 @@ var DurationBuckets = []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 
 func New(reg prometheus.Registerer) (*Recorder, error) {
 	r := &Recorder{
 		requestsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
+			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "backup_duration_seconds", Help: "Time from a backup's start to its completion.", Buckets: DurationBuckets,
@@ -60,7 +60,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
 		}, []string{"project_id", "environment"}),
 		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
+			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
 		restoreDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "restore_duration_seconds", Help: "Time from a restore's start to its completion.", Buckets: DurationBuckets,
@@ -134,11 +134,11 @@ func restoreLabels(rr *backupv1alpha1.RestoreRequest) (project, environment stri
 	return "unknown", "unknown"
 }
 
-// RestoreStarted counts a restore taking a slot (before its backup is resolved, so
-// with the project of its namespace and environment "unknown" when not known yet).
-func (r *Recorder) RestoreStarted(rr *backupv1alpha1.RestoreRequest, project string) {
-	_, e := restoreLabels(rr)
-	r.restoresTotal.WithLabelValues(project, e, "started").Inc()
+// RestoreStarted counts a restore whose backup is resolved, so that it is counted
+// with the backup's project and environment, as its outcome will be.
+func (r *Recorder) RestoreStarted(rr *backupv1alpha1.RestoreRequest) {
+	p, e := restoreLabels(rr)
+	r.restoresTotal.WithLabelValues(p, e, "started").Inc()
 }
 
 // RestoreFinished records a restore's outcome and duration.

@@ -131,6 +131,17 @@ var _ = Describe("RestoreRequest", Ordered, func() {
 			Expect(bytes.Equal(got["full/"+strings.TrimPrefix(key, "document_library/")], data)).To(BeTrue(), key)
 		}
 		Expect(rr.Status.DocumentLibrary.ObjectsRestored).To(BeEquivalentTo(20))
+
+		By("exporting the restore's metrics, in agreement with its status")
+		pe := `{environment="prd",project_id="rst"}`
+		Eventually(func(g Gomega) {
+			samples := scrape(g, ctrlr.metricsURL)
+			g.Expect(samples).To(HaveKeyWithValue(`restore_requests_total{environment="prd",project_id="rst",state="started"}`, 1.0))
+			g.Expect(samples).To(HaveKeyWithValue(`restore_requests_total{environment="prd",project_id="rst",state="succeeded"}`, 1.0))
+			g.Expect(samples).To(HaveKeyWithValue("restore_duration_seconds_count"+pe, 1.0))
+			g.Expect(samples).To(HaveKeyWithValue("restore_objects_total"+pe, float64(rr.Status.DocumentLibrary.ObjectsRestored)))
+			g.Expect(samples).To(HaveKeyWithValue("restore_bytes_total"+pe, float64(rr.Status.DocumentLibrary.BytesRestored)))
+		}).WithTimeout(metricsPatience).Should(Succeed())
 	})
 
 	It("restores only the database, and only the files", func() {
