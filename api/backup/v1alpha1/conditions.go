@@ -94,6 +94,22 @@ const (
 // maxConditionMessage keeps condition messages well within the API's 32768-byte limit.
 const maxConditionMessage = 4096
 
+// setCondition sets the condition of type t in conds for generation gen, keeping its
+// lastTransitionTime when the status does not change; every kind's SetCondition uses it.
+func setCondition(conds *[]metav1.Condition, gen int64, t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
+	if len(message) > maxConditionMessage {
+		message = message[:maxConditionMessage-3] + "..."
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type:               string(t),
+		Status:             status,
+		Reason:             string(reason),
+		Message:            message,
+		ObservedGeneration: gen,
+		LastTransitionTime: metav1.NewTime(now),
+	})
+}
+
 // Condition returns the condition of type t, or nil.
 func (st *BackupRequestStatus) Condition(t ConditionType) *metav1.Condition {
 	return meta.FindStatusCondition(st.Conditions, string(t))
@@ -107,17 +123,7 @@ func (st *BackupRequestStatus) IsConditionTrue(t ConditionType) bool {
 // SetCondition sets the condition of type t for st.ObservedGeneration, keeping its
 // lastTransitionTime when the status does not change.
 func (st *BackupRequestStatus) SetCondition(t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
-	if len(message) > maxConditionMessage {
-		message = message[:maxConditionMessage-3] + "..."
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type:               string(t),
-		Status:             status,
-		Reason:             string(reason),
-		Message:            message,
-		ObservedGeneration: st.ObservedGeneration,
-		LastTransitionTime: metav1.NewTime(now),
-	})
+	setCondition(&st.Conditions, st.ObservedGeneration, t, status, reason, message, now)
 }
 
 // SetAsWaiting records that the request waits for a slot of its project.

@@ -57,17 +57,7 @@ func (st *RestoreRequestStatus) IsConditionTrue(t ConditionType) bool {
 // SetCondition sets the condition of type t for st.ObservedGeneration, keeping its
 // lastTransitionTime when the status does not change.
 func (st *RestoreRequestStatus) SetCondition(t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
-	if len(message) > maxConditionMessage {
-		message = message[:maxConditionMessage-3] + "..."
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type:               string(t),
-		Status:             status,
-		Reason:             string(reason),
-		Message:            message,
-		ObservedGeneration: st.ObservedGeneration,
-		LastTransitionTime: metav1.NewTime(now),
-	})
+	setCondition(&st.Conditions, st.ObservedGeneration, t, status, reason, message, now)
 }
 
 // SetAsWaiting records that the restore waits for a slot of its project.

@@ -40,17 +40,7 @@ func (st *BackupScheduleStatus) Condition(t ConditionType) *metav1.Condition {
 // SetCondition sets the condition of type t for st.ObservedGeneration, keeping its
 // lastTransitionTime when the status does not change.
 func (st *BackupScheduleStatus) SetCondition(t ConditionType, status metav1.ConditionStatus, reason Reason, message string, now time.Time) {
-	if len(message) > maxConditionMessage {
-		message = message[:maxConditionMessage-3] + "..."
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type:               string(t),
-		Status:             status,
-		Reason:             string(reason),
-		Message:            message,
-		ObservedGeneration: st.ObservedGeneration,
-		LastTransitionTime: metav1.NewTime(now),
-	})
+	setCondition(&st.Conditions, st.ObservedGeneration, t, status, reason, message, now)
 }
 
 // SetAsScheduled records that the schedule runs, next at next.
