@@ -288,25 +288,7 @@ func (a *Archiver) archive(ctx context.Context, key itemKey, br *backupv1.Backup
 	rec := RecordFromBackupRequest(br, a.opts.Clock.Now())
 	changed, err := a.opts.Store.UpsertBackupRecordChanged(ctx, rec)
 	if err != nil {
-		var ve *database.ValidationError
-		switch {
-		case ctx.Err() != nil:
-			return false
-		case errors.As(err, &ve) || isDataError(err):
-			a.metrics.failures.WithLabelValues(failureInvalid).Inc()
-			log.Error(err, "backup record rejected; it will not be archived")
-			a.reject(ctx, key, br.UID, string(br.Status.Phase), err)
-			return false
-		case database.IsRetryable(err):
-			a.metrics.failures.WithLabelValues(failureConnection).Inc()
-			log.Info("backup history database unavailable, will retry", "error", err.Error(),
-				"attempt", a.queue.NumRequeues(key)+1)
-			return true
-		default:
-			a.metrics.failures.WithLabelValues(failureDatabase).Inc()
-			log.Error(err, "archive backup record", "attempt", a.queue.NumRequeues(key)+1)
-			return true
-		}
+		return a.upsertFailed(ctx, key, br.UID, string(br.Status.Phase), "backup record", err)
 	}
 	if br.Status.Phase == backupv1.PhaseExpired {
 		if err := a.markExpired(ctx, br); err != nil {
@@ -331,6 +313,34 @@ func (a *Archiver) archive(ctx context.Context, key itemKey, br *backupv1.Backup
 	}
 	log.V(1).Info("backup archived")
 	return false
+}
+
+// upsertFailed handles the error of upserting the record (what: "backup record",
+// "restore record") of the object uid in phase, and returns true when the upsert
+// should be retried with backoff: a record the database refuses is rejected for
+// good (Archived=False), an unavailable database is retried, as is any other
+// database error. Nothing is retried once ctx is done.
+func (a *Archiver) upsertFailed(ctx context.Context, key itemKey, uid types.UID, phase, what string, err error) bool {
+	log := ctrl.LoggerFrom(ctx)
+	var ve *database.ValidationError
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case errors.As(err, &ve) || isDataError(err):
+		a.metrics.failures.WithLabelValues(failureInvalid).Inc()
+		log.Error(err, what+" rejected; it will not be archived")
+		a.reject(ctx, key, uid, phase, err)
+		return false
+	case database.IsRetryable(err):
+		a.metrics.failures.WithLabelValues(failureConnection).Inc()
+		log.Info("backup history database unavailable, will retry", "error", err.Error(),
+			"attempt", a.queue.NumRequeues(key)+1)
+		return true
+	default:
+		a.metrics.failures.WithLabelValues(failureDatabase).Inc()
+		log.Error(err, "archive "+what, "attempt", a.queue.NumRequeues(key)+1)
+		return true
+	}
 }
 
 // reject marks the object uid Archived=False so resyncs stop retrying a record

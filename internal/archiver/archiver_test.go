@@ -144,24 +144,7 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 	}
 	run(t, a)
 	waitFor(t, "three archived + one pre-archived", func() bool { return archivedCount(t, kc) == 4 })
-	rows, err := db.DB().Query(`SELECT name || ':' || phase FROM backup_requests ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	names := queryStrings(t, db.DB(), `SELECT name || ':' || phase FROM backup_requests ORDER BY name`)
 	if got := strings.Join(names, ","); got != "done:Succeeded,expired:Expired,failed:Failed" {
 		t.Fatalf("history rows %s", got)
 	}

@@ -90,25 +90,7 @@ func (a *Archiver) archiveRestore(ctx context.Context, key itemKey, rr *backupv1
 		rec.ProjectID = project
 	}
 	if _, err := a.opts.Store.UpsertRestoreRecordChanged(ctx, rec); err != nil {
-		var ve *database.ValidationError
-		switch {
-		case ctx.Err() != nil:
-			return false
-		case errors.As(err, &ve) || isDataError(err):
-			a.metrics.failures.WithLabelValues(failureInvalid).Inc()
-			log.Error(err, "restore record rejected; it will not be archived")
-			a.reject(ctx, key, rr.UID, string(rr.Status.Phase), err)
-			return false
-		case database.IsRetryable(err):
-			a.metrics.failures.WithLabelValues(failureConnection).Inc()
-			log.Info("backup history database unavailable, will retry", "error", err.Error(),
-				"attempt", a.queue.NumRequeues(key)+1)
-			return true
-		default:
-			a.metrics.failures.WithLabelValues(failureDatabase).Inc()
-			log.Error(err, "archive restore record", "attempt", a.queue.NumRequeues(key)+1)
-			return true
-		}
+		return a.upsertFailed(ctx, key, rr.UID, string(rr.Status.Phase), "restore record", err)
 	}
 	cond := metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue, Reason: ReasonRecorded,
 		Message: recordedMessage(string(rr.Status.Phase))}

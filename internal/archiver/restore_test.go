@@ -200,21 +200,7 @@ func TestStartArchivesMissedRestores(t *testing.T) {
 			restoreArchivedIn(t, kc, client.ObjectKeyFromObject(running)) == "InProgress" &&
 			archivedCount(t, kc) == 1
 	})
-	rows, err := db.DB().Query(`SELECT name || ':' || phase FROM restore_requests ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	names := queryStrings(t, db.DB(), `SELECT name || ':' || phase FROM restore_requests ORDER BY name`)
 	if got := strings.Join(names, ","); got != "done:Succeeded,failed:Failed,running:InProgress" {
 		t.Fatalf("restore rows %s", got)
 	}

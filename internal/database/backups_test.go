@@ -41,6 +41,30 @@ func count(t *testing.T, c *Client, q string, args ...any) int {
 	return n
 }
 
+// queryStrings returns the single text column of every row of query q.
+func queryStrings(t *testing.T, c *Client, q string, args ...any) []string {
+	t.Helper()
+	rows, err := c.DB().Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // waitForDatabaseClockPast waits until the database's clock reads later than ts, so a
 // transaction started afterwards gets a later now(). It normally returns at once.
 func waitForDatabaseClockPast(t *testing.T, c *Client, ts time.Time) {
@@ -157,24 +181,7 @@ func TestTriggersAndViews(t *testing.T) {
 		t.Errorf("duration: failed %v (want 30), pending %v (want NULL)", dFailed, dPending)
 	}
 
-	rows, err := c.DB().Query(`SELECT name FROM recent_successful_backups`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
+	names := queryStrings(t, c, `SELECT name FROM recent_successful_backups`)
 	if got := strings.Join(names, ","); got != "recent,uat1,beta1" && got != "recent,beta1,uat1" &&
 		got != "uat1,recent,beta1" && got != "uat1,beta1,recent" && got != "beta1,recent,uat1" && got != "beta1,uat1,recent" {
 		t.Errorf("recent_successful_backups = %v, want recent, uat1, beta1", names)
@@ -187,7 +194,7 @@ func TestTriggersAndViews(t *testing.T) {
 		avg                     *float64
 	}
 	var s summary
-	err = c.DB().QueryRow(`SELECT environments, total_backups, succeeded_backups, failed_backups, success_rate_percent,
+	err := c.DB().QueryRow(`SELECT environments, total_backups, succeeded_backups, failed_backups, success_rate_percent,
 		total_db_size_bytes, avg_duration_seconds FROM backup_summary_by_project WHERE project_id = 'alpha'`).
 		Scan(&s.envs, &s.total, &s.ok, &s.failed, &s.rate, &s.dbBytes, &s.avg)
 	if err != nil {

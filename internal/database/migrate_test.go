@@ -22,22 +22,8 @@ func schemaSnapshot(t *testing.T, c *Client) string {
 	}
 	var b strings.Builder
 	for _, q := range queries {
-		rows, err := c.DB().Query(q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
+		for _, s := range queryStrings(t, c, q) {
 			b.WriteString(s + "\n")
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
 		}
 	}
 	return b.String()

@@ -107,27 +107,16 @@ func (r *BackupRecord) Validate() error {
 		return &ValidationError{Field: "record", Reason: "is nil"}
 	}
 	c := &checker{record: backupRecord}
-	c.text("uid", r.UID, 36, true)
-	c.match("uid", r.UID, uidPattern, "a UUID")
-	c.text("namespace", r.Namespace, 63, true)
-	c.match("namespace", r.Namespace, labelPattern, "a DNS label")
-	c.text("name", r.Name, 253, true)
-	c.match("name", r.Name, namePattern, "a DNS subdomain name")
-	c.text("project_id", r.ProjectID, 63, true)
-	c.match("project_id", r.ProjectID, labelPattern, "a DNS label")
-	c.text("environment", r.Environment, 63, true)
-	c.match("environment", r.Environment, labelPattern, "a DNS label")
+	c.object(r.UID, r.Namespace, r.Name)
+	c.label("project_id", r.ProjectID, true)
+	c.label("environment", r.Environment, true)
 	if !providers[r.Provider] {
 		c.fail("provider", "%q is not one of aws, gcp, azure", truncate(r.Provider, 40))
 	}
 	if !phases[r.Phase] {
 		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed, Expired", truncate(r.Phase, 40))
 	}
-	c.text("reason", r.Reason, maxReason, false)
-	c.text("message", r.Message, -1, false)
-	if len(r.Message) > maxMessageBytes {
-		c.fail("message", "is %d bytes long, the limit is %d", len(r.Message), maxMessageBytes)
-	}
+	c.reasonMessage(r.Reason, r.Message)
 	c.text("db_backup_type", r.DBBackupType, 16, false)
 	c.text("db_instance_id", r.DBInstanceID, 63, false)
 	c.text("db_snapshot_id", r.DBSnapshotID, 255, false)
@@ -147,20 +136,58 @@ func (r *BackupRecord) Validate() error {
 	if r.RetentionDays < 0 || r.RetentionDays > 3650 {
 		c.fail("retention_days", "%d is outside 0-3650", r.RetentionDays)
 	}
-	if r.RequestedAt.IsZero() {
-		c.fail("requested_at", "is required")
-	}
-	checkTime(c, "requested_at", &r.RequestedAt)
-	checkTime(c, "start_time", r.StartTime)
-	checkTime(c, "completion_time", r.CompletionTime)
-	checkTime(c, "expires_at", r.ExpiresAt)
-	if r.StartTime != nil && r.CompletionTime != nil && r.CompletionTime.Before(*r.StartTime) {
-		c.fail("completion_time", "%s is before start_time %s", r.CompletionTime.UTC().Format(time.RFC3339), r.StartTime.UTC().Format(time.RFC3339))
-	}
+	c.times(r.RequestedAt, r.StartTime, r.CompletionTime, r.ExpiresAt)
 	if c.err != nil {
 		return c.err
 	}
 	return nil
+}
+
+// The checks shared by the records of backups and restores.
+
+// object checks the identity of the Kubernetes object a record is about.
+func (c *checker) object(uid, namespace, name string) {
+	c.uuid("uid", uid, true)
+	c.label("namespace", namespace, true)
+	c.text("name", name, 253, true)
+	c.match("name", name, namePattern, "a DNS subdomain name")
+}
+
+// uuid checks a Kubernetes uid column (uid, backup_request_uid).
+func (c *checker) uuid(field, s string, required bool) {
+	c.text(field, s, 36, required)
+	c.match(field, s, uidPattern, "a UUID")
+}
+
+// label checks a DNS label column (namespace, project_id, environment).
+func (c *checker) label(field, s string, required bool) {
+	c.text(field, s, 63, required)
+	c.match(field, s, labelPattern, "a DNS label")
+}
+
+// reasonMessage checks a status's reason and message against their column limits.
+func (c *checker) reasonMessage(reason, message string) {
+	c.text("reason", reason, maxReason, false)
+	c.text("message", message, -1, false)
+	if len(message) > maxMessageBytes {
+		c.fail("message", "is %d bytes long, the limit is %d", len(message), maxMessageBytes)
+	}
+}
+
+// times checks a request's timestamps: requested_at is required, each is within
+// checkTime's years, and completion_time is not before start_time. expiresAt is
+// nil for records without expires_at (restores).
+func (c *checker) times(requestedAt time.Time, startTime, completionTime, expiresAt *time.Time) {
+	if requestedAt.IsZero() {
+		c.fail("requested_at", "is required")
+	}
+	checkTime(c, "requested_at", &requestedAt)
+	checkTime(c, "start_time", startTime)
+	checkTime(c, "completion_time", completionTime)
+	checkTime(c, "expires_at", expiresAt)
+	if startTime != nil && completionTime != nil && completionTime.Before(*startTime) {
+		c.fail("completion_time", "%s is before start_time %s", completionTime.UTC().Format(time.RFC3339), startTime.UTC().Format(time.RFC3339))
+	}
 }
 
 // PostgreSQL timestamps span 4713 BC to 294276 AD; keep to sane years.

@@ -1,8 +1,6 @@
 package database
 
 import (
-	"time"
-
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
@@ -24,27 +22,16 @@ func (r *RestoreRecord) Validate() error {
 		return &ValidationError{Record: restoreRecord, Field: "record", Reason: "is nil"}
 	}
 	c := &checker{record: restoreRecord}
-	c.text("uid", r.UID, 36, true)
-	c.match("uid", r.UID, uidPattern, "a UUID")
-	c.text("namespace", r.Namespace, 63, true)
-	c.match("namespace", r.Namespace, labelPattern, "a DNS label")
-	c.text("name", r.Name, 253, true)
-	c.match("name", r.Name, namePattern, "a DNS subdomain name")
-	c.text("project_id", r.ProjectID, 63, false)
-	c.match("project_id", r.ProjectID, labelPattern, "a DNS label")
-	c.text("environment", r.Environment, 63, false)
-	c.match("environment", r.Environment, labelPattern, "a DNS label")
-	c.text("backup_request_uid", r.BackupRequestUID, 36, false)
-	c.match("backup_request_uid", r.BackupRequestUID, uidPattern, "a UUID")
+	c.object(r.UID, r.Namespace, r.Name)
+	// Empty when the restore failed before its backup was resolved.
+	c.label("project_id", r.ProjectID, false)
+	c.label("environment", r.Environment, false)
+	c.uuid("backup_request_uid", r.BackupRequestUID, false)
 	c.text("backup_name", r.BackupName, 253, false)
 	if !restorePhases[r.Phase] {
 		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed", truncate(r.Phase, 40))
 	}
-	c.text("reason", r.Reason, maxReason, false)
-	c.text("message", r.Message, -1, false)
-	if len(r.Message) > maxMessageBytes {
-		c.fail("message", "is %d bytes long, the limit is %d", len(r.Message), maxMessageBytes)
-	}
+	c.reasonMessage(r.Reason, r.Message)
 	c.text("backup_id", r.BackupID, 512, false)
 	c.text("manifest_location", r.ManifestLocation, 2048, false)
 	c.text("manifest_checksum", r.ManifestChecksum, 128, false)
@@ -61,15 +48,7 @@ func (r *RestoreRecord) Validate() error {
 	c.nonNegative("bytes_restored", r.BytesRestored)
 	c.nonNegative("objects_missing", r.ObjectsMissing)
 	c.nonNegative("objects_different", r.ObjectsDifferent)
-	if r.RequestedAt.IsZero() {
-		c.fail("requested_at", "is required")
-	}
-	checkTime(c, "requested_at", &r.RequestedAt)
-	checkTime(c, "start_time", r.StartTime)
-	checkTime(c, "completion_time", r.CompletionTime)
-	if r.StartTime != nil && r.CompletionTime != nil && r.CompletionTime.Before(*r.StartTime) {
-		c.fail("completion_time", "%s is before start_time %s", r.CompletionTime.UTC().Format(time.RFC3339), r.StartTime.UTC().Format(time.RFC3339))
-	}
+	c.times(r.RequestedAt, r.StartTime, r.CompletionTime, nil)
 	if c.err != nil {
 		return c.err
 	}
