@@ -142,14 +142,14 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := r.newScope(br, prov)
-	res, stepErr := r.runSteps(ctx, s)
+	res, stepErr := runSteps(ctx, s, r.steps())
 	if err := r.close(ctx, s); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
 		return r.handleStepError(ctx, br, stepErr)
 	}
-	return res, nil
+	return requeueFor(res), nil
 }
 
 // steps are the steps of a backup, in order. Each owns one condition and is done once
@@ -164,18 +164,26 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 	}
 }
 
-// runSteps runs the steps until one is not finished or fails.
-func (r *BackupRequestReconciler) runSteps(ctx context.Context, s *backupScope) (ctrl.Result, error) {
-	for _, step := range r.steps() {
+// runSteps runs the steps of a pass in order until one is not finished or fails, and
+// returns that step's result (stepDone when every step is finished). The backup,
+// restore and schedule reconcilers share it.
+func runSteps[S any](ctx context.Context, s S, steps []func(context.Context, S) (stepResult, error)) (stepResult, error) {
+	for _, step := range steps {
 		res, err := step(ctx, s)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if !res.done {
-			return admission.Recheck(res.requeueAfter), nil
+		if err != nil || !res.done {
+			return res, err
 		}
 	}
-	return ctrl.Result{}, nil
+	return stepDone, nil
+}
+
+// requeueFor is the result of a pass whose steps stopped at res: a step that is not
+// finished is looked at again after its requeueAfter, at low priority.
+func requeueFor(res stepResult) ctrl.Result {
+	if res.done {
+		return ctrl.Result{}
+	}
+	return admission.Recheck(res.requeueAfter)
 }
 
 // stepResult says whether a step is finished, and if not when to check again
@@ -205,19 +213,30 @@ func failWith(reason backupv1alpha1.Reason, format string, args ...any) error {
 // handleStepError fails the backup on a permanent provider error and retries
 // (with the workqueue's backoff) on anything else.
 func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backupv1alpha1.BackupRequest, err error) (ctrl.Result, error) {
-	if apierrors.IsNotFound(err) {
-		return ctrl.Result{}, nil
+	f, retry := verdictOf(ctx, err, func(err error) string { return actionableMessage(br, err) })
+	if f == nil {
+		return ctrl.Result{}, retry
 	}
-	var f *failure
+	return ctrl.Result{}, r.fail(ctx, br, f.reason, f.message)
+}
+
+// verdictOf sorts a step's error for a failure funnel: a failure verdict, or a
+// permanent provider error (described by describe), ends the request and is returned
+// as f; the object being gone is nothing to do (both nil); anything else is returned
+// as retry, for the workqueue's backoff.
+func verdictOf(ctx context.Context, err error, describe func(error) string) (f *failure, retry error) {
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
 	if errors.As(err, &f) {
-		return ctrl.Result{}, r.fail(ctx, br, f.reason, f.message)
+		return f, nil
 	}
 	if provider.IsPermanent(err) {
 		ctrl.LoggerFrom(ctx).Info("permanent provider error", "error", err.Error())
-		return ctrl.Result{}, r.fail(ctx, br, reasonForProviderError(err), actionableMessage(br, err))
+		return &failure{reason: reasonForProviderError(err), message: describe(err)}, nil
 	}
 	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
-	return ctrl.Result{}, err
+	return nil, err
 }
 
 // actionableMessage is a permanent provider error as a user should read it: the

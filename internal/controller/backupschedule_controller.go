@@ -87,11 +87,14 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 	s := r.newScheduleScope(sched)
-	res, stepErr := r.runScheduleSteps(ctx, s)
+	_, stepErr := runSteps(ctx, s, r.scheduleSteps())
 	if err := r.closeSchedule(ctx, s); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	return res, stepErr
+	if stepErr != nil {
+		return ctrl.Result{}, stepErr
+	}
+	return ctrl.Result{RequeueAfter: r.untilNextSlot(s)}, nil
 }
 
 // scheduleSteps are the steps of a pass, in order; each owns part of the status.
@@ -104,23 +107,14 @@ func (r *BackupScheduleReconciler) scheduleSteps() []func(context.Context, *sche
 	}
 }
 
-// runScheduleSteps runs the steps until one stops the pass, then requeues at the
-// next slot (at most Resync away).
-func (r *BackupScheduleReconciler) runScheduleSteps(ctx context.Context, s *scheduleScope) (ctrl.Result, error) {
-	for _, step := range r.scheduleSteps() {
-		res, err := step(ctx, s)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if !res.done {
-			break
-		}
-	}
+// untilNextSlot is when the schedule is looked at again after a pass: at its next
+// slot, at most Resync away (whichever step stopped the pass).
+func (r *BackupScheduleReconciler) untilNextSlot(s *scheduleScope) time.Duration {
 	wait := r.Resync
 	if next := s.status().NextScheduleTime; next != nil {
 		wait = min(wait, max(next.Sub(s.now), time.Millisecond))
 	}
-	return ctrl.Result{RequeueAfter: wait}, nil
+	return wait
 }
 
 // scheduleScope is what one pass over a schedule works on, like backupScope: the

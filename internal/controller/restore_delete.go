@@ -61,7 +61,7 @@ func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backup
 		return "nothing was written", nil
 	}
 	rec := recordOf(rr)
-	undo := st.Phase != backupv1alpha1.RestorePhaseSucceeded && !retainedRestore(rr)
+	undo := st.Phase != backupv1alpha1.RestorePhaseSucceeded && !retained(rr)
 	var done []string
 	if db := rr.Spec.Database; undo && db != nil && (st.Database != nil && st.Database.Created || st.IsConditionTrue(backupv1alpha1.ConditionSourceVerified)) {
 		// Also when created was not stored yet (a crash right after the call): the
@@ -85,17 +85,17 @@ func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backup
 				keys[i] = e.StoredKey
 			}
 			if undo && len(keys) > 0 {
-				if err := r.deleteRestoreObjects(ctx, prov, rec.target, keys); err != nil {
+				if err := deleteObjects(ctx, prov, rec.target, keys, r.observeCall); err != nil {
 					return err
 				}
 				removed += len(keys)
 			}
-			return r.deleteRestoreObjects(ctx, prov, rec.bucket, []string{partKey})
+			return deleteObjects(ctx, prov, rec.bucket, []string{partKey}, r.observeCall)
 		})
 		if err != nil {
 			return "", err
 		}
-		if err := r.deleteRestoreObjects(ctx, prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}); err != nil {
+		if err := deleteObjects(ctx, prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}, r.observeCall); err != nil {
 			return "", err
 		}
 		if undo {
@@ -112,18 +112,4 @@ func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backup
 		return "nothing to remove", nil
 	}
 	return strings.Join(done, "; "), nil
-}
-
-// retained reports whether the user asked to keep what the restore created.
-func retainedRestore(rr *backupv1alpha1.RestoreRequest) bool {
-	return strings.EqualFold(rr.Annotations[backupv1alpha1.DeletionPolicyAnnotation], "retain")
-}
-
-func (r *RestoreRequestReconciler) deleteRestoreObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string) error {
-	_, err := prov.DeleteObjects(ctx, bucket, keys)
-	r.observeCall("DeleteObjects", err)
-	if err != nil {
-		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
-	}
-	return nil
 }

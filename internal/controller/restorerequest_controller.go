@@ -2,10 +2,8 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -59,9 +57,8 @@ type RestoreArchiver interface {
 // RestoreHistoryKey identifies a restore in the history database: the backup and the
 // targets. ExcludeUID leaves out the asking RestoreRequest itself.
 type RestoreHistoryKey struct {
-	ProjectID, BackupID                          string
-	TargetInstanceID, TargetBucket, TargetPrefix string
-	ExcludeUID                                   string
+	backupv1alpha1.RestoreIdentity
+	ExcludeUID string
 }
 
 // CompletedRestore is a Succeeded restore the history database recorded.
@@ -182,14 +179,14 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := r.newRestoreScope(rr, prov, project)
-	res, stepErr := r.runRestoreSteps(ctx, s)
+	res, stepErr := runSteps(ctx, s, r.restoreSteps())
 	if err := r.closeRestore(ctx, s); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
 		return r.handleRestoreError(ctx, rr, project, stepErr)
 	}
-	return res, nil
+	return requeueFor(res), nil
 }
 
 // restoreSteps are the steps of a restore, in order. Each owns one condition (or one
@@ -205,35 +202,14 @@ func (r *RestoreRequestReconciler) restoreSteps() []func(context.Context, *resto
 	}
 }
 
-func (r *RestoreRequestReconciler) runRestoreSteps(ctx context.Context, s *restoreScope) (ctrl.Result, error) {
-	for _, step := range r.restoreSteps() {
-		res, err := step(ctx, s)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if !res.done {
-			return admission.Recheck(res.requeueAfter), nil
-		}
-	}
-	return ctrl.Result{}, nil
-}
-
 // handleRestoreError is the failure funnel: a failure verdict or a permanent provider
 // error ends the restore in Failed; anything else is retried with the workqueue's backoff.
 func (r *RestoreRequestReconciler) handleRestoreError(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, err error) (ctrl.Result, error) {
-	if apierrors.IsNotFound(err) {
-		return ctrl.Result{}, nil
+	f, retry := verdictOf(ctx, err, provider.Describe)
+	if f == nil {
+		return ctrl.Result{}, retry
 	}
-	var f *failure
-	if errors.As(err, &f) {
-		return ctrl.Result{}, r.failRestore(ctx, rr, project, f.reason, f.message)
-	}
-	if provider.IsPermanent(err) {
-		ctrl.LoggerFrom(ctx).Info("permanent provider error", "error", err.Error())
-		return ctrl.Result{}, r.failRestore(ctx, rr, project, reasonForProviderError(err), provider.Describe(err))
-	}
-	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
-	return ctrl.Result{}, err
+	return ctrl.Result{}, r.failRestore(ctx, rr, project, f.reason, f.message)
 }
 
 // failRestore ends the restore in phase Failed: the copy stops, the slot is freed,

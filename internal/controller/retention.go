@@ -24,9 +24,10 @@ import (
 // CleanupFinalizer makes deleting a BackupRequest delete its cloud artefacts first.
 const CleanupFinalizer = "backup.liferay.cloud/cleanup"
 
-// retained reports whether the user asked to keep the cloud artefacts.
-func retained(br *backupv1alpha1.BackupRequest) bool {
-	return strings.EqualFold(br.Annotations[backupv1alpha1.DeletionPolicyAnnotation], "retain")
+// retained reports whether the user asked (deletion-policy: retain) to keep the cloud
+// artefacts of a backup, or what a restore created.
+func retained(obj metav1.Object) bool {
+	return strings.EqualFold(obj.GetAnnotations()[backupv1alpha1.DeletionPolicyAnnotation], "retain")
 }
 
 // ensureFinalizer adds the cleanup finalizer (br is updated in place).
@@ -268,7 +269,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		}); err != nil {
 			return "", fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, p.Key, err)
 		}
-		if err := r.deleteObjects(ctx, prov, bucket, append(keys, p.Key)); err != nil {
+		if err := deleteObjects(ctx, prov, bucket, append(keys, p.Key), r.observeCall); err != nil {
 			return "", err
 		}
 		removed += len(keys)
@@ -276,7 +277,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
 		return "", err
 	}
-	if err := r.deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}); err != nil {
+	if err := deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where), nil
@@ -294,12 +295,13 @@ func (r *BackupRequestReconciler) deleteOwnManifest(ctx context.Context, br *bac
 	if m, err := manifest.Parse(data); err != nil || m.BackupID != backupID(br) {
 		return nil // not ours: keep it
 	}
-	return r.deleteObjects(ctx, prov, bucket, []string{key})
+	return deleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
 }
 
-func (r *BackupRequestReconciler) deleteObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string) error {
+// deleteObjects deletes the named keys and counts the call with observe.
+func deleteObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string, observe func(op string, err error)) error {
 	_, err := prov.DeleteObjects(ctx, bucket, keys)
-	r.observeCall("DeleteObjects", err)
+	observe("DeleteObjects", err)
 	if err != nil {
 		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
 	}
