@@ -164,15 +164,15 @@ func RecordFromRestoreRequest(rr *backupv1.RestoreRequest, now time.Time) *datab
 // backup's project and backupId (empty until status.source is set), the targets as
 // the history records them, and rr's own uid as ExcludeUID.
 func RestoreKeyFor(rr *backupv1.RestoreRequest) database.RestoreKey {
-	k := database.RestoreKey{ExcludeUID: string(rr.UID)}
-	if src := rr.Status.Source; src != nil {
-		k.ProjectID, k.BackupID = src.ProjectID, src.BackupID
+	return RestoreKey(rr.Identity(), string(rr.UID))
+}
+
+// RestoreKey is the history's one-shot key of a restore identity, leaving out the
+// restore with uid exclude.
+func RestoreKey(id backupv1.RestoreIdentity, exclude string) database.RestoreKey {
+	return database.RestoreKey{
+		ProjectID: id.ProjectID, BackupID: id.BackupID,
+		TargetInstanceID: id.TargetInstanceID, TargetBucket: id.TargetBucket, TargetPrefix: id.TargetPrefix,
+		ExcludeUID: exclude,
 	}
-	if db := rr.Spec.Database; db != nil {
-		k.TargetInstanceID = db.TargetInstanceID
-	}
-	if dl := rr.Spec.DocumentLibrary; dl != nil {
-		k.TargetBucket, k.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
-	}
-	return k
 }

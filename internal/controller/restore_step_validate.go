@@ -210,17 +210,7 @@ func (r *RestoreRequestReconciler) checkBucketOwned(ctx context.Context, s *rest
 
 // restoreKey is the restore's identity for the one-shot rule: the backup and the targets.
 func restoreKey(rr *backupv1alpha1.RestoreRequest) RestoreHistoryKey {
-	k := RestoreHistoryKey{ExcludeUID: string(rr.UID)}
-	if src := rr.Status.Source; src != nil {
-		k.ProjectID, k.BackupID = src.ProjectID, src.BackupID
-	}
-	if db := rr.Spec.Database; db != nil {
-		k.TargetInstanceID = db.TargetInstanceID
-	}
-	if dl := rr.Spec.DocumentLibrary; dl != nil {
-		k.TargetBucket, k.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
-	}
-	return k
+	return RestoreHistoryKey{RestoreIdentity: rr.Identity(), ExcludeUID: string(rr.UID)}
 }
 
 // checkNotRestoredBefore applies the one-shot rule: a Succeeded RestoreRequest in the

@@ -28,7 +28,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/archiver"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
-	"github.com/liferay/lc2-backup-controller/internal/database"
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
@@ -191,11 +190,7 @@ func wireRestoreHistory(restores *controller.RestoreRequestReconciler, arch *arc
 type restoreHistory struct{ arch *archiver.Archiver }
 
 func (h restoreHistory) CompletedRestore(ctx context.Context, k controller.RestoreHistoryKey) (*controller.CompletedRestore, error) {
-	rec, err := h.arch.CompletedRestore(ctx, database.RestoreKey{
-		ProjectID: k.ProjectID, BackupID: k.BackupID,
-		TargetInstanceID: k.TargetInstanceID, TargetBucket: k.TargetBucket, TargetPrefix: k.TargetPrefix,
-		ExcludeUID: k.ExcludeUID,
-	})
+	rec, err := h.arch.CompletedRestore(ctx, archiver.RestoreKey(k.RestoreIdentity, k.ExcludeUID))
 	if err != nil || rec == nil {
 		return nil, err
 	}

@@ -110,6 +110,31 @@ type DocumentLibraryRestoreSpec struct {
 // TargetKeyPrefix is targetPrefix ending with '/', or "" for the bucket's root.
 func (dl *DocumentLibraryRestoreSpec) TargetKeyPrefix() string { return withSlash(dl.TargetPrefix) }
 
+// RestoreIdentity is what the one-shot rule compares between restores: the backup read
+// and the targets written. Two restores with the same identity restore the same data
+// into the same place.
+// +kubebuilder:object:generate=false
+type RestoreIdentity struct {
+	ProjectID, BackupID                          string
+	TargetInstanceID, TargetBucket, TargetPrefix string
+}
+
+// Identity is rr's RestoreIdentity; the backup's fields are empty until status.source
+// is resolved.
+func (rr *RestoreRequest) Identity() RestoreIdentity {
+	var id RestoreIdentity
+	if src := rr.Status.Source; src != nil {
+		id.ProjectID, id.BackupID = src.ProjectID, src.BackupID
+	}
+	if db := rr.Spec.Database; db != nil {
+		id.TargetInstanceID = db.TargetInstanceID
+	}
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		id.TargetBucket, id.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
+	}
+	return id
+}
+
 // RestoreRequestSpec describes one restore (or verification) of a backup. It cannot be
 // changed once created.
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable once created; create a new RestoreRequest instead"
