@@ -36,7 +36,7 @@ var DurationBuckets = []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 
 func New(reg prometheus.Registerer) (*Recorder, error) {
 	r := &Recorder{
 		requestsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
+			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
 		}, []string{"project_id", "environment", "state"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "backup_duration_seconds", Help: "Time from a backup's start to its completion.", Buckets: DurationBuckets,
