@@ -29,11 +29,11 @@ import (
 //     objects) must never undo a restore that people may already be using.
 func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (ctrl.Result, error) {
 	r.jobs.Cancel(rr.UID)
-	r.lookups.forget(rr.UID)
-	r.sources.forget(rr.UID)
-	if project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace); err == nil && project != "" {
-		r.Slots.ReleaseRestore(ctx, project, rr)
+	project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace)
+	if err != nil {
+		project = "" // unknown: no slot to free
 	}
+	r.forgetRestore(ctx, rr, project)
 	if !controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -29,15 +29,10 @@ func (r *RestoreRequestReconciler) reconcileRestoreCompletion(ctx context.Contex
 	}
 	st.SetAsSucceeded(summary, metav1Now(r.Clock))
 	s.after(func() {
-		r.Slots.ReleaseRestore(ctx, s.project, rr)
-		r.lookups.forget(rr.UID)
-		r.sources.forget(rr.UID)
+		r.forgetRestore(ctx, rr, s.project)
 		ctrl.LoggerFrom(ctx).Info("restore succeeded", "summary", summary)
 		r.restoreNormal(rr, backupv1alpha1.ReasonSucceeded, "Complete", "%s", summary)
-		if r.Metrics != nil {
-			r.Metrics.RestoreFinished(rr)
-		}
-		r.archiveRestore(rr)
+		r.recordRestoreEnd(rr)
 	})
 	return stepDone, nil
 }

@@ -222,18 +222,29 @@ func (r *RestoreRequestReconciler) failRestore(ctx context.Context, rr *backupv1
 	}); err != nil {
 		return client.IgnoreNotFound(err)
 	}
+	r.forgetRestore(ctx, rr, project)
+	ctrl.LoggerFrom(ctx).Info("restore failed", "reason", reason, "message", message)
+	r.restoreWarning(rr, reason, "Fail", "Restore failed: %s", message)
+	r.recordRestoreEnd(rr)
+	return nil
+}
+
+// forgetRestore frees what a restore holds in this process: its slot of project (when
+// known) and its cached source and history lookup.
+func (r *RestoreRequestReconciler) forgetRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) {
 	if project != "" {
 		r.Slots.ReleaseRestore(ctx, project, rr)
 	}
 	r.lookups.forget(rr.UID)
 	r.sources.forget(rr.UID)
-	ctrl.LoggerFrom(ctx).Info("restore failed", "reason", reason, "message", message)
-	r.restoreWarning(rr, reason, "Fail", "Restore failed: %s", message)
+}
+
+// recordRestoreEnd counts a restore that reached Succeeded or Failed and hands it to the history.
+func (r *RestoreRequestReconciler) recordRestoreEnd(rr *backupv1alpha1.RestoreRequest) {
 	if r.Metrics != nil {
 		r.Metrics.RestoreFinished(rr)
 	}
 	r.archiveRestore(rr)
-	return nil
 }
 
 func (r *RestoreRequestReconciler) archiveRestore(rr *backupv1alpha1.RestoreRequest) {
