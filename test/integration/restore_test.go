@@ -347,6 +347,7 @@ var _ = Describe("RestoreRequest interrupted", Ordered, func() {
 
 		By("moving the clock past the backup's expiry and deleting the newer-kept guard")
 		testClock.Advance(40 * 24 * time.Hour)
+		DeferCleanup(func() { testClock.Advance(-40 * 24 * time.Hour) })
 		Expect(k8sClient.Delete(suiteCtx, getBR(ns, "base"))).To(Succeed())
 		Eventually(func() string {
 			c := getBR(ns, "base").Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)

@@ -64,6 +64,10 @@ var _ = Describe("BackupSchedule", Ordered, func() {
 	}
 
 	BeforeAll(func() {
+		// The schedule's creation time comes from the API server's (real) clock and its
+		// slots from the test clock: a clock another spec left moved would make days of
+		// slots due at once, and Forbid would skip the slot this container waits for.
+		Expect(testClock.Offset()).To(BeZero(), "a spec that ran before this one left the test clock moved")
 		projectNamespace(ns, "sched")
 		cloud.CreateDBInstance("sched-prd-db", fixtures.ProjectTag("sched"))
 		cloud.SeedDocumentLibrary("liferay-sched-prd-dl", 5, fixtures.ProjectTag("sched"))

@@ -176,6 +176,13 @@ func (c *offsetClock) Now() time.Time {
 
 func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
+// Offset is how far the clock has been moved from the real time.
+func (c *offsetClock) Offset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}
+
 func (c *offsetClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
