@@ -105,6 +105,13 @@ func (a *Archiver) EnqueueRestore(rr *backupv1.RestoreRequest) {
 	a.add(rr.DeepCopy())
 }
 
+// HistorySettled reports whether rr's current phase is in the history, or was refused
+// by it for good (Archived=False, InvalidRecord). A nil Archiver has no history:
+// nothing to wait for.
+func (a *Archiver) HistorySettled(rr *backupv1.RestoreRequest) bool {
+	return a == nil || IsRestoreArchived(rr) || isRejected(rr.Status.Conditions, string(rr.Status.Phase))
+}
+
 // add keeps the newest state of the object and queues its key once.
 func (a *Archiver) add(obj client.Object) bool {
 	key := keyOf(obj)

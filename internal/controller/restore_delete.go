@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,7 +27,8 @@ import (
 //     backup.liferay.cloud/deletion-policy: retain, only the record goes.
 //   - Succeeded: only the record. A finished restore's data and instance are the
 //     user's now: deleting the RestoreRequest (a GitOps prune, a cleanup of old
-//     objects) must never undo a restore that people may already be using.
+//     objects) must never undo a restore that people may already be using. The
+//     finalizer stays until the history row is written (awaitHistory).
 func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (ctrl.Result, error) {
 	r.jobs.Cancel(rr.UID)
 	project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace)
@@ -36,6 +38,9 @@ func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, r
 	r.forgetRestore(ctx, rr, project)
 	if !controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
 		return ctrl.Result{}, nil
+	}
+	if wait := r.awaitHistory(ctx, rr); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
 	if err != nil {
@@ -51,6 +56,27 @@ func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, r
 	original := rr.DeepCopy()
 	controllerutil.RemoveFinalizer(rr, RestoreFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, rr, client.MergeFrom(original)))
+}
+
+// historyWaitRecheck is how often a deletion waiting for the history row looks again
+// when no Archived change wakes it (the database is down).
+const historyWaitRecheck = 30 * time.Second
+
+// awaitHistory keeps a Succeeded RestoreRequest's finalizer until its history row is
+// written: the row is what refuses the same restore re-applied from Git after this
+// deletion, so letting the object go first (a controller restart between success and
+// archival) would let that restore run again over live data. It returns how long to
+// wait; zero when there is nothing to wait for: no history database, another phase,
+// a verifyOnly restore (it wrote nothing), or the row written or refused for good.
+func (r *RestoreRequestReconciler) awaitHistory(ctx context.Context, rr *backupv1alpha1.RestoreRequest) time.Duration {
+	if r.Archiver == nil || rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded || rr.Spec.VerifyOnly || r.Archiver.HistorySettled(rr) {
+		return 0
+	}
+	r.archiveRestore(rr)
+	ctrl.LoggerFrom(ctx).Info("deletion waits for the restore's history row")
+	r.restoreNormal(rr, backupv1alpha1.ReasonAwaitingHistory, "Delete",
+		"Waiting for the restore's row in the history database before letting the RestoreRequest go: it is what refuses this restore if it is applied again")
+	return historyWaitRecheck
 }
 
 // cancelRestore removes what the restore created, as reconcileRestoreDelete describes,

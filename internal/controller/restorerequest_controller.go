@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -52,6 +54,9 @@ var restoreIndexers = map[string]client.IndexerFunc{
 // block, and it sets the Archived condition itself.
 type RestoreArchiver interface {
 	EnqueueRestore(rr *backupv1alpha1.RestoreRequest)
+	// HistorySettled reports whether rr's current phase is in the history database,
+	// or was refused by it for good (nothing more will come of waiting).
+	HistorySettled(rr *backupv1alpha1.RestoreRequest) bool
 }
 
 // RestoreHistoryKey identifies a restore in the history database: the backup and the
@@ -310,7 +315,13 @@ func (restorePhaseChanged) Update(e event.UpdateEvent) bool {
 	if !okOld || !okNew {
 		return true
 	}
-	return oldRR.Status.Phase != newRR.Status.Phase || oldRR.DeletionTimestamp.IsZero() != newRR.DeletionTimestamp.IsZero()
+	if oldRR.Status.Phase != newRR.Status.Phase || oldRR.DeletionTimestamp.IsZero() != newRR.DeletionTimestamp.IsZero() {
+		return true
+	}
+	// A deletion waiting for the history row goes on when the archiver records it.
+	return !newRR.DeletionTimestamp.IsZero() && !equality.Semantic.DeepEqual(
+		meta.FindStatusCondition(oldRR.Status.Conditions, string(backupv1alpha1.ConditionArchived)),
+		meta.FindStatusCondition(newRR.Status.Conditions, string(backupv1alpha1.ConditionArchived)))
 }
 
 // restoreOwner is the RestoreRequest as owner tags of what it creates.

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
+	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
 // restoreYAML is a RestoreRequest of the BackupRequest backup: of its document library
@@ -90,7 +92,9 @@ var _ = Describe("Restores driven through kubectl", Ordered, func() {
 		cloud.CreateDBInstance("library-prd-db", fixtures.ProjectTag("library"))
 		docs = cloud.SeedDocumentLibrary(live, 20, fixtures.ProjectTag("library"))
 		cloud.CreateBucket("library-backups", fixtures.ProjectTag("library"))
-		startManager(moto.Endpoint)
+		// Through the proxy (no delay unless a spec holds requests), so a spec can
+		// stop a restore in the middle of its copy.
+		startManager(slow.URL)
 
 		out, err := kubectlApply(backupYAML(ns, backup, "library", "library-prd-db", live, "library-backups", "library/prd/1/"))
 		Expect(err).NotTo(HaveOccurred(), out)
@@ -174,6 +178,58 @@ var _ = Describe("Restores driven through kubectl", Ordered, func() {
 		Eventually(func() string {
 			return mustKubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=undelete,type=Warning")
 		}).WithTimeout(2 * time.Minute).Should(ContainSubstring("AlreadyRestored"))
+	})
+
+	It("keeps a Succeeded RestoreRequest being deleted until its history row is written, so re-applying it is still refused", func() {
+		const prefix = "history-wait/"
+		By("holding the restore's copies, then stopping PostgreSQL before it succeeds")
+		slow.Hold(harness.CopiesAfter(live, prefix, 0))
+		DeferCleanup(slow.Release)
+		out, err := kubectlApply(restoreYAML(ns, "history-wait", backup, live, prefix, "Skip", false))
+		Expect(err).NotTo(HaveOccurred(), out)
+		heldCtx, cancelHeld := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancelHeld()
+		_, err = slow.WaitHeld(heldCtx, func(held []string) bool { return len(held) >= 1 })
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pg.StopServer()).To(Succeed())
+		pgStopped := true
+		DeferCleanup(func() {
+			if pgStopped {
+				Expect(pg.StartServer(ctx)).To(Succeed())
+			}
+		})
+		slow.Release()
+		mustKubectl("wait", "-n", ns, "rr/history-wait", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
+		Expect(rrPath(ns, "history-wait", `.status.conditions[?(@.type=="Archived")].message`)).
+			NotTo(Equal("phase Succeeded recorded in backup history"), "the database was down when the restore succeeded")
+		restored := cloud.Contents(live, prefix)
+		Expect(restored).To(HaveLen(len(docs)))
+
+		By("deleting it while the history database is down: the finalizer holds it, and says why")
+		mustKubectl("delete", "rr", "-n", ns, "history-wait", "--wait=false")
+		Eventually(func() string {
+			return mustKubectl("get", "events", "-n", ns, "--field-selector", "involvedObject.name=history-wait,reason=AwaitingHistory")
+		}).WithTimeout(2 * time.Minute).Should(ContainSubstring("history database"))
+		Consistently(func() string { return rrPath(ns, "history-wait", ".metadata.deletionTimestamp") }).
+			WithTimeout(3*time.Second).ShouldNot(BeEmpty(), "still there, being deleted")
+
+		By("PostgreSQL back: the row is written, then the RestoreRequest goes, its restored files kept")
+		Expect(pg.StartServer(ctx)).To(Succeed())
+		pgStopped = false
+		Eventually(func() error {
+			_, err := kubectl("get", "rr", "-n", ns, "history-wait")
+			return err
+		}).WithTimeout(2 * time.Minute).Should(HaveOccurred())
+		Expect(cloud.Contents(live, prefix)).To(Equal(restored))
+
+		By("applied again, it is refused from the history")
+		out, err = kubectlApply(restoreYAML(ns, "history-wait", backup, live, prefix, "Skip", false))
+		Expect(err).NotTo(HaveOccurred(), out)
+		mustKubectl("wait", "-n", ns, "rr/history-wait", "--for=jsonpath={.status.phase}=Failed", "--timeout=120s")
+		Expect(rrPath(ns, "history-wait", `.status.conditions[?(@.type=="SourceVerified")].reason`)).To(Equal("AlreadyRestored"))
+		Expect(rrPath(ns, "history-wait", ".status.validationErrors")).To(And(
+			ContainSubstring("already restored into these targets by "+ns+"/history-wait at "), ContainSubstring("backup.liferay.cloud/allow-repeat")))
+		Expect(cloud.Contents(live, prefix)).To(Equal(restored))
 	})
 
 	It("verifies the backup with verifyOnly and writes nothing", func() {

@@ -42,6 +42,9 @@ const (
 	ReasonRestoreCancelled     Reason = "Cancelled"
 	ReasonNotRequested         Reason = "NotRequested"
 	ReasonRestoreArtifactsKept Reason = "Retained"
+	// ReasonAwaitingHistory: a Succeeded RestoreRequest being deleted waits for its
+	// history row, which is what refuses the same restore re-applied later.
+	ReasonAwaitingHistory Reason = "AwaitingHistory"
 )
 
 // Condition returns the condition of type t, or nil.
