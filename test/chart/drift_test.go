@@ -219,7 +219,7 @@ var _ = Describe("The chart against config/ and the controller", func() {
 				Expect(scalar(def)).To(BeEmpty(), "--%s is left out though %s is %v", f.flag, f.path, def)
 				continue // the controller's own default applies
 			}
-			Expect(got).To(Equal(f.prefix+scalar(def)))
+			Expect(got).To(Equal(f.prefix + scalar(def)))
 			binaryDefault := bf.def
 			if binaryDefault == "" {
 				binaryDefault = zero(bf.typ)
