@@ -4,6 +4,9 @@
 IMG ?= lc2-backup-controller:latest
 # Kubernetes version of the envtest/local API server (built from the Go module proxy).
 ENVTEST_K8S_VERSION ?= 1.37.2
+# The Helm chart. helm (lint and the chart tests) is built from the Go module proxy like
+# envtest; hack/build-helm.sh pins its version (HELM_VERSION overrides it).
+CHART ?= charts/lc2-backup-controller
 
 # Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
 ifeq (,$(shell go env GOBIN))
@@ -29,8 +32,9 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests from the API markers.
+manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests from the API markers, and the chart's CRDs and manager role from them.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="{./api/...,./internal/...}" output:crd:artifacts:config=config/crd/bases
+	hack/gen-chart.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -55,18 +59,24 @@ deadcode: deadcode-tool ## Fail on functions nothing reaches, or only tests reac
 	DEADCODE="$(DEADCODE)" hack/deadcode.sh
 
 .PHONY: verify
-verify: manifests generate ## Fail when generated files or go.mod are stale, gofmt is needed, or lint or deadcode find something (run by CI).
+verify: manifests generate ## Fail when generated files (chart included) or go.mod are stale, gofmt is needed, or lint, deadcode or helm-lint find something (run by CI).
 	go mod tidy
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config charts go.mod go.sum)" ]; then \
 		echo "generated files are stale; run 'make manifests generate' and 'go mod tidy', then commit:"; \
-		git status --porcelain -- api config go.mod go.sum; git --no-pager diff --stat -- api config go.mod go.sum; exit 1; fi
+		git status --porcelain -- api config charts go.mod go.sum; git --no-pager diff --stat -- api config charts go.mod go.sum; exit 1; fi
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@echo "generated files are up to date"
-	@$(MAKE) --no-print-directory --keep-going lint deadcode
+	@$(MAKE) --no-print-directory --keep-going lint deadcode helm-lint
+
+.PHONY: helm-lint
+helm-lint: helm ## helm lint --strict the chart with its default values and ci/full-values.yaml; fail when its generated CRDs or manager role differ from config/.
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/full-values.yaml
+	hack/gen-chart.sh --check
 
 .PHONY: test
-test: manifests generate fmt vet envtest moto ## Run every test (unit, envtest, emulator, PostgreSQL, e2e) on real components started here.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" go test $(GO_TEST_FLAGS) ./... 
+test: manifests generate fmt vet envtest moto helm ## Run every test (unit, envtest, emulator, PostgreSQL, chart, e2e) on real components started here.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./... 
 	$(MAKE) test-e2e
 
 .PHONY: test-e2e
@@ -143,6 +153,15 @@ $(DEADCODE): $(LOCALBIN)
 envtest: ## Build kube-apiserver, etcd and kubectl for envtest into the per-user cache (first time ~6 min).
 	$(eval ENVTEST_ASSETS := $(shell K8S_VERSION=$(ENVTEST_K8S_VERSION) hack/build-envtest-assets.sh))
 	@test -n "$(ENVTEST_ASSETS)" && echo "envtest assets: $(ENVTEST_ASSETS)"
+
+.PHONY: helm
+helm: ## Build the pinned helm into the per-user cache (hack/build-helm.sh; first time ~4 min).
+	$(eval HELM := $(shell hack/build-helm.sh))
+	@test -n "$(HELM)" && echo "helm: $(HELM)"
+
+.PHONY: test-chart
+test-chart: envtest helm ## Run the Helm chart tests (render, schema, lint, install/upgrade/uninstall on envtest).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" go test -count=1 ./test/chart/...
 
 .PHONY: moto
 moto: ## Install the pinned moto server (AWS emulator) into .venv/moto.
