@@ -260,12 +260,16 @@ var _ = Describe("The chart against config/ and the controller", func() {
 		objs := render()
 		// config/rbac name -> the chart's name after the release prefix.
 		counterpart := map[string]string{
-			"manager-role":              "manager",
-			"leader-election-role":      "leader-election",
-			"metrics-auth-role":         "metrics-auth",
-			"metrics-reader":            "metrics-reader",
-			"backuprequest-editor-role": "backuprequest-editor",
-			"backuprequest-viewer-role": "backuprequest-viewer",
+			"manager-role":               "manager",
+			"leader-election-role":       "leader-election",
+			"metrics-auth-role":          "metrics-auth",
+			"metrics-reader":             "metrics-reader",
+			"backuprequest-editor-role":  "backuprequest-editor",
+			"backuprequest-viewer-role":  "backuprequest-viewer",
+			"restorerequest-editor-role": "restorerequest-editor",
+			"restorerequest-viewer-role": "restorerequest-viewer",
+			"backupschedule-editor-role": "backupschedule-editor",
+			"backupschedule-viewer-role": "backupschedule-viewer",
 		}
 		files, err := filepath.Glob(filepath.Join("..", "..", "config", "rbac", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
