@@ -1,9 +1,6 @@
 package cli
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // permission is what one command needs in the namespace: verbs on a resource of the
 // backup.liferay.cloud group, or of the core group for events.
@@ -22,19 +19,19 @@ var commandPermissions = []struct {
 	needs   []permission
 }{
 	{"backup create", []permission{{"backuprequests", []string{"create", "list"}}, {"backupschedules", []string{"get", "list"}}}},
-	{"backup create --wait", []permission{{"backuprequests", []string{"create", "list", "get", "watch"}}, {"backupschedules", []string{"get", "list"}}}},
+	{"backup create --wait", []permission{{"backuprequests", []string{"create", "list", "watch"}}, {"backupschedules", []string{"get", "list"}}}},
 	{"backup list", []permission{{"backuprequests", []string{"list"}}}},
 	{"backup describe", []permission{{"backuprequests", []string{"get"}}, {"events", []string{"list"}}}},
-	{"backup verify", []permission{{"restorerequests", []string{"create", "get", "watch"}}}},
+	{"backup verify", []permission{{"restorerequests", []string{"create", "watch"}}}},
 	{"restore create", []permission{{"restorerequests", []string{"create"}}}},
-	{"restore create --wait", []permission{{"restorerequests", []string{"create", "get", "watch"}}}},
+	{"restore create --wait", []permission{{"restorerequests", []string{"create", "watch"}}}},
 	{"restore describe", []permission{{"restorerequests", []string{"get"}}, {"events", []string{"list"}}}},
 	{"schedule list", []permission{{"backupschedules", []string{"list"}}}},
 	{"schedule describe", []permission{{"backupschedules", []string{"get"}}, {"backuprequests", []string{"list"}}, {"events", []string{"list"}}}},
 	{"schedule suspend", []permission{{"backupschedules", []string{"patch"}}}},
 	{"schedule resume", []permission{{"backupschedules", []string{"patch"}}}},
 	{"schedule run-now", []permission{{"backupschedules", []string{"get"}}, {"backuprequests", []string{"create"}}}},
-	{"schedule run-now --wait", []permission{{"backupschedules", []string{"get"}}, {"backuprequests", []string{"create", "get", "watch"}}}},
+	{"schedule run-now --wait", []permission{{"backupschedules", []string{"get"}}, {"backuprequests", []string{"create", "watch"}}}},
 }
 
 // permissionsOf is the RBAC of the command at path ("kubectl lc2 backup list").
@@ -50,18 +47,4 @@ func permissionsOf(path string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// rbacTable is commandPermissions as the Markdown table of docs/plugin.md#rbac.
-func rbacTable() string {
-	var b strings.Builder
-	b.WriteString("| Command | Needs (verbs on resources in the namespace) |\n|---|---|\n")
-	for _, c := range commandPermissions {
-		parts := make([]string, len(c.needs))
-		for i, p := range c.needs {
-			parts[i] = fmt.Sprintf("`%s`: %s", p.resource, strings.Join(p.verbs, ", "))
-		}
-		fmt.Fprintf(&b, "| `%s` | %s |\n", c.command, strings.Join(parts, "; "))
-	}
-	return b.String()
 }

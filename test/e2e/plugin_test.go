@@ -303,7 +303,7 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 		Expect(os.WriteFile(userKC, kc, 0o600)).To(Succeed())
 		DeferCleanup(func() { userKC = kubeconfig })
 
-		By("a Role with exactly the rows of backup list and backup create")
+		By("a Role with exactly the rows of backup list, backup create and backup verify")
 		out, err := kubectlApply(fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: lc2-backup-create, namespace: %[1]s}
@@ -314,6 +314,9 @@ rules:
 - apiGroups: [backup.liferay.cloud]
   resources: [backupschedules]
   verbs: [get, list]
+- apiGroups: [backup.liferay.cloud]
+  resources: [restorerequests]
+  verbs: [create, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -333,6 +336,12 @@ subjects:
 		Expect(r.code).To(Equal(0), r.String())
 		Expect(r.stdout).To(ContainSubstring("run-of-schedule: nightly"))
 		Expect(backupNames()).To(Equal(before))
+
+		By("backup verify waits with watch alone (the backup is the tampered one: it fails on its merits)")
+		r = lc2("backup", "verify", backup, "--timeout", "3m")
+		Expect(r.code).To(Equal(1), r.String())
+		Expect(r.stdout).To(ContainSubstring("condition Verified=False (BackupIncomplete)"), r.String())
+		Expect(r.stderr).NotTo(ContainSubstring("forbidden"))
 
 		By("a command the Role does not cover fails naming what it needs")
 		r = lc2("schedule", "suspend", "nightly")
