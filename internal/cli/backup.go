@@ -45,6 +45,7 @@ func (o *createOptions) addDryRunFlags(cmd *cobra.Command) {
 
 func (a *app) backupCreateCommand() *cobra.Command {
 	o := &createOptions{}
+	var excludeGenerated bool
 	cmd := &cobra.Command{
 		Use:   "create ENV",
 		Short: "Create a BackupRequest of environment ENV, named <ENV>-<YYYYMMDDHHMMSS> (UTC)",
@@ -61,10 +62,14 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
       --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait`,
 		Args: exactArgs("ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("exclude-generated-files") {
+				o.spec.excludeGenerated = &excludeGenerated
+			}
 			return a.createBackup(cmd.Context(), args[0], o)
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&excludeGenerated, "exclude-generated-files", false, "spec.documentLibrary.excludeGeneratedFiles: leave out thumbnails, previews and adaptive-media renditions")
 	f.StringVar(&o.fromSchedule, "from-schedule", "", "take the spec from this BackupSchedule's template")
 	f.StringVar(&o.spec.project, "project", "", "spec.projectId")
 	f.StringVar(&o.spec.dbInstance, "db-instance", "", "spec.database.instanceId (a snapshot of this RDS instance)")

@@ -115,11 +115,11 @@ func TestNewBackupFromFlagsNamesWhatIsMissing(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", c.flags, err, c.missing)
 		}
 	}
-	br, err := newBackup("ns", "prd", now, backupOrigin{}, backupFlags{project: "retail", sourceBucket: "dl", destinationBucket: "b"})
+	br, err := newBackup("ns", "prd", now, backupOrigin{}, backupFlags{project: "retail", sourceBucket: "dl", destinationBucket: "b", excludeGenerated: ptr.To(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if br.Spec.Database != nil || br.Spec.DocumentLibrary.DestinationPrefix != "retail/prd/prd-20251109143005/" || br.Spec.Provider != backupv1alpha1.ProviderAWS {
+	if br.Spec.Database != nil || !br.Spec.DocumentLibrary.ExcludeGeneratedFiles || br.Spec.DocumentLibrary.DestinationPrefix != "retail/prd/prd-20251109143005/" || br.Spec.Provider != backupv1alpha1.ProviderAWS {
 		t.Errorf("spec %+v", br.Spec)
 	}
 }
@@ -262,6 +262,7 @@ func TestDocsListTheRBACOfEveryCommand(t *testing.T) {
 		}
 	}
 }
+
 // rbacTable is commandPermissions as the Markdown table of docs/plugin.md#rbac.
 func rbacTable() string {
 	var b strings.Builder

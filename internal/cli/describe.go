@@ -37,8 +37,10 @@ func (o *describeOptions) addFlags(cmd *cobra.Command) {
 
 // section writes a heading and its "key: value" lines, aligned.
 type section struct {
-	w     io.Writer
-	lines [][2]string
+	w io.Writer
+	// indent is put before each line; a section with a title is indented by two.
+	indent string
+	lines  [][2]string
 }
 
 func (s *section) add(key, value string) { s.lines = append(s.lines, [2]string{key, value}) }
@@ -57,7 +59,7 @@ func (s *section) flush(title string) {
 	for _, l := range s.lines {
 		width = max(width, len(l[0]))
 	}
-	indent := ""
+	indent := s.indent
 	if title != "" {
 		indent = "  "
 	}
@@ -114,7 +116,11 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 	s.addIf("Duration", elapsed(st.StartTime, st.CompletionTime, now))
 	s.addIf("Expires", optionalTime(st.ExpiresAt, now))
 	if db := st.Database; db != nil {
-		s.add("Database snapshot", fmt.Sprintf("%s (%s, %d%%, %s %s, %s)", orNone(db.SnapshotID), orNone(db.Status), db.PercentProgress, db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
+		state := orNone(db.Status)
+		if !strings.EqualFold(db.Status, "available") {
+			state += fmt.Sprintf(" %d%%", db.PercentProgress)
+		}
+		s.add("Database snapshot", fmt.Sprintf("%s (%s, %s %s, %s)", orNone(db.SnapshotID), state, db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
 	}
 	if dl := st.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("%d objects, %s: %d copied (%s), %d already there, %d excluded",
@@ -250,7 +256,7 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 	if man.Checksum != m.Checksum {
 		verdict = fmt.Sprintf("verifies, but DOES NOT MATCH status.manifest.checksum %s: the manifest was replaced", m.Checksum)
 	}
-	s := &section{w: w}
+	s := &section{w: w, indent: "  "}
 	s.add("Location", m.Location)
 	s.add("Checksum", man.Checksum+" "+verdict)
 	s.add("Format", man.Version)
@@ -336,7 +342,7 @@ func historyConfig(dsn string) (cfg database.Config, configured bool, err error)
 }
 
 func writeBackupRecord(w io.Writer, r *database.BackupRecord) {
-	s := &section{w: w}
+	s := &section{w: w, indent: "  "}
 	s.add("Phase", r.Phase)
 	s.addIf("Reason", r.Reason)
 	s.addIf("Message", r.Message)

@@ -31,7 +31,7 @@ func backupProgress(br *backupv1alpha1.BackupRequest) progress {
 	switch {
 	case st.Phase == backupv1alpha1.PhasePending && st.Message != "":
 		p.detail = st.Message
-	case st.Database != nil && st.Database.Status != "" && st.Database.Status != "available":
+	case st.Database != nil && st.Database.Status != "" && !strings.EqualFold(st.Database.Status, "available"):
 		p.detail = fmt.Sprintf("snapshot %s %d%%", st.Database.Status, st.Database.PercentProgress)
 	}
 	return p
@@ -56,7 +56,7 @@ func restoreProgress(rr *backupv1alpha1.RestoreRequest) progress {
 	switch {
 	case st.Phase == backupv1alpha1.RestorePhasePending && st.Message != "":
 		p.detail = st.Message
-	case st.Database != nil && st.Database.Status != "" && st.Database.Status != "available":
+	case st.Database != nil && st.Database.Status != "" && !strings.EqualFold(st.Database.Status, "available"):
 		p.detail = "database " + st.Database.Status
 	}
 	return p

@@ -326,7 +326,7 @@ func (a *app) describeRestore(ctx context.Context, name string, o *describeOptio
 }
 
 func writeRestoreRecord(w io.Writer, r *database.RestoreRecord) {
-	s := &section{w: w}
+	s := &section{w: w, indent: "  "}
 	s.add("Phase", r.Phase)
 	s.addIf("Reason", r.Reason)
 	s.addIf("Message", r.Message)

@@ -15,6 +15,8 @@ import (
 type backupFlags struct {
 	project, dbInstance, sourceBucket, sourcePrefix, destinationBucket string
 	retentionDays                                                      int32
+	// excludeGenerated is --exclude-generated-files when given.
+	excludeGenerated *bool
 }
 
 // backupOrigin is where backup create takes the spec from, in this order: the
@@ -82,6 +84,9 @@ func applyToTemplate(t *backupv1alpha1.BackupTemplateSpec, f backupFlags) {
 		setIf(&dl.SourcePrefix, backupv1alpha1.ObjectPrefix(f.sourcePrefix))
 		setIf(&dl.DestinationBucket, backupv1alpha1.BucketName(f.destinationBucket))
 	}
+	if t.DocumentLibrary != nil && f.excludeGenerated != nil {
+		t.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
+	}
 	if f.retentionDays != 0 {
 		t.RetentionDays = &f.retentionDays
 	}
@@ -103,6 +108,9 @@ func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 		setIf(&dl.SourceBucket, backupv1alpha1.BucketName(f.sourceBucket))
 		setIf(&dl.SourcePrefix, backupv1alpha1.ObjectPrefix(f.sourcePrefix))
 		setIf(&dl.DestinationBucket, backupv1alpha1.BucketName(f.destinationBucket))
+	}
+	if s.DocumentLibrary != nil && f.excludeGenerated != nil {
+		s.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
 	}
 	if f.retentionDays != 0 {
 		s.RetentionDays = &f.retentionDays
