@@ -92,9 +92,9 @@ func (a *app) createBackup(ctx context.Context, env string, o *createOptions) er
 	}
 	switch {
 	case origin.schedule != nil:
-		fmt.Fprintf(a.streams.ErrOut, "spec from the template of BackupSchedule %s\n", origin.schedule.Name)
+		fprintf(a.streams.ErrOut, "spec from the template of BackupSchedule %s\n", origin.schedule.Name)
 	case origin.previous != nil:
-		fmt.Fprintf(a.streams.ErrOut, "spec from BackupRequest %s, the newest of environment %s\n", origin.previous.Name, env)
+		fprintf(a.streams.ErrOut, "spec from BackupRequest %s, the newest of environment %s\n", origin.previous.Name, env)
 	}
 	br, err := newBackup(a.namespace, env, a.now(), origin, o.spec)
 	if err != nil {
@@ -123,7 +123,7 @@ func (a *app) createBackup(ctx context.Context, env string, o *createOptions) er
 	if err != nil {
 		return fmt.Errorf("create backup %s: %w", br.Name, err)
 	}
-	fmt.Fprintf(a.out(), "backuprequest.backup.liferay.cloud/%s created\n", br.Name)
+	fprintf(a.out(), "backuprequest.backup.liferay.cloud/%s created\n", br.Name)
 	if !o.wait {
 		return nil
 	}
@@ -205,15 +205,15 @@ func (a *app) waitBackup(ctx context.Context, namespace, name string, timeout ti
 func (a *app) reportBackup(br *backupv1alpha1.BackupRequest) error {
 	st := &br.Status
 	w := a.out()
-	fmt.Fprintf(w, "backup %s %s: %s\n", br.Name, st.Phase, st.Message)
+	fprintf(w, "backup %s %s: %s\n", br.Name, st.Phase, st.Message)
 	if st.Phase != backupv1alpha1.PhaseSucceeded {
 		if c := failingCondition(st.Conditions); c != nil {
-			fmt.Fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+			fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
 		}
 		return fmt.Errorf("backup %s %s: %s", br.Name, st.Phase, st.Message)
 	}
 	for _, line := range backupSummary(br) {
-		fmt.Fprintln(w, "  "+line)
+		fprintln(w, "  "+line)
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func (a *app) backupListCommand() *cobra.Command {
 				return printObject(a.out(), &list, output)
 			}
 			if len(list.Items) == 0 {
-				fmt.Fprintln(a.streams.ErrOut, "No backups found.")
+				fprintln(a.streams.ErrOut, "No backups found.")
 				return nil
 			}
 			header, rows := backupRows(list.Items, allNamespaces, a.now())

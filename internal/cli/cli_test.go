@@ -272,7 +272,7 @@ func rbacTable() string {
 		for i, p := range c.needs {
 			parts[i] = fmt.Sprintf("`%s`: %s", p.resource, strings.Join(p.verbs, ", "))
 		}
-		fmt.Fprintf(&b, "| `%s` | %s |\n", c.command, strings.Join(parts, "; "))
+		fprintf(&b, "| `%s` | %s |\n", c.command, strings.Join(parts, "; "))
 	}
 	return b.String()
 }

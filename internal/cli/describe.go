@@ -53,7 +53,7 @@ func (s *section) addIf(key, value string) {
 
 func (s *section) flush(title string) {
 	if title != "" {
-		fmt.Fprintln(s.w, title+":")
+		fprintln(s.w, title+":")
 	}
 	width := 0
 	for _, l := range s.lines {
@@ -64,7 +64,7 @@ func (s *section) flush(title string) {
 		indent = "  "
 	}
 	for _, l := range s.lines {
-		fmt.Fprintf(s.w, "%s%-*s  %s\n", indent, width+1, l[0]+":", l[1])
+		fprintf(s.w, "%s%-*s  %s\n", indent, width+1, l[0]+":", l[1])
 	}
 	s.lines = nil
 }
@@ -141,10 +141,10 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 		return err
 	}
 
-	fmt.Fprintln(w, "Manifest summary:")
+	fprintln(w, "Manifest summary:")
 	a.writeManifestSummary(ctx, w, br, o)
 
-	fmt.Fprintln(w, "History (backup_requests):")
+	fprintln(w, "History (backup_requests):")
 	withHistory(ctx, w, o, func(ctx context.Context, db *database.Client) error {
 		rec, err := db.GetBackupRecordByUID(ctx, string(br.UID))
 		if err != nil {
@@ -183,9 +183,9 @@ func excludedSummary(generated bool, patterns []string) string {
 
 // writeConditions writes the conditions table.
 func writeConditions(w io.Writer, conds []metav1.Condition, now time.Time) {
-	fmt.Fprintln(w, "Conditions:")
+	fprintln(w, "Conditions:")
 	if len(conds) == 0 {
-		fmt.Fprintln(w, "  <none>")
+		fprintln(w, "  <none>")
 		return
 	}
 	rows := make([][]string, len(conds))
@@ -202,9 +202,9 @@ func (a *app) writeEvents(ctx context.Context, w io.Writer, obj client.Object, n
 		client.MatchingFields{"involvedObject.uid": string(obj.GetUID())}); err != nil {
 		return fmt.Errorf("list events of %s: %w", obj.GetName(), err)
 	}
-	fmt.Fprintln(w, "Events:")
+	fprintln(w, "Events:")
 	if len(events.Items) == 0 {
-		fmt.Fprintln(w, "  <none>")
+		fprintln(w, "  <none>")
 		return nil
 	}
 	slices.SortStableFunc(events.Items, func(x, y corev1.Event) int { return eventTime(&x).Compare(eventTime(&y)) })
@@ -236,20 +236,20 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 	m := br.Status.Manifest
 	switch {
 	case m == nil || m.Location == "":
-		fmt.Fprintln(w, "  not read: the backup has no manifest (yet)")
+		fprintln(w, "  not read: the backup has no manifest (yet)")
 		return
 	case !o.manifest:
-		fmt.Fprintln(w, "  not read: --manifest=false")
+		fprintln(w, "  not read: --manifest=false")
 		return
 	case os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" && os.Getenv("AWS_PROFILE") == "":
-		fmt.Fprintln(w, "  not read: no AWS configuration (set AWS_REGION and credentials, AWS_ENDPOINT_URL for an emulator)")
+		fprintln(w, "  not read: no AWS configuration (set AWS_REGION and credentials, AWS_ENDPOINT_URL for an emulator)")
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	man, err := readManifest(ctx, m.Location)
 	if err != nil {
-		fmt.Fprintf(w, "  not read: %v\n", err)
+		fprintf(w, "  not read: %v\n", err)
 		return
 	}
 	verdict := "verifies, and matches status.manifest.checksum"
@@ -304,16 +304,16 @@ func withHistory(ctx context.Context, w io.Writer, o *describeOptions, read func
 	cfg, configured, err := historyConfig(o.historyDSN)
 	switch {
 	case err != nil:
-		fmt.Fprintf(w, "  not consulted: %v\n", err)
+		fprintf(w, "  not consulted: %v\n", err)
 		return
 	case !configured:
-		fmt.Fprintln(w, "  not consulted: set --history-dsn or DATABASE_URL (or DB_HOST...)")
+		fprintln(w, "  not consulted: set --history-dsn or DATABASE_URL (or DB_HOST...)")
 		return
 	}
 	cfg.ConnectTimeout = o.timeout
 	db, err := database.Open(cfg)
 	if err != nil {
-		fmt.Fprintf(w, "  not consulted: %v\n", err)
+		fprintf(w, "  not consulted: %v\n", err)
 		return
 	}
 	defer func() { _ = db.Close() }()
@@ -321,10 +321,10 @@ func withHistory(ctx context.Context, w io.Writer, o *describeOptions, read func
 	defer cancel()
 	if err := read(ctx, db); err != nil {
 		if errors.Is(err, database.ErrNotFound) {
-			fmt.Fprintln(w, "  no row yet (the controller records a backup when it finishes)")
+			fprintln(w, "  no row yet (the controller records a backup when it finishes)")
 			return
 		}
-		fmt.Fprintf(w, "  not reachable: %v\n", err)
+		fprintf(w, "  not reachable: %v\n", err)
 	}
 }
 

@@ -16,6 +16,31 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 )
 
+// stickyWriter keeps the first write error of the plugin's output, so the output
+// helpers need not check every write and Run still reports a failed stdout (a closed
+// pipe, a full disk) once, with a non-zero exit.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// fprintf, fprintln and fprint write to the plugin's output: a stickyWriter keeps
+// their errors for Run, a tabwriter for its Flush.
+func fprintf(w io.Writer, format string, args ...any) { _, _ = fmt.Fprintf(w, format, args...) }
+func fprintln(w io.Writer, args ...any)               { _, _ = fmt.Fprintln(w, args...) }
+func fprint(w io.Writer, args ...any)                 { _, _ = fmt.Fprint(w, args...) }
+
 // printObject writes obj as YAML or JSON (format "yaml" or "json"), with its
 // apiVersion and kind as kubectl shows them.
 func printObject(w io.Writer, obj runtime.Object, format string) error {
@@ -64,9 +89,9 @@ func metaItems(obj runtime.Object) ([]runtime.Object, error) {
 // table writes rows under header, aligned like kubectl get.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := printers.GetNewTabWriter(w)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
 }

@@ -156,7 +156,7 @@ func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv
 	if err != nil {
 		return fmt.Errorf("create restore %s: %w", rr.Name, err)
 	}
-	fmt.Fprintf(a.out(), "restorerequest.backup.liferay.cloud/%s created\n", rr.Name)
+	fprintf(a.out(), "restorerequest.backup.liferay.cloud/%s created\n", rr.Name)
 	if !o.wait {
 		return nil
 	}
@@ -218,11 +218,11 @@ func (a *app) reportRestore(rr *backupv1alpha1.RestoreRequest) error {
 	if rr.Spec.VerifyOnly {
 		what = "verification"
 	}
-	fmt.Fprintf(w, "%s %s %s: %s\n", what, rr.Name, st.Phase, st.Message)
+	fprintf(w, "%s %s %s: %s\n", what, rr.Name, st.Phase, st.Message)
 	writeRestoreResult(w, rr)
 	if st.Phase != backupv1alpha1.RestorePhaseSucceeded {
 		if c := failingCondition(st.Conditions); c != nil {
-			fmt.Fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+			fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
 		}
 		return fmt.Errorf("%s %s %s: %s", what, rr.Name, st.Phase, st.Message)
 	}
@@ -234,19 +234,19 @@ func (a *app) reportRestore(rr *backupv1alpha1.RestoreRequest) error {
 func writeRestoreResult(w io.Writer, rr *backupv1alpha1.RestoreRequest) {
 	st := &rr.Status
 	for _, e := range st.ValidationErrors {
-		fmt.Fprintln(w, "  validation error: "+e)
+		fprintln(w, "  validation error: "+e)
 	}
 	if db := st.Database; db != nil {
-		fmt.Fprintf(w, "  database: instance %s %s %s\n", db.InstanceID, orNone(db.Status), db.Endpoint)
+		fprintf(w, "  database: instance %s %s %s\n", db.InstanceID, orNone(db.Status), db.Endpoint)
 	}
 	if dl := st.DocumentLibrary; dl != nil {
-		fmt.Fprintf(w, "  document library: %d of %d objects restored (%s), %d left as they were\n",
+		fprintf(w, "  document library: %d of %d objects restored (%s), %d left as they were\n",
 			dl.ObjectsRestored, dl.ObjectsTotal, manifest.HumanBytes(dl.BytesRestored), dl.ObjectsSkipped)
 	}
 	if v := st.Verification; v != nil {
-		fmt.Fprintf(w, "  verification: %d objects checked, %d missing, %d different\n", v.ObjectsChecked, v.ObjectsMissing, v.ObjectsDifferent)
+		fprintf(w, "  verification: %d objects checked, %d missing, %d different\n", v.ObjectsChecked, v.ObjectsMissing, v.ObjectsDifferent)
 		for _, p := range v.Problems {
-			fmt.Fprintln(w, "    "+p)
+			fprintln(w, "    "+p)
 		}
 	}
 }
@@ -313,7 +313,7 @@ func (a *app) describeRestore(ctx context.Context, name string, o *describeOptio
 	if err := a.writeEvents(ctx, w, rr, now); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "History (restore_requests):")
+	fprintln(w, "History (restore_requests):")
 	withHistory(ctx, w, o, func(ctx context.Context, db *database.Client) error {
 		rec, err := db.GetRestoreRecordByUID(ctx, string(rr.UID))
 		if err != nil {

@@ -43,27 +43,33 @@ type app struct {
 
 // Run runs the plugin with args (without the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
+	terminal := isTerminal(streams.Out)
+	out := &stickyWriter{w: streams.Out}
+	streams.Out, streams.ErrOut = out, &stickyWriter{w: streams.ErrOut}
 	a := &app{
 		flags:    genericclioptions.NewConfigFlags(true),
 		streams:  streams,
 		now:      time.Now,
-		terminal: isTerminal(streams.Out),
+		terminal: terminal,
 	}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if err == nil && out.err != nil {
+		err = fmt.Errorf("write output: %w", out.err)
+	}
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(streams.ErrOut, "interrupted: stopped waiting; the object was not changed")
+		fprintln(streams.ErrOut, "interrupted: stopped waiting; the object was not changed")
 		return exitInterrupted
 	}
-	fmt.Fprintln(streams.ErrOut, "error: "+err.Error())
+	fprintln(streams.ErrOut, "error: "+err.Error())
 	if apierrors.IsForbidden(err) {
 		if cmd, _, ferr := root.Find(args); ferr == nil {
 			if p, ok := permissionsOf(cmd.CommandPath()); ok {
-				fmt.Fprintf(streams.ErrOut, "%q needs %s in the namespace (docs/plugin.md#rbac)\n", cmd.CommandPath(), p)
+				fprintf(streams.ErrOut, "%q needs %s in the namespace (docs/plugin.md#rbac)\n", cmd.CommandPath(), p)
 			}
 		}
 	}

@@ -42,7 +42,7 @@ func (a *app) scheduleListCommand() *cobra.Command {
 				return printObject(a.out(), &list, output)
 			}
 			if len(list.Items) == 0 {
-				fmt.Fprintln(a.streams.ErrOut, "No schedules found.")
+				fprintln(a.streams.ErrOut, "No schedules found.")
 				return nil
 			}
 			header, rows := scheduleRows(list.Items, allNamespaces, a.now())
@@ -159,9 +159,9 @@ func (a *app) describeSchedule(ctx context.Context, name string) error {
 	if err := a.cl.List(ctx, &backups, client.InNamespace(sched.Namespace), client.MatchingLabels{backupv1alpha1.ScheduleLabel: sched.Name}); err != nil {
 		return fmt.Errorf("list backups of schedule %s: %w", sched.Name, err)
 	}
-	fmt.Fprintln(w, "Backups (label "+backupv1alpha1.ScheduleLabel+"="+sched.Name+", newest first):")
+	fprintln(w, "Backups (label "+backupv1alpha1.ScheduleLabel+"="+sched.Name+", newest first):")
 	if len(backups.Items) == 0 {
-		fmt.Fprintln(w, "  <none>")
+		fprintln(w, "  <none>")
 		return nil
 	}
 	header, rows := backupRows(backups.Items, false, now)
@@ -204,7 +204,7 @@ func (a *app) scheduleSuspendCommand(verb string, suspend bool) *cobra.Command {
 				return fmt.Errorf("%s schedule %s: %w", verb, args[0], err)
 			}
 			past := map[bool]string{true: "suspended", false: "resumed"}[suspend]
-			fmt.Fprintf(a.out(), "backupschedule.backup.liferay.cloud/%s %s\n", sched.Name, past)
+			fprintf(a.out(), "backupschedule.backup.liferay.cloud/%s %s\n", sched.Name, past)
 			return nil
 		},
 	}

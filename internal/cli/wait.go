@@ -131,22 +131,22 @@ type progressPrinter struct {
 func (p *progressPrinter) show(pr progress) {
 	if !p.terminal {
 		if line := pr.plainLine(); line != p.last {
-			fmt.Fprintln(p.w, line)
+			fprintln(p.w, line)
 			p.last = line
 		}
 		return
 	}
 	if p.drawn && pr.phase != p.lastPhase {
-		fmt.Fprintln(p.w) // keep the previous phase's last line
+		fprintln(p.w) // keep the previous phase's last line
 	}
-	fmt.Fprint(p.w, "\r"+pr.barLine(p.rate.observe(pr.bytes, p.now()))+"\x1b[K")
+	fprint(p.w, "\r"+pr.barLine(p.rate.observe(pr.bytes, p.now()))+"\x1b[K")
 	p.drawn, p.lastPhase = true, pr.phase
 }
 
 // finish ends an open terminal line.
 func (p *progressPrinter) finish() {
 	if p.drawn {
-		fmt.Fprintln(p.w)
+		fprintln(p.w)
 		p.drawn = false
 	}
 }

@@ -133,7 +133,7 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 		Expect(m).To(HaveLen(2), r.String())
 		backup = m[1]
 		Expect(r.stdout).To(MatchRegexp(`(?m)^backup `+backup+`: (Pending|InProgress)`), "a plain line per change, stdout is not a terminal")
-		Expect(r.stdout).To(ContainSubstring("backup "+backup+" Succeeded: "))
+		Expect(r.stdout).To(ContainSubstring("backup " + backup + " Succeeded: "))
 		Expect(r.stdout).NotTo(ContainSubstring("\r"))
 
 		prefix := "shop/prd/" + backup + "/"
@@ -208,7 +208,7 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 
 		r := lc2("restore", "create", "--from", backup, "--target-bucket", live, "--target-prefix", library, "--skip-existing", "--wait", "--timeout", "3m")
 		Expect(r.code).To(Equal(0), r.String())
-		Expect(r.stdout).To(MatchRegexp(`restore `+backup+`-restore-\d{14} Succeeded`))
+		Expect(r.stdout).To(MatchRegexp(`restore ` + backup + `-restore-\d{14} Succeeded`))
 		Expect(r.stdout).To(ContainSubstring("document library: 1 of "))
 		Expect(cloud.GetObject(live, deleted)).To(Equal(original))
 
