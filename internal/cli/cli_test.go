@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/utils/ptr"
 
@@ -275,4 +279,46 @@ func rbacTable() string {
 		fprintf(&b, "| `%s` | %s |\n", c.command, strings.Join(parts, "; "))
 	}
 	return b.String()
+}
+
+func TestDrainWatchEndsOnExpiryAndDeletion(t *testing.T) {
+	seen := 0
+	step := func(obj runtime.Object) (bool, error) {
+		seen++
+		return obj.(*backupv1alpha1.BackupRequest).Status.Phase.IsTerminal(), nil
+	}
+	w := watch.NewFake()
+	go func() {
+		w.Add(&backupv1alpha1.BackupRequest{})
+		w.Error(&metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired, Message: "too old resource version"})
+	}()
+	if done, err := drainWatch(context.Background(), w, "b", step); done || err != nil || seen != 1 {
+		t.Errorf("an expired watch is watched again: done %v, err %v, seen %d", done, err, seen)
+	}
+	w = watch.NewFake()
+	go w.Delete(&backupv1alpha1.BackupRequest{})
+	if _, err := drainWatch(context.Background(), w, "b", step); err == nil || !strings.Contains(err.Error(), "deleted") {
+		t.Errorf("deleted: %v", err)
+	}
+	w = watch.NewFake()
+	go w.Modify(&backupv1alpha1.BackupRequest{Status: backupv1alpha1.BackupRequestStatus{Phase: backupv1alpha1.PhaseFailed}})
+	if done, err := drainWatch(context.Background(), w, "b", step); !done || err != nil {
+		t.Errorf("terminal: done %v, err %v", done, err)
+	}
+}
+
+func TestWaitErrorTellsTimeoutFromCtrlC(t *testing.T) {
+	ctx, cancel := waitContext(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	if err := waitError(ctx, ctx.Err(), "backup b", time.Nanosecond, "InProgress"); err == nil || !strings.Contains(err.Error(), "still InProgress after --timeout") {
+		t.Errorf("timeout: %v", err)
+	}
+	parent, interrupt := context.WithCancel(context.Background())
+	ctx, cancel = waitContext(parent, 0)
+	defer cancel()
+	interrupt()
+	if err := waitError(ctx, ctx.Err(), "backup b", 0, "InProgress"); !errors.Is(err, errInterrupted) {
+		t.Errorf("Ctrl-C: %v", err)
+	}
 }
