@@ -88,8 +88,18 @@ test-e2e: envtest moto ## Run the end-to-end tests (manager process driven throu
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet ## Build the manager binary and the kubectl lc2 plugin.
 	go build -o bin/manager cmd/main.go
+	$(MAKE) --no-print-directory build-plugin
+
+.PHONY: build-plugin
+build-plugin: ## Build the kubectl lc2 plugin (bin/kubectl-lc2; docs/plugin.md).
+	go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
+
+.PHONY: install-plugin
+install-plugin: build-plugin ## Copy bin/kubectl-lc2 to $(GOBIN), where kubectl finds it as `kubectl lc2` (if it is on PATH).
+	mkdir -p $(GOBIN)
+	cp bin/kubectl-lc2 $(GOBIN)/kubectl-lc2
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the controller from your host against the current kubeconfig.

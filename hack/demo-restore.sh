@@ -3,9 +3,11 @@
 #   1. hack/demo.sh: the local environment, the controller, a backup of the sample
 #      library (liferay-test-dl, document_library/) and database, Succeeded
 #   2. "accidentally" delete two documents from the live library
-#   3. a RestoreRequest of that backup into the live library with existingObjects: Skip:
-#      only the two missing documents come back, byte for byte; nothing else is touched
-#   4. a RestoreRequest with verifyOnly: true: the backup is checked, nothing is written
+#   3. kubectl lc2 restore create --skip-existing --wait: a RestoreRequest of that backup into
+#      the live library with existingObjects: Skip: only the two missing documents come
+#      back, byte for byte; nothing else is touched
+#   4. kubectl lc2 backup verify: a RestoreRequest with verifyOnly: true, waited for; the
+#      backup is checked, nothing is written
 #   5. the restores' history rows in PostgreSQL
 # The environment stays up afterwards; make local-down stops it. Run it again for another round.
 set -euo pipefail
@@ -36,25 +38,12 @@ backup="$(cat "$state/demo-last-backup")"
 # shellcheck disable=SC1091
 . "$state/env"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
+lc2() { bin/kubectl-lc2 -n "$ns" "$@"; } # built by hack/demo.sh; kubectl lc2 once installed
 # The emulator keeps objects private like S3 does: sign requests (curl >= 7.75) with the dummy keys.
 s3() { curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"; }
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 work="$state/demo-restore-$stamp"
 mkdir -p "$work"
-
-# wait_phase <restore> <phase>: wait for the RestoreRequest to reach phase, failing on the other end.
-wait_phase() {
-  local rr="$1" want="$2" phase deadline=$((SECONDS + timeout_s))
-  until kubectl wait -n "$ns" "rr/$rr" --for=jsonpath='{.status.phase}'="$want" --timeout=5s >/dev/null 2>&1; do
-    phase="$(kubectl get -n "$ns" "rr/$rr" -o jsonpath='{.status.phase}' 2>/dev/null || true)"
-    if [[ "$phase" == Succeeded || "$phase" == Failed ]] || ((SECONDS >= deadline)); then
-      kubectl get -n "$ns" "rr/$rr" -o yaml >&2 || true
-      fail "RestoreRequest $rr is ${phase:-without a phase}, not $want"
-    fi
-    echo "  phase ${phase:-<none>} ..."
-  done
-  echo "restorerequest.backup.liferay.cloud/$rr is $want"
-}
 
 step "Part 2: deleting ${#deleted[@]} documents from the live library s3://$live/document_library/"
 for key in "${deleted[@]}" "$untouched"; do
@@ -69,25 +58,9 @@ etag "$untouched" >"$work/untouched-etag-before" || fail "could not read the ETa
 
 restore="retail-undelete-$stamp"
 step "Part 3: RestoreRequest $restore: backup $backup into s3://$live/document_library/, existingObjects: Skip"
-cat >"$work/restore.yaml" <<YAML
-apiVersion: backup.liferay.cloud/v1alpha1
-kind: RestoreRequest
-metadata:
-  name: $restore
-  namespace: $ns
-spec:
-  source:
-    backupRequestName: $backup
-  documentLibrary:
-    targetBucket: $live
-    targetPrefix: document_library/
-    existingObjects: Skip
-YAML
-cat "$work/restore.yaml"
-kubectl apply -f "$work/restore.yaml"
-wait_phase "$restore" Succeeded
-kubectl get rr -n "$ns" "$restore" -o wide
-kubectl get rr -n "$ns" "$restore" -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\n"}{end}'
+lc2 restore create --from "$backup" --name "$restore" --target-bucket "$live" --target-prefix document_library/ \
+  --skip-existing --wait --timeout "${timeout_s}s" || fail "RestoreRequest $restore did not succeed"
+lc2 restore describe "$restore" --manifest=false
 for key in "${deleted[@]}"; do
   id="$(basename "$(dirname "$key")")"
   s3 "$AWS_ENDPOINT_URL/$live/$key" -o "$work/after-$id" || fail "s3://$live/$key was not restored"
@@ -98,20 +71,10 @@ etag "$untouched" | cmp -s - "$work/untouched-etag-before" ||
   fail "s3://$live/$untouched changed, although it was there"
 echo "left as it was: s3://$live/$untouched (and every other document that was there)"
 
-verify="retail-verify-$stamp"
-step "Part 4: RestoreRequest $verify: verifyOnly, writes nothing"
-kubectl apply -f - <<YAML
-apiVersion: backup.liferay.cloud/v1alpha1
-kind: RestoreRequest
-metadata:
-  name: $verify
-  namespace: $ns
-spec:
-  source:
-    backupRequestName: $backup
-  verifyOnly: true
-YAML
-wait_phase "$verify" Succeeded
+step "Part 4: kubectl lc2 backup verify $backup: a verifyOnly RestoreRequest, writes nothing"
+lc2 backup verify "$backup" --timeout "${timeout_s}s" | tee "$work/verify.out" || fail "the verification of $backup did not succeed"
+verify="$(sed -n 's/^verification \([^ ]*\) Succeeded:.*/\1/p' "$work/verify.out")"
+[[ -n "$verify" ]] || fail "kubectl lc2 backup verify printed no Succeeded verification"
 kubectl get rr -n "$ns" "$verify" -o jsonpath='{.status.conditions[?(@.type=="Verified")].message}{"\n"}'
 
 step "Part 5: history rows in PostgreSQL (backup_history.restore_requests)"
@@ -135,5 +98,5 @@ Demo complete: backup $backup, two deleted documents restored with Skip (nothing
 touched), and the backup verified. Deleting a Succeeded RestoreRequest removes nothing it
 restored; re-creating it is refused (AlreadyRestored) unless annotated
 backup.liferay.cloud/allow-repeat: "true". See docs/restore.md.
-  . tmp/local/env && kubectl get rr -A -o wide      make db-shell      make local-down
+  . tmp/local/env && kubectl get rr -A -o wide      bin/kubectl-lc2 -n $ns restore describe $restore      make local-down
 MSG

@@ -5,9 +5,12 @@
 #      backup.liferay.cloud/project-id=retail and the shared backup bucket liferay-backups
 #      tagged backup.liferay.cloud/shared-backup-bucket=true (the controller refuses
 #      untagged resources: reason ResourceNotOwned)
-#   2. build bin/manager and run it in the background against it (log tmp/local/manager.log)
-#   3. apply config/samples/local/backuprequest.yaml under a timestamped name and prefix
-#   4. wait for phase Succeeded, then show the BackupRequest, its manifest and its history row
+#   2. build bin/manager and the kubectl lc2 plugin (bin/kubectl-lc2), run the manager in
+#      the background against it (log tmp/local/manager.log)
+#   3. kubectl lc2 backup create prd --wait: the spec of config/samples/local/backuprequest.yaml
+#      (flags the first time, then taken from the newest backup), named prd-<UTC stamp>
+#   4. kubectl lc2 backup list and backup describe: the BackupRequest, its events, its
+#      manifest (checksum verified) and its history row; the checks read both directly too
 # The environment stays up afterwards; make local-down stops it. Run it again for another backup.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,8 +35,10 @@ hack/local-env.sh up
 . "$state/env"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
 
-step "Building bin/manager"
+step "Building bin/manager and bin/kubectl-lc2"
 go build -o bin/manager ./cmd
+go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
+lc2() { bin/kubectl-lc2 "$@"; } # kubectl lc2, once installed (make install-plugin)
 
 step "Starting the controller in the background"
 if [[ -f "$state/manager.pid" ]] && kill -0 "$(cat "$state/manager.pid")" 2>/dev/null; then
@@ -58,32 +63,27 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$probe_port/readyz" || fail "the controller is not ready after 30s"
 echo "controller pid $(cat "$state/manager.pid"): metrics http://127.0.0.1:$metrics_port/metrics, log $state/manager.log"
 
-stamp="$(date -u +%Y%m%d-%H%M%S)"
-name="retail-prd-backup-$stamp"
-prefix="retail/prd/$stamp/" # under "<projectId>/" and ending with '/', as the API requires
-manifest="$state/demo-backuprequest.yaml"
-step "Applying BackupRequest $name (destination s3://liferay-backups/$prefix)"
-sed -e "s|^\(  name:\) retail-prd-backup-local$|\1 $name|" \
-  -e "s|^\(    destinationPrefix:\) retail/prd/local/$|\1 $prefix|" \
-  config/samples/local/backuprequest.yaml >"$manifest"
-grep -q "name: $name" "$manifest" && grep -q "destinationPrefix: $prefix" "$manifest" ||
-  fail "could not rewrite config/samples/local/backuprequest.yaml (name or destinationPrefix changed?)"
-kubectl apply -f "$manifest"
+# The spec of config/samples/local/backuprequest.yaml; after the first run the plugin
+# takes it from the newest backup of prd and these flags only repeat it.
+step "kubectl lc2 backup create prd --wait (up to ${timeout_s}s)"
+out="$state/demo-backup-create.out"
+set +e
+lc2 -n proj-retail-prd backup create prd --project retail --db-instance retail-prd-db \
+  --source-bucket liferay-test-dl --source-prefix document_library/ --destination-bucket liferay-backups \
+  --exclude-generated-files --retention-days 30 --wait --timeout "${timeout_s}s" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+name="$(sed -n 's|^backuprequest.backup.liferay.cloud/\(prd-[0-9]*\) created$|\1|p' "$out")"
+[[ -n "$name" ]] || fail "kubectl lc2 backup create printed no name"
+if ((rc != 0)); then
+  kubectl get -n proj-retail-prd "br/$name" -o yaml >&2 || true
+  fail "BackupRequest $name did not succeed (kubectl lc2 exit $rc)"
+fi
+[[ "$(kubectl get -n proj-retail-prd "br/$name" -o jsonpath='{.status.phase}')" == Succeeded ]] ||
+  fail "BackupRequest $name is not Succeeded"
 
-step "Waiting for phase Succeeded (up to ${timeout_s}s)"
-deadline=$((SECONDS + timeout_s))
-until kubectl wait -n proj-retail-prd "br/$name" --for=jsonpath='{.status.phase}'=Succeeded --timeout=5s >/dev/null 2>&1; do
-  phase="$(kubectl get -n proj-retail-prd "br/$name" -o jsonpath='{.status.phase}' 2>/dev/null || true)"
-  if [[ "$phase" == Failed ]] || ((SECONDS >= deadline)); then
-    kubectl get -n proj-retail-prd "br/$name" -o yaml >&2 || true
-    fail "BackupRequest $name is ${phase:-without a phase}, not Succeeded"
-  fi
-  echo "  phase ${phase:-<none>} ..."
-done
-echo "backuprequest.backup.liferay.cloud/$name condition met"
-
-step "kubectl get br -n proj-retail-prd -o wide"
-kubectl get br -n proj-retail-prd -o wide
+step "kubectl lc2 backup list -n proj-retail-prd"
+lc2 -n proj-retail-prd backup list
 
 location="$(kubectl get -n proj-retail-prd "br/$name" -o jsonpath='{.status.manifest.location}')"
 step "Manifest $location"
@@ -114,13 +114,20 @@ for _ in $(seq 1 60); do # archival runs shortly after the backup ends
 done
 echo "$row"
 grep -q "phase .*Succeeded" <<<"$row" || fail "no Succeeded history row for $name after 30s"
+
+step "kubectl lc2 backup describe $name (the object, its events, its manifest, its history row)"
+lc2 -n proj-retail-prd backup describe "$name" | tee "$state/demo-describe.out"
+grep -q "verifies, and matches status.manifest.checksum" "$state/demo-describe.out" ||
+  fail "kubectl lc2 backup describe did not verify the manifest"
+grep -qE "^History \(backup_requests\):" "$state/demo-describe.out" && grep -A1 "^History" "$state/demo-describe.out" | grep -q "Succeeded" ||
+  fail "kubectl lc2 backup describe did not show the Succeeded history row"
 echo "$name" >"$state/demo-last-backup" # hack/demo-restore.sh restores this backup
 
 cat <<MSG
 
 Demo complete: BackupRequest proj-retail-prd/$name Succeeded.
 The environment and the controller keep running:
-  . tmp/local/env && kubectl get br -A     make local-status      make local-logs
+  . tmp/local/env && bin/kubectl-lc2 backup list -A      make local-status      make local-logs
   make demo (another backup)               make db-shell          make local-down (stop; make local-clean removes the data)
   make demo-restore (a backup, then a restore of deleted files and a verification: docs/restore.md)
 MSG

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
@@ -291,7 +290,7 @@ func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *ba
 
 // readClaim reads the claim record under prefix; nil when there is none.
 func readClaim(ctx context.Context, prov provider.Provider, bucket, prefix string) (*layout.Claim, error) {
-	data, err := readSmallObject(ctx, prov, bucket, layout.ClaimKey(prefix))
+	data, err := provider.ReadSmallObject(ctx, prov, bucket, layout.ClaimKey(prefix))
 	if provider.IsNotFound(err) {
 		return nil, nil
 	}
@@ -316,20 +315,4 @@ func objectExists(ctx context.Context, prov provider.Provider, bucket, key strin
 		return false, fmt.Errorf("look for s3://%s/%s: %w", bucket, key, err)
 	}
 	return true, rc.Close()
-}
-
-// readSmallObject reads a controller file (claim, manifest, inventory part).
-func readSmallObject(ctx context.Context, prov provider.Provider, bucket, key string) ([]byte, error) {
-	rc, err := prov.DownloadObject(ctx, bucket, key)
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, 256<<20))
-	if cerr := rc.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return data, nil
 }

@@ -187,7 +187,7 @@ type restoreRecord struct {
 func recordOf(rr *backupv1alpha1.RestoreRequest) restoreRecord {
 	var rec restoreRecord
 	if src := rr.Status.Source; src != nil {
-		rec.bucket, _, _ = parseS3URL(src.ManifestLocation)
+		rec.bucket, _, _ = provider.ParseObjectURL(src.ManifestLocation)
 		rec.prefix = fmt.Sprintf("%s%s/%s-%s/", restoresPrefix(src.ProjectID), rr.Namespace, rr.Name, rr.UID)
 	}
 	if dl := rr.Spec.DocumentLibrary; dl != nil {
@@ -253,7 +253,7 @@ func (r *RestoreRequestReconciler) recordedEntries(ctx context.Context, prov pro
 		if !layout.IsPartKey(strings.TrimPrefix(p.Key, rec.prefix)) {
 			continue
 		}
-		data, err := readSmallObject(ctx, prov, rec.bucket, p.Key)
+		data, err := provider.ReadSmallObject(ctx, prov, rec.bucket, p.Key)
 		if provider.IsNotFound(err) {
 			continue
 		}

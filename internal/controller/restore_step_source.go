@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +45,7 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 		}
 		for _, p := range dl.Inventory.Parts {
 			key := dl.DestinationPrefix + p.Key
-			data, err := readSmallObject(ctx, prov, dl.DestinationBucket, key)
+			data, err := provider.ReadSmallObject(ctx, prov, dl.DestinationBucket, key)
 			r.observeCall("DownloadObject", err)
 			if err != nil {
 				if provider.IsNotFound(err) {
@@ -170,7 +169,7 @@ func (r *RestoreRequestReconciler) reloadSource(ctx context.Context, s *restoreS
 		return src, nil
 	}
 	resolved := s.status().Source
-	bucket, key, err := parseS3URL(resolved.ManifestLocation)
+	bucket, key, err := provider.ParseObjectURL(resolved.ManifestLocation)
 	if err != nil {
 		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "status.source.manifestLocation: %v", err)
 	}
@@ -217,7 +216,7 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 		}
 		location = br.Status.Manifest.Location
 	}
-	bucket, key, err := parseS3URL(location)
+	bucket, key, err := provider.ParseObjectURL(location)
 	if err != nil {
 		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "spec.source.manifest: %v", err)
 	}
@@ -264,7 +263,7 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 // readManifest downloads and verifies the manifest at bucket/key.
 func (r *RestoreRequestReconciler) readManifest(ctx context.Context, prov provider.Provider, bucket, key string) (*loadedSource, error) {
 	location := fmt.Sprintf("s3://%s/%s", bucket, key)
-	data, err := readSmallObject(ctx, prov, bucket, key)
+	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
 	r.observeCall("DownloadObject", err)
 	if provider.IsNotFound(err) {
 		return nil, failWith(backupv1alpha1.ReasonSourceNotReady, "spec.source: there is no manifest at %s", location)
@@ -277,19 +276,6 @@ func (r *RestoreRequestReconciler) readManifest(ctx context.Context, prov provid
 		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch, "the manifest at %s does not verify, so the backup is not trusted: %v", location, err)
 	}
 	return &loadedSource{manifest: m, location: location, bucket: bucket, key: key, checksum: m.Checksum}, nil
-}
-
-// parseS3URL splits s3://bucket/key.
-func parseS3URL(u string) (bucket, key string, err error) {
-	rest, ok := strings.CutPrefix(u, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("%q is not an s3:// URL", u)
-	}
-	bucket, key, ok = strings.Cut(rest, "/")
-	if !ok || bucket == "" || key == "" {
-		return "", "", fmt.Errorf("%q names no object (want s3://<bucket>/<prefix>/manifest.json)", u)
-	}
-	return bucket, key, nil
 }
 
 func phaseOrNew(p backupv1alpha1.BackupPhase) string {

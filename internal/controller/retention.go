@@ -253,7 +253,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
 			continue // not ours to read, nor to delete
 		}
-		data, err := readSmallObject(ctx, prov, bucket, p.Key)
+		data, err := provider.ReadSmallObject(ctx, prov, bucket, p.Key)
 		if provider.IsNotFound(err) {
 			continue
 		}
@@ -285,7 +285,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 
 // deleteOwnManifest deletes the manifest at key when it is this backup's.
 func (r *BackupRequestReconciler) deleteOwnManifest(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, key string) error {
-	data, err := readSmallObject(ctx, prov, bucket, key)
+	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
 	if provider.IsNotFound(err) {
 		return nil
 	}

@@ -118,7 +118,7 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 		if !layout.IsPartKey(rel) {
 			continue
 		}
-		data, err := readSmallObject(ctx, prov, bucket, o.Key)
+		data, err := provider.ReadSmallObject(ctx, prov, bucket, o.Key)
 		r.observeCall("DownloadObject", err)
 		if err != nil {
 			return nil, fmt.Errorf("read inventory part: %w", err)

@@ -193,6 +193,6 @@ func newScheduledBackup(sched *backupv1alpha1.BackupSchedule, slot time.Time) *b
 				BlockOwnerDeletion: ptr.To(false),
 			}},
 		},
-		Spec: sched.Spec.Template.RequestSpec(sched.RunPrefix(schedule.SlotStamp(slot))),
+		Spec: sched.RunSpec(schedule.SlotStamp(slot)),
 	}
 }

@@ -23,6 +23,13 @@ const ScheduledAtAnnotation = "backup.liferay.cloud/scheduled-at"
 // Without the annotation the backup's retentionDays applies.
 const RetentionAnnotation = "backup.liferay.cloud/retention"
 
+// RunOfScheduleAnnotation on a BackupRequest started by hand from a schedule's
+// template (kubectl lc2 schedule run-now, backup create --from-schedule) names the
+// schedule. Such a backup carries neither the ScheduleLabel nor an owner reference:
+// the schedule does not count it, its retention does not expire it, and deleting the
+// schedule leaves it; its own retentionDays applies.
+const RunOfScheduleAnnotation = "backup.liferay.cloud/run-of-schedule"
+
 // Values of RetentionAnnotation.
 const (
 	RetentionBySchedule = "schedule"
@@ -338,6 +345,13 @@ func (s *BackupSchedule) RunPrefix(slot string) string {
 		base = withSlash(dl.DestinationPrefix)
 	}
 	return base + s.Name + "/" + slot + "/"
+}
+
+// RunSpec is the BackupRequestSpec of the run stamped stamp (YYYYMMDDHHMMSS, UTC):
+// the template's spec writing under RunPrefix(stamp). A scheduled run and a run
+// started by hand both use it.
+func (s *BackupSchedule) RunSpec(stamp string) BackupRequestSpec {
+	return s.Spec.Template.RequestSpec(s.RunPrefix(stamp))
 }
 
 // RequestSpec is the BackupRequestSpec of the run whose document library goes to prefix.

@@ -34,7 +34,7 @@ func TestRequestSpecFromTemplate(t *testing.T) {
 		ProjectID: "retail", Environment: "prd",
 		DocumentLibrary: &DocumentLibraryTemplateSpec{SourceBucket: "src", DestinationBucket: "dst", ExcludePatterns: []string{"a/**"}},
 	}}}
-	spec := s.Spec.Template.RequestSpec(s.RunPrefix("20251109010000"))
+	spec := s.RunSpec("20251109010000")
 	if spec.Provider != ProviderAWS || spec.DocumentLibrary.DestinationPrefix != "retail/prd/nightly/20251109010000/" ||
 		spec.DocumentLibrary.SourceBucket != "src" || len(spec.DocumentLibrary.ExcludePatterns) != 1 {
 		t.Fatalf("%+v %+v", spec, spec.DocumentLibrary)

@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+)
+
+func (a *app) backupCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "backup", Short: "Create, list, describe and verify BackupRequests"}
+	cmd.AddCommand(a.backupCreateCommand(), a.backupListCommand(), a.backupDescribeCommand(), a.backupVerifyCommand())
+	return cmd
+}
+
+// createOptions are the flags of backup create and schedule run-now.
+type createOptions struct {
+	fromSchedule string
+	wait         bool
+	timeout      time.Duration
+	dryRun       string
+	output       string
+	spec         backupFlags
+}
+
+func (o *createOptions) addWaitFlags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.wait, "wait", false, "wait until the backup Succeeded (exit 0) or Failed (exit 1), showing its progress")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 0, "with --wait, stop waiting after this long (exit 1); 0: no limit")
+}
+
+func (o *createOptions) addDryRunFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", `"client": print the BackupRequest without sending it; "server": have the API server validate it (dryRun=All) and print what it returned`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "format of --dry-run's output: yaml or json")
+}
+
+func (a *app) backupCreateCommand() *cobra.Command {
+	o := &createOptions{}
+	var excludeGenerated bool
+	cmd := &cobra.Command{
+		Use:   "create ENV",
+		Short: "Create a BackupRequest of environment ENV, named <ENV>-<YYYYMMDDHHMMSS> (UTC)",
+		Long: `Create a BackupRequest of environment ENV in the namespace, named <ENV>-<YYYYMMDDHHMMSS> (UTC).
+
+The spec comes from, in this order: the schedule --from-schedule names, the namespace's
+only BackupSchedule of ENV (both as a scheduled run would, writing under
+<base><schedule>/<stamp>/, annotated backup.liferay.cloud/run-of-schedule and not
+counted or expired by the schedule), the newest BackupRequest of ENV (writing under
+<projectId>/<ENV>/<name>/), or the flags alone. The flags override what it supplies.`,
+		Example: `  kubectl lc2 backup create prd --wait
+  kubectl lc2 backup create prd --from-schedule nightly --dry-run=server
+  kubectl lc2 backup create prd --project retail --db-instance retail-prd-db \
+      --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait`,
+		Args: exactArgs("ENV"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("exclude-generated-files") {
+				o.spec.excludeGenerated = &excludeGenerated
+			}
+			return a.createBackup(cmd.Context(), args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&excludeGenerated, "exclude-generated-files", false, "spec.documentLibrary.excludeGeneratedFiles: leave out thumbnails, previews and adaptive-media renditions")
+	f.StringVar(&o.fromSchedule, "from-schedule", "", "take the spec from this BackupSchedule's template")
+	f.StringVar(&o.spec.project, "project", "", "spec.projectId")
+	f.StringVar(&o.spec.dbInstance, "db-instance", "", "spec.database.instanceId (a snapshot of this RDS instance)")
+	f.StringVar(&o.spec.sourceBucket, "source-bucket", "", "spec.documentLibrary.sourceBucket")
+	f.StringVar(&o.spec.sourcePrefix, "source-prefix", "", `spec.documentLibrary.sourcePrefix (the API's default: "document_library/")`)
+	f.StringVar(&o.spec.destinationBucket, "destination-bucket", "", "spec.documentLibrary.destinationBucket")
+	f.Int32Var(&o.spec.retentionDays, "retention-days", 0, "spec.retentionDays (7 to 365; default: the controller's)")
+	o.addWaitFlags(cmd)
+	o.addDryRunFlags(cmd)
+	return cmd
+}
+
+func (a *app) createBackup(ctx context.Context, env string, o *createOptions) error {
+	if o.dryRun != "none" && o.dryRun != "client" && o.dryRun != "server" {
+		return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
+	}
+	origin, err := a.backupOrigin(ctx, env, o.fromSchedule)
+	if err != nil {
+		return err
+	}
+	switch {
+	case origin.schedule != nil:
+		fprintf(a.streams.ErrOut, "spec from the template of BackupSchedule %s\n", origin.schedule.Name)
+	case origin.previous != nil:
+		fprintf(a.streams.ErrOut, "spec from BackupRequest %s, the newest of environment %s\n", origin.previous.Name, env)
+	}
+	br, err := newBackup(a.namespace, env, a.now(), origin, o.spec)
+	if err != nil {
+		return err
+	}
+	var opts []client.CreateOption
+	switch o.dryRun {
+	case "client":
+		return printObject(a.out(), br, o.output)
+	case "server":
+		opts = append(opts, client.DryRunAll)
+	}
+	err = a.createStamped(ctx, func(now time.Time) (client.Object, error) {
+		b, err := newBackup(a.namespace, env, now, origin, o.spec)
+		if b != nil {
+			br = b
+		}
+		return b, err
+	}, opts...)
+	if o.dryRun == "server" {
+		if err != nil {
+			return fmt.Errorf("create backup %s (server dry run, nothing created): %w", br.Name, err)
+		}
+		return printObject(a.out(), br, o.output)
+	}
+	if err != nil {
+		return fmt.Errorf("create backup %s: %w", br.Name, err)
+	}
+	fprintf(a.out(), "backuprequest.backup.liferay.cloud/%s created\n", br.Name)
+	if !o.wait {
+		return nil
+	}
+	return a.waitBackup(ctx, br.Namespace, br.Name, o.timeout)
+}
+
+// maxNameAttempts is how many consecutive seconds createStamped tries for a free name.
+const maxNameAttempts = 5
+
+// createStamped creates the object build makes for the current second. Its name
+// carries the second (like its destination, for a backup): when another object took
+// it, the next second's object is created instead, up to maxNameAttempts.
+func (a *app) createStamped(ctx context.Context, build func(now time.Time) (client.Object, error), opts ...client.CreateOption) error {
+	now := a.now()
+	for attempt := 0; ; attempt++ {
+		obj, err := build(now.Add(time.Duration(attempt) * time.Second))
+		if err != nil {
+			return err
+		}
+		err = a.cl.Create(ctx, obj, opts...)
+		if !apierrors.IsAlreadyExists(err) || attempt == maxNameAttempts-1 {
+			return err
+		}
+	}
+}
+
+// backupOrigin finds where backup create takes the spec of env from.
+func (a *app) backupOrigin(ctx context.Context, env, fromSchedule string) (backupOrigin, error) {
+	if fromSchedule != "" {
+		sched := &backupv1alpha1.BackupSchedule{}
+		if err := a.cl.Get(ctx, client.ObjectKey{Namespace: a.namespace, Name: fromSchedule}, sched); err != nil {
+			return backupOrigin{}, fmt.Errorf("get schedule %s: %w", fromSchedule, err)
+		}
+		return backupOrigin{schedule: sched}, nil
+	}
+	var schedules backupv1alpha1.BackupScheduleList
+	if err := a.cl.List(ctx, &schedules, client.InNamespace(a.namespace)); err != nil {
+		return backupOrigin{}, fmt.Errorf("list schedules: %w", err)
+	}
+	sched, err := scheduleOfEnvironment(schedules.Items, env)
+	if err != nil || sched != nil {
+		return backupOrigin{schedule: sched}, err
+	}
+	var backups backupv1alpha1.BackupRequestList
+	if err := a.cl.List(ctx, &backups, client.InNamespace(a.namespace)); err != nil {
+		return backupOrigin{}, fmt.Errorf("list backups: %w", err)
+	}
+	return backupOrigin{previous: newestBackupOf(backups.Items, env)}, nil
+}
+
+// waitBackup watches the backup until it is Succeeded, Failed or Expired, then
+// reports it.
+func (a *app) waitBackup(ctx context.Context, namespace, name string, timeout time.Duration) error {
+	wctx, cancel := waitContext(ctx, timeout)
+	defer cancel()
+	pp := &progressPrinter{w: a.out(), terminal: a.terminal, now: a.now}
+	var last *backupv1alpha1.BackupRequest
+	err := a.watchObject(wctx, &backupv1alpha1.BackupRequestList{}, namespace, name, func(obj runtime.Object) (bool, error) {
+		br, ok := obj.(*backupv1alpha1.BackupRequest)
+		if !ok {
+			return false, fmt.Errorf("watch backup %s: unexpected %T", name, obj)
+		}
+		last = br
+		pp.show(backupProgress(br))
+		return br.Status.Phase.IsTerminal(), nil
+	})
+	pp.finish()
+	if err != nil {
+		phase := "New"
+		if last != nil {
+			phase = phaseOr(string(last.Status.Phase))
+		}
+		return waitError(wctx, err, "backup "+name, timeout, phase)
+	}
+	return a.reportBackup(last)
+}
+
+// reportBackup prints a finished backup's outcome; a Failed or Expired one is an error.
+func (a *app) reportBackup(br *backupv1alpha1.BackupRequest) error {
+	st := &br.Status
+	w := a.out()
+	fprintf(w, "backup %s %s: %s\n", br.Name, st.Phase, st.Message)
+	if st.Phase != backupv1alpha1.PhaseSucceeded {
+		if c := failingCondition(st.Conditions); c != nil {
+			fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+		}
+		return fmt.Errorf("backup %s %s: %s", br.Name, st.Phase, st.Message)
+	}
+	for _, line := range backupSummary(br) {
+		fprintln(w, "  "+line)
+	}
+	return nil
+}
+
+// backupSummary is what a backup holds, one line per part.
+func backupSummary(br *backupv1alpha1.BackupRequest) []string {
+	st := &br.Status
+	var lines []string
+	if db := st.Database; db != nil && db.SnapshotID != "" {
+		lines = append(lines, fmt.Sprintf("database snapshot: %s (%s, %s %s, %s)", db.SnapshotID, orNone(db.Status), db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
+	}
+	if dl := st.DocumentLibrary; dl != nil {
+		lines = append(lines, fmt.Sprintf("document library: %d objects, %s (%d copied, %d already there, %d excluded)",
+			dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, dl.ObjectsSkipped, dl.ObjectsExcluded))
+	}
+	if m := st.Manifest; m != nil && m.Location != "" {
+		lines = append(lines, fmt.Sprintf("manifest: %s (%s)", m.Location, m.Checksum))
+	}
+	if st.ExpiresAt != nil {
+		lines = append(lines, "expires: "+st.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return lines
+}
+
+func (a *app) backupListCommand() *cobra.Command {
+	var allNamespaces bool
+	var output string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List BackupRequests: NAME, ENV, PHASE, OBJECTS, SIZE, STARTED, DURATION",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var list backupv1alpha1.BackupRequestList
+			var opts []client.ListOption
+			if !allNamespaces {
+				opts = append(opts, client.InNamespace(a.namespace))
+			}
+			if err := a.cl.List(cmd.Context(), &list, opts...); err != nil {
+				return fmt.Errorf("list backups: %w", err)
+			}
+			if output != "" {
+				return printObject(a.out(), &list, output)
+			}
+			if len(list.Items) == 0 {
+				fprintln(a.streams.ErrOut, "No backups found.")
+				return nil
+			}
+			header, rows := backupRows(list.Items, allNamespaces, a.now())
+			return table(a.out(), header, rows)
+		},
+	}
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the backups of every namespace")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml or json instead of the table")
+	return cmd
+}
+
+// backupRows is the backup list table: oldest first (the newest at the bottom, by
+// namespace with -A).
+func backupRows(items []backupv1alpha1.BackupRequest, withNamespace bool, now time.Time) ([]string, [][]string) {
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, func(x, y backupv1alpha1.BackupRequest) int {
+		if c := strings.Compare(x.Namespace, y.Namespace); c != 0 {
+			return c
+		}
+		if c := x.CreationTimestamp.Compare(y.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	header := []string{"NAME", "ENV", "PHASE", "OBJECTS", "SIZE", "STARTED", "DURATION"}
+	if withNamespace {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	rows := make([][]string, 0, len(items))
+	for i := range items {
+		br := &items[i]
+		st := &br.Status
+		objects := ""
+		if st.DocumentLibrary != nil {
+			objects = fmt.Sprint(st.DocumentLibrary.ObjectsTotal)
+		}
+		started := ""
+		if st.StartTime != nil {
+			started = age(st.StartTime, now) + " ago"
+		}
+		row := []string{br.Name, br.Spec.Environment, phaseOr(string(st.Phase)), objects, st.Size, started, elapsed(st.StartTime, st.CompletionTime, now)}
+		if withNamespace {
+			row = append([]string{br.Namespace}, row...)
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+func (a *app) backupDescribeCommand() *cobra.Command {
+	o := &describeOptions{}
+	cmd := &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show a BackupRequest: spec, status, conditions, events, its manifest and its history row",
+		Long: `Show a BackupRequest: its spec, status and conditions, its events, a summary of its
+manifest read from the bucket (with the standard AWS environment: AWS_REGION,
+AWS_ENDPOINT_URL, credentials from the default chain) with its checksum verified, and
+its row of the backup-history database (--history-dsn, or DATABASE_URL / DB_HOST...
+as the controller reads them).`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.describeBackup(cmd.Context(), args[0], o)
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}

@@ -1,0 +1,346 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/database"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/schedule"
+)
+
+func (a *app) restoreCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "restore", Short: "Create and describe RestoreRequests"}
+	cmd.AddCommand(a.restoreCreateCommand(), a.restoreDescribeCommand())
+	return cmd
+}
+
+// restoreFlags are the flags of restore create.
+type restoreFlags struct {
+	from, name                                 string
+	targetInstance, targetBucket, targetPrefix string
+	skipExisting                               bool
+	overwrite                                  string
+}
+
+// newRestore is the RestoreRequest of restore create, named name or
+// "<backup>-restore-<stamp>". --overwrite must repeat the target exactly as
+// "<bucket>/<prefix>": it becomes the confirm-overwrite annotation the controller
+// requires for existingObjects Overwrite.
+func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha1.RestoreRequest, error) {
+	if f.from == "" {
+		return nil, fmt.Errorf("--from: name the BackupRequest to restore")
+	}
+	if f.targetInstance == "" && f.targetBucket == "" {
+		return nil, fmt.Errorf("nothing to restore into: give --target-instance and/or --target-bucket (kubectl lc2 backup verify only checks a backup)")
+	}
+	if f.targetBucket == "" && (f.targetPrefix != "" || f.skipExisting || f.overwrite != "") {
+		return nil, fmt.Errorf("--target-prefix, --skip-existing and --overwrite need --target-bucket")
+	}
+	if f.skipExisting && f.overwrite != "" {
+		return nil, fmt.Errorf("--skip-existing and --overwrite exclude each other")
+	}
+	rr := &backupv1alpha1.RestoreRequest{}
+	rr.Namespace, rr.Name = namespace, f.name
+	if rr.Name == "" {
+		rr.Name = f.from + "-restore-" + schedule.SlotStamp(now)
+	}
+	rr.Spec.Source.BackupRequestName = f.from
+	if f.targetInstance != "" {
+		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: f.targetInstance}
+	}
+	if f.targetBucket != "" {
+		dl := &backupv1alpha1.DocumentLibraryRestoreSpec{
+			TargetBucket:    backupv1alpha1.BucketName(f.targetBucket),
+			TargetPrefix:    backupv1alpha1.ObjectPrefix(f.targetPrefix),
+			ExistingObjects: backupv1alpha1.ExistingObjectsRefuse,
+		}
+		switch {
+		case f.skipExisting:
+			dl.ExistingObjects = backupv1alpha1.ExistingObjectsSkip
+		case f.overwrite != "":
+			target := f.targetBucket + "/" + dl.TargetKeyPrefix()
+			if f.overwrite != target {
+				return nil, fmt.Errorf("--overwrite=%s does not confirm the target: repeat it exactly, --overwrite=%s", f.overwrite, target)
+			}
+			dl.ExistingObjects = backupv1alpha1.ExistingObjectsOverwrite
+			rr.Annotations = map[string]string{backupv1alpha1.ConfirmOverwriteAnnotation: target}
+		}
+		rr.Spec.DocumentLibrary = dl
+	}
+	return rr, nil
+}
+
+func (a *app) restoreCreateCommand() *cobra.Command {
+	var f restoreFlags
+	o := &createOptions{}
+	cmd := &cobra.Command{
+		Use:   "create --from BACKUP",
+		Short: "Create a RestoreRequest of a BackupRequest into a new database instance and/or a bucket and prefix",
+		Long: `Create a RestoreRequest of the BackupRequest --from, named <BACKUP>-restore-<YYYYMMDDHHMMSS>
+(UTC) unless --name is given. Files go to --target-bucket/--target-prefix: by default only
+into an empty prefix; --skip-existing leaves objects already there alone;
+--overwrite=<bucket>/<prefix> replaces the objects that differ and must repeat the target
+exactly (it becomes the backup.liferay.cloud/confirm-overwrite annotation). The snapshot
+goes to the new instance --target-instance.`,
+		Example: `  kubectl lc2 restore create --from prd-20251109020000 --target-bucket liferay-retail-prd-dl \
+      --target-prefix document_library/ --skip-existing --wait
+  kubectl lc2 restore create --from prd-20251109020000 --target-instance retail-prd-db-restored`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.createRestore(cmd.Context(), func(now time.Time) (*backupv1alpha1.RestoreRequest, error) {
+				return newRestore(a.namespace, now, f)
+			}, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.from, "from", "", "the BackupRequest to restore (required)")
+	fl.StringVar(&f.name, "name", "", "the RestoreRequest's name (default <BACKUP>-restore-<stamp>)")
+	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance")
+	fl.StringVar(&f.targetBucket, "target-bucket", "", "restore the files into this bucket")
+	fl.StringVar(&f.targetPrefix, "target-prefix", "", "under this prefix of --target-bucket")
+	fl.BoolVar(&f.skipExisting, "skip-existing", false, "leave objects already at the target alone (existingObjects: Skip)")
+	fl.StringVar(&f.overwrite, "overwrite", "", "replace objects that differ (existingObjects: Overwrite); confirm by repeating the target as <bucket>/<prefix>")
+	o.addWaitFlags(cmd)
+	o.addDryRunFlags(cmd)
+	return cmd
+}
+
+// newVerification is the verifyOnly RestoreRequest of backup verify.
+func newVerification(namespace, backup string, now time.Time) *backupv1alpha1.RestoreRequest {
+	rr := &backupv1alpha1.RestoreRequest{}
+	rr.Namespace, rr.Name = namespace, backup+"-verify-"+schedule.SlotStamp(now)
+	rr.Spec.Source.BackupRequestName = backup
+	rr.Spec.VerifyOnly = true
+	return rr
+}
+
+// createRestore creates the RestoreRequest build makes (see createStamped), prints
+// it instead with --dry-run, and waits for it with --wait.
+func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv1alpha1.RestoreRequest, error), o *createOptions) error {
+	rr, err := build(a.now())
+	if err != nil {
+		return err
+	}
+	var opts []client.CreateOption
+	switch o.dryRun {
+	case "client":
+		return printObject(a.out(), rr, o.output)
+	case "server":
+		opts = append(opts, client.DryRunAll)
+	case "none":
+	default:
+		return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
+	}
+	err = a.createStamped(ctx, func(now time.Time) (client.Object, error) {
+		r, err := build(now)
+		if r != nil {
+			rr = r
+		}
+		return r, err
+	}, opts...)
+	if o.dryRun == "server" {
+		if err != nil {
+			return fmt.Errorf("create restore %s (server dry run, nothing created): %w", rr.Name, err)
+		}
+		return printObject(a.out(), rr, o.output)
+	}
+	if err != nil {
+		return fmt.Errorf("create restore %s: %w", rr.Name, err)
+	}
+	fprintf(a.out(), "restorerequest.backup.liferay.cloud/%s created\n", rr.Name)
+	if !o.wait {
+		return nil
+	}
+	return a.waitRestore(ctx, rr.Namespace, rr.Name, o.timeout)
+}
+
+func (a *app) backupVerifyCommand() *cobra.Command {
+	o := &createOptions{wait: true}
+	cmd := &cobra.Command{
+		Use:   "verify NAME",
+		Short: "Verify a backup: a verifyOnly RestoreRequest, waited for; exit 1 when it has problems",
+		Long: `Create a RestoreRequest with verifyOnly: true of the BackupRequest NAME, named
+<NAME>-verify-<YYYYMMDDHHMMSS> (UTC), wait for it and print the result: the manifest and
+inventory checksums, every object with its size and ETag, the snapshot. It writes nothing.
+Exit 1 when the backup has problems.`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.createRestore(cmd.Context(), func(now time.Time) (*backupv1alpha1.RestoreRequest, error) {
+				return newVerification(a.namespace, args[0], now), nil
+			}, o)
+		},
+	}
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 0, "stop waiting after this long (exit 1); 0: no limit")
+	o.dryRun = "none"
+	return cmd
+}
+
+// waitRestore watches the restore until it is Succeeded or Failed, then reports it.
+func (a *app) waitRestore(ctx context.Context, namespace, name string, timeout time.Duration) error {
+	wctx, cancel := waitContext(ctx, timeout)
+	defer cancel()
+	pp := &progressPrinter{w: a.out(), terminal: a.terminal, now: a.now}
+	var last *backupv1alpha1.RestoreRequest
+	err := a.watchObject(wctx, &backupv1alpha1.RestoreRequestList{}, namespace, name, func(obj runtime.Object) (bool, error) {
+		rr, ok := obj.(*backupv1alpha1.RestoreRequest)
+		if !ok {
+			return false, fmt.Errorf("watch restore %s: unexpected %T", name, obj)
+		}
+		last = rr
+		pp.show(restoreProgress(rr))
+		return rr.Status.Phase.IsTerminal(), nil
+	})
+	pp.finish()
+	if err != nil {
+		phase := "New"
+		if last != nil {
+			phase = phaseOr(string(last.Status.Phase))
+		}
+		return waitError(wctx, err, "restore "+name, timeout, phase)
+	}
+	return a.reportRestore(last)
+}
+
+// reportRestore prints a finished restore's outcome; a Failed one is an error.
+func (a *app) reportRestore(rr *backupv1alpha1.RestoreRequest) error {
+	st := &rr.Status
+	w := a.out()
+	what := "restore"
+	if rr.Spec.VerifyOnly {
+		what = "verification"
+	}
+	fprintf(w, "%s %s %s: %s\n", what, rr.Name, st.Phase, st.Message)
+	writeRestoreResult(w, rr)
+	if st.Phase != backupv1alpha1.RestorePhaseSucceeded {
+		if c := failingCondition(st.Conditions); c != nil {
+			fprintf(w, "condition %s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
+		}
+		return fmt.Errorf("%s %s %s: %s", what, rr.Name, st.Phase, st.Message)
+	}
+	return nil
+}
+
+// writeRestoreResult writes what a restore did or found, its validation errors and
+// verification problems.
+func writeRestoreResult(w io.Writer, rr *backupv1alpha1.RestoreRequest) {
+	st := &rr.Status
+	for _, e := range st.ValidationErrors {
+		fprintln(w, "  validation error: "+e)
+	}
+	if db := st.Database; db != nil {
+		fprintf(w, "  database: instance %s %s %s\n", db.InstanceID, orNone(db.Status), db.Endpoint)
+	}
+	if dl := st.DocumentLibrary; dl != nil {
+		fprintf(w, "  document library: %d of %d objects restored (%s), %d left as they were\n",
+			dl.ObjectsRestored, dl.ObjectsTotal, manifest.HumanBytes(dl.BytesRestored), dl.ObjectsSkipped)
+	}
+	if v := st.Verification; v != nil {
+		fprintf(w, "  verification: %d objects checked, %d missing, %d different\n", v.ObjectsChecked, v.ObjectsMissing, v.ObjectsDifferent)
+		for _, p := range v.Problems {
+			fprintln(w, "    "+p)
+		}
+	}
+}
+
+func (a *app) restoreDescribeCommand() *cobra.Command {
+	o := &describeOptions{}
+	cmd := &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show a RestoreRequest: spec, status, validation errors, verification problems, conditions, events, history row",
+		Args:  exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.describeRestore(cmd.Context(), args[0], o)
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func (a *app) describeRestore(ctx context.Context, name string, o *describeOptions) error {
+	rr := &backupv1alpha1.RestoreRequest{}
+	if err := a.cl.Get(ctx, client.ObjectKey{Namespace: a.namespace, Name: name}, rr); err != nil {
+		return fmt.Errorf("get restore %s: %w", name, err)
+	}
+	now := a.now()
+	w := a.out()
+	s := &section{w: w}
+	s.add("Name", rr.Name)
+	s.add("Namespace", rr.Namespace)
+	s.add("Created", timestamp(&rr.CreationTimestamp, now))
+	s.flush("")
+
+	spec := &rr.Spec
+	s.add("Source", orDefault(spec.Source.BackupRequestName, spec.Source.Manifest))
+	if spec.VerifyOnly {
+		s.add("Verify only", "true (writes nothing)")
+	}
+	if db := spec.Database; db != nil {
+		s.add("Database", "new instance "+db.TargetInstanceID)
+	}
+	if dl := spec.DocumentLibrary; dl != nil {
+		s.add("Document library", fmt.Sprintf("into s3://%s/%s, existing objects: %s", dl.TargetBucket, dl.TargetKeyPrefix(), orDefault(string(dl.ExistingObjects), "Refuse")))
+	}
+	for _, k := range []string{backupv1alpha1.ConfirmOverwriteAnnotation, backupv1alpha1.AllowRepeatAnnotation} {
+		if v, ok := rr.Annotations[k]; ok {
+			s.add(k, v)
+		}
+	}
+	s.flush("Spec")
+
+	st := &rr.Status
+	s.add("Phase", phaseOr(string(st.Phase)))
+	s.addIf("Message", st.Message)
+	s.add("Started", timestamp(st.StartTime, now))
+	s.add("Completed", timestamp(st.CompletionTime, now))
+	s.addIf("Duration", elapsed(st.StartTime, st.CompletionTime, now))
+	if src := st.Source; src != nil {
+		s.add("Backup", fmt.Sprintf("%s of %s/%s (%d objects, snapshot %s)", src.BackupID, src.ProjectID, src.Environment, src.Objects, orNone(src.SnapshotID)))
+		s.add("Manifest", src.ManifestLocation+" "+src.ManifestChecksum)
+	}
+	s.flush("Status")
+	writeRestoreResult(w, rr)
+
+	writeConditions(w, st.Conditions, now)
+	if err := a.writeEvents(ctx, w, rr, now); err != nil {
+		return err
+	}
+	fprintln(w, "History (restore_requests):")
+	withHistory(ctx, w, o, func(ctx context.Context, db *database.Client) error {
+		rec, err := db.GetRestoreRecordByUID(ctx, string(rr.UID))
+		if err != nil {
+			return err
+		}
+		writeRestoreRecord(w, rec)
+		return nil
+	})
+	return nil
+}
+
+func writeRestoreRecord(w io.Writer, r *database.RestoreRecord) {
+	s := &section{w: w, indent: "  "}
+	s.add("Phase", r.Phase)
+	s.addIf("Reason", r.Reason)
+	s.addIf("Message", r.Message)
+	s.add("Backup", strings.TrimSpace(r.BackupName+" "+r.BackupID))
+	if r.TargetInstanceID != "" {
+		s.add("Database", "instance "+r.TargetInstanceID)
+	}
+	if r.TargetBucket != "" {
+		s.add("Document library", fmt.Sprintf("s3://%s/%s (%s): %d restored, %d skipped, %s", r.TargetBucket, r.TargetPrefix, r.ExistingObjects, r.ObjectsRestored, r.ObjectsSkipped, manifest.HumanBytes(r.BytesRestored)))
+	}
+	if r.VerifyOnly {
+		s.add("Verification", fmt.Sprintf("%d missing, %d different", r.ObjectsMissing, r.ObjectsDifferent))
+	}
+	s.add("Requested", r.RequestedAt.UTC().Format(time.RFC3339))
+	s.addIf("Completed", timeString(r.CompletionTime))
+	s.flush("")
+}

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/schedule"
+)
+
+// backupFlags are the spec flags of backup create; an empty value (0 for
+// retentionDays) leaves the field to the schedule or the previous backup.
+type backupFlags struct {
+	project, dbInstance, sourceBucket, sourcePrefix, destinationBucket string
+	retentionDays                                                      int32
+	// excludeGenerated is --exclude-generated-files when given.
+	excludeGenerated *bool
+}
+
+// backupOrigin is where backup create takes the spec from, in this order: the
+// schedule (--from-schedule, or the namespace's only schedule of the environment),
+// the newest BackupRequest of the environment, or the flags alone.
+type backupOrigin struct {
+	schedule *backupv1alpha1.BackupSchedule
+	previous *backupv1alpha1.BackupRequest
+}
+
+// backupName is the name of a backup of env created at now: "<env>-<YYYYMMDDHHMMSS>"
+// (UTC), like kubectl cnpg backup.
+func backupName(env string, now time.Time) string { return env + "-" + schedule.SlotStamp(now) }
+
+// newBackup is the BackupRequest backup create makes for env at now: its spec from
+// origin with the flags applied over it. A run from a schedule writes where the
+// schedule's run of that second would (BackupSchedule.RunSpec) and names the
+// schedule in RunOfScheduleAnnotation, without the schedule label or an owner
+// reference, so the schedule neither counts nor expires it. Without a schedule the
+// destination is "<projectId>/<env>/<name>/". It fails naming the flag a required
+// field is missing from.
+func newBackup(namespace, env string, now time.Time, origin backupOrigin, f backupFlags) (*backupv1alpha1.BackupRequest, error) {
+	name := backupName(env, now)
+	br := &backupv1alpha1.BackupRequest{}
+	br.Namespace, br.Name = namespace, name
+	switch {
+	case origin.schedule != nil:
+		sched := origin.schedule.DeepCopy()
+		if sched.Spec.Template.Environment != env {
+			return nil, fmt.Errorf("schedule %s backs up environment %q, not %q", sched.Name, sched.Spec.Template.Environment, env)
+		}
+		applyToTemplate(&sched.Spec.Template, f)
+		br.Spec = sched.RunSpec(schedule.SlotStamp(now))
+		br.Annotations = map[string]string{backupv1alpha1.RunOfScheduleAnnotation: sched.Name}
+	case origin.previous != nil:
+		br.Spec = *origin.previous.Spec.DeepCopy()
+		applyToSpec(&br.Spec, f)
+	default:
+		br.Spec = backupv1alpha1.BackupRequestSpec{Environment: env, Provider: backupv1alpha1.ProviderAWS}
+		applyToSpec(&br.Spec, f)
+	}
+	if origin.schedule == nil && br.Spec.DocumentLibrary != nil {
+		br.Spec.DocumentLibrary.DestinationPrefix = backupv1alpha1.ObjectPrefix(br.Spec.ProjectID + "/" + env + "/" + name + "/")
+	}
+	if err := missingFlags(&br.Spec); err != nil {
+		return nil, err
+	}
+	return br, nil
+}
+
+// applyToTemplate sets the flags given on a schedule's template.
+func applyToTemplate(t *backupv1alpha1.BackupTemplateSpec, f backupFlags) {
+	if f.project != "" {
+		t.ProjectID = f.project
+	}
+	if f.dbInstance != "" {
+		t.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: f.dbInstance}
+	}
+	if f.sourceBucket != "" || f.destinationBucket != "" || f.sourcePrefix != "" {
+		if t.DocumentLibrary == nil {
+			t.DocumentLibrary = &backupv1alpha1.DocumentLibraryTemplateSpec{}
+		}
+		dl := t.DocumentLibrary
+		setIf(&dl.SourceBucket, backupv1alpha1.BucketName(f.sourceBucket))
+		setIf(&dl.SourcePrefix, backupv1alpha1.ObjectPrefix(f.sourcePrefix))
+		setIf(&dl.DestinationBucket, backupv1alpha1.BucketName(f.destinationBucket))
+	}
+	if t.DocumentLibrary != nil && f.excludeGenerated != nil {
+		t.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
+	}
+	if f.retentionDays != 0 {
+		t.RetentionDays = &f.retentionDays
+	}
+}
+
+// applyToSpec sets the flags given on a BackupRequest spec.
+func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
+	if f.project != "" {
+		s.ProjectID = f.project
+	}
+	if f.dbInstance != "" {
+		s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: f.dbInstance}
+	}
+	if f.sourceBucket != "" || f.destinationBucket != "" || f.sourcePrefix != "" {
+		if s.DocumentLibrary == nil {
+			s.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupSpec{}
+		}
+		dl := s.DocumentLibrary
+		setIf(&dl.SourceBucket, backupv1alpha1.BucketName(f.sourceBucket))
+		setIf(&dl.SourcePrefix, backupv1alpha1.ObjectPrefix(f.sourcePrefix))
+		setIf(&dl.DestinationBucket, backupv1alpha1.BucketName(f.destinationBucket))
+	}
+	if s.DocumentLibrary != nil && f.excludeGenerated != nil {
+		s.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
+	}
+	if f.retentionDays != 0 {
+		s.RetentionDays = &f.retentionDays
+	}
+}
+
+func setIf[T ~string](field *T, v T) {
+	if v != "" {
+		*field = v
+	}
+}
+
+// missingFlags names the flags of the required fields nothing supplied.
+func missingFlags(s *backupv1alpha1.BackupRequestSpec) error {
+	var missing []string
+	if s.ProjectID == "" {
+		missing = append(missing, "--project")
+	}
+	if dl := s.DocumentLibrary; dl != nil {
+		if dl.SourceBucket == "" {
+			missing = append(missing, "--source-bucket")
+		}
+		if dl.DestinationBucket == "" {
+			missing = append(missing, "--destination-bucket")
+		}
+	}
+	if s.Database == nil && s.DocumentLibrary == nil {
+		missing = append(missing, "--db-instance or --source-bucket with --destination-bucket")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("no BackupSchedule or earlier BackupRequest of environment %s supplies the whole spec: missing %s", s.Environment, strings.Join(missing, ", "))
+}
+
+// scheduleOfEnvironment is the one schedule backing up env, nil when there is none,
+// or an error listing them when there are several.
+func scheduleOfEnvironment(schedules []backupv1alpha1.BackupSchedule, env string) (*backupv1alpha1.BackupSchedule, error) {
+	var found []*backupv1alpha1.BackupSchedule
+	for i := range schedules {
+		if schedules[i].Spec.Template.Environment == env && schedules[i].DeletionTimestamp.IsZero() {
+			found = append(found, &schedules[i])
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return found[0], nil
+	}
+	names := make([]string, len(found))
+	for i, s := range found {
+		names[i] = s.Name
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("%d BackupSchedules back up environment %s (%s): choose one with --from-schedule", len(found), env, strings.Join(names, ", "))
+}
+
+// newestBackupOf is the most recently created BackupRequest of env, or nil.
+func newestBackupOf(backups []backupv1alpha1.BackupRequest, env string) *backupv1alpha1.BackupRequest {
+	var newest *backupv1alpha1.BackupRequest
+	for i := range backups {
+		br := &backups[i]
+		if br.Spec.Environment != env {
+			continue
+		}
+		if newest == nil || br.CreationTimestamp.After(newest.CreationTimestamp.Time) ||
+			(br.CreationTimestamp.Equal(&newest.CreationTimestamp) && br.Name > newest.Name) {
+			newest = br
+		}
+	}
+	return newest
+}

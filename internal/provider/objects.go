@@ -1,0 +1,42 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// maxSmallObject bounds what ReadSmallObject reads: a manifest or an inventory part
+// of a very large backup stays far below it.
+const maxSmallObject = 256 << 20
+
+// ReadSmallObject reads a controller file (claim, manifest, inventory part) whole. A
+// missing object is the provider's KindNotFound error, unwrapped.
+func ReadSmallObject(ctx context.Context, prov Provider, bucket, key string) ([]byte, error) {
+	rc, err := prov.DownloadObject(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, maxSmallObject))
+	if cerr := rc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+	}
+	return data, nil
+}
+
+// ParseObjectURL splits an object URL s3://bucket/key (a manifest location).
+func ParseObjectURL(u string) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(u, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not an s3:// URL", u)
+	}
+	bucket, key, ok = strings.Cut(rest, "/")
+	if !ok || bucket == "" || key == "" {
+		return "", "", fmt.Errorf("%q names no object (want s3://<bucket>/<prefix>/manifest.json)", u)
+	}
+	return bucket, key, nil
+}
