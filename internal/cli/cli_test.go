@@ -48,8 +48,9 @@ func TestNewBackupFromScheduleIsAScheduledRunWithoutTheScheduleOwningIt(t *testi
 	if br.Name != "prd-20251109143005" {
 		t.Errorf("name %s", br.Name)
 	}
-	want := sched.RunSpec("20251109143005")
-	if !reflect.DeepEqual(br.Spec, want) || br.Spec.DocumentLibrary.DestinationPrefix != "retail/prd/nightly/20251109143005/" {
+	// Beside the schedule's runs, never in the prefix of its slot of the same second.
+	want := sched.RunSpec("manual-20251109143005")
+	if !reflect.DeepEqual(br.Spec, want) || br.Spec.DocumentLibrary.DestinationPrefix != "retail/prd/nightly/manual-20251109143005/" {
 		t.Errorf("spec %+v, want the schedule's run spec %+v", br.Spec, want)
 	}
 	if br.Annotations[backupv1alpha1.RunOfScheduleAnnotation] != "nightly" || len(br.Labels) != 0 || len(br.OwnerReferences) != 0 {

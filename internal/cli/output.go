@@ -13,7 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
-	"github.com/liferay/lc2-backup-controller/internal/setup"
+	"github.com/liferay/lc2-backup-controller/internal/scheme"
 )
 
 // stickyWriter keeps the first write error of the plugin's output, so the output
@@ -61,7 +61,7 @@ func printObject(w io.Writer, obj runtime.Object, format string) error {
 
 // setKind fills the TypeMeta the typed client leaves empty, of a list's items too.
 func setKind(obj runtime.Object) error {
-	gvk, err := apiutil.GVKForObject(obj, setup.Scheme)
+	gvk, err := apiutil.GVKForObject(obj, scheme.Scheme)
 	if err != nil {
 		return fmt.Errorf("kind of %T: %w", obj, err)
 	}

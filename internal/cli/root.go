@@ -18,7 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/liferay/lc2-backup-controller/internal/setup"
+	"github.com/liferay/lc2-backup-controller/internal/scheme"
 )
 
 // Exit codes of Run.
@@ -108,7 +108,7 @@ func (a *app) connect() error {
 	if err != nil {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
-	a.cl, err = client.NewWithWatch(cfg, client.Options{Scheme: setup.Scheme})
+	a.cl, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme.Scheme})
 	if err != nil {
 		return fmt.Errorf("create kubernetes client: %w", err)
 	}

@@ -31,10 +31,15 @@ type backupOrigin struct {
 // (UTC), like kubectl cnpg backup.
 func backupName(env string, now time.Time) string { return env + "-" + schedule.SlotStamp(now) }
 
+// manualRunStamp is where, under a schedule's prefix, a run started by hand at now
+// writes: never a slot's stamp (all digits), so never a scheduled run's prefix.
+func manualRunStamp(now time.Time) string { return "manual-" + schedule.SlotStamp(now) }
+
 // newBackup is the BackupRequest backup create makes for env at now: its spec from
-// origin with the flags applied over it. A run from a schedule writes where the
-// schedule's run of that second would (BackupSchedule.RunSpec) and names the
-// schedule in RunOfScheduleAnnotation, without the schedule label or an owner
+// origin with the flags applied over it. A run from a schedule writes beside the
+// schedule's own runs, under "manual-<stamp>" instead of a slot's stamp
+// (BackupSchedule.RunSpec), so it never takes the prefix of a scheduled run of the
+// same second; it names the schedule in RunOfScheduleAnnotation, without the schedule label or an owner
 // reference, so the schedule neither counts nor expires it. Without a schedule the
 // destination is "<projectId>/<env>/<name>/". It fails naming the flag a required
 // field is missing from.
@@ -49,7 +54,7 @@ func newBackup(namespace, env string, now time.Time, origin backupOrigin, f back
 			return nil, fmt.Errorf("schedule %s backs up environment %q, not %q", sched.Name, sched.Spec.Template.Environment, env)
 		}
 		applyToTemplate(&sched.Spec.Template, f)
-		br.Spec = sched.RunSpec(schedule.SlotStamp(now))
+		br.Spec = sched.RunSpec(manualRunStamp(now))
 		br.Annotations = map[string]string{backupv1alpha1.RunOfScheduleAnnotation: sched.Name}
 	case origin.previous != nil:
 		br.Spec = *origin.previous.Spec.DeepCopy()

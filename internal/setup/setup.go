@@ -11,9 +11,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,15 +28,11 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/internal/scheme"
 )
 
-// Scheme holds the Kubernetes types and the BackupRequest API.
-var Scheme = runtime.NewScheme()
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
-	utilruntime.Must(backupv1alpha1.AddToScheme(Scheme))
-}
+// Scheme holds the Kubernetes types and the backup.liferay.cloud API.
+var Scheme = scheme.Scheme
 
 // LeaderElectionID names the leader-election lease.
 const LeaderElectionID = "lc2-backup-controller.backup.liferay.cloud"

@@ -277,7 +277,7 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 		Expect(jsonpath(ns, name, `.metadata.annotations.backup\.liferay\.cloud/run-of-schedule`)).To(Equal("nightly"))
 		Expect(jsonpath(ns, name, ".metadata.ownerReferences")).To(BeEmpty())
 		Expect(jsonpath(ns, name, ".metadata.labels")).To(BeEmpty())
-		Expect(jsonpath(ns, name, ".spec.documentLibrary.destinationPrefix")).To(Equal("shop/prd/nightly/" + strings.TrimPrefix(name, "prd-") + "/"))
+		Expect(jsonpath(ns, name, ".spec.documentLibrary.destinationPrefix")).To(Equal("shop/prd/nightly/manual-" + strings.TrimPrefix(name, "prd-") + "/"))
 
 		r = lc2("schedule", "describe", "nightly")
 		Expect(r.code).To(Equal(0), r.String())
