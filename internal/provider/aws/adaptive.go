@@ -20,7 +20,9 @@ import (
 // UploadPartCopy alike: they share one budget) is an AIMD controller's output:
 //
 //   - it starts at min(ceiling, initialConcurrency) and doubles every window while the
-//     limit is the bottleneck and throughput keeps rising by 10% or more ("slow start");
+//     limit is the bottleneck, throughput keeps rising by 10% or more and latency stays
+//     at its best ("slow start", left at the first window that queues, like TCP's
+//     HyStart);
 //   - past that it grows additively, one step per window in which throughput grew by
 //     2% or more or latency stayed at its best (within 1.2 times): a plateau with
 //     latency up (a store, or a machine, at its capacity and queueing) stops the
@@ -135,10 +137,14 @@ func (a *aimd) next(w window) int {
 	}
 	rate := float64(w.successes) / w.elapsed.Seconds()
 	switch {
-	case a.slowStart && (a.lastRate == 0 || rate >= a.lastRate*slowStartGain):
+	case a.slowStart && near && (a.lastRate == 0 || rate >= a.lastRate*slowStartGain):
 		a.limit = min(float64(a.ceiling), a.limit*2)
 	case a.slowStart:
-		a.slowStart = false // doubling stopped paying: probe gently from here
+		// Doubling stopped paying, or the store began to queue (latency past its
+		// best, HyStart's delay exit): probe gently from here. Doubling on would
+		// overshoot to twice what the store takes, with the goroutines, connections
+		// and memory of all those requests, before the latency rule backs it off.
+		a.slowStart = false
 	case a.lastRate == 0 || rate >= a.lastRate*avoidanceMinGain || near:
 		a.limit = min(float64(a.ceiling), a.limit+max(1, a.limit/16))
 	default:

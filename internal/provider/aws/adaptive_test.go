@@ -56,6 +56,21 @@ func TestAIMDLeavesSlowStartWhenThroughputStopsGrowing(t *testing.T) {
 	}
 }
 
+func TestAIMDLeavesSlowStartWhenTheStoreStartsQueueing(t *testing.T) {
+	a := newAIMD(512)
+	a.next(saturatedWindow(640, 100*time.Millisecond))  // 32 → 64
+	a.next(saturatedWindow(1280, 100*time.Millisecond)) // 64 → 128
+	// Throughput still grew by half, but latency left its best (130 ms > 1.2 × 100 ms
+	// + 5 ms): the store queues, so no doubling to 512, and no growth this window.
+	if got := a.next(saturatedWindow(1900, 130*time.Millisecond)); got != 128 {
+		t.Fatalf("limit %d, want 128 (slow start left on queueing)", got)
+	}
+	// Additive from there while throughput grows.
+	if got := a.next(saturatedWindow(2000, 120*time.Millisecond)); got != 136 {
+		t.Fatalf("limit %d, want 136 (one additive step)", got)
+	}
+}
+
 func TestAIMDDoesNotGrowWhenTheLimitHoldsNothingBack(t *testing.T) {
 	a := newAIMD(512)
 	w := saturatedWindow(500, 10*time.Millisecond)
@@ -112,11 +127,12 @@ func TestAIMDBacksOffOnRisingLatency(t *testing.T) {
 	if got := a.next(saturatedWindow(1280, 150*time.Millisecond)); got != 96 {
 		t.Fatalf("limit %d after latency tripled, want 96", got)
 	}
-	// Latency within the tolerance does not count as rising.
+	// Latency within the tolerance does not count as rising: no backoff (it only ends
+	// slow start, 70 ms being past 1.2 × 50 ms + 5 ms).
 	a2 := newAIMD(512)
 	a2.next(saturatedWindow(640, 50*time.Millisecond))
-	if got := a2.next(saturatedWindow(1280, 70*time.Millisecond)); got != 128 {
-		t.Fatalf("limit %d with latency at 1.4× its best, want 128 (still growing)", got)
+	if got := a2.next(saturatedWindow(1280, 70*time.Millisecond)); got != 64 {
+		t.Fatalf("limit %d with latency at 1.4× its best, want 64 (held, not backed off)", got)
 	}
 	// Sub-millisecond jitter of a loopback server is not a rise either.
 	a3 := newAIMD(512)
