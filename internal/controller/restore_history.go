@@ -22,11 +22,22 @@ type historyLookups struct {
 	base    context.Context
 	mu      sync.Mutex
 	entries map[types.UID]*historyLookup
-	wake    chan event.GenericEvent
+	// failures counts the failed answers in a row per restore, for the retry backoff.
+	failures map[types.UID]int
+	wake     chan event.GenericEvent
 }
 
 // historyLookupTimeout bounds one question to the history database.
 const historyLookupTimeout = 30 * time.Second
+
+// historyRetry and historyRetryMax bound the wait before a restore asks the history
+// database again after a failed answer: it doubles with each failure in a row, so a
+// database down for an hour does not make every waiting restore repeat its validation
+// (and its cloud calls) every few seconds.
+const (
+	historyRetry    = 10 * time.Second
+	historyRetryMax = 5 * time.Minute
+)
 
 type historyLookup struct {
 	done  bool
@@ -35,7 +46,8 @@ type historyLookup struct {
 }
 
 func newHistoryLookups(base context.Context) *historyLookups {
-	return &historyLookups{base: base, entries: map[types.UID]*historyLookup{}, wake: make(chan event.GenericEvent, 1024)}
+	return &historyLookups{base: base, entries: map[types.UID]*historyLookup{}, failures: map[types.UID]int{},
+		wake: make(chan event.GenericEvent, 1024)}
 }
 
 // source wakes the RestoreRequest whose lookup answered.
@@ -55,9 +67,39 @@ func (h *historyLookups) get(rr *backupv1alpha1.RestoreRequest, history RestoreH
 		}
 		if l.err != nil {
 			delete(h.entries, rr.UID)
+			h.failures[rr.UID]++
+		} else {
+			delete(h.failures, rr.UID)
 		}
 		return l.found, l.err, true
 	}
+	h.startLocked(rr, history, key)
+	return nil, nil, false
+}
+
+// start asks the history database about rr unless a question or its answer is
+// already there; unlike get it consumes nothing. The validation calls it before its
+// cloud checks, so the answer usually arrives during them.
+func (h *historyLookups) start(rr *backupv1alpha1.RestoreRequest, history RestoreHistory, key RestoreHistoryKey) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.entries[rr.UID]; !ok {
+		h.startLocked(rr, history, key)
+	}
+}
+
+// retryAfter is how long rr waits before asking again after its last failed answer.
+func (h *historyLookups) retryAfter(uid types.UID) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	wait := historyRetry
+	for i := 1; i < h.failures[uid] && wait < historyRetryMax; i++ {
+		wait *= 2
+	}
+	return min(wait, historyRetryMax)
+}
+
+func (h *historyLookups) startLocked(rr *backupv1alpha1.RestoreRequest, history RestoreHistory, key RestoreHistoryKey) {
 	l := &historyLookup{}
 	h.entries[rr.UID] = l
 	owner := &backupv1alpha1.RestoreRequest{}
@@ -74,7 +116,6 @@ func (h *historyLookups) get(rr *backupv1alpha1.RestoreRequest, history RestoreH
 		case <-h.base.Done():
 		}
 	}()
-	return nil, nil, false
 }
 
 // forget drops rr's answer (the restore ended or was deleted).
@@ -82,4 +123,5 @@ func (h *historyLookups) forget(uid types.UID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.entries, uid)
+	delete(h.failures, uid)
 }

@@ -36,9 +36,6 @@ func (v *validation) reason() backupv1alpha1.Reason {
 	return v.reasons[0]
 }
 
-// historyRetry is how soon a restore asks the history database again after an error.
-const historyRetry = 10 * time.Second
-
 // reconcileValidate checks, before anything is written, every target and the backup
 // against the safety rules, collects all problems into status.validationErrors and
 // fails with ValidationFailed when there is any. It owns the SourceVerified condition
@@ -51,10 +48,14 @@ func (r *RestoreRequestReconciler) reconcileValidate(ctx context.Context, s *res
 		return stepDone, nil
 	}
 	v := &validation{}
+	oneShot := !rr.Spec.VerifyOnly && !allowRepeat(rr)
+	if oneShot && r.History != nil {
+		r.lookups.start(rr, r.History, restoreKey(rr))
+	}
 	if err := r.validateTargets(ctx, s, v); err != nil {
 		return stepResult{}, err
 	}
-	if len(v.problems) == 0 && !rr.Spec.VerifyOnly && !allowRepeat(rr) {
+	if len(v.problems) == 0 && oneShot {
 		wait, err := r.checkNotRestoredBefore(ctx, s, v)
 		if err != nil || wait != nil {
 			return stepResult{requeueAfter: historyRetryOr(wait)}, err
@@ -242,7 +243,8 @@ func (r *RestoreRequestReconciler) checkNotRestoredBefore(ctx context.Context, s
 	case !ready:
 		waiting = "waiting for the history database to tell whether this backup was already restored into these targets"
 	case err != nil:
-		waiting = fmt.Sprintf("waiting for the history database, which failed to answer whether this backup was already restored into these targets (%v); retrying", err)
+		waiting = fmt.Sprintf("waiting for the history database, which failed to answer whether this backup was already restored into these targets (%v); retrying in %s",
+			err, r.lookups.retryAfter(rr.UID))
 	case found != nil:
 		v.add(backupv1alpha1.ReasonAlreadyRestored, "%s", alreadyRestored(key, fmt.Sprintf("%s/%s at %s", found.Namespace, found.Name, found.CompletedAt.UTC().Format(time.RFC3339))))
 		return nil, nil
@@ -252,7 +254,7 @@ func (r *RestoreRequestReconciler) checkNotRestoredBefore(ctx context.Context, s
 	st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionUnknown, backupv1alpha1.ReasonInProgress, waiting, s.now)
 	wait := time.Duration(0) // woken by the lookup's answer
 	if ready {
-		wait = historyRetry
+		wait = r.lookups.retryAfter(rr.UID)
 	}
 	return &wait, nil
 }
