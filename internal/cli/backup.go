@@ -239,34 +239,43 @@ func backupSummary(br *backupv1alpha1.BackupRequest) []string {
 }
 
 func (a *app) backupListCommand() *cobra.Command {
+	return listCommand(a, "backups", "List BackupRequests: NAME, ENV, PHASE, OBJECTS, SIZE, STARTED, DURATION",
+		&backupv1alpha1.BackupRequestList{}, func(l *backupv1alpha1.BackupRequestList, withNamespace bool, now time.Time) ([]string, [][]string) {
+			return backupRows(l.Items, withNamespace, now)
+		})
+}
+
+// listCommand is the `list` subcommand of the objects list holds: the namespace's (every
+// namespace's with -A) as the table rows makes, or as YAML or JSON with -o.
+func listCommand[L client.ObjectList](a *app, plural, short string, list L,
+	rows func(list L, withNamespace bool, now time.Time) (header []string, rows [][]string)) *cobra.Command {
 	var allNamespaces bool
 	var output string
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
-		Short:   "List BackupRequests: NAME, ENV, PHASE, OBJECTS, SIZE, STARTED, DURATION",
+		Short:   short,
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var list backupv1alpha1.BackupRequestList
 			var opts []client.ListOption
 			if !allNamespaces {
 				opts = append(opts, client.InNamespace(a.namespace))
 			}
-			if err := a.cl.List(cmd.Context(), &list, opts...); err != nil {
-				return fmt.Errorf("list backups: %w", err)
+			if err := a.cl.List(cmd.Context(), list, opts...); err != nil {
+				return fmt.Errorf("list %s: %w", plural, err)
 			}
 			if output != "" {
-				return printObject(a.out(), &list, output)
+				return printObject(a.out(), list, output)
 			}
-			if len(list.Items) == 0 {
-				fprintln(a.streams.ErrOut, "No backups found.")
+			header, body := rows(list, allNamespaces, a.now())
+			if len(body) == 0 {
+				fprintln(a.streams.ErrOut, "No "+plural+" found.")
 				return nil
 			}
-			header, rows := backupRows(list.Items, allNamespaces, a.now())
-			return table(a.out(), header, rows)
+			return table(a.out(), header, body)
 		},
 	}
-	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the backups of every namespace")
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the "+plural+" of every namespace")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml or json instead of the table")
 	return cmd
 }

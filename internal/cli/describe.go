@@ -69,6 +69,15 @@ func (s *section) flush(title string) {
 	s.lines = nil
 }
 
+// header opens a description with the object's name, namespace and age.
+func (s *section) header(o metav1.Object, now time.Time) {
+	created := o.GetCreationTimestamp()
+	s.add("Name", o.GetName())
+	s.add("Namespace", o.GetNamespace())
+	s.add("Created", timestamp(&created, now))
+	s.flush("")
+}
+
 func (a *app) describeBackup(ctx context.Context, name string, o *describeOptions) error {
 	br := &backupv1alpha1.BackupRequest{}
 	if err := a.cl.Get(ctx, client.ObjectKey{Namespace: a.namespace, Name: name}, br); err != nil {

@@ -273,10 +273,7 @@ func (a *app) describeRestore(ctx context.Context, name string, o *describeOptio
 	now := a.now()
 	w := a.out()
 	s := &section{w: w}
-	s.add("Name", rr.Name)
-	s.add("Namespace", rr.Namespace)
-	s.add("Created", timestamp(&rr.CreationTimestamp, now))
-	s.flush("")
+	s.header(rr, now)
 
 	spec := &rr.Spec
 	s.add("Source", orDefault(spec.Source.BackupRequestName, spec.Source.Manifest))

@@ -22,36 +22,10 @@ func (a *app) scheduleCommand() *cobra.Command {
 }
 
 func (a *app) scheduleListCommand() *cobra.Command {
-	var allNamespaces bool
-	var output string
-	cmd := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List BackupSchedules: NAME, SCHEDULE, TZ, SUSPENDED, LAST SUCCESS, NEXT, ACTIVE, MISSED",
-		Args:    exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var list backupv1alpha1.BackupScheduleList
-			var opts []client.ListOption
-			if !allNamespaces {
-				opts = append(opts, client.InNamespace(a.namespace))
-			}
-			if err := a.cl.List(cmd.Context(), &list, opts...); err != nil {
-				return fmt.Errorf("list schedules: %w", err)
-			}
-			if output != "" {
-				return printObject(a.out(), &list, output)
-			}
-			if len(list.Items) == 0 {
-				fprintln(a.streams.ErrOut, "No schedules found.")
-				return nil
-			}
-			header, rows := scheduleRows(list.Items, allNamespaces, a.now())
-			return table(a.out(), header, rows)
-		},
-	}
-	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the schedules of every namespace")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml or json instead of the table")
-	return cmd
+	return listCommand(a, "schedules", "List BackupSchedules: NAME, SCHEDULE, TZ, SUSPENDED, LAST SUCCESS, NEXT, ACTIVE, MISSED",
+		&backupv1alpha1.BackupScheduleList{}, func(l *backupv1alpha1.BackupScheduleList, withNamespace bool, now time.Time) ([]string, [][]string) {
+			return scheduleRows(l.Items, withNamespace, now)
+		})
 }
 
 // scheduleRows is the schedule list table, by namespace and name.
@@ -108,10 +82,7 @@ func (a *app) describeSchedule(ctx context.Context, name string) error {
 	now := a.now()
 	w := a.out()
 	s := &section{w: w}
-	s.add("Name", sched.Name)
-	s.add("Namespace", sched.Namespace)
-	s.add("Created", timestamp(&sched.CreationTimestamp, now))
-	s.flush("")
+	s.header(sched, now)
 
 	spec := &sched.Spec
 	s.add("Schedule", spec.Schedule)

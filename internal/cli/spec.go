@@ -39,62 +39,42 @@ func manualRunStamp(now time.Time) string { return "manual-" + schedule.SlotStam
 // origin with the flags applied over it. A run from a schedule writes beside the
 // schedule's own runs, under "manual-<stamp>" instead of a slot's stamp
 // (BackupSchedule.RunSpec), so it never takes the prefix of a scheduled run of the
-// same second; it names the schedule in RunOfScheduleAnnotation, without the schedule label or an owner
-// reference, so the schedule neither counts nor expires it. Without a schedule the
-// destination is "<projectId>/<env>/<name>/". It fails naming the flag a required
-// field is missing from.
+// same second; it names the schedule in RunOfScheduleAnnotation, without the schedule
+// label or an owner reference, so the schedule neither counts nor expires it. Without
+// a schedule the destination is "<projectId>/<env>/<name>/". It fails naming the flag
+// a required field is missing from.
 func newBackup(namespace, env string, now time.Time, origin backupOrigin, f backupFlags) (*backupv1alpha1.BackupRequest, error) {
 	name := backupName(env, now)
 	br := &backupv1alpha1.BackupRequest{}
 	br.Namespace, br.Name = namespace, name
+	stamp := manualRunStamp(now)
 	switch {
 	case origin.schedule != nil:
-		sched := origin.schedule.DeepCopy()
+		sched := origin.schedule
 		if sched.Spec.Template.Environment != env {
 			return nil, fmt.Errorf("schedule %s backs up environment %q, not %q", sched.Name, sched.Spec.Template.Environment, env)
 		}
-		applyToTemplate(&sched.Spec.Template, f)
-		br.Spec = sched.RunSpec(manualRunStamp(now))
+		br.Spec = sched.RunSpec(stamp)
 		br.Annotations = map[string]string{backupv1alpha1.RunOfScheduleAnnotation: sched.Name}
 	case origin.previous != nil:
 		br.Spec = *origin.previous.Spec.DeepCopy()
-		applyToSpec(&br.Spec, f)
 	default:
 		br.Spec = backupv1alpha1.BackupRequestSpec{Environment: env, Provider: backupv1alpha1.ProviderAWS}
-		applyToSpec(&br.Spec, f)
 	}
-	if origin.schedule == nil && br.Spec.DocumentLibrary != nil {
-		br.Spec.DocumentLibrary.DestinationPrefix = backupv1alpha1.ObjectPrefix(br.Spec.ProjectID + "/" + env + "/" + name + "/")
+	applyToSpec(&br.Spec, f)
+	if dl := br.Spec.DocumentLibrary; dl != nil {
+		switch {
+		case origin.schedule == nil:
+			dl.DestinationPrefix = backupv1alpha1.ObjectPrefix(br.Spec.ProjectID + "/" + env + "/" + name + "/")
+		case dl.DestinationPrefix == "":
+			// A document library the template lacks, given by flags: the run's prefix.
+			dl.DestinationPrefix = backupv1alpha1.ObjectPrefix(origin.schedule.RunPrefix(stamp))
+		}
 	}
 	if err := missingFlags(&br.Spec); err != nil {
 		return nil, err
 	}
 	return br, nil
-}
-
-// applyToTemplate sets the flags given on a schedule's template.
-func applyToTemplate(t *backupv1alpha1.BackupTemplateSpec, f backupFlags) {
-	if f.project != "" {
-		t.ProjectID = f.project
-	}
-	if f.dbInstance != "" {
-		t.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: f.dbInstance}
-	}
-	if f.sourceBucket != "" || f.destinationBucket != "" || f.sourcePrefix != "" {
-		if t.DocumentLibrary == nil {
-			t.DocumentLibrary = &backupv1alpha1.DocumentLibraryTemplateSpec{}
-		}
-		dl := t.DocumentLibrary
-		setIf(&dl.SourceBucket, backupv1alpha1.BucketName(f.sourceBucket))
-		setIf(&dl.SourcePrefix, backupv1alpha1.ObjectPrefix(f.sourcePrefix))
-		setIf(&dl.DestinationBucket, backupv1alpha1.BucketName(f.destinationBucket))
-	}
-	if t.DocumentLibrary != nil && f.excludeGenerated != nil {
-		t.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
-	}
-	if f.retentionDays != 0 {
-		t.RetentionDays = &f.retentionDays
-	}
 }
 
 // applyToSpec sets the flags given on a BackupRequest spec.
