@@ -1,6 +1,6 @@
 // Package inventory writes and reads a backup's full inventory: one JSON line per
 // stored object (source key, stored key, size, ETag, checksum where known), gzip
-// compressed, in parts of at most PartEntries lines. The copy writes parts as it goes,
+// compressed, in parts of at most PartEntries lines, each part in stored-key order. The copy writes parts as it goes,
 // so the inventory never needs the whole object list in memory and a failed or
 // cancelled copy still leaves a record of every object it wrote: cleanup deletes
 // only what an inventory lists.
@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +127,10 @@ func (w *Writer) flushLocked(ctx context.Context) {
 	if w.err != nil || len(w.pending) == 0 {
 		return
 	}
+	// Copies finish out of listing order; a part in key order lets a restore that
+	// skips existing keys (the destination listing walked in step with the entries)
+	// look keys up in one forward pass instead of a HeadObject for each straggler.
+	sortByStoredKey(w.pending)
 	data, part, err := encode(w.pending)
 	if err != nil {
 		w.err = err
@@ -139,6 +145,10 @@ func (w *Writer) flushLocked(ctx context.Context) {
 	w.summary.Objects += part.Objects
 	w.summary.Bytes += part.Bytes
 	w.pending = w.pending[:0]
+}
+
+func sortByStoredKey(entries []Entry) {
+	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.StoredKey, b.StoredKey) })
 }
 
 // encode writes entries as gzip-compressed JSON Lines.

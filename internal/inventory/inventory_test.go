@@ -77,6 +77,33 @@ func TestWriterSplitsPartsFlushesOnTimeAndRoundTrips(t *testing.T) {
 	}
 }
 
+func TestWriterWritesEachPartInKeyOrder(t *testing.T) {
+	ctx := context.Background()
+	cloud := fake.New("b")
+	c := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC))
+	run := layout.RunID(c.Now())
+	w := NewWriter(cloud, "b", "p/x/", run, c)
+	w.partEntries = 4
+	// Completion order, as concurrent copies finish.
+	for _, k := range []string{"d", "b", "a", "c", "h", "e", "g", "f", "i"} {
+		w.Add(ctx, Entry{SourceKey: "dl/" + k, StoredKey: "data/" + k, ETag: "e"})
+	}
+	sum, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"data/a", "data/b", "data/c", "data/d"}, {"data/e", "data/f", "data/g", "data/h"}, {"data/i"}}
+	for i, part := range sum.Parts {
+		var keys []string
+		if _, err := Read(download(t, cloud, "b", "p/x/"+part.Key), func(e Entry) error { keys = append(keys, e.StoredKey); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(keys, want[i]) {
+			t.Fatalf("part %d holds %v, want %v", i, keys, want[i])
+		}
+	}
+}
+
 func TestWriterKeepsTheFirstUploadError(t *testing.T) {
 	ctx := context.Background()
 	cloud := fake.New("b")

@@ -317,6 +317,32 @@ var _ = Describe("RestoreRequest interrupted", Ordered, func() {
 		}
 	})
 
+	It("with Skip, looks the target keys up in one walk of its listing: no HeadObject but for stragglers at inventory part boundaries", func() {
+		var heads atomic.Int64
+		slowProxy.Hold(func(r *http.Request) bool {
+			if r.Method == http.MethodHead && strings.HasPrefix(r.URL.Path, "/"+restored+"/walk/") {
+				heads.Add(1)
+			}
+			return false // counts, holds nothing
+		})
+		DeferCleanup(slowProxy.Release)
+		rr := runRestore(restores.New(ns, "walk", restores.FromBackup("base"), restores.Files(restored, "walk/", backupv1alpha1.ExistingObjectsSkip)))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
+		Expect(rr.Status.DocumentLibrary.ObjectsRestored).To(BeEquivalentTo(objects))
+		// Each inventory part is in key order; across a boundary at most the copies in
+		// flight when the part was written come out of order.
+		parts := len(cloud.ListKeys(bucket, project+"/prd/base/inventory/"))
+		Expect(parts).To(BeNumerically(">=", 1))
+		Expect(heads.Load()).To(BeNumerically("<=", int64(opts.CopyConcurrency*(parts-1))), "%d inventory parts", parts)
+
+		By("deleting the Succeeded restore: its record goes, its files stay")
+		Expect(k8sClient.Delete(suiteCtx, rr)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(suiteCtx, keyOf(ns, "walk"), &backupv1alpha1.RestoreRequest{}) }).
+			WithTimeout(2 * time.Minute).ShouldNot(Succeed())
+		Expect(cloud.ListKeys(bucket, project+"/.restores/")).To(BeEmpty())
+		Expect(cloud.ListKeys(restored, "walk/")).To(HaveLen(objects))
+	})
+
 	It("on delete mid-restore removes only what it wrote: its instance and its objects", func() {
 		before := map[string][]byte{"cancel/20097/20121/1003/1.0": []byte("there before"), "cancel/unrelated.txt": []byte("not the backup's")}
 		for k, v := range before {
