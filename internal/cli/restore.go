@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -130,6 +131,11 @@ func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv
 	if err != nil {
 		return err
 	}
+	if name := rr.Spec.Source.BackupRequestName; name != "" && o.dryRun != "client" {
+		if err := a.requireSucceededBackup(ctx, name); err != nil {
+			return err
+		}
+	}
 	var opts []client.CreateOption
 	switch o.dryRun {
 	case "client":
@@ -161,6 +167,23 @@ func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv
 		return nil
 	}
 	return a.waitRestore(ctx, rr.Namespace, rr.Name, o.timeout)
+}
+
+// requireSucceededBackup refuses, before anything is created, a restore or a
+// verification of a BackupRequest that is not there or not Succeeded: the controller
+// would only fail the RestoreRequest for it (SourceNotReady), leaving an object behind.
+func (a *app) requireSucceededBackup(ctx context.Context, name string) error {
+	br := &backupv1alpha1.BackupRequest{}
+	if err := a.cl.Get(ctx, client.ObjectKey{Namespace: a.namespace, Name: name}, br); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("there is no BackupRequest %s in namespace %s (kubectl lc2 backup list shows the backups); nothing created", name, a.namespace)
+		}
+		return fmt.Errorf("get backup %s: %w", name, err)
+	}
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		return fmt.Errorf("BackupRequest %s is %s, not Succeeded: only a Succeeded backup can be restored or verified; nothing created", name, phaseOr(string(br.Status.Phase)))
+	}
+	return nil
 }
 
 func (a *app) backupVerifyCommand() *cobra.Command {

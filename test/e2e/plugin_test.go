@@ -250,6 +250,17 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 		Expect(r.stdout).To(MatchRegexp(`backup dev-\d{14} Failed: .*shop-ghost-db`))
 		Expect(r.stdout).To(MatchRegexp(`condition \w+=False \(\w+\): `))
 		Expect(r.stderr).To(ContainSubstring("shop-ghost-db"))
+
+		By("a restore or a verification of a backup that is missing or not Succeeded is refused before anything is created")
+		failed := regexp.MustCompile(`dev-\d{14}`).FindString(r.stdout)
+		restoresBefore := mustKubectl("get", "rr", "-n", ns, "-o", "name")
+		r = lc2("restore", "create", "--from", failed, "--target-bucket", live, "--target-prefix", "elsewhere/")
+		Expect(r.code).To(Equal(1), r.String())
+		Expect(r.stderr).To(ContainSubstring("BackupRequest " + failed + " is Failed, not Succeeded"))
+		r = lc2("backup", "verify", "no-such-backup")
+		Expect(r.code).To(Equal(1), r.String())
+		Expect(r.stderr).To(ContainSubstring("there is no BackupRequest no-such-backup in namespace " + ns))
+		Expect(mustKubectl("get", "rr", "-n", ns, "-o", "name")).To(Equal(restoresBefore))
 	})
 
 	It("suspends, resumes, lists, describes and runs a schedule now", func() {
@@ -310,7 +321,7 @@ metadata: {name: lc2-backup-create, namespace: %[1]s}
 rules:
 - apiGroups: [backup.liferay.cloud]
   resources: [backuprequests]
-  verbs: [create, list]
+  verbs: [create, get, list]
 - apiGroups: [backup.liferay.cloud]
   resources: [backupschedules]
   verbs: [get, list]
