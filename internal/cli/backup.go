@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -177,28 +176,8 @@ func (a *app) backupOrigin(ctx context.Context, env, fromSchedule string) (backu
 // waitBackup watches the backup until it is Succeeded, Failed or Expired, then
 // reports it.
 func (a *app) waitBackup(ctx context.Context, namespace, name string, timeout time.Duration) error {
-	wctx, cancel := waitContext(ctx, timeout)
-	defer cancel()
-	pp := &progressPrinter{w: a.out(), terminal: a.terminal, now: a.now}
-	var last *backupv1alpha1.BackupRequest
-	err := a.watchObject(wctx, &backupv1alpha1.BackupRequestList{}, namespace, name, func(obj runtime.Object) (bool, error) {
-		br, ok := obj.(*backupv1alpha1.BackupRequest)
-		if !ok {
-			return false, fmt.Errorf("watch backup %s: unexpected %T", name, obj)
-		}
-		last = br
-		pp.show(backupProgress(br))
-		return br.Status.Phase.IsTerminal(), nil
-	})
-	pp.finish()
-	if err != nil {
-		phase := "New"
-		if last != nil {
-			phase = phaseOr(string(last.Status.Phase))
-		}
-		return waitError(wctx, err, "backup "+name, timeout, phase)
-	}
-	return a.reportBackup(last)
+	return waitFor(ctx, a, &backupv1alpha1.BackupRequestList{}, "backup", namespace, name, timeout, backupProgress,
+		func(br *backupv1alpha1.BackupRequest) bool { return br.Status.Phase.IsTerminal() }, a.reportBackup)
 }
 
 // reportBackup prints a finished backup's outcome; a Failed or Expired one is an error.

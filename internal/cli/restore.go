@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -209,28 +208,8 @@ Exit 1 when the backup has problems.`,
 
 // waitRestore watches the restore until it is Succeeded or Failed, then reports it.
 func (a *app) waitRestore(ctx context.Context, namespace, name string, timeout time.Duration) error {
-	wctx, cancel := waitContext(ctx, timeout)
-	defer cancel()
-	pp := &progressPrinter{w: a.out(), terminal: a.terminal, now: a.now}
-	var last *backupv1alpha1.RestoreRequest
-	err := a.watchObject(wctx, &backupv1alpha1.RestoreRequestList{}, namespace, name, func(obj runtime.Object) (bool, error) {
-		rr, ok := obj.(*backupv1alpha1.RestoreRequest)
-		if !ok {
-			return false, fmt.Errorf("watch restore %s: unexpected %T", name, obj)
-		}
-		last = rr
-		pp.show(restoreProgress(rr))
-		return rr.Status.Phase.IsTerminal(), nil
-	})
-	pp.finish()
-	if err != nil {
-		phase := "New"
-		if last != nil {
-			phase = phaseOr(string(last.Status.Phase))
-		}
-		return waitError(wctx, err, "restore "+name, timeout, phase)
-	}
-	return a.reportRestore(last)
+	return waitFor(ctx, a, &backupv1alpha1.RestoreRequestList{}, "restore", namespace, name, timeout, restoreProgress,
+		func(rr *backupv1alpha1.RestoreRequest) bool { return rr.Status.Phase.IsTerminal() }, a.reportRestore)
 }
 
 // reportRestore prints a finished restore's outcome; a Failed one is an error.

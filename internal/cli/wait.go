@@ -172,3 +172,32 @@ func failingCondition(conds []metav1.Condition) *metav1.Condition {
 	}
 	return ready
 }
+
+// waitFor is --wait for one object of a kind: it watches namespace/name, showing
+// progressOf each version, until finished says it is done, then hands it to report.
+// A watch that ends first (timeout, Ctrl-C, an error) is reported by waitError with
+// the last phase seen.
+func waitFor[T client.Object](ctx context.Context, a *app, list client.ObjectList, kind, namespace, name string, timeout time.Duration,
+	progressOf func(T) progress, finished func(T) bool, report func(T) error) error {
+	wctx, cancel := waitContext(ctx, timeout)
+	defer cancel()
+	pp := &progressPrinter{w: a.out(), terminal: a.terminal, now: a.now}
+	var last T
+	phase := "New"
+	err := a.watchObject(wctx, list, namespace, name, func(obj runtime.Object) (bool, error) {
+		o, ok := obj.(T)
+		if !ok {
+			return false, fmt.Errorf("watch %s %s: unexpected %T", kind, name, obj)
+		}
+		last = o
+		p := progressOf(o)
+		phase = p.phase
+		pp.show(p)
+		return finished(o), nil
+	})
+	pp.finish()
+	if err != nil {
+		return waitError(wctx, err, kind+" "+name, timeout, phase)
+	}
+	return report(last)
+}
