@@ -82,8 +82,8 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 }
 
 func (a *app) createBackup(ctx context.Context, env string, o *createOptions) error {
-	if o.dryRun != "none" && o.dryRun != "client" && o.dryRun != "server" {
-		return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
+	if err := o.checkDryRun(); err != nil {
+		return err
 	}
 	origin, err := a.backupOrigin(ctx, env, o.fromSchedule)
 	if err != nil {
@@ -95,38 +95,58 @@ func (a *app) createBackup(ctx context.Context, env string, o *createOptions) er
 	case origin.previous != nil:
 		fprintf(a.streams.ErrOut, "spec from BackupRequest %s, the newest of environment %s\n", origin.previous.Name, env)
 	}
-	br, err := newBackup(a.namespace, env, a.now(), origin, o.spec)
+	return createAndWait(ctx, a, "backup", "backuprequest", func(now time.Time) (*backupv1alpha1.BackupRequest, error) {
+		return newBackup(a.namespace, env, now, origin, o.spec)
+	}, o, a.waitBackup)
+}
+
+// checkDryRun refuses a --dry-run value other than none, client and server.
+func (o *createOptions) checkDryRun() error {
+	switch o.dryRun {
+	case "none", "client", "server":
+		return nil
+	}
+	return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
+}
+
+// createAndWait creates the object build makes for the current second
+// (createStamped), or prints it instead with --dry-run (client: as built; server: as
+// the API server validated it), and waits for it with --wait.
+func createAndWait[T client.Object](ctx context.Context, a *app, kind, resource string, build func(time.Time) (T, error), o *createOptions,
+	wait func(ctx context.Context, namespace, name string, timeout time.Duration) error) error {
+	obj, err := build(a.now())
 	if err != nil {
 		return err
 	}
+	if o.dryRun == "client" {
+		return printObject(a.out(), obj, o.output)
+	}
 	var opts []client.CreateOption
-	switch o.dryRun {
-	case "client":
-		return printObject(a.out(), br, o.output)
-	case "server":
+	if o.dryRun == "server" {
 		opts = append(opts, client.DryRunAll)
 	}
 	err = a.createStamped(ctx, func(now time.Time) (client.Object, error) {
-		b, err := newBackup(a.namespace, env, now, origin, o.spec)
-		if b != nil {
-			br = b
+		built, err := build(now)
+		if err != nil {
+			return nil, err
 		}
-		return b, err
+		obj = built
+		return built, nil
 	}, opts...)
 	if o.dryRun == "server" {
 		if err != nil {
-			return fmt.Errorf("create backup %s (server dry run, nothing created): %w", br.Name, err)
+			return fmt.Errorf("create %s %s (server dry run, nothing created): %w", kind, obj.GetName(), err)
 		}
-		return printObject(a.out(), br, o.output)
+		return printObject(a.out(), obj, o.output)
 	}
 	if err != nil {
-		return fmt.Errorf("create backup %s: %w", br.Name, err)
+		return fmt.Errorf("create %s %s: %w", kind, obj.GetName(), err)
 	}
-	fprintf(a.out(), "backuprequest.backup.liferay.cloud/%s created\n", br.Name)
+	fprintf(a.out(), "%s.%s/%s created\n", resource, backupv1alpha1.GroupVersion.Group, obj.GetName())
 	if !o.wait {
 		return nil
 	}
-	return a.waitBackup(ctx, br.Namespace, br.Name, o.timeout)
+	return wait(ctx, obj.GetNamespace(), obj.GetName(), o.timeout)
 }
 
 // maxNameAttempts is how many consecutive seconds createStamped tries for a free name.

@@ -126,6 +126,9 @@ func newVerification(namespace, backup string, now time.Time) *backupv1alpha1.Re
 // createRestore creates the RestoreRequest build makes (see createStamped), prints
 // it instead with --dry-run, and waits for it with --wait.
 func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv1alpha1.RestoreRequest, error), o *createOptions) error {
+	if err := o.checkDryRun(); err != nil {
+		return err
+	}
 	rr, err := build(a.now())
 	if err != nil {
 		return err
@@ -135,37 +138,7 @@ func (a *app) createRestore(ctx context.Context, build func(time.Time) (*backupv
 			return err
 		}
 	}
-	var opts []client.CreateOption
-	switch o.dryRun {
-	case "client":
-		return printObject(a.out(), rr, o.output)
-	case "server":
-		opts = append(opts, client.DryRunAll)
-	case "none":
-	default:
-		return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
-	}
-	err = a.createStamped(ctx, func(now time.Time) (client.Object, error) {
-		r, err := build(now)
-		if r != nil {
-			rr = r
-		}
-		return r, err
-	}, opts...)
-	if o.dryRun == "server" {
-		if err != nil {
-			return fmt.Errorf("create restore %s (server dry run, nothing created): %w", rr.Name, err)
-		}
-		return printObject(a.out(), rr, o.output)
-	}
-	if err != nil {
-		return fmt.Errorf("create restore %s: %w", rr.Name, err)
-	}
-	fprintf(a.out(), "restorerequest.backup.liferay.cloud/%s created\n", rr.Name)
-	if !o.wait {
-		return nil
-	}
-	return a.waitRestore(ctx, rr.Namespace, rr.Name, o.timeout)
+	return createAndWait(ctx, a, "restore", "restorerequest", build, o, a.waitRestore)
 }
 
 // requireSucceededBackup refuses, before anything is created, a restore or a
