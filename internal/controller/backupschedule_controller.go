@@ -122,37 +122,29 @@ func (r *BackupScheduleReconciler) untilNextSlot(s *scheduleScope) time.Duration
 // in memory; closeSchedule stores it in one write, then runs the queued effects.
 type scheduleScope struct {
 	sched    *backupv1alpha1.BackupSchedule
-	base     *backupv1alpha1.BackupSchedule
 	now      time.Time
 	cron     *schedule.Cron
 	children []backupv1alpha1.BackupRequest
-	effects  []func()
+	pass[*backupv1alpha1.BackupSchedule]
 }
 
 func (r *BackupScheduleReconciler) newScheduleScope(sched *backupv1alpha1.BackupSchedule) *scheduleScope {
-	base := sched.DeepCopy()
+	p := newPass(sched)
 	sched.Status.ObservedGeneration = sched.Generation // stored with the pass's status
-	return &scheduleScope{sched: sched, base: base, now: r.Clock.Now()}
+	return &scheduleScope{sched: sched, pass: p, now: r.Clock.Now()}
 }
 
 func (s *scheduleScope) status() *backupv1alpha1.BackupScheduleStatus { return &s.sched.Status }
-
-func (s *scheduleScope) after(effect func()) { s.effects = append(s.effects, effect) }
 
 // closeSchedule stores the status in one merge patch guarded by the resourceVersion
 // (a conflict fails the pass, which the next pass repeats), then runs the effects.
 func (r *BackupScheduleReconciler) closeSchedule(ctx context.Context, s *scheduleScope) error {
 	if !equality.Semantic.DeepEqual(s.base.Status, s.sched.Status) {
-		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
-		if err := r.Status().Patch(ctx, s.sched, patch); err != nil {
-			return fmt.Errorf("patch status of %s/%s: %w", s.sched.Namespace, s.sched.Name, err)
+		if err := s.storeStatus(ctx, r.Status(), s.sched); err != nil {
+			return err
 		}
-		s.base = s.sched.DeepCopy()
 	}
-	for _, effect := range s.effects {
-		effect()
-	}
-	s.effects = nil
+	s.runEffects()
 	return nil
 }
 

@@ -27,37 +27,28 @@ type restoreScope struct {
 	prov    provider.Provider
 	project string
 	now     time.Time
-	base    *backupv1alpha1.RestoreRequest
-	effects []func()
+	pass[*backupv1alpha1.RestoreRequest]
 	// src is the verified backup, set by the source step.
 	src *loadedSource
 }
 
 func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, project string) *restoreScope {
 	rr.Status.ObservedGeneration = rr.Generation
-	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), base: rr.DeepCopy()}
+	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), pass: newPass(rr)}
 }
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
-
-// after queues an effect to run once the pass's status is stored.
-func (s *restoreScope) after(effect func()) { s.effects = append(s.effects, effect) }
 
 // closeRestore stores the status the steps changed in one merge patch guarded by the
 // resourceVersion, then runs the queued effects. A conflict fails the pass; the next
 // pass starts from the stored object and repeats its steps, which are idempotent.
 func (r *RestoreRequestReconciler) closeRestore(ctx context.Context, s *restoreScope) error {
 	if !equality.Semantic.DeepEqual(s.base.Status, s.rr.Status) {
-		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
-		if err := r.Status().Patch(ctx, s.rr, patch); err != nil {
-			return fmt.Errorf("patch status of restore %s/%s: %w", s.rr.Namespace, s.rr.Name, err)
+		if err := s.storeStatus(ctx, r.Status(), s.rr); err != nil {
+			return err
 		}
-		s.base = s.rr.DeepCopy()
 	}
-	for _, effect := range s.effects {
-		effect()
-	}
-	s.effects = nil
+	s.runEffects()
 	return nil
 }
 

@@ -2,11 +2,9 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -22,22 +20,17 @@ type backupScope struct {
 	br   *backupv1alpha1.BackupRequest
 	prov provider.Provider
 	now  time.Time
-	// base is the object as last read or written: the patch is computed against it.
-	base    *backupv1alpha1.BackupRequest
-	effects []func()
+	pass[*backupv1alpha1.BackupRequest]
 }
 
 // newScope starts a pass over br.
 func (r *BackupRequestReconciler) newScope(br *backupv1alpha1.BackupRequest, prov provider.Provider) *backupScope {
 	br.Status.ObservedGeneration = br.Generation // conditions set in this pass carry it
-	return &backupScope{br: br, prov: prov, now: r.Clock.Now(), base: br.DeepCopy()}
+	return &backupScope{br: br, prov: prov, now: r.Clock.Now(), pass: newPass(br)}
 }
 
 // status is the status the steps change.
 func (s *backupScope) status() *backupv1alpha1.BackupRequestStatus { return &s.br.Status }
-
-// after queues an effect to run once the pass's status is stored.
-func (s *backupScope) after(effect func()) { s.effects = append(s.effects, effect) }
 
 // close stores the status the steps changed, in one merge patch guarded by the
 // resourceVersion, then runs the queued effects. A conflict (someone else wrote the
@@ -45,16 +38,11 @@ func (s *backupScope) after(effect func()) { s.effects = append(s.effects, effec
 // steps, which are idempotent.
 func (r *BackupRequestReconciler) close(ctx context.Context, s *backupScope) error {
 	if !equality.Semantic.DeepEqual(s.base.Status, s.br.Status) {
-		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
-		if err := r.Status().Patch(ctx, s.br, patch); err != nil {
-			return fmt.Errorf("patch status of %s/%s: %w", s.br.Namespace, s.br.Name, err)
+		if err := s.storeStatus(ctx, r.Status(), s.br); err != nil {
+			return err
 		}
 		r.writes.record(s.br)
-		s.base = s.br.DeepCopy()
 	}
-	for _, effect := range s.effects {
-		effect()
-	}
-	s.effects = nil
+	s.runEffects()
 	return nil
 }
