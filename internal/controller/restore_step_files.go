@@ -128,14 +128,14 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 	clk := r.Clock
 	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
 		var objErr error
-		req.Objects = func(yield func(provider.ObjectMetadata, error) bool) {
+		req.Objects = func(yield func(provider.CopyItem, error) bool) {
 			for e, err := range src.inventoryEntries(ctx, r, prov) {
 				if err != nil {
 					objErr = err
-					yield(provider.ObjectMetadata{}, err)
+					yield(provider.CopyItem{}, err)
 					return
 				}
-				if !yield(provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}, nil) {
+				if !yield(provider.CopyItem{Source: provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}}, nil) {
 					return
 				}
 			}

@@ -5,6 +5,8 @@ package provider
 import (
 	"context"
 	"io"
+	"iter"
+	"time"
 )
 
 // Provider is everything a backup needs from a cloud: database snapshots and
@@ -32,6 +34,19 @@ type Provider interface {
 	DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 	// ListObjects lists every object under prefix, across all pages.
 	ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectMetadata, error)
+	// WalkObjects streams the current objects under prefix in key order, a listing page
+	// at a time, so memory does not grow with the number of objects. The walk ends at
+	// the first error, which it yields.
+	WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[ObjectMetadata, error]
+	// BucketVersioning reports whether bucket keeps object versions (versioning
+	// Enabled; Suspended or never enabled is false). A missing bucket is KindNotFound.
+	BucketVersioning(ctx context.Context, bucket string) (bool, error)
+	// WalkObjectsAsOf streams, in key order, the objects under prefix as they were at
+	// asOf in a versioned bucket: for each key the newest version last modified at or
+	// before asOf, with its VersionID, unless that version is a delete marker. Versions
+	// written after asOf are left out, so a file replaced or deleted later is still seen
+	// as it was. The walk ends at the first error, which it yields.
+	WalkObjectsAsOf(ctx context.Context, bucket, prefix string, asOf time.Time) iter.Seq2[ObjectMetadata, error]
 	// ListObjectsUpTo lists at most limit (1 to 1,000) objects under prefix, in key
 	// order, with a single request: enough to tell whether a prefix is empty.
 	ListObjectsUpTo(ctx context.Context, bucket, prefix string, limit int) ([]ObjectMetadata, error)

@@ -92,10 +92,10 @@ type ObjectStorageCopyRequest struct {
 	// Existing is what happens to a key already at the destination. The zero value,
 	// SkipIdentical, skips it when size and ETag match and copies over it otherwise.
 	Existing ExistingObjects
-	// Objects, if set, is the exact list of source objects to copy (keys under
-	// SourcePrefix, with size and ETag) instead of listing the source: a restore copies
-	// what the backup's inventory lists. Exclusions do not apply to it.
-	Objects iter.Seq2[ObjectMetadata, error]
+	// Objects, if set, is the exact list of objects to copy instead of listing the
+	// source: a restore copies what the backup's inventory lists, an incremental
+	// backup what its repository lacks. Exclusions do not apply to it.
+	Objects iter.Seq2[CopyItem, error]
 	// Stored, if set, is called once for every object that is at the destination when
 	// the copy is done with it: copied in this run, or found already copied (a resumed
 	// run). It is called from the copy's goroutines and must be safe for concurrent use.
@@ -117,7 +117,21 @@ const (
 	// Overwrite copies every object, replacing what the destination holds unless it is
 	// already identical.
 	Overwrite ExistingObjects = "Overwrite"
+	// Unchecked copies every object without looking at the destination (no listing,
+	// no HeadObject): the caller has already decided what is missing. Only for a
+	// content-addressed store, where a key that exists holds the same bytes.
+	Unchecked ExistingObjects = "Unchecked"
 )
+
+// CopyItem is one object of an explicit copy list (ObjectStorageCopyRequest.Objects).
+type CopyItem struct {
+	// Source is the object to copy: Key in SourceBucket, with its size and ETag; a
+	// VersionID copies that version.
+	Source ObjectMetadata
+	// DestinationKey is the key written, relative to DestinationPrefix. Empty means
+	// Source.Key relative to SourcePrefix, and Source.Key must then be under it.
+	DestinationKey string
+}
 
 // DatabaseInstanceState is a provider-neutral database instance state.
 type DatabaseInstanceState string
@@ -191,6 +205,8 @@ type StoredObject struct {
 	ETag string
 	// SourceETag is the source object's ETag as listed, without quotes.
 	SourceETag string
+	// SourceVersionID is the version copied, when the item named one.
+	SourceVersionID string
 	// Checksum is a full-object checksum reported by the store ("crc64nvme:...",
 	// "sha256:..."), when it reports one.
 	Checksum string
@@ -237,4 +253,7 @@ type ObjectMetadata struct {
 	Size         int64
 	ETag         string
 	LastModified time.Time
+	// VersionID is the object's version, when it was listed from a versioned bucket
+	// (WalkObjectsAsOf); empty otherwise.
+	VersionID string
 }

@@ -141,7 +141,13 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 
 	var source objectSource
 	if r.req.Objects != nil {
-		objects := newSeqSource(r.req.Objects, r.req.SourcePrefix)
+		objects := newSeqSource(func(yield func(provider.ObjectMetadata, error) bool) {
+			for item, err := range r.req.Objects { // TODO(provider helper): DestinationKey, VersionID
+				if !yield(item.Source, err) {
+					return
+				}
+			}
+		}, r.req.SourcePrefix)
 		defer objects.stop()
 		source = objects
 	} else {

@@ -16,7 +16,7 @@ import (
 
 // objectsOf lists keys of bucket as ObjectMetadata in the given order, with the size
 // and ETag ListObjects reports: what a restore reads from a backup's inventory.
-func objectsOf(t *testing.T, env Env, bucket string, keys ...string) iter.Seq2[provider.ObjectMetadata, error] {
+func objectsOf(t *testing.T, env Env, bucket string, keys ...string) iter.Seq2[provider.CopyItem, error] {
 	t.Helper()
 	listed := listing(t, env.Provider, bucket, "")
 	var objects []provider.ObjectMetadata
@@ -27,9 +27,9 @@ func objectsOf(t *testing.T, env Env, bucket string, keys ...string) iter.Seq2[p
 		}
 		objects = append(objects, o)
 	}
-	return func(yield func(provider.ObjectMetadata, error) bool) {
+	return func(yield func(provider.CopyItem, error) bool) {
 		for _, o := range objects {
-			if !yield(o, nil) {
+			if !yield(provider.CopyItem{Source: o}, nil) {
 				return
 			}
 		}
@@ -135,12 +135,12 @@ func (s *suite) copyExisting(t *testing.T) {
 	}
 
 	t.Run("SkipExisting copies only absent keys and leaves every existing object as it was", func(t *testing.T) {
-		for name, objects := range map[string]func(env Env, f *restoreFixture) iter.Seq2[provider.ObjectMetadata, error]{
-			"listing the source": func(Env, *restoreFixture) iter.Seq2[provider.ObjectMetadata, error] { return nil },
-			"Objects in key order": func(env Env, f *restoreFixture) iter.Seq2[provider.ObjectMetadata, error] {
+		for name, objects := range map[string]func(env Env, f *restoreFixture) iter.Seq2[provider.CopyItem, error]{
+			"listing the source": func(Env, *restoreFixture) iter.Seq2[provider.CopyItem, error] { return nil },
+			"Objects in key order": func(env Env, f *restoreFixture) iter.Seq2[provider.CopyItem, error] {
 				return objectsOf(t, env, f.src, orders["in key order"](all(f))...)
 			},
-			"Objects out of key order": func(env Env, f *restoreFixture) iter.Seq2[provider.ObjectMetadata, error] {
+			"Objects out of key order": func(env Env, f *restoreFixture) iter.Seq2[provider.CopyItem, error] {
 				return objectsOf(t, env, f.src, orders["out of key order"](all(f))...)
 			},
 		} {
@@ -262,7 +262,7 @@ func (s *suite) copyExisting(t *testing.T) {
 
 		broken := provider.NewError(provider.KindNotFound, "GetObject", f.src+"/b1/inventory/1.jsonl.gz", errors.New("gone")).
 			WithMessage("object s3://" + f.src + "/b1/inventory/1.jsonl.gz does not exist")
-		req.Objects = func(yield func(provider.ObjectMetadata, error) bool) { yield(provider.ObjectMetadata{}, broken) }
+		req.Objects = func(yield func(provider.CopyItem, error) bool) { yield(provider.CopyItem{}, broken) }
 		_, err = env.Provider.CopyObjectStorage(ctx, req)
 		if !errors.Is(err, broken) || provider.KindOf(err) != provider.KindNotFound {
 			t.Errorf("copy with a failing list: %v, want the list's NotFound error", err)

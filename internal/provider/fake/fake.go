@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"slices"
 	"sort"
@@ -384,10 +385,11 @@ func (p *Provider) selectObjects(req provider.ObjectStorageCopyRequest, excluder
 	resource := req.SourceBucket + "/" + req.SourcePrefix
 	var listed []provider.ObjectMetadata
 	if req.Objects != nil {
-		for o, err := range req.Objects {
+		for item, err := range req.Objects {
 			if err != nil {
 				return nil, fmt.Errorf("read the objects to copy: %w", err)
 			}
+			o := item.Source // TODO(provider helper): DestinationKey, VersionID
 			if !strings.HasPrefix(o.Key, req.SourcePrefix) {
 				return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
 					"object %s to copy is not under the source prefix %q", o.Key, req.SourcePrefix))
@@ -726,4 +728,30 @@ func snapshotID(owner provider.BackupOwner) string {
 		_, _ = fmt.Fprintf(h, "%d:%s;", len(field), field) // a hash.Hash never fails to write
 	}
 	return "snap-" + owner.Namespace + "-" + owner.Name + "-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// WalkObjects implements provider.Provider. TODO(provider helper)
+func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[provider.ObjectMetadata, error] {
+	return func(yield func(provider.ObjectMetadata, error) bool) {
+		objs, err := p.ListObjects(ctx, bucket, prefix)
+		if err != nil {
+			yield(provider.ObjectMetadata{}, err)
+			return
+		}
+		for _, o := range objs {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// BucketVersioning implements provider.Provider. TODO(provider helper)
+func (p *Provider) BucketVersioning(context.Context, string) (bool, error) { return false, nil }
+
+// WalkObjectsAsOf implements provider.Provider. TODO(provider helper)
+func (p *Provider) WalkObjectsAsOf(_ context.Context, bucket, prefix string, _ time.Time) iter.Seq2[provider.ObjectMetadata, error] {
+	return func(yield func(provider.ObjectMetadata, error) bool) {
+		yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectVersions", bucket+"/"+prefix, "not implemented"))
+	}
 }
