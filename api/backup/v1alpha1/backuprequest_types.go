@@ -80,6 +80,32 @@ type DatabaseBackupSpec struct {
 	InstanceID string `json:"instanceId"`
 }
 
+// DocumentLibraryMode is how a backup stores the document library.
+// +kubebuilder:validation:Enum=Full;Incremental
+type DocumentLibraryMode string
+
+const (
+	// ModeFull copies every file under the backup's own destination prefix.
+	ModeFull DocumentLibraryMode = "Full"
+	// ModeIncremental stores each file version once in the project environment's
+	// repository and copies only what it lacks.
+	ModeIncremental DocumentLibraryMode = "Incremental"
+)
+
+// CopyConsistency says which moment a backup's files show.
+// +kubebuilder:validation:Enum=PointInTime;Live
+type CopyConsistency string
+
+const (
+	// ConsistencyPointInTime: the source bucket is versioned and every file is the
+	// version that was current at status.documentLibrary.pointInTime.
+	ConsistencyPointInTime CopyConsistency = "PointInTime"
+	// ConsistencyLive: the source bucket is not versioned, so the copy read the files
+	// as they were while it ran; a file changed or deleted during the backup may
+	// differ from what the database snapshot references.
+	ConsistencyLive CopyConsistency = "Live"
+)
+
 // DocumentLibraryBackupSpec selects the document-library files to back up and where to put them.
 type DocumentLibraryBackupSpec struct {
 	// sourceBucket is the bucket holding the Liferay document library.
@@ -107,6 +133,15 @@ type DocumentLibraryBackupSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.endsWith('/')",message="destinationPrefix must end with '/' (for example \"retail/prd/20251109/\")"
 	DestinationPrefix ObjectPrefix `json:"destinationPrefix"`
 
+	// mode is how the files are stored. Full (the default) copies every file under the
+	// backup's own destinationPrefix. Incremental stores each file version once in the
+	// project environment's repository, <projectId>/.repository/<environment>/ in
+	// destinationBucket, copies only the files the repository lacks, and records in
+	// the backup's inventory which stored object holds each file (docs/incremental.md).
+	// +optional
+	// +kubebuilder:default=Full
+	Mode DocumentLibraryMode `json:"mode,omitempty"`
+
 	// excludeGeneratedFiles skips files Liferay regenerates on demand (thumbnails,
 	// previews, adaptive-media renditions); see docs/aws-provider.md for the exact paths.
 	// +optional
@@ -127,6 +162,7 @@ type DocumentLibraryBackupSpec struct {
 // +kubebuilder:validation:XValidation:rule="has(self.database) || has(self.documentLibrary)",message="at least one of spec.database and spec.documentLibrary must be set"
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable once created; create a new BackupRequest instead"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="spec.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
+// +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/.')",message="spec.documentLibrary.destinationPrefix must not begin with \"<projectId>/.\": those prefixes are the controller's (.repository/, .restores/)",fieldPath=".documentLibrary.destinationPrefix"
 type BackupRequestSpec struct {
 	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
 	// backup.liferay.cloud/project-id label of the BackupRequest's namespace.
@@ -279,6 +315,29 @@ type DocumentLibraryBackupStatus struct {
 	// totalSizeBytes is the size of all objects the backup holds.
 	// +optional
 	TotalSizeBytes int64 `json:"totalSizeBytes,omitempty"`
+	// mode is how the files are stored: Full or Incremental (spec.documentLibrary.mode).
+	// +optional
+	Mode DocumentLibraryMode `json:"mode,omitempty"`
+	// objectsReferenced is the number of objects an Incremental backup found already
+	// stored in its repository and references without copying them.
+	// +optional
+	ObjectsReferenced int64 `json:"objectsReferenced,omitempty"`
+	// bytesReferenced is the size of the objects referenced without a copy.
+	// +optional
+	BytesReferenced int64 `json:"bytesReferenced,omitempty"`
+	// repository is the repository an Incremental backup stores its objects in
+	// (s3://<destinationBucket>/<projectId>/.repository/<environment>/).
+	// +optional
+	Repository string `json:"repository,omitempty"`
+	// consistency says which moment the files show: PointInTime when the source bucket
+	// is versioned (each file as it was at pointInTime), Live when it is not (files as
+	// they were while the copy ran; not point-in-time).
+	// +optional
+	Consistency CopyConsistency `json:"consistency,omitempty"`
+	// pointInTime is the moment the copied file versions were current: the database
+	// snapshot's creation time, or the copy's start for a files-only backup.
+	// +optional
+	PointInTime *metav1.Time `json:"pointInTime,omitempty"`
 	// inventoryRun names the copy run whose inventory lists every object of the backup
 	// (inventory/<inventoryRun>-NNNNN.jsonl.gz under the destination prefix).
 	// +optional
@@ -374,7 +433,10 @@ type BackupRequestStatus struct {
 // +kubebuilder:printcolumn:name="Env",type=string,JSONPath=`.spec.environment`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Snapshot",type=string,JSONPath=`.status.database.snapshotId`,priority=1
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.documentLibrary.mode`,priority=1
 // +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.documentLibrary.objectsTotal`,priority=1
+// +kubebuilder:printcolumn:name="Copied",type=integer,JSONPath=`.status.documentLibrary.objectsCopied`,priority=1
+// +kubebuilder:printcolumn:name="Referenced",type=integer,JSONPath=`.status.documentLibrary.objectsReferenced`,priority=1
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BackupRequest struct {
@@ -416,6 +478,9 @@ func withSlash(p ObjectPrefix) string {
 // or empty for the whole bucket. The schema refuses a prefix without the '/'; this is
 // the one place objects stored before that rule are normalised too.
 func (dl *DocumentLibraryBackupSpec) SourceKeyPrefix() string { return withSlash(dl.SourcePrefix) }
+
+// Incremental reports whether the backup stores its files in the repository.
+func (dl *DocumentLibraryBackupSpec) Incremental() bool { return dl.Mode == ModeIncremental }
 
 // DestinationKeyPrefix is destinationPrefix ending with '/' (see SourceKeyPrefix).
 func (dl *DocumentLibraryBackupSpec) DestinationKeyPrefix() string {

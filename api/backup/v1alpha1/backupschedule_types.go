@@ -77,6 +77,13 @@ type DocumentLibraryTemplateSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.endsWith('/')",message="destinationPrefix must end with '/' (for example \"retail/prd/\")"
 	DestinationPrefix ObjectPrefix `json:"destinationPrefix,omitempty"`
 
+	// mode is how each run stores the files: Full (the default) or Incremental, which
+	// stores each file version once in <projectId>/.repository/<environment>/ and
+	// copies only what the repository lacks (docs/incremental.md).
+	// +optional
+	// +kubebuilder:default=Full
+	Mode DocumentLibraryMode `json:"mode,omitempty"`
+
 	// excludeGeneratedFiles skips files Liferay regenerates on demand (thumbnails,
 	// previews, adaptive-media renditions).
 	// +optional
@@ -98,6 +105,7 @@ type DocumentLibraryTemplateSpec struct {
 // can be changed: a change applies from the next run.
 // +kubebuilder:validation:XValidation:rule="has(self.database) || has(self.documentLibrary)",message="at least one of template.database and template.documentLibrary must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !has(self.documentLibrary.destinationPrefix) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="template.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
+// +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !has(self.documentLibrary.destinationPrefix) || !self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/.')",message="template.documentLibrary.destinationPrefix must not begin with \"<projectId>/.\": those prefixes are the controller's (.repository/, .restores/)",fieldPath=".documentLibrary.destinationPrefix"
 type BackupTemplateSpec struct {
 	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
 	// backup.liferay.cloud/project-id label of the schedule's namespace.
@@ -372,6 +380,7 @@ func (t *BackupTemplateSpec) RequestSpec(prefix string) BackupRequestSpec {
 			SourcePrefix:          dl.SourcePrefix,
 			DestinationBucket:     dl.DestinationBucket,
 			DestinationPrefix:     ObjectPrefix(prefix),
+			Mode:                  dl.Mode,
 			ExcludeGeneratedFiles: dl.ExcludeGeneratedFiles,
 			ExcludePatterns:       append([]string(nil), dl.ExcludePatterns...),
 		}

@@ -72,6 +72,9 @@ const (
 	ReasonCopying    Reason = "Copying"
 	ReasonCopied     Reason = "Copied"
 	ReasonCopyFailed Reason = "CopyFailed"
+	// ReasonWaitingForRepository: an Incremental copy waits for a sweep of its
+	// repository to finish before it reads which objects the repository holds.
+	ReasonWaitingForRepository Reason = "WaitingForRepository"
 
 	// ManifestWritten.
 	ReasonManifestWritten  Reason = "Written"
@@ -82,6 +85,10 @@ const (
 	ReasonRemoved       Reason = "Removed"
 	ReasonCleanupFailed Reason = "CleanupFailed"
 	ReasonKeptAsNewest  Reason = "KeptAsNewest"
+	// ReasonSweeping: an Incremental backup's own files are gone and the repository's
+	// sweep (removing stored objects no remaining backup references) is under way or
+	// waits for running backups of the repository.
+	ReasonSweeping Reason = "Sweeping"
 
 	// Archived.
 	ReasonRecorded      Reason = "Recorded"
@@ -89,6 +96,8 @@ const (
 
 	// Events only.
 	ReasonStarted Reason = "Started"
+	// ReasonRepositorySwept: a sweep removed the stored objects no backup references.
+	ReasonRepositorySwept Reason = "RepositorySwept"
 )
 
 // maxConditionMessage keeps condition messages well within the API's 32768-byte limit.
