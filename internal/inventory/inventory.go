@@ -1,6 +1,6 @@
 // Package inventory writes and reads a backup's full inventory: one JSON line per
 // stored object (source key, stored key, size, ETag, checksum where known), gzip
-// compressed, in parts of at most PartEntries lines, each part in stored-key order. The copy writes parts as it goes,
+// compressed, in parts of at most PartEntries lines, each part in source-key order. The copy writes parts as it goes,
 // so the inventory never needs the whole object list in memory and a failed or
 // cancelled copy still leaves a record of every object it wrote: cleanup deletes
 // only what an inventory lists.
@@ -41,7 +41,8 @@ type Entry struct {
 	// SourceKey is the object's key in the source bucket.
 	SourceKey string `json:"sourceKey"`
 	// StoredKey is the object's key relative to the backup's destination prefix
-	// (always under "data/").
+	// (always under "data/"), or for an Incremental backup relative to its repository
+	// prefix (always under "objects/").
 	StoredKey string `json:"storedKey"`
 	// Size is the object's size in bytes.
 	Size int64 `json:"size"`
@@ -49,6 +50,9 @@ type Entry struct {
 	ETag string `json:"etag"`
 	// SourceETag is the source object's ETag when it was copied.
 	SourceETag string `json:"sourceEtag,omitempty"`
+	// SourceVersionID is the source object's version, when the backup read a versioned
+	// bucket as of a point in time.
+	SourceVersionID string `json:"sourceVersionId,omitempty"`
 	// Checksum is a full-object checksum ("crc64nvme:…", "sha256:…") when the store reported one.
 	Checksum string `json:"checksum,omitempty"`
 }
@@ -127,10 +131,11 @@ func (w *Writer) flushLocked(ctx context.Context) {
 	if w.err != nil || len(w.pending) == 0 {
 		return
 	}
-	// Copies finish out of listing order; a part in key order lets a restore that
-	// skips existing keys (the destination listing walked in step with the entries)
-	// look keys up in one forward pass instead of a HeadObject for each straggler.
-	sortByStoredKey(w.pending)
+	// Copies finish out of listing order; a part in source-key order (the order of
+	// the keys a restore writes) lets a restore that skips existing keys walk the
+	// destination listing in step with the entries, in one forward pass instead of a
+	// HeadObject for each straggler. For a Full backup it is also stored-key order.
+	sortBySourceKey(w.pending)
 	data, part, err := encode(w.pending)
 	if err != nil {
 		w.err = err
@@ -147,8 +152,8 @@ func (w *Writer) flushLocked(ctx context.Context) {
 	w.pending = w.pending[:0]
 }
 
-func sortByStoredKey(entries []Entry) {
-	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.StoredKey, b.StoredKey) })
+func sortBySourceKey(entries []Entry) {
+	slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.SourceKey, b.SourceKey) })
 }
 
 // encode writes entries as gzip-compressed JSON Lines.
