@@ -25,6 +25,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/copyjob"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repolock"
 )
 
 // Cache indexes of BackupRequests: by spec.projectId (slots, retention) and by
@@ -80,11 +81,14 @@ type BackupRequestReconciler struct {
 	slots  *admission.Admission
 	jobs   *copyjob.Runner
 	writes *lastWrites
+	// locks are the Incremental repositories' locks.
+	locks *repolock.Locks
 }
 
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backuprequests/finalizers,verbs=update
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=backupschedules,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -384,6 +388,7 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	}
 	r.jobs = copyjob.NewRunner(ctx)
 	r.writes = newLastWrites()
+	r.locks = &repolock.Locks{Reader: r.APIReader, Client: r.Client, Namespace: r.Options.LockNamespace, Clock: r.Clock}
 }
 
 // phaseChanged passes creations, deletions and updates that change status.phase,

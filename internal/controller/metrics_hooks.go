@@ -11,6 +11,10 @@ type MetricsRecorder interface {
 	Finished(br *backupv1alpha1.BackupRequest)
 	// Copied adds a finished copy's objects and bytes.
 	Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64)
+	// Referenced adds the objects and bytes an Incremental backup found already stored.
+	Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64)
+	// Swept adds the stored objects and bytes a sweep of br's repository removed.
+	Swept(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// RetentionDeleted counts a backup whose artefacts were removed; RetentionFailed a failed attempt.
 	RetentionDeleted(br *backupv1alpha1.BackupRequest)
 	RetentionFailed(br *backupv1alpha1.BackupRequest)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // Options tunes the BackupRequest controller. Zero values take the defaults below.
@@ -48,6 +49,13 @@ type Options struct {
 	ResourceOwnership string
 	// OwnershipTagKey is the cloud tag naming a resource's project.
 	OwnershipTagKey string
+	// LockNamespace holds the Leases that lock Incremental repositories: the
+	// controller's own namespace (POD_NAMESPACE), so backups of one project in several
+	// namespaces still share one lock.
+	LockNamespace string
+	// SweepMaxDeletes bounds the stored objects one sweep pass removes; the sweep goes
+	// on in the next pass, so a restart loses at most one pass.
+	SweepMaxDeletes int
 }
 
 // Values of Options.ResourceOwnership.
@@ -70,6 +78,7 @@ const (
 	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1
 	DefaultRetentionCheckInterval         = time.Hour
+	DefaultLockNamespace                  = "default"
 )
 
 // WithDefaults returns o with every zero field set to its default.
@@ -106,6 +115,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.RetentionCheckInterval <= 0 {
 		o.RetentionCheckInterval = DefaultRetentionCheckInterval
+	}
+	if o.LockNamespace == "" {
+		o.LockNamespace = DefaultLockNamespace
+	}
+	if o.SweepMaxDeletes <= 0 {
+		o.SweepMaxDeletes = repository.DefaultMaxDeletes
 	}
 	if o.ResourceOwnership == "" {
 		o.ResourceOwnership = OwnershipTags

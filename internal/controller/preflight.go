@@ -170,6 +170,12 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 	if !ok {
 		return nil, nil
 	}
+	if reserved := br.Spec.ProjectID + "/."; strings.HasPrefix(prefix, reserved) {
+		// The schema refuses it too; a CRD installed without that rule must not let a
+		// backup claim a place inside a repository or a restore record.
+		return nil, &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+			"spec.documentLibrary.destinationPrefix %q lies under %q, which is the controller's (.repository/, .restores/); choose another prefix", prefix, reserved)}
+	}
 	if err := r.checkOtherRequests(ctx, br, bucket, prefix); err != nil {
 		return nil, err
 	}

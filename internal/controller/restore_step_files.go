@@ -15,6 +15,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // reconcileRestoreFiles copies the backup's objects, as its inventory lists them, back
@@ -114,7 +115,7 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 	backupPrefix := src.dataPrefix()
 	req := provider.ObjectStorageCopyRequest{
 		SourceBucket:       src.dataBucket(),
-		SourcePrefix:       layout.DataPrefix(backupPrefix),
+		SourcePrefix:       src.objectsPrefix(),
 		DestinationBucket:  string(dl.TargetBucket),
 		DestinationPrefix:  dl.TargetKeyPrefix(),
 		Concurrency:        r.Options.CopyConcurrency,
@@ -135,7 +136,15 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 					yield(provider.CopyItem{}, err)
 					return
 				}
-				if !yield(provider.CopyItem{Source: provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}}, nil) {
+				item := provider.CopyItem{Source: provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}}
+				if dl := src.manifest.DocumentLibrary; dl.Incremental() {
+					if item, err = repository.RestoreItem(dl.RepositoryPrefix, dl.SourcePrefix, e); err != nil {
+						objErr = failWith(backupv1alpha1.ReasonChecksumMismatch, "%v; the backup is not trusted", err)
+						yield(provider.CopyItem{}, objErr)
+						return
+					}
+				}
+				if !yield(item, nil) {
 					return
 				}
 			}

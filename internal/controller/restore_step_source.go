@@ -16,6 +16,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // loadedSource is a backup whose manifest verified: where it lives and what it holds.
@@ -29,10 +30,19 @@ type loadedSource struct {
 	br *backupv1alpha1.BackupRequest
 }
 
-// dataBucket and dataPrefix are where the backup's objects are: its destination
-// bucket and prefix (the objects are under dataPrefix + "data/").
+// dataBucket and dataPrefix are where the backup's own files are: its destination
+// bucket and prefix (a Full backup's objects are under dataPrefix + "data/").
 func (l *loadedSource) dataBucket() string { return l.manifest.DocumentLibrary.DestinationBucket }
 func (l *loadedSource) dataPrefix() string { return l.manifest.DocumentLibrary.DestinationPrefix }
+
+// objectsPrefix is the prefix every stored object of the backup is under: data/ of
+// its destination, or the objects of its repository.
+func (l *loadedSource) objectsPrefix() string {
+	if dl := l.manifest.DocumentLibrary; dl.Incremental() {
+		return dl.RepositoryPrefix + repository.ObjectsDir
+	}
+	return layout.DataPrefix(l.dataPrefix())
+}
 
 // inventoryEntries streams the backup's inventory: every part the manifest lists is
 // downloaded and must match its recorded sha256 and object count before any of its
@@ -73,7 +83,7 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 				return
 			}
 			for _, e := range entries {
-				if !layout.IsDataKey(e.StoredKey) {
+				if dl.Incremental() && !repository.IsStoredKey(e.StoredKey) || !dl.Incremental() && !layout.IsDataKey(e.StoredKey) {
 					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
 						"inventory part s3://%s/%s lists %q, which is not a data key of the backup", dl.DestinationBucket, key, e.StoredKey))
 					return
@@ -237,6 +247,11 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 			m.BackupID, m.ProjectID, rr.Namespace, s.project)
 	}
 	if dl := m.DocumentLibrary; dl != nil {
+		if want := repository.Prefix(m.ProjectID, m.Environment); dl.Incremental() && dl.RepositoryPrefix != want {
+			return nil, failWith(backupv1alpha1.ReasonProjectMismatch,
+				"spec.source: the backup %s names the repository %q, but the repository of %s/%s is %q; the backup is not trusted",
+				m.BackupID, dl.RepositoryPrefix, m.ProjectID, m.Environment, want)
+		}
 		if dl.Inventory == nil {
 			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
 				"spec.source: the backup %s has no inventory (a manifest older than format 1.1), so its files cannot be verified or restored", m.BackupID)

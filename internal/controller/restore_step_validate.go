@@ -12,6 +12,7 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // validation collects every problem found before anything is written, each naming
@@ -116,9 +117,10 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 		return nil
 	}
 	target, prefix := string(dl.TargetBucket), dl.TargetKeyPrefix()
-	if target == s.src.dataBucket() && (prefixesOverlap(prefix, s.src.dataPrefix()) || prefixesOverlap(prefix, restoresPrefix(m.ProjectID))) {
+	if target == s.src.dataBucket() && (prefixesOverlap(prefix, s.src.dataPrefix()) || prefixesOverlap(prefix, restoresPrefix(m.ProjectID)) ||
+		prefixesOverlap(prefix, m.ProjectID+"/"+repository.Dir)) {
 		v.add(backupv1alpha1.ReasonValidationFailed,
-			"spec.documentLibrary.targetPrefix: s3://%s/%s overlaps the backup itself (s3://%s/%s) or the restore records; choose a prefix outside it",
+			"spec.documentLibrary.targetPrefix: s3://%s/%s overlaps the backup itself (s3://%s/%s), the repositories or the restore records; choose a prefix outside it",
 			target, prefix, target, s.src.dataPrefix())
 		return nil
 	}

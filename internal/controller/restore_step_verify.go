@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -46,8 +45,8 @@ func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *resto
 		}
 	}
 	if dl := m.DocumentLibrary; dl != nil {
-		bucket, prefix := s.src.dataBucket(), s.src.dataPrefix()
-		listed, err := s.prov.ListObjects(ctx, bucket, layout.DataPrefix(prefix))
+		bucket := s.src.dataBucket()
+		listed, err := s.prov.ListObjects(ctx, bucket, s.src.objectsPrefix())
 		r.observeCall("ListObjects", err)
 		if err != nil {
 			return stepResult{}, fmt.Errorf("list the objects of backup %s: %w", m.BackupID, err)
@@ -61,7 +60,7 @@ func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *resto
 				return stepResult{}, err
 			}
 			ver.ObjectsChecked++
-			key := prefix + e.StoredKey
+			key := dl.StoredObjectKey(e.StoredKey)
 			o, ok := present[key]
 			switch {
 			case !ok:

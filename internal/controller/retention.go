@@ -113,6 +113,9 @@ func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *ba
 		return admission.Recheck(r.Options.RetentionCheckInterval), nil
 	}
 	removed, err := r.removeArtifacts(ctx, br)
+	if p, pending := isSweepPending(err); pending {
+		return ctrl.Result{RequeueAfter: p.after}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -178,12 +181,27 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 			done = append(done, summary)
 		}
 	}
-	if claim := br.Status.Claim; claim != nil {
+	switch claim := br.Status.Claim; {
+	case claim != nil && incremental(br):
+		if summary, err := r.removeFromRepository(ctx, br, prov); err != nil {
+			errs = append(errs, err)
+		} else {
+			done = append(done, summary)
+		}
+	case claim != nil:
 		if summary, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix); err != nil {
 			errs = append(errs, err)
 		} else {
 			done = append(done, summary)
 		}
+	}
+	if pending, ok := isSweepPending(errors.Join(errs...)); ok && len(errs) == 1 {
+		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
+			sweepingCondition(st, pending, metav1.NewTime(r.Clock.Now()))
+		}); perr != nil {
+			return "", perr
+		}
+		return "", pending
 	}
 	if err := errors.Join(errs...); err != nil {
 		if r.Metrics != nil {
@@ -327,6 +345,9 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 			}
 		}
 		removed, err := r.removeArtifacts(ctx, br)
+		if p, pending := isSweepPending(err); pending {
+			return ctrl.Result{RequeueAfter: p.after}, nil
+		}
 		if err != nil {
 			return ctrl.Result{}, err
 		}

@@ -27,6 +27,13 @@ func (r *BackupRequestReconciler) reconcileClaim(ctx context.Context, s *backupS
 	if err != nil {
 		return stepResult{}, err
 	}
+	if claim != nil && incremental(br) {
+		// Before the copy reads the repository, so every sweep from now on reads this
+		// backup's inventory.
+		if err := r.writeRepositoryRef(ctx, s); err != nil {
+			return stepResult{}, err
+		}
+	}
 	st.Claim = claim
 	if claim == nil {
 		st.SetCondition(backupv1alpha1.ConditionClaimed, metav1.ConditionTrue, backupv1alpha1.ReasonNothingToClaim,

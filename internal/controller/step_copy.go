@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -17,13 +18,14 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // reconcileCopy runs the document-library copy as a background job and refreshes
 // status.documentLibrary every ProgressInterval until the job ends. After a restart
 // the job is simply started again: the provider skips objects already copied. It
 // owns the DocumentLibraryCopied condition and status.documentLibrary.
-func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScope) (stepResult, error) {
+func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupScope) (stepResult, error) {
 	br, st := s.br, s.status()
 	dl := br.Spec.DocumentLibrary
 	if dl == nil || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
@@ -31,8 +33,24 @@ func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScop
 	}
 	job, running := r.jobs.Get(br.UID)
 	if !running {
+		to := layout.DataPrefix(dl.DestinationKeyPrefix())
+		if dl.Incremental() {
+			// The repository is read once the copy starts and referenced until the
+			// inventory is written: no sweep may run in between.
+			bucket, prefix := r.repositoryOf(br)
+			ok, blocker, err := r.locks.AcquireShared(ctx, bucket, prefix, lockHolder(br))
+			if err != nil {
+				return stepResult{}, err
+			}
+			if !ok {
+				st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForRepository,
+					fmt.Sprintf("waiting for %s to finish with s3://%s/%s", blocker, bucket, prefix), s.now)
+				return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
+			}
+			to = prefix
+		}
 		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
-			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, layout.DataPrefix(dl.DestinationKeyPrefix())), s.now)
+			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, to), s.now)
 		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
 		s.after(func() {
 			r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
@@ -44,6 +62,7 @@ func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScop
 		p := job.Progress()
 		progress := &backupv1alpha1.DocumentLibraryBackupStatus{
 			ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
+			ObjectsReferenced: p.ObjectsReferenced, BytesReferenced: p.BytesReferenced,
 		}
 		// Nothing counted yet (the job just started) is not worth a write.
 		if st.DocumentLibrary != nil || *progress != (backupv1alpha1.DocumentLibraryBackupStatus{}) {
@@ -52,31 +71,55 @@ func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScop
 		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
 	}
 
+	if dl.Incremental() {
+		// The inventory is written (or the copy is over): the repository may be swept.
+		bucket, prefix := r.repositoryOf(br)
+		if err := r.locks.ReleaseShared(ctx, bucket, prefix, lockHolder(br)); err != nil {
+			return stepResult{}, err
+		}
+	}
 	r.jobs.Forget(br.UID)
 	r.observeCall("CopyObjectStorage", copyErr)
 	if copyErr != nil {
 		return stepResult{}, fmt.Errorf("copy document library: %w", copyErr)
 	}
 	res, inv := result.Copy, result.Inventory
-	if stored := res.ObjectsCopied + res.ObjectsSkipped; inv.Objects != stored {
+	if stored := res.ObjectsCopied + res.ObjectsSkipped + result.ObjectsReferenced; inv.Objects != stored {
 		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
 			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)
 	}
 	// Totals are what the inventory lists: exactly what the backup holds.
 	st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{
-		ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
+		Mode: backupv1alpha1.ModeFull, ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
 		ObjectsExcluded: res.ObjectsExcluded, BytesCopied: res.BytesCopied, TotalSizeBytes: inv.Bytes,
-		InventoryRun: inv.Run,
+		ObjectsReferenced: result.ObjectsReferenced, BytesReferenced: result.BytesReferenced,
+		InventoryRun: inv.Run, Consistency: backupv1alpha1.ConsistencyLive,
 	}
 	msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
 		inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
+	if dl.Incremental() {
+		bucket, prefix := r.repositoryOf(br)
+		st.DocumentLibrary.Mode, st.DocumentLibrary.Repository = backupv1alpha1.ModeIncremental, fmt.Sprintf("s3://%s/%s", bucket, prefix)
+		msg = fmt.Sprintf("%d objects (%s) in the repository %s: %d copied (%s), %d already stored and referenced (%s), %d excluded",
+			inv.Objects, manifest.HumanBytes(inv.Bytes), st.DocumentLibrary.Repository, res.ObjectsCopied, manifest.HumanBytes(res.BytesCopied),
+			result.ObjectsReferenced, manifest.HumanBytes(result.BytesReferenced), res.ObjectsExcluded)
+	}
 	if res.ObjectsVanished > 0 {
 		msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
+	}
+	if t := result.PointInTime; t != nil {
+		st.DocumentLibrary.Consistency, st.DocumentLibrary.PointInTime = backupv1alpha1.ConsistencyPointInTime, &metav1.Time{Time: *t}
+		msg += "; every file as it was at " + t.UTC().Format(time.RFC3339)
+	} else {
+		msg += "; the source bucket is not versioned, so the files are as they were during the copy (not point-in-time)"
 	}
 	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionTrue, backupv1alpha1.ReasonCopied, msg, s.now)
 	s.after(func() {
 		if r.Metrics != nil {
 			r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
+			if result.ObjectsReferenced > 0 {
+				r.Metrics.Referenced(br, result.ObjectsReferenced, result.BytesReferenced)
+			}
 		}
 		r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
 			inv.Objects, manifest.HumanBytes(inv.Bytes))
@@ -86,38 +129,128 @@ func (r *BackupRequestReconciler) reconcileCopy(_ context.Context, s *backupScop
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.
 // The job writes the run's inventory as the copy goes, and flushes it even when the
-// copy fails or is cancelled: cleanup deletes only what an inventory lists.
+// copy fails or is cancelled: cleanup deletes only what an inventory lists. When the
+// source bucket is versioned the copy reads the versions current at the backup's
+// point in time (pointInTime), in both modes.
 func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, prov provider.Provider) copyjob.Func {
+	br = br.DeepCopy()
 	dl := br.Spec.DocumentLibrary
 	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
-	req := provider.ObjectStorageCopyRequest{
-		SourceBucket:          string(dl.SourceBucket),
-		SourcePrefix:          dl.SourceKeyPrefix(),
-		DestinationBucket:     bucket,
-		DestinationPrefix:     layout.DataPrefix(prefix),
-		ExcludePatterns:       append([]string(nil), dl.ExcludePatterns...),
-		ExcludeGeneratedFiles: dl.ExcludeGeneratedFiles,
-		Concurrency:           r.Options.CopyConcurrency,
-		MultipartThreshold:    r.Options.MultipartThreshold,
-	}
-	run := layout.RunID(r.Clock.Now())
+	started := r.Clock.Now()
+	run := layout.RunID(started)
 	clk := r.Clock
 	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
 		// The inventory outlives a cancelled copy: what was written must be recorded.
 		invCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inventoryFlushTimeout)
 		defer cancel()
-		inv := inventory.NewWriter(prov, bucket, prefix, run, clk)
-		req.Progress = progress
-		req.Stored = func(o provider.StoredObject) {
-			inv.Add(invCtx, inventory.Entry{
-				SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
-				ETag: o.ETag, SourceETag: o.SourceETag, Checksum: o.Checksum,
-			})
+		asOf, err := r.pointInTime(ctx, br, prov, started)
+		if err != nil {
+			return nil, err
 		}
-		res, copyErr := prov.CopyObjectStorage(ctx, req)
+		excluder, err := provider.NewExcluder(dl.ExcludePatterns, dl.ExcludeGeneratedFiles)
+		if err != nil {
+			return nil, err
+		}
+		inv := inventory.NewWriter(prov, bucket, prefix, run, clk)
+		record := func(e inventory.Entry) { inv.Add(invCtx, e) }
+		result := &copyjob.Result{PointInTime: asOf}
+		var copyErr error
+		if dl.Incremental() {
+			repoBucket, repoPrefix := r.repositoryOf(br)
+			var res *repository.BackupResult
+			res, copyErr = repository.Backup(ctx, prov, repository.BackupOptions{
+				SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(), Exclude: excluder, AsOf: asOf,
+				Bucket: repoBucket, Prefix: repoPrefix, Concurrency: r.Options.CopyConcurrency, MultipartThreshold: r.Options.MultipartThreshold,
+				Record: record, Progress: progress,
+			})
+			if res != nil {
+				result.Copy, result.ObjectsReferenced, result.BytesReferenced = res.Copy, res.ObjectsReferenced, res.BytesReferenced
+				result.Copy.ObjectsExcluded += res.ObjectsExcluded
+			}
+		} else {
+			req := provider.ObjectStorageCopyRequest{
+				SourceBucket:          string(dl.SourceBucket),
+				SourcePrefix:          dl.SourceKeyPrefix(),
+				DestinationBucket:     bucket,
+				DestinationPrefix:     layout.DataPrefix(prefix),
+				ExcludePatterns:       append([]string(nil), dl.ExcludePatterns...),
+				ExcludeGeneratedFiles: dl.ExcludeGeneratedFiles,
+				Concurrency:           r.Options.CopyConcurrency,
+				MultipartThreshold:    r.Options.MultipartThreshold,
+				Progress:              progress,
+				Stored: func(o provider.StoredObject) {
+					record(inventory.Entry{
+						SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
+						ETag: o.ETag, SourceETag: o.SourceETag, SourceVersionID: o.SourceVersionID, Checksum: o.Checksum,
+					})
+				},
+			}
+			var excluded int64
+			if asOf != nil {
+				req.Objects = versionsAsOf(ctx, prov, req.SourceBucket, req.SourcePrefix, *asOf, excluder, &excluded)
+			}
+			result.Copy, copyErr = prov.CopyObjectStorage(ctx, req)
+			if result.Copy != nil {
+				result.Copy.ObjectsExcluded += excluded
+			}
+		}
+		if result.Copy == nil {
+			result.Copy = &provider.ObjectStorageCopyResult{}
+		}
 		summary, invErr := inv.Close(invCtx)
-		return &copyjob.Result{Copy: res, Inventory: summary}, errors.Join(copyErr, invErr)
+		result.Inventory = summary
+		return result, errors.Join(copyErr, invErr)
 	}
+}
+
+// versionsAsOf is the copy list of a Full backup of a versioned source: each object
+// as it was at asOf, less the exclusions (counted in excluded), in key order so the
+// destination listing is still walked in step.
+func versionsAsOf(ctx context.Context, prov provider.Provider, bucket, prefix string, asOf time.Time, excluder *provider.Excluder, excluded *int64) iter.Seq2[provider.CopyItem, error] {
+	return func(yield func(provider.CopyItem, error) bool) {
+		for o, err := range prov.WalkObjectsAsOf(ctx, bucket, prefix, asOf) {
+			if err != nil {
+				yield(provider.CopyItem{}, fmt.Errorf("list s3://%s/%s as of %s: %w", bucket, prefix, asOf.UTC().Format(time.RFC3339), err))
+				return
+			}
+			if excluder.Excluded(strings.TrimPrefix(o.Key, prefix)) {
+				*excluded++
+				continue
+			}
+			if !yield(provider.CopyItem{Source: o}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// pointInTime is the moment a versioned source is read as of: the database
+// snapshot's creation time, so the files are those the snapshot references, or the
+// copy's start for a files-only backup. It is nil when the source bucket is not
+// versioned: the copy then reads the live bucket.
+func (r *BackupRequestReconciler) pointInTime(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, started time.Time) (*time.Time, error) {
+	source := string(br.Spec.DocumentLibrary.SourceBucket)
+	versioned, err := prov.BucketVersioning(ctx, source)
+	r.observeCall("BucketVersioning", err)
+	if err != nil {
+		return nil, fmt.Errorf("read the versioning of s3://%s: %w", source, err)
+	}
+	if !versioned {
+		return nil, nil
+	}
+	if db := br.Status.Database; br.Spec.Database != nil && db != nil && db.SnapshotID != "" {
+		snap, err := prov.GetDatabaseSnapshotStatus(ctx, db.SnapshotID)
+		r.observeCall("GetDatabaseSnapshotStatus", err)
+		if err != nil {
+			return nil, fmt.Errorf("read the creation time of snapshot %s: %w", db.SnapshotID, err)
+		}
+		if snap.CreatedAt != nil {
+			t := snap.CreatedAt.UTC()
+			return &t, nil
+		}
+	}
+	t := started.UTC()
+	return &t, nil
 }
 
 // inventoryFlushTimeout bounds the inventory writes of one copy run.

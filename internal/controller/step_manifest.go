@@ -110,7 +110,15 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 	}
 	info := &manifest.DocumentLibraryInfo{
 		SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(),
-		DestinationBucket: bucket, DestinationPrefix: prefix,
+		DestinationBucket: bucket, DestinationPrefix: prefix, Consistency: string(st.Consistency),
+	}
+	if st.PointInTime != nil {
+		t := st.PointInTime.UTC()
+		info.PointInTime = &t
+	}
+	if dl.Incremental() {
+		_, info.RepositoryPrefix = r.repositoryOf(br)
+		info.Mode, info.ObjectsCopied, info.ObjectsReferenced = manifest.ModeIncremental, st.ObjectsCopied, st.ObjectsReferenced
 	}
 	ref := &manifest.InventoryInfo{Format: manifest.InventoryFormat, Parts: []manifest.InventoryPart{}}
 	for _, o := range listed {
@@ -124,7 +132,7 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 			return nil, fmt.Errorf("read inventory part: %w", err)
 		}
 		part, err := inventory.Read(data, func(e inventory.Entry) error {
-			info.AddFile(manifest.File{Key: prefix + e.StoredKey, Size: e.Size, ETag: e.ETag})
+			info.AddFile(manifest.File{Key: info.StoredObjectKey(e.StoredKey), Size: e.Size, ETag: e.ETag})
 			return nil
 		})
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -28,6 +29,12 @@ type Func func(ctx context.Context, progress func(provider.CopyProgress)) (*Resu
 type Result struct {
 	Copy      *provider.ObjectStorageCopyResult
 	Inventory inventory.Summary
+	// ObjectsReferenced and BytesReferenced count the objects an Incremental backup
+	// found already stored in its repository (not in Copy).
+	ObjectsReferenced, BytesReferenced int64
+	// PointInTime is the moment the copied versions were current, when the source
+	// bucket is versioned; nil when the copy read the live bucket.
+	PointInTime *time.Time
 }
 
 // Job is one running or finished copy.

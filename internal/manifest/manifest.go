@@ -146,6 +146,37 @@ type DocumentLibraryInfo struct {
 	// Inventory references the backup's full inventory: every object it stores, in
 	// gzip-compressed JSON Lines parts under the destination prefix (docs/backup-layout.md).
 	Inventory *InventoryInfo `json:"inventory,omitempty"`
+	// Mode is "Incremental" when the objects are stored in RepositoryPrefix (the
+	// inventory's stored keys are relative to it); empty or "Full" when they are under
+	// DestinationPrefix + "data/".
+	Mode string `json:"mode,omitempty"`
+	// RepositoryPrefix is the repository of an Incremental backup in DestinationBucket
+	// (docs/incremental.md).
+	RepositoryPrefix string `json:"repositoryPrefix,omitempty"`
+	// ObjectsCopied and ObjectsReferenced split ObjectCount of an Incremental backup:
+	// objects it copied into the repository and objects it found there.
+	ObjectsCopied     int64 `json:"objectsCopied,omitempty"`
+	ObjectsReferenced int64 `json:"objectsReferenced,omitempty"`
+	// Consistency is "PointInTime" when every object is the version current at
+	// PointInTime (a versioned source), "Live" when the copy read the live bucket.
+	Consistency string `json:"consistency,omitempty"`
+	// PointInTime is the moment the copied versions were current.
+	PointInTime *time.Time `json:"pointInTime,omitempty"`
+}
+
+// ModeIncremental is DocumentLibraryInfo.Mode of a backup stored in a repository.
+const ModeIncremental = "Incremental"
+
+// Incremental reports whether the backup's objects are in its repository.
+func (d *DocumentLibraryInfo) Incremental() bool { return d.Mode == ModeIncremental }
+
+// StoredObjectKey is the key in DestinationBucket of the object an inventory entry
+// with storedKey describes.
+func (d *DocumentLibraryInfo) StoredObjectKey(storedKey string) string {
+	if d.Incremental() {
+		return d.RepositoryPrefix + storedKey
+	}
+	return d.DestinationPrefix + storedKey
 }
 
 // InventoryInfo references the parts of a backup's inventory.

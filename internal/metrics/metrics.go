@@ -20,6 +20,10 @@ type Recorder struct {
 	copiedBytes     *prometheus.CounterVec
 	retentionDone   *prometheus.CounterVec
 	retentionFailed *prometheus.CounterVec
+	// referencedObjects/Bytes count what Incremental backups referenced without a copy;
+	// sweptObjects/Bytes what sweeps removed from repositories.
+	referencedObjects, referencedBytes *prometheus.CounterVec
+	sweptObjects, sweptBytes           *prometheus.CounterVec
 
 	restoresTotal   *prometheus.CounterVec
 	restoreDuration *prometheus.HistogramVec
@@ -59,6 +63,18 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		retentionFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
 		}, []string{"project_id", "environment"}),
+		referencedObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_referenced_objects_total", Help: "Document-library objects Incremental backups found already stored in their repository and referenced without copying.",
+		}, []string{"project_id", "environment"}),
+		referencedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_referenced_bytes_total", Help: "Document-library bytes Incremental backups referenced without copying.",
+		}, []string{"project_id", "environment"}),
+		sweptObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_repository_swept_objects_total", Help: "Stored objects of Incremental repositories removed by sweeps because no backup referenced them.",
+		}, []string{"project_id", "environment"}),
+		sweptBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_repository_swept_bytes_total", Help: "Bytes of the stored objects sweeps removed.",
+		}, []string{"project_id", "environment"}),
 		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
@@ -74,7 +90,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		schedules: newScheduleMetrics(),
 	}
 	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
+		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -105,6 +121,18 @@ func (r *Recorder) Finished(br *backupv1alpha1.BackupRequest) {
 func (r *Recorder) Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
 	r.copiedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
 	r.copiedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+}
+
+// Referenced adds what an Incremental backup referenced without copying.
+func (r *Recorder) Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
+	r.referencedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.referencedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+}
+
+// Swept adds what a sweep of br's repository removed.
+func (r *Recorder) Swept(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
+	r.sweptObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.sweptBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
 }
 
 // ProviderCall counts a provider call and, when err is set, its failure kind.

@@ -223,6 +223,9 @@ type CopyProgress struct {
 	BytesCopied    int64
 	// ListingDone is true once ObjectsTotal is final.
 	ListingDone bool
+	// ObjectsReferenced and BytesReferenced count objects an Incremental backup found
+	// already stored and did not copy (the provider's own copy leaves them zero).
+	ObjectsReferenced, BytesReferenced int64
 }
 
 // ObjectStorageCopyResult summarises a finished copy.

@@ -97,6 +97,9 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 	fs.DurationVar(&c.ScheduleResync, "schedule-resync", envDuration("SCHEDULE_RESYNC", controller.DefaultScheduleResync, &errs),
 		"Longest a BackupSchedule waits before checking its due slots again, whatever its next slot, so a clock jump delays a run by at most this (SCHEDULE_RESYNC).")
 
+	// The Downward API sets it in the Deployment; repository locks live there.
+	o.LockNamespace = envString("POD_NAMESPACE", controller.DefaultLockNamespace)
+
 	archival := envBool(EnvEnableArchival, true, &errs)
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(fs)
