@@ -296,3 +296,142 @@ func TestRecordFromBackupRequest(t *testing.T) {
 		t.Fatalf("message not truncated: %d bytes", len(r.Message))
 	}
 }
+
+// newIncrementalBR returns a Succeeded Incremental BackupRequest: 3 objects (30 bytes),
+// 1 copied (5 bytes) and 2 referenced (25 bytes), point-in-time at pit.
+func newIncrementalBR(ns, name string, pit time.Time) *backupv1.BackupRequest {
+	br := newBR(ns, name, backupv1.PhaseSucceeded)
+	br.Spec.DocumentLibrary.Mode = backupv1.ModeIncremental
+	br.Status.DocumentLibrary = &backupv1.DocumentLibraryBackupStatus{ObjectsTotal: 3, TotalSizeBytes: 30,
+		Mode: backupv1.ModeIncremental, ObjectsCopied: 1, ObjectsReferenced: 2, BytesCopied: 5, BytesReferenced: 25,
+		Repository: "s3://dst/retail/.repository/prd/", Consistency: backupv1.ConsistencyPointInTime,
+		PointInTime: &metav1.Time{Time: pit}}
+	return br
+}
+
+// An Incremental backup reaches the history with its mode, copied/referenced split,
+// repository, consistency and point in time; a Full one with its mode and
+// consistency only (its copy counters are not a split); a database-only one with no
+// mode.
+func TestIncrementalAndFullBackupsArchived(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	pit := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	inc := newIncrementalBR("ns", "inc", pit)
+	full := newBR("ns", "full", backupv1.PhaseSucceeded)
+	full.Status.DocumentLibrary.ObjectsCopied, full.Status.DocumentLibrary.ObjectsSkipped = 2, 1 // a resumed copy
+	full.Status.DocumentLibrary.BytesCopied, full.Status.DocumentLibrary.Consistency = 20, backupv1.ConsistencyLive
+	dbOnly := newBR("ns", "dbonly", backupv1.PhaseSucceeded)
+	dbOnly.Spec.DocumentLibrary, dbOnly.Status.DocumentLibrary = nil, nil
+	kc := newFakeClient(t, inc, full, dbOnly)
+	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	waitFor(t, "three archived", func() bool { return archivedCount(t, kc) == 3 })
+
+	got, err := db.GetBackupRecord(ctx, "ns", "inc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DLMode != "Incremental" || got.DLObjectCount != 3 || got.DLTotalBytes != 30 || got.DLObjectsCopied != 1 ||
+		got.DLObjectsReferenced != 2 || got.DLBytesCopied != 5 || got.DLBytesReferenced != 25 ||
+		got.DLRepository != "s3://dst/retail/.repository/prd/" || got.DLConsistency != "PointInTime" ||
+		got.DLPointInTime == nil || !got.DLPointInTime.Equal(pit) {
+		t.Fatalf("incremental record %+v (point in time %v)", got, got.DLPointInTime)
+	}
+	if got, err = db.GetBackupRecord(ctx, "ns", "full"); err != nil {
+		t.Fatal(err)
+	}
+	if got.DLMode != "Full" || got.DLObjectCount != 3 || got.DLTotalBytes != 30 || got.DLObjectsCopied != 0 || got.DLBytesCopied != 0 ||
+		got.DLRepository != "" || got.DLConsistency != "Live" || got.DLPointInTime != nil {
+		t.Fatalf("full record %+v", got)
+	}
+	nulls := queryStrings(t, db.DB(), `SELECT name || ':' || COALESCE(dl_mode, 'NULL') || ':' ||
+		(dl_objects_copied IS NULL AND dl_bytes_copied IS NULL AND dl_objects_referenced IS NULL AND dl_bytes_referenced IS NULL)::text
+		FROM backup_requests ORDER BY name`)
+	if got := strings.Join(nulls, ","); got != "dbonly:NULL:true,full:Full:true,inc:Incremental:false" {
+		t.Fatalf("rows %s", got)
+	}
+	m, err := db.GetProjectMetrics(ctx, "retail", "prd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stored: what the Incremental backup copied plus the Full backup's size.
+	if m.TotalDLBytes != 5+30 || m.TotalDLBytesReferenced != 25 {
+		t.Fatalf("metrics %+v", m)
+	}
+}
+
+// An Incremental status whose split exceeds the backup's objects is refused naming
+// the field, like any record the database cannot store.
+func TestIncrementalRecordWithInconsistentSplitIsRejected(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	bad := newIncrementalBR("ns", "bad", time.Now())
+	bad.Status.DocumentLibrary.ObjectsReferenced = 5
+	kc := newFakeClient(t, bad)
+	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	var got backupv1.BackupRequest
+	waitFor(t, "Archived=False", func() bool {
+		if err := kc.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
+			t.Fatal(err)
+		}
+		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
+	})
+	if c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived); c.Reason != ReasonInvalidRecord ||
+		!strings.Contains(c.Message, "field dl_objects_copied") {
+		t.Fatalf("condition %+v", c)
+	}
+	if n := rowCount(t, db.DB()); n != 0 {
+		t.Fatalf("%d rows written", n)
+	}
+}
+
+func TestRecordFromBackupRequestModes(t *testing.T) {
+	now := time.Now()
+	// The spec's mode until the status has one; Full when neither says (the CRD's default).
+	br := newBR("ns", "p", backupv1.PhaseFailed)
+	br.Status.DocumentLibrary = nil
+	if r := RecordFromBackupRequest(br, now); r.DLMode != "Full" {
+		t.Fatalf("defaulted mode %q", r.DLMode)
+	}
+	br.Spec.DocumentLibrary.Mode = backupv1.ModeIncremental
+	if r := RecordFromBackupRequest(br, now); r.DLMode != "Incremental" || r.DLObjectsCopied != 0 {
+		t.Fatalf("spec mode: %+v", r)
+	}
+	// Without objectsTotal and totalSizeBytes (a copy that failed early), an Incremental
+	// backup holds what it copied and what it referenced.
+	inc := newIncrementalBR("ns", "i", now)
+	inc.Spec.DocumentLibrary.Mode = "" // the status says
+	inc.Status.DocumentLibrary.ObjectsTotal, inc.Status.DocumentLibrary.TotalSizeBytes = 0, 0
+	r := RecordFromBackupRequest(inc, now)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.DLMode != "Incremental" || r.DLObjectCount != 3 || r.DLTotalBytes != 30 || r.DLObjectsReferenced != 2 || r.DLBytesCopied != 5 {
+		t.Fatalf("incremental fallback: %+v", r)
+	}
+	// A Full backup's copy counters are not a split: only its totals are recorded.
+	full := newBR("ns", "f", backupv1.PhaseSucceeded)
+	full.Status.DocumentLibrary = &backupv1.DocumentLibraryBackupStatus{ObjectsCopied: 2, ObjectsSkipped: 1, BytesCopied: 20,
+		Mode: backupv1.ModeFull}
+	r = RecordFromBackupRequest(full, now)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.DLMode != "Full" || r.DLObjectCount != 3 || r.DLTotalBytes != 20 || r.DLObjectsCopied != 0 || r.DLBytesCopied != 0 {
+		t.Fatalf("full: %+v", r)
+	}
+	// A database-only backup has no mode.
+	dbOnly := newBR("ns", "d", backupv1.PhaseSucceeded)
+	dbOnly.Spec.DocumentLibrary, dbOnly.Status.DocumentLibrary = nil, nil
+	if r := RecordFromBackupRequest(dbOnly, now); r.DLMode != "" {
+		t.Fatalf("database-only mode %q", r.DLMode)
+	}
+}

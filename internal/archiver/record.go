@@ -60,17 +60,33 @@ func RecordFromBackupRequest(br *backupv1.BackupRequest, now time.Time) *databas
 	if dl := br.Spec.DocumentLibrary; dl != nil {
 		r.DLSourceBucket, r.DLSourcePrefix = string(dl.SourceBucket), string(dl.SourcePrefix)
 		r.DLDestinationBucket, r.DLDestinationPrefix = string(dl.DestinationBucket), string(dl.DestinationPrefix)
+		r.DLMode = string(dl.Mode)
 	}
 	if st := br.Status.DocumentLibrary; st != nil {
+		// The status says what the copy did; the spec (defaulted to Full) what was asked.
+		if st.Mode != "" {
+			r.DLMode = string(st.Mode)
+		}
 		r.DLObjectCount = st.ObjectsTotal
 		if r.DLObjectCount == 0 {
-			r.DLObjectCount = st.ObjectsCopied + st.ObjectsSkipped
+			r.DLObjectCount = st.ObjectsCopied + st.ObjectsSkipped + st.ObjectsReferenced
 		}
 		r.DLObjectsExcluded = st.ObjectsExcluded
 		r.DLTotalBytes = st.TotalSizeBytes
 		if r.DLTotalBytes == 0 {
-			r.DLTotalBytes = st.BytesCopied
+			r.DLTotalBytes = st.BytesCopied + st.BytesReferenced
 		}
+		if r.DLMode == string(backupv1.ModeIncremental) {
+			// Only an Incremental backup splits what it copied from what it references;
+			// a Full one stored everything it holds (DLObjectCount, DLTotalBytes).
+			r.DLObjectsCopied, r.DLObjectsReferenced = st.ObjectsCopied, st.ObjectsReferenced
+			r.DLBytesCopied, r.DLBytesReferenced = st.BytesCopied, st.BytesReferenced
+			r.DLRepository = st.Repository
+		}
+		r.DLConsistency, r.DLPointInTime = string(st.Consistency), timePtr(st.PointInTime)
+	}
+	if r.DLMode == "" && br.Spec.DocumentLibrary != nil {
+		r.DLMode = string(backupv1.ModeFull) // the CRD's default
 	}
 	if m := br.Status.Manifest; m != nil {
 		r.ManifestLocation, r.ManifestChecksum = m.Location, m.Checksum

@@ -15,6 +15,8 @@ var backupColumns = []string{
 	"db_backup_type", "db_instance_id", "db_snapshot_id", "db_snapshot_arn", "db_engine", "db_engine_version", "db_size_bytes",
 	"dl_source_bucket", "dl_source_prefix", "dl_destination_bucket", "dl_destination_prefix",
 	"dl_object_count", "dl_objects_excluded", "dl_total_bytes",
+	"dl_mode", "dl_objects_copied", "dl_objects_referenced", "dl_bytes_copied", "dl_bytes_referenced",
+	"dl_repository", "dl_consistency", "dl_point_in_time",
 	"manifest_location", "manifest_checksum", "retention_days",
 	"requested_at", "start_time", "completion_time", "expires_at",
 }
@@ -74,6 +76,8 @@ func (c *Client) UpsertBackupRecordChanged(ctx context.Context, r *BackupRecord)
 		nullStr(r.DBEngine), nullStr(r.DBEngineVersion), nullInt(r.DBSizeBytes),
 		nullStr(r.DLSourceBucket), nullStr(r.DLSourcePrefix), nullStr(r.DLDestinationBucket), nullStr(r.DLDestinationPrefix),
 		nullInt(r.DLObjectCount), nullInt(r.DLObjectsExcluded), nullInt(r.DLTotalBytes),
+		nullStr(r.DLMode), nullInt(r.DLObjectsCopied), nullInt(r.DLObjectsReferenced), nullInt(r.DLBytesCopied), nullInt(r.DLBytesReferenced),
+		nullStr(r.DLRepository), nullStr(r.DLConsistency), nullTime(r.DLPointInTime),
 		nullStr(r.ManifestLocation), nullStr(r.ManifestChecksum), nullInt(int64(r.RetentionDays)),
 		r.RequestedAt.UTC(), nullTime(r.StartTime), nullTime(r.CompletionTime), nullTime(r.ExpiresAt))
 	if err != nil {
@@ -88,13 +92,14 @@ type scanner interface{ Scan(dest ...any) error }
 func scanBackup(s scanner) (*BackupRecord, error) {
 	var r BackupRecord
 	var reason, message, dbType, dbInst, dbSnap, dbArn, dbEng, dbEngVer sql.NullString
-	var dlSrcB, dlSrcP, dlDstB, dlDstP, manLoc, manSum sql.NullString
-	var dbSize, dlCount, dlExcl, dlBytes, retention sql.NullInt64
-	var start, completion, expires, marked, deleted sql.NullTime
+	var dlSrcB, dlSrcP, dlDstB, dlDstP, dlMode, dlRepo, dlCons, manLoc, manSum sql.NullString
+	var dbSize, dlCount, dlExcl, dlBytes, dlObjCopied, dlObjRef, dlBytesCopied, dlBytesRef, retention sql.NullInt64
+	var dlPIT, start, completion, expires, marked, deleted sql.NullTime
 	var duration sql.NullFloat64
 	err := s.Scan(&r.UID, &r.Namespace, &r.Name, &r.ProjectID, &r.Environment, &r.Provider, &r.Phase, &reason, &message,
 		&dbType, &dbInst, &dbSnap, &dbArn, &dbEng, &dbEngVer, &dbSize,
 		&dlSrcB, &dlSrcP, &dlDstB, &dlDstP, &dlCount, &dlExcl, &dlBytes,
+		&dlMode, &dlObjCopied, &dlObjRef, &dlBytesCopied, &dlBytesRef, &dlRepo, &dlCons, &dlPIT,
 		&manLoc, &manSum, &retention,
 		&r.RequestedAt, &start, &completion, &expires,
 		&duration, &marked, &deleted, &r.CreatedAt, &r.UpdatedAt)
@@ -106,6 +111,9 @@ func scanBackup(s scanner) (*BackupRecord, error) {
 	r.DBEngine, r.DBEngineVersion, r.DBSizeBytes = dbEng.String, dbEngVer.String, dbSize.Int64
 	r.DLSourceBucket, r.DLSourcePrefix, r.DLDestinationBucket, r.DLDestinationPrefix = dlSrcB.String, dlSrcP.String, dlDstB.String, dlDstP.String
 	r.DLObjectCount, r.DLObjectsExcluded, r.DLTotalBytes = dlCount.Int64, dlExcl.Int64, dlBytes.Int64
+	r.DLMode, r.DLRepository, r.DLConsistency, r.DLPointInTime = dlMode.String, dlRepo.String, dlCons.String, timePtr(dlPIT)
+	r.DLObjectsCopied, r.DLObjectsReferenced = dlObjCopied.Int64, dlObjRef.Int64
+	r.DLBytesCopied, r.DLBytesReferenced = dlBytesCopied.Int64, dlBytesRef.Int64
 	r.ManifestLocation, r.ManifestChecksum, r.RetentionDays = manLoc.String, manSum.String, int32(retention.Int64)
 	r.StartTime, r.CompletionTime, r.ExpiresAt = timePtr(start), timePtr(completion), timePtr(expires)
 	r.MarkedForDeletionAt, r.DeletedAt = timePtr(marked), timePtr(deleted)
@@ -237,10 +245,10 @@ func (c *Client) GetProjectMetrics(ctx context.Context, projectID, environment s
 	var m ProjectMetrics
 	var last, lastOK sql.NullTime
 	err := c.db.QueryRowContext(ctx, `SELECT project_id, environment, total_backups, succeeded_backups, failed_backups,
-expired_backups, total_db_size_bytes, total_dl_bytes, total_dl_objects, timed_backups, total_duration_seconds,
-last_backup_at, last_success_at FROM backup_metrics WHERE project_id = $1 AND environment = $2`, projectID, environment).Scan(
+expired_backups, total_db_size_bytes, total_dl_bytes, total_dl_bytes_referenced, total_dl_objects, timed_backups,
+total_duration_seconds, last_backup_at, last_success_at FROM backup_metrics WHERE project_id = $1 AND environment = $2`, projectID, environment).Scan(
 		&m.ProjectID, &m.Environment, &m.TotalBackups, &m.SucceededBackups, &m.FailedBackups, &m.ExpiredBackups,
-		&m.TotalDBSizeBytes, &m.TotalDLBytes, &m.TotalDLObjects, &m.TimedBackups, &m.TotalDurationSeconds, &last, &lastOK)
+		&m.TotalDBSizeBytes, &m.TotalDLBytes, &m.TotalDLBytesReferenced, &m.TotalDLObjects, &m.TimedBackups, &m.TotalDurationSeconds, &last, &lastOK)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s: %w", op, ErrNotFound)
 	}

@@ -35,7 +35,9 @@ func TestMigrateTwiceChangesNothing(t *testing.T) {
 	before := schemaSnapshot(t, c)
 	for _, want := range []string{"backup_requests.uid", "restore_requests.uid", "backup_metrics.project_id",
 		"recent_successful_backups:", "backup_summary_by_project:", "backup_requests_duration", "backup_requests_updated_at",
-		"restore_requests.backup_id:character varying:512:YES", "restore_requests.verify_only:boolean::NO", "restore_requests_completed_idx"} {
+		"restore_requests.backup_id:character varying:512:YES", "restore_requests.verify_only:boolean::NO", "restore_requests_completed_idx",
+		"backup_requests.dl_mode:character varying:16:YES", "backup_requests.dl_point_in_time:timestamp with time zone::YES",
+		"backup_metrics.total_dl_bytes_referenced:bigint::NO", "backup_requests_dl_incremental_split:"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("schema lacks %q", want)
 		}

@@ -30,6 +30,23 @@ type BackupRecord struct {
 	DLObjectCount       int64
 	DLObjectsExcluded   int64
 	DLTotalBytes        int64
+	// DLMode is Full or Incremental; empty on a row written before migration 0003
+	// (Full, when the row has a document library) or without a document library.
+	DLMode string
+	// Incremental only (zero for Full, stored as NULL): the objects and bytes copied
+	// into the repository and those found there and referenced without a copy;
+	// copied + referenced is at most DLObjectCount and DLTotalBytes. What a backup
+	// stored is DLBytesCopied for Incremental and DLTotalBytes for Full.
+	DLObjectsCopied     int64
+	DLObjectsReferenced int64
+	DLBytesCopied       int64
+	DLBytesReferenced   int64
+	// DLRepository is the repository of an Incremental backup, s3://bucket/prefix/.
+	DLRepository string
+	// DLConsistency is PointInTime or Live; DLPointInTime the moment the copied
+	// versions were current.
+	DLConsistency string
+	DLPointInTime *time.Time
 
 	ManifestLocation string
 	ManifestChecksum string
@@ -51,20 +68,24 @@ type BackupRecord struct {
 }
 
 // ProjectMetrics is one row of backup_metrics: aggregates of a project environment.
+// TotalDLBytes is the document-library bytes the backups stored: DLBytesCopied of
+// Incremental backups, DLTotalBytes of Full ones. TotalDLBytesReferenced is the rest
+// of the Incremental backups' size (already in the repository).
 type ProjectMetrics struct {
-	ProjectID            string
-	Environment          string
-	TotalBackups         int64
-	SucceededBackups     int64
-	FailedBackups        int64
-	ExpiredBackups       int64
-	TotalDBSizeBytes     int64
-	TotalDLBytes         int64
-	TotalDLObjects       int64
-	TimedBackups         int64
-	TotalDurationSeconds float64
-	LastBackupAt         *time.Time
-	LastSuccessAt        *time.Time
+	ProjectID              string
+	Environment            string
+	TotalBackups           int64
+	SucceededBackups       int64
+	FailedBackups          int64
+	ExpiredBackups         int64
+	TotalDBSizeBytes       int64
+	TotalDLBytes           int64
+	TotalDLBytesReferenced int64
+	TotalDLObjects         int64
+	TimedBackups           int64
+	TotalDurationSeconds   float64
+	LastBackupAt           *time.Time
+	LastSuccessAt          *time.Time
 }
 
 // RestoreRecord is one row of restore_requests: the history of one RestoreRequest,

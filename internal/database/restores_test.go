@@ -294,9 +294,7 @@ func TestMigrationFromVersion1KeepsRestoreRows(t *testing.T) {
 		now() - interval '1 hour', now() - interval '1 hour', now())`, oldUID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.UpsertBackupRecord(ctx, succeeded("proj-retail-prd", "nightly", "retail", "prd", time.Now().UTC())); err != nil {
-		t.Fatal(err)
-	}
+	insertV1Backup(t, c, "44444444-4444-4444-8444-444444444445", "proj-retail-prd", "nightly", "retail", "prd", 5000)
 
 	if err := c.Migrate(ctx); err != nil {
 		t.Fatal(err)

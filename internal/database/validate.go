@@ -44,6 +44,8 @@ var (
 		string(backupv1alpha1.PhasePending): true, string(backupv1alpha1.PhaseInProgress): true, string(backupv1alpha1.PhaseSucceeded): true,
 		string(backupv1alpha1.PhaseFailed): true, string(backupv1alpha1.PhaseExpired): true,
 	}
+	dlModes       = map[string]bool{string(backupv1alpha1.ModeFull): true, string(backupv1alpha1.ModeIncremental): true}
+	consistencies = map[string]bool{string(backupv1alpha1.ConsistencyPointInTime): true, string(backupv1alpha1.ConsistencyLive): true}
 )
 
 // Column limits, matching the schema.
@@ -131,6 +133,7 @@ func (r *BackupRecord) Validate() error {
 	c.nonNegative("dl_object_count", r.DLObjectCount)
 	c.nonNegative("dl_objects_excluded", r.DLObjectsExcluded)
 	c.nonNegative("dl_total_bytes", r.DLTotalBytes)
+	c.documentLibraryMode(r)
 	c.text("manifest_location", r.ManifestLocation, 2048, false)
 	c.text("manifest_checksum", r.ManifestChecksum, 128, false)
 	if r.RetentionDays < 0 || r.RetentionDays > 3650 {
@@ -141,6 +144,54 @@ func (r *BackupRecord) Validate() error {
 		return c.err
 	}
 	return nil
+}
+
+// documentLibraryMode checks the columns of migration 0003: the mode, the
+// copied/referenced split and the repository (Incremental only; copied plus
+// referenced at most the backup's object count and size), the consistency and
+// the point in time.
+func (c *checker) documentLibraryMode(r *BackupRecord) {
+	if r.DLMode != "" && !dlModes[r.DLMode] {
+		c.fail("dl_mode", "%q is not one of Full, Incremental", truncate(r.DLMode, 40))
+	}
+	c.nonNegative("dl_objects_copied", r.DLObjectsCopied)
+	c.nonNegative("dl_objects_referenced", r.DLObjectsReferenced)
+	c.nonNegative("dl_bytes_copied", r.DLBytesCopied)
+	c.nonNegative("dl_bytes_referenced", r.DLBytesReferenced)
+	c.text("dl_repository", r.DLRepository, 2048, false)
+	if r.DLConsistency != "" && !consistencies[r.DLConsistency] {
+		c.fail("dl_consistency", "%q is not one of PointInTime, Live", truncate(r.DLConsistency, 40))
+	}
+	checkTime(c, "dl_point_in_time", r.DLPointInTime)
+	if r.DLMode != string(backupv1alpha1.ModeIncremental) {
+		// A Full backup (an empty mode is Full) copied everything it holds into its
+		// own prefix: there is no split and no repository.
+		for _, f := range []struct {
+			field string
+			v     int64
+		}{
+			{"dl_objects_copied", r.DLObjectsCopied}, {"dl_objects_referenced", r.DLObjectsReferenced},
+			{"dl_bytes_copied", r.DLBytesCopied}, {"dl_bytes_referenced", r.DLBytesReferenced},
+		} {
+			if f.v != 0 {
+				c.fail(f.field, "is %d, but only an Incremental backup has one (dl_mode %q)", f.v, r.DLMode)
+			}
+		}
+		if r.DLRepository != "" {
+			c.fail("dl_repository", "is set, but only an Incremental backup has one (dl_mode %q)", r.DLMode)
+		}
+		return
+	}
+	// Each object is copied or referenced, not both. Written as a difference: the
+	// counts are non-negative, so it cannot overflow.
+	if r.DLObjectsCopied > r.DLObjectCount-r.DLObjectsReferenced {
+		c.fail("dl_objects_copied", "%d plus dl_objects_referenced %d exceeds dl_object_count %d",
+			r.DLObjectsCopied, r.DLObjectsReferenced, r.DLObjectCount)
+	}
+	if r.DLBytesCopied > r.DLTotalBytes-r.DLBytesReferenced {
+		c.fail("dl_bytes_copied", "%d plus dl_bytes_referenced %d exceeds dl_total_bytes %d",
+			r.DLBytesCopied, r.DLBytesReferenced, r.DLTotalBytes)
+	}
 }
 
 // The checks shared by the records of backups and restores.

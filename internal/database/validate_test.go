@@ -35,6 +35,25 @@ func TestInvalidValuesGiveClearErrorAndNoRow(t *testing.T) {
 		{"requested_at", func(r *BackupRecord) { r.RequestedAt = time.Time{} }},
 		{"completion_time", func(r *BackupRecord) { r.CompletionTime = tp(r.StartTime.Add(-time.Minute)) }},
 		{"expires_at", func(r *BackupRecord) { r.ExpiresAt = tp(time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)) }},
+		{"dl_mode", func(r *BackupRecord) { r.DLMode = "Differential" }},
+		{"dl_mode", func(r *BackupRecord) { incremental(r, now).DLMode = "incremental" }},
+		{"dl_consistency", func(r *BackupRecord) { r.DLConsistency = "Eventually" }},
+		{"dl_point_in_time", func(r *BackupRecord) { incremental(r, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)) }},
+		{"dl_repository", func(r *BackupRecord) { incremental(r, now).DLRepository = "s3://b/" + strings.Repeat("p/", 1100) }},
+		{"dl_objects_copied", func(r *BackupRecord) { incremental(r, now).DLObjectsCopied = -1 }},
+		{"dl_objects_referenced", func(r *BackupRecord) { incremental(r, now).DLObjectsReferenced = -4 }},
+		{"dl_bytes_copied", func(r *BackupRecord) { incremental(r, now).DLBytesCopied = -1 }},
+		{"dl_bytes_referenced", func(r *BackupRecord) { incremental(r, now).DLBytesReferenced = -1 }},
+		// Copied and referenced split the backup: together at most its objects and bytes.
+		{"dl_objects_copied", func(r *BackupRecord) { incremental(r, now).DLObjectsCopied = 5 }},
+		{"dl_objects_copied", func(r *BackupRecord) { incremental(r, now).DLObjectCount = 0 }},
+		{"dl_bytes_copied", func(r *BackupRecord) { incremental(r, now).DLBytesReferenced = 4000 }},
+		// The split and the repository are an Incremental backup's only; an empty mode is Full.
+		{"dl_objects_copied", func(r *BackupRecord) { r.DLMode, r.DLObjectsCopied = "Full", 10 }},
+		{"dl_objects_referenced", func(r *BackupRecord) { r.DLObjectsReferenced = 1 }},
+		{"dl_bytes_copied", func(r *BackupRecord) { r.DLBytesCopied = 5000 }},
+		{"dl_bytes_referenced", func(r *BackupRecord) { r.DLMode, r.DLBytesReferenced = "Full", 1 }},
+		{"dl_repository", func(r *BackupRecord) { r.DLMode, r.DLRepository = "Full", "s3://dst-bucket/delta/.repository/prd/" }},
 	}
 	for _, tc := range cases {
 		r := succeeded("ns", "bad", "delta", "prd", now)
