@@ -47,6 +47,22 @@ func TestContract(t *testing.T) {
 				return raw.newConfiguredInstance(t, tags)
 			},
 			SnapshotTimeout: time.Minute,
+			EnableVersioning: func(t *testing.T, bucket string) {
+				t.Helper()
+				raw.enableVersioning(t, bucket)
+			},
+			DeleteObject: func(t *testing.T, bucket, key string) {
+				t.Helper()
+				raw.deleteObject(t, bucket, key, "")
+			},
+			ObjectVersions: func(t *testing.T, bucket, key string) []string {
+				t.Helper()
+				return raw.objectVersions(t, bucket, key)
+			},
+			DeleteObjectVersion: func(t *testing.T, bucket, key, versionID string) {
+				t.Helper()
+				raw.deleteObject(t, bucket, key, versionID)
+			},
 		}
 	})
 }

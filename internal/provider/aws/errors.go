@@ -16,6 +16,7 @@ var errorCodeKinds = map[string]provider.ErrorKind{
 	// Missing things.
 	"NoSuchBucket":            provider.KindNotFound,
 	"NoSuchKey":               provider.KindNotFound,
+	"NoSuchVersion":           provider.KindNotFound,
 	"NotFound":                provider.KindNotFound, // HEAD responses carry no body
 	"NoSuchUpload":            provider.KindNotFound,
 	"DBInstanceNotFound":      provider.KindNotFound,

@@ -51,10 +51,12 @@ var operations = map[string]operation{
 
 	"RestoreDBInstanceFromDBSnapshot": {"rds:RestoreDBInstanceFromDBSnapshot", subjectInstanceSnapshot},
 
-	"HeadBucket":       {"s3:ListBucket", subjectBucket},
-	"GetBucketTagging": {"s3:GetBucketTagging", subjectBucket},
+	"HeadBucket":          {"s3:ListBucket", subjectBucket},
+	"GetBucketTagging":    {"s3:GetBucketTagging", subjectBucket},
+	"GetBucketVersioning": {"s3:GetBucketVersioning", subjectBucket},
 
 	"ListObjectsV2":           {"s3:ListBucket", subjectObject},
+	"ListObjectVersions":      {"s3:ListBucketVersions", subjectObject},
 	"GetObject":               {"s3:GetObject", subjectObject},
 	"HeadObject":              {"s3:GetObject", subjectObject},
 	"PutObject":               {"s3:PutObject", subjectObject},

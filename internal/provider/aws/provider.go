@@ -71,7 +71,8 @@ type Options struct {
 	MultipartThreshold int64
 	// PartSize is the default multipart part size.
 	PartSize int64
-	// ListPageSize is ListObjectsV2's MaxKeys; 0 leaves the server default (1,000).
+	// ListPageSize is the MaxKeys of ListObjectsV2 and ListObjectVersions; 0 leaves the
+	// server default (1,000).
 	ListPageSize int32
 
 	// MaxAttempts, RetryBaseDelay and RetryMaxDelay tune the retry of throttled (SlowDown,

@@ -23,12 +23,13 @@ const maxFailuresBeforeAbort = 100
 const maxFailedKeysReported = 10
 
 // CopyObjectStorage copies every object under req.SourcePrefix that survives the
-// exclusions (or exactly req.Objects) to req.DestinationPrefix with server-side copies:
+// exclusions (or exactly req.Objects, each to its DestinationKey and from its
+// VersionID when it names them) to req.DestinationPrefix with server-side copies:
 // CopyObject up to the multipart threshold, parallel UploadPartCopy above it. Objects
 // already at the destination with the same size and ETag are skipped; with
-// SkipExisting every key present at the destination is. The source and destination
-// are listed side by side and joined in key order, so memory does not grow with the
-// number of objects.
+// SkipExisting every key present at the destination is; with Unchecked the destination
+// is not looked at. The source and destination are listed side by side and joined in
+// key order, so memory does not grow with the number of objects.
 //
 // The result is returned even with an error, so the caller can report how far the
 // copy got. An object that still fails after retries fails the copy with a
@@ -71,14 +72,16 @@ type copyRun struct {
 // copyJob is one object to copy.
 type copyJob struct {
 	srcKey, dstKey string
-	size           int64
-	etag           string
+	// versionID is the source version to copy; empty copies the current one.
+	versionID string
+	size      int64
+	etag      string
 	// existing is the destination object when it has the same size but another ETag,
 	// which is what an earlier multipart copy of the object looks like.
 	existing *existingObject
-	// unchecked is true when the destination listing could not tell whether the key is
+	// headFirst is true when the destination listing could not tell whether the key is
 	// there (req.Objects out of key order): the worker asks with HeadObject first.
-	unchecked bool
+	headFirst bool
 	// file is this object's entry in the result's file list, or a record of its own
 	// past FileListLimit; its ETag becomes the destination's once copied.
 	file *provider.ObjectMetadata
@@ -126,7 +129,7 @@ func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
 		return invalid(fmt.Sprintf("part size %d is below S3's minimum of %d bytes", req.PartSize, MinPartSize))
 	}
 	switch req.Existing {
-	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite:
+	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite, provider.Unchecked:
 	default:
 		return invalid(fmt.Sprintf("unknown existing-objects policy %q", req.Existing))
 	}
@@ -141,19 +144,18 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 
 	var source objectSource
 	if r.req.Objects != nil {
-		objects := newSeqSource(func(yield func(provider.ObjectMetadata, error) bool) {
-			for item, err := range r.req.Objects { // TODO(provider helper): DestinationKey, VersionID
-				if !yield(item.Source, err) {
-					return
-				}
-			}
-		}, r.req.SourcePrefix)
+		objects := newSeqSource(r.req.Objects, r.req.SourcePrefix)
 		defer objects.stop()
 		source = objects
 	} else {
 		source = r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
 	}
-	destination := &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
+	// Unchecked copies never consult the destination, so its listing is not even
+	// started: for a content-addressed repository it would only cost requests.
+	var destination *destinationIndex
+	if r.req.Existing != provider.Unchecked {
+		destination = &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
+	}
 
 	// One goroutine per object in flight, started once the object has a slot of the
 	// copy's budget: their number follows the adaptive limit, and nothing is queued
@@ -179,7 +181,8 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 }
 
 // dispatch walks the source objects, drops excluded and already copied objects and
-// starts the rest; start returns false once the copy is stopping.
+// starts the rest; start returns false once the copy is stopping. destination is nil
+// for an Unchecked copy, which starts every object.
 func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination *destinationIndex, start func(copyJob) bool) error {
 	for {
 		obj, ok := source.Next()
@@ -190,7 +193,7 @@ func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination
 			r.excluded.Add(1)
 			continue
 		}
-		job := copyJob{srcKey: obj.key, dstKey: r.req.DestinationPrefix + obj.rel, size: obj.size, etag: obj.etag}
+		job := copyJob{srcKey: obj.key, dstKey: r.req.DestinationPrefix + obj.rel, versionID: obj.versionID, size: obj.size, etag: obj.etag}
 		r.total.Add(1)
 		r.bytesTotal.Add(job.size)
 		file := provider.ObjectMetadata{Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: obj.modified}
@@ -201,13 +204,17 @@ func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination
 			job.file = &file
 		}
 
-		existing, known, err := destination.Lookup(obj.rel)
-		if err != nil {
-			return listingError(ctx, err)
+		var existing *existingObject
+		known := true
+		if destination != nil {
+			var err error
+			if existing, known, err = destination.Lookup(obj.rel); err != nil {
+				return listingError(ctx, err)
+			}
 		}
 		switch {
 		case !known:
-			job.unchecked = true
+			job.headFirst = true
 		case existing != nil && r.req.Existing == provider.SkipExisting:
 			r.keptExisting(job)
 			r.report()
@@ -311,7 +318,7 @@ func (r *copyRun) stored(job copyJob, copied bool) {
 	}
 	r.req.Stored(provider.StoredObject{
 		SourceKey: job.srcKey, Key: job.dstKey, Size: job.size,
-		ETag: job.file.ETag, SourceETag: job.etag, Copied: copied,
+		ETag: job.file.ETag, SourceETag: job.etag, SourceVersionID: job.versionID, Copied: copied,
 	})
 }
 

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -24,10 +25,14 @@ const (
 	objectKeptExisting
 )
 
+// bucketCheckTimeout bounds the HeadBucket that tells which bucket of a failed copy is
+// missing.
+const bucketCheckTimeout = 10 * time.Second
+
 // copyObject copies one object: a single CopyObject up to the threshold, a multipart
 // copy above it. Errors are classified *provider.Error values.
 func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, error) {
-	if job.unchecked {
+	if job.headFirst {
 		if outcome, done, err := r.checkDestination(ctx, &job); done || err != nil {
 			return outcome, err
 		}
@@ -38,17 +43,19 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 	out, err := r.p.s3.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:      &r.req.DestinationBucket,
 		Key:         &job.dstKey,
-		CopySource:  awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+		CopySource:  awssdk.String(copySource(r.req.SourceBucket, job.srcKey, job.versionID)),
 		IfNoneMatch: r.ifNoneMatch(),
 	})
 	if err != nil {
 		switch code := errorCode(err); {
-		case code == "NoSuchKey":
+		case sourceGone(code):
 			return objectVanished, nil
 		case code == "PreconditionFailed" && r.req.Existing == provider.SkipExisting:
 			return objectKeptExisting, nil // written by someone else since the listing (If-None-Match)
+		case code == "NoSuchBucket":
+			return objectCopied, r.missingBucket(ctx, job, err)
 		}
-		return objectCopied, classify("CopyObject", r.req.SourceBucket+"/"+job.srcKey, err)
+		return objectCopied, classify("CopyObject", r.sourceResource(job), err)
 	}
 	r.bytesCopied.Add(job.size)
 	if out.CopyObjectResult != nil && out.CopyObjectResult.ETag != nil {
@@ -57,19 +64,61 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 	return objectCopied, nil
 }
 
+// sourceGone reports whether a copy's error code says the source object (or the
+// version it names) no longer exists: deleted after it was listed, which is not a
+// failure of the copy.
+func sourceGone(code string) bool {
+	return code == "NoSuchKey" || code == "NoSuchVersion"
+}
+
+// sourceResource names a job's source in errors: bucket/key, and the version when the
+// job copies one (an old version failing is not the current object failing).
+func (r *copyRun) sourceResource(job copyJob) string {
+	if job.versionID != "" {
+		return r.req.SourceBucket + "/" + job.srcKey + " version " + job.versionID
+	}
+	return r.req.SourceBucket + "/" + job.srcKey
+}
+
+// missingBucket classifies a CopyObject that failed with NoSuchBucket. The error does
+// not say which bucket is missing, and a copy that did not list its destination
+// (Unchecked) has not found out otherwise, so a HeadBucket of the destination decides
+// which one the error names.
+func (r *copyRun) missingBucket(ctx context.Context, job copyJob, err error) error {
+	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), bucketCheckTimeout)
+	defer cancel()
+	if _, headErr := r.p.s3.HeadBucket(check, &s3.HeadBucketInput{Bucket: &r.req.DestinationBucket}); kindOf(headErr) == provider.KindNotFound {
+		return classify("CopyObject", r.req.DestinationBucket+"/"+job.dstKey, err)
+	}
+	return classify("CopyObject", r.sourceResource(job), err)
+}
+
 // copySource builds CopyObject's x-amz-copy-source: bucket/key with every byte of the
-// key percent-encoded except unreserved characters and "/". Encoding more than
-// url.PathEscape does matters: S3 decodes "+" in this header as a space.
-func copySource(bucket, key string) string {
-	const hex = "0123456789ABCDEF"
+// key percent-encoded except unreserved characters and "/", and "?versionId=" with the
+// version (encoded the same way, "/" included) when one is named. Encoding more than
+// url.PathEscape does matters: S3 decodes "+" in this header as a space, and AWS
+// version ids may contain "+" and "/".
+func copySource(bucket, key, versionID string) string {
 	var b strings.Builder
-	b.Grow(len(bucket) + 1 + len(key)*3)
+	b.Grow(len(bucket) + 1 + len(key)*3 + len("?versionId=") + len(versionID)*3)
 	b.WriteString(bucket)
 	b.WriteByte('/')
-	for i := 0; i < len(key); i++ {
-		c := key[i]
+	percentEncode(&b, key, true)
+	if versionID != "" {
+		b.WriteString("?versionId=")
+		percentEncode(&b, versionID, false)
+	}
+	return b.String()
+}
+
+// percentEncode writes s with every byte percent-encoded except unreserved characters
+// (and "/" when keepSlash).
+func percentEncode(b *strings.Builder, s string, keepSlash bool) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' {
+			c == '-' || c == '_' || c == '.' || c == '~' || c == '/' && keepSlash {
 			b.WriteByte(c)
 			continue
 		}
@@ -77,7 +126,6 @@ func copySource(bucket, key string) string {
 		b.WriteByte(hex[c>>4])
 		b.WriteByte(hex[c&15])
 	}
-	return b.String()
 }
 
 // ifNoneMatch is the destination condition of a copy's writes: "*" under SkipExisting,

@@ -53,11 +53,14 @@ type objectSource interface {
 // sourceObject is one object of a copy's source.
 type sourceObject struct {
 	key string
-	// rel is key relative to the source prefix.
-	rel      string
-	size     int64
-	etag     string // without quotes
-	modified time.Time
+	// rel is the key written, relative to the destination prefix: key relative to the
+	// source prefix, or the DestinationKey of a caller's item.
+	rel string
+	// versionID is the source version to copy; empty copies the current one.
+	versionID string
+	size      int64
+	etag      string // without quotes
+	modified  time.Time
 }
 
 // Next returns the next object, or ok=false once the listing is over; Err then tells

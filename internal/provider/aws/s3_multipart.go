@@ -28,11 +28,15 @@ const abortTimeout = 30 * time.Second
 // producing a mix of two versions. A failed copy aborts its upload: no orphaned parts
 // are left to be billed.
 func (r *copyRun) copyMultipart(ctx context.Context, job copyJob) (objectOutcome, error) {
-	src := r.req.SourceBucket + "/" + job.srcKey
-	head, err := r.p.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &r.req.SourceBucket, Key: &job.srcKey})
+	src := r.sourceResource(job)
+	// The HEAD reads the version the parts will copy: its ETag conditions every part,
+	// its size and metadata shape the upload.
+	head, err := r.p.s3.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: &r.req.SourceBucket, Key: &job.srcKey, VersionId: optional(job.versionID),
+	})
 	if err != nil {
 		if kindOf(err) == provider.KindNotFound {
-			return objectVanished, nil
+			return objectVanished, nil // a missing key or version: HEAD answers a bare 404
 		}
 		return objectCopied, classify("HeadObject", src, err)
 	}
@@ -84,7 +88,7 @@ func (r *copyRun) copyMultipart(ctx context.Context, job copyJob) (objectOutcome
 		err = classify("CompleteMultipartUpload", r.req.DestinationBucket+"/"+job.dstKey, err)
 	}
 	r.abortUpload(ctx, job, uploadID)
-	if errorCode(err) == "NoSuchKey" {
+	if sourceGone(errorCode(err)) {
 		return objectVanished, nil
 	}
 	return objectCopied, err
@@ -166,7 +170,7 @@ feed:
 	wg.Wait()
 
 	if firstErr == nil && ctx.Err() != nil {
-		firstErr = classify("UploadPartCopy", r.req.SourceBucket+"/"+job.srcKey, context.Cause(ctx))
+		firstErr = classify("UploadPartCopy", r.sourceResource(job), context.Cause(ctx))
 	}
 	if firstErr != nil {
 		// These bytes will be copied again; progress must not count them twice.
@@ -185,12 +189,12 @@ func (r *copyRun) copyPart(ctx context.Context, job copyJob, uploadID *string, s
 		Key:               &job.dstKey,
 		UploadId:          uploadID,
 		PartNumber:        awssdk.Int32(int32(i + 1)),
-		CopySource:        awssdk.String(copySource(r.req.SourceBucket, job.srcKey)),
+		CopySource:        awssdk.String(copySource(r.req.SourceBucket, job.srcKey, job.versionID)),
 		CopySourceRange:   awssdk.String(fmt.Sprintf("bytes=%d-%d", first, last)),
 		CopySourceIfMatch: &sourceETag,
 	})
 	if err != nil {
-		return classify("UploadPartCopy", fmt.Sprintf("%s/%s part %d", r.req.SourceBucket, job.srcKey, i+1), err)
+		return classify("UploadPartCopy", fmt.Sprintf("%s part %d", r.sourceResource(job), i+1), err)
 	}
 	parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
 	return nil
@@ -203,4 +207,12 @@ func (r *copyRun) abortUpload(ctx context.Context, job copyJob, uploadID *string
 	_, _ = r.p.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: &r.req.DestinationBucket, Key: &job.dstKey, UploadId: uploadID,
 	})
+}
+
+// optional is s as an optional request field: nil when empty, so the field is left out.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

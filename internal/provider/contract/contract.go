@@ -54,6 +54,17 @@ type Env struct {
 	// SnapshotTimeout bounds the wait for a snapshot (or a restored instance) to become
 	// Available; 0 means a minute.
 	SnapshotTimeout time.Duration
+	// EnableVersioning turns versioning on for bucket: from then on the store keeps
+	// every version of an object and a delete marker for each delete.
+	EnableVersioning func(t *testing.T, bucket string)
+	// DeleteObject deletes key as an application does: in a versioned bucket it adds a
+	// delete marker and keeps the versions.
+	DeleteObject func(t *testing.T, bucket, key string)
+	// ObjectVersions returns the ids of key's versions, newest first, delete markers
+	// left out.
+	ObjectVersions func(t *testing.T, bucket, key string) []string
+	// DeleteObjectVersion removes one version of key for good.
+	DeleteObjectVersion func(t *testing.T, bucket, key, versionID string)
 }
 
 // Run runs every expectation as a subtest; newEnv is called once per subtest.
@@ -65,6 +76,9 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("Tags", s.tags)
 	t.Run("Copy", s.copy)
 	t.Run("CopyExisting", s.copyExisting)
+	t.Run("CopyItems", s.copyItems)
+	t.Run("Walks", s.walks)
+	t.Run("Versions", s.versions)
 }
 
 type suite struct {

@@ -45,6 +45,12 @@ func TestContract(t *testing.T) {
 				p.PutInstance(id, settings)
 				return id, settings
 			},
+			EnableVersioning: func(t *testing.T, bucket string) { p.EnableVersioning(bucket) },
+			DeleteObject:     func(t *testing.T, bucket, key string) { p.DeleteObject(bucket, key) },
+			ObjectVersions:   func(t *testing.T, bucket, key string) []string { return p.ObjectVersions(bucket, key) },
+			DeleteObjectVersion: func(t *testing.T, bucket, key, versionID string) {
+				p.DeleteObjectVersion(bucket, key, versionID)
+			},
 		}
 	})
 }

@@ -6,7 +6,9 @@
 // the contract suite (internal/provider/contract) runs the same expectations against
 // both. In particular it keeps S3's ETag semantics (the MD5 of a single-part object,
 // "<md5 of the part MD5s>-<parts>" of a multipart copy), lists in key order, applies
-// the copy's exclusion rules and refuses the requests AWS would refuse.
+// the copy's exclusion rules and refuses the requests AWS would refuse. A bucket with
+// versioning enabled (EnableVersioning) keeps every version and delete marker, as S3
+// does; other buckets keep only the current objects.
 package fake
 
 import (
@@ -70,6 +72,20 @@ type Provider struct {
 	bucketTags map[string]map[string]string
 	// instances are the database instances: registered by tests or restored.
 	instances map[string]*instance
+	// versioned are the buckets with versioning enabled; versions holds the history of
+	// every key of such a bucket, oldest first (bucket -> key -> versions). The current
+	// objects stay in objects, so an unversioned bucket works exactly as without them.
+	versioned  map[string]bool
+	versions   map[string]map[string][]objectVersion
+	versionSeq int
+}
+
+// objectVersion is one entry of a key's history in a versioned bucket: a version of
+// the object, or a delete marker (obj nil).
+type objectVersion struct {
+	id       string
+	obj      *object
+	modified time.Time
 }
 
 // instance is one database instance; its tags are info.Settings.Tags.
@@ -91,12 +107,19 @@ type object struct {
 	// sourceETag is what the AWS provider records in x-amz-meta-lc2-source-etag on a
 	// multipart copy, so a resumed copy recognises it; empty for other objects.
 	sourceETag string
+	// versionID is the object's version in a versioned bucket ("null" for an object
+	// stored before versioning was enabled); empty in an unversioned bucket.
+	versionID string
 }
+
+// nullVersion is S3's version id of an object stored while its bucket was unversioned.
+const nullVersion = "null"
 
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
 	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Clock: clock.RealClock{},
-		bucketTags: map[string]map[string]string{}, instances: map[string]*instance{}}
+		bucketTags: map[string]map[string]string{}, instances: map[string]*instance{},
+		versioned: map[string]bool{}, versions: map[string]map[string][]objectVersion{}}
 	for _, b := range buckets {
 		p.objects[b] = map[string]*object{}
 	}
@@ -172,7 +195,121 @@ func (p *Provider) store(bucket, key string, data []byte) {
 	if data == nil {
 		data = []byte{}
 	}
-	p.objects[bucket][key] = &object{data: data, etag: etagOf(data), modified: p.Clock.Now()}
+	p.put(bucket, key, &object{data: data, etag: etagOf(data), modified: p.Clock.Now()})
+}
+
+// put makes o the current object of key, a new version of it in a versioned bucket.
+// o must be new: objects are never changed once stored. p.mu is held.
+func (p *Provider) put(bucket, key string, o *object) {
+	if p.versioned[bucket] {
+		p.versionSeq++
+		o.versionID = fmt.Sprintf("fake-version-%d", p.versionSeq)
+		p.versions[bucket][key] = append(p.versions[bucket][key], objectVersion{id: o.versionID, obj: o, modified: o.modified})
+	}
+	p.objects[bucket][key] = o
+}
+
+// remove deletes key as S3's DeleteObject does: in a versioned bucket it adds a delete
+// marker and keeps the versions. p.mu is held.
+func (p *Provider) remove(bucket, key string) {
+	if p.versioned[bucket] {
+		p.versionSeq++
+		p.versions[bucket][key] = append(p.versions[bucket][key],
+			objectVersion{id: fmt.Sprintf("fake-marker-%d", p.versionSeq), modified: p.Clock.Now()})
+	}
+	delete(p.objects[bucket], key)
+}
+
+// DeleteObject deletes an object directly, as an application's DeleteObject does: in
+// a versioned bucket it adds a delete marker (test setup).
+func (p *Provider) DeleteObject(bucket, key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.objects[bucket] != nil {
+		p.remove(bucket, key)
+	}
+}
+
+// EnableVersioning turns versioning on for bucket, creating it if needed (test setup).
+// The objects it holds become their keys' "null" versions, as on S3; from then on
+// every write adds a version and every delete a delete marker.
+func (p *Provider) EnableVersioning(bucket string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.objects[bucket] == nil {
+		p.objects[bucket] = map[string]*object{}
+	}
+	if p.versioned[bucket] {
+		return
+	}
+	p.versioned[bucket] = true
+	history := map[string][]objectVersion{}
+	for key, o := range p.objects[bucket] {
+		null := *o // a copy: stored objects are never changed
+		null.versionID = nullVersion
+		p.objects[bucket][key] = &null
+		history[key] = []objectVersion{{id: nullVersion, obj: &null, modified: null.modified}}
+	}
+	p.versions[bucket] = history
+}
+
+// ObjectVersions returns the version ids of key's versions, newest first, delete
+// markers left out (test checks): in an unversioned bucket, "null" for an object that
+// exists.
+func (p *Provider) ObjectVersions(bucket, key string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for _, v := range slices.Backward(p.history(bucket, key)) {
+		if v.obj != nil {
+			ids = append(ids, v.id)
+		}
+	}
+	return ids
+}
+
+// DeleteObjectVersion removes one version (or delete marker) of key for good, as S3's
+// DeleteObject with a VersionId does (test setup). Removing the newest entry makes the
+// one before it current.
+func (p *Provider) DeleteObjectVersion(bucket, key, versionID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.versioned[bucket] {
+		if o := p.objects[bucket][key]; o != nil && versionID == nullVersion {
+			delete(p.objects[bucket], key)
+		}
+		return
+	}
+	history := slices.DeleteFunc(p.versions[bucket][key], func(v objectVersion) bool { return v.id == versionID })
+	p.versions[bucket][key] = history
+	if len(history) == 0 || history[len(history)-1].obj == nil {
+		delete(p.objects[bucket], key)
+	} else {
+		p.objects[bucket][key] = history[len(history)-1].obj
+	}
+}
+
+// history is key's versions oldest first: the kept history in a versioned bucket, the
+// current object as its "null" version in an unversioned one. p.mu is held.
+func (p *Provider) history(bucket, key string) []objectVersion {
+	if p.versioned[bucket] {
+		return p.versions[bucket][key]
+	}
+	if o, ok := p.objects[bucket][key]; ok {
+		return []objectVersion{{id: nullVersion, obj: o, modified: o.modified}}
+	}
+	return nil
+}
+
+// version returns the object of one version of key, or nil when there is no such
+// version (or it is a delete marker). p.mu is held.
+func (p *Provider) version(bucket, key, versionID string) *object {
+	for _, v := range p.history(bucket, key) {
+		if v.id == versionID {
+			return v.obj
+		}
+	}
+	return nil
 }
 
 func (p *Provider) enter(ctx context.Context, op string) error {
@@ -326,8 +463,11 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 			return res, fakeError(provider.KindNotFound, "ListObjectsV2", req.DestinationBucket+"/"+req.DestinationPrefix,
 				"bucket "+req.DestinationBucket+" does not exist")
 		}
-		stored := provider.StoredObject{SourceKey: w.key, Key: destKey, Size: size, SourceETag: w.obj.etag}
+		stored := provider.StoredObject{SourceKey: w.key, Key: destKey, Size: size, SourceETag: w.obj.etag, SourceVersionID: w.versionID}
 		existing := dst[destKey]
+		if req.Existing == provider.Unchecked {
+			existing = nil // copied without looking at the destination
+		}
 		switch {
 		case existing != nil && req.Existing == provider.SkipExisting:
 			// Not ours to replace, and not part of what this copy stored.
@@ -346,7 +486,7 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 				copied.etag = multipartETag(w.obj.data, provider.PartSize(size, partSize, minPartSize, maxParts))
 				copied.sourceETag = w.obj.etag
 			}
-			dst[destKey] = copied
+			p.put(req.DestinationBucket, destKey, copied)
 			stored.ETag, stored.Copied = copied.etag, true
 			res.ObjectsCopied++
 			res.BytesCopied += size
@@ -372,29 +512,44 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 
 // selected is one source object a copy works on.
 type selected struct {
+	// key is the source key; rel the destination key relative to DestinationPrefix.
 	key, rel string
-	obj      *object
+	// versionID is the version an item named; empty for the current object.
+	versionID string
+	obj       *object
 }
 
 // selectObjects returns the source objects of a copy in the order it copies them: the
-// listing of the source prefix less the exclusions, or exactly req.Objects. The
-// sequence is read before taking the fake's lock, since a caller's sequence may read
-// through the provider (an inventory). Listed objects missing from the source count
-// as vanished, as a CopyObject of them would on AWS.
+// listing of the source prefix less the exclusions, or exactly req.Objects (each from
+// its VersionID and to its DestinationKey when named). The sequence is read before
+// taking the fake's lock, since a caller's sequence may read through the provider (an
+// inventory). Listed objects (or versions) missing from the source count as vanished,
+// as a CopyObject of them would on AWS.
 func (p *Provider) selectObjects(req provider.ObjectStorageCopyRequest, excluder *provider.Excluder, res *provider.ObjectStorageCopyResult) ([]selected, error) {
 	resource := req.SourceBucket + "/" + req.SourcePrefix
-	var listed []provider.ObjectMetadata
+	type item struct {
+		selected
+		size int64
+	}
+	var listed []item
 	if req.Objects != nil {
-		for item, err := range req.Objects {
+		for it, err := range req.Objects {
 			if err != nil {
 				return nil, fmt.Errorf("read the objects to copy: %w", err)
 			}
-			o := item.Source // TODO(provider helper): DestinationKey, VersionID
-			if !strings.HasPrefix(o.Key, req.SourcePrefix) {
-				return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
-					"object %s to copy is not under the source prefix %q", o.Key, req.SourcePrefix))
+			o := it.Source
+			if o.Key == "" {
+				return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, "an object to copy has no source key")
 			}
-			listed = append(listed, o)
+			rel := it.DestinationKey
+			if rel == "" {
+				var under bool
+				if rel, under = strings.CutPrefix(o.Key, req.SourcePrefix); !under {
+					return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
+						"object %s to copy is not under the source prefix %q", o.Key, req.SourcePrefix))
+				}
+			}
+			listed = append(listed, item{selected{key: o.Key, rel: rel, versionID: o.VersionID}, o.Size})
 		}
 	}
 	// Objects are never mutated in place (a write replaces the *object), so the
@@ -407,12 +562,17 @@ func (p *Provider) selectObjects(req provider.ObjectStorageCopyRequest, excluder
 	}
 	var work []selected
 	if req.Objects != nil {
-		for _, o := range listed {
-			if obj, ok := src[o.Key]; ok {
-				work = append(work, selected{key: o.Key, rel: strings.TrimPrefix(o.Key, req.SourcePrefix), obj: obj})
+		for _, it := range listed {
+			if it.versionID != "" {
+				it.obj = p.version(req.SourceBucket, it.key, it.versionID)
+			} else {
+				it.obj = src[it.key]
+			}
+			if it.obj != nil {
+				work = append(work, it.selected)
 			} else {
 				res.ObjectsTotal++
-				res.BytesTotal += o.Size
+				res.BytesTotal += it.size
 				res.ObjectsVanished++
 			}
 		}
@@ -446,7 +606,7 @@ func validateCopy(req provider.ObjectStorageCopyRequest) (*provider.Excluder, er
 			"part size %d is below S3's minimum of %d bytes", req.PartSize, minPartSize))
 	}
 	switch req.Existing {
-	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite:
+	case provider.SkipIdentical, provider.SkipExisting, provider.Overwrite, provider.Unchecked:
 	default:
 		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf("unknown existing-objects policy %q", req.Existing))
 	}
@@ -557,12 +717,11 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	objs, ok := p.objects[bucket]
-	if !ok {
+	if _, ok := p.objects[bucket]; !ok {
 		return 0, fakeError(provider.KindNotFound, "DeleteObjects", bucket+"/"+keys[0], "bucket "+bucket+" does not exist")
 	}
 	for _, k := range keys {
-		delete(objs, k)
+		p.remove(bucket, k)
 	}
 	return len(keys), nil
 }
@@ -730,28 +889,110 @@ func snapshotID(owner provider.BackupOwner) string {
 	return "snap-" + owner.Namespace + "-" + owner.Name + "-" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// WalkObjects implements provider.Provider. TODO(provider helper)
+// WalkObjects implements provider.Provider: the current objects under prefix, in key
+// order, as they were when the walk started.
 func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[provider.ObjectMetadata, error] {
 	return func(yield func(provider.ObjectMetadata, error) bool) {
-		objs, err := p.ListObjects(ctx, bucket, prefix)
+		if err := p.enter(ctx, "WalkObjects"); err != nil {
+			yield(provider.ObjectMetadata{}, err)
+			return
+		}
+		if bucket == "" {
+			yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectsV2", bucket+"/"+prefix, "a bucket is required to list objects"))
+			return
+		}
+		objs, err := p.list(bucket, prefix, -1)
 		if err != nil {
 			yield(provider.ObjectMetadata{}, err)
 			return
 		}
-		for _, o := range objs {
-			if !yield(o, nil) {
-				return
-			}
+		walk(ctx, "ListObjectsV2", bucket+"/"+prefix, objs, yield)
+	}
+}
+
+// walk yields objects, and stops with a classified error once ctx ends, as the AWS
+// provider's walks do.
+func walk(ctx context.Context, op, resource string, objects []provider.ObjectMetadata, yield func(provider.ObjectMetadata, error) bool) {
+	for _, o := range objects {
+		if err := ctx.Err(); err != nil {
+			yield(provider.ObjectMetadata{}, provider.NewError(provider.KindTransient, op, resource, fmt.Errorf("walk stopped: %w", err)).
+				WithMessage(op+" on s3://"+resource+" cancelled"))
+			return
+		}
+		if !yield(o, nil) {
+			return
 		}
 	}
 }
 
-// BucketVersioning implements provider.Provider. TODO(provider helper)
-func (p *Provider) BucketVersioning(context.Context, string) (bool, error) { return false, nil }
-
-// WalkObjectsAsOf implements provider.Provider. TODO(provider helper)
-func (p *Provider) WalkObjectsAsOf(_ context.Context, bucket, prefix string, _ time.Time) iter.Seq2[provider.ObjectMetadata, error] {
-	return func(yield func(provider.ObjectMetadata, error) bool) {
-		yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectVersions", bucket+"/"+prefix, "not implemented"))
+// BucketVersioning implements provider.Provider: true once EnableVersioning was
+// called for bucket.
+func (p *Provider) BucketVersioning(ctx context.Context, bucket string) (bool, error) {
+	if err := p.enter(ctx, "BucketVersioning"); err != nil {
+		return false, err
 	}
+	if bucket == "" {
+		return false, fakeError(provider.KindInvalidInput, "GetBucketVersioning", bucket, "bucket name is required")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.objects[bucket]; !ok {
+		return false, fakeError(provider.KindNotFound, "GetBucketVersioning", bucket, "bucket "+bucket+" does not exist")
+	}
+	return p.versioned[bucket], nil
+}
+
+// WalkObjectsAsOf implements provider.Provider: for each key under prefix, the newest
+// entry of its history modified at or before asOf, unless a delete marker. In an
+// unversioned bucket each current object is its key's only ("null") version.
+func (p *Provider) WalkObjectsAsOf(ctx context.Context, bucket, prefix string, asOf time.Time) iter.Seq2[provider.ObjectMetadata, error] {
+	return func(yield func(provider.ObjectMetadata, error) bool) {
+		resource := bucket + "/" + prefix
+		if err := p.enter(ctx, "WalkObjectsAsOf"); err != nil {
+			yield(provider.ObjectMetadata{}, err)
+			return
+		}
+		if bucket == "" {
+			yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectVersions", resource, "a bucket is required to list object versions"))
+			return
+		}
+		objects, err := p.asOf(bucket, prefix, asOf)
+		if err != nil {
+			yield(provider.ObjectMetadata{}, err)
+			return
+		}
+		walk(ctx, "ListObjectVersions", resource, objects, yield)
+	}
+}
+
+// asOf returns WalkObjectsAsOf's objects, read under the lock.
+func (p *Provider) asOf(bucket, prefix string, asOf time.Time) ([]provider.ObjectMetadata, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	objs, ok := p.objects[bucket]
+	if !ok {
+		return nil, fakeError(provider.KindNotFound, "ListObjectVersions", bucket+"/"+prefix, "bucket "+bucket+" does not exist")
+	}
+	keys := sortedKeys(objs, prefix)
+	for key := range p.versions[bucket] {
+		if _, current := objs[key]; !current && strings.HasPrefix(key, prefix) {
+			keys = append(keys, key) // deleted now, maybe not at asOf
+		}
+	}
+	sort.Strings(keys)
+	var out []provider.ObjectMetadata
+	for _, key := range keys {
+		for _, v := range slices.Backward(p.history(bucket, key)) {
+			if v.modified.After(asOf) {
+				continue
+			}
+			if v.obj != nil {
+				out = append(out, provider.ObjectMetadata{
+					Key: key, Size: int64(len(v.obj.data)), ETag: v.obj.etag, LastModified: v.modified, VersionID: v.id,
+				})
+			}
+			break
+		}
+	}
+	return out, nil
 }
