@@ -30,15 +30,9 @@ type BackupOptions struct {
 	// Record receives one entry for every object the backup holds, copied or
 	// referenced; it is called concurrently. StoredKey is relative to Prefix.
 	Record func(inventory.Entry)
-	// Progress, if set, receives running totals (cheap, concurrent-safe).
-	Progress func(Progress)
-}
-
-// Progress is a running total of an Incremental copy.
-type Progress struct {
-	provider.CopyProgress
-	// ObjectsReferenced and BytesReferenced count objects found in the repository.
-	ObjectsReferenced, BytesReferenced int64
+	// Progress, if set, receives running totals, referenced objects included; it
+	// must be cheap and safe for concurrent use.
+	Progress func(provider.CopyProgress)
 }
 
 // BackupResult is what an Incremental copy did.
@@ -69,7 +63,10 @@ func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*B
 	last.Store(&provider.CopyProgress{})
 	report := func() {
 		if opts.Progress != nil {
-			opts.Progress(Progress{CopyProgress: *last.Load(), ObjectsReferenced: referenced.Load(), BytesReferenced: referencedBytes.Load()})
+			p := *last.Load()
+			p.ObjectsReferenced, p.BytesReferenced = referenced.Load(), referencedBytes.Load()
+			p.ObjectsTotal += p.ObjectsReferenced
+			opts.Progress(p)
 		}
 	}
 	var walkErr error
