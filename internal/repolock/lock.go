@@ -91,6 +91,7 @@ func (l *Locks) ReleaseShared(ctx context.Context, bucket, prefix string, h Hold
 // past its copy, whose release was lost in a crash) are dropped first; while any
 // other holds it, ok is false and blocker says who.
 func (l *Locks) AcquireExclusive(ctx context.Context, bucket, prefix, sweeper string, alive func(context.Context, Holder) (bool, error)) (ok bool, blocker string, err error) {
+	var aliveErr error
 	err = l.update(ctx, bucket, prefix, func(lease *coordinationv1.Lease, holders []Holder) ([]Holder, bool) {
 		ok, blocker = false, ""
 		if other := l.activeSweeper(lease); other != "" && other != sweeper {
@@ -99,9 +100,9 @@ func (l *Locks) AcquireExclusive(ctx context.Context, bucket, prefix, sweeper st
 		}
 		var live []Holder
 		for _, h := range holders {
-			isAlive, aliveErr := alive(ctx, h)
-			if aliveErr != nil {
-				err = aliveErr
+			isAlive, err := alive(ctx, h)
+			if err != nil {
+				aliveErr = err
 				return nil, false
 			}
 			if isAlive {
@@ -122,6 +123,9 @@ func (l *Locks) AcquireExclusive(ctx context.Context, bucket, prefix, sweeper st
 		}
 		return live, true
 	})
+	if err == nil {
+		err = aliveErr // the change was abandoned: update saw nothing to write
+	}
 	if err != nil {
 		ok = false
 	}

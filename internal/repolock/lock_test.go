@@ -165,9 +165,6 @@ func TestAcquireExclusiveDropsDeadHolders(t *testing.T) {
 }
 
 func TestAcquireExclusiveAliveError(t *testing.T) {
-	t.Skip("bug: lock.go:104 sets the named result err = aliveErr inside the update callback, " +
-		"then lock.go:94 overwrites it with update's nil result, so a liveness-check error is swallowed " +
-		"(AcquireExclusive returns ok=false, blocker=\"\", err=nil)")
 	l, c, _ := newLocks(t)
 	mustShared(t, l, backupA)
 	boom := errors.New("boom")
