@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repolock"
@@ -95,7 +94,7 @@ func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *
 	}
 	var done []string
 	if claim := br.Status.Claim; claim != nil {
-		summary, err := r.removeOwnFiles(ctx, br, prov, claim.Bucket, claim.Prefix)
+		summary, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
 		if err != nil {
 			return "", err
 		}
@@ -109,45 +108,6 @@ func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *
 		return "", err
 	}
 	return strings.Join(append(done, swept), "; "), nil
-}
-
-// removeOwnFiles deletes an Incremental backup's inventory parts, manifest and claim
-// under its claimed destination (only when the claim is its own).
-func (r *BackupRequestReconciler) removeOwnFiles(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string) (string, error) {
-	where := fmt.Sprintf("s3://%s/%s", bucket, prefix)
-	claim, err := readClaim(ctx, prov, bucket, prefix)
-	if err != nil {
-		return "", fmt.Errorf("read the claim of %s: %w", where, err)
-	}
-	if claim == nil {
-		return "nothing left under " + where, nil
-	}
-	if claim.UID != string(br.UID) {
-		return fmt.Sprintf("nothing removed under %s: it is claimed by the backup %q", where, claim.BackupID), nil
-	}
-	parts, err := prov.ListObjects(ctx, bucket, layout.InventoryPrefix(prefix))
-	r.observeCall("ListObjects", err)
-	if err != nil {
-		return "", fmt.Errorf("list the inventory of %s: %w", where, err)
-	}
-	var keys []string
-	for _, p := range parts {
-		if layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
-			keys = append(keys, p.Key)
-		}
-	}
-	if len(keys) > 0 {
-		if err := deleteObjects(ctx, prov, bucket, keys, r.observeCall); err != nil {
-			return "", err
-		}
-	}
-	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
-		return "", err
-	}
-	if err := deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("removed the backup's inventory (%d parts) and own files under %s", len(keys), where), nil
 }
 
 // sweep runs one bounded pass of the repository's mark-and-sweep under its exclusive

@@ -248,7 +248,9 @@ func (r *BackupRequestReconciler) removeSnapshot(ctx context.Context, br *backup
 // removeClaimedObjects deletes, under a destination this backup claimed, the objects
 // listed in its inventory parts (each part after its objects), then its manifest and
 // last its claim, so an interrupted removal resumes where it stopped. Nothing is
-// deleted when the claim is gone (already removed) or names another backup.
+// deleted when the claim is gone (already removed) or names another backup. An
+// Incremental backup's inventory lists stored objects of its repository, which other
+// backups share: only its parts are deleted, and the sweep sees to the objects.
 func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string) (string, error) {
 	where := fmt.Sprintf("s3://%s/%s", bucket, prefix)
 	claim, err := readClaim(ctx, prov, bucket, prefix)
@@ -270,6 +272,12 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	for _, p := range parts {
 		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
 			continue // not ours to read, nor to delete
+		}
+		if incremental(br) {
+			if err := deleteObjects(ctx, prov, bucket, []string{p.Key}, r.observeCall); err != nil {
+				return "", err
+			}
+			continue
 		}
 		data, err := provider.ReadSmallObject(ctx, prov, bucket, p.Key)
 		if provider.IsNotFound(err) {
@@ -297,6 +305,9 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	}
 	if err := deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
 		return "", err
+	}
+	if incremental(br) {
+		return "removed the backup's inventory and own files under " + where, nil
 	}
 	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where), nil
 }
