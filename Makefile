@@ -115,6 +115,10 @@ docker-build: ## Build docker image with the manager (needs a Docker engine).
 bench-copy: ## Document-library copy vs s5cmd on versitygw behind a 0/20/50/100 ms proxy, and throttled.
 	hack/bench-copy.sh
 
+.PHONY: bench-incremental
+bench-incremental: ## Incremental vs Full vs rclone backups, 20,000 objects x 30 nights on versitygw behind a 20 ms proxy (BENCH_ARGS="-objects 2000 -nights 5": quick).
+	hack/bench-incremental.sh $(BENCH_ARGS)
+
 .PHONY: bench-reconcile
 bench-reconcile: envtest ## 1,000 BackupRequests over 100 projects on envtest with a fake provider.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench/reconcile $(BENCH_ARGS)
