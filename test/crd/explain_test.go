@@ -75,7 +75,7 @@ var _ = Describe("kubectl against the CRD", func() {
 		out, err = exec.Command(kubectlPath(), "--kubeconfig", kubeconfig, "get", "brs", "-n", ns.Name, "-o", "wide").CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 		header = strings.Fields(strings.SplitN(string(out), "\n", 2)[0])
-		Expect(header).To(Equal([]string{"NAME", "PROJECT", "ENV", "PHASE", "SNAPSHOT", "OBJECTS", "SIZE", "AGE"}))
+		Expect(header).To(Equal([]string{"NAME", "PROJECT", "ENV", "PHASE", "SNAPSHOT", "MODE", "OBJECTS", "COPIED", "REFERENCED", "SIZE", "AGE"}))
 		out, err = exec.Command(kubectlPath(), "--kubeconfig", kubeconfig, "get", "backup", "-n", ns.Name).CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "category 'backup' should list BackupRequests: %s", out)
 		Expect(string(out)).To(ContainSubstring("listed-by-kubectl"))
