@@ -101,7 +101,7 @@ func startNetProxy(target string) (*netProxy, error) {
 	})}
 	go func() {
 		if err := p.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Println("bench-incremental: proxy:", err)
+			logf("proxy: %v", err)
 		}
 	}()
 	return p, nil
@@ -158,6 +158,6 @@ func (p *netProxy) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := p.server.Shutdown(ctx); err != nil {
-		fmt.Println("bench-incremental: stop the proxy:", err)
+		logf("stop the proxy: %v", err)
 	}
 }
