@@ -160,7 +160,7 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 				if !o.Copied {
 					return // there before this run: possibly not ours, never recorded as deletable
 				}
-				inv.Add(invCtx, inventory.Entry{SourceKey: o.SourceKey, StoredKey: o.Key, Size: o.Size, ETag: o.ETag, Checksum: o.Checksum})
+				inv.Add(invCtx, inventory.FromStored(o, ""))
 			}
 		}
 		res, copyErr := prov.CopyObjectStorage(ctx, req)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -178,16 +177,11 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 				Concurrency:           r.Options.CopyConcurrency,
 				MultipartThreshold:    r.Options.MultipartThreshold,
 				Progress:              progress,
-				Stored: func(o provider.StoredObject) {
-					record(inventory.Entry{
-						SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
-						ETag: o.ETag, SourceETag: o.SourceETag, SourceVersionID: o.SourceVersionID, Checksum: o.Checksum,
-					})
-				},
+				Stored:                func(o provider.StoredObject) { record(inventory.FromStored(o, prefix)) },
 			}
 			var excluded int64
 			if asOf != nil {
-				req.Objects = versionsAsOf(ctx, prov, req.SourceBucket, req.SourcePrefix, *asOf, excluder, &excluded)
+				req.Objects = copyItems(provider.WalkSelected(ctx, prov, req.SourceBucket, req.SourcePrefix, asOf, excluder, &excluded))
 			}
 			result.Copy, copyErr = prov.CopyObjectStorage(ctx, req)
 			if result.Copy != nil {
@@ -203,21 +197,13 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 	}
 }
 
-// versionsAsOf is the copy list of a Full backup of a versioned source: each object
-// as it was at asOf, less the exclusions (counted in excluded), in key order so the
-// destination listing is still walked in step.
-func versionsAsOf(ctx context.Context, prov provider.Provider, bucket, prefix string, asOf time.Time, excluder *provider.Excluder, excluded *int64) iter.Seq2[provider.CopyItem, error] {
+// copyItems is the copy list of a Full backup of a versioned source: each object as
+// it was at the point in time, in key order so the destination listing is still
+// walked in step.
+func copyItems(objects iter.Seq2[provider.ObjectMetadata, error]) iter.Seq2[provider.CopyItem, error] {
 	return func(yield func(provider.CopyItem, error) bool) {
-		for o, err := range prov.WalkObjectsAsOf(ctx, bucket, prefix, asOf) {
-			if err != nil {
-				yield(provider.CopyItem{}, fmt.Errorf("list s3://%s/%s as of %s: %w", bucket, prefix, asOf.UTC().Format(time.RFC3339), err))
-				return
-			}
-			if excluder.Excluded(strings.TrimPrefix(o.Key, prefix)) {
-				*excluded++
-				continue
-			}
-			if !yield(provider.CopyItem{Source: o}, nil) {
+		for o, err := range objects {
+			if !yield(provider.CopyItem{Source: o}, err) || err != nil {
 				return
 			}
 		}

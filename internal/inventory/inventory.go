@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // Defaults of a Writer.
@@ -55,6 +56,15 @@ type Entry struct {
 	SourceVersionID string `json:"sourceVersionId,omitempty"`
 	// Checksum is a full-object checksum ("crc64nvme:…", "sha256:…") when the store reported one.
 	Checksum string `json:"checksum,omitempty"`
+}
+
+// FromStored is the entry of an object a copy stored, with its key made relative to
+// prefix (the backup's destination, its repository, or "" for a restore's target keys).
+func FromStored(o provider.StoredObject, prefix string) Entry {
+	return Entry{
+		SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
+		ETag: o.ETag, SourceETag: o.SourceETag, SourceVersionID: o.SourceVersionID, Checksum: o.Checksum,
+	}
 }
 
 // Part describes one written part.

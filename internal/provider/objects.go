@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
+	"time"
 )
 
 // maxSmallObject bounds what ReadSmallObject reads: a manifest or an inventory part
@@ -26,6 +28,31 @@ func ReadSmallObject(ctx context.Context, prov Provider, bucket, key string) ([]
 		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
 	}
 	return data, nil
+}
+
+// WalkSelected streams the objects under prefix of bucket that a backup copies: as they
+// were at asOf when it is set (a versioned bucket), else as they are, less those
+// excluder leaves out (counted in excluded). The walk ends at the first error.
+func WalkSelected(ctx context.Context, prov Provider, bucket, prefix string, asOf *time.Time, excluder *Excluder, excluded *int64) iter.Seq2[ObjectMetadata, error] {
+	walk := prov.WalkObjects(ctx, bucket, prefix)
+	if asOf != nil {
+		walk = prov.WalkObjectsAsOf(ctx, bucket, prefix, *asOf)
+	}
+	return func(yield func(ObjectMetadata, error) bool) {
+		for o, err := range walk {
+			if err != nil {
+				yield(ObjectMetadata{}, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err))
+				return
+			}
+			if excluder != nil && excluder.Excluded(strings.TrimPrefix(o.Key, prefix)) {
+				*excluded++
+				continue
+			}
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
 }
 
 // ParseObjectURL splits an object URL s3://bucket/key (a manifest location).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -71,15 +70,11 @@ func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*B
 	}
 	var walkErr error
 	items := func(yield func(provider.CopyItem, error) bool) {
-		for o, err := range walkSource(ctx, prov, opts) {
+		for o, err := range provider.WalkSelected(ctx, prov, opts.SourceBucket, opts.SourcePrefix, opts.AsOf, opts.Exclude, &res.ObjectsExcluded) {
 			if err != nil {
-				walkErr = fmt.Errorf("list s3://%s/%s: %w", opts.SourceBucket, opts.SourcePrefix, err)
+				walkErr = err
 				yield(provider.CopyItem{}, walkErr)
 				return
-			}
-			if opts.Exclude != nil && opts.Exclude.Excluded(strings.TrimPrefix(o.Key, opts.SourcePrefix)) {
-				res.ObjectsExcluded++
-				continue
 			}
 			key := Identity{Bucket: opts.SourceBucket, Key: o.Key, Size: o.Size, ETag: o.ETag, VersionID: o.VersionID}.StoredKey()
 			if have, ok := stored[mustParse(key)]; ok && have.size == o.Size {
@@ -109,8 +104,7 @@ func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*B
 			report()
 		},
 		Stored: func(o provider.StoredObject) {
-			opts.Record(inventory.Entry{SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, opts.Prefix), Size: o.Size,
-				ETag: o.ETag, SourceETag: o.SourceETag, SourceVersionID: o.SourceVersionID, Checksum: o.Checksum})
+			opts.Record(inventory.FromStored(o, opts.Prefix))
 		},
 	})
 	res.Copy = copied
@@ -123,14 +117,6 @@ func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*B
 		copyErr = walkErr
 	}
 	return res, copyErr
-}
-
-// walkSource lists the source as of opts.AsOf, or as it is.
-func walkSource(ctx context.Context, prov provider.Provider, opts BackupOptions) iter.Seq2[provider.ObjectMetadata, error] {
-	if opts.AsOf != nil {
-		return prov.WalkObjectsAsOf(ctx, opts.SourceBucket, opts.SourcePrefix, *opts.AsOf)
-	}
-	return prov.WalkObjects(ctx, opts.SourceBucket, opts.SourcePrefix)
 }
 
 // storedObject is what the repository listing says of a stored object.
