@@ -34,10 +34,11 @@ type Provider interface {
 	DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error)
 	// ListObjects lists every object under prefix, across all pages.
 	ListObjects(ctx context.Context, bucket, prefix string) ([]ObjectMetadata, error)
-	// WalkObjects streams the current objects under prefix in key order, a listing page
-	// at a time, so memory does not grow with the number of objects. The walk ends at
-	// the first error, which it yields.
-	WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[ObjectMetadata, error]
+	// WalkObjects streams the current objects under prefix whose keys lie in keys, in
+	// key order, a listing page at a time, so memory does not grow with the number of
+	// objects; it requests no page past keys.Through. The walk ends at the first error,
+	// which it yields.
+	WalkObjects(ctx context.Context, bucket, prefix string, keys KeyRange) iter.Seq2[ObjectMetadata, error]
 	// BucketVersioning reports whether bucket keeps object versions (versioning
 	// Enabled; Suspended or never enabled is false). A missing bucket is KindNotFound.
 	BucketVersioning(ctx context.Context, bucket string) (bool, error)

@@ -34,7 +34,7 @@ func ReadSmallObject(ctx context.Context, prov Provider, bucket, key string) ([]
 // were at asOf when it is set (a versioned bucket), else as they are, less those
 // excluder leaves out (counted in excluded). The walk ends at the first error.
 func WalkSelected(ctx context.Context, prov Provider, bucket, prefix string, asOf *time.Time, excluder *Excluder, excluded *int64) iter.Seq2[ObjectMetadata, error] {
-	walk := prov.WalkObjects(ctx, bucket, prefix)
+	walk := prov.WalkObjects(ctx, bucket, prefix, KeyRange{})
 	if asOf != nil {
 		walk = prov.WalkObjectsAsOf(ctx, bucket, prefix, *asOf)
 	}
@@ -66,4 +66,23 @@ func ParseObjectURL(u string) (bucket, key string, err error) {
 		return "", "", fmt.Errorf("%q names no object (want s3://<bucket>/<prefix>/manifest.json)", u)
 	}
 	return bucket, key, nil
+}
+
+// KeyRange bounds a walk to the keys after StartAfter up to and including Through, in
+// byte order; an empty bound is open. The zero KeyRange is every key.
+type KeyRange struct {
+	// StartAfter, when set, leaves out this key and every key before it.
+	StartAfter string
+	// Through, when set, leaves out every key after it.
+	Through string
+}
+
+// Contains reports whether key lies in the range.
+func (r KeyRange) Contains(key string) bool {
+	return key > r.StartAfter && (r.Through == "" || key <= r.Through)
+}
+
+// Past reports whether key lies after the range, so a walk in key order can stop.
+func (r KeyRange) Past(key string) bool {
+	return r.Through != "" && key > r.Through
 }

@@ -148,13 +148,13 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 		defer objects.stop()
 		source = objects
 	} else {
-		source = r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix)
+		source = r.p.streamObjects(ctx, r.req.SourceBucket, r.req.SourcePrefix, provider.KeyRange{})
 	}
 	// Unchecked copies never consult the destination, so its listing is not even
 	// started: for a content-addressed repository it would only cost requests.
 	var destination *destinationIndex
 	if r.req.Existing != provider.Unchecked {
-		destination = &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix)}
+		destination = &destinationIndex{stream: r.p.streamObjects(ctx, r.req.DestinationBucket, r.req.DestinationPrefix, provider.KeyRange{})}
 	}
 
 	// One goroutine per object in flight, started once the object has a slot of the

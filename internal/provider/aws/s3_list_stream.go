@@ -7,6 +7,8 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 // listAhead is how many listing pages a stream fetches before its reader needs them:
@@ -24,11 +26,12 @@ type listStream struct {
 	next int
 }
 
-// streamObjects starts listing bucket/prefix. The listing stops when ctx ends.
-func (p *Provider) streamObjects(ctx context.Context, bucket, prefix string) *listStream {
+// streamObjects starts listing the keys of bucket/prefix in keys. The listing stops
+// when ctx ends, or after the page that reaches past keys.
+func (p *Provider) streamObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) *listStream {
 	s := &listStream{prefix: prefix, pages: make(chan []s3types.Object, listAhead)}
 	go func() {
-		s.err = p.eachPage(ctx, bucket, prefix, func(page []s3types.Object) error {
+		s.err = p.eachPage(ctx, bucket, prefix, keys, func(page []s3types.Object) error {
 			select {
 			case s.pages <- page:
 				return nil

@@ -49,7 +49,7 @@ func (p *Provider) DownloadObject(ctx context.Context, bucket, key string) (io.R
 // ListObjects lists every object under prefix, across all pages.
 func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]provider.ObjectMetadata, error) {
 	var objects []provider.ObjectMetadata
-	err := p.eachPage(ctx, bucket, prefix, func(page []s3types.Object) error {
+	err := p.eachPage(ctx, bucket, prefix, provider.KeyRange{}, func(page []s3types.Object) error {
 		for _, o := range page {
 			objects = append(objects, objectMetadata(o))
 		}
@@ -110,8 +110,11 @@ func deleteObjectsError(bucket string, failures []s3types.Error) error {
 }
 
 // eachPage calls fn with every ListObjectsV2 page under prefix, in key order.
-func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, fn func([]s3types.Object) error) error {
+func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys provider.KeyRange, fn func([]s3types.Object) error) error {
 	input := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix}
+	if keys.StartAfter != "" {
+		input.StartAfter = &keys.StartAfter
+	}
 	if p.opts.ListPageSize > 0 {
 		input.MaxKeys = awssdk.Int32(p.opts.ListPageSize)
 	}
@@ -123,6 +126,10 @@ func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, fn func(
 		}
 		if err := fn(page.Contents); err != nil {
 			return err
+		}
+		// A page that reached past the range ends it: the next would be wasted.
+		if n := len(page.Contents); n > 0 && keys.Past(awssdk.ToString(page.Contents[n-1].Key)) {
+			return nil
 		}
 	}
 	return nil

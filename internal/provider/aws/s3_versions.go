@@ -18,7 +18,7 @@ import (
 // runs a few pages ahead of the caller (see streamObjects) and stops with the walk,
 // whether it ends, fails or the caller stops early. Errors are classified
 // *provider.Error values; a cancelled ctx ends the walk with one.
-func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[provider.ObjectMetadata, error] {
+func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
 	return func(yield func(provider.ObjectMetadata, error) bool) {
 		resource := bucket + "/" + prefix
 		if bucket == "" {
@@ -29,7 +29,7 @@ func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.
 		// otherwise wait forever to hand a page to a caller that stopped reading.
 		listCtx, stop := context.WithCancel(ctx)
 		defer stop()
-		s := p.streamObjects(listCtx, bucket, prefix)
+		s := p.streamObjects(listCtx, bucket, prefix, keys)
 		for {
 			o, ok := s.Next()
 			if !ok {
@@ -39,6 +39,12 @@ func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.
 			if err := ctx.Err(); err != nil {
 				yield(provider.ObjectMetadata{}, p.classify("ListObjectsV2", resource, err))
 				return
+			}
+			if keys.Past(o.key) {
+				return
+			}
+			if !keys.Contains(o.key) {
+				continue // a store that ignores StartAfter
 			}
 			if !yield(provider.ObjectMetadata{Key: o.key, Size: o.size, ETag: o.etag, LastModified: o.modified}, nil) {
 				return

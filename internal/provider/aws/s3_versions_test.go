@@ -243,7 +243,7 @@ func TestWalkObjectsAsOfPagesThroughVersions(t *testing.T) {
 	t.Run("WalkObjects pages through the current objects", func(t *testing.T) {
 		p := newTestProvider(t, Options{ListPageSize: 2})
 		var keys []string
-		for o, err := range p.WalkObjects(ctx, bucket, "dl/") {
+		for o, err := range p.WalkObjects(ctx, bucket, "dl/", provider.KeyRange{}) {
 			if err != nil {
 				t.Fatalf("walk: %v", err)
 			}
@@ -267,7 +267,7 @@ func TestWalkObjectsStoppedEarlyEndsItsListing(t *testing.T) {
 	bucket := smallSource(t, raw, 30)
 	p := newTestProvider(t, Options{ListPageSize: 2}) // many pages: the listing runs ahead of the walk
 	n := 0
-	for _, err := range p.WalkObjects(context.Background(), bucket, "docs/") {
+	for _, err := range p.WalkObjects(context.Background(), bucket, "docs/", provider.KeyRange{}) {
 		if err != nil {
 			t.Fatalf("walk: %v", err)
 		}

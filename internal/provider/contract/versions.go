@@ -114,7 +114,7 @@ func (s *suite) walks(t *testing.T) {
 		if err != nil {
 			t.Fatalf("list: %v", err)
 		}
-		walked := mustCollect(t, "walk", env.Provider.WalkObjects(ctx, bucket, "retail/b1/"))
+		walked := mustCollect(t, "walk", env.Provider.WalkObjects(ctx, bucket, "retail/b1/", provider.KeyRange{}))
 		if !slices.Equal(walked, listed) {
 			t.Fatalf("walked %+v,\nListObjects lists %+v", walked, listed)
 		}
@@ -123,29 +123,63 @@ func (s *suite) walks(t *testing.T) {
 		}
 
 		// A caller may stop early; the provider is fine afterwards.
-		for _, err := range env.Provider.WalkObjects(ctx, bucket, "") {
+		for _, err := range env.Provider.WalkObjects(ctx, bucket, "", provider.KeyRange{}) {
 			if err != nil {
 				t.Fatalf("walk: %v", err)
 			}
 			break
 		}
-		if all := mustCollect(t, "walk of the bucket", env.Provider.WalkObjects(ctx, bucket, "")); len(all) != len(objects) {
+		if all := mustCollect(t, "walk of the bucket", env.Provider.WalkObjects(ctx, bucket, "", provider.KeyRange{})); len(all) != len(objects) {
 			t.Fatalf("walking the whole bucket after an early stop: %d objects, want %d", len(all), len(objects))
 		}
-		if none := mustCollect(t, "walk of an empty prefix", env.Provider.WalkObjects(ctx, bucket, "retail/b2/")); len(none) != 0 {
+		if none := mustCollect(t, "walk of an empty prefix", env.Provider.WalkObjects(ctx, bucket, "retail/b2/", provider.KeyRange{})); len(none) != 0 {
 			t.Fatalf("walking an empty prefix yielded %q", keysOf(none))
+		}
+	})
+
+	t.Run("WalkObjects of a key range yields exactly the keys after StartAfter through Through", func(t *testing.T) {
+		env := s.newEnv(t)
+		bucket := env.NewBucket(t, nil)
+		var keys []string
+		for i := range 12 {
+			keys = append(keys, fmt.Sprintf("dl/%02d/f", i))
+			env.PutObject(t, bucket, keys[i], []byte(keys[i]))
+		}
+		env.PutObject(t, bucket, "other/x", []byte("outside the prefix"))
+		ranges := []provider.KeyRange{
+			{},
+			{StartAfter: "dl/03/f"}, // an existing key is left out
+			{StartAfter: "dl/03"},   // a bound between keys
+			{Through: "dl/05/f"},    // an existing key is kept
+			{Through: "dl/05/g"},    // a bound between keys
+			{StartAfter: "dl/02/f", Through: "dl/07/f"}, // both
+			{StartAfter: "dl/99"},                       // after every key
+			{Through: "dl/"},                            // before every key
+			{StartAfter: "a", Through: "z"},             // bounds outside the prefix
+		}
+		for _, r := range ranges {
+			var want []string
+			for _, k := range keys {
+				if r.Contains(k) {
+					want = append(want, k)
+				}
+			}
+			got := keysOf(mustCollect(t, fmt.Sprintf("walk of %+v", r), env.Provider.WalkObjects(ctx, bucket, "dl/", r)))
+			if !slices.Equal(got, want) {
+				t.Errorf("walk of %+v yielded %q, want %q", r, got, want)
+			}
 		}
 	})
 
 	t.Run("WalkObjects of a missing bucket ends with NotFound, without a bucket InvalidInput", func(t *testing.T) {
 		env := s.newEnv(t)
 		missing := unique("no-such-bucket")
-		got, err := collect(env.Provider.WalkObjects(ctx, missing, ""))
+		got, err := collect(env.Provider.WalkObjects(ctx, missing, "", provider.KeyRange{}))
 		wantError(t, err, provider.KindNotFound, missing)
 		if len(got) != 0 {
 			t.Errorf("walk of a missing bucket yielded %q", keysOf(got))
 		}
-		_, err = collect(env.Provider.WalkObjects(ctx, "", ""))
+		_, err = collect(env.Provider.WalkObjects(ctx, "", "", provider.KeyRange{}))
 		wantError(t, err, provider.KindInvalidInput, "")
 	})
 
@@ -155,7 +189,7 @@ func (s *suite) walks(t *testing.T) {
 		env.PutObject(t, bucket, "a", []byte("a"))
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
-		_, err := collect(env.Provider.WalkObjects(cancelled, bucket, ""))
+		_, err := collect(env.Provider.WalkObjects(cancelled, bucket, "", provider.KeyRange{}))
 		wantKind(t, err, provider.KindTransient)
 	})
 }
@@ -244,7 +278,7 @@ func (s *suite) versions(t *testing.T) {
 		if got := mustCollect(t, "walk as of before", env.Provider.WalkObjectsAsOf(ctx, bucket, "dl/", asOf.Add(-time.Hour))); len(got) != 0 {
 			t.Fatalf("a walk as of an hour before anything was written yielded %q", keysOf(got))
 		}
-		currentKeys := keysOf(mustCollect(t, "walk of the current objects", env.Provider.WalkObjects(ctx, bucket, "dl/")))
+		currentKeys := keysOf(mustCollect(t, "walk of the current objects", env.Provider.WalkObjects(ctx, bucket, "dl/", provider.KeyRange{})))
 		if wantKeys := slices.Sorted(maps.Keys(current)); !slices.Equal(currentKeys, wantKeys) {
 			t.Fatalf("WalkObjects of the versioned bucket yielded %q, want the current objects %q", currentKeys, wantKeys)
 		}

@@ -891,7 +891,7 @@ func snapshotID(owner provider.BackupOwner) string {
 
 // WalkObjects implements provider.Provider: the current objects under prefix, in key
 // order, as they were when the walk started.
-func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.Seq2[provider.ObjectMetadata, error] {
+func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
 	return func(yield func(provider.ObjectMetadata, error) bool) {
 		if err := p.enter(ctx, "WalkObjects"); err != nil {
 			yield(provider.ObjectMetadata{}, err)
@@ -906,6 +906,7 @@ func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string) iter.
 			yield(provider.ObjectMetadata{}, err)
 			return
 		}
+		objs = slices.DeleteFunc(objs, func(o provider.ObjectMetadata) bool { return !keys.Contains(o.Key) })
 		walk(ctx, "ListObjectsV2", bucket+"/"+prefix, objs, yield)
 	}
 }
