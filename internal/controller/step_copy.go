@@ -160,7 +160,7 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 			res, copyErr = repository.Backup(ctx, prov, repository.BackupOptions{
 				SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(), Exclude: excluder, AsOf: asOf,
 				Bucket: repoBucket, Prefix: repoPrefix, Concurrency: r.Options.CopyConcurrency, MultipartThreshold: r.Options.MultipartThreshold,
-				Record: record, Progress: progress,
+				Record: record, Progress: progress, BackupUID: string(br.UID), BackupPrefix: prefix,
 			})
 			if res != nil {
 				result.Copy, result.ObjectsReferenced, result.BytesReferenced = res.Copy, res.ObjectsReferenced, res.BytesReferenced

@@ -1,6 +1,6 @@
 // Package repolock is the per-repository lock of Incremental backups: a Kubernetes
 // Lease per repository, shared by the backups copying into it and held alone by a
-// sweep. A backup lists the repository and later records the objects it references;
+// sweep. A backup learns what the repository holds and later records the objects it references;
 // a sweep in between would delete an object the backup is about to reference, so the
 // two never overlap. Every change is an update of the Lease with its resourceVersion,
 // so two controllers (or two workers) can never both think they hold it.

@@ -9,6 +9,7 @@
 //	<projectId>/.repository/<environment>/objects/<2 hex>/<64 hex>  stored objects
 //	<projectId>/.repository/<environment>/refs/<backup uid>.json    one per backup whose
 //	                                                                inventory may reference objects
+//	<projectId>/.repository/<environment>/listing/<32 hex>.json     listing hints (listing.go)
 package repository
 
 import (
@@ -16,7 +17,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -50,38 +50,64 @@ type Identity struct {
 
 // StoredKey is the key of the object holding id, relative to the repository prefix.
 // The first two hex digits spread the keys over many S3 partitions.
-func (id Identity) StoredKey() string {
+func (id Identity) StoredKey() string { return id.digest().key() }
+
+// digest is the SHA-256 StoredKey names id by.
+func (id Identity) digest() storedID {
 	h := sha256.New()
 	for _, field := range []string{"lc2-object-v1", id.Bucket, id.Key, strconv.FormatInt(id.Size, 10), id.ETag, id.VersionID} {
 		h.Write([]byte(field))
 		h.Write([]byte{0})
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	return ObjectsDir + sum[:2] + "/" + sum
-}
-
-var storedKeyPattern = regexp.MustCompile(`^objects/([0-9a-f]{2})/([0-9a-f]{64})$`)
-
-// IsStoredKey reports whether rel (relative to the repository prefix) is a stored
-// object's key as StoredKey names them. The sweep deletes nothing else.
-func IsStoredKey(rel string) bool {
-	m := storedKeyPattern.FindStringSubmatch(rel)
-	return m != nil && strings.HasPrefix(m[2], m[1])
+	var d storedID
+	h.Sum(d[:0])
+	return d
 }
 
 // storedID is a stored key's digest, the compact form the sweep and the backup keep
 // in memory (32 bytes instead of a 73-byte string).
 type storedID [sha256.Size]byte
 
-func parseStoredKey(rel string) (storedID, bool) {
-	var id storedID
-	if !IsStoredKey(rel) {
+// key is the stored key of the digest, relative to the repository prefix.
+func (d storedID) key() string {
+	sum := hex.EncodeToString(d[:])
+	return ObjectsDir + sum[:2] + "/" + sum
+}
+
+// storedKeyLen is the length of every stored key: objects/<2 hex>/<64 hex>.
+const storedKeyLen = len(ObjectsDir) + 2 + 1 + 2*sha256.Size
+
+// IsStoredKey reports whether rel (relative to the repository prefix) is a stored
+// object's key as StoredKey names them. The sweep deletes nothing else.
+func IsStoredKey(rel string) bool {
+	_, ok := parseStoredKey(rel)
+	return ok
+}
+
+// parseStoredKey returns the digest a stored key names; ok is false for any other key.
+// It runs for every object a backup lists or indexes, so it does without a regexp.
+func parseStoredKey(rel string) (id storedID, ok bool) {
+	if len(rel) != storedKeyLen || !strings.HasPrefix(rel, ObjectsDir) {
 		return id, false
 	}
-	if _, err := hex.Decode(id[:], []byte(rel[len(rel)-64:])); err != nil {
+	shard, sum := rel[len(ObjectsDir):len(ObjectsDir)+2], rel[len(ObjectsDir)+3:]
+	if rel[len(ObjectsDir)+2] != '/' || shard != sum[:2] || !isLowerHex(sum) {
+		return id, false
+	}
+	if _, err := hex.Decode(id[:], []byte(sum)); err != nil {
 		return id, false
 	}
 	return id, true
+}
+
+// isLowerHex reports whether s holds only the digits StoredKey writes (lower case).
+func isLowerHex(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // RefVersion is the reference record format version.

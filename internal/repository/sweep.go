@@ -61,7 +61,7 @@ func Sweep(ctx context.Context, prov provider.Provider, bucket, prefix string, m
 		batch, batchBytes = batch[:0], 0
 		return nil
 	}
-	for o, err := range prov.WalkObjects(ctx, bucket, prefix+ObjectsDir) {
+	for o, err := range prov.WalkObjects(ctx, bucket, prefix+ObjectsDir, provider.KeyRange{}) {
 		if err != nil {
 			return res, fmt.Errorf("list the repository s3://%s/%s: %w", bucket, prefix, err)
 		}
@@ -87,8 +87,36 @@ func Sweep(ctx context.Context, prov provider.Provider, bucket, prefix string, m
 	if err := flush(); err != nil {
 		return res, err
 	}
+	if res.Backups == 0 {
+		// No backup is left to list the library again: the listing hints go with the
+		// last stored object, so a repository no backup uses is empty.
+		if err := removeListingHints(ctx, prov, bucket, prefix); err != nil {
+			return res, err
+		}
+	}
 	res.Done = true
 	return res, nil
+}
+
+// removeListingHints deletes the repository's listing hints.
+func removeListingHints(ctx context.Context, prov provider.Provider, bucket, prefix string) error {
+	listed, err := prov.ListObjects(ctx, bucket, prefix+ListingDir)
+	if err != nil {
+		return fmt.Errorf("list the listing hints of s3://%s/%s: %w", bucket, prefix, err)
+	}
+	var keys []string
+	for _, o := range listed {
+		if IsListingHintsKey(strings.TrimPrefix(o.Key, prefix)) {
+			keys = append(keys, o.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := prov.DeleteObjects(ctx, bucket, keys); err != nil {
+		return fmt.Errorf("delete the listing hints of s3://%s/%s: %w", bucket, prefix, err)
+	}
+	return nil
 }
 
 // mark returns the stored objects referenced by the inventory of any backup with a
@@ -122,6 +150,21 @@ func mark(ctx context.Context, prov provider.Provider, bucket, prefix string, re
 // markInventory marks every stored object listed by the inventory parts under
 // backupPrefix.
 func markInventory(ctx context.Context, prov provider.Provider, bucket, prefix, backupPrefix string, marked map[storedID]struct{}) error {
+	err := eachInventoryEntry(ctx, prov, bucket, backupPrefix, func(e inventory.Entry) {
+		if id, ok := parseStoredKey(e.StoredKey); ok {
+			marked[id] = struct{}{}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%w, so nothing is swept", err)
+	}
+	return nil
+}
+
+// eachInventoryEntry calls fn for every entry of the inventory parts under
+// backupPrefix, all runs included. A part removed since the listing is skipped: its
+// backup is being removed.
+func eachInventoryEntry(ctx context.Context, prov provider.Provider, bucket, backupPrefix string, fn func(inventory.Entry)) error {
 	parts, err := prov.ListObjects(ctx, bucket, layout.InventoryPrefix(backupPrefix))
 	if err != nil {
 		return fmt.Errorf("list the inventory of s3://%s/%s: %w", bucket, backupPrefix, err)
@@ -132,18 +175,16 @@ func markInventory(ctx context.Context, prov provider.Provider, bucket, prefix, 
 		}
 		data, err := provider.ReadSmallObject(ctx, prov, bucket, p.Key)
 		if provider.IsNotFound(err) {
-			continue // the backup is being removed
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("read inventory part: %w", err)
 		}
 		if _, err := inventory.Read(data, func(e inventory.Entry) error {
-			if id, ok := parseStoredKey(e.StoredKey); ok {
-				marked[id] = struct{}{}
-			}
+			fn(e)
 			return nil
 		}); err != nil {
-			return fmt.Errorf("inventory part s3://%s/%s is unreadable, so nothing is swept: %w", bucket, p.Key, err)
+			return fmt.Errorf("inventory part s3://%s/%s is unreadable: %w", bucket, p.Key, err)
 		}
 	}
 	return nil

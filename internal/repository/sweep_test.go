@@ -281,3 +281,33 @@ func TestRestoreItem(t *testing.T) {
 		t.Errorf("a key with dots in its names refused: %v", err)
 	}
 }
+
+func TestSweepRemovesTheListingHintsWithTheLastBackup(t *testing.T) {
+	ctx := context.Background()
+	prov := fake.New(dstBucket)
+	s1 := putStored(t, prov, 1)
+	hints := repoPrefix + ListingHintsKey(srcBucket, srcPrefix)
+	prov.PutObject(dstBucket, hints, []byte(`{"version":"1"}`))
+	notHints := repoPrefix + ListingDir + "notes.txt"
+	prov.PutObject(dstBucket, notHints, []byte("not a hints key: not the sweep's"))
+	writeBackup(t, prov, "uid-a", "p1/backups/a/", s1)
+
+	if _, err := Sweep(ctx, prov, dstBucket, repoPrefix, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !exists(prov, hints) || !exists(prov, repoPrefix+s1) {
+		t.Fatal("a sweep with a backup left removed its object or the listing hints")
+	}
+
+	prov.DeleteObject(dstBucket, repoPrefix+RefKey("uid-a"))
+	res, err := Sweep(ctx, prov, dstBucket, repoPrefix, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Done || res.Deleted != 1 || exists(prov, hints) || exists(prov, repoPrefix+s1) {
+		t.Errorf("sweep with no backup left: %+v, hints left %v; want the stored object and the hints gone", res, exists(prov, hints))
+	}
+	if !exists(prov, notHints) {
+		t.Error("the sweep deleted a key that is not a listing hints key")
+	}
+}
