@@ -239,11 +239,12 @@ func (b *bench) measured(fn func() error) (phase, error) {
 }
 
 // listings times one walk of the library and one of the repository through the
-// proxy: the two listings every Incremental backup makes, one after the other.
+// proxy, each in one range, with the CPU they cost: the work an Incremental backup
+// cannot do without (the library) and the work its index saves (the repository).
 func (b *bench) listings(ctx context.Context) (phase, phase, error) {
 	walk := func(bucket, prefix string) (phase, error) {
 		return b.measured(func() error {
-			for _, err := range b.viaProxy.WalkObjects(ctx, bucket, prefix) {
+			for _, err := range b.viaProxy.WalkObjects(ctx, bucket, prefix, provider.KeyRange{}) {
 				if err != nil {
 					return fmt.Errorf("walk s3://%s/%s: %w", bucket, prefix, err)
 				}
@@ -256,8 +257,8 @@ func (b *bench) listings(ctx context.Context) (phase, phase, error) {
 		return library, phase{}, err
 	}
 	repo, err := walk(backupBucket, b.repo+repository.ObjectsDir)
-	logf("one walk through the proxy: of the library %.2fs (%d requests), of the repository %.2fs (%d requests)",
-		library.seconds, library.requests.total(), repo.seconds, repo.requests.total())
+	logf("one walk through the proxy: of the library %.2fs (%d requests, CPU client+proxy %.2fs, server %.2fs), of the repository %.2fs (%d requests, CPU client+proxy %.2fs, server %.2fs)",
+		library.seconds, library.requests.total(), library.clientCPU, library.serverCPU, repo.seconds, repo.requests.total(), repo.clientCPU, repo.serverCPU)
 	return library, repo, err
 }
 

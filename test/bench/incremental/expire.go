@@ -42,7 +42,7 @@ func (b *bench) incrementalStorage(ctx context.Context) (storage, error) {
 		case repository.IsStoredKey(rel):
 			s.objects++
 			s.objectBytes += o.Size
-		case strings.HasPrefix(rel, repository.RefsDir):
+		case strings.HasPrefix(rel, repository.RefsDir), repository.IsListingHintsKey(rel):
 			s.refs++
 			s.refBytes += o.Size
 		default:

@@ -42,6 +42,9 @@ type benchConfig struct {
 	rcloneTransfers        int
 	// rcloneNights is the number of nights, from the first, rclone runs on (0: none).
 	rcloneNights int
+	// cpuProfile, if set, is where the CPU profile of the last night's Incremental
+	// backup (this process: client and proxy) is written.
+	cpuProfile string
 }
 
 func main() {
@@ -59,6 +62,7 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the library's content and of the nightly changes")
 	flag.IntVar(&c.rcloneTransfers, "rclone-transfers", 64, "rclone --transfers and --checkers")
 	rcloneNights := flag.Int("rclone-nights", -1, "run rclone on this many nights from the first (-1: every night; 0: never); its cost is the same every night")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the CPU profile of the last night's Incremental backup (client and proxy) to this file")
 	flag.Parse()
 	c.rcloneNights = *rcloneNights
 	if c.rcloneNights < 0 || c.rcloneNights > c.nights {

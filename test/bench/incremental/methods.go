@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +51,13 @@ func (b *bench) incremental(ctx context.Context, night int) (backupRun, error) {
 	var summary inventory.Summary
 	var mu sync.Mutex
 	var entries []inventory.Entry
+	if night == b.c.nights && b.c.cpuProfile != "" {
+		stop, err := startCPUProfile(b.c.cpuProfile)
+		if err != nil {
+			return run, err
+		}
+		defer stop()
+	}
 	p, err := b.measured(func() error {
 		now := time.Now()
 		ref := repository.Ref{Version: repository.RefVersion, BackupID: fmt.Sprintf("%s/%s/inc-%02d", projectID, environment, night),
@@ -65,6 +74,7 @@ func (b *bench) incremental(ctx context.Context, night int) (backupRun, error) {
 		var backupErr error
 		res, backupErr = repository.Backup(ctx, b.viaProxy, repository.BackupOptions{
 			SourceBucket: sourceBucket, SourcePrefix: sourcePrefix, Bucket: backupBucket, Prefix: b.repo,
+			BackupUID: ref.UID, BackupPrefix: prefix,
 			Record: func(e inventory.Entry) {
 				inv.Add(ctx, e)
 				mu.Lock()
@@ -201,4 +211,21 @@ func runChild(cmd *exec.Cmd) error {
 		return fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	return cmd.Wait()
+}
+
+// startCPUProfile profiles this process into path until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("cpu profile: %w", err), f.Close())
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logf("cpu profile: %v", err)
+		}
+	}, nil
 }

@@ -139,8 +139,9 @@ func (r *report) print(w io.Writer) error {
 	p.printf(w, "Incremental after the expiry:  %s\n", r.incAfter)
 	p.printf(w, "Full and rclone copies are measured (listed) right after each night's copy and then deleted, so the server's tmpfs holds one at a time; their totals are the sums of those measurements.\n")
 
-	p.printf(w, "\nOne walk through the proxy (the two listings each Incremental backup makes in turn): the library %.2fs (%d requests), the repository %.2fs (%d requests)\n",
-		r.listLibrary.seconds, r.listLibrary.requests.total(), r.listRepository.seconds, r.listRepository.requests.total())
+	p.printf(w, "\nOne walk through the proxy, in one range: the library %.2fs (%d requests, CPU client+proxy %.2fs, server %.2fs), the repository %.2fs (%d requests, CPU client+proxy %.2fs, server %.2fs)\n",
+		r.listLibrary.seconds, r.listLibrary.requests.total(), r.listLibrary.clientCPU, r.listLibrary.serverCPU,
+		r.listRepository.seconds, r.listRepository.requests.total(), r.listRepository.clientCPU, r.listRepository.serverCPU)
 
 	// Expiry, sweep, checks.
 	sw := r.sweepResult
