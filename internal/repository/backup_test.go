@@ -72,8 +72,8 @@ func checkEntries(t *testing.T, prov *fake.Provider, rec *recorder, want map[str
 			t.Fatalf("no entry for %s", key)
 		}
 		id := Identity{Bucket: srcBucket, Key: key, Size: int64(len(data)), ETag: md5Hex(data), VersionID: versions[key]}
-		if e.StoredKey != id.StoredKey() {
-			t.Errorf("%s: StoredKey %q, want %q", key, e.StoredKey, id.StoredKey())
+		if e.StoredKey != id.digest().key() {
+			t.Errorf("%s: StoredKey %q, want %q", key, e.StoredKey, id.digest().key())
 		}
 		if e.Size != int64(len(data)) || e.SourceETag != md5Hex(data) || e.SourceVersionID != versions[key] {
 			t.Errorf("%s: entry %+v does not describe the source object", key, e)
@@ -189,8 +189,8 @@ func TestBackupAsOfRecordsTheVersionsCurrentThen(t *testing.T) {
 
 func TestIdentityStoredKey(t *testing.T) {
 	base := Identity{Bucket: "b", Key: "lib/k", Size: 10, ETag: "e", VersionID: "v"}
-	key := base.StoredKey()
-	if key != base.StoredKey() {
+	key := base.digest().key()
+	if key != base.digest().key() {
 		t.Fatal("StoredKey is not stable")
 	}
 	if !IsStoredKey(key) {
@@ -211,7 +211,7 @@ func TestIdentityStoredKey(t *testing.T) {
 	}
 	seen := map[string]string{key: "base"}
 	for name, id := range variants {
-		k := id.StoredKey()
+		k := id.digest().key()
 		if prev, dup := seen[k]; dup {
 			t.Errorf("changing the %s gives the same key as %s: %s", name, prev, k)
 		}

@@ -48,11 +48,7 @@ type Identity struct {
 	VersionID string
 }
 
-// StoredKey is the key of the object holding id, relative to the repository prefix.
-// The first two hex digits spread the keys over many S3 partitions.
-func (id Identity) StoredKey() string { return id.digest().key() }
-
-// digest is the SHA-256 StoredKey names id by.
+// digest is the SHA-256 the object holding id is stored under (storedID.key).
 func (id Identity) digest() storedID {
 	h := sha256.New()
 	for _, field := range []string{"lc2-object-v1", id.Bucket, id.Key, strconv.FormatInt(id.Size, 10), id.ETag, id.VersionID} {
@@ -68,7 +64,8 @@ func (id Identity) digest() storedID {
 // in memory (32 bytes instead of a 73-byte string).
 type storedID [sha256.Size]byte
 
-// key is the stored key of the digest, relative to the repository prefix.
+// key is the key of the object stored under the digest, relative to the repository
+// prefix. The first two hex digits spread the keys over many S3 partitions.
 func (d storedID) key() string {
 	sum := hex.EncodeToString(d[:])
 	return ObjectsDir + sum[:2] + "/" + sum
@@ -78,7 +75,7 @@ func (d storedID) key() string {
 const storedKeyLen = len(ObjectsDir) + 2 + 1 + 2*sha256.Size
 
 // IsStoredKey reports whether rel (relative to the repository prefix) is a stored
-// object's key as StoredKey names them. The sweep deletes nothing else.
+// object's key as storedID.key names them. The sweep deletes nothing else.
 func IsStoredKey(rel string) bool {
 	_, ok := parseStoredKey(rel)
 	return ok

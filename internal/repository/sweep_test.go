@@ -21,7 +21,7 @@ var sweepStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // to the repository prefix.
 func putStored(t *testing.T, prov *fake.Provider, n int) string {
 	t.Helper()
-	rel := Identity{Bucket: srcBucket, Key: fmt.Sprintf("%sobj-%d", srcPrefix, n), Size: int64(n)}.StoredKey()
+	rel := Identity{Bucket: srcBucket, Key: fmt.Sprintf("%sobj-%d", srcPrefix, n), Size: int64(n)}.digest().key()
 	prov.PutObject(dstBucket, repoPrefix+rel, make([]byte, n))
 	return rel
 }
@@ -249,7 +249,7 @@ func TestSweepFailuresDeleteNothing(t *testing.T) {
 }
 
 func TestRestoreItem(t *testing.T) {
-	stored := Identity{Bucket: srcBucket, Key: "lib/a/b.txt", Size: 3, ETag: "e"}.StoredKey()
+	stored := Identity{Bucket: srcBucket, Key: "lib/a/b.txt", Size: 3, ETag: "e"}.digest().key()
 	item, err := RestoreItem(repoPrefix, "lib/", inventory.Entry{SourceKey: "lib/a/b.txt", StoredKey: stored, Size: 3, ETag: "e"})
 	if err != nil {
 		t.Fatal(err)
