@@ -97,7 +97,7 @@ func parseStoredKey(rel string) (id storedID, ok bool) {
 	return id, true
 }
 
-// isLowerHex reports whether s holds only the digits StoredKey writes (lower case).
+// isLowerHex reports whether s holds only the digits storedID.key writes (lower case).
 func isLowerHex(s string) bool {
 	for i := range len(s) {
 		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
