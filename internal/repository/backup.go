@@ -60,12 +60,13 @@ type BackupResult struct {
 // Backup copies to the repository the source objects it does not hold yet and
 // reports every object of the backup, copied or referenced, to opts.Record. The
 // caller holds the repository's shared lock from before Backup until the entries are
-// in the inventory, so no sweep removes an object between the listing of the
-// repository and the record that references it.
+// in the inventory, so no sweep removes an object between the moment the backup
+// learns it is stored and the record that references it.
 //
-// The library and the repository are listed at the same time, each in key ranges
-// listed in parallel (see listing.go); a library read as of a point in time is listed
-// in one range, as a version listing has no start key.
+// The library is listed while the backup learns what the repository holds (from the
+// last backup's inventory, or a listing: storedIndex), each listing in key ranges
+// listed in parallel (listing.go); a library read as of a point in time is listed in
+// one range, as a version listing has no start key.
 func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*BackupResult, error) {
 	hints, err := readListingHints(ctx, prov, opts)
 	if err != nil {

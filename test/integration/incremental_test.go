@@ -169,6 +169,11 @@ var _ = Describe("Incremental backups", Ordered, func() {
 		Expect(repositoryKeys(dest, "inc", "prd")).To(HaveLen(6))
 		Expect(cloud.ListKeys(dest, "inc/prd/inc-1/")).To(ConsistOf("claim.json", "manifest.json", HavePrefix("inventory/")))
 		Expect(cloud.ListKeys(dest, repository.Prefix("inc", "prd")+repository.RefsDir)).To(ConsistOf(string(b1.UID) + ".json"))
+		hints := cloud.Contents(dest, repository.Prefix("inc", "prd")+repository.ListingDir)
+		Expect(hints).To(HaveLen(1), "the listing hints of the library")
+		for _, h := range hints {
+			Expect(string(h)).To(ContainSubstring(`"uid":"`+string(b1.UID)+`"`), "they name the first backup as the next one's index")
+		}
 
 		By("the second copies only what was added or replaced, and references the rest")
 		cloud.PutObject(src, "document_library/20097/20121/2000/1.0", []byte("new document"))
