@@ -13,6 +13,8 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 )
 
 // laggingCache serves BackupRequests as they were when freeze was called, like an
@@ -89,6 +91,25 @@ func TestABackupCostsFourStatusWrites(t *testing.T) {
 	m.cloud.SnapshotReadyAfter = 0
 	counting := &countingStatusWriter{Client: m.client}
 	m.r.Client = counting
+	// The copy waits until the pass that started it is over: otherwise, on a scheduler
+	// that runs the copy's goroutine at once, that pass would also see it finished
+	// and write one status less.
+	release := make(chan struct{})
+	providers := provider.NewRegistry()
+	providers.Register("aws", heldCopies{Provider: m.cloud, release: release})
+	m.r.Providers = providers
+	for passes := 0; ; passes++ {
+		if passes == 10 {
+			t.Fatalf("the copy did not start in %d passes: %+v", passes, m.get("writes").Status)
+		}
+		if c := condition(m.get("writes"), backupv1alpha1.ConditionDocumentLibraryCopied); c != nil && c.Reason == string(backupv1alpha1.ReasonCopying) {
+			break
+		}
+		if _, err := m.reconcile("writes"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
 	if br := m.drive("writes"); br.Status.Phase != backupv1alpha1.PhaseSucceeded {
 		t.Fatalf("phase %s: %s", br.Status.Phase, br.Status.Message)
 	}
@@ -99,6 +120,21 @@ func TestABackupCostsFourStatusWrites(t *testing.T) {
 	if n := counting.patches(); n != 4 && n != 5 {
 		t.Fatalf("%d status writes for one backup, want 4 (5 with a progress write)", n)
 	}
+}
+
+// heldCopies is a provider whose copies start only once release is closed.
+type heldCopies struct {
+	*fake.Provider
+	release chan struct{}
+}
+
+func (h heldCopies) CopyObjectStorage(ctx context.Context, req provider.ObjectStorageCopyRequest) (*provider.ObjectStorageCopyResult, error) {
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return h.Provider.CopyObjectStorage(ctx, req)
 }
 
 type countingStatusWriter struct {
