@@ -51,7 +51,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 			st.DocumentLibrary = &backupv1alpha1.DocumentLibraryRestoreStatus{ObjectsTotal: st.Source.Objects}
 		}
 		st.DocumentLibrary.RecordLocation = rec.location()
-		job = r.jobs.Start(rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
+		job = r.jobs.Start(ctx, rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
 		s.after(func() {
 			r.restoreNormal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
 		})

@@ -7,9 +7,8 @@ import (
 	"iter"
 	"time"
 
-	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
+
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -51,7 +50,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 		}
 		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
 			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, to), s.now)
-		job = r.jobs.Start(br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(ctrl.LoggerFrom(ctx), br, s.prov))
+		job = r.jobs.Start(ctx, br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
 		s.after(func() {
 			r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
 		})
@@ -132,7 +131,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 // copy fails or is cancelled: cleanup deletes only what an inventory lists. When the
 // source bucket is versioned the copy reads the versions current at the backup's
 // point in time (pointInTime), in both modes.
-func (r *BackupRequestReconciler) copyFunc(log logr.Logger, br *backupv1alpha1.BackupRequest, prov provider.Provider) copyjob.Func {
+func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, prov provider.Provider) copyjob.Func {
 	br = br.DeepCopy()
 	dl := br.Spec.DocumentLibrary
 	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
@@ -140,8 +139,6 @@ func (r *BackupRequestReconciler) copyFunc(log logr.Logger, br *backupv1alpha1.B
 	run := layout.RunID(started)
 	clk := r.Clock
 	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
-		// The job outlives the pass that started it; what it logs is still the backup's.
-		ctx = ctrl.LoggerInto(ctx, log)
 		// The inventory outlives a cancelled copy: what was written must be recorded.
 		invCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inventoryFlushTimeout)
 		defer cancel()

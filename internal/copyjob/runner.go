@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
+
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -93,14 +95,16 @@ func (r *Runner) Get(uid types.UID) (*Job, bool) {
 }
 
 // Start runs fn for uid unless a job for uid already exists; it returns the job.
-// owner is sent on Events when the job ends, to trigger a reconcile.
-func (r *Runner) Start(uid types.UID, owner event.GenericEvent, fn Func) *Job {
+// owner is sent on Events when the job ends, to trigger a reconcile. The job's
+// context ends with the Runner's base, not with from (the pass that starts it), but
+// carries from's logger, so what the job logs names its request.
+func (r *Runner) Start(from context.Context, uid types.UID, owner event.GenericEvent, fn Func) *Job {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if j, ok := r.jobs[uid]; ok {
 		return j
 	}
-	ctx, cancel := context.WithCancel(r.base)
+	ctx, cancel := context.WithCancel(logr.NewContext(r.base, logr.FromContextOrDiscard(from)))
 	j := &Job{cancel: cancel, done: make(chan struct{})}
 	r.jobs[uid] = j
 	go func() {
