@@ -57,12 +57,16 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 <projectId>/<ENV>/<name>/), or the flags alone. The flags override what it supplies.`,
 		Example: `  kubectl lc2 backup create prd --wait
   kubectl lc2 backup create prd --from-schedule nightly --dry-run=server
+  kubectl lc2 backup create prd --mode Incremental --wait
   kubectl lc2 backup create prd --project retail --db-instance retail-prd-db \
       --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait`,
 		Args: exactArgs("ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("exclude-generated-files") {
 				o.spec.excludeGenerated = &excludeGenerated
+			}
+			if err := checkMode(o.spec.mode); err != nil {
+				return err
 			}
 			return a.createBackup(cmd.Context(), args[0], o)
 		},
@@ -76,6 +80,7 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 	f.StringVar(&o.spec.sourcePrefix, "source-prefix", "", `spec.documentLibrary.sourcePrefix (the API's default: "document_library/")`)
 	f.StringVar(&o.spec.destinationBucket, "destination-bucket", "", "spec.documentLibrary.destinationBucket")
 	f.Int32Var(&o.spec.retentionDays, "retention-days", 0, "spec.retentionDays (7 to 365; default: the controller's)")
+	f.StringVar(&o.spec.mode, "mode", "", "spec.documentLibrary.mode: Full (every file under the backup's prefix) or Incremental (each file version once in the project environment's repository); default: the schedule's or previous backup's, else Full")
 	o.addWaitFlags(cmd)
 	o.addDryRunFlags(cmd)
 	return cmd

@@ -106,6 +106,7 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 	}
 	if dl := spec.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("s3://%s/%s -> s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, dl.DestinationKeyPrefix()))
+		s.add("Mode", orDefault(string(dl.Mode), string(backupv1alpha1.ModeFull)))
 		if dl.ExcludeGeneratedFiles || len(dl.ExcludePatterns) > 0 {
 			s.add("Excluded", excludedSummary(dl.ExcludeGeneratedFiles, dl.ExcludePatterns))
 		}
@@ -132,8 +133,21 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 		s.add("Database snapshot", fmt.Sprintf("%s (%s, %s %s, %s)", orNone(db.SnapshotID), state, db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
 	}
 	if dl := st.DocumentLibrary; dl != nil {
-		s.add("Document library", fmt.Sprintf("%d objects, %s: %d copied (%s), %d already there, %d excluded",
-			dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, manifest.HumanBytes(dl.BytesCopied), dl.ObjectsSkipped, dl.ObjectsExcluded))
+		if dl.Mode == backupv1alpha1.ModeIncremental {
+			s.add("Document library", fmt.Sprintf("%d objects, %s: %d copied (%s), %d referenced (%s) already in the repository, %d excluded",
+				dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, manifest.HumanBytes(dl.BytesCopied),
+				dl.ObjectsReferenced, manifest.HumanBytes(dl.BytesReferenced), dl.ObjectsExcluded))
+			s.addIf("Repository", dl.Repository)
+		} else {
+			s.add("Document library", fmt.Sprintf("%d objects, %s: %d copied (%s), %d already there, %d excluded",
+				dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, manifest.HumanBytes(dl.BytesCopied), dl.ObjectsSkipped, dl.ObjectsExcluded))
+		}
+		switch dl.Consistency {
+		case backupv1alpha1.ConsistencyPointInTime:
+			s.add("Consistency", "point in time: the files as they were at "+optionalTime(dl.PointInTime, now))
+		case backupv1alpha1.ConsistencyLive:
+			s.add("Consistency", "live: the source bucket is not versioned, so the files are as the copy found them (not point-in-time)")
+		}
 	}
 	if c := st.Claim; c != nil {
 		s.add("Claimed", fmt.Sprintf("s3://%s/%s", c.Bucket, c.Prefix))
@@ -360,6 +374,10 @@ func writeBackupRecord(w io.Writer, r *database.BackupRecord) {
 	}
 	if r.DLDestinationBucket != "" {
 		s.add("Document library", fmt.Sprintf("%d objects, %s (%d excluded) in s3://%s/%s", r.DLObjectCount, manifest.HumanBytes(r.DLTotalBytes), r.DLObjectsExcluded, r.DLDestinationBucket, r.DLDestinationPrefix))
+		if r.DLMode == string(backupv1alpha1.ModeIncremental) {
+			s.add("Incremental", fmt.Sprintf("%d copied (%s), %d referenced (%s), in %s", r.DLObjectsCopied, manifest.HumanBytes(r.DLBytesCopied),
+				r.DLObjectsReferenced, manifest.HumanBytes(r.DLBytesReferenced), r.DLRepository))
+		}
 	}
 	s.addIf("Manifest", strings.TrimSpace(r.ManifestLocation+" "+r.ManifestChecksum))
 	s.add("Requested", r.RequestedAt.UTC().Format(time.RFC3339))

@@ -17,6 +17,8 @@ type backupFlags struct {
 	retentionDays                                                      int32
 	// excludeGenerated is --exclude-generated-files when given.
 	excludeGenerated *bool
+	// mode is --mode: Full or Incremental.
+	mode string
 }
 
 // backupOrigin is where backup create takes the spec from, in this order: the
@@ -74,7 +76,19 @@ func newBackup(namespace, env string, now time.Time, origin backupOrigin, f back
 	if err := missingFlags(&br.Spec); err != nil {
 		return nil, err
 	}
+	if f.mode != "" && br.Spec.DocumentLibrary == nil {
+		return nil, fmt.Errorf("--mode %s: the backup has no document library (give --source-bucket and --destination-bucket)", f.mode)
+	}
 	return br, nil
+}
+
+// checkMode refuses a --mode the API would refuse, naming the flag and the field.
+func checkMode(mode string) error {
+	switch backupv1alpha1.DocumentLibraryMode(mode) {
+	case "", backupv1alpha1.ModeFull, backupv1alpha1.ModeIncremental:
+		return nil
+	}
+	return fmt.Errorf("--mode %q: spec.documentLibrary.mode must be %s or %s", mode, backupv1alpha1.ModeFull, backupv1alpha1.ModeIncremental)
 }
 
 // applyToSpec sets the flags given on a BackupRequest spec.
@@ -96,6 +110,9 @@ func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	}
 	if s.DocumentLibrary != nil && f.excludeGenerated != nil {
 		s.DocumentLibrary.ExcludeGeneratedFiles = *f.excludeGenerated
+	}
+	if s.DocumentLibrary != nil && f.mode != "" {
+		s.DocumentLibrary.Mode = backupv1alpha1.DocumentLibraryMode(f.mode)
 	}
 	if f.retentionDays != 0 {
 		s.RetentionDays = &f.retentionDays
