@@ -38,7 +38,12 @@ const (
 	subjectCopy
 )
 
-const copyActions = "s3:GetObject on the source, s3:PutObject on the destination"
+const (
+	copyActions = "s3:GetObject on the source, s3:PutObject on the destination"
+	// versionedCopyActions: reading a given version of the source (a point-in-time
+	// copy) needs s3:GetObjectVersion instead.
+	versionedCopyActions = "s3:GetObjectVersion on the source, s3:PutObject on the destination"
+)
 
 // operations lists every operation the provider classifies errors of.
 var operations = map[string]operation{
@@ -91,6 +96,9 @@ func describe(region, op, resource string, kind provider.ErrorKind, err error) s
 	info, known := operations[op]
 	if !known {
 		info = operation{action: op, subject: subjectOther}
+	}
+	if info.subject == subjectCopy && strings.Contains(resource, " version ") { // sourceResource of a versioned copy
+		info.action = versionedCopyActions
 	}
 	code, serverMsg := apiError(err)
 	s := newSubject(info.subject, resource, region)
