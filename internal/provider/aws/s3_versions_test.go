@@ -256,6 +256,57 @@ func TestWalkObjectsAsOfPagesThroughVersions(t *testing.T) {
 	})
 }
 
+// TestWalkObjectsAsOfPagesThroughNullVersions walks a bucket whose versioning was
+// turned on after some objects were written: those keep the version id "null", which
+// sorts among a key's versions by time, not by id. With pages of 1 to 5 entries every
+// page boundary falls on or next to a null version somewhere; each key must be walked
+// once, as the version current at asOf.
+func TestWalkObjectsAsOfPagesThroughNullVersions(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	bucket := raw.newBucket(t, "null-versions")
+	// Before versioning: null versions.
+	for _, key := range []string{"dl/a", "dl/b", "dl/c", "dl/e"} {
+		raw.putVersion(t, bucket, key, []byte(key+" before versioning"))
+	}
+	raw.enableVersioning(t, bucket)
+	type entry struct {
+		version string
+		data    []byte
+	}
+	want := map[string]entry{
+		"dl/a": {"null", []byte("dl/a before versioning")},
+		"dl/e": {"null", []byte("dl/e before versioning")},
+	}
+	raw.deleteObject(t, bucket, "dl/c", "") // a delete marker over c's null version
+	for _, key := range []string{"dl/b", "dl/d"} { // b: a new version over its null one; d: new
+		data := []byte(key + " after versioning")
+		want[key] = entry{raw.putVersion(t, bucket, key, data), data}
+	}
+	asOf := raw.lastModifiedOf(t, bucket, "dl/d") // the last write: every entry is at or before it
+
+	for _, pageSize := range []int32{1, 2, 3, 5, 0} {
+		t.Run(fmt.Sprintf("pages of %d", pageSize), func(t *testing.T) {
+			p := newTestProvider(t, Options{ListPageSize: pageSize})
+			var keys []string
+			for o, err := range p.WalkObjectsAsOf(ctx, bucket, "dl/", asOf) {
+				if err != nil {
+					t.Fatalf("walk: %v", err)
+				}
+				keys = append(keys, o.Key)
+				w := want[o.Key]
+				if o.VersionID != w.version || o.Size != int64(len(w.data)) || o.ETag != md5Hex(w.data) {
+					t.Errorf("%s: version %q, %d bytes, ETag %q; want version %q, %d bytes, ETag %q",
+						o.Key, o.VersionID, o.Size, o.ETag, w.version, len(w.data), md5Hex(w.data))
+				}
+			}
+			if wantKeys := []string{"dl/a", "dl/b", "dl/d", "dl/e"}; !slices.Equal(keys, wantKeys) {
+				t.Fatalf("walked %q, want %q", keys, wantKeys)
+			}
+		})
+	}
+}
+
 // md5Hex is the ETag of a single-part object.
 func md5Hex(data []byte) string {
 	sum := md5.Sum(data)
