@@ -278,7 +278,7 @@ func TestWalkObjectsAsOfPagesThroughNullVersions(t *testing.T) {
 		"dl/a": {"null", []byte("dl/a before versioning")},
 		"dl/e": {"null", []byte("dl/e before versioning")},
 	}
-	raw.deleteObject(t, bucket, "dl/c", "") // a delete marker over c's null version
+	raw.deleteObject(t, bucket, "dl/c", "")        // a delete marker over c's null version
 	for _, key := range []string{"dl/b", "dl/d"} { // b: a new version over its null one; d: new
 		data := []byte(key + " after versioning")
 		want[key] = entry{raw.putVersion(t, bucket, key, data), data}
