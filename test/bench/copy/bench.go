@@ -26,6 +26,7 @@ import (
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 )
 
 const (
@@ -43,8 +44,9 @@ const (
 
 type bench struct {
 	c        benchConfig
-	server   *s3Server
-	proxy    *netProxy
+	server   *benchenv.Server
+	proxy    *benchenv.Proxy
+	throttle *throttle
 	client   *s3.Client
 	provider *aws.Provider
 	// source describes the seeded objects: key → md5 of content.
@@ -81,10 +83,10 @@ func (s scenario) name() string {
 	return fmt.Sprintf("%d ms", s.latency.Milliseconds())
 }
 
-func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netProxy) (*bench, error) {
+func newBench(ctx context.Context, c benchConfig, env *benchenv.Env, th *throttle) (*bench, error) {
 	for _, kv := range []struct{ k, v string }{
-		{"AWS_ENDPOINT_URL", server.endpoint}, {"AWS_ACCESS_KEY_ID", accessKey},
-		{"AWS_SECRET_ACCESS_KEY", secretKey}, {"AWS_REGION", region}, {"AWS_EC2_METADATA_DISABLED", "true"},
+		{"AWS_ENDPOINT_URL", env.Server.Endpoint}, {"AWS_ACCESS_KEY_ID", benchenv.AccessKey},
+		{"AWS_SECRET_ACCESS_KEY", benchenv.SecretKey}, {"AWS_REGION", benchenv.Region}, {"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
 		if err := os.Setenv(kv.k, kv.v); err != nil {
 			return nil, err
@@ -104,7 +106,7 @@ func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netPr
 	if err != nil {
 		return nil, err
 	}
-	return &bench{c: c, server: server, proxy: proxy, client: client, provider: p, source: map[string]string{}}, nil
+	return &bench{c: c, server: env.Server, proxy: env.Proxy, throttle: th, client: client, provider: p, source: map[string]string{}}, nil
 }
 
 func (b *bench) run(ctx context.Context) error {
@@ -121,7 +123,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	var results []measurement
 	for _, sc := range scenarios {
-		b.proxy.setDelay(sc.latency)
+		b.proxy.SetDelay(sc.latency)
 		for round := 1; round <= b.c.rounds; round++ {
 			tools := []string{toolOurs, toolS5cmd}
 			if round%2 == 0 {
@@ -132,9 +134,9 @@ func (b *bench) run(ctx context.Context) error {
 					continue // throttling is about request rates: small objects only
 				}
 				for _, tool := range tools {
-					b.proxy.setThrottle(sc.throttle)
+					b.throttle.set(sc.throttle)
 					m, err := b.measure(ctx, tool, set, round, sc)
-					b.proxy.setThrottle(0)
+					b.throttle.set(0)
 					if err != nil {
 						return fmt.Errorf("%s, round %d, %s, %s: %w", sc.name(), round, tool, set, err)
 					}
@@ -238,19 +240,21 @@ func (b *bench) measure(ctx context.Context, tool, set string, round int, sc sce
 			cmd.Args = append(cmd.Args, "-cpuprofile", b.c.cpuProfile)
 		}
 	case toolS5cmd:
-		args := []string{"--endpoint-url", b.proxy.url, "--log", "error"}
+		args := []string{"--endpoint-url", b.proxy.URL, "--log", "error"}
 		if b.c.s5cmdWorkers > 0 {
 			args = append(args, "--numworkers", strconv.Itoa(b.c.s5cmdWorkers))
 		}
 		args = append(args, "cp", "s3://"+sourceBucket+"/"+set+"*", "s3://"+dst+"/"+set)
 		cmd = exec.CommandContext(ctx, b.c.s5cmd, args...)
 	}
-	cmd.Env = b.server.env(b.proxy.url)
+	cmd.Env = b.server.ClientEnv(b.proxy.URL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	serverBefore, proxyBefore := b.server.cpuSeconds(), selfCPUSeconds()
+	// The copying child is measured by itself (runMeasured); this process's own CPU,
+	// without its waited-for children, is the proxy's.
+	serverBefore, proxyBefore := b.server.CPUSeconds(), benchenv.SelfCPUSeconds()
 	elapsed, peakRSS, cpu, err := runMeasured(cmd)
-	serverCPU, proxyCPU := b.server.cpuSeconds()-serverBefore, selfCPUSeconds()-proxyBefore
+	serverCPU, proxyCPU := b.server.CPUSeconds()-serverBefore, benchenv.SelfCPUSeconds()-proxyBefore
 	if err != nil && !throttled {
 		return measurement{}, fmt.Errorf("%w: %s", err, stderr.String())
 	}

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 )
 
 // config is the benchmark's command line.
@@ -83,29 +85,15 @@ func main() {
 }
 
 func run(ctx context.Context, c benchConfig) error {
-	if c.workdir == "" {
-		dir, err := os.MkdirTemp("", "bench-copy-")
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := os.RemoveAll(dir); err != nil {
-				fmt.Fprintln(os.Stderr, "bench-copy: remove work dir:", err)
-			}
-		}()
-		c.workdir = dir
-	}
-	server, err := startVersitygw(ctx, c.versitygw, c.workdir)
+	th := &throttle{}
+	env, err := benchenv.Start(ctx, benchenv.Config{Name: "bench-copy", Workdir: c.workdir, Versitygw: c.versitygw,
+		Proxy: benchenv.ProxyHooks{Answer: th.slowDown}})
 	if err != nil {
 		return err
 	}
-	defer server.stop()
-	proxy, err := startNetProxy(server.endpoint)
-	if err != nil {
-		return err
-	}
-	defer proxy.stop()
-	b, err := newBench(ctx, c, server, proxy)
+	defer env.Close()
+	c.workdir = env.Workdir
+	b, err := newBench(ctx, c, env, th)
 	if err != nil {
 		return err
 	}

@@ -6,19 +6,21 @@ import (
 	"os"
 	"runtime"
 	"text/tabwriter"
+
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 )
 
 // printTable writes, per scenario, the medians of both tools side by side with the
 // ratio ours/s5cmd (above 1 is better for throughput, below 1 is better for memory and
 // CPU), then a summary across scenarios.
 func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []measurement) error {
-	var p printer
-	p.printf(w, "\nDocument-library copy, bucket to bucket on versitygw v1.8.0 (posix backend in %s, keep-alive) behind a delaying proxy, %d CPUs, median of %d rounds\n",
+	var p benchenv.Printer
+	p.Printf(w, "\nDocument-library copy, bucket to bucket on versitygw v1.8.0 (posix backend in %s, keep-alive) behind a delaying proxy, %d CPUs, median of %d rounds\n",
 		c.workdir, runtime.NumCPU(), c.rounds)
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
-		p.printf(w, "load average at the end (the machine may be shared): %s", load)
+		p.Printf(w, "load average at the end (the machine may be shared): %s", load)
 	}
-	p.printf(w, "small: %d objects of %s; large: %d objects of %s, our multipart threshold scaled down to %s (parts of %s)\n",
+	p.Printf(w, "small: %d objects of %s; large: %d objects of %s, our multipart threshold scaled down to %s (parts of %s)\n",
 		c.objects, size(c.objectSize), c.large, size(c.largeSize), size(c.threshold), size(c.partSize))
 	ourConcurrency := "default (adaptive, ceiling 512)"
 	if c.concurrency > 0 {
@@ -31,12 +33,12 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 	if c.s5cmdWorkers > 0 {
 		peerWorkers = fmt.Sprint(c.s5cmdWorkers)
 	}
-	p.printf(w, "our concurrency: %s; s5cmd workers: %s\n", ourConcurrency, peerWorkers)
+	p.Printf(w, "our concurrency: %s; s5cmd workers: %s\n", ourConcurrency, peerWorkers)
 
 	for _, sc := range scenarios {
-		p.printf(w, "\n%s per request:\n", sc.name())
+		p.Printf(w, "\n%s per request:\n", sc.name())
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		p.printf(tw, "set\tmetric\t%s\t%s\tours/s5cmd\t\n", toolOurs, toolS5cmd)
+		p.Printf(tw, "set\tmetric\t%s\t%s\tours/s5cmd\t\n", toolOurs, toolS5cmd)
 		for _, set := range []string{smallPrefix, largePrefix} {
 			ours, ok1 := median(results, sc.name(), toolOurs, set)
 			peer, ok2 := median(results, sc.name(), toolS5cmd, set)
@@ -45,7 +47,7 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 			}
 			name := set[:len(set)-1]
 			row := func(metric string, a, b float64, format string) {
-				p.printf(tw, "%s\t%s\t"+format+"\t"+format+"\t%.2fx\t\n", name, metric, a, b, a/b)
+				p.Printf(tw, "%s\t%s\t"+format+"\t"+format+"\t%.2fx\t\n", name, metric, a, b, a/b)
 			}
 			row("seconds", ours.seconds, peer.seconds, "%.2f")
 			row("objects/s", float64(ours.objects)/ours.seconds, float64(peer.objects)/peer.seconds, "%.0f")
@@ -58,19 +60,19 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 			row("machine busy %", 100*(ours.cpuSeconds+ours.serverCPU+ours.proxyCPU)/ours.seconds/float64(runtime.NumCPU()),
 				100*(peer.cpuSeconds+peer.serverCPU+peer.proxyCPU)/peer.seconds/float64(runtime.NumCPU()), "%.0f")
 			if sc.throttle > 0 {
-				p.printf(tw, "%s\tobjects/s vs limit\t%.0f%%\t%.0f%%\t\t\n", name,
+				p.Printf(tw, "%s\tobjects/s vs limit\t%.0f%%\t%.0f%%\t\t\n", name,
 					100*float64(ours.objects)/ours.seconds/sc.throttle, 100*float64(peer.objects)/peer.seconds/sc.throttle)
-				p.printf(tw, "%s\tfailed objects (worst)\t%d\t%d\t\t\n", name, ours.failed, peer.failed)
+				p.Printf(tw, "%s\tfailed objects (worst)\t%d\t%d\t\t\n", name, ours.failed, peer.failed)
 			}
 		}
-		p.flush(tw)
+		p.Flush(tw)
 	}
 
 	// Summary: small objects/s and large MiB/s per scenario, and how much of our own
 	// first (lowest latency) throughput each latency keeps.
-	p.printf(w, "\nSummary (small objects/s; large MiB/s):\n")
+	p.Printf(w, "\nSummary (small objects/s; large MiB/s):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	p.printf(tw, "scenario\tours obj/s\ts5cmd obj/s\tratio\tours vs first\tours RSS\ts5cmd RSS\tours CPU\ts5cmd CPU\tours MiB/s large\ts5cmd MiB/s large\tratio\t\n")
+	p.Printf(tw, "scenario\tours obj/s\ts5cmd obj/s\tratio\tours vs first\tours RSS\ts5cmd RSS\tours CPU\ts5cmd CPU\tours MiB/s large\ts5cmd MiB/s large\tratio\t\n")
 	var base float64
 	for _, sc := range scenarios {
 		ours, ok1 := median(results, sc.name(), toolOurs, smallPrefix)
@@ -89,28 +91,12 @@ func printTable(w io.Writer, c benchConfig, scenarios []scenario, results []meas
 				large = fmt.Sprintf("%.0f\t%.0f\t%.2fx\t", a, b, a/b)
 			}
 		}
-		p.printf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%.0f%%\t%.1f MiB\t%.1f MiB\t%.2f s\t%.2f s\t%s\n", sc.name(), o, s, o/s, 100*o/base,
+		p.Printf(tw, "%s\t%.0f\t%.0f\t%.2fx\t%.0f%%\t%.1f MiB\t%.1f MiB\t%.2f s\t%.2f s\t%s\n", sc.name(), o, s, o/s, 100*o/base,
 			float64(ours.peakRSSKiB)/1024, float64(peer.peakRSSKiB)/1024, ours.cpuSeconds, peer.cpuSeconds, large)
 	}
-	p.flush(tw)
-	p.printf(w, "\nEvery copy was verified: all keys, sizes and ETags; the large objects also byte for byte (MD5 of a full download) in round 1 of each scenario.\n")
-	return p.err
-}
-
-// printer prints and keeps the first error, so printTable is a run of prints and one
-// check at the end.
-type printer struct{ err error }
-
-func (p *printer) printf(w io.Writer, format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(w, format, args...)
-	}
-}
-
-func (p *printer) flush(tw *tabwriter.Writer) {
-	if p.err == nil {
-		p.err = tw.Flush()
-	}
+	p.Flush(tw)
+	p.Printf(w, "\nEvery copy was verified: all keys, sizes and ETags; the large objects also byte for byte (MD5 of a full download) in round 1 of each scenario.\n")
+	return p.Err()
 }
 
 func size(n int64) string {

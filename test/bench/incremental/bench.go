@@ -19,6 +19,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/aws"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 )
 
 // Buckets and names of the run.
@@ -67,8 +68,10 @@ type phase struct {
 
 type bench struct {
 	c      benchConfig
-	server *s3Server
-	proxy  *netProxy
+	server *benchenv.Server
+	proxy  *benchenv.Proxy
+	// requests counts what goes through proxy.
+	requests *requestCounter
 	// direct talks to the server itself (seeding, nightly changes, measuring and
 	// checking); viaProxy to the proxy (every backup, expiry, sweep and restore).
 	direct, viaProxy *aws.Provider
@@ -84,16 +87,17 @@ type bench struct {
 	fullSizes, rcloneSizes []int64
 }
 
-func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netProxy) (*bench, error) {
+func newBench(ctx context.Context, c benchConfig, env *benchenv.Env, requests *requestCounter) (*bench, error) {
+	server, proxy := env.Server, env.Proxy
 	for _, kv := range []struct{ k, v string }{
-		{"AWS_ACCESS_KEY_ID", accessKey}, {"AWS_SECRET_ACCESS_KEY", secretKey},
-		{"AWS_REGION", region}, {"AWS_EC2_METADATA_DISABLED", "true"},
+		{"AWS_ACCESS_KEY_ID", benchenv.AccessKey}, {"AWS_SECRET_ACCESS_KEY", benchenv.SecretKey},
+		{"AWS_REGION", benchenv.Region}, {"AWS_EC2_METADATA_DISABLED", "true"},
 	} {
 		if err := os.Setenv(kv.k, kv.v); err != nil {
 			return nil, fmt.Errorf("set %s: %w", kv.k, err)
 		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(server.endpoint))
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(server.Endpoint))
 	if err != nil {
 		return nil, fmt.Errorf("load aws configuration: %w", err)
 	}
@@ -103,15 +107,15 @@ func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netPr
 		o.ResponseChecksumValidation = awssdk.ResponseChecksumValidationWhenRequired
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	direct, err := aws.New(ctx, aws.Options{Endpoint: server.endpoint})
+	direct, err := aws.New(ctx, aws.Options{Endpoint: server.Endpoint})
 	if err != nil {
 		return nil, fmt.Errorf("provider for the server: %w", err)
 	}
-	viaProxy, err := aws.New(ctx, aws.Options{Endpoint: proxy.url})
+	viaProxy, err := aws.New(ctx, aws.Options{Endpoint: proxy.URL})
 	if err != nil {
 		return nil, fmt.Errorf("provider for the proxy: %w", err)
 	}
-	b := &bench{c: c, server: server, proxy: proxy, direct: direct, viaProxy: viaProxy, s3: client,
+	b := &bench{c: c, server: server, proxy: proxy, requests: requests, direct: direct, viaProxy: viaProxy, s3: client,
 		lib: newLibrary(c.seed, c.objectSize), repo: repository.Prefix(projectID, environment)}
 	if c.rcloneNights > 0 {
 		conf := c.workdir + "/rclone.conf"
@@ -124,10 +128,10 @@ func newBench(ctx context.Context, c benchConfig, server *s3Server, proxy *netPr
 			"RCLONE_CONFIG="+conf,
 			"RCLONE_CONFIG_BENCH_TYPE=s3",
 			"RCLONE_CONFIG_BENCH_PROVIDER=Other",
-			"RCLONE_CONFIG_BENCH_ENDPOINT="+proxy.url,
-			"RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="+accessKey,
-			"RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="+secretKey,
-			"RCLONE_CONFIG_BENCH_REGION="+region,
+			"RCLONE_CONFIG_BENCH_ENDPOINT="+proxy.URL,
+			"RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="+benchenv.AccessKey,
+			"RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="+benchenv.SecretKey,
+			"RCLONE_CONFIG_BENCH_REGION="+benchenv.Region,
 			"RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true",
 		)
 	}
@@ -230,12 +234,12 @@ func (b *bench) night(ctx context.Context, night int) error {
 // measured runs fn through the proxy and returns its time, requests and the
 // server's CPU time.
 func (b *bench) measured(fn func() error) (phase, error) {
-	b.proxy.take()
-	server, self := b.server.cpuSeconds(), selfCPUSeconds()
+	b.requests.take()
+	server, self := b.server.CPUSeconds(), benchenv.SelfAndChildrenCPUSeconds()
 	start := time.Now()
 	err := fn()
-	return phase{seconds: time.Since(start).Seconds(), requests: b.proxy.take(),
-		serverCPU: b.server.cpuSeconds() - server, clientCPU: selfCPUSeconds() - self}, err
+	return phase{seconds: time.Since(start).Seconds(), requests: b.requests.take(),
+		serverCPU: b.server.CPUSeconds() - server, clientCPU: benchenv.SelfAndChildrenCPUSeconds() - self}, err
 }
 
 // listings times one walk of the library and one of the repository through the

@@ -24,6 +24,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 )
 
 // benchConfig is the benchmark's command line.
@@ -87,30 +89,16 @@ func main() {
 }
 
 func run(ctx context.Context, c benchConfig) error {
-	if c.workdir == "" {
-		dir, err := os.MkdirTemp("", "bench-incremental-")
-		if err != nil {
-			return fmt.Errorf("create work dir: %w", err)
-		}
-		defer func() {
-			if err := os.RemoveAll(dir); err != nil {
-				fmt.Fprintln(os.Stderr, "bench-incremental: remove work dir:", err)
-			}
-		}()
-		c.workdir = dir
-	}
-	server, err := startVersitygw(ctx, c.versitygw, c.workdir)
+	requests := &requestCounter{}
+	env, err := benchenv.Start(ctx, benchenv.Config{Name: "bench-incremental", Workdir: c.workdir, Versitygw: c.versitygw,
+		Proxy: benchenv.ProxyHooks{Arrived: requests.arrived}})
 	if err != nil {
 		return err
 	}
-	defer server.stop()
-	proxy, err := startNetProxy(server.endpoint)
-	if err != nil {
-		return err
-	}
-	defer proxy.stop()
-	proxy.setDelay(c.latency)
-	b, err := newBench(ctx, c, server, proxy)
+	defer env.Close()
+	c.workdir = env.Workdir
+	env.Proxy.SetDelay(c.latency)
+	b, err := newBench(ctx, c, env, requests)
 	if err != nil {
 		return err
 	}
