@@ -229,7 +229,10 @@ func backupSummary(br *backupv1alpha1.BackupRequest) []string {
 	if db := st.Database; db != nil && db.SnapshotID != "" {
 		lines = append(lines, fmt.Sprintf("database snapshot: %s (%s, %s %s, %s)", db.SnapshotID, orNone(db.Status), db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
 	}
-	if dl := st.DocumentLibrary; dl != nil {
+	if dl := st.DocumentLibrary; dl != nil && dl.Mode == backupv1alpha1.ModeIncremental {
+		lines = append(lines, fmt.Sprintf("document library: %d objects, %s (%d copied, %d referenced in %s, %d excluded)",
+			dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, dl.ObjectsReferenced, orNone(dl.Repository), dl.ObjectsExcluded))
+	} else if dl != nil {
 		lines = append(lines, fmt.Sprintf("document library: %d objects, %s (%d copied, %d already there, %d excluded)",
 			dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes), dl.ObjectsCopied, dl.ObjectsSkipped, dl.ObjectsExcluded))
 	}

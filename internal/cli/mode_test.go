@@ -81,6 +81,9 @@ func TestDescribeBackupShowsCopiedAgainstReferenced(t *testing.T) {
 	if err := a.describeBackup(context.Background(), "inc", &describeOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if got := strings.Join(backupSummary(br), "\n"); !strings.Contains(got, "15 objects, 15.0 KiB (3 copied, 12 referenced in s3://b/retail/.repository/prd/, 0 excluded)") {
+		t.Errorf("--wait's summary of an Incremental backup:\n%s", got)
+	}
 	for _, want := range []string{
 		"Mode:", "Incremental",
 		"15 objects, 15.0 KiB: 3 copied (3.0 KiB), 12 referenced (12.0 KiB) already in the repository, 0 excluded",
