@@ -26,16 +26,23 @@ import (
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
-func warningEventsFor(namespace, name string) []eventsv1.Event {
+// eventsFor lists the events regarding name in namespace that keep accepts.
+func eventsFor(namespace, name string, keep func(eventsv1.Event) bool) []eventsv1.Event {
+	GinkgoHelper()
 	var list eventsv1.EventList
 	Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(namespace))).To(Succeed())
 	var out []eventsv1.Event
 	for _, e := range list.Items {
-		if e.Regarding.Name == name && e.Type == "Warning" {
+		if e.Regarding.Name == name && keep(e) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+func warningEventsFor(namespace, name string) []eventsv1.Event {
+	GinkgoHelper()
+	return eventsFor(namespace, name, func(e eventsv1.Event) bool { return e.Type == "Warning" })
 }
 
 var _ = Describe("BackupRequest controller on the AWS emulator", Ordered, func() {

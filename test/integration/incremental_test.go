@@ -106,19 +106,6 @@ func expireNow(br *backupv1alpha1.BackupRequest) {
 	Expect(k8sClient.Patch(suiteCtx, br, patch)).To(Succeed())
 }
 
-func normalEventsFor(namespace, name, reason string) []eventsv1.Event {
-	GinkgoHelper()
-	var list eventsv1.EventList
-	Expect(k8sClient.List(suiteCtx, &list, client.InNamespace(namespace))).To(Succeed())
-	var out []eventsv1.Event
-	for _, e := range list.Items {
-		if e.Regarding.Name == name && e.Reason == reason {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // verifyBackup runs a verifyOnly restore of br and expects it to pass.
 func verifyBackup(ns, name string, br *backupv1alpha1.BackupRequest) {
 	GinkgoHelper()
@@ -228,7 +215,7 @@ var _ = Describe("Incremental backups", Ordered, func() {
 		for k, v := range after {
 			Expect(before[k]).To(Equal(v), "an object the expiry kept changed: %s", k)
 		}
-		Expect(normalEventsFor(ns, b2.Name, string(backupv1alpha1.ReasonRepositorySwept))).To(HaveLen(1))
+		Expect(eventsFor(ns, b2.Name, func(e eventsv1.Event) bool { return e.Reason == string(backupv1alpha1.ReasonRepositorySwept) })).To(HaveLen(1))
 		Expect(repositoryKeys(dest, "inc", "prd")).To(Equal(union(storedKeysOf(b1), storedKeysOf(b3))))
 
 		By("the backups around it still verify and restore")
