@@ -44,7 +44,7 @@ func WalkSelected(ctx context.Context, prov Provider, bucket, prefix string, asO
 				yield(ObjectMetadata{}, fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err))
 				return
 			}
-			if excluder != nil && excluder.Excluded(strings.TrimPrefix(o.Key, prefix)) {
+			if excluder.Excluded(strings.TrimPrefix(o.Key, prefix)) {
 				*excluded++
 				continue
 			}
