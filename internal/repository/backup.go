@@ -195,26 +195,24 @@ type repositoryListing struct {
 // under the same key, with the same bytes. Anything that keeps the inventory from
 // being read in full makes the backup list the repository instead.
 func storedIndex(ctx context.Context, prov provider.Provider, opts BackupOptions, hints listingHints) *repositoryListing {
-	if hints.Index == nil {
-		return listRepository(ctx, prov, opts, hints.Repository)
-	}
-	l := &repositoryListing{done: make(chan struct{}), stored: map[storedID]storedObject{}}
+	l := &repositoryListing{done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
-		err := readIndex(ctx, prov, opts, *hints.Index, l.stored)
-		if err == nil {
-			l.indexedBy = hints.Index.UID
-			return
+		if hints.Index != nil {
+			stored := map[storedID]storedObject{}
+			err := readIndex(ctx, prov, opts, *hints.Index, stored)
+			if err == nil {
+				l.stored, l.indexedBy = stored, hints.Index.UID
+				return
+			}
+			if ctx.Err() != nil {
+				l.err = ctx.Err()
+				return
+			}
+			logr.FromContextOrDiscard(ctx).Info("listing the repository instead of using the last backup's inventory as its index",
+				"repository", opts.Prefix, "indexBackup", hints.Index.UID, "reason", err.Error())
 		}
-		if ctx.Err() != nil {
-			l.err = ctx.Err()
-			return
-		}
-		logr.FromContextOrDiscard(ctx).Info("listing the repository instead of using the last backup's inventory as its index",
-			"repository", opts.Prefix, "indexBackup", hints.Index.UID, "reason", err.Error())
-		listed := listRepository(ctx, prov, opts, hints.Repository)
-		<-listed.done
-		l.stored, l.bounds, l.err = listed.stored, listed.bounds, listed.err
+		l.stored, l.bounds, l.err = listRepository(ctx, prov, opts, hints.Repository)
 	}()
 	return l
 }
@@ -241,10 +239,10 @@ func readIndex(ctx context.Context, prov provider.Provider, opts BackupOptions, 
 }
 
 // listRepository lists the repository's stored objects, keyed by digest, in the ranges
-// of bounds (relative to the repository prefix; none: by the first hex digit). Keys
-// that are not stored keys are ignored: nothing else is the repository's.
-func listRepository(ctx context.Context, prov provider.Provider, opts BackupOptions, bounds []string) *repositoryListing {
-	l := &repositoryListing{done: make(chan struct{}), stored: map[storedID]storedObject{}}
+// of bounds (relative to the repository prefix; none: by the first hex digit), and
+// returns the bounds for the next listing. Keys that are not stored keys are ignored:
+// nothing else is the repository's.
+func listRepository(ctx context.Context, prov provider.Provider, opts BackupOptions, bounds []string) (map[storedID]storedObject, []string, error) {
 	if len(bounds) == 0 {
 		bounds = defaultRepositoryBounds
 	}
@@ -252,28 +250,26 @@ func listRepository(ctx context.Context, prov provider.Provider, opts BackupOpti
 	for i, b := range bounds {
 		full[i] = opts.Prefix + b
 	}
-	go func() {
-		defer close(l.done)
-		var mu sync.Mutex
-		next, err := listRanges(ctx, full, func(ctx context.Context, r provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
-			return prov.WalkObjects(ctx, opts.Bucket, opts.Prefix+ObjectsDir, r)
-		}, func(o provider.ObjectMetadata) error {
-			if id, ok := parseStoredKey(strings.TrimPrefix(o.Key, opts.Prefix)); ok {
-				mu.Lock()
-				l.stored[id] = storedObject{size: o.Size, etag: o.ETag}
-				mu.Unlock()
-			}
-			return nil
-		})
-		if err != nil {
-			l.err = fmt.Errorf("list the repository s3://%s/%s: %w", opts.Bucket, opts.Prefix, err)
-			return
+	stored := map[storedID]storedObject{}
+	var mu sync.Mutex
+	next, err := listRanges(ctx, full, func(ctx context.Context, r provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
+		return prov.WalkObjects(ctx, opts.Bucket, opts.Prefix+ObjectsDir, r)
+	}, func(o provider.ObjectMetadata) error {
+		if id, ok := parseStoredKey(strings.TrimPrefix(o.Key, opts.Prefix)); ok {
+			mu.Lock()
+			stored[id] = storedObject{size: o.Size, etag: o.ETag}
+			mu.Unlock()
 		}
-		for _, b := range next {
-			l.bounds = append(l.bounds, strings.TrimPrefix(b, opts.Prefix))
-		}
-	}()
-	return l
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the repository s3://%s/%s: %w", opts.Bucket, opts.Prefix, err)
+	}
+	var nextRel []string
+	for _, b := range next {
+		nextRel = append(nextRel, strings.TrimPrefix(b, opts.Prefix))
+	}
+	return stored, nextRel, nil
 }
 
 // sourceListing is the library's objects a backup holds, listed in the background.
