@@ -19,21 +19,15 @@ import (
 func objectsOf(t *testing.T, env Env, bucket string, keys ...string) iter.Seq2[provider.CopyItem, error] {
 	t.Helper()
 	listed := listing(t, env.Provider, bucket, "")
-	var objects []provider.ObjectMetadata
+	var items []provider.CopyItem
 	for _, k := range keys {
 		o, ok := listed[k]
 		if !ok {
 			o = provider.ObjectMetadata{Key: k, Size: 1, ETag: md5Hex([]byte("x"))} // listed, but gone from the store
 		}
-		objects = append(objects, o)
+		items = append(items, provider.CopyItem{Source: o})
 	}
-	return func(yield func(provider.CopyItem, error) bool) {
-		for _, o := range objects {
-			if !yield(provider.CopyItem{Source: o}, nil) {
-				return
-			}
-		}
-	}
+	return itemsOf(items...)
 }
 
 // restoreFixture is a backup's data under "b1/data/" and a live library under "dl/"
