@@ -892,36 +892,40 @@ func snapshotID(owner provider.BackupOwner) string {
 // WalkObjects implements provider.Provider: the current objects under prefix, in key
 // order, as they were when the walk started.
 func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
+	return p.walk(ctx, "WalkObjects", "ListObjectsV2", bucket, prefix, "objects", func() ([]provider.ObjectMetadata, error) {
+		objs, err := p.list(bucket, prefix, -1)
+		return slices.DeleteFunc(objs, func(o provider.ObjectMetadata) bool { return !keys.Contains(o.Key) }), err
+	})
+}
+
+// walk yields what list returns when the walk starts, and stops with a classified
+// error once ctx ends, as the AWS provider's walks do. op is the provider call,
+// request the S3 request its errors name, what the things listed.
+func (p *Provider) walk(ctx context.Context, op, request, bucket, prefix, what string, list func() ([]provider.ObjectMetadata, error)) iter.Seq2[provider.ObjectMetadata, error] {
+	resource := bucket + "/" + prefix
 	return func(yield func(provider.ObjectMetadata, error) bool) {
-		if err := p.enter(ctx, "WalkObjects"); err != nil {
+		if err := p.enter(ctx, op); err != nil {
 			yield(provider.ObjectMetadata{}, err)
 			return
 		}
 		if bucket == "" {
-			yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectsV2", bucket+"/"+prefix, "a bucket is required to list objects"))
+			yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, request, resource, "a bucket is required to list "+what))
 			return
 		}
-		objs, err := p.list(bucket, prefix, -1)
+		objects, err := list()
 		if err != nil {
 			yield(provider.ObjectMetadata{}, err)
 			return
 		}
-		objs = slices.DeleteFunc(objs, func(o provider.ObjectMetadata) bool { return !keys.Contains(o.Key) })
-		walk(ctx, "ListObjectsV2", bucket+"/"+prefix, objs, yield)
-	}
-}
-
-// walk yields objects, and stops with a classified error once ctx ends, as the AWS
-// provider's walks do.
-func walk(ctx context.Context, op, resource string, objects []provider.ObjectMetadata, yield func(provider.ObjectMetadata, error) bool) {
-	for _, o := range objects {
-		if err := ctx.Err(); err != nil {
-			yield(provider.ObjectMetadata{}, provider.NewError(provider.KindTransient, op, resource, fmt.Errorf("walk stopped: %w", err)).
-				WithMessage(op+" on s3://"+resource+" cancelled"))
-			return
-		}
-		if !yield(o, nil) {
-			return
+		for _, o := range objects {
+			if err := ctx.Err(); err != nil {
+				yield(provider.ObjectMetadata{}, provider.NewError(provider.KindTransient, request, resource, fmt.Errorf("walk stopped: %w", err)).
+					WithMessage(request+" on s3://"+resource+" cancelled"))
+				return
+			}
+			if !yield(o, nil) {
+				return
+			}
 		}
 	}
 }
@@ -947,23 +951,9 @@ func (p *Provider) BucketVersioning(ctx context.Context, bucket string) (bool, e
 // entry of its history modified at or before asOf, unless a delete marker. In an
 // unversioned bucket each current object is its key's only ("null") version.
 func (p *Provider) WalkObjectsAsOf(ctx context.Context, bucket, prefix string, asOf time.Time) iter.Seq2[provider.ObjectMetadata, error] {
-	return func(yield func(provider.ObjectMetadata, error) bool) {
-		resource := bucket + "/" + prefix
-		if err := p.enter(ctx, "WalkObjectsAsOf"); err != nil {
-			yield(provider.ObjectMetadata{}, err)
-			return
-		}
-		if bucket == "" {
-			yield(provider.ObjectMetadata{}, fakeError(provider.KindInvalidInput, "ListObjectVersions", resource, "a bucket is required to list object versions"))
-			return
-		}
-		objects, err := p.asOf(bucket, prefix, asOf)
-		if err != nil {
-			yield(provider.ObjectMetadata{}, err)
-			return
-		}
-		walk(ctx, "ListObjectVersions", resource, objects, yield)
-	}
+	return p.walk(ctx, "WalkObjectsAsOf", "ListObjectVersions", bucket, prefix, "object versions", func() ([]provider.ObjectMetadata, error) {
+		return p.asOf(bucket, prefix, asOf)
+	})
 }
 
 // asOf returns WalkObjectsAsOf's objects, read under the lock.
