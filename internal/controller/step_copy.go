@@ -30,23 +30,24 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 	if dl == nil || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
 		return stepDone, nil
 	}
+	// repoBucket and repoPrefix are an Incremental backup's repository.
+	repoBucket, repoPrefix := r.repositoryOf(br)
 	job, running := r.jobs.Get(br.UID)
 	if !running {
 		to := layout.DataPrefix(dl.DestinationKeyPrefix())
 		if dl.Incremental() {
 			// The repository is read once the copy starts and referenced until the
 			// inventory is written: no sweep may run in between.
-			bucket, prefix := r.repositoryOf(br)
-			ok, blocker, err := r.locks.AcquireShared(ctx, bucket, prefix, lockHolder(br))
+			ok, blocker, err := r.locks.AcquireShared(ctx, repoBucket, repoPrefix, lockHolder(br))
 			if err != nil {
 				return stepResult{}, err
 			}
 			if !ok {
 				st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForRepository,
-					fmt.Sprintf("waiting for %s to finish with s3://%s/%s", blocker, bucket, prefix), s.now)
+					fmt.Sprintf("waiting for %s to finish with s3://%s/%s", blocker, repoBucket, repoPrefix), s.now)
 				return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
 			}
-			to = prefix
+			to = repoPrefix
 		}
 		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
 			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, to), s.now)
@@ -72,8 +73,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 
 	if dl.Incremental() {
 		// The inventory is written (or the copy is over): the repository may be swept.
-		bucket, prefix := r.repositoryOf(br)
-		if err := r.locks.ReleaseShared(ctx, bucket, prefix, lockHolder(br)); err != nil {
+		if err := r.locks.ReleaseShared(ctx, repoBucket, repoPrefix, lockHolder(br)); err != nil {
 			return stepResult{}, err
 		}
 	}
@@ -97,8 +97,7 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 	msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
 		inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
 	if dl.Incremental() {
-		bucket, prefix := r.repositoryOf(br)
-		st.DocumentLibrary.Mode, st.DocumentLibrary.Repository = backupv1alpha1.ModeIncremental, fmt.Sprintf("s3://%s/%s", bucket, prefix)
+		st.DocumentLibrary.Mode, st.DocumentLibrary.Repository = backupv1alpha1.ModeIncremental, fmt.Sprintf("s3://%s/%s", repoBucket, repoPrefix)
 		msg = fmt.Sprintf("%d objects (%s) in the repository %s: %d copied (%s), %d already stored and referenced (%s), %d excluded",
 			inv.Objects, manifest.HumanBytes(inv.Bytes), st.DocumentLibrary.Repository, res.ObjectsCopied, manifest.HumanBytes(res.BytesCopied),
 			result.ObjectsReferenced, manifest.HumanBytes(result.BytesReferenced), res.ObjectsExcluded)
@@ -154,6 +153,9 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 		record := func(e inventory.Entry) { inv.Add(invCtx, e) }
 		result := &copyjob.Result{PointInTime: asOf}
 		var copyErr error
+		// excluded counts the objects the exclusions left out before the provider's
+		// copy saw them; the provider counts those it left out itself.
+		var excluded int64
 		if dl.Incremental() {
 			repoBucket, repoPrefix := r.repositoryOf(br)
 			var res *repository.BackupResult
@@ -164,7 +166,7 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 			})
 			if res != nil {
 				result.Copy, result.ObjectsReferenced, result.BytesReferenced = res.Copy, res.ObjectsReferenced, res.BytesReferenced
-				result.Copy.ObjectsExcluded += res.ObjectsExcluded
+				excluded = res.ObjectsExcluded
 			}
 		} else {
 			req := provider.ObjectStorageCopyRequest{
@@ -179,18 +181,15 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 				Progress:              progress,
 				Stored:                func(o provider.StoredObject) { record(inventory.FromStored(o, prefix)) },
 			}
-			var excluded int64
 			if asOf != nil {
 				req.Objects = copyItems(provider.WalkSelected(ctx, prov, req.SourceBucket, req.SourcePrefix, asOf, excluder, &excluded))
 			}
 			result.Copy, copyErr = prov.CopyObjectStorage(ctx, req)
-			if result.Copy != nil {
-				result.Copy.ObjectsExcluded += excluded
-			}
 		}
 		if result.Copy == nil {
 			result.Copy = &provider.ObjectStorageCopyResult{}
 		}
+		result.Copy.ObjectsExcluded += excluded
 		summary, invErr := inv.Close(invCtx)
 		result.Inventory = summary
 		return result, errors.Join(copyErr, invErr)
