@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -85,20 +83,16 @@ func (e *errSweepPending) Error() string { return e.why }
 // record, and then, holding the repository's lock alone, every stored object no
 // remaining backup references. A sweep that cannot finish in this pass returns
 // *errSweepPending; the next pass carries on where it stopped.
-func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (string, error) {
+func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error) {
 	bucket, prefix := r.repositoryOf(br)
 	// A backup deleted while copying still holds the lock shared: its own sweep
 	// would wait for it forever.
 	if err := r.locks.ReleaseShared(ctx, bucket, prefix, lockHolder(br)); err != nil {
 		return "", err
 	}
-	var done []string
-	if claim := br.Status.Claim; claim != nil {
-		summary, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
-		if err != nil {
-			return "", err
-		}
-		done = append(done, summary)
+	removed, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
+	if err != nil {
+		return "", err
 	}
 	if err := deleteObjects(ctx, prov, bucket, []string{prefix + repository.RefKey(string(br.UID))}, r.observeCall); err != nil {
 		return "", err
@@ -107,7 +101,7 @@ func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *
 	if err != nil {
 		return "", err
 	}
-	return strings.Join(append(done, swept), "; "), nil
+	return removed + "; " + swept, nil
 }
 
 // sweep runs one bounded pass of the repository's mark-and-sweep under its exclusive
@@ -165,9 +159,4 @@ func (r *BackupRequestReconciler) copyingIntoRepository(ctx context.Context, h r
 func isSweepPending(err error) (*errSweepPending, bool) {
 	var p *errSweepPending
 	return p, errors.As(err, &p)
-}
-
-// sweepingCondition is the ArtifactsRemoved condition of a removal waiting on its sweep.
-func sweepingCondition(st *backupv1alpha1.BackupRequestStatus, p *errSweepPending, now metav1.Time) {
-	st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonSweeping, p.why, now.Time)
 }

@@ -181,15 +181,15 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 			done = append(done, summary)
 		}
 	}
-	switch claim := br.Status.Claim; {
-	case claim != nil && incremental(br):
-		if summary, err := r.removeFromRepository(ctx, br, prov); err != nil {
-			errs = append(errs, err)
+	if claim := br.Status.Claim; claim != nil {
+		var summary string
+		var err error
+		if incremental(br) {
+			summary, err = r.removeFromRepository(ctx, br, prov, claim)
 		} else {
-			done = append(done, summary)
+			summary, err = r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
 		}
-	case claim != nil:
-		if summary, err := r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix); err != nil {
+		if err != nil {
 			errs = append(errs, err)
 		} else {
 			done = append(done, summary)
@@ -197,7 +197,7 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	}
 	if pending, ok := isSweepPending(errors.Join(errs...)); ok && len(errs) == 1 {
 		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			sweepingCondition(st, pending, metav1.NewTime(r.Clock.Now()))
+			st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonSweeping, pending.why, r.Clock.Now())
 		}); perr != nil {
 			return "", perr
 		}
