@@ -112,7 +112,8 @@ func existingPolicy(dl *backupv1alpha1.DocumentLibraryRestoreSpec) backupv1alpha
 func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, src *loadedSource, rec restoreRecord) copyjob.Func {
 	dl := rr.Spec.DocumentLibrary
 	policy := existingPolicy(dl)
-	backupPrefix := src.dataPrefix()
+	// stored is where the backup's objects are: StoredObjectKey of each entry.
+	stored := src.manifest.DocumentLibrary
 	req := provider.ObjectStorageCopyRequest{
 		SourceBucket:       src.dataBucket(),
 		SourcePrefix:       src.objectsPrefix(),
@@ -136,9 +137,9 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 					yield(provider.CopyItem{}, err)
 					return
 				}
-				item := provider.CopyItem{Source: provider.ObjectMetadata{Key: backupPrefix + e.StoredKey, Size: e.Size, ETag: e.ETag}}
-				if dl := src.manifest.DocumentLibrary; dl.Incremental() {
-					if item, err = repository.RestoreItem(dl.RepositoryPrefix, dl.SourcePrefix, e); err != nil {
+				item := provider.CopyItem{Source: provider.ObjectMetadata{Key: stored.StoredObjectKey(e.StoredKey), Size: e.Size, ETag: e.ETag}}
+				if stored.Incremental() {
+					if item, err = repository.RestoreItem(stored.RepositoryPrefix, stored.SourcePrefix, e); err != nil {
 						objErr = failWith(backupv1alpha1.ReasonChecksumMismatch, "%v; the backup is not trusted", err)
 						yield(provider.CopyItem{}, objErr)
 						return

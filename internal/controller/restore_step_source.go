@@ -44,6 +44,15 @@ func (l *loadedSource) objectsPrefix() string {
 	return layout.DataPrefix(l.dataPrefix())
 }
 
+// isObjectKey reports whether an inventory entry's stored key names a stored object
+// of the backup: an object of its repository, or under data/ of its destination.
+func (l *loadedSource) isObjectKey(storedKey string) bool {
+	if l.manifest.DocumentLibrary.Incremental() {
+		return repository.IsStoredKey(storedKey)
+	}
+	return layout.IsDataKey(storedKey)
+}
+
 // inventoryEntries streams the backup's inventory: every part the manifest lists is
 // downloaded and must match its recorded sha256 and object count before any of its
 // entries is used.
@@ -83,7 +92,7 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 				return
 			}
 			for _, e := range entries {
-				if dl.Incremental() && !repository.IsStoredKey(e.StoredKey) || !dl.Incremental() && !layout.IsDataKey(e.StoredKey) {
+				if !l.isObjectKey(e.StoredKey) {
 					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
 						"inventory part s3://%s/%s lists %q, which is not a data key of the backup", dl.DestinationBucket, key, e.StoredKey))
 					return
