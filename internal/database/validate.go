@@ -86,6 +86,13 @@ func (c *checker) match(field, s string, re *regexp.Regexp, what string) {
 	}
 }
 
+// oneOf checks that s is one of allowed, which names lists for the error.
+func (c *checker) oneOf(field, s string, allowed map[string]bool, names string) {
+	if !allowed[s] {
+		c.fail(field, "%q is not one of %s", truncate(s, 40), names)
+	}
+}
+
 func (c *checker) nonNegative(field string, v int64) {
 	if v < 0 {
 		c.fail(field, "is negative (%d)", v)
@@ -112,12 +119,8 @@ func (r *BackupRecord) Validate() error {
 	c.object(r.UID, r.Namespace, r.Name)
 	c.label("project_id", r.ProjectID, true)
 	c.label("environment", r.Environment, true)
-	if !providers[r.Provider] {
-		c.fail("provider", "%q is not one of aws, gcp, azure", truncate(r.Provider, 40))
-	}
-	if !phases[r.Phase] {
-		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed, Expired", truncate(r.Phase, 40))
-	}
+	c.oneOf("provider", r.Provider, providers, "aws, gcp, azure")
+	c.oneOf("phase", r.Phase, phases, "Pending, InProgress, Succeeded, Failed, Expired")
 	c.reasonMessage(r.Reason, r.Message)
 	c.text("db_backup_type", r.DBBackupType, 16, false)
 	c.text("db_instance_id", r.DBInstanceID, 63, false)
@@ -151,16 +154,16 @@ func (r *BackupRecord) Validate() error {
 // referenced at most the backup's object count and size), the consistency and
 // the point in time.
 func (c *checker) documentLibraryMode(r *BackupRecord) {
-	if r.DLMode != "" && !dlModes[r.DLMode] {
-		c.fail("dl_mode", "%q is not one of Full, Incremental", truncate(r.DLMode, 40))
+	if r.DLMode != "" {
+		c.oneOf("dl_mode", r.DLMode, dlModes, "Full, Incremental")
 	}
 	c.nonNegative("dl_objects_copied", r.DLObjectsCopied)
 	c.nonNegative("dl_objects_referenced", r.DLObjectsReferenced)
 	c.nonNegative("dl_bytes_copied", r.DLBytesCopied)
 	c.nonNegative("dl_bytes_referenced", r.DLBytesReferenced)
 	c.text("dl_repository", r.DLRepository, 2048, false)
-	if r.DLConsistency != "" && !consistencies[r.DLConsistency] {
-		c.fail("dl_consistency", "%q is not one of PointInTime, Live", truncate(r.DLConsistency, 40))
+	if r.DLConsistency != "" {
+		c.oneOf("dl_consistency", r.DLConsistency, consistencies, "PointInTime, Live")
 	}
 	checkTime(c, "dl_point_in_time", r.DLPointInTime)
 	if r.DLMode != string(backupv1alpha1.ModeIncremental) {

@@ -28,9 +28,7 @@ func (r *RestoreRecord) Validate() error {
 	c.label("environment", r.Environment, false)
 	c.uuid("backup_request_uid", r.BackupRequestUID, false)
 	c.text("backup_name", r.BackupName, 253, false)
-	if !restorePhases[r.Phase] {
-		c.fail("phase", "%q is not one of Pending, InProgress, Succeeded, Failed", truncate(r.Phase, 40))
-	}
+	c.oneOf("phase", r.Phase, restorePhases, "Pending, InProgress, Succeeded, Failed")
 	c.reasonMessage(r.Reason, r.Message)
 	c.text("backup_id", r.BackupID, 512, false)
 	c.text("manifest_location", r.ManifestLocation, 2048, false)
@@ -40,8 +38,8 @@ func (r *RestoreRecord) Validate() error {
 	c.text("target_instance_arn", r.TargetInstanceARN, 2048, false)
 	c.text("target_bucket", r.TargetBucket, 63, false)
 	c.text("target_prefix", r.TargetPrefix, 1024, false)
-	if r.ExistingObjects != "" && !existingObjectsPolicies[r.ExistingObjects] {
-		c.fail("existing_objects", "%q is not one of Refuse, Skip, Overwrite", truncate(r.ExistingObjects, 40))
+	if r.ExistingObjects != "" {
+		c.oneOf("existing_objects", r.ExistingObjects, existingObjectsPolicies, "Refuse, Skip, Overwrite")
 	}
 	c.nonNegative("objects_restored", r.ObjectsRestored)
 	c.nonNegative("objects_skipped", r.ObjectsSkipped)
