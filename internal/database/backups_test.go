@@ -85,13 +85,12 @@ func waitForDatabaseClockPast(t *testing.T, c *Client, ts time.Time) {
 	}
 }
 
-func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
-	ctx := context.Background()
-	c := newTestClient(t, true)
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	r := succeeded("proj-retail-prd", "b1", "retail", "prd", now)
-	for i := range 3 {
-		changed, err := c.UpsertBackupRecordChanged(ctx, r)
+// upsertRepeatedly upserts r n times and fails unless only the first upsert reported
+// a change.
+func upsertRepeatedly(t *testing.T, c *Client, r *BackupRecord, n int) {
+	t.Helper()
+	for i := range n {
+		changed, err := c.UpsertBackupRecordChanged(context.Background(), r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,6 +98,33 @@ func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
 			t.Fatalf("upsert %d reported changed=%v", i, changed)
 		}
 	}
+}
+
+// migrateByHand applies migs and records them in schema_migrations the way a
+// controller of an older release left its database.
+func migrateByHand(t *testing.T, c *Client, migs []Migration) {
+	t.Helper()
+	if _, err := c.DB().Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+		checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migs {
+		if _, err := c.DB().Exec(m.SQL); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DB().Exec(`INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+			m.Version, m.Name, m.Checksum); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestUpsertTwiceKeepsOneRowAndMetrics(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, true)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	r := succeeded("proj-retail-prd", "b1", "retail", "prd", now)
+	upsertRepeatedly(t, c, r, 3)
 	got, err := c.GetBackupRecord(ctx, "proj-retail-prd", "b1")
 	if err != nil {
 		t.Fatal(err)

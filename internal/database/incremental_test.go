@@ -52,15 +52,7 @@ func TestIncrementalRecordRoundTrip(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	pit := now.Add(-2 * time.Minute)
 	r := incremental(succeeded("proj-retail-prd", "inc1", "retail", "prd", now), pit)
-	for i := range 2 {
-		changed, err := c.UpsertBackupRecordChanged(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if changed != (i == 0) {
-			t.Fatalf("upsert %d reported changed=%v", i, changed)
-		}
-	}
+	upsertRepeatedly(t, c, r, 2)
 	got, err := c.GetBackupRecordByUID(ctx, r.UID)
 	if err != nil {
 		t.Fatal(err)
@@ -194,19 +186,7 @@ func TestMigrationFromVersion2KeepsBackupRows(t *testing.T) {
 		t.Fatalf("migrations %v", migs)
 	}
 	// Version 2 exactly as a controller of that release left it.
-	if _, err := c.DB().Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-		checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range migs[:2] {
-		if _, err := c.DB().Exec(m.SQL); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.DB().Exec(`INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, m.Checksum); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateByHand(t, c, migs[:2])
 	const withDL, dbOnly = "66666666-6666-4666-8666-666666666661", "66666666-6666-4666-8666-666666666662"
 	insertV1Backup(t, c, withDL, "proj-retail-prd", "old-full", "retail", "prd", 7000)
 	insertV1Backup(t, c, dbOnly, "proj-retail-prd", "old-db", "retail", "prd", 0)

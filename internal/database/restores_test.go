@@ -277,17 +277,7 @@ func TestMigrationFromVersion1KeepsRestoreRows(t *testing.T) {
 		t.Fatalf("migrations %v", migs)
 	}
 	// Version 1 exactly as a controller of that release left it.
-	if _, err := c.DB().Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-		checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DB().Exec(migs[0].SQL); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DB().Exec(`INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
-		migs[0].Version, migs[0].Name, migs[0].Checksum); err != nil {
-		t.Fatal(err)
-	}
+	migrateByHand(t, c, migs[:1])
 	const oldUID = "44444444-4444-4444-8444-444444444444"
 	if _, err := c.DB().Exec(`INSERT INTO restore_requests (uid, namespace, name, project_id, environment, backup_name, phase,
 		requested_at, start_time, completion_time) VALUES ($1, 'proj-retail-prd', 'old', 'retail', 'prd', 'nightly', 'Succeeded',
