@@ -199,7 +199,6 @@ func TestPhaseChangeUpdatesTheSameRow(t *testing.T) {
 // A record the database refuses gets Archived=False naming the field, no row,
 // and is not retried by resyncs.
 func TestInvalidRecordIsRejectedClearly(t *testing.T) {
-	ctx := context.Background()
 	db := newDB(t)
 	store := newCountingStore(db)
 	bad := newBR("ns", "bad", backupv1.PhaseSucceeded)
@@ -213,13 +212,7 @@ func TestInvalidRecordIsRejectedClearly(t *testing.T) {
 	}
 	run(t, a)
 	var got backupv1.BackupRequest
-	waitFor(t, "Archived=False", func() bool {
-		if err := kc.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
-			t.Fatal(err)
-		}
-		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
-	})
-	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
+	c := waitNotArchived(t, kc, client.ObjectKeyFromObject(bad), &got, func() []metav1.Condition { return got.Status.Conditions })
 	if c.Reason != ReasonInvalidRecord || !strings.Contains(c.Message, "field project_id") {
 		t.Fatalf("condition %+v", c)
 	}
@@ -367,7 +360,6 @@ func TestIncrementalAndFullBackupsArchived(t *testing.T) {
 // An Incremental status whose split exceeds the backup's objects is refused naming
 // the field, like any record the database cannot store.
 func TestIncrementalRecordWithInconsistentSplitIsRejected(t *testing.T) {
-	ctx := context.Background()
 	db := newDB(t)
 	bad := newIncrementalBR("ns", "bad", time.Now())
 	bad.Status.DocumentLibrary.ObjectsReferenced = 5
@@ -378,13 +370,8 @@ func TestIncrementalRecordWithInconsistentSplitIsRejected(t *testing.T) {
 	}
 	run(t, a)
 	var got backupv1.BackupRequest
-	waitFor(t, "Archived=False", func() bool {
-		if err := kc.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
-			t.Fatal(err)
-		}
-		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
-	})
-	if c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived); c.Reason != ReasonInvalidRecord ||
+	c := waitNotArchived(t, kc, client.ObjectKeyFromObject(bad), &got, func() []metav1.Condition { return got.Status.Conditions })
+	if c.Reason != ReasonInvalidRecord ||
 		!strings.Contains(c.Message, "field dl_objects_copied") {
 		t.Fatalf("condition %+v", c)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -149,6 +150,19 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitNotArchived reads key into obj until the conditions of obj (conditions) hold
+// Archived=False, and returns that condition; it fails the test after patience.
+func waitNotArchived(t testing.TB, c client.Client, key client.ObjectKey, obj client.Object, conditions func() []metav1.Condition) *metav1.Condition {
+	t.Helper()
+	waitFor(t, "Archived=False", func() bool {
+		if err := c.Get(context.Background(), key, obj); err != nil {
+			t.Fatal(err)
+		}
+		return meta.IsStatusConditionFalse(conditions(), ConditionArchived)
+	})
+	return meta.FindStatusCondition(conditions(), ConditionArchived)
 }
 
 // countLists returns c with a counter of the List calls made through it, counted

@@ -214,7 +214,6 @@ func TestStartArchivesMissedRestores(t *testing.T) {
 
 // A restore record the database refuses gets Archived=False naming the field and no row.
 func TestInvalidRestoreRecordIsRejectedClearly(t *testing.T) {
-	ctx := context.Background()
 	db := newDB(t)
 	bad := newRR("ns", "bad", backupv1.RestorePhaseFailed)
 	bad.Status.Source.BackupID = strings.Repeat("x", 600) // longer than any backup id
@@ -226,13 +225,7 @@ func TestInvalidRestoreRecordIsRejectedClearly(t *testing.T) {
 	}
 	run(t, a)
 	var got backupv1.RestoreRequest
-	waitFor(t, "Archived=False", func() bool {
-		if err := kc.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
-			t.Fatal(err)
-		}
-		return meta.IsStatusConditionFalse(got.Status.Conditions, ConditionArchived)
-	})
-	c := meta.FindStatusCondition(got.Status.Conditions, ConditionArchived)
+	c := waitNotArchived(t, kc, client.ObjectKeyFromObject(bad), &got, func() []metav1.Condition { return got.Status.Conditions })
 	if c.Reason != ReasonInvalidRecord || !strings.Contains(c.Message, "phase Failed not recorded") ||
 		!strings.Contains(c.Message, "invalid restore record: field backup_id") {
 		t.Fatalf("condition %+v", c)
