@@ -109,7 +109,8 @@ func deleteObjectsError(bucket string, failures []s3types.Error) error {
 		fmt.Errorf("%d objects not deleted, first %s: %w", len(failures), key, cause)).WithMessage(msg)
 }
 
-// eachPage calls fn with every ListObjectsV2 page under prefix, in key order.
+// eachPage calls fn with every ListObjectsV2 page under prefix, in key order, trimmed
+// to the objects in keys (see inRange), and stops after the page that reaches past keys.
 func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys provider.KeyRange, fn func([]s3types.Object) error) error {
 	input := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix}
 	if keys.StartAfter != "" {
@@ -124,15 +125,37 @@ func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys pro
 		if err != nil {
 			return p.classify("ListObjectsV2", bucket+"/"+prefix, err)
 		}
-		if err := fn(page.Contents); err != nil {
+		objects, past := inRange(page.Contents, keys)
+		if err := fn(objects); err != nil {
 			return err
 		}
 		// A page that reached past the range ends it: the next would be wasted.
-		if n := len(page.Contents); n > 0 && keys.Past(awssdk.ToString(page.Contents[n-1].Key)) {
+		if past {
 			return nil
 		}
 	}
 	return nil
+}
+
+// inRange filters a listing page, in place, to the objects in keys, up to the first key
+// past them, and reports whether there was one. Keys up to StartAfter are dropped too,
+// for a store that ignores StartAfter. The zero KeyRange leaves the page as it is.
+func inRange(page []s3types.Object, keys provider.KeyRange) ([]s3types.Object, bool) {
+	if keys == (provider.KeyRange{}) {
+		return page, false
+	}
+	n := 0
+	for _, o := range page {
+		key := awssdk.ToString(o.Key)
+		if keys.Past(key) {
+			return page[:n], true
+		}
+		if keys.Contains(key) {
+			page[n] = o
+			n++
+		}
+	}
+	return page[:n], false
 }
 
 func objectMetadata(o s3types.Object) provider.ObjectMetadata {

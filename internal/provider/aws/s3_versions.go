@@ -14,10 +14,11 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// WalkObjects streams the current objects under prefix in key order. The listing
-// runs a few pages ahead of the caller (see streamObjects) and stops with the walk,
-// whether it ends, fails or the caller stops early. Errors are classified
-// *provider.Error values; a cancelled ctx ends the walk with one.
+// WalkObjects streams the current objects under prefix in keys, in key order. The
+// listing, trimmed to keys by eachPage, runs a few pages ahead of the caller (see
+// streamObjects) and stops with the walk, whether it ends, fails or the caller stops
+// early. Errors are classified *provider.Error values; a cancelled ctx ends the walk
+// with one.
 func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
 	return func(yield func(provider.ObjectMetadata, error) bool) {
 		resource := bucket + "/" + prefix
@@ -39,12 +40,6 @@ func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys 
 			if err := ctx.Err(); err != nil {
 				yield(provider.ObjectMetadata{}, p.classify("ListObjectsV2", resource, err))
 				return
-			}
-			if keys.Past(o.key) {
-				return
-			}
-			if !keys.Contains(o.key) {
-				continue // a store that ignores StartAfter
 			}
 			if !yield(provider.ObjectMetadata{Key: o.key, Size: o.size, ETag: o.etag, LastModified: o.modified}, nil) {
 				return
