@@ -15,12 +15,12 @@
 # scenario) and BENCH_THROTTLE_LATENCY its delay in ms (default 20);
 # BENCH_TMPDIR picks where the server keeps its data (default /dev/shm, else $TMPDIR).
 #
-# s5cmd and versitygw are built once, from the Go module proxy at pinned versions, into
-# a per-user cache outside the repository, so later runs start at once.
+# s5cmd and versitygw (hack/build-versitygw.sh) are built once, from the Go module proxy
+# at pinned versions, into a per-user cache outside the repository, so later runs start
+# at once.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 S5CMD_VERSION=v2.3.0
-VERSITYGW_VERSION=v1.8.0
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/lc2-backup/tools"
 
 log() { echo "bench-copy: $*" >&2; }
@@ -67,18 +67,8 @@ EOF
   echo "$dir/s5cmd"
 }
 
-# build_versitygw installs the pinned versitygw with GOBIN pointing into the cache.
-build_versitygw() {
-  local dir="$cache/versitygw-$VERSITYGW_VERSION"
-  if [[ -x "$dir/versitygw" ]]; then echo "$dir/versitygw"; return; fi
-  log "building versitygw $VERSITYGW_VERSION into $dir"
-  mkdir -p "$dir"
-  GOBIN="$dir" GOFLAGS=-mod=mod go install -trimpath "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
-  echo "$dir/versitygw"
-}
-
 s5cmd="$(build_s5cmd)"
-versitygw="$(build_versitygw)"
+versitygw="$("$root/hack/build-versitygw.sh")"
 if [[ "${1:-}" == "--build-only" ]]; then
   echo "s5cmd:     $s5cmd"
   echo "versitygw: $versitygw"

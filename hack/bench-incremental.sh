@@ -14,27 +14,13 @@
 # Defaults: 20,000 objects (mean 24 KiB), 30 nights, 20 ms per request, keep 7.
 # BENCH_TMPDIR picks where the server keeps its data (default /dev/shm, else $TMPDIR).
 #
-# versitygw is built once from the Go module proxy into the cache bench-copy uses;
-# rclone by hack/build-rclone.sh into its own per-user cache.
+# versitygw and rclone are built once from the Go module proxy into per-user caches,
+# by hack/build-versitygw.sh (as for bench-copy) and hack/build-rclone.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-VERSITYGW_VERSION=v1.8.0
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/lc2-backup/tools"
 
 log() { echo "bench-incremental: $*" >&2; }
-
-# build_versitygw installs the pinned versitygw with GOBIN pointing into the cache
-# (the same one hack/bench-copy.sh fills).
-build_versitygw() {
-  local dir="$cache/versitygw-$VERSITYGW_VERSION"
-  if [[ -x "$dir/versitygw" ]]; then echo "$dir/versitygw"; return; fi
-  log "building versitygw $VERSITYGW_VERSION into $dir"
-  mkdir -p "$dir"
-  GOBIN="$dir" GOFLAGS=-mod=mod go install -trimpath "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
-  echo "$dir/versitygw"
-}
-
-versitygw="$(build_versitygw)"
+versitygw="$("$root/hack/build-versitygw.sh")"
 rclone="$("$root/hack/build-rclone.sh")"
 if [[ "${1:-}" == "--build-only" ]]; then
   echo "versitygw: $versitygw"
