@@ -75,32 +75,9 @@ if [[ "${1:-}" == "--build-only" ]]; then
   exit 0
 fi
 
-# The server's data goes to tmpfs when there is one: the benchmark compares copy tools,
-# and on a VM disk the server's file writes, not the tools, set the pace. BENCH_TMPDIR
-# overrides it (for example BENCH_TMPDIR=/tmp to include a real disk).
-default_tmp="${TMPDIR:-/tmp}"
-if [[ -d /dev/shm && -w /dev/shm ]]; then default_tmp=/dev/shm; fi
-work="$(mktemp -d "${BENCH_TMPDIR:-$default_tmp}/bench-copy.XXXXXX")"
-bench_pid=""
-cleanup() {
-  # The bench stops versitygw itself; this catches an interrupted run.
-  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    wait "$bench_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log "building the benchmark"
-(cd "$root" && go build -o "$work/bench-copy" ./test/bench/copy)
-
-"$work/bench-copy" \
-  -versitygw "$versitygw" -s5cmd "$s5cmd" -workdir "$work" \
+exec "$root/hack/bench-run.sh" copy \
+  -versitygw "$versitygw" -s5cmd "$s5cmd" \
   -objects "${BENCH_OBJECTS:-10000}" -object-size "${BENCH_OBJECT_SIZE:-16384}" \
   -large "${BENCH_LARGE:-3}" -large-size "${BENCH_LARGE_SIZE:-67108864}" \
   -rounds "${BENCH_ROUNDS:-3}" -latencies "${BENCH_LATENCIES:-0,20,50,100}" \
-  -throttle "${BENCH_THROTTLE:-500}" -throttle-latency "${BENCH_THROTTLE_LATENCY:-20}" "$@" &
-bench_pid=$!
-wait "$bench_pid"
+  -throttle "${BENCH_THROTTLE:-500}" -throttle-latency "${BENCH_THROTTLE_LATENCY:-20}" "$@"

@@ -18,8 +18,6 @@
 # by hack/build-versitygw.sh (as for bench-copy) and hack/build-rclone.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-
-log() { echo "bench-incremental: $*" >&2; }
 versitygw="$("$root/hack/build-versitygw.sh")"
 rclone="$("$root/hack/build-rclone.sh")"
 if [[ "${1:-}" == "--build-only" ]]; then
@@ -28,26 +26,4 @@ if [[ "${1:-}" == "--build-only" ]]; then
   exit 0
 fi
 
-# The server's data goes to tmpfs when there is one: on a VM disk the server's file
-# writes, not the backups, would set the pace.
-default_tmp="${TMPDIR:-/tmp}"
-if [[ -d /dev/shm && -w /dev/shm ]]; then default_tmp=/dev/shm; fi
-work="$(mktemp -d "${BENCH_TMPDIR:-$default_tmp}/bench-incremental.XXXXXX")"
-bench_pid=""
-cleanup() {
-  # The bench stops versitygw itself; this catches an interrupted run.
-  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
-    kill -TERM "$bench_pid" 2>/dev/null || true
-    wait "$bench_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log "building the benchmark"
-(cd "$root" && go build -o "$work/bench-incremental" ./test/bench/incremental)
-
-"$work/bench-incremental" -versitygw "$versitygw" -rclone "$rclone" -workdir "$work" "$@" &
-bench_pid=$!
-wait "$bench_pid"
+exec "$root/hack/bench-run.sh" incremental -versitygw "$versitygw" -rclone "$rclone" "$@"
