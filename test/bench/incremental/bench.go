@@ -48,10 +48,8 @@ type backupRun struct {
 	// copied counts objects copied; referenced (Incremental) the objects found in
 	// the repository.
 	copied, referenced int64
-	requests           requestCounts
-	seconds            float64
-	// serverCPU and clientCPU are as in phase.
-	serverCPU, clientCPU float64
+	// phase is the backup's time, requests and CPU.
+	phase
 	// storedObjects and storedBytes are what the backup holds at the destination
 	// (Full and rclone: data and inventory, listed right after the copy).
 	storedObjects, storedBytes int64

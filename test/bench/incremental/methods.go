@@ -89,7 +89,7 @@ func (b *bench) incremental(ctx context.Context, night int) (backupRun, error) {
 	if err != nil {
 		return run, fmt.Errorf("incremental backup: %w", err)
 	}
-	run.seconds, run.requests, run.serverCPU, run.clientCPU = p.seconds, p.requests, p.serverCPU, p.clientCPU
+	run.phase = p
 	run.copied, run.referenced = res.Copy.ObjectsCopied, res.ObjectsReferenced
 	want := b.snapshots[night]
 	if err := checkEntries(entries, want, repository.ObjectsDir); err != nil {
@@ -128,7 +128,7 @@ func (b *bench) full(ctx context.Context, night int) (backupRun, error) {
 	if err != nil {
 		return run, fmt.Errorf("full backup: %w", err)
 	}
-	run.seconds, run.requests, run.serverCPU, run.clientCPU = p.seconds, p.requests, p.serverCPU, p.clientCPU
+	run.phase = p
 	run.copied = res.ObjectsCopied
 	want := b.snapshots[night]
 	if run.copied != int64(len(want)) || summary.Objects != int64(len(want)) {
@@ -163,7 +163,7 @@ func (b *bench) rclone(ctx context.Context, night int) (backupRun, error) {
 	if err != nil {
 		return run, fmt.Errorf("rclone %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	run.seconds, run.requests, run.serverCPU, run.clientCPU = p.seconds, p.requests, p.serverCPU, p.clientCPU
+	run.phase = p
 	run.copied = p.requests[opCopy]
 	if err := b.measureCopy(ctx, &run, dir+"/", dir+"/", b.snapshots[night]); err != nil {
 		return run, fmt.Errorf("rclone: %w", err)
