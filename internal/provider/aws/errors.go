@@ -129,6 +129,22 @@ func conflict(op, resource, msg string) *provider.Error {
 }
 
 func classifyIn(region, op, resource string, err error) error {
+	return classifyAs(region, op, operationOf(op), resource, err)
+}
+
+// classifyCopy is classify for a copy. One that reads a given version of its source
+// (a point-in-time copy) needs s3:GetObjectVersion instead of s3:GetObject, and an
+// access denial says so.
+func classifyCopy(op, resource string, versioned bool, err error) error {
+	info := operationOf(op)
+	if versioned {
+		info.action = versionedCopyActions
+	}
+	return classifyAs("", op, info, resource, err)
+}
+
+// classifyAs is classifyIn with op's action and subject given.
+func classifyAs(region, op string, info operation, resource string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -137,7 +153,7 @@ func classifyIn(region, op, resource string, err error) error {
 		return err
 	}
 	kind := kindOf(err)
-	return provider.NewError(kind, op, resource, err).WithMessage(describe(region, op, resource, kind, err))
+	return provider.NewError(kind, op, resource, err).WithMessage(describeOperation(region, op, info, resource, kind, err))
 }
 
 func kindOf(err error) provider.ErrorKind {

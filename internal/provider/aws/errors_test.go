@@ -139,9 +139,6 @@ func TestClassifyMessages(t *testing.T) {
 		{"snapshot name taken", "CreateDBSnapshot", "retail-prd-db/lc2-ns-name-0123456789abcdef",
 			sdkError("RDS", "CreateDBSnapshot", 400, "DBSnapshotAlreadyExists", "Cannot create the snapshot because a snapshot with the identifier lc2-ns-name-0123456789abcdef already exists."),
 			provider.KindConflict, "database snapshot lc2-ns-name-0123456789abcdef already exists in us-east-1", false},
-		{"S3 access denied on a versioned copy", "CopyObject", "liferay-x/document_library/1/1.0 version 3HL4kqtJlcpXroDTDmJ",
-			sdkError("S3", "CopyObject", 403, "AccessDenied", "Access Denied"),
-			provider.KindAccessDenied, "access denied copying s3://liferay-x/document_library/1/1.0 version 3HL4kqtJlcpXroDTDmJ (s3:GetObjectVersion on the source, s3:PutObject on the destination)", true},
 		{"throttled copy", "CopyObject", "liferay-x/document_library/1/1.0",
 			sdkError("S3", "CopyObject", 503, "SlowDown", "Please reduce your request rate."),
 			provider.KindThrottled, "S3 throttled CopyObject on s3://liferay-x/document_library/1/1.0 (SlowDown)", true},
@@ -259,6 +256,27 @@ func TestFullJitterBackoffStaysWithinBounds(t *testing.T) {
 			if err != nil || d < 0 || d >= ceiling {
 				t.Fatalf("attempt %d: delay %v (err %v), want in [0, %v)", attempt, d, err, ceiling)
 			}
+		}
+	}
+}
+
+// TestClassifyCopyNamesThePermissionOfAVersionedRead: a copy of a given source version
+// needs s3:GetObjectVersion; any other copy, whatever its key says, s3:GetObject.
+func TestClassifyCopyNamesThePermissionOfAVersionedRead(t *testing.T) {
+	denied := sdkError("S3", "CopyObject", 403, "AccessDenied", "Access Denied")
+	for _, c := range []struct {
+		resource  string
+		versioned bool
+		want      string
+	}{
+		{"liferay-x/document_library/1/1.0 version 3HL4kqtJlcpXroDTDmJ", true,
+			"access denied copying s3://liferay-x/document_library/1/1.0 version 3HL4kqtJlcpXroDTDmJ (s3:GetObjectVersion on the source, s3:PutObject on the destination)"},
+		{"liferay-x/notes/draft version 2.txt", false,
+			"access denied copying s3://liferay-x/notes/draft version 2.txt (s3:GetObject on the source, s3:PutObject on the destination)"},
+	} {
+		err := classifyCopy("CopyObject", c.resource, c.versioned, denied)
+		if provider.KindOf(err) != provider.KindAccessDenied || provider.Describe(err) != c.want {
+			t.Errorf("%s: %s %q, want AccessDenied %q", c.resource, provider.KindOf(err), provider.Describe(err), c.want)
 		}
 	}
 }

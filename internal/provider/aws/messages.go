@@ -93,13 +93,19 @@ const maxServerMessage = 200
 // the IAM action or the AWS error code. It never includes the SDK's error chain or
 // request ids. err may be nil (a failure found without an AWS error).
 func describe(region, op, resource string, kind provider.ErrorKind, err error) string {
-	info, known := operations[op]
-	if !known {
-		info = operation{action: op, subject: subjectOther}
+	return describeOperation(region, op, operationOf(op), resource, kind, err)
+}
+
+// operationOf is what the messages say of op: its IAM action and what its resource names.
+func operationOf(op string) operation {
+	if info, known := operations[op]; known {
+		return info
 	}
-	if info.subject == subjectCopy && strings.Contains(resource, " version ") { // sourceResource of a versioned copy
-		info.action = versionedCopyActions
-	}
+	return operation{action: op, subject: subjectOther}
+}
+
+// describeOperation is describe with op's action and subject given.
+func describeOperation(region, op string, info operation, resource string, kind provider.ErrorKind, err error) string {
 	code, serverMsg := apiError(err)
 	s := newSubject(info.subject, resource, region)
 	if strings.HasPrefix(code, "DBSnapshot") && s.snapshot != "" {

@@ -55,7 +55,7 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 		case code == "NoSuchBucket":
 			return objectCopied, r.missingBucket(ctx, job, err)
 		}
-		return objectCopied, classify("CopyObject", r.sourceResource(job), err)
+		return objectCopied, classifyCopy("CopyObject", r.sourceResource(job), job.versionID != "", err)
 	}
 	r.bytesCopied.Add(job.size)
 	if out.CopyObjectResult != nil && out.CopyObjectResult.ETag != nil {
@@ -90,7 +90,7 @@ func (r *copyRun) missingBucket(ctx context.Context, job copyJob, err error) err
 	if _, headErr := r.p.s3.HeadBucket(check, &s3.HeadBucketInput{Bucket: &r.req.DestinationBucket}); kindOf(headErr) == provider.KindNotFound {
 		return classify("CopyObject", r.req.DestinationBucket+"/"+job.dstKey, err)
 	}
-	return classify("CopyObject", r.sourceResource(job), err)
+	return classifyCopy("CopyObject", r.sourceResource(job), job.versionID != "", err)
 }
 
 // copySource builds CopyObject's x-amz-copy-source: bucket/key with every byte of the

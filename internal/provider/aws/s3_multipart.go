@@ -170,7 +170,7 @@ feed:
 	wg.Wait()
 
 	if firstErr == nil && ctx.Err() != nil {
-		firstErr = classify("UploadPartCopy", r.sourceResource(job), context.Cause(ctx))
+		firstErr = classifyCopy("UploadPartCopy", r.sourceResource(job), job.versionID != "", context.Cause(ctx))
 	}
 	if firstErr != nil {
 		// These bytes will be copied again; progress must not count them twice.
@@ -194,7 +194,7 @@ func (r *copyRun) copyPart(ctx context.Context, job copyJob, uploadID *string, s
 		CopySourceIfMatch: &sourceETag,
 	})
 	if err != nil {
-		return classify("UploadPartCopy", fmt.Sprintf("%s part %d", r.sourceResource(job), i+1), err)
+		return classifyCopy("UploadPartCopy", fmt.Sprintf("%s part %d", r.sourceResource(job), i+1), job.versionID != "", err)
 	}
 	parts[i] = s3types.CompletedPart{PartNumber: awssdk.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
 	return nil
