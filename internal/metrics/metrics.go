@@ -16,36 +16,21 @@ type Recorder struct {
 	duration        *prometheus.HistogramVec
 	providerCalls   *prometheus.CounterVec
 	providerErrors  *prometheus.CounterVec
-	copied          sizeCounters
+	copiedObjects   *prometheus.CounterVec
+	copiedBytes     *prometheus.CounterVec
 	retentionDone   *prometheus.CounterVec
 	retentionFailed *prometheus.CounterVec
-	// referenced counts what Incremental backups referenced without a copy; swept
-	// what sweeps removed from repositories.
-	referenced, swept sizeCounters
+	// referencedObjects/Bytes count what Incremental backups referenced without a copy;
+	// sweptObjects/Bytes what sweeps removed from repositories.
+	referencedObjects, referencedBytes *prometheus.CounterVec
+	sweptObjects, sweptBytes           *prometheus.CounterVec
 
 	restoresTotal   *prometheus.CounterVec
 	restoreDuration *prometheus.HistogramVec
-	restored        sizeCounters
+	restoredObjects *prometheus.CounterVec
+	restoredBytes   *prometheus.CounterVec
 
 	schedules *scheduleMetrics
-}
-
-// sizeCounters are the <name>_objects_total and <name>_bytes_total counters of one
-// kind of document-library traffic, by project and environment.
-type sizeCounters struct{ objects, bytes *prometheus.CounterVec }
-
-func newSizeCounters(name, objectsHelp, bytesHelp string) sizeCounters {
-	return sizeCounters{objects: newProjectCounter(name+"_objects_total", objectsHelp), bytes: newProjectCounter(name+"_bytes_total", bytesHelp)}
-}
-
-func (c sizeCounters) add(project, environment string, objects, bytes int64) {
-	c.objects.WithLabelValues(project, environment).Add(float64(objects))
-	c.bytes.WithLabelValues(project, environment).Add(float64(bytes))
-}
-
-// newProjectCounter is a counter by project and environment.
-func newProjectCounter(name, help string) *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"project_id", "environment"})
 }
 
 // DurationBuckets span seconds to hours: a small database-only snapshot to a large copy.
@@ -66,28 +51,46 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_provider_api_errors_total", Help: "Provider operations that failed, by error kind.",
 		}, []string{"operation", "kind"}),
-		copied:        newSizeCounters("backup_copy", "Document-library objects copied.", "Document-library bytes copied."),
-		retentionDone: newProjectCounter("backup_retention_deletions_total", "Backups whose artefacts retention or deletion removed."),
-		retentionFailed: newProjectCounter("backup_retention_failures_total",
-			"Failed attempts to remove a backup's artefacts (retried with backoff)."),
-		referenced: newSizeCounters("backup_referenced",
-			"Document-library objects Incremental backups found already stored in their repository and referenced without copying.",
-			"Document-library bytes Incremental backups referenced without copying."),
-		swept: newSizeCounters("backup_repository_swept",
-			"Stored objects of Incremental repositories removed by sweeps because no backup referenced them.",
-			"Bytes of the stored objects sweeps removed."),
+		copiedObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_copy_objects_total", Help: "Document-library objects copied.",
+		}, []string{"project_id", "environment"}),
+		copiedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_copy_bytes_total", Help: "Document-library bytes copied.",
+		}, []string{"project_id", "environment"}),
+		retentionDone: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_retention_deletions_total", Help: "Backups whose artefacts retention or deletion removed.",
+		}, []string{"project_id", "environment"}),
+		retentionFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_retention_failures_total", Help: "Failed attempts to remove a backup's artefacts (retried with backoff).",
+		}, []string{"project_id", "environment"}),
+		referencedObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_referenced_objects_total", Help: "Document-library objects Incremental backups found already stored in their repository and referenced without copying.",
+		}, []string{"project_id", "environment"}),
+		referencedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_referenced_bytes_total", Help: "Document-library bytes Incremental backups referenced without copying.",
+		}, []string{"project_id", "environment"}),
+		sweptObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_repository_swept_objects_total", Help: "Stored objects of Incremental repositories removed by sweeps because no backup referenced them.",
+		}, []string{"project_id", "environment"}),
+		sweptBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_repository_swept_bytes_total", Help: "Bytes of the stored objects sweeps removed.",
+		}, []string{"project_id", "environment"}),
 		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
 		restoreDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "restore_duration_seconds", Help: "Time from a restore's start to its completion.", Buckets: DurationBuckets,
 		}, []string{"project_id", "environment"}),
-		restored:  newSizeCounters("restore", "Document-library objects a restore wrote.", "Document-library bytes a restore wrote."),
+		restoredObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "restore_objects_total", Help: "Document-library objects a restore wrote.",
+		}, []string{"project_id", "environment"}),
+		restoredBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "restore_bytes_total", Help: "Document-library bytes a restore wrote.",
+		}, []string{"project_id", "environment"}),
 		schedules: newScheduleMetrics(),
 	}
-	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors,
-		r.copied.objects, r.copied.bytes, r.retentionDone, r.retentionFailed, r.referenced.objects, r.referenced.bytes,
-		r.swept.objects, r.swept.bytes, r.restoresTotal, r.restoreDuration, r.restored.objects, r.restored.bytes}, r.schedules.collectors()...) {
+	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
+		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -116,17 +119,20 @@ func (r *Recorder) Finished(br *backupv1alpha1.BackupRequest) {
 
 // Copied adds a copy's throughput.
 func (r *Recorder) Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
-	r.copied.add(br.Spec.ProjectID, br.Spec.Environment, objects, bytes)
+	r.copiedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.copiedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
 }
 
 // Referenced adds what an Incremental backup referenced without copying.
 func (r *Recorder) Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
-	r.referenced.add(br.Spec.ProjectID, br.Spec.Environment, objects, bytes)
+	r.referencedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.referencedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
 }
 
 // Swept adds what a sweep of br's repository removed.
 func (r *Recorder) Swept(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
-	r.swept.add(br.Spec.ProjectID, br.Spec.Environment, objects, bytes)
+	r.sweptObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
+	r.sweptBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
 }
 
 // ProviderCall counts a provider call and, when err is set, its failure kind.
@@ -180,5 +186,6 @@ func (r *Recorder) RestoreFinished(rr *backupv1alpha1.RestoreRequest) {
 // Restored adds the objects and bytes a restore's copy wrote.
 func (r *Recorder) Restored(rr *backupv1alpha1.RestoreRequest, objects, bytes int64) {
 	p, e := restoreLabels(rr)
-	r.restored.add(p, e, objects, bytes)
+	r.restoredObjects.WithLabelValues(p, e).Add(float64(objects))
+	r.restoredBytes.WithLabelValues(p, e).Add(float64(bytes))
 }
