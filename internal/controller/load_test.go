@@ -2,10 +2,14 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -187,5 +191,69 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	c := m.get("c")
 	if ready := condition(c, backupv1alpha1.ConditionReady); c.Status.Phase != backupv1alpha1.PhasePending || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) || !strings.Contains(ready.Message, "position 1") {
 		t.Fatalf("c must record its place: %s %+v", c.Status.Phase, ready)
+	}
+}
+
+// conflictOnCopied fails, once, the status write that records a finished copy, as
+// when another writer changed the object in between.
+type conflictOnCopied struct {
+	client.Client
+	mu       sync.Mutex
+	conflict bool
+}
+
+func (c *conflictOnCopied) Status() client.SubResourceWriter {
+	return conflictSubResource{SubResourceWriter: c.Client.Status(), parent: c}
+}
+
+type conflictSubResource struct {
+	client.SubResourceWriter
+	parent *conflictOnCopied
+}
+
+func (s conflictSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	if br, ok := obj.(*backupv1alpha1.BackupRequest); ok && br.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
+		s.parent.mu.Lock()
+		first := !s.parent.conflict
+		s.parent.conflict = true
+		s.parent.mu.Unlock()
+		if first {
+			return apierrors.NewConflict(schema.GroupResource{Group: "backup.liferay.cloud", Resource: "backuprequests"}, br.Name, errors.New("changed"))
+		}
+	}
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+// TestAFinishedCopyOutlivesAConflictingStatusWrite: the pass that records a finished
+// copy fails its status write; the next pass records the same copy instead of copying
+// again, so status (and the metrics, counted once it is stored) hold the one copy.
+func TestAFinishedCopyOutlivesAConflictingStatusWrite(t *testing.T) {
+	m := newMachine(t, request("conflict"))
+	m.cloud.SnapshotReadyAfter = 0
+	writer := &conflictOnCopied{Client: m.client}
+	m.r.Client = writer
+	var conflicts int
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("did not finish: %+v", m.get("conflict").Status)
+		}
+		if _, err := m.reconcile("conflict"); apierrors.IsConflict(err) {
+			conflicts++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if m.get("conflict").Status.Phase.IsTerminal() {
+			break
+		}
+	}
+	br := m.get("conflict")
+	if conflicts != 1 || br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("%d conflicts, phase %s: %s", conflicts, br.Status.Phase, br.Status.Message)
+	}
+	if n := m.cloud.Calls("CopyObjectStorage"); n != 1 {
+		t.Errorf("CopyObjectStorage called %d times, want 1: the finished copy was lost with the conflicting write", n)
+	}
+	if dl := br.Status.DocumentLibrary; dl.ObjectsCopied != dl.ObjectsTotal || dl.ObjectsCopied == 0 {
+		t.Errorf("status says %d copied of %d, want every object copied by the one run", dl.ObjectsCopied, dl.ObjectsTotal)
 	}
 }

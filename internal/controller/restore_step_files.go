@@ -63,14 +63,16 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 		st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.ObjectsSkipped, st.DocumentLibrary.BytesRestored = p.ObjectsCopied, p.ObjectsSkipped, p.BytesCopied
 		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
 	}
-	r.jobs.Forget(rr.UID)
-	r.observeCall("CopyObjectStorage", copyErr)
 	if copyErr != nil {
+		r.jobs.Forget(rr.UID) // the next pass starts the copy again
+		r.observeCall("CopyObjectStorage", copyErr)
 		return stepResult{}, fmt.Errorf("restore document library: %w", copyErr)
 	}
 	res := result.Copy
 	st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.ObjectsSkipped, st.DocumentLibrary.BytesRestored = res.ObjectsCopied, res.ObjectsSkipped, res.BytesCopied
 	if done := res.ObjectsCopied + res.ObjectsSkipped; done != st.Source.Objects {
+		r.jobs.Forget(rr.UID)
+		r.observeCall("CopyObjectStorage", copyErr)
 		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
 			"the backup holds %d objects but the copy restored %d and skipped %d (%d listed by the inventory are missing from the backup; verify it with spec.verifyOnly)",
 			st.Source.Objects, res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsVanished)
@@ -89,9 +91,15 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 		st.Source.Objects, dl.TargetBucket, dl.TargetKeyPrefix(), st.DocumentLibrary.ObjectsRestored,
 		manifest.HumanBytes(st.DocumentLibrary.BytesRestored), st.DocumentLibrary.ObjectsSkipped)
 	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionTrue, backupv1alpha1.ReasonFilesRestored, msg, s.now)
+	restored, restoredBytes := st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.BytesRestored
 	s.after(func() {
+		// The finished job is kept until its result is stored: a pass whose status write
+		// conflicts must find it again, not copy a second time and count only that run.
+		r.jobs.Forget(rr.UID)
+		r.observeCall("CopyObjectStorage", nil)
 		if r.Metrics != nil {
-			r.Metrics.Restored(rr, res.ObjectsCopied, res.BytesCopied)
+			// What status says this restore wrote, in all its runs.
+			r.Metrics.Restored(rr, restored, restoredBytes)
 		}
 		r.restoreNormal(rr, backupv1alpha1.ReasonFilesRestored, "RestoreDocumentLibrary", "Document library restored: %s", msg)
 	})

@@ -77,13 +77,15 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 			return stepResult{}, err
 		}
 	}
-	r.jobs.Forget(br.UID)
-	r.observeCall("CopyObjectStorage", copyErr)
 	if copyErr != nil {
+		r.jobs.Forget(br.UID) // the next pass starts the copy again
+		r.observeCall("CopyObjectStorage", copyErr)
 		return stepResult{}, fmt.Errorf("copy document library: %w", copyErr)
 	}
 	res, inv := result.Copy, result.Inventory
 	if stored := res.ObjectsCopied + res.ObjectsSkipped + result.ObjectsReferenced; inv.Objects != stored {
+		r.jobs.Forget(br.UID)
+		r.observeCall("CopyObjectStorage", copyErr)
 		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
 			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)
 	}
@@ -113,6 +115,10 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 	}
 	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionTrue, backupv1alpha1.ReasonCopied, msg, s.now)
 	s.after(func() {
+		// The finished job is kept until its result is stored: a pass whose status write
+		// conflicts must find it again, not copy a second time and count only that run.
+		r.jobs.Forget(br.UID)
+		r.observeCall("CopyObjectStorage", nil)
 		if r.Metrics != nil {
 			r.Metrics.Copied(br, res.ObjectsCopied, res.BytesCopied)
 			if result.ObjectsReferenced > 0 {
