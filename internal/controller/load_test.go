@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,8 +94,8 @@ func (f failingReader) List(context.Context, client.ObjectList, ...client.ListOp
 func TestABackupCostsFourStatusWrites(t *testing.T) {
 	m := newMachine(t, request("writes"))
 	m.cloud.SnapshotReadyAfter = 0
-	counting := &countingStatusWriter{Client: m.client}
-	m.r.Client = counting
+	var patches atomic.Int64
+	m.r.Client = hookedStatus{Client: m.client, onPatch: func(client.Object) error { patches.Add(1); return nil }}
 	// The copy waits until the pass that started it is over: otherwise, on a scheduler
 	// that runs the copy's goroutine at once, that pass would also see it finished
 	// and write one status less.
@@ -121,7 +122,7 @@ func TestABackupCostsFourStatusWrites(t *testing.T) {
 	// manifest written + Succeeded (the steps of one pass share its write). The fake
 	// reports progress just before its copy returns: a pass in between adds one
 	// progress write.
-	if n := counting.patches(); n != 4 && n != 5 {
+	if n := patches.Load(); n != 4 && n != 5 {
 		t.Fatalf("%d status writes for one backup, want 4 (5 with a progress write)", n)
 	}
 }
@@ -141,31 +142,26 @@ func (h heldCopies) CopyObjectStorage(ctx context.Context, req provider.ObjectSt
 	return h.Provider.CopyObjectStorage(ctx, req)
 }
 
-type countingStatusWriter struct {
+// hookedStatus calls onPatch before every status patch; an error it returns fails the
+// patch instead.
+type hookedStatus struct {
 	client.Client
-	mu sync.Mutex
-	n  int
+	onPatch func(client.Object) error
 }
 
-func (c *countingStatusWriter) patches() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
+func (h hookedStatus) Status() client.SubResourceWriter {
+	return hookedSubResource{SubResourceWriter: h.Client.Status(), onPatch: h.onPatch}
 }
 
-func (c *countingStatusWriter) Status() client.SubResourceWriter {
-	return countingSubResource{SubResourceWriter: c.Client.Status(), parent: c}
-}
-
-type countingSubResource struct {
+type hookedSubResource struct {
 	client.SubResourceWriter
-	parent *countingStatusWriter
+	onPatch func(client.Object) error
 }
 
-func (s countingSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	s.parent.mu.Lock()
-	s.parent.n++
-	s.parent.mu.Unlock()
+func (s hookedSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	if err := s.onPatch(obj); err != nil {
+		return err
+	}
 	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
 
@@ -194,44 +190,22 @@ func TestWaitingRequestRecordsItsPlaceAtLowPriority(t *testing.T) {
 	}
 }
 
-// conflictOnCopied fails, once, the status write that records a finished copy, as
-// when another writer changed the object in between.
-type conflictOnCopied struct {
-	client.Client
-	mu       sync.Mutex
-	conflict bool
-}
-
-func (c *conflictOnCopied) Status() client.SubResourceWriter {
-	return conflictSubResource{SubResourceWriter: c.Client.Status(), parent: c}
-}
-
-type conflictSubResource struct {
-	client.SubResourceWriter
-	parent *conflictOnCopied
-}
-
-func (s conflictSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	if br, ok := obj.(*backupv1alpha1.BackupRequest); ok && br.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
-		s.parent.mu.Lock()
-		first := !s.parent.conflict
-		s.parent.conflict = true
-		s.parent.mu.Unlock()
-		if first {
-			return apierrors.NewConflict(schema.GroupResource{Group: "backup.liferay.cloud", Resource: "backuprequests"}, br.Name, errors.New("changed"))
-		}
-	}
-	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
-}
-
 // TestAFinishedCopyOutlivesAConflictingStatusWrite: the pass that records a finished
 // copy fails its status write; the next pass records the same copy instead of copying
 // again, so status (and the metrics, counted once it is stored) hold the one copy.
 func TestAFinishedCopyOutlivesAConflictingStatusWrite(t *testing.T) {
 	m := newMachine(t, request("conflict"))
 	m.cloud.SnapshotReadyAfter = 0
-	writer := &conflictOnCopied{Client: m.client}
-	m.r.Client = writer
+	// The status write that records the finished copy fails once, as when another
+	// writer changed the object in between.
+	var conflicted atomic.Bool
+	m.r.Client = hookedStatus{Client: m.client, onPatch: func(obj client.Object) error {
+		br, ok := obj.(*backupv1alpha1.BackupRequest)
+		if ok && br.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) && conflicted.CompareAndSwap(false, true) {
+			return apierrors.NewConflict(schema.GroupResource{Group: "backup.liferay.cloud", Resource: "backuprequests"}, br.Name, errors.New("changed"))
+		}
+		return nil
+	}}
 	var conflicts int
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
