@@ -18,6 +18,15 @@ if [[ -x "$ASSETS/kube-apiserver" && -x "$ASSETS/etcd" && -x "$ASSETS/kubectl" &
 fi
 
 log() { echo "build-envtest-assets: $*" >&2; }
+# One build at a time per user: parallel test runs (several worktrees, a helper and CI)
+# wait for the first build instead of each compiling kube-apiserver on the same cores.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+flock 9
+if [[ -x "$ASSETS/kube-apiserver" && -x "$ASSETS/etcd" && -x "$ASSETS/kubectl" && -f "$ASSETS/.etcd-${ETCD_VERSION}" ]]; then
+  echo "$ASSETS"
+  exit 0
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$ASSETS"

@@ -17,6 +17,14 @@ if [[ -x "$HELM" ]]; then
 fi
 
 log() { echo "build-helm: $*" >&2; }
+# One build at a time per user (parallel test runs wait for the first; see build-envtest-assets.sh).
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+flock 9
+if [[ -x "$HELM" ]]; then
+  echo "$HELM"
+  exit 0
+fi
 major="${HELM_VERSION%%.*}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -11,6 +11,14 @@ if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$want" 
   echo "$venv/bin/moto_server"
   exit 0
 fi
+# One install at a time into a venv (parallel test runs wait for the first).
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  echo "$venv/bin/moto_server"
+  exit 0
+fi
 echo "setup-moto: installing pinned moto into $venv" >&2
 python3 -m venv "$venv" >&2
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
