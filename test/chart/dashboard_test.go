@@ -89,7 +89,7 @@ var _ = Describe("The Grafana dashboard", func() {
 				ids[p.ID] = p.Title
 				Expect(p.Title).NotTo(BeEmpty())
 				Expect(p.GridPos.W).To(BeNumerically(">", 0), p.Title)
-				Expect(p.GridPos.X + p.GridPos.W).To(BeNumerically("<=", 24), p.Title)
+				Expect(p.GridPos.X+p.GridPos.W).To(BeNumerically("<=", 24), p.Title)
 				check(p.Panels)
 				if p.Type == "row" {
 					continue
