@@ -96,6 +96,10 @@ build: manifests generate fmt vet ## Build the manager binary and the kubectl lc
 build-plugin: ## Build the kubectl lc2 plugin (bin/kubectl-lc2; docs/plugin.md).
 	go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
 
+.PHONY: krew-package
+krew-package: ## Build the kubectl lc2 archives for krew (linux, darwin, windows x amd64, arm64) into dist/ and dist/plugins/lc2.yaml with their sha256s (VERSION=v0.1.0; docs/plugin.md#install).
+	hack/krew-package.sh $(or $(VERSION),v$(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' charts/lc2-backup-controller/Chart.yaml))
+
 .PHONY: install-plugin
 install-plugin: build-plugin ## Copy bin/kubectl-lc2 to $(GOBIN), where kubectl finds it as `kubectl lc2` (if it is on PATH).
 	mkdir -p $(GOBIN)

@@ -6,6 +6,7 @@
 # scenario, with the ratio.
 #
 #   hack/bench-copy.sh [flags of test/bench/copy]     e.g. -objects 5000 -rounds 5
+#   hack/bench-copy.sh -latencies ''                  the throttling scenario alone
 #   hack/bench-copy.sh --build-only                   just build the peer tools
 #
 # Environment: BENCH_OBJECTS, BENCH_OBJECT_SIZE, BENCH_LARGE, BENCH_LARGE_SIZE,

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -27,7 +30,7 @@ type createOptions struct {
 	wait         bool
 	timeout      time.Duration
 	dryRun       string
-	output       string
+	print        *printFlags
 	spec         backupFlags
 }
 
@@ -39,7 +42,8 @@ func (o *createOptions) addWaitFlags(cmd *cobra.Command) {
 func (o *createOptions) addDryRunFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.dryRun, "dry-run", "none", `"client": print the BackupRequest without sending it; "server": have the API server validate it (dryRun=All) and print what it returned`)
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
-	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "format of --dry-run's output: yaml or json")
+	o.print = newPrintFlags("yaml")
+	o.print.addFlags(cmd, "")
 }
 
 func (a *app) backupCreateCommand() *cobra.Command {
@@ -105,11 +109,15 @@ func (a *app) createBackup(ctx context.Context, env string, o *createOptions) er
 	}, o, a.waitBackup)
 }
 
-// checkDryRun refuses a --dry-run value other than none, client and server.
+// checkDryRun refuses a --dry-run value other than none, client and server, and a
+// dry run's unknown -o.
 func (o *createOptions) checkDryRun() error {
 	switch o.dryRun {
-	case "none", "client", "server":
+	case "none":
 		return nil
+	case "client", "server":
+		_, err := o.print.toPrinter()
+		return err
 	}
 	return fmt.Errorf("--dry-run=%s: want none, client or server", o.dryRun)
 }
@@ -124,7 +132,7 @@ func createAndWait[T client.Object](ctx context.Context, a *app, kind, resource 
 		return err
 	}
 	if o.dryRun == "client" {
-		return printObject(a.out(), obj, o.output)
+		return o.printDryRun(a.out(), obj)
 	}
 	var opts []client.CreateOption
 	if o.dryRun == "server" {
@@ -142,7 +150,7 @@ func createAndWait[T client.Object](ctx context.Context, a *app, kind, resource 
 		if err != nil {
 			return fmt.Errorf("create %s %s (server dry run, nothing created): %w", kind, obj.GetName(), err)
 		}
-		return printObject(a.out(), obj, o.output)
+		return o.printDryRun(a.out(), obj)
 	}
 	if err != nil {
 		return fmt.Errorf("create %s %s: %w", kind, obj.GetName(), err)
@@ -152,6 +160,15 @@ func createAndWait[T client.Object](ctx context.Context, a *app, kind, resource 
 		return nil
 	}
 	return wait(ctx, obj.GetNamespace(), obj.GetName(), o.timeout)
+}
+
+// printDryRun prints what --dry-run made, as -o says (YAML by default).
+func (o *createOptions) printDryRun(w io.Writer, obj runtime.Object) error {
+	printer, err := o.print.toPrinter()
+	if err != nil {
+		return err
+	}
+	return printObject(w, obj, printer)
 }
 
 // maxNameAttempts is how many consecutive seconds createStamped tries for a free name.
@@ -253,17 +270,24 @@ func (a *app) backupListCommand() *cobra.Command {
 }
 
 // listCommand is the `list` subcommand of the objects list holds: the namespace's (every
-// namespace's with -A) as the table rows makes, or as YAML or JSON with -o.
+// namespace's with -A) as the table rows makes, or as -o says (kubectl get's formats).
 func listCommand[L client.ObjectList](a *app, plural, short string, list L,
 	rows func(list L, withNamespace bool, now time.Time) (header []string, rows [][]string)) *cobra.Command {
 	var allNamespaces bool
-	var output string
+	print := newPrintFlags("")
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   short,
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var printer printers.ResourcePrinter
+			if !print.human() {
+				var err error
+				if printer, err = print.toPrinter(); err != nil {
+					return err
+				}
+			}
 			var opts []client.ListOption
 			if !allNamespaces {
 				opts = append(opts, client.InNamespace(a.namespace))
@@ -271,19 +295,22 @@ func listCommand[L client.ObjectList](a *app, plural, short string, list L,
 			if err := a.cl.List(cmd.Context(), list, opts...); err != nil {
 				return fmt.Errorf("list %s: %w", plural, err)
 			}
-			if output != "" {
-				return printObject(a.out(), list, output)
+			if printer != nil {
+				return printObject(a.out(), list, printer)
 			}
 			header, body := rows(list, allNamespaces, a.now())
 			if len(body) == 0 {
 				fprintln(a.streams.ErrOut, "No "+plural+" found.")
 				return nil
 			}
+			if print.columns.NoHeaders {
+				header = nil
+			}
 			return table(a.out(), header, body)
 		},
 	}
 	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the "+plural+" of every namespace")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml or json instead of the table")
+	print.addFlags(cmd, "the table")
 	return cmd
 }
 

@@ -6,11 +6,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/cmd/get"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/liferay/lc2-backup-controller/internal/scheme"
@@ -41,22 +45,78 @@ func fprintf(w io.Writer, format string, args ...any) { _, _ = fmt.Fprintf(w, fo
 func fprintln(w io.Writer, args ...any)               { _, _ = fmt.Fprintln(w, args...) }
 func fprint(w io.Writer, args ...any)                 { _, _ = fmt.Fprint(w, args...) }
 
-// printObject writes obj as YAML or JSON (format "yaml" or "json"), with its
-// apiVersion and kind as kubectl shows them.
-func printObject(w io.Writer, obj runtime.Object, format string) error {
+// printFlags are kubectl get's -o: cli-runtime's PrintFlags (json, yaml, kyaml, name,
+// go-template, jsonpath and their -file forms, --template) and kubectl's
+// custom-columns, so users write what they write for kubectl get.
+type printFlags struct {
+	generic *genericclioptions.PrintFlags
+	columns *get.CustomColumnsPrintFlags
+}
+
+// newPrintFlags are the -o flags with the default output defaultOutput ("": the
+// command's own human output).
+func newPrintFlags(defaultOutput string) *printFlags {
+	return &printFlags{
+		generic: genericclioptions.NewPrintFlags("").WithDefaultOutput(defaultOutput),
+		columns: get.NewCustomColumnsPrintFlags(),
+	}
+}
+
+// addFlags adds -o, --template, --allow-missing-template-keys, --show-managed-fields and
+// --no-headers; human is what the command prints without -o ("" when it has a default
+// format).
+func (f *printFlags) addFlags(cmd *cobra.Command, human string) {
+	f.generic.AddFlags(cmd)
+	formats := append(f.generic.AllowedFormats(), f.columns.AllowedFormats()...)
+	usage := "Output format. One of: (" + strings.Join(formats, ", ") + ")."
+	if human != "" {
+		usage += " Default: " + human + "."
+	}
+	cmd.Flags().Lookup("output").Usage = usage
+	cmd.Flags().BoolVar(&f.columns.NoHeaders, "no-headers", false, "no header row in the table and in custom-columns")
+}
+
+// human says the command prints its own human output: no -o and no --template.
+func (f *printFlags) human() bool {
+	return *f.generic.OutputFormat == "" && *f.generic.TemplatePrinterFlags.TemplateArgument == ""
+}
+
+// toPrinter is the printer of -o (or of --template alone). Commands call it before
+// asking the API server anything, so a wrong -o fails at once.
+func (f *printFlags) toPrinter() (printers.ResourcePrinter, error) {
+	format := *f.generic.OutputFormat
+	if p, err := f.columns.ToPrinter(format); !genericclioptions.IsNoCompatiblePrinterError(err) {
+		return p, err
+	}
+	p, err := f.generic.ToPrinter()
+	if genericclioptions.IsNoCompatiblePrinterError(err) {
+		formats := append(f.generic.AllowedFormats(), f.columns.AllowedFormats()...)
+		return nil, fmt.Errorf("-o %s: unknown output format, want one of %s", format, strings.Join(formats, ", "))
+	}
+	return p, err
+}
+
+// printObject writes obj with printer as kubectl get would: with its apiVersion and
+// kind (and its items' for a list), and as the unstructured object kubectl reads from
+// the API server, so a jsonpath or custom column of a field the server leaves out
+// (omitempty: false, 0, "") finds nothing, not the Go zero value.
+func printObject(w io.Writer, obj runtime.Object, printer printers.ResourcePrinter) error {
 	if err := setKind(obj); err != nil {
 		return err
 	}
-	var p printers.ResourcePrinter
-	switch format {
-	case "yaml":
-		p = &printers.YAMLPrinter{}
-	case "json":
-		p = &printers.JSONPrinter{}
-	default:
-		return fmt.Errorf("unknown output format %q: want yaml or json", format)
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return fmt.Errorf("convert %T for printing: %w", obj, err)
 	}
-	return p.PrintObj(obj, w)
+	u := &unstructured.Unstructured{Object: content}
+	if !u.IsList() {
+		return printer.PrintObj(u, w)
+	}
+	list, err := u.ToList()
+	if err != nil {
+		return fmt.Errorf("convert %T for printing: %w", obj, err)
+	}
+	return printer.PrintObj(list, w)
 }
 
 // setKind fills the TypeMeta the typed client leaves empty, of a list's items too.
@@ -86,10 +146,12 @@ func metaItems(obj runtime.Object) ([]runtime.Object, error) {
 	return meta.ExtractList(obj)
 }
 
-// table writes rows under header, aligned like kubectl get.
+// table writes rows under header (none when header is nil), aligned like kubectl get.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := printers.GetNewTabWriter(w)
-	fprintln(tw, strings.Join(header, "\t"))
+	if header != nil {
+		fprintln(tw, strings.Join(header, "\t"))
+	}
 	for _, r := range rows {
 		fprintln(tw, strings.Join(r, "\t"))
 	}

@@ -25,6 +25,7 @@ var commandPermissions = []struct {
 	{"backup verify", []permission{{"backuprequests", []string{"get"}}, {"restorerequests", []string{"create", "watch"}}}},
 	{"restore create", []permission{{"backuprequests", []string{"get"}}, {"restorerequests", []string{"create"}}}},
 	{"restore create --wait", []permission{{"backuprequests", []string{"get"}}, {"restorerequests", []string{"create", "watch"}}}},
+	{"restore list", []permission{{"restorerequests", []string{"list"}}}},
 	{"restore describe", []permission{{"restorerequests", []string{"get"}}, {"events", []string{"list"}}}},
 	{"schedule list", []permission{{"backupschedules", []string{"list"}}}},
 	{"schedule describe", []permission{{"backupschedules", []string{"get"}}, {"backuprequests", []string{"list"}}, {"events", []string{"list"}}}},

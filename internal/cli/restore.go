@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,9 +19,59 @@ import (
 )
 
 func (a *app) restoreCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "restore", Short: "Create and describe RestoreRequests"}
-	cmd.AddCommand(a.restoreCreateCommand(), a.restoreDescribeCommand())
+	cmd := &cobra.Command{Use: "restore", Short: "Create, list and describe RestoreRequests"}
+	cmd.AddCommand(a.restoreCreateCommand(), a.restoreListCommand(), a.restoreDescribeCommand())
 	return cmd
+}
+
+func (a *app) restoreListCommand() *cobra.Command {
+	return listCommand(a, "restores", "List RestoreRequests (verifications too): NAME, BACKUP, KIND, PHASE, OBJECTS, STARTED, DURATION",
+		&backupv1alpha1.RestoreRequestList{}, func(l *backupv1alpha1.RestoreRequestList, withNamespace bool, now time.Time) ([]string, [][]string) {
+			return restoreRows(l.Items, withNamespace, now)
+		})
+}
+
+// restoreRows is the restore list table, oldest first like the backup list. OBJECTS
+// is what a restore wrote (of its total), or what a verification checked.
+func restoreRows(items []backupv1alpha1.RestoreRequest, withNamespace bool, now time.Time) ([]string, [][]string) {
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, func(x, y backupv1alpha1.RestoreRequest) int {
+		if c := strings.Compare(x.Namespace, y.Namespace); c != 0 {
+			return c
+		}
+		if c := x.CreationTimestamp.Compare(y.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	header := []string{"NAME", "BACKUP", "KIND", "PHASE", "OBJECTS", "STARTED", "DURATION"}
+	if withNamespace {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	rows := make([][]string, 0, len(items))
+	for i := range items {
+		rr := &items[i]
+		st := &rr.Status
+		kind, objects := "restore", ""
+		if rr.Spec.VerifyOnly {
+			kind = "verify"
+			if v := st.Verification; v != nil {
+				objects = fmt.Sprintf("%d checked", v.ObjectsChecked)
+			}
+		} else if dl := st.DocumentLibrary; dl != nil {
+			objects = fmt.Sprintf("%d/%d", dl.ObjectsRestored+dl.ObjectsSkipped, dl.ObjectsTotal)
+		}
+		started := ""
+		if st.StartTime != nil {
+			started = age(st.StartTime, now) + " ago"
+		}
+		row := []string{rr.Name, rr.Spec.Source.BackupRequestName, kind, phaseOr(string(st.Phase)), objects, started, elapsed(st.StartTime, st.CompletionTime, now)}
+		if withNamespace {
+			row = append([]string{rr.Namespace}, row...)
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
 }
 
 // restoreFlags are the flags of restore create.

@@ -168,6 +168,15 @@ var _ = Describe("The kubectl lc2 plugin", Ordered, func() {
 		Expect(r.code).To(Equal(0), r.String())
 		Expect(r.stdout).To(ContainSubstring("kind: BackupRequest"))
 		Expect(r.stdout).To(ContainSubstring("name: " + backup))
+
+		r = lc2("backup", "list", "-o", "jsonpath={.items[*].metadata.name}")
+		Expect(r.code).To(Equal(0), r.String())
+		Expect(r.stdout).To(Equal(backup))
+
+		r = lc2("backup", "list", "-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase")
+		Expect(r.code).To(Equal(0), r.String())
+		Expect(strings.Split(strings.TrimSpace(r.stdout), "\n")).To(HaveExactElements(
+			MatchRegexp(`^NAME\s+PHASE$`), MatchRegexp(`^`+backup+`\s+Succeeded$`)))
 	})
 
 	It("describes a backup: status, conditions, events, the verified manifest and the history row", func() {

@@ -9,6 +9,7 @@ import (
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -339,13 +340,11 @@ func addPacingMiddleware(stack *middleware.Stack) error {
 }
 
 // rateCap spaces requests evenly at perSecond with a burst of about a tenth of a
-// second's worth: a token bucket.
+// second's worth: a token bucket (golang.org/x/time/rate) holding the requests of
+// max(interval, 100 ms) plus the one that may go now, as the hand-written bucket it
+// replaces did.
 type rateCap struct {
-	interval time.Duration
-	burst    time.Duration
-
-	mu   sync.Mutex
-	next time.Time // when the next request may go, without burst credit
+	limiter *rate.Limiter
 }
 
 func newRateCap(perSecond float64) *rateCap {
@@ -353,23 +352,22 @@ func newRateCap(perSecond float64) *rateCap {
 		return nil
 	}
 	interval := time.Duration(float64(time.Second) / perSecond)
-	return &rateCap{interval: interval, burst: max(interval, 100*time.Millisecond)}
+	burst := max(interval, 100*time.Millisecond)
+	return &rateCap{limiter: rate.NewLimiter(rate.Limit(perSecond), int(burst/interval)+1)}
 }
 
-// reserve returns how long the caller must wait for its slot at time now.
+// reserve takes the caller's slot at time now and returns how long it must wait for it.
 func (c *rateCap) reserve(now time.Time) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if earliest := now.Add(-c.burst); c.next.Before(earliest) {
-		c.next = earliest // unused capacity accumulates up to the burst, no further
-	}
-	wait := c.next.Sub(now)
-	c.next = c.next.Add(c.interval)
-	return max(wait, 0)
+	return c.limiter.ReserveN(now, 1).DelayFrom(now)
 }
 
+// wait waits for the caller's slot. Unlike rate.Limiter.Wait, it does not refuse at
+// once a wait that would outlast ctx's deadline: it waits until ctx ends and returns
+// ctx's error, and gives the slot back then.
 func (c *rateCap) wait(ctx context.Context) error {
-	d := c.reserve(time.Now())
+	now := time.Now()
+	r := c.limiter.ReserveN(now, 1)
+	d := r.DelayFrom(now)
 	if d <= 0 {
 		return nil
 	}
@@ -379,6 +377,7 @@ func (c *rateCap) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
+		r.Cancel()
 		return ctx.Err()
 	}
 }

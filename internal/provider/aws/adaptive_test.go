@@ -264,3 +264,27 @@ func TestRateCapSpacesRequests(t *testing.T) {
 		t.Fatal("a cap of 0 must mean no cap")
 	}
 }
+
+func TestRateCapBurstRefillsUpToATenthOfASecond(t *testing.T) {
+	c := newRateCap(100)
+	now := time.Unix(100, 0)
+	for range 50 {
+		c.reserve(now)
+	}
+	// After a long idle spell the unused capacity is 100 ms of requests plus the one
+	// that may go now, no more: 11 go at once, the 12th waits one interval.
+	now = now.Add(time.Minute)
+	for i := range 11 {
+		if waited := c.reserve(now); waited != 0 {
+			t.Fatalf("request %d after an idle minute waits %v, want 0", i+1, waited)
+		}
+	}
+	if waited := c.reserve(now); waited < 9*time.Millisecond || waited > 11*time.Millisecond {
+		t.Fatalf("the 12th request waits %v, want one interval (10 ms)", waited)
+	}
+	// Below 10 requests/s the burst is one interval's worth: two at once.
+	slow := newRateCap(4)
+	if slow.reserve(now) != 0 || slow.reserve(now) != 0 || slow.reserve(now) < 240*time.Millisecond {
+		t.Fatal("a cap of 4/s lets two requests go at once, then spaces them 250 ms apart")
+	}
+}

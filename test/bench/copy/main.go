@@ -61,12 +61,15 @@ func main() {
 	flag.IntVar(&c.s5cmdWorkers, "s5cmd-workers", 0, "s5cmd --numworkers (0: s5cmd's default of 256)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of our small-object copy (last round) to this file")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds per tool; the table shows the median")
-	latencies := flag.String("latencies", "0,20,50,100", "comma-separated delays in ms the proxy adds to every request, one scenario each")
+	latencies := flag.String("latencies", "0,20,50,100", "comma-separated delays in ms the proxy adds to every request, one scenario each (empty: none, for the throttling scenario alone)")
 	flag.Float64Var(&c.throttle, "throttle", 0, "add a scenario where the server answers SlowDown above this many write requests/s (0: none)")
 	throttleLatency := flag.Int("throttle-latency", 20, "delay in ms of the throttling scenario")
 	flag.Float64Var(&c.rateCap, "rate-cap", 0, "our copy's cap on requests/s (Options.CopyRequestsPerSecond; 0: none)")
 	flag.Parse()
 	for _, f := range strings.Split(*latencies, ",") {
+		if strings.TrimSpace(f) == "" && strings.TrimSpace(*latencies) == "" {
+			continue
+		}
 		ms, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || ms < 0 {
 			fmt.Fprintf(os.Stderr, "bench-copy: bad -latencies entry %q\n", f)
