@@ -39,6 +39,9 @@ var (
 	cloud      *fixtures.AWS
 	// slow forwards to moto with a delay, so a test can kill the manager mid-copy.
 	slow *harness.DelayProxy
+	// records sits in front of every endpoint a manager is started with and checks
+	// each record the manager uploads against its schema (api/schemas).
+	records harness.RecordCheckers
 )
 
 func TestE2E(t *testing.T) {
@@ -82,7 +85,16 @@ var _ = BeforeSuite(func() {
 	cloud = fixtures.NewAWS(ctx, moto.Endpoint)
 })
 
+// Every record a spec's manager uploaded matches its published schema: checked once
+// here rather than in each spec.
+var _ = AfterEach(func() {
+	Expect(records.TakeFailures()).To(BeEmpty(), "records that do not match api/schemas")
+})
+
 var _ = AfterSuite(func() {
+	late := records.TakeFailures()
+	GinkgoWriter.Printf("records checked against api/schemas: %v\n", records.Checked())
+	records.Close()
 	if cloud != nil {
 		By("recomputing every manifest the suite produced outside Go")
 		for location, data := range cloud.BackupManifests() {
@@ -100,6 +112,7 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 	cancel()
+	Expect(late).To(BeEmpty(), "records uploaded after the last spec that do not match api/schemas")
 })
 
 // kubectl runs kubectl against the test cluster and returns its combined output.
@@ -138,6 +151,8 @@ func startManager(endpoint string, extraEnv ...string) *managerProcess {
 	metricsPort, err := harness.FreePort()
 	Expect(err).NotTo(HaveOccurred())
 	probePort, err := harness.FreePort()
+	Expect(err).NotTo(HaveOccurred())
+	endpoint, err = records.For(endpoint)
 	Expect(err).NotTo(HaveOccurred())
 	cmd := exec.Command(managerBin)
 	cmd.Env = append(os.Environ(),

@@ -13,6 +13,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -24,8 +25,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/api/schemas"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/internal/repolock"
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -45,6 +48,9 @@ var (
 	// slowProxy sits between the controller and moto; its delay slows copies down
 	// so a test can stop the controller in the middle of one.
 	slowProxy *harness.DelayProxy
+	// records sits in front of every endpoint a controller is started with and checks
+	// each record the controller uploads against its schema (api/schemas).
+	records harness.RecordCheckers
 )
 
 func TestIntegration(t *testing.T) {
@@ -77,7 +83,27 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 })
 
+// Every record a spec's controllers uploaded matches its published schema, and so do
+// the holders of every repository lock: checked once here rather than in each spec.
+var _ = AfterEach(func() {
+	failures := records.TakeFailures()
+	var leases coordinationv1.LeaseList
+	Expect(k8sClient.List(suiteCtx, &leases)).To(Succeed())
+	for _, l := range leases.Items {
+		if raw, ok := l.Annotations[repolock.HoldersAnnotation]; ok {
+			if err := schemas.Validate(schemas.RepositoryLockHolders, []byte(raw)); err != nil {
+				failures = append(failures, fmt.Sprintf("Lease %s/%s: %v", l.Namespace, l.Name, err))
+			}
+		}
+	}
+	Expect(failures).To(BeEmpty(), "records that do not match api/schemas")
+})
+
 var _ = AfterSuite(func() {
+	By("checking the records uploaded after the last spec against their schemas")
+	late := records.TakeFailures()
+	GinkgoWriter.Printf("records checked against api/schemas: %v\n", records.Checked())
+	records.Close()
 	By("recomputing every manifest the suite produced outside Go")
 	// Collected first and asserted after the cleanup, so a failure still stops envtest and moto.
 	var mismatches []string
@@ -97,6 +123,7 @@ var _ = AfterSuite(func() {
 	}
 	moto.Stop()
 	Expect(mismatches).To(BeEmpty())
+	Expect(late).To(BeEmpty(), "records that do not match api/schemas")
 })
 
 // runningController is a manager with the BackupRequest controller, as the real
@@ -123,6 +150,8 @@ func controllerOptions() controller.Options {
 func startController(endpoint string, opts controller.Options) *runningController {
 	GinkgoHelper()
 	port, err := harness.FreePort()
+	Expect(err).NotTo(HaveOccurred())
+	endpoint, err = records.For(endpoint)
 	Expect(err).NotTo(HaveOccurred())
 	// Built by the same setup as the manager binary; only the endpoints, the clock and
 	// the short timings differ.

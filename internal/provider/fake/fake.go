@@ -78,6 +78,23 @@ type Provider struct {
 	versioned  map[string]bool
 	versions   map[string]map[string][]objectVersion
 	versionSeq int
+	// uploads are the objects UploadObject stored, in order.
+	uploads []Upload
+}
+
+// Upload is an object stored through UploadObject: one the caller wrote itself (a
+// manifest, a claim, an inventory part, a repository record), not a copy.
+type Upload struct {
+	Bucket, Key string
+	Data        []byte
+}
+
+// Uploads returns every object UploadObject stored so far, in order, overwritten
+// and deleted ones included.
+func (p *Provider) Uploads() []Upload {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.uploads)
 }
 
 // objectVersion is one entry of a key's history in a versioned bucket: a version of
@@ -641,6 +658,7 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 		return fakeError(provider.KindNotFound, "PutObject", bucket+"/"+key, "bucket "+bucket+" does not exist")
 	}
 	p.store(bucket, key, data)
+	p.uploads = append(p.uploads, Upload{Bucket: bucket, Key: key, Data: bytes.Clone(data)})
 	return nil
 }
 
