@@ -11,10 +11,11 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// bucketContents is every object of bucket, key to bytes.
+// bucketContents is every object of bucket, key to bytes (listed with
+// ListObjectsUpTo, which the tests injecting ListObjects failures leave working).
 func (m *machine) bucketContents(bucket string) map[string][]byte {
 	m.t.Helper()
-	objs, err := m.cloud.ListObjects(m.ctx, bucket, "")
+	objs, err := m.cloud.ListObjectsUpTo(m.ctx, bucket, "", 1<<20)
 	if err != nil {
 		m.t.Fatal(err)
 	}
