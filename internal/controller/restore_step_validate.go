@@ -127,6 +127,9 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 	if err := r.checkBucketOwned(ctx, s, v, target, "spec.documentLibrary.targetBucket", "target bucket", false); err != nil {
 		return err
 	}
+	if err := r.checkTargetOutsideBackups(ctx, s, v, target, prefix); err != nil {
+		return err
+	}
 	switch dl.ExistingObjects {
 	case backupv1alpha1.ExistingObjectsOverwrite:
 		want := target + "/" + prefix
