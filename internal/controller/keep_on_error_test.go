@@ -124,7 +124,7 @@ func TestEveryDeletePathKeepsTheDataOnAReadError(t *testing.T) {
 		// guards is what the failed read decides on ("files", "snapshot" or "all"):
 		// the other artefact, whose own checks passed, may go in the same pass.
 		guards string
-		inject    func(m *machine, fail *bool)
+		inject func(m *machine, fail *bool)
 	}
 	injections := []injection{
 		{"list of backups (newest kept)", "all", func(m *machine, fail *bool) {

@@ -95,7 +95,7 @@ func withoutOverlapRule() {
 	versions := make([]any, len(original))
 	removed := 0
 	for i, v := range original {
-		version := unstructured.Unstructured{Object: v.(map[string]any)}.DeepCopy().Object
+		version := (&unstructured.Unstructured{Object: v.(map[string]any)}).DeepCopy().Object
 		path := []string{"schema", "openAPIV3Schema", "properties", "spec", "properties", "documentLibrary", "x-kubernetes-validations"}
 		rules, _, err := unstructured.NestedSlice(version, path...)
 		Expect(err).NotTo(HaveOccurred())
