@@ -48,3 +48,33 @@ func TestRestoreIntoAnotherBackupIsRefusedBeforeAnyWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletionWaitsForARestoreFromTheManifestURLNotYetResolved: a restore naming the
+// backup by its manifest URL protects it before its first step resolved the source;
+// once the restore is gone the deletion goes on.
+func TestDeletionWaitsForARestoreFromTheManifestURLNotYetResolved(t *testing.T) {
+	m := newRestoreMachine(t)
+	br := m.backup()
+	snap := br.Status.Database.SnapshotID
+	objects := m.bucketContents("liferay-backups")
+	m.create(newRestore("by-url", backupv1alpha1.RestoreRequestSpec{
+		Source:          backupv1alpha1.RestoreSource{Manifest: br.Status.Manifest.Location},
+		DocumentLibrary: &backupv1alpha1.DocumentLibraryRestoreSpec{TargetBucket: "retail-restored", TargetPrefix: "document_library/"},
+	}))
+	if err := m.client.Delete(m.ctx, br); err != nil {
+		t.Fatal(err)
+	}
+	m.step("full")
+	assertKept(t, m.machine, "full", snap, objects)
+	if c := condition(m.get("full"), backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonInUseByRestore) ||
+		!strings.Contains(c.Message, "proj-retail-prd/by-url") {
+		t.Fatalf("want InUseByRestore naming the restore, got %+v", c)
+	}
+	if err := m.client.Delete(m.ctx, m.getRR("by-url")); err != nil {
+		t.Fatal(err)
+	}
+	m.step("full")
+	if contains(m.cloud.Snapshots(), snap) || m.objectsUnder("retail/prd/full/") != 0 {
+		t.Fatal("the deletion did not go on once the restore was gone")
+	}
+}
