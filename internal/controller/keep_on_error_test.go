@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // errAPI is a transient API server error: it says nothing about the object.
@@ -197,6 +199,87 @@ func TestEveryDeletePathKeepsTheDataOnAReadError(t *testing.T) {
 					t.Fatalf("the retry must let the object go, got %v", err)
 				}
 			})
+		}
+	}
+}
+
+// failingListing is a provider whose ListObjects of a prefix matching fails while
+// fail is set.
+type failingListing struct {
+	provider.Provider
+	matches func(prefix string) bool
+	fail    *bool
+}
+
+func (f failingListing) ListObjects(ctx context.Context, bucket, prefix string) ([]provider.ObjectMetadata, error) {
+	if *f.fail && f.matches(prefix) {
+		return nil, provider.NewError(provider.KindTransient, "ListObjectsV2", bucket+"/"+prefix, errors.New("InternalError"))
+	}
+	return f.Provider.ListObjects(ctx, bucket, prefix)
+}
+
+// TestSweepKeepsTheRepositoryOnAReadError: the sweep that follows an Incremental
+// backup's expiry cannot list the repository's references: it removes nothing of the
+// repository and fails the pass; the retry sweeps exactly the object no backup
+// references any more.
+func TestSweepKeepsTheRepositoryOnAReadError(t *testing.T) {
+	incremental := func(s *backupv1alpha1.BackupRequestSpec) { s.DocumentLibrary.Mode = backupv1alpha1.ModeIncremental }
+	m := newMachine(t, request("old", incremental), request("new", incremental))
+	m.r.Options.RetentionMinKept = 1
+	m.cloud.PutObject("liferay-retail-prd-dl", "document_library/99/only-in-old.pdf", []byte("old only"))
+	m.succeed("old")
+	m.cloud.DeleteObject("liferay-retail-prd-dl", "document_library/99/only-in-old.pdf")
+	m.clock.Step(time.Hour)
+	m.succeed("new")
+	m.clock.Step(31 * 24 * time.Hour)
+
+	objectsDir := repository.Prefix("retail", "prd") + repository.ObjectsDir
+	stored := func() map[string][]byte {
+		out := map[string][]byte{}
+		for k, v := range m.bucketContents("liferay-backups") {
+			if strings.HasPrefix(k, objectsDir) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	before := stored()
+	fail := true
+	providers := provider.NewRegistry()
+	providers.Register("aws", failingListing{Provider: m.cloud, fail: &fail,
+		matches: func(prefix string) bool { return strings.HasSuffix(prefix, repository.RefsDir) }})
+	m.r.Providers = providers
+	for range 2 {
+		if _, err := m.reconcile("old"); err == nil {
+			t.Fatal("a sweep that cannot read the references must fail the pass")
+		}
+	}
+	if !sameContents(stored(), before) {
+		t.Fatal("the repository lost objects while its references could not be read")
+	}
+	if p := m.get("old").Status.Phase; p == backupv1alpha1.PhaseExpired {
+		t.Fatal("expired before the sweep finished")
+	}
+
+	fail = false
+	for range 10 {
+		if _, err := m.reconcile("old"); err != nil {
+			t.Fatal(err)
+		}
+		if m.get("old").Status.Phase == backupv1alpha1.PhaseExpired {
+			break
+		}
+	}
+	if p := m.get("old").Status.Phase; p != backupv1alpha1.PhaseExpired {
+		t.Fatalf("phase %s after the retry", p)
+	}
+	after := stored()
+	if len(after) != len(before)-1 {
+		t.Fatalf("the sweep left %d of %d stored objects, want exactly the one only old referenced gone", len(after), len(before))
+	}
+	for k, v := range after {
+		if !bytes.Equal(before[k], v) {
+			t.Fatalf("%s changed", k)
 		}
 	}
 }
