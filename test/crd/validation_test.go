@@ -144,8 +144,9 @@ var _ = Describe("BackupRequest CRD", func() {
 		Entry("sourcePrefix inside the destinationPrefix of the same bucket", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/prd/20251109/dl/"
 		}, "spec.documentLibrary.destinationPrefix", "must not overlap sourcePrefix in the same bucket"),
-		Entry("the whole destination bucket as the source", func(s *backupv1alpha1.BackupRequestSpec) {
-			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", ""
+		Entry("the project's whole folder as the source", func(s *backupv1alpha1.BackupRequestSpec) {
+			// An empty sourcePrefix would be defaulted: the client omits it.
+			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/"
 		}, "spec.documentLibrary.destinationPrefix", "must not overlap sourcePrefix in the same bucket"),
 		Entry("neither database nor documentLibrary", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database, s.DocumentLibrary = nil, nil
