@@ -33,8 +33,44 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 			"spec.documentLibrary.destinationPrefix %q must begin with %q: a project writes backups only under its own prefix",
 			dl.DestinationPrefix, br.Spec.ProjectID+"/")}
 	}
+	if err := r.checkDocumentLibrary(br); err != nil {
+		return err
+	}
 	if _, err := r.Providers.Get(string(br.Spec.Provider)); err != nil {
 		return &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}
+	}
+	return nil
+}
+
+// checkDocumentLibrary refuses, from the spec alone, what the copy would refuse after
+// the claim: a malformed exclude pattern, and a source sharing keys with a place the
+// backup writes to: its destination (claim, inventory, files, manifest) or, for an
+// Incremental backup, its repository. The copy would list its own output and the
+// claim would land in the live library, so this is decided from the spec, before the
+// claim. The schema refuses the destination case too; objects stored before that rule
+// are refused here. The providers' copy refuses it again (provider.LocationsOverlap).
+func (r *BackupRequestReconciler) checkDocumentLibrary(br *backupv1alpha1.BackupRequest) error {
+	dl := br.Spec.DocumentLibrary
+	if dl == nil {
+		return nil
+	}
+	source, from := string(dl.SourceBucket), dl.SourceKeyPrefix()
+	if provider.LocationsOverlap(source, from, string(dl.DestinationBucket), dl.DestinationKeyPrefix()) {
+		return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+			"spec.documentLibrary.destinationPrefix %q overlaps spec.documentLibrary.sourcePrefix %q in bucket %s: the backup would write into the document library it copies; choose a destination outside s3://%s/%s",
+			dl.DestinationPrefix, dl.SourcePrefix, source, source, from)}
+	}
+	if dl.Incremental() {
+		repoBucket, repoPrefix := r.repositoryOf(br)
+		if provider.LocationsOverlap(source, from, repoBucket, repoPrefix) {
+			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+				"spec.documentLibrary.sourcePrefix %q overlaps the repository s3://%s/%s that an Incremental backup writes to: the copy would read its own output; choose a spec.documentLibrary.sourcePrefix outside it or spec.documentLibrary.mode Full",
+				dl.SourcePrefix, repoBucket, repoPrefix)}
+		}
+	}
+	if _, err := provider.NewExcluder(dl.ExcludePatterns, dl.ExcludeGeneratedFiles); err != nil {
+		// Compiled again by the copy, after the claim: a malformed pattern must fail here.
+		return &failure{backupv1alpha1.ReasonInvalidInput, "spec.documentLibrary.excludePatterns: " + provider.Describe(err)}
 	}
 	return nil
 }
@@ -139,12 +175,6 @@ func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, com
 
 func bucketTagCommand(bucket, key, project string) string {
 	return fmt.Sprintf("aws s3api put-bucket-tagging --bucket %s --tagging 'TagSet=[{Key=%s,Value=%s}]', keeping its other tags", bucket, key, project)
-}
-
-// prefixesOverlap is true when one prefix contains the other: retention deleting
-// one backup would then delete the other's files.
-func prefixesOverlap(a, b string) bool {
-	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 }
 
 // destination is where a backup writes its objects: the document library's
@@ -281,7 +311,7 @@ func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *ba
 		if other.Status.Phase == backupv1alpha1.PhaseFailed && other.Status.Claim == nil {
 			continue // refused before its first write: it holds no destination
 		}
-		if !prefixesOverlap(prefix, other.Spec.DocumentLibrary.DestinationKeyPrefix()) {
+		if !provider.PrefixesOverlap(prefix, other.Spec.DocumentLibrary.DestinationKeyPrefix()) {
 			continue
 		}
 		if other.CreationTimestamp.Before(&br.CreationTimestamp) ||

@@ -32,9 +32,17 @@ func (r *BackupRequestReconciler) restoresReading(ctx context.Context, br *backu
 	if err := r.List(ctx, &byID, client.MatchingFields{restoreSourceBackupIndex: backupID(br)}); err != nil {
 		return nil, fmt.Errorf("list restores of backup %s: %w", backupID(br), err)
 	}
+	// A restore from a manifest URL that has not resolved its source yet names this
+	// backup only by the manifest's location.
+	var byManifest backupv1alpha1.RestoreRequestList
+	if m := br.Status.Manifest; m != nil && m.Location != "" {
+		if err := r.List(ctx, &byManifest, client.MatchingFields{restoreSourceManifestIndex: m.Location}); err != nil {
+			return nil, fmt.Errorf("list restores of manifest %s: %w", m.Location, err)
+		}
+	}
 	seen := map[types.UID]bool{}
 	var names []string
-	for _, rr := range append(byName.Items, byID.Items...) {
+	for _, rr := range append(append(byName.Items, byID.Items...), byManifest.Items...) {
 		if seen[rr.UID] || rr.Status.Phase.IsTerminal() {
 			continue
 		}

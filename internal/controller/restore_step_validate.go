@@ -117,14 +117,17 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 		return nil
 	}
 	target, prefix := string(dl.TargetBucket), dl.TargetKeyPrefix()
-	if target == s.src.dataBucket() && (prefixesOverlap(prefix, s.src.dataPrefix()) || prefixesOverlap(prefix, restoresPrefix(m.ProjectID)) ||
-		prefixesOverlap(prefix, m.ProjectID+"/"+repository.Dir)) {
+	if target == s.src.dataBucket() && (provider.PrefixesOverlap(prefix, s.src.dataPrefix()) || provider.PrefixesOverlap(prefix, restoresPrefix(m.ProjectID)) ||
+		provider.PrefixesOverlap(prefix, m.ProjectID+"/"+repository.Dir)) {
 		v.add(backupv1alpha1.ReasonValidationFailed,
 			"spec.documentLibrary.targetPrefix: s3://%s/%s overlaps the backup itself (s3://%s/%s), the repositories or the restore records; choose a prefix outside it",
 			target, prefix, target, s.src.dataPrefix())
 		return nil
 	}
 	if err := r.checkBucketOwned(ctx, s, v, target, "spec.documentLibrary.targetBucket", "target bucket", false); err != nil {
+		return err
+	}
+	if err := r.checkTargetOutsideBackups(ctx, s, v, target, prefix); err != nil {
 		return err
 	}
 	switch dl.ExistingObjects {

@@ -32,6 +32,9 @@ const RestoreFinalizer = "backup.liferay.cloud/restore-cleanup"
 const (
 	restoreSourceBackupIndex  = "status.source.backupId"
 	restoreSourceRequestIndex = "spec.source.backupRequestName"
+	// restoreSourceManifestIndex finds a restore from a manifest URL before it has
+	// resolved its source (status.source is set by its first step).
+	restoreSourceManifestIndex = "spec.source.manifest"
 )
 
 // restoreIndexers are the cache indexes of RestoreRequests.
@@ -45,6 +48,12 @@ var restoreIndexers = map[string]client.IndexerFunc{
 	restoreSourceRequestIndex: func(o client.Object) []string {
 		if name := o.(*backupv1alpha1.RestoreRequest).Spec.Source.BackupRequestName; name != "" {
 			return []string{name}
+		}
+		return nil
+	},
+	restoreSourceManifestIndex: func(o client.Object) []string {
+		if location := o.(*backupv1alpha1.RestoreRequest).Spec.Source.Manifest; location != "" {
+			return []string{location}
 		}
 		return nil
 	},

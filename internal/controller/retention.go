@@ -345,7 +345,12 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
 		return ctrl.Result{}, nil
 	}
-	if keep, why := r.deletedWithSchedule(ctx, br); keep {
+	keep, why, err := r.deletedWithSchedule(ctx, br)
+	if err != nil {
+		// Unsure whether the schedule is going: keep everything and ask again.
+		return ctrl.Result{}, err
+	}
+	if keep {
 		r.warningEvent(br, backupv1alpha1.ReasonKeptWithSchedule, "Delete", "BackupRequest deleted with its schedule: artefacts kept (%s)", why)
 	} else if br.Status.Phase != backupv1alpha1.PhaseExpired {
 		if !retained(br) {
@@ -372,24 +377,26 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 
 // deletedWithSchedule reports whether br is being deleted because its schedule is:
 // it still has the schedule's controller reference (the schedule's finalizer removes
-// it before the schedule goes), and the schedule is being deleted or already gone. The
-// garbage collector deletes such backups when the schedule is deleted in the
-// foreground (Argo CD's default when it prunes); deleting a schedule must leave its
-// backups' data, so their artefacts are kept.
-func (r *BackupRequestReconciler) deletedWithSchedule(ctx context.Context, br *backupv1alpha1.BackupRequest) (bool, string) {
+// it before the schedule goes), and that schedule is being deleted or already gone (a
+// schedule of the same name with another uid is another schedule). The garbage
+// collector deletes such backups when the schedule is deleted in the foreground (Argo
+// CD's default when it prunes); deleting a schedule must leave its backups' data, so
+// their artefacts are kept. A failed read is returned, never taken for "not deleted
+// with its schedule": that answer deletes the artefacts.
+func (r *BackupRequestReconciler) deletedWithSchedule(ctx context.Context, br *backupv1alpha1.BackupRequest) (keep bool, why string, err error) {
 	ref := metav1.GetControllerOf(br)
 	if ref == nil || ref.Kind != "BackupSchedule" {
-		return false, ""
+		return false, "", nil
 	}
 	sched := &backupv1alpha1.BackupSchedule{}
-	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: br.Namespace, Name: ref.Name}, sched)
+	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: br.Namespace, Name: ref.Name}, sched)
 	switch {
-	case apierrors.IsNotFound(err):
-		return true, "its BackupSchedule " + ref.Name + " is gone"
+	case apierrors.IsNotFound(err), err == nil && sched.UID != ref.UID:
+		return true, "its BackupSchedule " + ref.Name + " is gone", nil
 	case err != nil:
-		return false, ""
-	case sched.UID == ref.UID && !sched.DeletionTimestamp.IsZero():
-		return true, "its BackupSchedule " + ref.Name + " is being deleted"
+		return false, "", fmt.Errorf("read BackupSchedule %s to know whether the backup goes with it: %w", ref.Name, err)
+	case !sched.DeletionTimestamp.IsZero():
+		return true, "its BackupSchedule " + ref.Name + " is being deleted", nil
 	}
-	return false, ""
+	return false, "", nil
 }

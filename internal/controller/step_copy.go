@@ -85,9 +85,12 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 	res, inv := result.Copy, result.Inventory
 	if stored := res.ObjectsCopied + res.ObjectsSkipped + result.ObjectsReferenced; inv.Objects != stored {
 		r.jobs.Forget(br.UID)
-		r.observeCall("CopyObjectStorage", copyErr)
-		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
+		mismatch := failWith(backupv1alpha1.ReasonCopyFailed,
 			"the inventory lists %d objects but the copy stored %d; the backup is not trusted", inv.Objects, stored)
+		// copyErr is nil here: the call is counted as the failure it is.
+		r.observeCall("CopyObjectStorage", provider.NewError(provider.KindInvalidState, "CopyObjectStorage",
+			string(dl.SourceBucket)+"/"+dl.SourceKeyPrefix(), mismatch))
+		return stepResult{}, mismatch
 	}
 	// Totals are what the inventory lists: exactly what the backup holds.
 	st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{

@@ -114,6 +114,13 @@ var _ = Describe("BackupSchedule CRD", func() {
 		Entry("template destinationPrefix without a trailing '/'", func(s *backupv1alpha1.BackupScheduleSpec) {
 			s.Template.DocumentLibrary.DestinationPrefix = "retail/prd"
 		}, "spec.template.documentLibrary.destinationPrefix", "must end with '/'"),
+		Entry("template destinationPrefix inside the sourcePrefix of the same bucket", func(s *backupv1alpha1.BackupScheduleSpec) {
+			s.Template.DocumentLibrary.SourceBucket, s.Template.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/"
+			s.Template.DocumentLibrary.DestinationPrefix = "retail/backups/"
+		}, "spec.template.documentLibrary.destinationPrefix", "must not lie inside sourcePrefix in the same bucket"),
+		Entry("template default destination inside the sourcePrefix of the same bucket", func(s *backupv1alpha1.BackupScheduleSpec) {
+			s.Template.DocumentLibrary.SourceBucket, s.Template.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/"
+		}, "spec.template.documentLibrary.destinationPrefix", "must not lie inside sourcePrefix in the same bucket"),
 		Entry("retention keeping nothing", func(s *backupv1alpha1.BackupScheduleSpec) { s.Retention = &backupv1alpha1.ScheduleRetention{} },
 			"spec.retention", "set at least one keep* field"),
 		Entry("retention and template.retentionDays together", func(s *backupv1alpha1.BackupScheduleSpec) {

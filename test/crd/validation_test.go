@@ -137,6 +137,17 @@ var _ = Describe("BackupRequest CRD", func() {
 		Entry("destinationPrefix that only starts with the project's name", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.DocumentLibrary.DestinationPrefix = "retail-old/prd/"
 		}, "spec.documentLibrary.destinationPrefix", `must begin with "<projectId>/"`),
+		Entry("destinationPrefix inside the sourcePrefix of the same bucket", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/dl/"
+			s.DocumentLibrary.DestinationPrefix = "retail/dl/backup/"
+		}, "spec.documentLibrary.destinationPrefix", "must not overlap sourcePrefix in the same bucket"),
+		Entry("sourcePrefix inside the destinationPrefix of the same bucket", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/prd/20251109/dl/"
+		}, "spec.documentLibrary.destinationPrefix", "must not overlap sourcePrefix in the same bucket"),
+		Entry("the project's whole folder as the source", func(s *backupv1alpha1.BackupRequestSpec) {
+			// An empty sourcePrefix would be defaulted: the client omits it.
+			s.DocumentLibrary.SourceBucket, s.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/"
+		}, "spec.documentLibrary.destinationPrefix", "must not overlap sourcePrefix in the same bucket"),
 		Entry("neither database nor documentLibrary", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database, s.DocumentLibrary = nil, nil
 		}, "spec", "at least one of spec.database and spec.documentLibrary must be set"),
@@ -145,6 +156,13 @@ var _ = Describe("BackupRequest CRD", func() {
 		Entry("retentionDays above 365", func(s *backupv1alpha1.BackupRequestSpec) { s.RetentionDays = ptr.To[int32](366) },
 			"spec.retentionDays", "less than or equal to 365"),
 	)
+
+	It("accepts a source and a destination side by side in one bucket", func() {
+		spec := validSpec()
+		spec.DocumentLibrary.SourceBucket, spec.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/dl/"
+		spec.DocumentLibrary.DestinationPrefix = "retail/dl-backups/20251109/"
+		Expect(k8sClient.Create(ctx, newRequest(spec))).To(Succeed())
+	})
 
 	It("keeps a '..' inside a name segment valid (only whole '..' segments are refused)", func() {
 		spec := validSpec()

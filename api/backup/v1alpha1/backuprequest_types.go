@@ -107,6 +107,7 @@ const (
 )
 
 // DocumentLibraryBackupSpec selects the document-library files to back up and where to put them.
+// +kubebuilder:validation:XValidation:rule="self.sourceBucket != self.destinationBucket || (has(self.sourcePrefix) && size(self.sourcePrefix) > 0 && !self.destinationPrefix.startsWith(self.sourcePrefix) && !self.sourcePrefix.startsWith(self.destinationPrefix))",message="destinationPrefix must not overlap sourcePrefix in the same bucket: the backup would write into the document library it copies",fieldPath=".destinationPrefix"
 type DocumentLibraryBackupSpec struct {
 	// sourceBucket is the bucket holding the Liferay document library.
 	// +required

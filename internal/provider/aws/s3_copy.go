@@ -120,9 +120,9 @@ func validateCopyRequest(req provider.ObjectStorageCopyRequest) error {
 	if req.SourceBucket == "" || req.DestinationBucket == "" {
 		return invalid("source and destination buckets are required")
 	}
-	if req.SourceBucket == req.DestinationBucket &&
-		(strings.HasPrefix(req.DestinationPrefix, req.SourcePrefix) || strings.HasPrefix(req.SourcePrefix, req.DestinationPrefix)) {
-		// The copy would list its own output (or overwrite its input).
+	if provider.LocationsOverlap(req.SourceBucket, req.SourcePrefix, req.DestinationBucket, req.DestinationPrefix) {
+		// The copy would list its own output (or overwrite its input). The controller
+		// refuses such a spec before its first write (preflight); this is the guard.
 		return invalid(fmt.Sprintf("destination prefix %q overlaps source prefix %q in bucket %s", req.DestinationPrefix, req.SourcePrefix, req.SourceBucket))
 	}
 	if req.PartSize > 0 && req.PartSize < MinPartSize {

@@ -613,8 +613,7 @@ func validateCopy(req provider.ObjectStorageCopyRequest) (*provider.Excluder, er
 	if req.SourceBucket == "" || req.DestinationBucket == "" {
 		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, "source and destination buckets are required")
 	}
-	if req.SourceBucket == req.DestinationBucket &&
-		(strings.HasPrefix(req.DestinationPrefix, req.SourcePrefix) || strings.HasPrefix(req.SourcePrefix, req.DestinationPrefix)) {
+	if provider.LocationsOverlap(req.SourceBucket, req.SourcePrefix, req.DestinationBucket, req.DestinationPrefix) {
 		return nil, fakeError(provider.KindInvalidInput, "CopyObjectStorage", resource, fmt.Sprintf(
 			"destination prefix %q overlaps source prefix %q in the same bucket", req.DestinationPrefix, req.SourcePrefix))
 	}
