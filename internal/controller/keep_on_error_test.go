@@ -283,3 +283,34 @@ func TestSweepKeepsTheRepositoryOnAReadError(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingProviderKeepsTheArtefacts: a backup whose provider this manager no longer
+// has (restarted with another configuration) keeps its snapshot, its objects and its
+// finalizer when deleted, and says why; once the provider is back, the retry removes them.
+func TestMissingProviderKeepsTheArtefacts(t *testing.T) {
+	m := newMachine(t, request("orphaned"))
+	snap := m.succeed("orphaned")
+	objects := m.bucketContents("liferay-backups")
+
+	m.r = m.newReconciler()
+	m.r.Providers = provider.NewRegistry() // restarted without the aws provider
+	if err := m.client.Delete(m.ctx, m.get("orphaned")); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := m.reconcile("orphaned"); err == nil {
+			t.Fatal("a deletion whose provider is missing must fail the pass, to be retried with backoff")
+		}
+	}
+	assertKept(t, m, "orphaned", snap, objects)
+	c := m.get("orphaned").Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)
+	if c == nil || c.Reason != string(backupv1alpha1.ReasonCleanupFailed) || !strings.Contains(c.Message, `spec.provider "aws"`) {
+		t.Fatalf("ArtifactsRemoved must say CleanupFailed naming spec.provider, got %+v", c)
+	}
+
+	m.r = m.newReconciler()
+	m.step("orphaned")
+	if contains(m.cloud.Snapshots(), snap) || len(m.bucketContents("liferay-backups")) != 0 {
+		t.Fatalf("the retry with the provider back must remove the artefacts; left %v", m.bucketContents("liferay-backups"))
+	}
+}

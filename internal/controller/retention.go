@@ -168,12 +168,22 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 	if !br.Status.HasArtifacts() {
 		return "nothing to remove", nil
 	}
-	prov, err := r.Providers.Get(string(br.Spec.Provider))
-	if err != nil {
-		return "nothing to remove (provider not supported)", nil
-	}
 	var done []string
 	var errs []error
+	prov, err := r.Providers.Get(string(br.Spec.Provider))
+	if err != nil {
+		// The backup wrote artefacts through a provider this manager no longer has
+		// (a changed configuration): keep them and retry, never read it as "nothing".
+		errs = append(errs, fmt.Errorf("spec.provider %q: no such provider in this manager, so the artefacts are kept: %w", br.Spec.Provider, err))
+	} else {
+		done, errs = r.removeEach(ctx, br, prov)
+	}
+	return r.reportRemoval(ctx, br, done, errs)
+}
+
+// removeEach removes the snapshot and the claimed objects, collecting what was done
+// and what failed.
+func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (done []string, errs []error) {
 	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
 		if summary, err := r.removeSnapshot(ctx, br, prov, db.SnapshotID); err != nil {
 			errs = append(errs, err)
@@ -195,6 +205,13 @@ func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backu
 			done = append(done, summary)
 		}
 	}
+	return done, errs
+}
+
+// reportRemoval records the outcome of a removal: a pending sweep, a failure
+// (condition, Warning event, metric, and the error so the workqueue retries) or the
+// summary of what was removed.
+func (r *BackupRequestReconciler) reportRemoval(ctx context.Context, br *backupv1alpha1.BackupRequest, done []string, errs []error) (string, error) {
 	if pending, ok := isSweepPending(errors.Join(errs...)); ok && len(errs) == 1 {
 		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 			st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonSweeping, pending.why, r.Clock.Now())
