@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -190,6 +189,18 @@ func (l *loadedSource) storedBase() string {
 // S3-compatible server on the way would read "b", and a stored key must never name
 // an object outside the backup, however the key is read.
 func leavesDir(rel, dir string) bool {
-	clean, base := path.Clean("/"+rel), "/"+strings.TrimSuffix(dir, "/")
-	return clean != base && !strings.HasPrefix(clean, base+"/")
+	var resolved []string
+	for _, seg := range strings.Split(rel, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(resolved) == 0 {
+				return true // above the prefix itself
+			}
+			resolved = resolved[:len(resolved)-1]
+		default:
+			resolved = append(resolved, seg)
+		}
+	}
+	return len(resolved) == 0 || resolved[0] != strings.TrimSuffix(dir, "/")
 }
