@@ -101,11 +101,15 @@ func (r *RestoreRequestReconciler) checkBackupOwned(ctx context.Context, s *rest
 // the project's prefix, as every backup of the project does.
 func underProjectPrefix(project, field, location, key string) error {
 	own := project + "/"
-	if strings.HasPrefix(key, own) {
+	inside := strings.HasPrefix(key, own)
+	if inside && !leavesDir(key, own) {
 		return nil
 	}
 	where := "at the bucket's root"
-	if i := strings.Index(key, "/"); i > 0 {
+	switch i := strings.Index(key, "/"); {
+	case inside:
+		where = "outside " + own + " once its . and .. segments are resolved"
+	case i > 0:
 		where = "under " + key[:i+1]
 	}
 	return failWith(backupv1alpha1.ReasonProjectMismatch,

@@ -21,3 +21,19 @@ func TestStoredKeysStayInTheirFolderWithDotSegmentsResolved(t *testing.T) {
 		}
 	}
 }
+
+func TestBackupPlacesLieUnderTheProjectsPrefix(t *testing.T) {
+	for key, refused := range map[string]bool{
+		"bravo/prd/b1/manifest.json":    false,
+		"bravo/./prd/b1/":               false,
+		"alpha/prd/a1/":                 true,
+		"bravo/../alpha/prd/a1/":        true,
+		"bravo/prd/../../alpha/prd/a1/": true,
+		"bravo-old/prd/a1/":             true,
+		"manifest.json":                 true,
+	} {
+		if err := underProjectPrefix("bravo", "field", "s3://b/"+key, key); (err != nil) != refused {
+			t.Errorf("%s: %v, want refused %v", key, err, refused)
+		}
+	}
+}
