@@ -275,6 +275,13 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 		fprintf(w, "  not read: %v\n", err)
 		return
 	}
+	if wrong := notThisBackups(br, m.Location, man); len(wrong) > 0 {
+		// A checksum proves only that the manifest was not changed after sealing, not who
+		// sealed it: a manifest naming another backup is not shown as this one's.
+		fprintf(w, "  NOT THIS BACKUP'S: the manifest at %s verifies, but %s; it was replaced, and its content is not shown\n",
+			m.Location, strings.Join(wrong, "; "))
+		return
+	}
 	verdict := "verifies, and matches status.manifest.checksum"
 	if man.Checksum != m.Checksum {
 		verdict = fmt.Sprintf("verifies, but DOES NOT MATCH status.manifest.checksum %s: the manifest was replaced", m.Checksum)
@@ -297,6 +304,33 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 		}
 	}
 	s.flush("")
+}
+
+// notThisBackups lists how the manifest read at location contradicts br: its project
+// and environment, and where its files are, must be br's (every backup lies under its
+// project's prefix, and a manifest beside its files).
+func notThisBackups(br *backupv1alpha1.BackupRequest, location string, man *manifest.Manifest) []string {
+	var wrong []string
+	if man.ProjectID != br.Spec.ProjectID || man.Environment != br.Spec.Environment {
+		wrong = append(wrong, fmt.Sprintf("it names project %s/%s, not %s/%s", man.ProjectID, man.Environment, br.Spec.ProjectID, br.Spec.Environment))
+	}
+	if _, key, err := provider.ParseObjectURL(location); err == nil && !strings.HasPrefix(key, br.Spec.ProjectID+"/") {
+		wrong = append(wrong, fmt.Sprintf("it lies outside project %s's prefix %s/", br.Spec.ProjectID, br.Spec.ProjectID))
+	}
+	dl, spec := man.DocumentLibrary, br.Spec.DocumentLibrary
+	switch {
+	case dl != nil && spec == nil:
+		wrong = append(wrong, fmt.Sprintf("it names files in s3://%s/%s, but the backup has no document library", dl.DestinationBucket, dl.DestinationPrefix))
+	case dl != nil && (dl.DestinationBucket != string(spec.DestinationBucket) || dl.DestinationPrefix != spec.DestinationKeyPrefix()):
+		wrong = append(wrong, fmt.Sprintf("its documentLibrary.destinationPrefix is s3://%s/%s, not the backup's s3://%s/%s",
+			dl.DestinationBucket, dl.DestinationPrefix, spec.DestinationBucket, spec.DestinationKeyPrefix()))
+	case dl != nil && dl.Incremental() && !strings.HasPrefix(dl.RepositoryPrefix, br.Spec.ProjectID+"/"):
+		wrong = append(wrong, fmt.Sprintf("its documentLibrary.repositoryPrefix %s is not project %s's", dl.RepositoryPrefix, br.Spec.ProjectID))
+	}
+	if db, st := man.Database, br.Status.Database; db != nil && st != nil && st.SnapshotID != "" && db.SnapshotID != st.SnapshotID {
+		wrong = append(wrong, fmt.Sprintf("its database.snapshotId is %s, not the backup's %s", db.SnapshotID, st.SnapshotID))
+	}
+	return wrong
 }
 
 // readManifest reads the manifest at location with the AWS provider of the standard

@@ -73,10 +73,11 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 				yield(inventory.Entry{}, err)
 				return
 			}
-			if sum := inventory.Checksum(data); sum != p.SHA256 {
+			if inventory.Checksum(data) != p.SHA256 {
+				// The part's own hash is not told: it would help forge a manifest.
 				yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
-					"inventory part s3://%s/%s does not verify: the manifest records %s, its content hashes to %s; the backup is not trusted",
-					dl.DestinationBucket, key, p.SHA256, sum))
+					"inventory part s3://%s/%s does not verify: its content does not have the sha256 the manifest records (%s); the backup is not trusted",
+					dl.DestinationBucket, key, p.SHA256))
 				return
 			}
 			var entries []inventory.Entry
@@ -92,6 +93,12 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 				return
 			}
 			for _, e := range entries {
+				if dir := l.storedDir(); leavesDir(e.StoredKey, dir) {
+					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonResourceNotOwned,
+						"inventory part s3://%s/%s lists the stored key %q, which leaves %s%s once its . and .. segments are resolved; the backup is not trusted",
+						dl.DestinationBucket, key, e.StoredKey, l.storedBase(), dir))
+					return
+				}
 				if !l.isObjectKey(e.StoredKey) {
 					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
 						"inventory part s3://%s/%s lists %q, which is not a data key of the backup", dl.DestinationBucket, key, e.StoredKey))
@@ -215,7 +222,7 @@ func (r *RestoreRequestReconciler) reloadSource(ctx context.Context, s *restoreS
 func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restoreScope) (*loadedSource, error) {
 	rr := s.rr
 	var br *backupv1alpha1.BackupRequest
-	location := rr.Spec.Source.Manifest
+	location, field := rr.Spec.Source.Manifest, "spec.source.manifest"
 	if name := rr.Spec.Source.BackupRequestName; name != "" {
 		br = &backupv1alpha1.BackupRequest{}
 		if err := r.Get(ctx, client.ObjectKey{Namespace: rr.Namespace, Name: name}, br); err != nil {
@@ -233,11 +240,14 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 			return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
 				"spec.source.backupRequestName: BackupRequest %s has no manifest (a database-only backup without --manifest-bucket), so it cannot be verified or restored", name)
 		}
-		location = br.Status.Manifest.Location
+		location, field = br.Status.Manifest.Location, fmt.Sprintf("spec.source.backupRequestName: the manifest of BackupRequest %s", name)
 	}
 	bucket, key, err := provider.ParseObjectURL(location)
 	if err != nil {
-		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "spec.source.manifest: %v", err)
+		return nil, failWith(backupv1alpha1.ReasonInvalidInput, "%s: %v", field, err)
+	}
+	if err := r.checkManifestLocation(ctx, s, field, bucket, key); err != nil {
+		return nil, err
 	}
 	src, err := r.readManifest(ctx, s.prov, bucket, key)
 	if err != nil {
@@ -255,12 +265,11 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 			"spec.source: the backup %s belongs to project %q, but namespace %s belongs to project %q; a namespace restores only its own project's backups",
 			m.BackupID, m.ProjectID, rr.Namespace, s.project)
 	}
+	// Before the first read of anything the manifest names.
+	if err := r.checkBackupOwned(ctx, s, src); err != nil {
+		return nil, err
+	}
 	if dl := m.DocumentLibrary; dl != nil {
-		if want := repository.Prefix(m.ProjectID, m.Environment); dl.Incremental() && dl.RepositoryPrefix != want {
-			return nil, failWith(backupv1alpha1.ReasonProjectMismatch,
-				"spec.source: the backup %s names the repository %q, but the repository of %s/%s is %q; the backup is not trusted",
-				m.BackupID, dl.RepositoryPrefix, m.ProjectID, m.Environment, want)
-		}
 		if dl.Inventory == nil {
 			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
 				"spec.source: the backup %s has no inventory (a manifest older than format 1.1), so its files cannot be verified or restored", m.BackupID)

@@ -100,11 +100,15 @@ func allowRepeat(rr *backupv1alpha1.RestoreRequest) bool {
 // instance does not exist, the target prefix is empty or the overwrite confirmed.
 func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *restoreScope, v *validation) error {
 	rr, m := s.rr, s.src.manifest
-	if err := r.checkBucketOwned(ctx, s, v, s.src.bucket, "spec.source", "the backup's bucket", true); err != nil {
-		return err
-	}
+	// The manifest's bucket and the backup's places were checked before they were read
+	// (resolveSource); the snapshot is checked here, where it is first looked at.
 	if db := rr.Spec.Database; db != nil {
 		if err := r.validateDatabase(ctx, s, v, db); err != nil {
+			return err
+		}
+	} else if rr.Spec.VerifyOnly && m.Database != nil && m.Database.SnapshotID != "" {
+		// verifyOnly reports a missing snapshot itself; one of another project is refused.
+		if _, err := r.snapshotOwned(ctx, s, v, m.Database.SnapshotID); err != nil {
 			return err
 		}
 	}
@@ -160,13 +164,12 @@ func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *rest
 	if m.Database == nil || m.Database.SnapshotID == "" {
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database: the backup %s has no database snapshot", m.BackupID)
 	} else {
-		snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, m.Database.SnapshotID)
-		r.observeCall("GetDatabaseSnapshotStatus", err)
+		snap, err := r.snapshotOwned(ctx, s, v, m.Database.SnapshotID)
 		switch {
-		case provider.IsNotFound(err):
-			v.add(backupv1alpha1.ReasonSourceNotReady, "spec.database: the backup's snapshot %s no longer exists", m.Database.SnapshotID)
 		case err != nil:
-			return fmt.Errorf("check snapshot %s: %w", m.Database.SnapshotID, err)
+			return err
+		case snap == nil:
+			v.add(backupv1alpha1.ReasonSourceNotReady, "spec.database: the backup's snapshot %s no longer exists", m.Database.SnapshotID)
 		case snap.State != provider.SnapshotAvailable:
 			v.add(backupv1alpha1.ReasonSourceNotReady, "spec.database: the backup's snapshot %s is %s, not available", m.Database.SnapshotID, snap.RawStatus)
 		}
