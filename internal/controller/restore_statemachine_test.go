@@ -18,6 +18,8 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
@@ -297,5 +299,38 @@ func TestRestoredInstanceGetsTheRecordedSettingsAndOverrides(t *testing.T) {
 	}
 	if inst.Owner.UID != "uid-settings" {
 		t.Fatalf("owner %+v", inst.Owner)
+	}
+}
+
+func TestDeletingARestoreRefusesARecordedKeyOutsideTheTargetPrefix(t *testing.T) {
+	m := newRestoreMachine(t)
+	m.backup()
+	m.create(fullRestore("forged", "retail-forged-db", "document_library/"))
+	if rr := m.driveRR("forged"); rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded {
+		t.Fatalf("phase %s: %s", rr.Status.Phase, rr.Status.Message)
+	}
+	rec := recordOf(m.getRR("forged"))
+	m.cloud.PutObject("retail-restored", "elsewhere/x.pdf", []byte("not the restore's"))
+	// A part sorted before the restore's own, listing a key it cannot have written.
+	inv := inventory.NewWriter(m.cloud, rec.bucket, rec.prefix, layout.RunID(time.Unix(0, 0)), m.clock)
+	inv.Add(m.ctx, inventory.Entry{SourceKey: "data/x.pdf", StoredKey: "elsewhere/x.pdf", Size: 17})
+	if _, err := inv.Close(m.ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.cloud.ListObjects(m.ctx, rec.bucket, rec.prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.client.Delete(m.ctx, m.getRR("forged")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.reconcileRR("forged"); err == nil || !strings.Contains(err.Error(), `which is not under the target prefix "document_library/"`) {
+		t.Fatalf("want an error naming the recorded key, got %v", err)
+	}
+	if got, ok := m.cloud.ReadObject("retail-restored", "elsewhere/x.pdf"); !ok || string(got) != "not the restore's" {
+		t.Fatalf("the object outside the target prefix was touched: %q %v", got, ok)
+	}
+	if after, err := m.cloud.ListObjects(m.ctx, rec.bucket, rec.prefix); err != nil || len(after) != len(before) {
+		t.Fatalf("the record went from %d to %d objects (%v)", len(before), len(after), err)
 	}
 }

@@ -198,8 +198,9 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 // across runs (one run per controller start).
 type restoreRecord struct {
 	bucket, prefix string
-	// target is the bucket the recorded keys are in.
-	target string
+	// target is the bucket the recorded keys are in, targetPrefix the prefix every one
+	// of them begins with (the restore writes nothing else).
+	target, targetPrefix string
 }
 
 func recordOf(rr *backupv1alpha1.RestoreRequest) restoreRecord {
@@ -209,7 +210,7 @@ func recordOf(rr *backupv1alpha1.RestoreRequest) restoreRecord {
 		rec.prefix = fmt.Sprintf("%s%s/%s-%s/", restoresPrefix(src.ProjectID), rr.Namespace, rr.Name, rr.UID)
 	}
 	if dl := rr.Spec.DocumentLibrary; dl != nil {
-		rec.target = string(dl.TargetBucket)
+		rec.target, rec.targetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
 	}
 	return rec
 }
@@ -279,10 +280,20 @@ func (r *RestoreRequestReconciler) recordedEntries(ctx context.Context, prov pro
 			return fmt.Errorf("read restore record part: %w", err)
 		}
 		var entries []inventory.Entry
+		var foreign error
 		if _, err := inventory.Read(data, func(e inventory.Entry) error {
+			// Refused, not skipped: a key the restore cannot have written is an error
+			// someone must see, and the part's objects are kept.
+			if !strings.HasPrefix(e.StoredKey, rec.targetPrefix) {
+				foreign = fmt.Errorf("restore record part s3://%s/%s lists s3://%s/%s, which is not under the target prefix %q, so the objects it lists are kept",
+					rec.bucket, p.Key, rec.target, e.StoredKey, rec.targetPrefix)
+				return foreign
+			}
 			entries = append(entries, e)
 			return nil
-		}); err != nil {
+		}); foreign != nil {
+			return foreign
+		} else if err != nil {
 			return fmt.Errorf("restore record part s3://%s/%s is unreadable, so its objects are kept: %w", rec.bucket, p.Key, err)
 		}
 		if err := fn(p.Key, entries); err != nil {

@@ -304,12 +304,22 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 			return "", fmt.Errorf("read inventory part: %w", err)
 		}
 		var keys []string
+		var foreign error
 		if _, err := inventory.Read(data, func(e inventory.Entry) error {
-			if layout.IsDataKey(e.StoredKey) {
-				keys = append(keys, prefix+e.StoredKey)
+			// The copy stores every key under data/ (any key there, ".." segments
+			// included, is literal and stays there); a line that is not was not written
+			// by it. Refused, not skipped: deleting the rest and then the part would
+			// hide it for good.
+			if !layout.IsDataKey(e.StoredKey) {
+				foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is not under %s, so the objects it lists are kept",
+					bucket, p.Key, e.StoredKey, layout.DataDir)
+				return foreign
 			}
+			keys = append(keys, prefix+e.StoredKey)
 			return nil
-		}); err != nil {
+		}); foreign != nil {
+			return "", foreign
+		} else if err != nil {
 			return "", fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, p.Key, err)
 		}
 		if err := deleteObjects(ctx, prov, bucket, append(keys, p.Key), r.observeCall); err != nil {

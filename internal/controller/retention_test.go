@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -191,5 +194,91 @@ func TestDeleteExpiredOptionDeletesTheObject(t *testing.T) {
 	err := m.client.Get(m.ctx, types.NamespacedName{Namespace: "proj-retail-prd", Name: "old"}, &backupv1alpha1.BackupRequest{})
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("expired BackupRequest must be deleted with the option on, got %v", err)
+	}
+}
+
+// oddSourceKeys are keys S3 accepts that a path rule would treat apart from others
+// (docs/backup-layout.md): each is stored under data/ as written, and must be deleted.
+var oddSourceKeys = []string{
+	"document_library/20097/20121/../dotdot-segment.txt",
+	"document_library/../leading-dotdot.txt",
+	"document_library/a/..",
+	"document_library/20097/./dot-segment.txt",
+	"document_library/trailing-dot.",
+	"document_library/double//slash.txt",
+	"document_library//leading-slash.txt",
+	"document_library/folder-marker/",
+	"document_library/spaces %25 + ? #.txt",
+	"document_library/nfc/caf\u00e9.txt",
+	"document_library/nfd/cafe\u0301.txt",
+	"document_library/control/tab\tbell\a.txt",
+}
+
+func TestExpiryRemovesEveryObjectTheCopyStoredWhateverItsKey(t *testing.T) {
+	m := newMachine(t, request("old"), request("new"))
+	for i, key := range oddSourceKeys {
+		m.cloud.PutObject("liferay-retail-prd-dl", key, []byte(strings.Repeat("y", i+1)))
+	}
+	m.succeed("old")
+	stored := m.objectsUnder("retail/prd/old/data/")
+	if want := 5 + len(oddSourceKeys); stored != want {
+		t.Fatalf("%d objects stored, want %d", stored, want)
+	}
+	m.clock.Step(time.Hour)
+	m.succeed("new")
+	m.clock.Step(31 * 24 * time.Hour)
+	if _, err := m.reconcile("old"); err != nil {
+		t.Fatal(err)
+	}
+	old := m.get("old")
+	if old.Status.Phase != backupv1alpha1.PhaseExpired {
+		t.Fatalf("phase %s: %s", old.Status.Phase, old.Status.Message)
+	}
+	if left, err := m.cloud.ListObjects(m.ctx, "liferay-backups", "retail/prd/old/"); err != nil || len(left) != 0 {
+		t.Fatalf("expiry left %v (%v)", left, err)
+	}
+	if c := condition(old, backupv1alpha1.ConditionArtifactsRemoved); c == nil || !strings.Contains(c.Message, fmt.Sprintf("removed %d objects", stored)) {
+		t.Fatalf("want the %d stored objects counted as removed, got %+v", stored, c)
+	}
+}
+
+func TestCleanupRefusesAnInventoryLineOutsideDataAndKeepsTheObjects(t *testing.T) {
+	m := newMachine(t, request("old"), request("new"))
+	m.succeed("old")
+	m.clock.Step(time.Hour)
+	m.succeed("new")
+	const prefix = "retail/prd/old/"
+	m.cloud.PutObject("liferay-backups", prefix+"notes.txt", []byte("put here by someone"))
+	// A part of an earlier run (read first) that lists a key the copy never stores.
+	inv := inventory.NewWriter(m.cloud, "liferay-backups", prefix, layout.RunID(start.Add(-time.Hour)), m.clock)
+	inv.Add(m.ctx, inventory.Entry{SourceKey: "document_library/10/0.pdf", StoredKey: "data/10/0.pdf", Size: 100})
+	inv.Add(m.ctx, inventory.Entry{SourceKey: "document_library/notes.txt", StoredKey: "notes.txt", Size: 19})
+	if _, err := inv.Close(m.ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.cloud.ListObjects(m.ctx, "liferay-backups", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.clock.Step(31 * 24 * time.Hour)
+	m.events()
+	for range 2 { // and again on the retry
+		if _, err := m.reconcile("old"); err == nil || !strings.Contains(err.Error(), `"notes.txt"`) {
+			t.Fatalf("want an error naming the line, got %v", err)
+		}
+	}
+	br := m.get("old")
+	if c := condition(br, backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonCleanupFailed) ||
+		!strings.Contains(c.Message, `"notes.txt", which is not under data/`) {
+		t.Fatalf("want CleanupFailed naming the line, got %+v", c)
+	}
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		t.Fatalf("phase %s while its objects are kept", br.Status.Phase)
+	}
+	if evs := strings.Join(m.events(), "\n"); !strings.Contains(evs, "Warning CleanupFailed") {
+		t.Fatalf("want a Warning event:\n%s", evs)
+	}
+	if after, err := m.cloud.ListObjects(m.ctx, "liferay-backups", prefix); err != nil || len(after) != len(before) {
+		t.Fatalf("%d objects under %s after the refusal, %d before (%v)", len(after), prefix, len(before), err)
 	}
 }

@@ -56,18 +56,13 @@ var partPattern = regexp.MustCompile(`^inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0
 func IsPartKey(rel string) bool { return partPattern.MatchString(rel) }
 
 // IsDataKey reports whether rel (relative to the destination prefix) is a key under
-// data/ that cannot escape it. Cleanup deletes inventory entries only when it is.
-func IsDataKey(rel string) bool {
-	if !strings.HasPrefix(rel, DataDir) || len(rel) == len(DataDir) {
-		return false
-	}
-	for _, seg := range strings.Split(rel, "/") {
-		if seg == ".." {
-			return false
-		}
-	}
-	return true
-}
+// data/, where the copy stores every source key: cleanup deletes the objects an
+// inventory lists only when they are, and a restore reads only such keys. S3 keys are
+// opaque strings, not paths: "data/a/../b", "data//b", "data/./b" and "data/" itself
+// are keys under the string prefix "data/", which S3 stores and serves as written and
+// never resolves, so none of them escapes it. The test is the prefix and nothing else:
+// any other rule would leave objects the copy stored undeletable.
+func IsDataKey(rel string) bool { return strings.HasPrefix(rel, DataDir) }
 
 // Ancestors returns the proper ancestor prefixes of prefix, shortest first:
 // "a/b/c/" gives "a/" and "a/b/". A backup may not lie inside another, so the claim

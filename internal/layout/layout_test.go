@@ -31,11 +31,47 @@ func TestPartKeysAreRecognisedAndDataKeysCannotEscape(t *testing.T) {
 		}
 	}
 	for rel, want := range map[string]bool{
-		"data/a/b": true, "data/manifest.json": true, "data/": false, "manifest.json": false,
-		"data/../claim.json": false, "datax/a": false, "claim.json": false,
+		"data/a/b": true, "data/manifest.json": true, "data/": true, "manifest.json": false,
+		"datax/a": false, "claim.json": false, "": false, "Data/a": false, "/data/a": false,
+		"inventory/" + key: false, "./data/a": false,
 	} {
 		if got := IsDataKey(rel); got != want {
 			t.Errorf("IsDataKey(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
+// oddKeys are source keys, relative to a source prefix, that S3 accepts and a naive
+// path rule would treat differently from others: each is stored, listed and deleted
+// like any key (docs/backup-layout.md).
+var oddKeys = []string{
+	"20097/20121/../dotdot-segment.txt",
+	"../leading-dotdot.txt",
+	"..",
+	"a/..",
+	"20097/./dot-segment.txt",
+	"./leading-dot.txt",
+	".",
+	"trailing-dot.",
+	"double//slash.txt",
+	"/leading-slash.txt",
+	"//",
+	"folder-marker/",
+	"spaces and %25 + ? # & = ; ~.txt",
+	"unicode/\u00e9t\u00e9-\u6587\u4ef6-\U0001F600.txt",
+	"nfc/caf\u00e9.txt",  // NFC: é is one code point
+	"nfd/cafe\u0301.txt", // NFD: e + combining acute, a different key that looks the same
+	"control/tab\there-and-bell\a-and-del\x7f.txt",
+	"percent-encoded/%2e%2e/%2F.txt",
+	"backslash\\..\\x.txt",
+}
+
+func TestEveryKeyTheCopyStoresIsADataKey(t *testing.T) {
+	const dest = "retail/prd/20251109/"
+	for _, rel := range oddKeys {
+		stored := DataPrefix(dest) + rel // where the copy writes the source key
+		if !IsDataKey(stored[len(dest):]) {
+			t.Errorf("source key %q is stored as %q, which cleanup would not delete", rel, stored)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -12,6 +13,21 @@ import (
 // maxSmallObject bounds what ReadSmallObject reads: a manifest or an inventory part
 // of a very large backup stays far below it.
 const maxSmallObject = 256 << 20
+
+// MaxKeyBytes is the longest object key S3 accepts, in bytes of UTF-8. A copy whose
+// destination prefix is longer than its source prefix can derive a longer key from a
+// source key S3 accepted: such an object cannot be stored and fails the copy
+// (KeyTooLong), it is never skipped.
+const MaxKeyBytes = 1024
+
+// KeyTooLong is the KindInvalidInput error of an object the copy cannot store because
+// its destination key would exceed MaxKeyBytes; it names both keys and says what to
+// change.
+func KeyTooLong(op, sourceKey, destinationBucket, destinationKey string) *Error {
+	msg := fmt.Sprintf("%s cannot be stored: its key at the destination, s3://%s/%s, would be %d bytes, and S3 keys are at most %d bytes; choose a shorter destination prefix",
+		sourceKey, destinationBucket, destinationKey, len(destinationKey), MaxKeyBytes)
+	return NewError(KindInvalidInput, op, destinationBucket+"/"+destinationKey, errors.New(msg)).WithMessage(msg)
+}
 
 // ReadSmallObject reads a controller file (claim, manifest, inventory part) whole. A
 // missing object is the provider's KindNotFound error, unwrapped.

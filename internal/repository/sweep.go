@@ -3,7 +3,6 @@ package repository
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
@@ -191,10 +190,12 @@ func eachInventoryEntry(ctx context.Context, prov provider.Provider, bucket, bac
 }
 
 // RestoreItem is the copy of one inventory entry of an Incremental backup back to the
-// key it had, relative to the backup's source prefix.
+// key it had, relative to the backup's source prefix. Keys are opaque strings: a ".."
+// segment in rel is part of the key written under the target prefix, as the backup
+// read it, and cannot leave that prefix.
 func RestoreItem(prefix, sourcePrefix string, e inventory.Entry) (provider.CopyItem, error) {
 	rel, ok := strings.CutPrefix(e.SourceKey, sourcePrefix)
-	if !ok || rel == "" || slices.Contains(strings.Split(rel, "/"), "..") || !IsStoredKey(e.StoredKey) {
+	if !ok || rel == "" || !IsStoredKey(e.StoredKey) {
 		return provider.CopyItem{}, fmt.Errorf("inventory entry %q -> %q is not an object of the repository under the source prefix %q",
 			e.SourceKey, e.StoredKey, sourcePrefix)
 	}

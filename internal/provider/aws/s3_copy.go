@@ -161,7 +161,7 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 	// copy's budget: their number follows the adaptive limit, and nothing is queued
 	// beyond it.
 	var copies sync.WaitGroup
-	dispatchErr := r.dispatch(ctx, source, destination, func(job copyJob) bool {
+	dispatchErr := r.dispatch(ctx, abort, source, destination, func(job copyJob) bool {
 		if r.limiter.acquire(ctx) != nil {
 			return false
 		}
@@ -180,10 +180,11 @@ func (r *copyRun) execute(parent context.Context) (*provider.ObjectStorageCopyRe
 	return r.result(), r.outcome(parent, ctx, dispatchErr)
 }
 
-// dispatch walks the source objects, drops excluded and already copied objects and
-// starts the rest; start returns false once the copy is stopping. destination is nil
-// for an Unchecked copy, which starts every object.
-func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination *destinationIndex, start func(copyJob) bool) error {
+// dispatch walks the source objects, drops excluded and already copied objects, fails
+// those whose destination key S3 would refuse as too long, and starts the rest; start
+// returns false once the copy is stopping. destination is nil for an Unchecked copy,
+// which starts every object.
+func (r *copyRun) dispatch(ctx context.Context, abort context.CancelCauseFunc, source objectSource, destination *destinationIndex, start func(copyJob) bool) error {
 	for {
 		obj, ok := source.Next()
 		if !ok {
@@ -196,6 +197,13 @@ func (r *copyRun) dispatch(ctx context.Context, source objectSource, destination
 		job := copyJob{srcKey: obj.key, dstKey: r.req.DestinationPrefix + obj.rel, versionID: obj.versionID, size: obj.size, etag: obj.etag}
 		r.total.Add(1)
 		r.bytesTotal.Add(job.size)
+		if len(job.dstKey) > provider.MaxKeyBytes {
+			// S3 would answer KeyTooLongError: a failed object, named with both keys,
+			// without sending the request.
+			r.recordFailure(abort, job.srcKey, provider.KeyTooLong("CopyObject", job.srcKey, r.req.DestinationBucket, job.dstKey))
+			r.report()
+			continue
+		}
 		file := provider.ObjectMetadata{Key: job.dstKey, Size: job.size, ETag: job.etag, LastModified: obj.modified}
 		if len(r.files) < cap(r.files) {
 			r.files = append(r.files, file)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -73,7 +75,20 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 			if k == "" {
 				return deleted, invalidInput("DeleteObjects", bucket, "refusing to delete an empty key from bucket "+bucket)
 			}
+			if !xmlSafe(k) {
+				// DeleteObjects names its keys in an XML body, which cannot carry this
+				// one (the SDK would send U+FFFD in place of the character and S3 would
+				// report a missing key deleted): DeleteObject names it in the URL.
+				if _, err := p.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: awssdk.String(k)}); err != nil {
+					return deleted, p.classify("DeleteObject", bucket+"/"+k, err)
+				}
+				deleted++
+				continue
+			}
 			ids = append(ids, s3types.ObjectIdentifier{Key: awssdk.String(k)})
+		}
+		if len(ids) == 0 {
+			continue
 		}
 		out, err := p.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: &bucket,
@@ -85,9 +100,24 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 		if len(out.Errors) > 0 {
 			return deleted, deleteObjectsError(bucket, out.Errors)
 		}
-		deleted += len(batch)
+		deleted += len(ids)
 	}
 	return deleted, nil
+}
+
+// xmlSafe reports whether key can be written in an XML 1.0 document as it is: valid
+// UTF-8 of the characters XML 1.0 allows (no control character but tab, LF and CR).
+func xmlSafe(key string) bool {
+	for _, r := range key {
+		switch {
+		case r == utf8.RuneError:
+			return false
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20, r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+			return false
+		}
+	}
+	return true
 }
 
 // deleteObjectsError reports the objects a DeleteObjects call answered with per-key
@@ -112,7 +142,7 @@ func deleteObjectsError(bucket string, failures []s3types.Error) error {
 // eachPage calls fn with every ListObjectsV2 page under prefix, in key order, trimmed
 // to the objects in keys (see inRange), and stops after the page that reaches past keys.
 func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys provider.KeyRange, fn func([]s3types.Object) error) error {
-	input := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix}
+	input := &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &prefix, EncodingType: s3types.EncodingTypeUrl}
 	if keys.StartAfter != "" {
 		input.StartAfter = &keys.StartAfter
 	}
@@ -125,6 +155,9 @@ func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys pro
 		if err != nil {
 			return p.classify("ListObjectsV2", bucket+"/"+prefix, err)
 		}
+		if err := decodeKeys(page.Contents, page.EncodingType, bucket+"/"+prefix); err != nil {
+			return err
+		}
 		objects, past := inRange(page.Contents, keys)
 		if err := fn(objects); err != nil {
 			return err
@@ -135,6 +168,39 @@ func (p *Provider) eachPage(ctx context.Context, bucket, prefix string, keys pro
 		}
 	}
 	return nil
+}
+
+// Listings ask S3 to URL-encode keys (EncodingType url): XML 1.0 cannot carry every
+// character a key may hold (most control characters), and the SDK's decoder refuses a
+// page holding one, which would fail every backup of the library. A store that does
+// not encode says so by leaving EncodingType out of its answer, and its keys are taken
+// as they are.
+
+// decodeKeys decodes, in place, the keys of a ListObjectsV2 page answered with encoding.
+func decodeKeys(objects []s3types.Object, encoding s3types.EncodingType, resource string) error {
+	for i := range objects {
+		key, err := listedKey(objects[i].Key, encoding, resource)
+		if err != nil {
+			return err
+		}
+		objects[i].Key = &key
+	}
+	return nil
+}
+
+// listedKey is a key as a listing answered with encoding returned it, decoded. S3
+// encodes as a query string does (a space is "+"); a store may encode a space as "%20".
+func listedKey(key *string, encoding s3types.EncodingType, resource string) (string, error) {
+	raw := awssdk.ToString(key)
+	if encoding != s3types.EncodingTypeUrl {
+		return raw, nil
+	}
+	decoded, err := url.QueryUnescape(raw)
+	if err != nil {
+		msg := fmt.Sprintf("the listing of s3://%s returned the key %q, which is not URL-encoded as asked: %v", resource, raw, err)
+		return "", provider.NewError(provider.KindTransient, "ListObjects", resource, errors.New(msg)).WithMessage(msg)
+	}
+	return decoded, nil
 }
 
 // inRange filters a listing page, in place, to the objects in keys, up to the first key

@@ -85,7 +85,7 @@ func (p *Provider) WalkObjectsAsOf(ctx context.Context, bucket, prefix string, a
 			yield(provider.ObjectMetadata{}, invalidInput("ListObjectVersions", resource, "a bucket is required to list object versions"))
 			return
 		}
-		input := &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix}
+		input := &s3.ListObjectVersionsInput{Bucket: &bucket, Prefix: &prefix, EncodingType: s3types.EncodingTypeUrl}
 		if p.opts.ListPageSize > 0 {
 			input.MaxKeys = awssdk.Int32(p.opts.ListPageSize)
 		}
@@ -94,6 +94,10 @@ func (p *Provider) WalkObjectsAsOf(ctx context.Context, bucket, prefix string, a
 			page, err := p.s3.ListObjectVersions(ctx, input)
 			if err != nil {
 				yield(provider.ObjectMetadata{}, p.classify("ListObjectVersions", resource, err))
+				return
+			}
+			if err := decodeVersionKeys(page); err != nil {
+				yield(provider.ObjectMetadata{}, err)
 				return
 			}
 			for _, o := range pick.page(page.Versions, page.DeleteMarkers) {
@@ -192,4 +196,32 @@ func versionFirst(v s3types.ObjectVersion, m s3types.DeleteMarkerEntry) bool {
 		return vt.After(mt)
 	}
 	return !awssdk.ToBool(m.IsLatest)
+}
+
+// decodeVersionKeys decodes, in place, the keys and the next key marker of a version
+// listing answered with URL encoding (see listedKey).
+func decodeVersionKeys(page *s3.ListObjectVersionsOutput) error {
+	resource := awssdk.ToString(page.Name) + "/" + awssdk.ToString(page.Prefix)
+	decode := func(key **string) error {
+		if *key == nil {
+			return nil
+		}
+		decoded, err := listedKey(*key, page.EncodingType, resource)
+		if err != nil {
+			return err
+		}
+		*key = &decoded
+		return nil
+	}
+	for i := range page.Versions {
+		if err := decode(&page.Versions[i].Key); err != nil {
+			return err
+		}
+	}
+	for i := range page.DeleteMarkers {
+		if err := decode(&page.DeleteMarkers[i].Key); err != nil {
+			return err
+		}
+	}
+	return decode(&page.NextKeyMarker)
 }

@@ -472,6 +472,9 @@ func (p *Provider) CopyObjectStorage(ctx context.Context, req provider.ObjectSto
 		res.ObjectsTotal++
 		res.BytesTotal += size
 		destKey := req.DestinationPrefix + w.rel
+		if len(destKey) > provider.MaxKeyBytes {
+			return res, provider.KeyTooLong("CopyObject", w.key, req.DestinationBucket, destKey)
+		}
 
 		p.mu.Lock()
 		dst, ok := p.objects[req.DestinationBucket]
@@ -648,8 +651,8 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 	if err := p.enter(ctx, "UploadObject"); err != nil {
 		return err
 	}
-	if bucket == "" || key == "" {
-		return fakeError(provider.KindInvalidInput, "PutObject", bucket+"/"+key, "bucket and key are required to upload an object")
+	if bucket == "" || key == "" || len(key) > provider.MaxKeyBytes {
+		return fakeError(provider.KindInvalidInput, "PutObject", bucket+"/"+key, fmt.Sprintf("a bucket and a key of 1 to %d bytes are required to upload an object", provider.MaxKeyBytes))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
