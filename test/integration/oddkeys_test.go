@@ -212,7 +212,6 @@ var _ = Describe("Keys S3 accepts, however odd, are backed up, listed, restored 
 	})
 })
 
-// keysOf lists the keys of m.
 // rekeyed is m with the prefix from of each key replaced by to.
 func rekeyed(m map[string][]byte, from, to string) map[string][]byte {
 	out := map[string][]byte{}
