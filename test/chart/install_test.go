@@ -58,7 +58,12 @@ var _ = Describe("Installing the chart on an API server", Ordered, func() {
 		crdBefore.SetGroupVersionKind(crdGVK)
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "backuprequests.backup.liferay.cloud"}, crdBefore)).To(Succeed())
 
+		// The full values put the Grafana dashboard in the monitoring stack's namespace.
+		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "monitoring"}})).To(Succeed())
 		helmOn("upgrade", release, chartDir, "--namespace", namespace, "-f", fullValues)
+		var dashboard corev1.ConfigMap
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: "monitoring", Name: "lc2-backup-full-dashboard"}, &dashboard)).To(Succeed())
+		Expect(dashboard.Labels).To(HaveKeyWithValue("example.com/grafana-dashboard", "true"))
 		var d appsv1.Deployment
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: namespace, Name: "lc2-backup-full"}, &d)).To(Succeed())
 		Expect(*d.Spec.Replicas).To(BeEquivalentTo(3))
