@@ -356,11 +356,6 @@ func newRateCap(perSecond float64) *rateCap {
 	return &rateCap{limiter: rate.NewLimiter(rate.Limit(perSecond), int(burst/interval)+1)}
 }
 
-// reserve takes the caller's slot at time now and returns how long it must wait for it.
-func (c *rateCap) reserve(now time.Time) time.Duration {
-	return c.limiter.ReserveN(now, 1).DelayFrom(now)
-}
-
 // wait waits for the caller's slot. Unlike rate.Limiter.Wait, it does not refuse at
 // once a wait that would outlast ctx's deadline: it waits until ctx ends and returns
 // ctx's error, and gives the slot back then.

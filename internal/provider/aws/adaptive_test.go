@@ -284,7 +284,13 @@ func TestRateCapBurstRefillsUpToATenthOfASecond(t *testing.T) {
 	}
 	// Below 10 requests/s the burst is one interval's worth: two at once.
 	slow := newRateCap(4)
-	if slow.reserve(now) != 0 || slow.reserve(now) != 0 || slow.reserve(now) < 240*time.Millisecond {
-		t.Fatal("a cap of 4/s lets two requests go at once, then spaces them 250 ms apart")
+	first, second, third := slow.reserve(now), slow.reserve(now), slow.reserve(now)
+	if first != 0 || second != 0 || third < 240*time.Millisecond {
+		t.Fatalf("a cap of 4/s lets two requests go at once, then spaces them 250 ms apart: waits %v, %v, %v", first, second, third)
 	}
+}
+
+// reserve takes the caller's slot at time now and returns how long it must wait for it.
+func (c *rateCap) reserve(now time.Time) time.Duration {
+	return c.limiter.ReserveN(now, 1).DelayFrom(now)
 }
