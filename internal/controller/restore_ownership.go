@@ -121,24 +121,19 @@ func underProjectPrefix(project, field, location, key string) error {
 // carries the project's ownership tag or the shared-backup-bucket tag, as backups'
 // destinations must (checkOwnership).
 func (r *RestoreRequestReconciler) checkBackupBucket(ctx context.Context, s *restoreScope, field, location, bucket string) error {
-	if r.Options.ResourceOwnership == OwnershipNone {
+	tag, err := r.bucketTag(ctx, s, bucket)
+	switch {
+	case err != nil:
+		return err
+	case tag.owned(true):
 		return nil
-	}
-	key, project := r.Options.OwnershipTagKey, s.project
-	tags, err := s.prov.BucketTags(ctx, bucket)
-	r.observeCall("BucketTags", err)
-	if provider.IsNotFound(err) {
+	case !tag.exists:
 		return failWith(backupv1alpha1.ReasonSourceNotReady, "%s %s: bucket %s does not exist", field, location, bucket)
 	}
-	if err != nil {
-		return fmt.Errorf("read the tags of bucket %s: %w", bucket, err)
-	}
-	if tags[key] == project || tags[backupv1alpha1.SharedBackupBucketTag] == "true" {
-		return nil
-	}
-	if found := tags[key]; found != "" {
+	key, project := r.Options.OwnershipTagKey, s.project
+	if tag.project != "" {
 		return failWith(backupv1alpha1.ReasonProjectMismatch, "%s %s is in bucket %s, which belongs to project %q (tag %s), not %s",
-			field, location, bucket, found, key, project)
+			field, location, bucket, tag.project, key, project)
 	}
 	return failWith(backupv1alpha1.ReasonResourceNotOwned,
 		"%s %s is in bucket %s, which has neither the tag %s=%s nor %s=true, so it does not belong to project %s; if it is %s's, tag it (%s)",

@@ -128,7 +128,7 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 			target, prefix, target, s.src.dataPrefix())
 		return nil
 	}
-	if err := r.checkBucketOwned(ctx, s, v, target, "spec.documentLibrary.targetBucket", "target bucket", false); err != nil {
+	if err := r.checkBucketOwned(ctx, s, v, target, "spec.documentLibrary.targetBucket", "target bucket"); err != nil {
 		return err
 	}
 	if err := r.checkTargetOutsideBackups(ctx, s, v, target, prefix); err != nil {
@@ -190,31 +190,62 @@ func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *rest
 	return nil
 }
 
-// checkBucketOwned adds a problem unless bucket carries the project's ownership tag
-// (or, when shared is true, the shared-backup-bucket tag), as for backups.
-func (r *RestoreRequestReconciler) checkBucketOwned(ctx context.Context, s *restoreScope, v *validation, bucket, field, what string, shared bool) error {
-	if r.Options.ResourceOwnership == OwnershipNone {
+// checkBucketOwned adds a problem unless the target bucket carries the project's
+// ownership tag, as a backup's source must.
+func (r *RestoreRequestReconciler) checkBucketOwned(ctx context.Context, s *restoreScope, v *validation, bucket, field, what string) error {
+	tag, err := r.bucketTag(ctx, s, bucket)
+	switch {
+	case err != nil:
+		return err
+	case tag.owned(false):
 		return nil
-	}
-	key, project := r.Options.OwnershipTagKey, s.project
-	tags, err := s.prov.BucketTags(ctx, bucket)
-	r.observeCall("BucketTags", err)
-	if provider.IsNotFound(err) {
+	case !tag.exists:
 		v.add(backupv1alpha1.ReasonNotFound, "%s: %s %s does not exist", field, what, bucket)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read the tags of bucket %s: %w", bucket, err)
-	}
-	if tags[key] == project || (shared && tags[backupv1alpha1.SharedBackupBucketTag] == "true") {
-		return nil
-	}
+	key, project := r.Options.OwnershipTagKey, s.project
 	has := fmt.Sprintf("has no %s tag, so it does not belong to project %q", key, project)
-	if found := tags[key]; found != "" {
-		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", found, key, project)
+	if tag.project != "" {
+		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", tag.project, key, project)
 	}
 	v.add(backupv1alpha1.ReasonResourceNotOwned, "%s: %s %s %s; if it is %s's, tag it (%s)", field, what, bucket, has, project, bucketTagCommand(bucket, key, project))
 	return nil
+}
+
+// bucketOwnership is what a bucket's tags say about the restoring project.
+type bucketOwnership struct {
+	// off is true when ownership checks are off (--resource-ownership=none).
+	off, exists bool
+	// project is the project the ownership tag names ("" when untagged); mine is
+	// whether that is the restoring project, shared whether the bucket is tagged as
+	// shared by every project's backups.
+	project      string
+	mine, shared bool
+}
+
+// owned reports whether the bucket may be used: ownership is off, it is the
+// project's, or (when sharedOK) it is a shared backup bucket.
+func (b bucketOwnership) owned(sharedOK bool) bool {
+	return b.off || (b.exists && (b.mine || (sharedOK && b.shared)))
+}
+
+// bucketTag reads bucket's tags once for the ownership rules; an error other than
+// "no such bucket" is returned, to be retried.
+func (r *RestoreRequestReconciler) bucketTag(ctx context.Context, s *restoreScope, bucket string) (bucketOwnership, error) {
+	if r.Options.ResourceOwnership == OwnershipNone {
+		return bucketOwnership{off: true}, nil
+	}
+	tags, err := s.prov.BucketTags(ctx, bucket)
+	r.observeCall("BucketTags", err)
+	if provider.IsNotFound(err) {
+		return bucketOwnership{}, nil
+	}
+	if err != nil {
+		return bucketOwnership{}, fmt.Errorf("read the tags of bucket %s: %w", bucket, err)
+	}
+	found := tags[r.Options.OwnershipTagKey]
+	return bucketOwnership{exists: true, project: found, mine: found == s.project,
+		shared: tags[backupv1alpha1.SharedBackupBucketTag] == "true"}, nil
 }
 
 // restoreKey is the restore's identity for the one-shot rule: the backup and the targets.
