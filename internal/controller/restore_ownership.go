@@ -165,21 +165,35 @@ func (r *RestoreRequestReconciler) snapshotOwned(ctx context.Context, s *restore
 	return snap, nil
 }
 
-// storedDir is the folder every stored key of the backup is in, relative to
-// storedBase: data/ of its destination, or objects/ of its repository.
-func (l *loadedSource) storedDir() string {
-	if l.manifest.DocumentLibrary.Incremental() {
-		return repository.ObjectsDir
-	}
-	return layout.DataDir
-}
-
 // storedBase is the prefix the inventory's stored keys are relative to.
 func (l *loadedSource) storedBase() string {
 	if dl := l.manifest.DocumentLibrary; dl.Incremental() {
 		return dl.RepositoryPrefix
 	}
 	return l.dataPrefix()
+}
+
+// climbsAbove reports whether rel (a key relative to a backup's prefix) names a
+// place above that prefix once its "." and ".." segments are resolved. S3 takes keys
+// literally, so "data/../x" is a key of the backup's own there, and such keys of a
+// library are backed up and restored as written; but a path-normalising proxy or
+// S3-compatible server on the way would resolve them, and a stored key must never
+// name an object outside the backup, however the key is read.
+func climbsAbove(rel string) bool {
+	depth := 0
+	for _, seg := range strings.Split(rel, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth == 0 {
+				return true
+			}
+			depth--
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // leavesDir reports whether rel (a key relative to some prefix) lies outside dir

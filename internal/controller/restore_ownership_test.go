@@ -37,3 +37,21 @@ func TestBackupPlacesLieUnderTheProjectsPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestClimbsAbove: the odd keys a library may hold stay inside the backup however
+// they are read; only a key resolving above the backup's prefix is refused.
+func TestClimbsAbove(t *testing.T) {
+	for rel, want := range map[string]bool{
+		"data/20097/20121/../dotdot-segment.txt": false,
+		"data/../leading-dotdot.txt":             false,
+		"data/a/..":                              false,
+		"data/./x//y/":                           false,
+		"data/../../x":                           true,
+		"data/../../../alpha/prd/a1/data/x":      true,
+		"../x":                                   true,
+	} {
+		if got := climbsAbove(rel); got != want {
+			t.Errorf("climbsAbove(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}

@@ -93,10 +93,10 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 				return
 			}
 			for _, e := range entries {
-				if dir := l.storedDir(); leavesDir(e.StoredKey, dir) {
+				if climbsAbove(e.StoredKey) {
 					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonResourceNotOwned,
-						"inventory part s3://%s/%s lists the stored key %q, which leaves %s%s once its . and .. segments are resolved; the backup is not trusted",
-						dl.DestinationBucket, key, e.StoredKey, l.storedBase(), dir))
+						"inventory part s3://%s/%s lists the stored key %q, which climbs above %s once its . and .. segments are resolved; the backup is not trusted",
+						dl.DestinationBucket, key, e.StoredKey, l.storedBase()))
 					return
 				}
 				if !l.isObjectKey(e.StoredKey) {

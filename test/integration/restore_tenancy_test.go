@@ -181,7 +181,7 @@ var _ = Describe("RestoreRequest of a forged manifest", Ordered, func() {
 				inv.Parts = []manifest.InventoryPart{{Key: key, SHA256: inventory.Checksum(part), ObjectCount: int64(len(alpha)), SizeBytes: size}}
 				inv.ObjectCount, inv.TotalSizeBytes = int64(len(alpha)), size
 				m.DocumentLibrary.ObjectCount, m.DocumentLibrary.TotalSizeBytes = int64(len(alpha)), size
-			}, "leaves "+"bravo/forged-stored-keys/data/"),
+			}, "climbs above "+"bravo/forged-stored-keys/"),
 	)
 
 	It("refuses a manifest naming another project's repository", func() {
