@@ -50,14 +50,7 @@ func TestExpiredBackupIsRemovedFromTheCloudAndKeptAsARecord(t *testing.T) {
 	m.clock.Step(time.Hour)
 	newSnap := m.succeed("new")
 
-	m.clock.Step(31 * 24 * time.Hour)
-	if _, err := m.reconcile("old"); err != nil {
-		t.Fatal(err)
-	}
-	old := m.get("old")
-	if old.Status.Phase != backupv1alpha1.PhaseExpired {
-		t.Fatalf("phase %s: %s", old.Status.Phase, old.Status.Message)
-	}
+	old := m.expireAfterRetention("old")
 	if contains(m.cloud.Snapshots(), oldSnap) || m.objectsUnder("retail/prd/old/") != 0 {
 		t.Fatalf("expired backup left artefacts: snapshots %v, %d objects", m.cloud.Snapshots(), m.objectsUnder("retail/prd/old/"))
 	}
@@ -226,14 +219,7 @@ func TestExpiryRemovesEveryObjectTheCopyStoredWhateverItsKey(t *testing.T) {
 	}
 	m.clock.Step(time.Hour)
 	m.succeed("new")
-	m.clock.Step(31 * 24 * time.Hour)
-	if _, err := m.reconcile("old"); err != nil {
-		t.Fatal(err)
-	}
-	old := m.get("old")
-	if old.Status.Phase != backupv1alpha1.PhaseExpired {
-		t.Fatalf("phase %s: %s", old.Status.Phase, old.Status.Message)
-	}
+	old := m.expireAfterRetention("old")
 	if left, err := m.cloud.ListObjects(m.ctx, "liferay-backups", "retail/prd/old/"); err != nil || len(left) != 0 {
 		t.Fatalf("expiry left %v (%v)", left, err)
 	}
@@ -281,4 +267,19 @@ func TestCleanupRefusesAnInventoryLineOutsideDataAndKeepsTheObjects(t *testing.T
 	if after, err := m.cloud.ListObjects(m.ctx, "liferay-backups", prefix); err != nil || len(after) != len(before) {
 		t.Fatalf("%d objects under %s after the refusal, %d before (%v)", len(after), prefix, len(before), err)
 	}
+}
+
+// expireAfterRetention moves the clock past the 30-day retention, runs one pass of
+// name and fails unless it is Expired; it returns the expired object.
+func (m *machine) expireAfterRetention(name string) *backupv1alpha1.BackupRequest {
+	m.t.Helper()
+	m.clock.Step(31 * 24 * time.Hour)
+	if _, err := m.reconcile(name); err != nil {
+		m.t.Fatal(err)
+	}
+	br := m.get(name)
+	if br.Status.Phase != backupv1alpha1.PhaseExpired {
+		m.t.Fatalf("phase %s: %s", br.Status.Phase, br.Status.Message)
+	}
+	return br
 }
