@@ -110,6 +110,26 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 	return Decision{Position: position - max(free, 0), Running: len(running), Limit: t.limit, Waiting: len(waiting)}
 }
 
+// WouldAcquire reports whether Acquire would admit request uid of project now,
+// without admitting it.
+func (t *Tracker) WouldAcquire(project string, uid types.UID, all []Candidate) bool {
+	p := t.project(project)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	running, waiting := p.sortOut(all)
+	if _, ok := running[uid]; ok {
+		return true
+	}
+	position := len(waiting) + 1 // not in the cache yet: behind everything seen
+	for i, c := range waiting {
+		if c.UID == uid {
+			position = i + 1
+			break
+		}
+	}
+	return position <= t.limit-len(running)
+}
+
 // InLine returns the waiting requests of project in queue order, given every
 // BackupRequest of the project in the cache. Requests the cache still shows waiting
 // but that this tracker admitted or saw finish are left out: under load the cache can

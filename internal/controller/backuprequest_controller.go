@@ -355,7 +355,10 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}))).
+		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}), admission.NotCreations())).
+		// Creations, live or listed at start-up, at the priority of their first pass.
+		Watches(&backupv1alpha1.BackupRequest{}, r.slots.CreationHandler(), builder.WithPredicates(admission.Creations())).
 		// A request leaving InProgress (or going away) frees a slot: wake its project's waiting requests at once.
 		// The wake-up paths besides the watch above: a slot freed here (Release) or seen
 		// freed through the watch, and a copy job's end.

@@ -282,7 +282,10 @@ func (r *RestoreRequestReconciler) SetupWithManager(ctx context.Context, mgr ctr
 	}
 	r.prepare(ctx)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&backupv1alpha1.RestoreRequest{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, restorePhaseChanged{}))).
+		For(&backupv1alpha1.RestoreRequest{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, restorePhaseChanged{}), admission.NotCreations())).
+		// Creations, live or listed at start-up, at the priority of their first pass.
+		Watches(&backupv1alpha1.RestoreRequest{}, r.Slots.CreationHandler(), builder.WithPredicates(admission.Creations())).
 		// Wake-up paths besides the watch above: a slot freed by a release here or in
 		// the backup controller, or seen freed through the watches; a copy job's end;
 		// a history lookup's answer.
