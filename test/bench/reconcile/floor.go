@@ -205,9 +205,9 @@ func resetPeakRSS() {
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
-// startFloorController starts a manager running the floor controller, named name;
-// the returned channel yields mgr.Start's result once ctx is done and the manager
-// has stopped.
+// startFloorController starts a manager running the floor controller, named name,
+// and returns once its cache has synced (waitReady); the returned channel yields
+// mgr.Start's result once ctx is done and the manager has stopped.
 func startFloorController(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, c config, name string, rec *recorder) (<-chan error, error) {
 	// As startController (and cmd/main.go): client limit, metrics and probes off,
 	// managedFields stripped from the cache.
@@ -244,8 +244,15 @@ func startFloorController(ctx context.Context, cfg *rest.Config, scheme *runtime
 	if err != nil {
 		return nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	done, stopped := make(chan error, 1), make(chan struct{})
+	go func() {
+		err := mgr.Start(ctx)
+		close(stopped)
+		done <- err
+	}()
+	if err := waitReady(ctx, mgr, name, stopped); err != nil {
+		return nil, err
+	}
 	return done, nil
 }
 
