@@ -9,10 +9,15 @@
 #
 # Prints, per run, the commit, the load averages and the benchmark's summary lines;
 # the full output of each run stays in the printed directory.
+#
+# BENCH_PATCH=file applies a patch to each tree that lacks it before building, so two
+# commits run the same benchmark (a tree that already has it is left alone):
+#   git diff 5decec3 0a410db -- test/bench/reconcile > /tmp/waitready.patch
+#   BENCH_PATCH=/tmp/waitready.patch hack/bench-reconcile-pair.sh 19a1ea6 0a410db 2
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,17p' "$0" >&2
   exit 2
 fi
 old="$1" new="$2"
@@ -36,6 +41,9 @@ trap cleanup EXIT
 
 for c in "$old" "$new"; do
   git -C "$root" worktree add --detach "$work/tree-$c" "$c" >/dev/null
+  if [[ -n "${BENCH_PATCH:-}" ]] && ! git -C "$work/tree-$c" apply --reverse --check "$BENCH_PATCH" 2>/dev/null; then
+    git -C "$work/tree-$c" apply "$BENCH_PATCH"
+  fi
   (cd "$work/tree-$c" && go build -o "$work/bench-$c" ./test/bench/reconcile)
 done
 
