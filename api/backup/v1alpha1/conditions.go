@@ -30,7 +30,9 @@ const (
 	ConditionArchived ConditionType = "Archived"
 )
 
-// Reason says why a condition has its status; Events use the same words.
+// Reason says why a condition has its status; Events use the same words. Each value
+// names one thing across all kinds, so no two Reason constants share a value
+// (TestReasonsAreDistinct).
 type Reason string
 
 // Reasons of a BackupRequest's conditions and events.
