@@ -50,11 +50,10 @@ func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *schedul
 		})
 	}
 	if !d.Skipped.IsZero() {
-		reason := backupv1alpha1.Reason(d.SkipReason)
-		st.RecordSkipped(d.Skipped, reason, d.SkipMessage)
-		if d.SkipReason == schedule.SkipConcurrencyForbidden {
+		st.RecordSkipped(d.Skipped, d.SkipReason, d.SkipMessage)
+		if d.SkipReason == backupv1alpha1.ReasonConcurrencyForbidden {
 			s.after(func() {
-				r.scheduleEvent(sched, nil, corev1.EventTypeNormal, reason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
+				r.scheduleEvent(sched, nil, corev1.EventTypeNormal, d.SkipReason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
 			})
 		}
 	}

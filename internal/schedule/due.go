@@ -3,6 +3,8 @@ package schedule
 import (
 	"fmt"
 	"time"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
 // State is what a pass knows about a schedule: its spec's timing, what its status
@@ -31,9 +33,10 @@ type State struct {
 type Decision struct {
 	// Run is the slot to create a backup for; zero: none.
 	Run time.Time
-	// Skipped is the newest slot not run on purpose, with SkipReason and SkipMessage; zero: none.
+	// Skipped is the newest slot not run on purpose, with SkipReason (Suspended or
+	// ConcurrencyForbidden) and SkipMessage; zero: none.
 	Skipped     time.Time
-	SkipReason  SkipReason
+	SkipReason  backupv1alpha1.Reason
 	SkipMessage string
 	// Missed counts the slots not run because they were reached too late; LastMissed is the newest.
 	Missed     int64
@@ -44,15 +47,6 @@ type Decision struct {
 	// Next is the first slot after Now; zero while suspended or when there is none.
 	Next time.Time
 }
-
-// SkipReason says why a due slot was not run.
-type SkipReason string
-
-// Reasons a slot is skipped.
-const (
-	SkipSuspended            SkipReason = "Suspended"
-	SkipConcurrencyForbidden SkipReason = "ConcurrencyForbidden"
-)
 
 // maxDueSlots bounds the slots one pass walks through (two years of a schedule every
 // minute); older ones are counted from there.
@@ -88,7 +82,7 @@ func Due(c *Cron, s State) Decision {
 	d.Handled = newest
 	switch {
 	case s.Suspended || s.WasSuspended:
-		d.Skipped, d.SkipReason = newest, SkipSuspended
+		d.Skipped, d.SkipReason = newest, backupv1alpha1.ReasonSuspended
 		d.SkipMessage = fmt.Sprintf("%d slot(s) passed while the schedule was suspended; resuming does not run them", due)
 		return d
 	case s.StartingDeadline != nil && s.Now.Sub(newest) > *s.StartingDeadline:
@@ -100,7 +94,7 @@ func Due(c *Cron, s State) Decision {
 		d.LastMissed = c.previousBefore(from, newest)
 	}
 	if s.Forbid && s.Active > 0 {
-		d.Skipped, d.SkipReason = newest, SkipConcurrencyForbidden
+		d.Skipped, d.SkipReason = newest, backupv1alpha1.ReasonConcurrencyForbidden
 		d.SkipMessage = fmt.Sprintf("concurrencyPolicy Forbid: %d backup(s) of this schedule still running", s.Active)
 		return d
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
 // pass runs Due the way the controller does: from the state its previous pass
@@ -15,7 +17,7 @@ type pass struct {
 	state  State
 	runs   []time.Time
 	missed int64
-	skips  []SkipReason
+	skips  []backupv1alpha1.Reason
 }
 
 func newPass(t *testing.T, expr string, created time.Time) *pass {
@@ -130,7 +132,7 @@ func TestForbidSkipsWhileABackupRuns(t *testing.T) {
 	for _, now := range []string{"2025-06-01T12:00:01Z", "2025-06-01T13:00:01Z"} {
 		p.clock.SetTime(at(t, now))
 		d := p.run()
-		if !d.Run.IsZero() || d.SkipReason != SkipConcurrencyForbidden || d.SkipMessage == "" {
+		if !d.Run.IsZero() || d.SkipReason != backupv1alpha1.ReasonConcurrencyForbidden || d.SkipMessage == "" {
 			t.Fatalf("%s: %+v", now, d)
 		}
 	}
@@ -163,14 +165,14 @@ func TestSuspendAndResumeDoesNotFireAtOnce(t *testing.T) {
 	}
 	// 11:00 and 12:00 pass while suspended (some passes happen, some do not).
 	p.clock.SetTime(at(t, "2025-06-01T11:00:30Z"))
-	if d := p.run(); !d.Run.IsZero() || d.SkipReason != SkipSuspended {
+	if d := p.run(); !d.Run.IsZero() || d.SkipReason != backupv1alpha1.ReasonSuspended {
 		t.Fatalf("suspended slot: %+v", d)
 	}
 	p.clock.SetTime(at(t, "2025-06-01T12:40:00Z"))
 	// Resumed at 12:40 with 12:00 not yet seen by any pass: it is not run.
 	p.state.Suspended = false
 	d := p.run()
-	if !d.Run.IsZero() || d.SkipReason != SkipSuspended || !d.Next.Equal(at(t, "2025-06-01T13:00:00Z")) {
+	if !d.Run.IsZero() || d.SkipReason != backupv1alpha1.ReasonSuspended || !d.Next.Equal(at(t, "2025-06-01T13:00:00Z")) {
 		t.Fatalf("resume pass: %+v", d)
 	}
 	p.clock.SetTime(at(t, "2025-06-01T12:50:00Z"))

@@ -13,13 +13,17 @@ import (
 // Reasons of a BackupSchedule's condition and events.
 const (
 	// Ready.
-	ReasonScheduled       Reason = "Scheduled"
+	ReasonScheduled Reason = "Scheduled"
+	// ReasonSuspended: spec.suspend is true (Ready), or a slot passed while it was
+	// (status.lastSkipped; resuming does not run it).
 	ReasonSuspended       Reason = "Suspended"
 	ReasonInvalidSchedule Reason = "InvalidSchedule"
 
 	// Slots (events, status.lastSkipped).
-	ReasonBackupCreated        Reason = "BackupCreated"
-	ReasonBackupAdopted        Reason = "BackupAdopted"
+	ReasonBackupCreated Reason = "BackupCreated"
+	ReasonBackupAdopted Reason = "BackupAdopted"
+	// ReasonConcurrencyForbidden: concurrencyPolicy Forbid skipped a slot because a
+	// backup of the schedule was still running.
 	ReasonConcurrencyForbidden Reason = "ConcurrencyForbidden"
 	ReasonNameInUse            Reason = "NameInUse"
 	ReasonMissedRuns           Reason = "MissedRuns"
