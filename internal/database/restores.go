@@ -6,6 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+)
+
+// The final restore phases. The SQL below has them as literals, not parameters:
+// FindCompletedRestore's query must spell phase = 'Succeeded' for PostgreSQL to use
+// the partial index restore_requests_completed_idx.
+const (
+	restoreSucceeded = string(backupv1alpha1.RestorePhaseSucceeded)
+	restoreFailed    = string(backupv1alpha1.RestorePhaseFailed)
 )
 
 // restoreColumns are the columns written by UpsertRestoreRecord, in argument order.
@@ -37,8 +47,9 @@ var upsertRestoreSQL = func() string {
 	// either, so updated_at keeps the time of the last real change.
 	return fmt.Sprintf(`INSERT INTO restore_requests AS r (%s) VALUES (%s)
 ON CONFLICT (uid) DO UPDATE SET %s
-WHERE r.phase NOT IN ('Succeeded', 'Failed') AND (%s) IS DISTINCT FROM (%s)`,
+WHERE r.phase NOT IN ('%s', '%s') AND (%s) IS DISTINCT FROM (%s)`,
 		strings.Join(restoreColumns, ", "), strings.Join(ph, ", "), strings.Join(set, ", "),
+		restoreSucceeded, restoreFailed,
 		strings.Join(cur, ", "), strings.Join(exc, ", "))
 }()
 
@@ -77,7 +88,7 @@ func (c *Client) UpsertRestoreRecordChanged(ctx context.Context, r *RestoreRecor
 // verified stores a verification's count: 0 found is a result (a finished
 // verification found nothing missing), not an unknown.
 func verified(r *RestoreRecord, v int64) sql.NullInt64 {
-	return sql.NullInt64{Int64: v, Valid: v != 0 || (r.VerifyOnly && (r.Phase == "Succeeded" || r.Phase == "Failed"))}
+	return sql.NullInt64{Int64: v, Valid: v != 0 || (r.VerifyOnly && (r.Phase == restoreSucceeded || r.Phase == restoreFailed))}
 }
 
 func scanRestore(s scanner) (*RestoreRecord, error) {
@@ -137,7 +148,7 @@ func (c *Client) FindCompletedRestore(ctx context.Context, k RestoreKey) (*Resto
 		return nil, err
 	}
 	op := fmt.Sprintf("find completed restore of backup %s (project %s)", k.BackupID, k.ProjectID)
-	rs, err := c.queryRestores(ctx, op, `WHERE project_id = $1 AND backup_id = $2 AND phase = 'Succeeded' AND NOT verify_only
+	rs, err := c.queryRestores(ctx, op, `WHERE project_id = $1 AND backup_id = $2 AND phase = '`+restoreSucceeded+`' AND NOT verify_only
   AND COALESCE(target_instance_id, '') = $3 AND COALESCE(target_bucket, '') = $4 AND COALESCE(target_prefix, '') = $5
   AND uid IS DISTINCT FROM $6::uuid
 ORDER BY completion_time DESC NULLS LAST, requested_at DESC, created_at DESC LIMIT 1`,
