@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -62,9 +60,7 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 		return admission.RecordPositionLater(waited), nil
 	}
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.Phase = backupv1alpha1.PhasePending
-		st.Message = msg
-		st.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForSlot, msg, r.Clock.Now())
+		st.SetAsWaiting(msg, r.Clock.Now())
 	})
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
