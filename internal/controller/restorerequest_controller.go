@@ -185,9 +185,9 @@ func (r *RestoreRequestReconciler) projectOf(ctx context.Context, rr *backupv1al
 // status changes are stored in one write at the end of the pass, before any failure
 // goes through the failure funnel.
 func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
-	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
+	prov, err := r.restoreProvider(ctx, rr)
 	if err != nil {
-		return r.handleRestoreError(ctx, rr, project, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error()))
+		return r.handleRestoreError(ctx, rr, project, err)
 	}
 	if err := r.ensureRestoreFinalizer(ctx, rr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
