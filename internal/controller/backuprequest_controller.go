@@ -37,7 +37,7 @@ const (
 	manifestIndex = "status.manifest.location"
 )
 
-// indexers are the cache indexes the reconciler needs.
+// indexers are the cache indexes of BackupRequests (RegisterIndexes registers them).
 var indexers = map[string]client.IndexerFunc{
 	projectIndex: admission.IndexProject,
 	destinationIndex: func(o client.Object) []string {
@@ -73,9 +73,8 @@ type BackupRequestReconciler struct {
 	Archiver Archiver
 	// Metrics, if set, observes backups.
 	Metrics MetricsRecorder
-	// Slots, if set, is the project slot admission shared with the RestoreRequest
-	// controller (restores and backups share a project's slots); otherwise prepare
-	// makes one for backups alone.
+	// Slots is the project slot admission, the same one the RestoreRequest controller
+	// has (NewSlots): restores and backups share a project's slots.
 	Slots *admission.Admission
 
 	slots  *admission.Admission
@@ -335,25 +334,17 @@ func (r *BackupRequestReconciler) archive(br *backupv1alpha1.BackupRequest) {
 	}
 }
 
-// SetupWithManager registers the controller and its watches with mgr.
+// SetupWithManager registers the controller and its watches with mgr. It refuses a
+// reconciler missing a required dependency; the cache indexes it reads must have been
+// registered with RegisterIndexes.
 func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.prepare(ctx)
-
-	for field, indexer := range indexers {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.BackupRequest{}, field, indexer); err != nil {
-			return fmt.Errorf("index backup requests by %s: %w", field, err)
-		}
-	}
-	// Retention and deletion look for the restores reading a backup (source protection).
-	for field, indexer := range restoreIndexers {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, &backupv1alpha1.RestoreRequest{}, field, indexer); err != nil {
-			return fmt.Errorf("index restore requests by %s: %w", field, err)
-		}
-	}
-
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}), admission.NotCreations())).
@@ -375,20 +366,23 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		Complete(r)
 }
 
+// validate refuses a reconciler missing a dependency it cannot run without.
+func (r *BackupRequestReconciler) validate() error {
+	return requireDependencies("backuprequest",
+		dependency{"Client", r.Client != nil},
+		dependency{"Recorder", r.Recorder != nil},
+		dependency{"Providers", r.Providers != nil},
+		dependency{"Slots", r.Slots != nil},
+		dependency{"Clock", r.Clock != nil})
+}
+
 // prepare fills defaults and the in-memory parts; copy jobs end with ctx.
 func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	r.Options = r.Options.WithDefaults()
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client
 	}
 	r.slots = r.Slots
-	if r.slots == nil {
-		r.slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
-		r.slots.SetProjectLabel(r.Options.ProjectLabelKey)
-	}
 	r.jobs = copyjob.NewRunner(ctx)
 	r.writes = newLastWrites()
 	r.locks = &repolock.Locks{Reader: r.APIReader, Client: r.Client, Namespace: r.Options.LockNamespace, Clock: r.Clock}

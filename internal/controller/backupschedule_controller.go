@@ -272,10 +272,10 @@ func withoutOwner(refs []metav1.OwnerReference, uid types.UID) []metav1.OwnerRef
 
 // SetupWithManager registers the controller: a schedule is reconciled when its spec
 // changes, when it is being deleted, when one of its backups changes phase, and at
-// its next slot.
+// its next slot. It refuses a reconciler missing a required dependency.
 func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
+	if err := r.validate(); err != nil {
+		return err
 	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
@@ -288,6 +288,14 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(phaseChanged{})).
 		Named("backupschedule").
 		Complete(r)
+}
+
+// validate refuses a reconciler missing a dependency it cannot run without.
+func (r *BackupScheduleReconciler) validate() error {
+	return requireDependencies("backupschedule",
+		dependency{"Client", r.Client != nil},
+		dependency{"Recorder", r.Recorder != nil},
+		dependency{"Clock", r.Clock != nil})
 }
 
 // deletionStarted passes updates that set the deletion timestamp.

@@ -42,7 +42,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, r
 	if wait := r.awaitHistory(ctx, rr); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
+	prov, err := r.restoreProvider(ctx, rr)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("cancel restore: %w", err)
 	}

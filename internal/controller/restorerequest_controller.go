@@ -27,8 +27,7 @@ const RestoreFinalizer = "backup.liferay.cloud/restore-cleanup"
 
 // Cache indexes of RestoreRequests: by the backup they read, so a BackupRequest's
 // retention and deletion find the restores reading it without listing them all.
-// They are registered with the BackupRequest controller (which needs them even when
-// no restore controller runs) and used by both controllers.
+// Both controllers read them; RegisterIndexes registers them once for both.
 const (
 	restoreSourceBackupIndex  = "status.source.backupId"
 	restoreSourceRequestIndex = "spec.source.backupRequestName"
@@ -113,7 +112,8 @@ type RestoreRequestReconciler struct {
 	// Clock is the time source.
 	Clock   clock.PassiveClock
 	Options Options
-	// Slots is the project slot admission shared with the BackupRequest controller.
+	// Slots is the project slot admission, the same one the BackupRequest controller
+	// has (NewSlots): restores and backups share a project's slots.
 	Slots *admission.Admission
 	// Archiver, if set, records terminal restores in the history database.
 	Archiver RestoreArchiver
@@ -185,9 +185,9 @@ func (r *RestoreRequestReconciler) projectOf(ctx context.Context, rr *backupv1al
 // status changes are stored in one write at the end of the pass, before any failure
 // goes through the failure funnel.
 func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
-	prov, err := r.Providers.Get(string(backupv1alpha1.ProviderAWS))
+	prov, err := r.restoreProvider(ctx, rr)
 	if err != nil {
-		return r.handleRestoreError(ctx, rr, project, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error()))
+		return r.handleRestoreError(ctx, rr, project, err)
 	}
 	if err := r.ensureRestoreFinalizer(ctx, rr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -273,10 +273,13 @@ func (r *RestoreRequestReconciler) observeCall(op string, err error) {
 	}
 }
 
-// SetupWithManager registers the controller and its watches with mgr. The
-// BackupRequest controller must be set up first (it registers the indexes and the
-// shared admission).
+// SetupWithManager registers the controller and its watches with mgr. It refuses a
+// reconciler missing a required dependency; the cache indexes it reads must have been
+// registered with RegisterIndexes.
 func (r *RestoreRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
@@ -299,18 +302,21 @@ func (r *RestoreRequestReconciler) SetupWithManager(ctx context.Context, mgr ctr
 		Complete(r)
 }
 
+// validate refuses a reconciler missing a dependency it cannot run without.
+func (r *RestoreRequestReconciler) validate() error {
+	return requireDependencies("restorerequest",
+		dependency{"Client", r.Client != nil},
+		dependency{"Recorder", r.Recorder != nil},
+		dependency{"Providers", r.Providers != nil},
+		dependency{"Slots", r.Slots != nil},
+		dependency{"Clock", r.Clock != nil})
+}
+
 // prepare fills defaults and the in-memory parts; copy jobs and lookups end with ctx.
 func (r *RestoreRequestReconciler) prepare(ctx context.Context) {
 	r.Options = r.Options.WithDefaults()
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
 	if r.APIReader == nil {
 		r.APIReader = r.Client
-	}
-	if r.Slots == nil {
-		r.Slots = admission.New(r.Options.MaxConcurrentBackupsPerProject, r.Client)
-		r.Slots.SetProjectLabel(r.Options.ProjectLabelKey)
 	}
 	r.jobs = copyjob.NewRunner(ctx)
 	r.lookups = newHistoryLookups(ctx)

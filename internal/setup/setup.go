@@ -22,7 +22,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/archiver"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
@@ -114,17 +113,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	if err != nil {
 		return nil, err
 	}
+	clk := deps.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	// Before any controller: each reads indexes of the other's kind.
+	if err := controller.RegisterIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, fmt.Errorf("register cache indexes: %w", err)
+	}
 	// Backups and restores share each project's slots: one admission for both controllers.
-	opts := cfg.Controller.WithDefaults()
-	slots := admission.New(opts.MaxConcurrentBackupsPerProject, mgr.GetClient())
-	slots.SetProjectLabel(opts.ProjectLabelKey)
+	slots := controller.NewSlots(cfg.Controller, mgr.GetClient())
 	reconciler := &controller.BackupRequestReconciler{
 		Client:    mgr.GetClient(),
 		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
 		Providers: providers,
 		Options:   cfg.Controller,
 		Metrics:   recorder,
-		Clock:     deps.Clock,
+		Clock:     clk,
 		Slots:     slots,
 	}
 	restores := &controller.RestoreRequestReconciler{
@@ -133,7 +138,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		Providers: providers,
 		Options:   cfg.Controller,
 		Metrics:   recorder,
-		Clock:     deps.Clock,
+		Clock:     clk,
 		Slots:     slots,
 	}
 	if cfg.Archival != nil {
@@ -155,7 +160,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	schedules := &controller.BackupScheduleReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("backupschedule-controller"),
-		Clock:    deps.Clock,
+		Clock:    clk,
 		Resync:   cfg.ScheduleResync,
 		Metrics:  recorder,
 	}

@@ -1,0 +1,67 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/admission"
+)
+
+// RegisterIndexes registers every cache index the controllers read, on both kinds,
+// with indexer (the manager's field indexer). Call it once per manager, before
+// setting up the controllers.
+//
+// Why one call rather than one per controller: the controllers read each other's
+// kind by index (a backup's retention and deletion find the RestoreRequests reading
+// it; a restore counts its project's backups for a slot and finds the backups writing
+// to its target), and controller-runtime refuses a second registration of an index.
+// Registering them once, in one place, means neither controller has to be set up
+// first, and a controller set up alone still finds the indexes it reads (as Cluster
+// API's index.AddDefaultIndexes, called by main before the reconcilers).
+func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
+	for field, index := range indexers {
+		if err := indexer.IndexField(ctx, &backupv1alpha1.BackupRequest{}, field, index); err != nil {
+			return fmt.Errorf("index backup requests by %s: %w", field, err)
+		}
+	}
+	for field, index := range restoreIndexers {
+		if err := indexer.IndexField(ctx, &backupv1alpha1.RestoreRequest{}, field, index); err != nil {
+			return fmt.Errorf("index restore requests by %s: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// NewSlots is the project slot admission for opts: one is shared by the BackupRequest
+// and RestoreRequest controllers, so backups and restores count against the same
+// per-project limit. reader must serve the indexes RegisterIndexes registers.
+func NewSlots(opts Options, reader client.Reader) *admission.Admission {
+	opts = opts.WithDefaults()
+	slots := admission.New(opts.MaxConcurrentBackupsPerProject, reader)
+	slots.SetProjectLabel(opts.ProjectLabelKey)
+	return slots
+}
+
+// dependency is a field a controller cannot run without, and whether it is set.
+type dependency struct {
+	field string
+	set   bool
+}
+
+// requireDependencies refuses a controller missing any of deps, naming each missing
+// field: a dependency left out is a wiring mistake that must stop the manager from
+// starting, not turn into a nil dereference mid-reconcile or a quiet fallback (a
+// private slot admission would stop backups and restores sharing a project's limit).
+func requireDependencies(controller string, deps ...dependency) error {
+	var errs []error
+	for _, d := range deps {
+		if !d.set {
+			errs = append(errs, fmt.Errorf("%s controller: %s is required", controller, d.field))
+		}
+	}
+	return errors.Join(errs...)
+}
