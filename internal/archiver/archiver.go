@@ -109,7 +109,7 @@ func (a *Archiver) EnqueueRestore(rr *backupv1.RestoreRequest) {
 // by it for good (Archived=False, InvalidRecord). A nil Archiver has no history:
 // nothing to wait for.
 func (a *Archiver) HistorySettled(rr *backupv1.RestoreRequest) bool {
-	return a == nil || IsRestoreArchived(rr) || isRejected(rr.Status.Conditions, string(rr.Status.Phase))
+	return a == nil || IsRestoreArchived(rr) || restoreArchival(rr).rejected()
 }
 
 // add keeps the newest state of the object and queues its key once.
@@ -237,7 +237,7 @@ func (a *Archiver) resync(ctx context.Context) {
 	}
 	for i := range backups.Items {
 		br := &backups.Items[i]
-		if br.Status.Phase.IsTerminal() && !IsArchived(br) && !isRejected(br.Status.Conditions, string(br.Status.Phase)) {
+		if br.Status.Phase.IsTerminal() && !IsArchived(br) && !backupArchival(br).rejected() {
 			count(br.DeepCopy())
 		}
 	}
@@ -249,7 +249,7 @@ func (a *Archiver) resync(ctx context.Context) {
 	}
 	for i := range restores.Items {
 		rr := &restores.Items[i]
-		if rr.Status.Phase != "" && !IsRestoreArchived(rr) && !isRejected(rr.Status.Conditions, string(rr.Status.Phase)) {
+		if rr.Status.Phase != "" && !IsRestoreArchived(rr) && !restoreArchival(rr).rejected() {
 			count(rr.DeepCopy())
 		}
 	}

@@ -137,6 +137,7 @@ func TestStartArchivesWhatWasMissed(t *testing.T) {
 	already := newBR("ns2", "already", backupv1.PhaseSucceeded)
 	meta.SetStatusCondition(&already.Status.Conditions, metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue,
 		Reason: ReasonRecorded, Message: recordedMessage(string(backupv1.PhaseSucceeded))})
+	already.Status.ArchivedPhase = backupv1.PhaseSucceeded
 	kc := newFakeClient(t, done, failed, expired, running, already)
 	a, err := New(Options{Client: kc, Store: db, Registerer: prometheus.NewRegistry(), ResyncInterval: time.Hour})
 	if err != nil {
@@ -215,6 +216,9 @@ func TestInvalidRecordIsRejectedClearly(t *testing.T) {
 	c := waitNotArchived(t, kc, client.ObjectKeyFromObject(bad), &got, func() []metav1.Condition { return got.Status.Conditions })
 	if c.Reason != ReasonInvalidRecord || !strings.Contains(c.Message, "field project_id") {
 		t.Fatalf("condition %+v", c)
+	}
+	if got.Status.ArchivedPhase != backupv1.PhaseSucceeded {
+		t.Fatalf("archivedPhase %q beside the rejection, want Succeeded", got.Status.ArchivedPhase)
 	}
 	// Three whole resyncs see the rejection (the fourth List starts after the third
 	// resync queued what it wanted), and the archiver finishes whatever they queued.

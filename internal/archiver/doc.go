@@ -7,10 +7,12 @@
 // Failed; a Succeeded or Failed row is final). Workers turn the object into a
 // database.BackupRecord or database.RestoreRecord and upsert it, retrying
 // connection failures with exponential backoff. Only after the row is committed
-// does the object get condition Archived=True naming the phase. At start and every
+// does the object get condition Archived=True together with status.archivedPhase,
+// the phase recorded (a record the database refuses gets Archived=False, reason
+// InvalidRecord, and archivedPhase too, so it is not retried). At start and every
 // resync interval the Archiver lists all BackupRequests and RestoreRequests and
-// archives again every phase without that condition, so no record is lost while
-// PostgreSQL is down or the controller restarts.
+// archives again every phase whose archival has not concluded, so no record is
+// lost while PostgreSQL is down or the controller restarts.
 //
 // CompletedRestore answers the restore reconciler's one-shot question (has this
 // backup already been restored into these targets?) from the queue and the history.

@@ -103,11 +103,12 @@ func updateStatus(t testing.TB, c client.Client, rr *backupv1.RestoreRequest) *b
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(rr), &cur); err != nil {
 		t.Fatal(err)
 	}
-	conds := cur.Status.Conditions
+	conds, archived := cur.Status.Conditions, cur.Status.ArchivedPhase
 	cur.Status = *rr.Status.DeepCopy()
 	if a := meta.FindStatusCondition(conds, ConditionArchived); a != nil {
 		meta.SetStatusCondition(&cur.Status.Conditions, *a) // the reconciler keeps what it did not set
 	}
+	cur.Status.ArchivedPhase = archived
 	if err := c.Status().Update(context.Background(), &cur); err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +187,7 @@ func TestStartArchivesMissedRestores(t *testing.T) {
 	already := newRR("ns2", "already", backupv1.RestorePhaseSucceeded)
 	meta.SetStatusCondition(&already.Status.Conditions, metav1.Condition{Type: ConditionArchived, Status: metav1.ConditionTrue,
 		Reason: ReasonRecorded, Message: recordedMessage("Succeeded")})
+	already.Status.ArchivedPhase = backupv1.RestorePhaseSucceeded
 	backup := newBR("ns1", "nightly", backupv1.PhaseSucceeded)
 	kc := newFakeClient(t, projectNamespace("ns1", "retail"), projectNamespace("ns2", "retail"),
 		succeeded, failed, running, fresh, already, backup)

@@ -336,10 +336,13 @@ func (restorePhaseChanged) Update(e event.UpdateEvent) bool {
 	if oldRR.Status.Phase != newRR.Status.Phase || oldRR.DeletionTimestamp.IsZero() != newRR.DeletionTimestamp.IsZero() {
 		return true
 	}
-	// A deletion waiting for the history row goes on when the archiver records it.
-	return !newRR.DeletionTimestamp.IsZero() && !equality.Semantic.DeepEqual(
-		meta.FindStatusCondition(oldRR.Status.Conditions, string(backupv1alpha1.ConditionArchived)),
-		meta.FindStatusCondition(newRR.Status.Conditions, string(backupv1alpha1.ConditionArchived)))
+	// A deletion waiting for the history row goes on when the archiver records it
+	// (archivedPhase alone changes when it records again a phase archived before
+	// the field existed).
+	return !newRR.DeletionTimestamp.IsZero() && (oldRR.Status.ArchivedPhase != newRR.Status.ArchivedPhase ||
+		!equality.Semantic.DeepEqual(
+			meta.FindStatusCondition(oldRR.Status.Conditions, string(backupv1alpha1.ConditionArchived)),
+			meta.FindStatusCondition(newRR.Status.Conditions, string(backupv1alpha1.ConditionArchived))))
 }
 
 // restoreOwner is the RestoreRequest as owner tags of what it creates.

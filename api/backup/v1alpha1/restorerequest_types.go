@@ -287,6 +287,13 @@ type RestoreRequestStatus struct {
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
+	// archivedPhase is the phase whose archival into the backup history concluded:
+	// recorded (condition Archived=True, reason Recorded) or refused for good
+	// (Archived=False, reason InvalidRecord). The archiver writes it, in the same
+	// status patch as the condition.
+	// +optional
+	ArchivedPhase RestorePhase `json:"archivedPhase,omitempty"`
+
 	// observedGeneration is the generation the status was computed from.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
