@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -28,114 +29,256 @@ import (
 //   - Succeeded: only the record. A finished restore's data and instance are the
 //     user's now: deleting the RestoreRequest (a GitOps prune, a cleanup of old
 //     objects) must never undo a restore that people may already be using. The
-//     finalizer stays until the history row is written (awaitHistory).
+//     finalizer stays until the history row is written (awaitRestoreHistory).
+//
+// The steps run in order on a per-pass scope, like an InProgress restore's; a step that
+// is not finished stops the pass, and any error keeps the finalizer (and so everything
+// not yet removed) for a retry. Only a pass whose every step finished removes it.
 func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (ctrl.Result, error) {
-	r.jobs.Cancel(rr.UID)
-	project, err := r.Slots.ProjectOfNamespace(ctx, rr.Namespace)
+	s := newRestoreDeletion(rr)
+	res, stepErr := runSteps(ctx, s, r.restoreDeletionSteps())
+	if err := r.closeRestoreDeletion(ctx, s, stepErr == nil && res.done); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if stepErr != nil || res.done {
+		return ctrl.Result{}, stepErr
+	}
+	// A plain requeue, not admission.Recheck: Recheck's low priority would put this
+	// wait, once due, behind every ready request of normal priority; the plain one
+	// keeps the priority the pass came with, as before.
+	return ctrl.Result{RequeueAfter: res.requeueAfter}, nil
+}
+
+// restoreDeletionSteps are the steps of a restore's deletion, in order. Each owns one
+// part of the cleanup; the deletion sets no condition.
+func (r *RestoreRequestReconciler) restoreDeletionSteps() []func(context.Context, *restoreDeletion) (stepResult, error) {
+	return []func(context.Context, *restoreDeletion) (stepResult, error){
+		r.cancelRestoreCopy,
+		r.forgetDeletedRestore,
+		holdsRestoreFinalizer,
+		r.awaitRestoreHistory,
+		r.resolveDeletionProvider,
+		r.removeRestoredInstance,
+		r.removeRestoredFiles,
+		r.announceRestoreDeleted,
+	}
+}
+
+// restoreDeletion is what one pass over a deleted RestoreRequest works on: the request,
+// its provider (resolved once the history row no longer holds the pass) and what the
+// cleanup did, for the event. Unlike restoreScope it does not stamp the generation:
+// the deletion writes no status of its own, so closeRestoreDeletion stores one only if
+// a step changed it, and runs the queued effects after the pass's writes.
+type restoreDeletion struct {
+	rr   *backupv1alpha1.RestoreRequest
+	prov provider.Provider
+	// undo says the instance and the objects the restore wrote go too, not only its
+	// record: an unfinished restore not marked retain.
+	undo bool
+	// removed says what the cleanup did, in order.
+	removed []string
+	pass[*backupv1alpha1.RestoreRequest]
+}
+
+func newRestoreDeletion(rr *backupv1alpha1.RestoreRequest) *restoreDeletion {
+	return &restoreDeletion{
+		rr:   rr,
+		undo: rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded && !retained(rr),
+		pass: newPass(rr),
+	}
+}
+
+// wroteNothing is a restore that never wrote in the cloud: its source was never
+// resolved, or it only verified the backup.
+func (s *restoreDeletion) wroteNothing() bool {
+	return s.rr.Status.Source == nil || s.rr.Spec.VerifyOnly
+}
+
+// summary says what the deletion removed and kept, for its event.
+func (s *restoreDeletion) summary() string {
+	if s.wroteNothing() {
+		return "nothing was written"
+	}
+	done := s.removed
+	if db := s.rr.Spec.Database; !s.undo && db != nil {
+		done = append(done, "instance "+db.TargetInstanceID+" kept")
+	}
+	if len(done) == 0 {
+		return "nothing to remove"
+	}
+	return strings.Join(done, "; ")
+}
+
+// closeRestoreDeletion stores the status if a step changed it, then, when every step
+// finished, removes the finalizer (the object goes), and then runs the queued effects.
+// A failed write keeps the effects: nothing is announced that did not happen, and the
+// next pass repeats the steps, which are idempotent.
+func (r *RestoreRequestReconciler) closeRestoreDeletion(ctx context.Context, s *restoreDeletion, finished bool) error {
+	if !equality.Semantic.DeepEqual(s.base.Status, s.rr.Status) {
+		if err := s.storeStatus(ctx, r.Status(), s.rr); err != nil {
+			return err
+		}
+	}
+	if finished {
+		original := s.rr.DeepCopy()
+		controllerutil.RemoveFinalizer(s.rr, RestoreFinalizer)
+		if err := client.IgnoreNotFound(r.Patch(ctx, s.rr, client.MergeFrom(original))); err != nil {
+			return fmt.Errorf("remove restore finalizer: %w", err)
+		}
+	}
+	s.runEffects()
+	return nil
+}
+
+// cancelRestoreCopy stops the restore's copy job, if one runs in this process.
+func (r *RestoreRequestReconciler) cancelRestoreCopy(_ context.Context, s *restoreDeletion) (stepResult, error) {
+	r.jobs.Cancel(s.rr.UID)
+	return stepDone, nil
+}
+
+// forgetDeletedRestore frees the restore's slot and what this process holds for it.
+// Right away, not as an effect: nothing in the status says the slot is held, and
+// other requests of the project may start as soon as it is free.
+func (r *RestoreRequestReconciler) forgetDeletedRestore(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	project, err := r.Slots.ProjectOfNamespace(ctx, s.rr.Namespace)
 	if err != nil {
 		project = "" // unknown: no slot to free
 	}
-	r.forgetRestore(ctx, rr, project)
-	if !controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
-		return ctrl.Result{}, nil
+	r.forgetRestore(ctx, s.rr, project)
+	return stepDone, nil
+}
+
+// holdsRestoreFinalizer stops the pass when the finalizer is gone: the cleanup is
+// done (or was removed by hand), and the object goes without another look.
+func holdsRestoreFinalizer(_ context.Context, s *restoreDeletion) (stepResult, error) {
+	if !controllerutil.ContainsFinalizer(s.rr, RestoreFinalizer) {
+		return stepResult{}, nil
 	}
-	if wait := r.awaitHistory(ctx, rr); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	prov, err := r.restoreProvider(ctx, rr)
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("cancel restore: %w", err)
-	}
-	summary, err := r.cancelRestore(ctx, rr, prov)
-	if err != nil {
-		r.restoreWarning(rr, backupv1alpha1.ReasonCleanupFailed, "Cancel", "Removing what the restore created failed, will retry: %v", err)
-		return ctrl.Result{}, err
-	}
-	ctrl.LoggerFrom(ctx).Info("restore deleted", "removed", summary)
-	r.restoreNormal(rr, backupv1alpha1.ReasonRestoreCancelled, "Delete", "RestoreRequest deleted: %s", summary)
-	original := rr.DeepCopy()
-	controllerutil.RemoveFinalizer(rr, RestoreFinalizer)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, rr, client.MergeFrom(original)))
+	return stepDone, nil
 }
 
 // historyWaitRecheck is how often a deletion waiting for the history row looks again
 // when no Archived change wakes it (the database is down).
 const historyWaitRecheck = 30 * time.Second
 
-// awaitHistory keeps a Succeeded RestoreRequest's finalizer until its history row is
-// written: the row is what refuses the same restore re-applied from Git after this
-// deletion, so letting the object go first (a controller restart between success and
-// archival) would let that restore run again over live data. It returns how long to
-// wait; zero when there is nothing to wait for: no history database, another phase,
-// a verifyOnly restore (it wrote nothing), or the row written or refused for good.
-func (r *RestoreRequestReconciler) awaitHistory(ctx context.Context, rr *backupv1alpha1.RestoreRequest) time.Duration {
+// awaitRestoreHistory keeps a Succeeded RestoreRequest's finalizer until its history
+// row is written: the row is what refuses the same restore re-applied from Git after
+// this deletion, so letting the object go first (a controller restart between success
+// and archival) would let that restore run again over live data. There is nothing to
+// wait for without a history database, in another phase, for a verifyOnly restore (it
+// wrote nothing), or once the row is written or refused for good.
+func (r *RestoreRequestReconciler) awaitRestoreHistory(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	rr := s.rr
 	if r.Archiver == nil || rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded || rr.Spec.VerifyOnly || r.Archiver.HistorySettled(rr) {
-		return 0
+		return stepDone, nil
 	}
-	r.archiveRestore(rr)
-	ctrl.LoggerFrom(ctx).Info("deletion waits for the restore's history row")
-	r.restoreNormal(rr, backupv1alpha1.ReasonAwaitingHistory, "Delete",
-		"Waiting for the restore's row in the history database before letting the RestoreRequest go: it is what refuses this restore if it is applied again")
-	return historyWaitRecheck
+	s.after(func() {
+		r.archiveRestore(rr)
+		ctrl.LoggerFrom(ctx).Info("deletion waits for the restore's history row")
+		r.restoreNormal(rr, backupv1alpha1.ReasonAwaitingHistory, "Delete",
+			"Waiting for the restore's row in the history database before letting the RestoreRequest go: it is what refuses this restore if it is applied again")
+	})
+	return stepResult{requeueAfter: historyWaitRecheck}, nil
 }
 
-// cancelRestore removes what the restore created, as reconcileRestoreDelete describes,
-// and says what it did. Every removal is idempotent, so a retry resumes.
-func (r *RestoreRequestReconciler) cancelRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, prov provider.Provider) (string, error) {
+// resolveDeletionProvider resolves the provider the cleanup removes through. An error
+// keeps everything and is retried.
+func (r *RestoreRequestReconciler) resolveDeletionProvider(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	prov, err := r.restoreProvider(ctx, s.rr)
+	if err != nil {
+		return stepResult{}, fmt.Errorf("cancel restore: %w", err)
+	}
+	s.prov = prov
+	return stepDone, nil
+}
+
+// removeRestoredInstance deletes the instance an unfinished restore started. The
+// provider deletes it only if its owner tags name this restore; another's is kept.
+func (r *RestoreRequestReconciler) removeRestoredInstance(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	db := s.rr.Spec.Database
+	if s.wroteNothing() || !s.undo || db == nil || !mayHaveStartedInstance(s.rr) {
+		return stepDone, nil
+	}
+	err := s.prov.DeleteDatabaseInstance(ctx, db.TargetInstanceID, restoreOwner(s.rr))
+	r.observeCall("DeleteDatabaseInstance", err)
+	switch {
+	case err == nil:
+		s.removed = append(s.removed, "deleted instance "+db.TargetInstanceID)
+	case provider.KindOf(err) == provider.KindConflict:
+		s.removed = append(s.removed, "kept instance "+db.TargetInstanceID+": its owner tags do not name this restore")
+	default:
+		return stepResult{}, r.restoreCleanupFailed(s, fmt.Errorf("delete instance %s: %w", db.TargetInstanceID, err))
+	}
+	return stepDone, nil
+}
+
+// mayHaveStartedInstance is a restore that created its instance, or may have: also
+// when created was not stored yet (a crash right after the call) once the source is
+// verified, since the instance is created right after.
+func mayHaveStartedInstance(rr *backupv1alpha1.RestoreRequest) bool {
 	st := rr.Status
-	if st.Source == nil || rr.Spec.VerifyOnly {
-		return "nothing was written", nil
+	return st.Database != nil && st.Database.Created || st.IsConditionTrue(backupv1alpha1.ConditionSourceVerified)
+}
+
+// removeRestoredFiles removes, part by part, the keys the restore's record lists (only
+// for an unfinished restore not marked retain), each part once its keys are gone, and
+// then the record's claim. A recorded key outside the target prefix is an error: that
+// part's keys and the rest of the record are kept.
+func (r *RestoreRequestReconciler) removeRestoredFiles(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	rec := recordOf(s.rr)
+	if s.wroteNothing() || s.rr.Spec.DocumentLibrary == nil || rec.bucket == "" {
+		return stepDone, nil
 	}
-	rec := recordOf(rr)
-	undo := st.Phase != backupv1alpha1.RestorePhaseSucceeded && !retained(rr)
-	var done []string
-	if db := rr.Spec.Database; undo && db != nil && (st.Database != nil && st.Database.Created || st.IsConditionTrue(backupv1alpha1.ConditionSourceVerified)) {
-		// Also when created was not stored yet (a crash right after the call): the
-		// provider deletes the instance only if its owner tags name this restore.
-		err := prov.DeleteDatabaseInstance(ctx, db.TargetInstanceID, restoreOwner(rr))
-		r.observeCall("DeleteDatabaseInstance", err)
-		switch {
-		case err == nil:
-			done = append(done, "deleted instance "+db.TargetInstanceID)
-		case provider.KindOf(err) == provider.KindConflict:
-			done = append(done, "kept instance "+db.TargetInstanceID+": its owner tags do not name this restore")
-		default:
-			return "", fmt.Errorf("delete instance %s: %w", db.TargetInstanceID, err)
-		}
-	}
-	if rr.Spec.DocumentLibrary != nil && rec.bucket != "" {
-		removed := 0
-		err := r.recordedEntries(ctx, prov, rec, func(partKey string, entries []inventory.Entry) error {
-			keys := make([]string, len(entries))
-			for i, e := range entries {
-				keys[i] = e.StoredKey
+	removed := 0
+	err := r.recordedEntries(ctx, s.prov, rec, func(partKey string, entries []inventory.Entry) error {
+		if s.undo && len(entries) > 0 {
+			if err := deleteObjects(ctx, s.prov, rec.target, storedKeys(entries), r.observeCall); err != nil {
+				return err
 			}
-			if undo && len(keys) > 0 {
-				if err := deleteObjects(ctx, prov, rec.target, keys, r.observeCall); err != nil {
-					return err
-				}
-				removed += len(keys)
-			}
-			return deleteObjects(ctx, prov, rec.bucket, []string{partKey}, r.observeCall)
-		})
-		if err != nil {
-			return "", err
+			removed += len(entries)
 		}
-		if err := deleteObjects(ctx, prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}, r.observeCall); err != nil {
-			return "", err
-		}
-		if undo {
-			done = append(done, fmt.Sprintf("removed the %d objects the restore wrote to s3://%s/%s", removed, rec.target, rr.Spec.DocumentLibrary.TargetKeyPrefix()))
-		} else {
-			done = append(done, "restored objects kept")
-		}
-		done = append(done, "removed the restore record "+rec.location())
+		return deleteObjects(ctx, s.prov, rec.bucket, []string{partKey}, r.observeCall)
+	})
+	if err == nil {
+		err = deleteObjects(ctx, s.prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}, r.observeCall)
 	}
-	if !undo && rr.Spec.Database != nil {
-		done = append(done, "instance "+rr.Spec.Database.TargetInstanceID+" kept")
+	if err != nil {
+		return stepResult{}, r.restoreCleanupFailed(s, err)
 	}
-	if len(done) == 0 {
-		return "nothing to remove", nil
+	if s.undo {
+		s.removed = append(s.removed, fmt.Sprintf("removed the %d objects the restore wrote to s3://%s/%s", removed, rec.target, rec.targetPrefix))
+	} else {
+		s.removed = append(s.removed, "restored objects kept")
 	}
-	return strings.Join(done, "; "), nil
+	s.removed = append(s.removed, "removed the restore record "+rec.location())
+	return stepDone, nil
+}
+
+// storedKeys are the target keys of a record part's entries.
+func storedKeys(entries []inventory.Entry) []string {
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = e.StoredKey
+	}
+	return keys
+}
+
+// restoreCleanupFailed queues the warning that the cleanup failed and will retry, and
+// returns err for the retry.
+func (r *RestoreRequestReconciler) restoreCleanupFailed(s *restoreDeletion, err error) error {
+	s.after(func() {
+		r.restoreWarning(s.rr, backupv1alpha1.ReasonCleanupFailed, "Cancel", "Removing what the restore created failed, will retry: %v", err)
+	})
+	return err
+}
+
+// announceRestoreDeleted queues the event saying what the deletion did, released once
+// the finalizer is removed.
+func (r *RestoreRequestReconciler) announceRestoreDeleted(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	summary := s.summary()
+	s.after(func() {
+		ctrl.LoggerFrom(ctx).Info("restore deleted", "removed", summary)
+		r.restoreNormal(s.rr, backupv1alpha1.ReasonRestoreCancelled, "Delete", "RestoreRequest deleted: %s", summary)
+	})
+	return stepDone, nil
 }
