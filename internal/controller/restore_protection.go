@@ -3,9 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,28 +53,6 @@ func (r *BackupRequestReconciler) restoresReading(ctx context.Context, br *backu
 		names = append(names, rr.Namespace+"/"+rr.Name)
 	}
 	return names, nil
-}
-
-// waitForRestores reports whether br's artefacts must stay because restores read
-// them, recording why (once) in the ArtifactsRemoved condition and an event.
-func (r *BackupRequestReconciler) waitForRestores(ctx context.Context, br *backupv1alpha1.BackupRequest, action string) (bool, error) {
-	readers, err := r.restoresReading(ctx, br)
-	if err != nil || len(readers) == 0 {
-		return false, err
-	}
-	msg := fmt.Sprintf("%s waits: RestoreRequest %s reads this backup; it goes on when the restore ends", action, strings.Join(readers, ", "))
-	c := br.Status.Condition(backupv1alpha1.ConditionArtifactsRemoved)
-	if c != nil && c.Reason == string(backupv1alpha1.ReasonInUseByRestore) && c.Message == msg {
-		return true, nil
-	}
-	if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonInUseByRestore, msg, r.Clock.Now())
-	}); err != nil {
-		return true, client.IgnoreNotFound(err)
-	}
-	ctrl.LoggerFrom(ctx).Info("artefacts kept while restores read them", "restores", readers)
-	r.normalEvent(br, backupv1alpha1.ReasonInUseByRestore, action, "%s", msg)
-	return true, nil
 }
 
 // restoreEndedHandler maps a RestoreRequest to the BackupRequest it reads: by name, or

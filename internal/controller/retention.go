@@ -2,19 +2,15 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -53,87 +49,6 @@ func (r *BackupRequestReconciler) expiry(br *backupv1alpha1.BackupRequest, compl
 	return metav1.NewTime(completed.Add(time.Duration(days) * 24 * time.Hour))
 }
 
-// reconcileRetention removes a Succeeded or Failed backup's artefacts once it expires,
-// keeping the newest successful backups of its project and environment.
-func (r *BackupRequestReconciler) reconcileRetention(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	if br.Status.Phase == backupv1alpha1.PhaseExpired {
-		if r.Options.DeleteExpired {
-			return ctrl.Result{}, client.IgnoreNotFound(r.Delete(ctx, br))
-		}
-		return ctrl.Result{}, nil
-	}
-	// A scheduled backup's schedule may take over its expiry (RetentionAnnotation): a
-	// successful one it keeps waits for its word, one it drops expires now.
-	expireNow := br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionExpire
-	if !expireNow && br.Status.Phase == backupv1alpha1.PhaseSucceeded &&
-		br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionBySchedule {
-		return ctrl.Result{}, nil
-	}
-	// One the schedule dropped goes straight to the removal below, with the same checks
-	// as an expiry by date.
-	if !expireNow && br.Status.ExpiresAt == nil {
-		if !br.Status.HasArtifacts() {
-			return ctrl.Result{}, nil // refused before its first write: nothing will ever expire
-		}
-		completed := r.Clock.Now()
-		if br.Status.CompletionTime != nil {
-			completed = br.Status.CompletionTime.Time
-		}
-		expires := r.expiry(br, completed)
-		if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.ExpiresAt = &expires }); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	if !expireNow {
-		if wait := br.Status.ExpiresAt.Sub(r.Clock.Now()); wait > 0 {
-			return admission.Recheck(min(wait, r.Options.RetentionCheckInterval)), nil
-		}
-	}
-	if br.Status.Phase == backupv1alpha1.PhaseSucceeded {
-		keep, err := r.amongNewestSucceeded(ctx, br)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if keep {
-			if c := br.Status.Condition(backupv1alpha1.ConditionArtifactsRemoved); c == nil || c.Reason != string(backupv1alpha1.ReasonKeptAsNewest) {
-				msg := fmt.Sprintf("expired, but kept: it is among the %d newest successful backups of %s/%s", r.Options.RetentionMinKept, br.Spec.ProjectID, br.Spec.Environment)
-				if err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-					st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonKeptAsNewest, msg, r.Clock.Now())
-				}); err != nil {
-					return ctrl.Result{}, err
-				}
-			}
-			return admission.Recheck(r.Options.RetentionCheckInterval), nil
-		}
-	}
-	if wait, err := r.waitForRestores(ctx, br, "Expiry"); err != nil {
-		return ctrl.Result{}, err
-	} else if wait {
-		// Woken when the restore ends (restoreEndedHandler); the recheck is a safety net.
-		return admission.Recheck(r.Options.RetentionCheckInterval), nil
-	}
-	removed, err := r.removeArtifacts(ctx, br)
-	if p, pending := isSweepPending(err); pending {
-		return ctrl.Result{RequeueAfter: p.after}, nil
-	}
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.SetAsExpired(removed, r.Clock.Now())
-	})
-	if err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	ctrl.LoggerFrom(ctx).Info("backup expired", "removed", removed)
-	r.normalEvent(br, backupv1alpha1.ReasonExpired, "Expire", "Backup expired: %s", removed)
-	r.archive(br)
-	if r.Options.DeleteExpired {
-		return ctrl.Result{}, client.IgnoreNotFound(r.Delete(ctx, br))
-	}
-	return ctrl.Result{}, nil
-}
-
 // amongNewestSucceeded reports whether fewer than RetentionMinKept successful backups
 // of the same project and environment completed after br.
 func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *backupv1alpha1.BackupRequest) (bool, error) {
@@ -156,31 +71,6 @@ func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *
 	return newer < r.Options.RetentionMinKept, nil
 }
 
-// removeArtifacts deletes what the backup provably wrote (all idempotent) unless the
-// retain policy is set: its snapshot when the snapshot's tags name this backup, and
-// under its claimed destination only the objects its inventories list plus its own
-// inventory, manifest and claim. A failure is shown as a condition, a Warning event
-// and a metric, and returned so the workqueue retries with backoff.
-func (r *BackupRequestReconciler) removeArtifacts(ctx context.Context, br *backupv1alpha1.BackupRequest) (string, error) {
-	if retained(br) {
-		return "artefacts kept (deletion-policy: retain)", nil
-	}
-	if !br.Status.HasArtifacts() {
-		return "nothing to remove", nil
-	}
-	var done []string
-	var errs []error
-	prov, err := r.Providers.Get(string(br.Spec.Provider))
-	if err != nil {
-		// The backup wrote artefacts through a provider this manager no longer has
-		// (a changed configuration): keep them and retry, never read it as "nothing".
-		errs = append(errs, fmt.Errorf("spec.provider %q: no such provider in this manager, so the artefacts are kept: %w", br.Spec.Provider, err))
-	} else {
-		done, errs = r.removeEach(ctx, br, prov)
-	}
-	return r.reportRemoval(ctx, br, done, errs)
-}
-
 // removeEach removes the snapshot and the claimed objects, collecting what was done
 // and what failed.
 func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (done []string, errs []error) {
@@ -192,14 +82,7 @@ func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1al
 		}
 	}
 	if claim := br.Status.Claim; claim != nil {
-		var summary string
-		var err error
-		if incremental(br) {
-			summary, err = r.removeFromRepository(ctx, br, prov, claim)
-		} else {
-			summary, err = r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
-		}
-		if err != nil {
+		if summary, err := r.removeClaimed(ctx, br, prov, claim); err != nil {
 			errs = append(errs, err)
 		} else {
 			done = append(done, summary)
@@ -208,37 +91,14 @@ func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1al
 	return done, errs
 }
 
-// reportRemoval records the outcome of a removal: a pending sweep, a failure
-// (condition, Warning event, metric, and the error so the workqueue retries) or the
-// summary of what was removed.
-func (r *BackupRequestReconciler) reportRemoval(ctx context.Context, br *backupv1alpha1.BackupRequest, done []string, errs []error) (string, error) {
-	if pending, ok := isSweepPending(errors.Join(errs...)); ok && len(errs) == 1 {
-		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonSweeping, pending.why, r.Clock.Now())
-		}); perr != nil {
-			return "", perr
-		}
-		return "", pending
+// removeClaimed removes what the backup stored under its claimed destination, the
+// way its mode stored it: an Incremental backup through its repository, a Full one
+// object by object.
+func (r *BackupRequestReconciler) removeClaimed(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error) {
+	if incremental(br) {
+		return r.removeFromRepository(ctx, br, prov, claim)
 	}
-	if err := errors.Join(errs...); err != nil {
-		if r.Metrics != nil {
-			r.Metrics.RetentionFailed(br)
-		}
-		r.warningEvent(br, backupv1alpha1.ReasonCleanupFailed, "Cleanup", "Removing backup artefacts failed, will retry: %v", err)
-		if perr := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-			st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionFalse, backupv1alpha1.ReasonCleanupFailed, err.Error(), r.Clock.Now())
-		}); perr != nil {
-			return "", errors.Join(err, perr)
-		}
-		return "", fmt.Errorf("remove backup artefacts: %w", err)
-	}
-	summary := strings.Join(done, "; ")
-	if r.Metrics != nil {
-		r.Metrics.RetentionDeleted(br)
-	}
-	return summary, r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
-		st.SetCondition(backupv1alpha1.ConditionArtifactsRemoved, metav1.ConditionTrue, backupv1alpha1.ReasonRemoved, summary, r.Clock.Now())
-	})
+	return r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
 }
 
 // removeSnapshot deletes the snapshot only when its owner tags name this backup.
@@ -290,42 +150,11 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
 			continue // not ours to read, nor to delete
 		}
-		if incremental(br) {
-			if err := deleteObjects(ctx, prov, bucket, []string{p.Key}, r.observeCall); err != nil {
-				return "", err
-			}
-			continue
-		}
-		data, err := provider.ReadSmallObject(ctx, prov, bucket, p.Key)
-		if provider.IsNotFound(err) {
-			continue
-		}
+		n, err := r.removePart(ctx, br, prov, bucket, prefix, p.Key)
 		if err != nil {
-			return "", fmt.Errorf("read inventory part: %w", err)
-		}
-		var keys []string
-		var foreign error
-		if _, err := inventory.Read(data, func(e inventory.Entry) error {
-			// The copy stores every key under data/ (any key there, ".." segments
-			// included, is literal and stays there); a line that is not was not written
-			// by it. Refused, not skipped: deleting the rest and then the part would
-			// hide it for good.
-			if !layout.IsDataKey(e.StoredKey) {
-				foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is not under %s, so the objects it lists are kept",
-					bucket, p.Key, e.StoredKey, layout.DataDir)
-				return foreign
-			}
-			keys = append(keys, prefix+e.StoredKey)
-			return nil
-		}); foreign != nil {
-			return "", foreign
-		} else if err != nil {
-			return "", fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, p.Key, err)
-		}
-		if err := deleteObjects(ctx, prov, bucket, append(keys, p.Key), r.observeCall); err != nil {
 			return "", err
 		}
-		removed += len(keys)
+		removed += n
 	}
 	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
 		return "", err
@@ -337,6 +166,52 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		return "removed the backup's inventory and own files under " + where, nil
 	}
 	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where), nil
+}
+
+// removePart removes one inventory part of the backup and, for a Full backup, the
+// objects it lists, returning how many objects it removed besides the part. An
+// Incremental backup's part lists stored objects of its repository, which other
+// backups share: only the part goes, and the sweep sees to the objects.
+func (r *BackupRequestReconciler) removePart(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix, key string) (int, error) {
+	if incremental(br) {
+		return 0, deleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
+	}
+	return r.removeFullPart(ctx, prov, bucket, prefix, key)
+}
+
+// removeFullPart deletes the objects a Full backup's inventory part lists, then the
+// part itself, so an interrupted removal resumes where it stopped.
+func (r *BackupRequestReconciler) removeFullPart(ctx context.Context, prov provider.Provider, bucket, prefix, key string) (int, error) {
+	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
+	if provider.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read inventory part: %w", err)
+	}
+	var keys []string
+	var foreign error
+	if _, err := inventory.Read(data, func(e inventory.Entry) error {
+		// The copy stores every key under data/ (any key there, ".." segments
+		// included, is literal and stays there); a line that is not was not written
+		// by it. Refused, not skipped: deleting the rest and then the part would
+		// hide it for good.
+		if !layout.IsDataKey(e.StoredKey) {
+			foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is not under %s, so the objects it lists are kept",
+				bucket, key, e.StoredKey, layout.DataDir)
+			return foreign
+		}
+		keys = append(keys, prefix+e.StoredKey)
+		return nil
+	}); foreign != nil {
+		return 0, foreign
+	} else if err != nil {
+		return 0, fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, key, err)
+	}
+	if err := deleteObjects(ctx, prov, bucket, append(keys, key), r.observeCall); err != nil {
+		return 0, err
+	}
+	return len(keys), nil
 }
 
 // deleteOwnManifest deletes the manifest at key when it is this backup's.
@@ -362,68 +237,4 @@ func deleteObjects(ctx context.Context, prov provider.Provider, bucket string, k
 		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
 	}
 	return nil
-}
-
-// reconcileDelete stops running work, frees the slot, removes the artefacts (unless
-// retained or already expired) and only then lets the object go.
-func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
-	r.jobs.Cancel(br.UID)
-	r.slots.Release(ctx, br)
-	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
-		return ctrl.Result{}, nil
-	}
-	keep, why, err := r.deletedWithSchedule(ctx, br)
-	if err != nil {
-		// Unsure whether the schedule is going: keep everything and ask again.
-		return ctrl.Result{}, err
-	}
-	if keep {
-		r.warningEvent(br, backupv1alpha1.ReasonKeptWithSchedule, "Delete", "BackupRequest deleted with its schedule: artefacts kept (%s)", why)
-	} else if br.Status.Phase != backupv1alpha1.PhaseExpired {
-		if !retained(br) {
-			if wait, err := r.waitForRestores(ctx, br, "Deletion"); err != nil {
-				return ctrl.Result{}, err
-			} else if wait {
-				return admission.Recheck(r.Options.RetentionCheckInterval), nil
-			}
-		}
-		removed, err := r.removeArtifacts(ctx, br)
-		if p, pending := isSweepPending(err); pending {
-			return ctrl.Result{RequeueAfter: p.after}, nil
-		}
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		r.normalEvent(br, backupv1alpha1.ReasonRemoved, "Delete", "BackupRequest deleted: %s", removed)
-	}
-	original := br.DeepCopy()
-	controllerutil.RemoveFinalizer(br, CleanupFinalizer)
-	r.writes.forget(client.ObjectKeyFromObject(br))
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, br, client.MergeFrom(original)))
-}
-
-// deletedWithSchedule reports whether br is being deleted because its schedule is:
-// it still has the schedule's controller reference (the schedule's finalizer removes
-// it before the schedule goes), and that schedule is being deleted or already gone (a
-// schedule of the same name with another uid is another schedule). The garbage
-// collector deletes such backups when the schedule is deleted in the foreground (Argo
-// CD's default when it prunes); deleting a schedule must leave its backups' data, so
-// their artefacts are kept. A failed read is returned, never taken for "not deleted
-// with its schedule": that answer deletes the artefacts.
-func (r *BackupRequestReconciler) deletedWithSchedule(ctx context.Context, br *backupv1alpha1.BackupRequest) (keep bool, why string, err error) {
-	ref := metav1.GetControllerOf(br)
-	if ref == nil || ref.Kind != "BackupSchedule" {
-		return false, "", nil
-	}
-	sched := &backupv1alpha1.BackupSchedule{}
-	err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: br.Namespace, Name: ref.Name}, sched)
-	switch {
-	case apierrors.IsNotFound(err), err == nil && sched.UID != ref.UID:
-		return true, "its BackupSchedule " + ref.Name + " is gone", nil
-	case err != nil:
-		return false, "", fmt.Errorf("read BackupSchedule %s to know whether the backup goes with it: %w", ref.Name, err)
-	case !sched.DeletionTimestamp.IsZero():
-		return true, "its BackupSchedule " + ref.Name + " is being deleted", nil
-	}
-	return false, "", nil
 }
