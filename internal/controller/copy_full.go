@@ -70,3 +70,15 @@ func (f *fullCopy) describeCopy(st *backupv1alpha1.DocumentLibraryBackupStatus, 
 // before there were modes.
 func (f *fullCopy) describeManifest(*manifest.DocumentLibraryInfo, *backupv1alpha1.DocumentLibraryBackupStatus) {
 }
+
+// removeArtifacts removes the objects the backup's inventory lists and its own files.
+func (f *fullCopy) removeArtifacts(ctx context.Context, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error) {
+	return f.r.removeClaimedObjects(ctx, f.br, prov, claim.Bucket, claim.Prefix)
+}
+
+// ownsListedObjects: every object a Full inventory lists is under the backup's claim.
+func (f *fullCopy) ownsListedObjects() bool { return true }
+
+func (f *fullCopy) removedSummary(where string, removed int) string {
+	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where)
+}

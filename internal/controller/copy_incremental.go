@@ -89,3 +89,17 @@ func (c *incrementalCopy) describeManifest(info *manifest.DocumentLibraryInfo, s
 	info.RepositoryPrefix = c.prefix
 	info.Mode, info.ObjectsCopied, info.ObjectsReferenced = manifest.ModeIncremental, st.ObjectsCopied, st.ObjectsReferenced
 }
+
+// removeArtifacts removes the backup's own files and reference, then sweeps the
+// repository of what no remaining backup references.
+func (c *incrementalCopy) removeArtifacts(ctx context.Context, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error) {
+	return c.r.removeFromRepository(ctx, c.br, prov, claim)
+}
+
+// ownsListedObjects: an Incremental inventory lists repository objects other backups
+// share; the sweep sees to them.
+func (c *incrementalCopy) ownsListedObjects() bool { return false }
+
+func (c *incrementalCopy) removedSummary(where string, _ int) string {
+	return "removed the backup's inventory and own files under " + where
+}

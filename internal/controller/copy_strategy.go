@@ -12,9 +12,10 @@ import (
 )
 
 // copyStrategy is what one mode of document-library backup does differently: where
-// its copy stores the objects, what it must hold while it reads them, and what it
-// records in status and the manifest. The copy step and the manifest step ask it
-// instead of testing the mode, so a mode is decided once, by strategyFor.
+// its copy stores the objects, what it must hold while it reads them, what it records
+// in status and the manifest, and what removing the backup removes. The copy step,
+// the manifest step and retention ask it instead of testing the mode, so a mode is
+// decided once, by strategyFor.
 type copyStrategy interface {
 	// checkSpec refuses, from the spec alone, a source this mode would read its own
 	// output from, beyond the destination overlap every mode refuses.
@@ -38,6 +39,14 @@ type copyStrategy interface {
 	describeCopy(st *backupv1alpha1.DocumentLibraryBackupStatus, result *copyjob.Result) string
 	// describeManifest adds what this mode records to the manifest's documentLibrary.
 	describeManifest(info *manifest.DocumentLibraryInfo, st *backupv1alpha1.DocumentLibraryBackupStatus)
+	// removeArtifacts removes what the backup stored: under its claim, and for its
+	// mode, wherever else.
+	removeArtifacts(ctx context.Context, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error)
+	// ownsListedObjects reports whether the objects an inventory part lists are the
+	// backup's own, to delete with it, rather than shared with other backups.
+	ownsListedObjects() bool
+	// removedSummary says what removing the claimed destination where removed.
+	removedSummary(where string, removed int) string
 }
 
 // copyRun is what one copy run hands its strategy.
