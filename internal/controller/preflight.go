@@ -60,13 +60,8 @@ func (r *BackupRequestReconciler) checkDocumentLibrary(br *backupv1alpha1.Backup
 			"spec.documentLibrary.destinationPrefix %q overlaps spec.documentLibrary.sourcePrefix %q in bucket %s: the backup would write into the document library it copies; choose a destination outside s3://%s/%s",
 			dl.DestinationPrefix, dl.SourcePrefix, source, source, from)}
 	}
-	if dl.Incremental() {
-		repoBucket, repoPrefix := r.repositoryOf(br)
-		if provider.LocationsOverlap(source, from, repoBucket, repoPrefix) {
-			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
-				"spec.documentLibrary.sourcePrefix %q overlaps the repository s3://%s/%s that an Incremental backup writes to: the copy would read its own output; choose a spec.documentLibrary.sourcePrefix outside it or spec.documentLibrary.mode Full",
-				dl.SourcePrefix, repoBucket, repoPrefix)}
-		}
+	if err := r.strategyFor(br).checkSpec(); err != nil {
+		return err
 	}
 	if _, err := provider.NewExcluder(dl.ExcludePatterns, dl.ExcludeGeneratedFiles); err != nil {
 		// Compiled again by the copy, after the claim: a malformed pattern must fail here.

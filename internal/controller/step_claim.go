@@ -27,10 +27,9 @@ func (r *BackupRequestReconciler) reconcileClaim(ctx context.Context, s *backupS
 	if err != nil {
 		return stepResult{}, err
 	}
-	if claim != nil && incremental(br) {
-		// Before the copy reads the repository, so every sweep from now on reads this
-		// backup's inventory.
-		if err := r.writeRepositoryRef(ctx, s); err != nil {
+	if claim != nil {
+		// Before the copy reads anything (an Incremental backup's repository).
+		if err := r.strategyFor(br).register(ctx, s); err != nil {
 			return stepResult{}, err
 		}
 	}

@@ -17,70 +17,78 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
-	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
 
 // reconcileCopy runs the document-library copy as a background job and refreshes
 // status.documentLibrary every ProgressInterval until the job ends. After a restart
 // the job is simply started again: the provider skips objects already copied. It
-// owns the DocumentLibraryCopied condition and status.documentLibrary.
+// owns the DocumentLibraryCopied condition and status.documentLibrary. What differs
+// by mode is asked of the backup's copyStrategy.
 func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupScope) (stepResult, error) {
 	br, st := s.br, s.status()
-	dl := br.Spec.DocumentLibrary
-	if dl == nil || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
+	if br.Spec.DocumentLibrary == nil || st.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryCopied) {
 		return stepDone, nil
 	}
-	// repoBucket and repoPrefix are an Incremental backup's repository.
-	repoBucket, repoPrefix := r.repositoryOf(br)
+	strategy := r.strategyFor(br)
 	job, running := r.jobs.Get(br.UID)
 	if !running {
-		to := layout.DataPrefix(dl.DestinationKeyPrefix())
-		if dl.Incremental() {
-			// The repository is read once the copy starts and referenced until the
-			// inventory is written: no sweep may run in between.
-			ok, blocker, err := r.locks.AcquireShared(ctx, repoBucket, repoPrefix, lockHolder(br))
-			if err != nil {
-				return stepResult{}, err
-			}
-			if !ok {
-				st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForRepository,
-					fmt.Sprintf("waiting for %s to finish with s3://%s/%s", blocker, repoBucket, repoPrefix), s.now)
-				return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
-			}
-			to = repoPrefix
-		}
-		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
-			fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, to), s.now)
-		job = r.jobs.Start(ctx, br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
-		s.after(func() {
-			r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
-		})
-	}
-
-	finished, result, copyErr := job.Done()
-	if !finished {
-		p := job.Progress()
-		progress := &backupv1alpha1.DocumentLibraryBackupStatus{
-			ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
-			ObjectsReferenced: p.ObjectsReferenced, BytesReferenced: p.BytesReferenced,
-		}
-		// Nothing counted yet (the job just started) is not worth a write.
-		if st.DocumentLibrary != nil || *progress != (backupv1alpha1.DocumentLibraryBackupStatus{}) {
-			st.DocumentLibrary = progress
-		}
-		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
-	}
-
-	if dl.Incremental() {
-		// The inventory is written (or the copy is over): the repository may be swept.
-		if err := r.locks.ReleaseShared(ctx, repoBucket, repoPrefix, lockHolder(br)); err != nil {
+		waiting, err := strategy.reserve(ctx)
+		if err != nil {
 			return stepResult{}, err
 		}
+		if waiting != "" {
+			st.SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForRepository, waiting, s.now)
+			return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
+		}
+		job = r.startCopy(ctx, s, strategy)
 	}
+	finished, result, copyErr := job.Done()
+	if !finished {
+		recordCopyProgress(st, job.Progress())
+		return stepResult{requeueAfter: r.Options.ProgressInterval}, nil
+	}
+	if err := strategy.release(ctx); err != nil {
+		return stepResult{}, err
+	}
+	if err := r.checkCopy(br, result, copyErr); err != nil {
+		return stepResult{}, err
+	}
+	r.recordCopied(s, strategy, result)
+	return stepDone, nil
+}
+
+// startCopy starts the copy job, saying where it copies to.
+func (r *BackupRequestReconciler) startCopy(ctx context.Context, s *backupScope, strategy copyStrategy) *copyjob.Job {
+	br, dl := s.br, s.br.Spec.DocumentLibrary
+	s.status().SetCondition(backupv1alpha1.ConditionDocumentLibraryCopied, metav1.ConditionFalse, backupv1alpha1.ReasonCopying,
+		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, strategy.target()), s.now)
+	job := r.jobs.Start(ctx, br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
+	s.after(func() {
+		r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
+	})
+	return job
+}
+
+// recordCopyProgress puts a running copy's counts in status.
+func recordCopyProgress(st *backupv1alpha1.BackupRequestStatus, p provider.CopyProgress) {
+	progress := &backupv1alpha1.DocumentLibraryBackupStatus{
+		ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
+		ObjectsReferenced: p.ObjectsReferenced, BytesReferenced: p.BytesReferenced,
+	}
+	// Nothing counted yet (the job just started) is not worth a write.
+	if st.DocumentLibrary != nil || *progress != (backupv1alpha1.DocumentLibraryBackupStatus{}) {
+		st.DocumentLibrary = progress
+	}
+}
+
+// checkCopy refuses a finished copy that failed, or whose inventory does not list
+// what it stored; the job is forgotten so the next pass starts the copy again.
+func (r *BackupRequestReconciler) checkCopy(br *backupv1alpha1.BackupRequest, result *copyjob.Result, copyErr error) error {
+	dl := br.Spec.DocumentLibrary
 	if copyErr != nil {
 		r.jobs.Forget(br.UID) // the next pass starts the copy again
 		r.observeCall("CopyObjectStorage", copyErr)
-		return stepResult{}, fmt.Errorf("copy document library: %w", copyErr)
+		return fmt.Errorf("copy document library: %w", copyErr)
 	}
 	res, inv := result.Copy, result.Inventory
 	if stored := res.ObjectsCopied + res.ObjectsSkipped + result.ObjectsReferenced; inv.Objects != stored {
@@ -90,23 +98,24 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 		// copyErr is nil here: the call is counted as the failure it is.
 		r.observeCall("CopyObjectStorage", provider.NewError(provider.KindInvalidState, "CopyObjectStorage",
 			string(dl.SourceBucket)+"/"+dl.SourceKeyPrefix(), mismatch))
-		return stepResult{}, mismatch
+		return mismatch
 	}
+	return nil
+}
+
+// recordCopied records a finished, checked copy: status.documentLibrary, the
+// DocumentLibraryCopied condition, and after the status write the metrics and event.
+func (r *BackupRequestReconciler) recordCopied(s *backupScope, strategy copyStrategy, result *copyjob.Result) {
+	br, st := s.br, s.status()
+	res, inv := result.Copy, result.Inventory
 	// Totals are what the inventory lists: exactly what the backup holds.
 	st.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupStatus{
-		Mode: backupv1alpha1.ModeFull, ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
+		ObjectsTotal: inv.Objects, ObjectsCopied: res.ObjectsCopied, ObjectsSkipped: res.ObjectsSkipped,
 		ObjectsExcluded: res.ObjectsExcluded, BytesCopied: res.BytesCopied, TotalSizeBytes: inv.Bytes,
 		ObjectsReferenced: result.ObjectsReferenced, BytesReferenced: result.BytesReferenced,
 		InventoryRun: inv.Run, Consistency: backupv1alpha1.ConsistencyLive,
 	}
-	msg := fmt.Sprintf("%d objects (%s) at the destination: %d copied, %d already there, %d excluded",
-		inv.Objects, manifest.HumanBytes(inv.Bytes), res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsExcluded)
-	if dl.Incremental() {
-		st.DocumentLibrary.Mode, st.DocumentLibrary.Repository = backupv1alpha1.ModeIncremental, fmt.Sprintf("s3://%s/%s", repoBucket, repoPrefix)
-		msg = fmt.Sprintf("%d objects (%s) in the repository %s: %d copied (%s), %d already stored and referenced (%s), %d excluded",
-			inv.Objects, manifest.HumanBytes(inv.Bytes), st.DocumentLibrary.Repository, res.ObjectsCopied, manifest.HumanBytes(res.BytesCopied),
-			result.ObjectsReferenced, manifest.HumanBytes(result.BytesReferenced), res.ObjectsExcluded)
-	}
+	msg := strategy.describeCopy(st.DocumentLibrary, result)
 	if res.ObjectsVanished > 0 {
 		msg += fmt.Sprintf(", %d deleted from the source while the copy ran", res.ObjectsVanished)
 	}
@@ -131,17 +140,17 @@ func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupSc
 		r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
 			inv.Objects, manifest.HumanBytes(inv.Bytes))
 	})
-	return stepDone, nil
 }
 
 // copyFunc captures what the job needs, so it does not share the reconciler's object.
 // The job writes the run's inventory as the copy goes, and flushes it even when the
 // copy fails or is cancelled: cleanup deletes only what an inventory lists. When the
 // source bucket is versioned the copy reads the versions current at the backup's
-// point in time (pointInTime), in both modes.
+// point in time (pointInTime), in both modes; how it stores them is the strategy's.
 func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, prov provider.Provider) copyjob.Func {
 	br = br.DeepCopy()
 	dl := br.Spec.DocumentLibrary
+	strategy := r.strategyFor(br)
 	bucket, prefix := string(dl.DestinationBucket), dl.DestinationKeyPrefix()
 	started := r.Clock.Now()
 	run := layout.RunID(started)
@@ -159,42 +168,13 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 			return nil, err
 		}
 		inv := inventory.NewWriter(prov, bucket, prefix, run, clk)
-		record := func(e inventory.Entry) { inv.Add(invCtx, e) }
 		result := &copyjob.Result{PointInTime: asOf}
-		var copyErr error
 		// excluded counts the objects the exclusions left out before the provider's
 		// copy saw them; the provider counts those it left out itself.
-		var excluded int64
-		if dl.Incremental() {
-			repoBucket, repoPrefix := r.repositoryOf(br)
-			var res *repository.BackupResult
-			res, copyErr = repository.Backup(ctx, prov, repository.BackupOptions{
-				SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(), Exclude: excluder, AsOf: asOf,
-				Bucket: repoBucket, Prefix: repoPrefix, Concurrency: r.Options.CopyConcurrency, MultipartThreshold: r.Options.MultipartThreshold,
-				Record: record, Progress: progress, BackupUID: string(br.UID), BackupPrefix: prefix,
-			})
-			if res != nil {
-				result.Copy, result.ObjectsReferenced, result.BytesReferenced = res.Copy, res.ObjectsReferenced, res.BytesReferenced
-				excluded = res.ObjectsExcluded
-			}
-		} else {
-			req := provider.ObjectStorageCopyRequest{
-				SourceBucket:          string(dl.SourceBucket),
-				SourcePrefix:          dl.SourceKeyPrefix(),
-				DestinationBucket:     bucket,
-				DestinationPrefix:     layout.DataPrefix(prefix),
-				ExcludePatterns:       append([]string(nil), dl.ExcludePatterns...),
-				ExcludeGeneratedFiles: dl.ExcludeGeneratedFiles,
-				Concurrency:           r.Options.CopyConcurrency,
-				MultipartThreshold:    r.Options.MultipartThreshold,
-				Progress:              progress,
-				Stored:                func(o provider.StoredObject) { record(inventory.FromStored(o, prefix)) },
-			}
-			if asOf != nil {
-				req.Objects = copyItems(provider.WalkSelected(ctx, prov, req.SourceBucket, req.SourcePrefix, asOf, excluder, &excluded))
-			}
-			result.Copy, copyErr = prov.CopyObjectStorage(ctx, req)
-		}
+		excluded, copyErr := strategy.copy(ctx, copyRun{
+			prov: prov, prefix: prefix, asOf: asOf, excluder: excluder, progress: progress,
+			record: func(e inventory.Entry) { inv.Add(invCtx, e) },
+		}, result)
 		if result.Copy == nil {
 			result.Copy = &provider.ObjectStorageCopyResult{}
 		}

@@ -116,10 +116,7 @@ func (r *BackupRequestReconciler) documentLibraryInfo(ctx context.Context, br *b
 		t := st.PointInTime.UTC()
 		info.PointInTime = &t
 	}
-	if dl.Incremental() {
-		_, info.RepositoryPrefix = r.repositoryOf(br)
-		info.Mode, info.ObjectsCopied, info.ObjectsReferenced = manifest.ModeIncremental, st.ObjectsCopied, st.ObjectsReferenced
-	}
+	r.strategyFor(br).describeManifest(info, st)
 	ref := &manifest.InventoryInfo{Format: manifest.InventoryFormat, Parts: []manifest.InventoryPart{}}
 	for _, o := range listed {
 		rel := strings.TrimPrefix(o.Key, prefix)
