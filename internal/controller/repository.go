@@ -22,11 +22,6 @@ func (r *BackupRequestReconciler) repositoryOf(br *backupv1alpha1.BackupRequest)
 	return string(br.Spec.DocumentLibrary.DestinationBucket), repository.Prefix(br.Spec.ProjectID, br.Spec.Environment)
 }
 
-// incremental reports whether br stores its files in a repository.
-func incremental(br *backupv1alpha1.BackupRequest) bool {
-	return br.Spec.DocumentLibrary != nil && br.Spec.DocumentLibrary.Incremental()
-}
-
 // lockHolder is br as a shared holder of its repository's lock.
 func lockHolder(br *backupv1alpha1.BackupRequest) repolock.Holder {
 	return repolock.Holder{Namespace: br.Namespace, Name: br.Name, UID: string(br.UID)}

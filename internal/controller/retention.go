@@ -82,23 +82,13 @@ func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1al
 		}
 	}
 	if claim := br.Status.Claim; claim != nil {
-		if summary, err := r.removeClaimed(ctx, br, prov, claim); err != nil {
+		if summary, err := r.strategyFor(br).removeArtifacts(ctx, prov, claim); err != nil {
 			errs = append(errs, err)
 		} else {
 			done = append(done, summary)
 		}
 	}
 	return done, errs
-}
-
-// removeClaimed removes what the backup stored under its claimed destination, the
-// way its mode stored it: an Incremental backup through its repository, a Full one
-// object by object.
-func (r *BackupRequestReconciler) removeClaimed(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, claim *backupv1alpha1.ClaimStatus) (string, error) {
-	if incremental(br) {
-		return r.removeFromRepository(ctx, br, prov, claim)
-	}
-	return r.removeClaimedObjects(ctx, br, prov, claim.Bucket, claim.Prefix)
 }
 
 // removeSnapshot deletes the snapshot only when its owner tags name this backup.
@@ -145,12 +135,13 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	if err != nil {
 		return "", fmt.Errorf("list the inventory of %s: %w", where, err)
 	}
+	strategy := r.strategyFor(br)
 	removed := 0
 	for _, p := range parts {
 		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
 			continue // not ours to read, nor to delete
 		}
-		n, err := r.removePart(ctx, br, prov, bucket, prefix, p.Key)
+		n, err := r.removePart(ctx, strategy, prov, bucket, prefix, p.Key)
 		if err != nil {
 			return "", err
 		}
@@ -162,18 +153,16 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	if err := deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
 		return "", err
 	}
-	if incremental(br) {
-		return "removed the backup's inventory and own files under " + where, nil
-	}
-	return fmt.Sprintf("removed %d objects and the backup's own files under %s", removed, where), nil
+	return strategy.removedSummary(where, removed), nil
 }
 
-// removePart removes one inventory part of the backup and, for a Full backup, the
-// objects it lists, returning how many objects it removed besides the part. An
-// Incremental backup's part lists stored objects of its repository, which other
-// backups share: only the part goes, and the sweep sees to the objects.
-func (r *BackupRequestReconciler) removePart(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix, key string) (int, error) {
-	if incremental(br) {
+// removePart removes one inventory part of the backup and, when the strategy owns the
+// objects it lists (Full), those objects first, returning how many objects it removed
+// besides the part. An Incremental backup's part lists stored objects of its
+// repository, which other backups share: only the part goes, and the sweep sees to
+// the objects.
+func (r *BackupRequestReconciler) removePart(ctx context.Context, strategy copyStrategy, prov provider.Provider, bucket, prefix, key string) (int, error) {
+	if !strategy.ownsListedObjects() {
 		return 0, deleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
 	}
 	return r.removeFullPart(ctx, prov, bucket, prefix, key)
