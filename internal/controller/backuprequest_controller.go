@@ -143,7 +143,7 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	}
 	s := r.newScope(br, prov)
 	res, stepErr := runSteps(ctx, s, r.steps())
-	if err := r.close(ctx, s); err != nil {
+	if err := s.close(ctx, r.Status(), s.br, r.writes.record); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -88,7 +87,7 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	s := r.newScheduleScope(sched)
 	_, stepErr := runSteps(ctx, s, r.scheduleSteps())
-	if err := r.closeSchedule(ctx, s); err != nil {
+	if err := s.close(ctx, r.Status(), s.sched, nil); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
@@ -119,7 +118,7 @@ func (r *BackupScheduleReconciler) untilNextSlot(s *scheduleScope) time.Duration
 
 // scheduleScope is what one pass over a schedule works on, like backupScope: the
 // schedule, the pass's time, its parsed cron and its backups. Steps change the status
-// in memory; closeSchedule stores it in one write, then runs the queued effects.
+// in memory; the pass's close stores it in one write, then runs the queued effects.
 type scheduleScope struct {
 	sched    *backupv1alpha1.BackupSchedule
 	now      time.Time
@@ -129,24 +128,12 @@ type scheduleScope struct {
 }
 
 func (r *BackupScheduleReconciler) newScheduleScope(sched *backupv1alpha1.BackupSchedule) *scheduleScope {
-	p := newPass(sched)
+	p := newPass(sched, scheduleStatusOf)
 	sched.Status.ObservedGeneration = sched.Generation // stored with the pass's status
 	return &scheduleScope{sched: sched, pass: p, now: r.Clock.Now()}
 }
 
 func (s *scheduleScope) status() *backupv1alpha1.BackupScheduleStatus { return &s.sched.Status }
-
-// closeSchedule stores the status in one merge patch guarded by the resourceVersion
-// (a conflict fails the pass, which the next pass repeats), then runs the effects.
-func (r *BackupScheduleReconciler) closeSchedule(ctx context.Context, s *scheduleScope) error {
-	if !equality.Semantic.DeepEqual(s.base.Status, s.sched.Status) {
-		if err := s.storeStatus(ctx, r.Status(), s.sched); err != nil {
-			return err
-		}
-	}
-	s.runEffects()
-	return nil
-}
 
 // reconcileParse reads the schedule and time zone; an invalid one stops the pass
 // with Ready False (InvalidSchedule). It owns effectiveSchedule.

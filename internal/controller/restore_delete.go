@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -84,7 +83,7 @@ func newRestoreDeletion(rr *backupv1alpha1.RestoreRequest) *restoreDeletion {
 	return &restoreDeletion{
 		rr:   rr,
 		undo: rr.Status.Phase != backupv1alpha1.RestorePhaseSucceeded && !retained(rr),
-		pass: newPass(rr),
+		pass: newPass(rr, restoreStatusOf),
 	}
 }
 
@@ -114,10 +113,8 @@ func (s *restoreDeletion) summary() string {
 // A failed write keeps the effects: nothing is announced that did not happen, and the
 // next pass repeats the steps, which are idempotent.
 func (r *RestoreRequestReconciler) closeRestoreDeletion(ctx context.Context, s *restoreDeletion, finished bool) error {
-	if !equality.Semantic.DeepEqual(s.base.Status, s.rr.Status) {
-		if err := s.storeStatus(ctx, r.Status(), s.rr); err != nil {
-			return err
-		}
+	if err := s.storeIfChanged(ctx, r.Status(), s.rr, nil); err != nil {
+		return err
 	}
 	if finished {
 		original := s.rr.DeepCopy()

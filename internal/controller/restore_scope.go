@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
@@ -21,7 +20,7 @@ import (
 // backupScope: the request, the provider, the project of its namespace, the pass's
 // clock and the verified backup (loaded once per pass at most). Steps change the
 // status in memory, each only its own condition; the pass stores it in one write at
-// its end (closeRestore) and only then records the steps' events and other effects.
+// its end (the pass's close) and only then records the steps' events and other effects.
 type restoreScope struct {
 	rr      *backupv1alpha1.RestoreRequest
 	prov    provider.Provider
@@ -34,23 +33,10 @@ type restoreScope struct {
 
 func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, project string) *restoreScope {
 	rr.Status.ObservedGeneration = rr.Generation
-	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), pass: newPass(rr)}
+	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), pass: newPass(rr, restoreStatusOf)}
 }
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
-
-// closeRestore stores the status the steps changed in one merge patch guarded by the
-// resourceVersion, then runs the queued effects. A conflict fails the pass; the next
-// pass starts from the stored object and repeats its steps, which are idempotent.
-func (r *RestoreRequestReconciler) closeRestore(ctx context.Context, s *restoreScope) error {
-	if !equality.Semantic.DeepEqual(s.base.Status, s.rr.Status) {
-		if err := s.storeStatus(ctx, r.Status(), s.rr); err != nil {
-			return err
-		}
-	}
-	s.runEffects()
-	return nil
-}
 
 // patchRestoreStatus applies mutate to rr's status and writes it with a merge patch
 // guarded by the resourceVersion (the archiver writes the Archived condition

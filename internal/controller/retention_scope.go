@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,7 +43,7 @@ type retentionScope struct {
 
 // newRetentionScope starts an expiry or deletion pass over br.
 func (r *BackupRequestReconciler) newRetentionScope(br *backupv1alpha1.BackupRequest, action string) *retentionScope {
-	return &retentionScope{br: br, now: r.Clock.Now(), action: action, pass: newPass(br)}
+	return &retentionScope{br: br, now: r.Clock.Now(), action: action, pass: newPass(br, backupStatusOf)}
 }
 
 // change applies a status change in memory and keeps it for the pass's write.
@@ -73,7 +72,7 @@ func (s *retentionScope) stop(res ctrl.Result) stepResult {
 // artefacts cannot repeat its removal and say the same, so what it did is recorded
 // rather than redone. br is updated in place with the stored object.
 func (r *BackupRequestReconciler) closeRetention(ctx context.Context, s *retentionScope) error {
-	if len(s.changes) > 0 && !equality.Semantic.DeepEqual(s.base.Status, s.br.Status) {
+	if len(s.changes) > 0 && s.statusChanged(s.br) {
 		stored := s.base
 		if err := r.patchStatus(ctx, stored, func(st *backupv1alpha1.BackupRequestStatus) {
 			for _, mutate := range s.changes {
