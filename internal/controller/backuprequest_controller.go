@@ -252,7 +252,7 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 	}
 	r.slots.Release(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
-	r.warningEvent(br, reason, "Fail", "Backup failed: %s", message)
+	r.recorder().warning(br, reason, "Fail", "Backup failed: %s", message)
 	if r.Metrics != nil {
 		r.Metrics.Finished(br)
 	}

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -145,7 +144,7 @@ func (r *BackupScheduleReconciler) reconcileParse(_ context.Context, s *schedule
 		st.SetAsInvalid(err.Error(), s.now)
 		if was == nil || was.Reason != string(backupv1alpha1.ReasonInvalidSchedule) || was.Message != err.Error() {
 			s.after(func() {
-				r.scheduleEvent(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonInvalidSchedule, "Parse", "%s", err.Error())
+				r.recorder().event(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonInvalidSchedule, "Parse", "%s", err.Error())
 			})
 		}
 		return stepResult{}, nil
@@ -183,18 +182,6 @@ func (r *BackupScheduleReconciler) reconcileChildren(ctx context.Context, s *sch
 	return stepDone, nil
 }
 
-// scheduleEvent records an Event on the schedule, about related if set.
-func (r *BackupScheduleReconciler) scheduleEvent(sched *backupv1alpha1.BackupSchedule, related client.Object, eventType string, reason backupv1alpha1.Reason, action, note string, args ...any) {
-	if r.Recorder == nil {
-		return
-	}
-	var rel runtime.Object
-	if related != nil {
-		rel = related
-	}
-	r.Recorder.Eventf(sched, rel, eventType, string(reason), action, note, args...)
-}
-
 // reconcileScheduleDelete removes the schedule's owner reference from each of its
 // backups, so the garbage collector leaves them (and their data), then lets the
 // schedule go. To remove the backups too, delete them (docs/schedules.md).
@@ -207,7 +194,7 @@ func (r *BackupScheduleReconciler) reconcileScheduleDelete(ctx context.Context, 
 		return ctrl.Result{}, err
 	}
 	if orphaned > 0 {
-		r.scheduleEvent(sched, nil, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupsOrphaned, "Delete",
+		r.recorder().event(sched, nil, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupsOrphaned, "Delete",
 			"Schedule deleted: its %d backup(s) stay, with their data; delete them with kubectl delete backuprequests -l %s=%s",
 			orphaned, backupv1alpha1.ScheduleLabel, sched.Name)
 	}

@@ -55,7 +55,7 @@ func (r *BackupRequestReconciler) keepWithSchedule(ctx context.Context, s *reten
 	}
 	s.artifactsStay = true
 	s.after(func() {
-		r.warningEvent(s.br, backupv1alpha1.ReasonKeptWithSchedule, "Delete", "BackupRequest deleted with its schedule: artefacts kept (%s)", why)
+		r.recorder().warning(s.br, backupv1alpha1.ReasonKeptWithSchedule, "Delete", "BackupRequest deleted with its schedule: artefacts kept (%s)", why)
 	})
 	return stepDone, nil
 }
@@ -87,7 +87,7 @@ func (r *BackupRequestReconciler) removeBeforeDeletion(ctx context.Context, s *r
 	}
 	removed := s.removed
 	s.after(func() {
-		r.normalEvent(s.br, backupv1alpha1.ReasonRemoved, "Delete", "BackupRequest deleted: %s", removed)
+		r.recorder().normal(s.br, backupv1alpha1.ReasonRemoved, "Delete", "BackupRequest deleted: %s", removed)
 	})
 	return stepDone, nil
 }

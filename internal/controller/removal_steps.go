@@ -35,7 +35,7 @@ func (r *BackupRequestReconciler) waitForReaders(ctx context.Context, s *retenti
 	s.setArtifactsRemoved(metav1.ConditionFalse, backupv1alpha1.ReasonInUseByRestore, msg)
 	s.after(func() {
 		ctrl.LoggerFrom(ctx).Info("artefacts kept while restores read them", "restores", readers)
-		r.normalEvent(s.br, backupv1alpha1.ReasonInUseByRestore, s.action, "%s", msg)
+		r.recorder().normal(s.br, backupv1alpha1.ReasonInUseByRestore, s.action, "%s", msg)
 	})
 	return wait, nil
 }
@@ -84,7 +84,7 @@ func (r *BackupRequestReconciler) recordRemoval(s *retentionScope, done []string
 			if r.Metrics != nil {
 				r.Metrics.RetentionFailed(s.br)
 			}
-			r.warningEvent(s.br, backupv1alpha1.ReasonCleanupFailed, "Cleanup", "Removing backup artefacts failed, will retry: %v", err)
+			r.recorder().warning(s.br, backupv1alpha1.ReasonCleanupFailed, "Cleanup", "Removing backup artefacts failed, will retry: %v", err)
 		})
 		if pending, ok := isSweepPending(err); ok {
 			// A pending sweep beside another failure looks again when the sweep may go

@@ -117,7 +117,7 @@ func (r *BackupRequestReconciler) sweep(ctx context.Context, br *backupv1alpha1.
 		if r.Metrics != nil {
 			r.Metrics.Swept(br, res.Deleted, res.BytesDeleted)
 		}
-		r.normalEvent(br, backupv1alpha1.ReasonRepositorySwept, "Sweep", "Removed %d stored objects (%s) of %s that no backup references",
+		r.recorder().normal(br, backupv1alpha1.ReasonRepositorySwept, "Sweep", "Removed %d stored objects (%s) of %s that no backup references",
 			res.Deleted, manifest.HumanBytes(res.BytesDeleted), where)
 	}
 	if err != nil {

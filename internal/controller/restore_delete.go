@@ -172,7 +172,7 @@ func (r *RestoreRequestReconciler) awaitRestoreHistory(ctx context.Context, s *r
 	s.after(func() {
 		r.archiveRestore(rr)
 		ctrl.LoggerFrom(ctx).Info("deletion waits for the restore's history row")
-		r.restoreNormal(rr, backupv1alpha1.ReasonAwaitingHistory, "Delete",
+		r.recorder().normal(rr, backupv1alpha1.ReasonAwaitingHistory, "Delete",
 			"Waiting for the restore's row in the history database before letting the RestoreRequest go: it is what refuses this restore if it is applied again")
 	})
 	return stepResult{requeueAfter: historyWaitRecheck}, nil
@@ -264,7 +264,7 @@ func storedKeys(entries []inventory.Entry) []string {
 // returns err for the retry.
 func (r *RestoreRequestReconciler) restoreCleanupFailed(s *restoreDeletion, err error) error {
 	s.after(func() {
-		r.restoreWarning(s.rr, backupv1alpha1.ReasonCleanupFailed, "Cancel", "Removing what the restore created failed, will retry: %v", err)
+		r.recorder().warning(s.rr, backupv1alpha1.ReasonCleanupFailed, "Cancel", "Removing what the restore created failed, will retry: %v", err)
 	})
 	return err
 }
@@ -275,7 +275,7 @@ func (r *RestoreRequestReconciler) announceRestoreDeleted(ctx context.Context, s
 	summary := s.summary()
 	s.after(func() {
 		ctrl.LoggerFrom(ctx).Info("restore deleted", "removed", summary)
-		r.restoreNormal(s.rr, backupv1alpha1.ReasonRestoreCancelled, "Delete", "RestoreRequest deleted: %s", summary)
+		r.recorder().normal(s.rr, backupv1alpha1.ReasonRestoreCancelled, "Delete", "RestoreRequest deleted: %s", summary)
 	})
 	return stepDone, nil
 }

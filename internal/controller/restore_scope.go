@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
@@ -73,19 +72,6 @@ func (r *RestoreRequestReconciler) ensureRestoreFinalizer(ctx context.Context, r
 		return fmt.Errorf("add restore finalizer: %w", err)
 	}
 	return nil
-}
-
-// restoreNormal and restoreWarning record a Kubernetes Event on rr.
-func (r *RestoreRequestReconciler) restoreNormal(rr *backupv1alpha1.RestoreRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(rr, nil, corev1.EventTypeNormal, string(reason), action, note, args...)
-	}
-}
-
-func (r *RestoreRequestReconciler) restoreWarning(rr *backupv1alpha1.RestoreRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(rr, nil, corev1.EventTypeWarning, string(reason), action, note, args...)
-	}
 }
 
 func metav1Now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now()) }

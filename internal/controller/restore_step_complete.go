@@ -31,7 +31,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreCompletion(ctx context.Contex
 	s.after(func() {
 		r.forgetRestore(ctx, rr, s.project)
 		ctrl.LoggerFrom(ctx).Info("restore succeeded", "summary", summary)
-		r.restoreNormal(rr, backupv1alpha1.ReasonSucceeded, "Complete", "%s", summary)
+		r.recorder().normal(rr, backupv1alpha1.ReasonSucceeded, "Complete", "%s", summary)
 		r.recordRestoreEnd(rr)
 	})
 	return stepDone, nil

@@ -48,7 +48,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreDatabase(ctx context.Context,
 		msg := fmt.Sprintf("instance %s %s from snapshot %s", db.TargetInstanceID, verb, req.SnapshotID)
 		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringDatabase, msg, s.now)
 		s.after(func() {
-			r.restoreNormal(rr, backupv1alpha1.ReasonRestoringDatabase, "RestoreDatabase", "Database restore: %s", msg)
+			r.recorder().normal(rr, backupv1alpha1.ReasonRestoringDatabase, "RestoreDatabase", "Database restore: %s", msg)
 		})
 		return stepResult{requeueAfter: r.restorePollDelay(0)}, nil
 	}
@@ -71,7 +71,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreDatabase(ctx context.Context,
 		msg := fmt.Sprintf("instance %s is available at %s", db.TargetInstanceID, inst.Endpoint)
 		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseAvailable, msg, s.now)
 		s.after(func() {
-			r.restoreNormal(rr, backupv1alpha1.ReasonDatabaseAvailable, "RestoreDatabase", "Database restored: %s", msg)
+			r.recorder().normal(rr, backupv1alpha1.ReasonDatabaseAvailable, "RestoreDatabase", "Database restored: %s", msg)
 		})
 		return stepDone, nil
 	case provider.DatabaseInstanceFailed:

@@ -53,7 +53,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 		st.DocumentLibrary.RecordLocation = rec.location()
 		job = r.jobs.Start(ctx, rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
 		s.after(func() {
-			r.restoreNormal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
+			r.recorder().normal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
 		})
 	}
 
@@ -101,7 +101,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 			// What status says this restore wrote, in all its runs.
 			r.Metrics.Restored(rr, restored, restoredBytes)
 		}
-		r.restoreNormal(rr, backupv1alpha1.ReasonFilesRestored, "RestoreDocumentLibrary", "Document library restored: %s", msg)
+		r.recorder().normal(rr, backupv1alpha1.ReasonFilesRestored, "RestoreDocumentLibrary", "Document library restored: %s", msg)
 	})
 	return stepDone, nil
 }

@@ -31,7 +31,7 @@ func (r *RestoreRequestReconciler) reconcileRestorePending(ctx context.Context, 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("restore started", "project", project, "running", decision.Running, "limit", decision.Limit)
-	r.restoreNormal(rr, backupv1alpha1.ReasonStarted, "Start", "Restore started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, project)
+	r.recorder().normal(rr, backupv1alpha1.ReasonStarted, "Start", "Restore started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, project)
 	return admission.ContinueAfterStart(), nil
 }
 
@@ -50,7 +50,7 @@ func (r *RestoreRequestReconciler) waitForRestoreSlot(ctx context.Context, rr *b
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if ready == nil || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) {
-		r.restoreNormal(rr, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
+		r.recorder().normal(rr, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
 	}
 	return admission.Recheck(retryAfter), nil
 }

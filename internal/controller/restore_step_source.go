@@ -183,7 +183,7 @@ func (r *RestoreRequestReconciler) reconcileResolveSource(ctx context.Context, s
 		if r.Metrics != nil {
 			r.Metrics.RestoreStarted(rr)
 		}
-		r.restoreNormal(rr, backupv1alpha1.ReasonSourceVerified, "ResolveSource", "Backup %s of %s/%s resolved from %s; manifest and inventory checksums verify",
+		r.recorder().normal(rr, backupv1alpha1.ReasonSourceVerified, "ResolveSource", "Backup %s of %s/%s resolved from %s; manifest and inventory checksums verify",
 			m.BackupID, m.ProjectID, m.Environment, src.location)
 	})
 	return stepDone, nil

@@ -69,7 +69,7 @@ func (r *RestoreRequestReconciler) reconcileValidate(ctx context.Context, s *res
 		st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionFalse, reason, msg, s.now)
 		s.after(func() {
 			for i, p := range v.problems {
-				r.restoreWarning(rr, v.reasons[i], "Validate", "%s", p)
+				r.recorder().warning(rr, v.reasons[i], "Validate", "%s", p)
 			}
 		})
 		return stepResult{}, failWith(backupv1alpha1.ReasonValidationFailed, "%s", msg)
@@ -78,7 +78,7 @@ func (r *RestoreRequestReconciler) reconcileValidate(ctx context.Context, s *res
 	msg := fmt.Sprintf("backup %s verified and every target checked; nothing was written before this point", st.Source.BackupID)
 	st.SetCondition(backupv1alpha1.ConditionSourceVerified, metav1.ConditionTrue, backupv1alpha1.ReasonSourceVerified, msg, s.now)
 	s.after(func() {
-		r.restoreNormal(rr, backupv1alpha1.ReasonSourceVerified, "Validate", "Restore validated: %s", msg)
+		r.recorder().normal(rr, backupv1alpha1.ReasonSourceVerified, "Validate", "Restore validated: %s", msg)
 	})
 	// Stored before the first write: requeue at once for the next step.
 	return stepResult{requeueAfter: time.Nanosecond}, nil

@@ -89,6 +89,8 @@ func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *resto
 		msg += fmt.Sprintf(", snapshot %s available", m.Database.SnapshotID)
 	}
 	st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionTrue, backupv1alpha1.ReasonBackupIntact, msg, s.now)
-	s.after(func() { r.restoreNormal(rr, backupv1alpha1.ReasonBackupIntact, "Verify", "Backup verified: %s", msg) })
+	s.after(func() {
+		r.recorder().normal(rr, backupv1alpha1.ReasonBackupIntact, "Verify", "Backup verified: %s", msg)
+	})
 	return stepDone, nil
 }

@@ -238,7 +238,7 @@ func (r *RestoreRequestReconciler) failRestore(ctx context.Context, rr *backupv1
 	}
 	r.forgetRestore(ctx, rr, project)
 	ctrl.LoggerFrom(ctx).Info("restore failed", "reason", reason, "message", message)
-	r.restoreWarning(rr, reason, "Fail", "Restore failed: %s", message)
+	r.recorder().warning(rr, reason, "Fail", "Restore failed: %s", message)
 	r.recordRestoreEnd(rr)
 	return nil
 }

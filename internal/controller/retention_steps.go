@@ -124,7 +124,7 @@ func (r *BackupRequestReconciler) markExpired(ctx context.Context, s *retentionS
 	s.change(func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsExpired(removed, s.now) })
 	s.after(func() {
 		ctrl.LoggerFrom(ctx).Info("backup expired", "removed", removed)
-		r.normalEvent(s.br, backupv1alpha1.ReasonExpired, "Expire", "Backup expired: %s", removed)
+		r.recorder().normal(s.br, backupv1alpha1.ReasonExpired, "Expire", "Backup expired: %s", removed)
 		r.archive(s.br)
 	})
 	s.deleteObject = r.Options.DeleteExpired

@@ -30,7 +30,7 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
-	r.normalEvent(br, backupv1alpha1.ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
+	r.recorder().normal(br, backupv1alpha1.ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)
 	if r.Metrics != nil {
 		r.Metrics.Started(br)
 	}
@@ -66,7 +66,7 @@ func (r *BackupRequestReconciler) waitForSlot(ctx context.Context, br *backupv1a
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if ready == nil || ready.Reason != string(backupv1alpha1.ReasonWaitingForSlot) {
-		r.normalEvent(br, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
+		r.recorder().normal(br, backupv1alpha1.ReasonWaitingForSlot, "Queue", "%s", msg)
 	}
 	return admission.Recheck(r.slotRetryAfter(br)), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -35,17 +34,4 @@ func (r *BackupRequestReconciler) patchStatus(ctx context.Context, br *backupv1a
 	}
 	r.writes.record(br)
 	return nil
-}
-
-// normalEvent and warningEvent record a Kubernetes Event on br.
-func (r *BackupRequestReconciler) normalEvent(br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(br, nil, corev1.EventTypeNormal, string(reason), action, note, args...)
-	}
-}
-
-func (r *BackupRequestReconciler) warningEvent(br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(br, nil, corev1.EventTypeWarning, string(reason), action, note, args...)
-	}
 }

@@ -27,7 +27,7 @@ func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, s *ba
 	s.after(func() {
 		r.slots.Release(ctx, br)
 		ctrl.LoggerFrom(ctx).Info("backup succeeded", "summary", summary)
-		r.normalEvent(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
+		r.recorder().normal(br, backupv1alpha1.ReasonSucceeded, "Complete", "Backup succeeded: %s", summary)
 		if r.Metrics != nil {
 			r.Metrics.Finished(br)
 		}

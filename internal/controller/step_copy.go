@@ -64,7 +64,7 @@ func (r *BackupRequestReconciler) startCopy(ctx context.Context, s *backupScope,
 		fmt.Sprintf("copying s3://%s/%s to s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, strategy.target()), s.now)
 	job := r.jobs.Start(ctx, br.UID, event.GenericEvent{Object: br.DeepCopy()}, r.copyFunc(br, s.prov))
 	s.after(func() {
-		r.normalEvent(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
+		r.recorder().normal(br, backupv1alpha1.ReasonCopying, "CopyDocumentLibrary", "Copying document library from s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix())
 	})
 	return job
 }
@@ -137,7 +137,7 @@ func (r *BackupRequestReconciler) recordCopied(s *backupScope, strategy copyStra
 				r.Metrics.Referenced(br, result.ObjectsReferenced, result.BytesReferenced)
 			}
 		}
-		r.normalEvent(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
+		r.recorder().normal(br, backupv1alpha1.ReasonCopied, "CopyDocumentLibrary", "Document library copied: %d objects, %s",
 			inv.Objects, manifest.HumanBytes(inv.Bytes))
 	})
 }

@@ -70,7 +70,7 @@ func (r *BackupRequestReconciler) reconcileManifest(ctx context.Context, s *back
 	st.Manifest = &backupv1alpha1.ManifestStatus{Location: location, Checksum: m.Checksum}
 	st.SetCondition(backupv1alpha1.ConditionManifestWritten, metav1.ConditionTrue, backupv1alpha1.ReasonManifestWritten, "manifest written to "+location, s.now)
 	s.after(func() {
-		r.normalEvent(br, backupv1alpha1.ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
+		r.recorder().normal(br, backupv1alpha1.ReasonManifestWritten, "WriteManifest", "Manifest written to %s (%s)", location, m.Checksum)
 	})
 	return stepDone, nil
 }

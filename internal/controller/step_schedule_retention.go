@@ -58,7 +58,7 @@ func (r *BackupScheduleReconciler) reconcileScheduleRetention(ctx context.Contex
 			return stepResult{}, err
 		}
 		if want == backupv1alpha1.RetentionExpire {
-			r.scheduleEvent(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonRetentionExpiring, "Retention",
+			r.recorder().event(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonRetentionExpiring, "Retention",
 				"Backup %s (slot %s) is no longer kept by the schedule's retention; it expires now", br.Name, times[i].UTC().Format(time.RFC3339))
 		}
 	}

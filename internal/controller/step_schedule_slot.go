@@ -42,7 +42,7 @@ func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *schedul
 	if d.Missed > 0 {
 		st.RecordMissed(d.Missed, d.LastMissed)
 		s.after(func() {
-			r.scheduleEvent(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonMissedRuns, "Schedule",
+			r.recorder().event(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonMissedRuns, "Schedule",
 				"%d slot(s) missed (the controller reached them too late), the last at %s", d.Missed, d.LastMissed.UTC().Format(time.RFC3339))
 			if r.Metrics != nil {
 				r.Metrics.ScheduleMissed(sched, d.Missed)
@@ -53,7 +53,7 @@ func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *schedul
 		st.RecordSkipped(d.Skipped, d.SkipReason, d.SkipMessage)
 		if d.SkipReason == backupv1alpha1.ReasonConcurrencyForbidden {
 			s.after(func() {
-				r.scheduleEvent(sched, nil, corev1.EventTypeNormal, d.SkipReason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
+				r.recorder().event(sched, nil, corev1.EventTypeNormal, d.SkipReason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
 			})
 		}
 	}
@@ -138,7 +138,7 @@ func (r *BackupScheduleReconciler) runSlot(ctx context.Context, s *scheduleScope
 		st.Active = append(st.Active, br.Name)
 		s.after(func() {
 			ctrl.LoggerFrom(ctx).Info("scheduled backup created", "backup", br.Name, "slot", slot)
-			r.scheduleEvent(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupCreated, "Schedule",
+			r.recorder().event(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupCreated, "Schedule",
 				"Created backup %s for the slot %s", br.Name, slot.UTC().Format(time.RFC3339))
 		})
 		return nil
@@ -155,7 +155,7 @@ func (r *BackupScheduleReconciler) runSlot(ctx context.Context, s *scheduleScope
 			st.Active = append(st.Active, existing.Name)
 		}
 		s.after(func() {
-			r.scheduleEvent(sched, existing, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupAdopted, "Schedule",
+			r.recorder().event(sched, existing, corev1.EventTypeNormal, backupv1alpha1.ReasonBackupAdopted, "Schedule",
 				"Adopted backup %s, created for the slot %s by an earlier pass", existing.Name, slot.UTC().Format(time.RFC3339))
 		})
 		return nil
@@ -163,7 +163,7 @@ func (r *BackupScheduleReconciler) runSlot(ctx context.Context, s *scheduleScope
 	msg := fmt.Sprintf("a BackupRequest named %s exists and does not belong to this schedule; the slot is skipped", br.Name)
 	st.RecordSkipped(slot, backupv1alpha1.ReasonNameInUse, msg)
 	s.after(func() {
-		r.scheduleEvent(sched, existing, corev1.EventTypeWarning, backupv1alpha1.ReasonNameInUse, "Schedule", "%s", msg)
+		r.recorder().event(sched, existing, corev1.EventTypeWarning, backupv1alpha1.ReasonNameInUse, "Schedule", "%s", msg)
 	})
 	return nil
 }

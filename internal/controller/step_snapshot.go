@@ -62,7 +62,7 @@ func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, s *backupS
 		fmt.Sprintf("snapshot %s of instance %s is being created", res.SnapshotID, instance), s.now)
 	s.after(func() {
 		ctrl.LoggerFrom(ctx).Info("database snapshot started", "snapshot", res.SnapshotID, "adopted", res.Adopted)
-		r.normalEvent(br, backupv1alpha1.ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, instance)
+		r.recorder().normal(br, backupv1alpha1.ReasonSnapshotCreating, "CreateSnapshot", "Creating snapshot %s of database instance %s", res.SnapshotID, instance)
 	})
 	return stepResult{requeueAfter: r.Options.SnapshotPollInitial}, nil
 }
@@ -85,7 +85,7 @@ func (r *BackupRequestReconciler) pollSnapshot(ctx context.Context, s *backupSco
 		st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionTrue, backupv1alpha1.ReasonSnapshotAvailable,
 			fmt.Sprintf("snapshot %s is available (%s)", id, manifest.HumanBytes(snap.SizeBytes)), s.now)
 		s.after(func() {
-			r.normalEvent(br, backupv1alpha1.ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
+			r.recorder().normal(br, backupv1alpha1.ReasonSnapshotAvailable, "CreateSnapshot", "Snapshot %s is available", id)
 		})
 		return stepDone, nil
 	case provider.SnapshotFailed, provider.SnapshotDeleting:
