@@ -138,8 +138,10 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	}
 	// Normally already there (added before the claim); kept for requests started by
 	// an older controller.
-	if err := r.ensureFinalizer(ctx, br); err != nil {
+	if added, err := addFinalizer(ctx, r.Client, br, CleanupFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	} else if added {
+		r.writes.record(br)
 	}
 	s := r.newScope(br, prov)
 	res, stepErr := runSteps(ctx, s, r.steps())

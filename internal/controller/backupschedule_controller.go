@@ -77,12 +77,8 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if !sched.DeletionTimestamp.IsZero() {
 		return r.reconcileScheduleDelete(ctx, sched)
 	}
-	if !controllerutil.ContainsFinalizer(sched, OrphanFinalizer) {
-		original := sched.DeepCopy()
-		controllerutil.AddFinalizer(sched, OrphanFinalizer)
-		if err := r.Patch(ctx, sched, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
+	if _, err := addFinalizer(ctx, r.Client, sched, OrphanFinalizer); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := r.newScheduleScope(sched)
 	_, stepErr := runSteps(ctx, s, r.scheduleSteps())
@@ -198,10 +194,8 @@ func (r *BackupScheduleReconciler) reconcileScheduleDelete(ctx context.Context, 
 			"Schedule deleted: its %d backup(s) stay, with their data; delete them with kubectl delete backuprequests -l %s=%s",
 			orphaned, backupv1alpha1.ScheduleLabel, sched.Name)
 	}
-	original := sched.DeepCopy()
-	controllerutil.RemoveFinalizer(sched, OrphanFinalizer)
-	if err := r.Patch(ctx, sched, client.MergeFrom(original)); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := removeFinalizer(ctx, r.Client, sched, OrphanFinalizer); err != nil {
+		return ctrl.Result{}, err
 	}
 	if r.Metrics != nil {
 		r.Metrics.ScheduleForgotten(sched.Namespace, sched.Name)

@@ -28,10 +28,8 @@ func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backu
 	if err != nil || !s.letGo {
 		return res, err
 	}
-	original := br.DeepCopy()
-	controllerutil.RemoveFinalizer(br, CleanupFinalizer)
 	r.writes.forget(client.ObjectKeyFromObject(br))
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, br, client.MergeFrom(original)))
+	return ctrl.Result{}, removeFinalizer(ctx, r.Client, br, CleanupFinalizer)
 }
 
 // deletionSteps are the steps of a deletion, in order; a step that stops or fails

@@ -117,10 +117,8 @@ func (r *RestoreRequestReconciler) closeRestoreDeletion(ctx context.Context, s *
 		return err
 	}
 	if finished {
-		original := s.rr.DeepCopy()
-		controllerutil.RemoveFinalizer(s.rr, RestoreFinalizer)
-		if err := client.IgnoreNotFound(r.Patch(ctx, s.rr, client.MergeFrom(original))); err != nil {
-			return fmt.Errorf("remove restore finalizer: %w", err)
+		if err := removeFinalizer(ctx, r.Client, s.rr, RestoreFinalizer); err != nil {
+			return err
 		}
 	}
 	s.runEffects()

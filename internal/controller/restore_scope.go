@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -56,20 +55,6 @@ func (r *RestoreRequestReconciler) patchRestoreStatus(ctx context.Context, rr *b
 	})
 	if err != nil {
 		return fmt.Errorf("patch status of restore %s/%s: %w", rr.Namespace, rr.Name, err)
-	}
-	return nil
-}
-
-// ensureRestoreFinalizer adds the cancel finalizer (rr is updated in place) before
-// the restore's first write in the cloud.
-func (r *RestoreRequestReconciler) ensureRestoreFinalizer(ctx context.Context, rr *backupv1alpha1.RestoreRequest) error {
-	if controllerutil.ContainsFinalizer(rr, RestoreFinalizer) {
-		return nil
-	}
-	original := rr.DeepCopy()
-	controllerutil.AddFinalizer(rr, RestoreFinalizer)
-	if err := r.Patch(ctx, rr, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("add restore finalizer: %w", err)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 // shared with backups; waiting restores go ahead of waiting backups (admission.Before).
 // It adds the cancel finalizer first, so a restore is never started without it.
 func (r *RestoreRequestReconciler) reconcileRestorePending(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
-	if err := r.ensureRestoreFinalizer(ctx, rr); err != nil {
+	if _, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	decision, err := r.Slots.AcquireRestore(ctx, project, rr)

@@ -189,7 +189,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 	if err != nil {
 		return r.handleRestoreError(ctx, rr, project, err)
 	}
-	if err := r.ensureRestoreFinalizer(ctx, rr); err != nil {
+	if _, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := r.newRestoreScope(rr, prov, project)

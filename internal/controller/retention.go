@@ -8,7 +8,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
@@ -24,20 +23,6 @@ const CleanupFinalizer = "backup.liferay.cloud/cleanup"
 // artefacts of a backup, or what a restore created.
 func retained(obj metav1.Object) bool {
 	return strings.EqualFold(obj.GetAnnotations()[backupv1alpha1.DeletionPolicyAnnotation], "retain")
-}
-
-// ensureFinalizer adds the cleanup finalizer (br is updated in place).
-func (r *BackupRequestReconciler) ensureFinalizer(ctx context.Context, br *backupv1alpha1.BackupRequest) error {
-	if controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
-		return nil
-	}
-	original := br.DeepCopy()
-	controllerutil.AddFinalizer(br, CleanupFinalizer)
-	if err := r.Patch(ctx, br, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("add cleanup finalizer: %w", err)
-	}
-	r.writes.record(br)
-	return nil
 }
 
 // expiry is completionTime + retention days.
