@@ -2,13 +2,10 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -36,27 +33,14 @@ func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreReq
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
 
-// patchRestoreStatus applies mutate to rr's status and writes it with a merge patch
-// guarded by the resourceVersion (the archiver writes the Archived condition
-// concurrently); on a conflict it re-reads the object and applies mutate again.
+// patchRestoreStatus is patchStatusRetrying for a RestoreRequest's status (the
+// archiver writes the Archived condition concurrently); mutate's conditions carry
+// the generation.
 func (r *RestoreRequestReconciler) patchRestoreStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
-	first := true
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(rr), rr); err != nil {
-				return err
-			}
-		}
-		first = false
-		original := rr.DeepCopy()
+	return patchStatusRetrying(ctx, r.APIReader, r.Status(), rr, func(rr *backupv1alpha1.RestoreRequest) {
 		rr.Status.ObservedGeneration = rr.Generation
 		mutate(&rr.Status)
-		return r.Status().Patch(ctx, rr, client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{}))
 	})
-	if err != nil {
-		return fmt.Errorf("patch status of restore %s/%s: %w", rr.Namespace, rr.Name, err)
-	}
-	return nil
 }
 
 func metav1Now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now()) }
