@@ -169,11 +169,9 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 // handleStepError fails the backup on a permanent provider error and retries
 // (with the workqueue's backoff) on anything else.
 func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backupv1alpha1.BackupRequest, err error) (ctrl.Result, error) {
-	f, retry := verdictOf(ctx, err, func(err error) string { return actionableMessage(br, err) })
-	if f == nil {
-		return ctrl.Result{}, retry
-	}
-	return ctrl.Result{}, r.fail(ctx, br, f.reason, f.message)
+	return failureFunnel(ctx, err,
+		func(err error) string { return actionableMessage(br, err) },
+		func(f *failure) error { return r.fail(ctx, br, f.reason, f.message) })
 }
 
 // actionableMessage is a permanent provider error as a user should read it: the

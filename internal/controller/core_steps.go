@@ -63,6 +63,18 @@ func failWith(reason backupv1alpha1.Reason, format string, args ...any) error {
 	return &failure{reason: reason, message: fmt.Sprintf(format, args...)}
 }
 
+// failureFunnel is the one way a pass's error ends: a failure verdict (see verdictOf)
+// ends the request through fail, the kind's own phase and announcements; anything
+// else is returned for the workqueue's backoff. describe words a permanent provider
+// error for the kind's users.
+func failureFunnel(ctx context.Context, err error, describe func(error) string, fail func(*failure) error) (ctrl.Result, error) {
+	f, retry := verdictOf(ctx, err, describe)
+	if f == nil {
+		return ctrl.Result{}, retry
+	}
+	return ctrl.Result{}, fail(f)
+}
+
 // verdictOf sorts a step's error for a failure funnel: a failure verdict, or a
 // permanent provider error (described by describe), ends the request and is returned
 // as f; the object being gone is nothing to do (both nil); anything else is returned

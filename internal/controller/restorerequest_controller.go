@@ -219,11 +219,8 @@ func (r *RestoreRequestReconciler) restoreSteps() []func(context.Context, *resto
 // handleRestoreError is the failure funnel: a failure verdict or a permanent provider
 // error ends the restore in Failed; anything else is retried with the workqueue's backoff.
 func (r *RestoreRequestReconciler) handleRestoreError(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, err error) (ctrl.Result, error) {
-	f, retry := verdictOf(ctx, err, provider.Describe)
-	if f == nil {
-		return ctrl.Result{}, retry
-	}
-	return ctrl.Result{}, r.failRestore(ctx, rr, project, f.reason, f.message)
+	return failureFunnel(ctx, err, provider.Describe,
+		func(f *failure) error { return r.failRestore(ctx, rr, project, f.reason, f.message) })
 }
 
 // failRestore ends the restore in phase Failed: the copy stops, the slot is freed,
