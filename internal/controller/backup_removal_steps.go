@@ -76,7 +76,7 @@ func (r *BackupRequestReconciler) recordRemoval(s *retentionScope, done []string
 	err := errors.Join(errs...)
 	if pending, ok := isSweepPending(err); ok && len(errs) == 1 {
 		s.setArtifactsRemoved(metav1.ConditionFalse, backupv1alpha1.ReasonSweeping, pending.why)
-		return s.stop(ctrl.Result{RequeueAfter: pending.after}), nil
+		return s.stop(admission.Recheck(pending.after)), nil
 	}
 	if err != nil {
 		s.setArtifactsRemoved(metav1.ConditionFalse, backupv1alpha1.ReasonCleanupFailed, err.Error())
@@ -89,7 +89,7 @@ func (r *BackupRequestReconciler) recordRemoval(s *retentionScope, done []string
 		if pending, ok := isSweepPending(err); ok {
 			// A pending sweep beside another failure looks again when the sweep may go
 			// on, as it always has, rather than after the workqueue's backoff.
-			return s.stop(ctrl.Result{RequeueAfter: pending.after}), nil
+			return s.stop(admission.Recheck(pending.after)), nil
 		}
 		return stepResult{}, fmt.Errorf("remove backup artefacts: %w", err)
 	}
