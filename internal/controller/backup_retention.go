@@ -20,12 +20,6 @@ import (
 // CleanupFinalizer makes deleting a BackupRequest delete its cloud artefacts first.
 const CleanupFinalizer = "backup.liferay.cloud/cleanup"
 
-// retained reports whether the user asked (deletion-policy: retain) to keep the cloud
-// artefacts of a backup, or what a restore created.
-func retained(obj metav1.Object) bool {
-	return strings.EqualFold(obj.GetAnnotations()[backupv1alpha1.DeletionPolicyAnnotation], "retain")
-}
-
 // expiry is completionTime + retention days.
 func (r *BackupRequestReconciler) expiry(br *backupv1alpha1.BackupRequest, completed time.Time) metav1.Time {
 	days := r.Options.DefaultRetentionDays
