@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -114,11 +115,11 @@ func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backup
 		checks = append(checks, ownershipCheck{
 			resource: "source bucket " + source, field: "spec.documentLibrary.sourceBucket", op: "BucketTags",
 			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, source) },
-			command: bucketTagCommand(source, key, project),
+			command: artifact.BucketTagCommand(source, key, project),
 		}, ownershipCheck{
 			resource: "destination bucket " + dest, field: "spec.documentLibrary.destinationBucket", op: "BucketTags",
 			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, dest) },
-			command: bucketTagCommand(dest, key, project), shared: true,
+			command: artifact.BucketTagCommand(dest, key, project), shared: true,
 		})
 	}
 	var wg sync.WaitGroup
@@ -166,10 +167,6 @@ func notOwned(br *backupv1alpha1.BackupRequest, resource, field, found, key, com
 	return &failure{backupv1alpha1.ReasonResourceNotOwned, fmt.Sprintf(
 		"%s %s; if it is %s's, tag it %s=%s (%s), otherwise fix %s",
 		resource, has, br.Spec.ProjectID, key, br.Spec.ProjectID, command, field)}
-}
-
-func bucketTagCommand(bucket, key, project string) string {
-	return fmt.Sprintf("aws s3api put-bucket-tagging --bucket %s --tagging 'TagSet=[{Key=%s,Value=%s}]', keeping its other tags", bucket, key, project)
 }
 
 // destination is where a backup writes its objects: the document library's
@@ -278,14 +275,14 @@ func (r *BackupRequestReconciler) lookAtDestination(ctx context.Context, prov pr
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { look.claim, look.claimErr = readClaim(ctx, prov, bucket, prefix) })
+	wg.Go(func() { look.claim, look.claimErr = artifact.ReadClaim(ctx, prov, bucket, prefix) })
 	wg.Go(func() {
 		look.existing, look.listErr = prov.ListObjectsUpTo(ctx, bucket, prefix, 1)
 		r.observeCall("ListObjectsUpTo", look.listErr)
 	})
 	for i := range look.markers {
 		m := &look.markers[i]
-		wg.Go(func() { m.found, m.err = objectExists(ctx, prov, bucket, m.prefix+m.name) })
+		wg.Go(func() { m.found, m.err = artifact.ObjectExists(ctx, prov, bucket, m.prefix+m.name) })
 	}
 	wg.Wait()
 	return look
@@ -317,33 +314,4 @@ func (r *BackupRequestReconciler) checkOtherRequests(ctx context.Context, br *ba
 		}
 	}
 	return nil
-}
-
-// readClaim reads the claim record under prefix; nil when there is none.
-func readClaim(ctx context.Context, prov provider.Provider, bucket, prefix string) (*layout.Claim, error) {
-	data, err := provider.ReadSmallObject(ctx, prov, bucket, layout.ClaimKey(prefix))
-	if provider.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	claim, err := layout.ParseClaim(data)
-	if err != nil {
-		// Unreadable: someone else's object under our claim's name. Never ours.
-		return &layout.Claim{BackupID: "unknown (unreadable claim.json)"}, nil
-	}
-	return claim, nil
-}
-
-// objectExists reports whether bucket/key exists.
-func objectExists(ctx context.Context, prov provider.Provider, bucket, key string) (bool, error) {
-	rc, err := prov.DownloadObject(ctx, bucket, key)
-	if provider.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("look for s3://%s/%s: %w", bucket, key, err)
-	}
-	return true, rc.Close()
 }

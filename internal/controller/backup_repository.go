@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repolock"
@@ -89,7 +90,7 @@ func (r *BackupRequestReconciler) removeFromRepository(ctx context.Context, br *
 	if err != nil {
 		return "", err
 	}
-	if err := deleteObjects(ctx, prov, bucket, []string{prefix + repository.RefKey(string(br.UID))}, r.observeCall); err != nil {
+	if err := artifact.DeleteObjects(ctx, prov, bucket, []string{prefix + repository.RefKey(string(br.UID))}, r.observeCall); err != nil {
 		return "", err
 	}
 	swept, err := r.sweep(ctx, br, prov, bucket, prefix)

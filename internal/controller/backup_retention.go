@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -18,12 +19,6 @@ import (
 
 // CleanupFinalizer makes deleting a BackupRequest delete its cloud artefacts first.
 const CleanupFinalizer = "backup.liferay.cloud/cleanup"
-
-// retained reports whether the user asked (deletion-policy: retain) to keep the cloud
-// artefacts of a backup, or what a restore created.
-func retained(obj metav1.Object) bool {
-	return strings.EqualFold(obj.GetAnnotations()[backupv1alpha1.DeletionPolicyAnnotation], "retain")
-}
 
 // expiry is completionTime + retention days.
 func (r *BackupRequestReconciler) expiry(br *backupv1alpha1.BackupRequest, completed time.Time) metav1.Time {
@@ -105,7 +100,7 @@ func (r *BackupRequestReconciler) removeSnapshot(ctx context.Context, br *backup
 // backups share: only its parts are deleted, and the sweep sees to the objects.
 func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string) (string, error) {
 	where := fmt.Sprintf("s3://%s/%s", bucket, prefix)
-	claim, err := readClaim(ctx, prov, bucket, prefix)
+	claim, err := artifact.ReadClaim(ctx, prov, bucket, prefix)
 	if err != nil {
 		return "", fmt.Errorf("read the claim of %s: %w", where, err)
 	}
@@ -135,7 +130,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
 		return "", err
 	}
-	if err := deleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
+	if err := artifact.DeleteObjects(ctx, prov, bucket, []string{layout.ClaimKey(prefix)}, r.observeCall); err != nil {
 		return "", err
 	}
 	return strategy.removedSummary(where, removed), nil
@@ -148,7 +143,7 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 // the objects.
 func (r *BackupRequestReconciler) removePart(ctx context.Context, strategy copyStrategy, prov provider.Provider, bucket, prefix, key string) (int, error) {
 	if !strategy.ownsListedObjects() {
-		return 0, deleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
+		return 0, artifact.DeleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
 	}
 	return r.removeFullPart(ctx, prov, bucket, prefix, key)
 }
@@ -182,7 +177,7 @@ func (r *BackupRequestReconciler) removeFullPart(ctx context.Context, prov provi
 	} else if err != nil {
 		return 0, fmt.Errorf("inventory part s3://%s/%s is unreadable, so its objects are kept: %w", bucket, key, err)
 	}
-	if err := deleteObjects(ctx, prov, bucket, append(keys, key), r.observeCall); err != nil {
+	if err := artifact.DeleteObjects(ctx, prov, bucket, append(keys, key), r.observeCall); err != nil {
 		return 0, err
 	}
 	return len(keys), nil
@@ -200,15 +195,5 @@ func (r *BackupRequestReconciler) deleteOwnManifest(ctx context.Context, br *bac
 	if m, err := manifest.Parse(data); err != nil || m.BackupID != backupID(br) {
 		return nil // not ours: keep it
 	}
-	return deleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
-}
-
-// deleteObjects deletes the named keys and counts the call with observe.
-func deleteObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string, observe func(op string, err error)) error {
-	_, err := prov.DeleteObjects(ctx, bucket, keys)
-	observe("DeleteObjects", err)
-	if err != nil {
-		return fmt.Errorf("delete %d objects in s3://%s: %w", len(keys), bucket, err)
-	}
-	return nil
+	return artifact.DeleteObjects(ctx, prov, bucket, []string{key}, r.observeCall)
 }

@@ -226,6 +226,3 @@ func (r *BackupRequestReconciler) pointInTime(ctx context.Context, br *backupv1a
 	t := started.UTC()
 	return &t, nil
 }
-
-// inventoryFlushTimeout bounds the inventory writes of one copy run.
-const inventoryFlushTimeout = 10 * time.Minute

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -24,32 +23,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repolock"
 )
-
-// Cache indexes of BackupRequests: by spec.projectId (slots, retention) and by
-// destination bucket (destination checks), so no pass lists every BackupRequest.
-const (
-	projectIndex     = admission.ProjectIndex
-	destinationIndex = "spec.documentLibrary.destinationBucket"
-	// manifestIndex finds the BackupRequest a restore from a manifest URL reads.
-	manifestIndex = "status.manifest.location"
-)
-
-// indexers are the cache indexes of BackupRequests (RegisterIndexes registers them).
-var indexers = map[string]client.IndexerFunc{
-	projectIndex: admission.IndexProject,
-	destinationIndex: func(o client.Object) []string {
-		if dl := o.(*backupv1alpha1.BackupRequest).Spec.DocumentLibrary; dl != nil {
-			return []string{string(dl.DestinationBucket)}
-		}
-		return nil
-	},
-	manifestIndex: func(o client.Object) []string {
-		if m := o.(*backupv1alpha1.BackupRequest).Status.Manifest; m != nil && m.Location != "" {
-			return []string{m.Location}
-		}
-		return nil
-	},
-}
 
 // Archiver receives BackupRequests that reached a terminal phase; it must not block.
 type Archiver interface {
@@ -217,25 +190,6 @@ func specFieldOf(br *backupv1alpha1.BackupRequest, err error) string {
 	return ""
 }
 
-// reasonForProviderError maps a provider error kind to a condition reason.
-func reasonForProviderError(err error) backupv1alpha1.Reason {
-	switch provider.KindOf(err) {
-	case provider.KindNotFound:
-		return backupv1alpha1.ReasonNotFound
-	case provider.KindAccessDenied:
-		return backupv1alpha1.ReasonAccessDenied
-	case provider.KindConflict:
-		return backupv1alpha1.ReasonConflict
-	case provider.KindInvalidInput:
-		return backupv1alpha1.ReasonInvalidInput
-	case provider.KindNotSupported:
-		return backupv1alpha1.ReasonProviderNotSupported
-	case provider.KindQuotaExceeded:
-		return backupv1alpha1.ReasonQuotaExceeded
-	}
-	return backupv1alpha1.ReasonTransientError
-}
-
 func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupRequest) bool {
 	return br.Status.StartTime != nil && r.Clock.Since(br.Status.StartTime.Time) > r.Options.BackupDeadline
 }
@@ -318,19 +272,4 @@ func (r *BackupRequestReconciler) prepare(ctx context.Context) {
 	r.jobs = copyjob.NewRunner(ctx)
 	r.writes = newLastWrites()
 	r.locks = &repolock.Locks{Reader: r.APIReader, Client: r.Client, Namespace: r.Options.LockNamespace, Clock: r.Clock}
-}
-
-// phaseChanged passes creations, deletions and updates that change status.phase,
-// start deletion or change the retention a schedule set; progress-only status writes
-// do not wake the reconciler.
-type phaseChanged struct{ predicate.Funcs }
-
-func (phaseChanged) Update(e event.UpdateEvent) bool {
-	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
-	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
-	if !okOld || !okNew {
-		return true
-	}
-	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero() ||
-		oldBR.Annotations[backupv1alpha1.RetentionAnnotation] != newBR.Annotations[backupv1alpha1.RetentionAnnotation]
 }

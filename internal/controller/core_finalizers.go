@@ -3,9 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
 // addFinalizer adds the finalizer name to obj (updated in place) unless it is there,
@@ -33,4 +37,10 @@ func removeFinalizer[O client.Object](ctx context.Context, c client.Writer, obj 
 		return fmt.Errorf("remove finalizer %s: %w", name, err)
 	}
 	return nil
+}
+
+// retained reports whether the user asked (deletion-policy: retain) to keep the cloud
+// artefacts of a backup, or what a restore created.
+func retained(obj metav1.Object) bool {
+	return strings.EqualFold(obj.GetAnnotations()[backupv1alpha1.DeletionPolicyAnnotation], "retain")
 }

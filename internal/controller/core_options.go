@@ -133,3 +133,6 @@ func (o Options) WithDefaults() Options {
 	}
 	return o
 }
+
+// inventoryFlushTimeout bounds the inventory writes of one copy run.
+const inventoryFlushTimeout = 10 * time.Minute

@@ -93,3 +93,22 @@ func verdictOf(ctx context.Context, err error, describe func(error) string) (f *
 	ctrl.LoggerFrom(ctx).Info("transient error, retrying with backoff", "error", err.Error())
 	return nil, err
 }
+
+// reasonForProviderError maps a provider error kind to a condition reason.
+func reasonForProviderError(err error) backupv1alpha1.Reason {
+	switch provider.KindOf(err) {
+	case provider.KindNotFound:
+		return backupv1alpha1.ReasonNotFound
+	case provider.KindAccessDenied:
+		return backupv1alpha1.ReasonAccessDenied
+	case provider.KindConflict:
+		return backupv1alpha1.ReasonConflict
+	case provider.KindInvalidInput:
+		return backupv1alpha1.ReasonInvalidInput
+	case provider.KindNotSupported:
+		return backupv1alpha1.ReasonProviderNotSupported
+	case provider.KindQuotaExceeded:
+		return backupv1alpha1.ReasonQuotaExceeded
+	}
+	return backupv1alpha1.ReasonTransientError
+}

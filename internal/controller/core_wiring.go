@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
@@ -64,4 +66,19 @@ func requireDependencies(controller string, deps ...dependency) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// phaseChanged passes creations, deletions and updates that change status.phase,
+// start deletion or change the retention a schedule set; progress-only status writes
+// do not wake the reconciler.
+type phaseChanged struct{ predicate.Funcs }
+
+func (phaseChanged) Update(e event.UpdateEvent) bool {
+	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
+	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+	if !okOld || !okNew {
+		return true
+	}
+	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero() ||
+		oldBR.Annotations[backupv1alpha1.RetentionAnnotation] != newBR.Annotations[backupv1alpha1.RetentionAnnotation]
 }

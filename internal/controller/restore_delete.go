@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -227,15 +228,15 @@ func (r *RestoreRequestReconciler) removeRestoredFiles(ctx context.Context, s *r
 	removed := 0
 	err := r.recordedEntries(ctx, s.prov, rec, func(partKey string, entries []inventory.Entry) error {
 		if s.undo && len(entries) > 0 {
-			if err := deleteObjects(ctx, s.prov, rec.target, storedKeys(entries), r.observeCall); err != nil {
+			if err := artifact.DeleteObjects(ctx, s.prov, rec.target, storedKeys(entries), r.observeCall); err != nil {
 				return err
 			}
 			removed += len(entries)
 		}
-		return deleteObjects(ctx, s.prov, rec.bucket, []string{partKey}, r.observeCall)
+		return artifact.DeleteObjects(ctx, s.prov, rec.bucket, []string{partKey}, r.observeCall)
 	})
 	if err == nil {
-		err = deleteObjects(ctx, s.prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}, r.observeCall)
+		err = artifact.DeleteObjects(ctx, s.prov, rec.bucket, []string{layout.ClaimKey(rec.prefix)}, r.observeCall)
 	}
 	if err != nil {
 		return stepResult{}, r.restoreCleanupFailed(s, err)

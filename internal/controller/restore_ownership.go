@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
@@ -75,7 +76,7 @@ func (r *RestoreRequestReconciler) checkBackupOwned(ctx context.Context, s *rest
 	if err := r.checkBackupBucket(ctx, s, "the manifest's documentLibrary.destinationBucket", location, dl.DestinationBucket); err != nil {
 		return err
 	}
-	claim, err := readClaim(ctx, s.prov, dl.DestinationBucket, dl.DestinationPrefix)
+	claim, err := artifact.ReadClaim(ctx, s.prov, dl.DestinationBucket, dl.DestinationPrefix)
 	r.observeCall("DownloadObject", err)
 	if err != nil {
 		return fmt.Errorf("read the claim of %s: %w", location, err)
@@ -137,7 +138,7 @@ func (r *RestoreRequestReconciler) checkBackupBucket(ctx context.Context, s *res
 	}
 	return failWith(backupv1alpha1.ReasonResourceNotOwned,
 		"%s %s is in bucket %s, which has neither the tag %s=%s nor %s=true, so it does not belong to project %s; if it is %s's, tag it (%s)",
-		field, location, bucket, key, project, backupv1alpha1.SharedBackupBucketTag, project, project, bucketTagCommand(bucket, key, project))
+		field, location, bucket, key, project, backupv1alpha1.SharedBackupBucketTag, project, project, artifact.BucketTagCommand(bucket, key, project))
 }
 
 // snapshotOwned adds a problem unless the backup's snapshot carries the project's tag

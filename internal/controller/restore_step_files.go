@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/copyjob"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
@@ -221,7 +222,7 @@ func (rec restoreRecord) location() string { return fmt.Sprintf("s3://%s/%s", re
 // same place (never expected: the place contains the UID) is a refusal.
 func (r *RestoreRequestReconciler) claimRecord(ctx context.Context, s *restoreScope, rec restoreRecord) error {
 	rr := s.rr
-	claim, err := readClaim(ctx, s.prov, rec.bucket, rec.prefix)
+	claim, err := artifact.ReadClaim(ctx, s.prov, rec.bucket, rec.prefix)
 	r.observeCall("DownloadObject", err)
 	if err != nil {
 		return fmt.Errorf("read restore record %s: %w", rec.location(), err)

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -38,7 +39,7 @@ func (r *RestoreRequestReconciler) checkTargetOutsideBackups(ctx context.Context
 			continue
 		}
 		for _, name := range []string{layout.ClaimName, layout.ManifestName} {
-			found, err := objectExists(ctx, s.prov, target, ancestor+name)
+			found, err := artifact.ObjectExists(ctx, s.prov, target, ancestor+name)
 			if err != nil {
 				return err
 			}

@@ -25,39 +25,6 @@ import (
 // stops and what the restore itself created is removed first.
 const RestoreFinalizer = "backup.liferay.cloud/restore-cleanup"
 
-// Cache indexes of RestoreRequests: by the backup they read, so a BackupRequest's
-// retention and deletion find the restores reading it without listing them all.
-// Both controllers read them; RegisterIndexes registers them once for both.
-const (
-	restoreSourceBackupIndex  = "status.source.backupId"
-	restoreSourceRequestIndex = "spec.source.backupRequestName"
-	// restoreSourceManifestIndex finds a restore from a manifest URL before it has
-	// resolved its source (status.source is set by its first step).
-	restoreSourceManifestIndex = "spec.source.manifest"
-)
-
-// restoreIndexers are the cache indexes of RestoreRequests.
-var restoreIndexers = map[string]client.IndexerFunc{
-	restoreSourceBackupIndex: func(o client.Object) []string {
-		if src := o.(*backupv1alpha1.RestoreRequest).Status.Source; src != nil && src.BackupID != "" {
-			return []string{src.BackupID}
-		}
-		return nil
-	},
-	restoreSourceRequestIndex: func(o client.Object) []string {
-		if name := o.(*backupv1alpha1.RestoreRequest).Spec.Source.BackupRequestName; name != "" {
-			return []string{name}
-		}
-		return nil
-	},
-	restoreSourceManifestIndex: func(o client.Object) []string {
-		if location := o.(*backupv1alpha1.RestoreRequest).Spec.Source.Manifest; location != "" {
-			return []string{location}
-		}
-		return nil
-	},
-}
-
 // RestoreArchiver receives RestoreRequests that reached a terminal phase; it must not
 // block, and it sets the Archived condition itself.
 type RestoreArchiver interface {
