@@ -27,32 +27,47 @@ func (r *RestoreRequestReconciler) reconcileRestoreDatabase(ctx context.Context,
 		return stepDone, nil
 	}
 	if st.Database == nil || !st.Database.Created {
-		req := provider.RestoreDatabaseRequest{
-			SnapshotID: st.Source.SnapshotID, TargetInstanceID: db.TargetInstanceID,
-			Settings: r.instanceSettings(s), Owner: restoreOwner(rr),
-		}
-		inst, err := s.prov.RestoreDatabaseInstance(ctx, req)
-		r.observeCall("RestoreDatabaseInstance", err)
-		if err != nil {
-			return stepResult{}, fmt.Errorf("restore snapshot %s into instance %s: %w", req.SnapshotID, db.TargetInstanceID, err)
-		}
-		// Created as soon as the call returned (adopted or new): from now on
-		// cancelling the restore deletes this instance.
-		st.Database = &backupv1alpha1.DatabaseRestoreStatus{
-			InstanceID: inst.InstanceID, InstanceARN: inst.InstanceARN, Status: inst.RawStatus, Created: true,
-		}
-		verb := "started"
-		if inst.Adopted {
-			verb = "adopted (started before a restart)"
-		}
-		msg := fmt.Sprintf("instance %s %s from snapshot %s", db.TargetInstanceID, verb, req.SnapshotID)
-		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringDatabase, msg, s.now)
-		s.after(func() {
-			r.recorder().normal(rr, backupv1alpha1.ReasonRestoringDatabase, "RestoreDatabase", "Database restore: %s", msg)
-		})
-		return stepResult{requeueAfter: r.restorePollDelay(0)}, nil
+		return r.startDatabaseRestore(ctx, s)
 	}
+	return r.pollDatabaseRestore(ctx, s)
+}
 
+// startDatabaseRestore asks the cloud to restore the snapshot into the target
+// instance (or adopts the one a run before a restart started).
+func (r *RestoreRequestReconciler) startDatabaseRestore(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	db := rr.Spec.Database
+	req := provider.RestoreDatabaseRequest{
+		SnapshotID: st.Source.SnapshotID, TargetInstanceID: db.TargetInstanceID,
+		Settings: r.instanceSettings(s), Owner: restoreOwner(rr),
+	}
+	inst, err := s.prov.RestoreDatabaseInstance(ctx, req)
+	r.observeCall("RestoreDatabaseInstance", err)
+	if err != nil {
+		return stepResult{}, fmt.Errorf("restore snapshot %s into instance %s: %w", req.SnapshotID, db.TargetInstanceID, err)
+	}
+	// Created as soon as the call returned (adopted or new): from now on
+	// cancelling the restore deletes this instance.
+	st.Database = &backupv1alpha1.DatabaseRestoreStatus{
+		InstanceID: inst.InstanceID, InstanceARN: inst.InstanceARN, Status: inst.RawStatus, Created: true,
+	}
+	verb := "started"
+	if inst.Adopted {
+		verb = "adopted (started before a restart)"
+	}
+	msg := fmt.Sprintf("instance %s %s from snapshot %s", db.TargetInstanceID, verb, req.SnapshotID)
+	st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringDatabase, msg, s.now)
+	s.after(func() {
+		r.recorder().normal(rr, backupv1alpha1.ReasonRestoringDatabase, "RestoreDatabase", "Database restore: %s", msg)
+	})
+	return stepResult{requeueAfter: r.restorePollDelay(0)}, nil
+}
+
+// pollDatabaseRestore checks the instance being restored until it is available or
+// has failed, polling less often the longer it takes.
+func (r *RestoreRequestReconciler) pollDatabaseRestore(ctx context.Context, s *restoreScope) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	db := rr.Spec.Database
 	inst, err := s.prov.DescribeDatabaseInstance(ctx, db.TargetInstanceID)
 	r.observeCall("DescribeDatabaseInstance", err)
 	if provider.IsNotFound(err) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,20 +43,10 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 	rec := recordOf(rr)
 	job, running := r.jobs.Get(rr.UID)
 	if !running {
-		if err := r.claimRecord(ctx, s, rec); err != nil {
+		var err error
+		if job, err = r.startRestoreCopy(ctx, s, rec); err != nil {
 			return stepResult{}, err
 		}
-		msg := fmt.Sprintf("copying %d objects of backup %s to s3://%s/%s (existing objects: %s)",
-			st.Source.Objects, st.Source.BackupID, dl.TargetBucket, dl.TargetKeyPrefix(), existingPolicy(dl))
-		st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringFiles, msg, s.now)
-		if st.DocumentLibrary == nil {
-			st.DocumentLibrary = &backupv1alpha1.DocumentLibraryRestoreStatus{ObjectsTotal: st.Source.Objects}
-		}
-		st.DocumentLibrary.RecordLocation = rec.location()
-		job = r.jobs.Start(ctx, rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
-		s.after(func() {
-			r.recorder().normal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
-		})
 	}
 
 	finished, result, copyErr := job.Done()
@@ -69,11 +60,40 @@ func (r *RestoreRequestReconciler) reconcileRestoreFiles(ctx context.Context, s 
 		r.observeCall("CopyObjectStorage", copyErr)
 		return stepResult{}, fmt.Errorf("restore document library: %w", copyErr)
 	}
-	res := result.Copy
+	return r.finishRestoreCopy(ctx, s, rec, result.Copy)
+}
+
+// startRestoreCopy claims the restore record, marks the document library as being
+// restored and starts the background copy job.
+func (r *RestoreRequestReconciler) startRestoreCopy(ctx context.Context, s *restoreScope, rec restoreRecord) (*copyjob.Job, error) {
+	rr, st := s.rr, s.status()
+	dl := rr.Spec.DocumentLibrary
+	if err := r.claimRecord(ctx, s, rec); err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("copying %d objects of backup %s to s3://%s/%s (existing objects: %s)",
+		st.Source.Objects, st.Source.BackupID, dl.TargetBucket, dl.TargetKeyPrefix(), existingPolicy(dl))
+	st.SetCondition(backupv1alpha1.ConditionDocumentLibraryRestored, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringFiles, msg, s.now)
+	if st.DocumentLibrary == nil {
+		st.DocumentLibrary = &backupv1alpha1.DocumentLibraryRestoreStatus{ObjectsTotal: st.Source.Objects}
+	}
+	st.DocumentLibrary.RecordLocation = rec.location()
+	job := r.jobs.Start(ctx, rr.UID, event.GenericEvent{Object: rr.DeepCopy()}, r.restoreCopyFunc(rr, s.prov, s.src, rec))
+	s.after(func() {
+		r.recorder().normal(rr, backupv1alpha1.ReasonRestoringFiles, "RestoreDocumentLibrary", "Document library restore: %s", msg)
+	})
+	return job, nil
+}
+
+// finishRestoreCopy stores the result of a copy job that succeeded: every object of
+// the backup must be restored or skipped, or the restore fails.
+func (r *RestoreRequestReconciler) finishRestoreCopy(ctx context.Context, s *restoreScope, rec restoreRecord, res *provider.ObjectStorageCopyResult) (stepResult, error) {
+	rr, st := s.rr, s.status()
+	dl := rr.Spec.DocumentLibrary
 	st.DocumentLibrary.ObjectsRestored, st.DocumentLibrary.ObjectsSkipped, st.DocumentLibrary.BytesRestored = res.ObjectsCopied, res.ObjectsSkipped, res.BytesCopied
 	if done := res.ObjectsCopied + res.ObjectsSkipped; done != st.Source.Objects {
 		r.jobs.Forget(rr.UID)
-		r.observeCall("CopyObjectStorage", copyErr)
+		r.observeCall("CopyObjectStorage", nil)
 		return stepResult{}, failWith(backupv1alpha1.ReasonCopyFailed,
 			"the backup holds %d objects but the copy restored %d and skipped %d (%d listed by the inventory are missing from the backup; verify it with spec.verifyOnly)",
 			st.Source.Objects, res.ObjectsCopied, res.ObjectsSkipped, res.ObjectsVanished)
@@ -121,8 +141,6 @@ func existingPolicy(dl *backupv1alpha1.DocumentLibraryRestoreSpec) backupv1alpha
 func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, src *loadedSource, rec restoreRecord) copyjob.Func {
 	dl := rr.Spec.DocumentLibrary
 	policy := existingPolicy(dl)
-	// stored is where the backup's objects are: StoredObjectKey of each entry.
-	stored := src.manifest.DocumentLibrary
 	req := provider.ObjectStorageCopyRequest{
 		SourceBucket:       src.dataBucket(),
 		SourcePrefix:       src.objectsPrefix(),
@@ -139,26 +157,7 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 	clk := r.Clock
 	return func(ctx context.Context, progress func(provider.CopyProgress)) (*copyjob.Result, error) {
 		var objErr error
-		req.Objects = func(yield func(provider.CopyItem, error) bool) {
-			for e, err := range src.inventoryEntries(ctx, r, prov) {
-				if err != nil {
-					objErr = err
-					yield(provider.CopyItem{}, err)
-					return
-				}
-				item := provider.CopyItem{Source: provider.ObjectMetadata{Key: stored.StoredObjectKey(e.StoredKey), Size: e.Size, ETag: e.ETag}}
-				if stored.Incremental() {
-					if item, err = repository.RestoreItem(stored.RepositoryPrefix, stored.SourcePrefix, e); err != nil {
-						objErr = failWith(backupv1alpha1.ReasonChecksumMismatch, "%v; the backup is not trusted", err)
-						yield(provider.CopyItem{}, objErr)
-						return
-					}
-				}
-				if !yield(item, nil) {
-					return
-				}
-			}
-		}
+		req.Objects = r.restoreCopyItems(ctx, prov, src, &objErr)
 		req.Progress = progress
 		var inv *inventory.Writer
 		// The record outlives a cancelled copy: what was written must be recorded.
@@ -187,6 +186,35 @@ func (r *RestoreRequestReconciler) restoreCopyFunc(rr *backupv1alpha1.RestoreReq
 			copyErr = objErr // the inventory did not verify: a verdict, not a transient error
 		}
 		return &copyjob.Result{Copy: res, Inventory: summary}, errors.Join(copyErr, invErr)
+	}
+}
+
+// restoreCopyItems lists what the copy job copies: each inventory entry's object in
+// the backup, or for an incremental backup its object in the repository. The first
+// error it yields is also left in *objErr, so the job can tell an inventory that did
+// not verify (a verdict) from a failed copy.
+func (r *RestoreRequestReconciler) restoreCopyItems(ctx context.Context, prov provider.Provider, src *loadedSource, objErr *error) iter.Seq2[provider.CopyItem, error] {
+	// stored is where the backup's objects are: StoredObjectKey of each entry.
+	stored := src.manifest.DocumentLibrary
+	return func(yield func(provider.CopyItem, error) bool) {
+		for e, err := range src.inventoryEntries(ctx, r, prov) {
+			if err != nil {
+				*objErr = err
+				yield(provider.CopyItem{}, err)
+				return
+			}
+			item := provider.CopyItem{Source: provider.ObjectMetadata{Key: stored.StoredObjectKey(e.StoredKey), Size: e.Size, ETag: e.ETag}}
+			if stored.Incremental() {
+				if item, err = repository.RestoreItem(stored.RepositoryPrefix, stored.SourcePrefix, e); err != nil {
+					*objErr = failWith(backupv1alpha1.ReasonChecksumMismatch, "%v; the backup is not trusted", err)
+					yield(provider.CopyItem{}, *objErr)
+					return
+				}
+			}
+			if !yield(item, nil) {
+				return
+			}
+		}
 	}
 }
 

@@ -18,67 +18,100 @@ const maxVerificationProblems = 100
 // must exist and be available, and every object the inventory lists must be in the
 // backup with its size and ETag. It owns the Verified condition and status.verification.
 func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *restoreScope) (stepResult, error) {
-	rr, st := s.rr, s.status()
-	if !rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionVerified) {
+	if !s.rr.Spec.VerifyOnly || s.status().IsConditionTrue(backupv1alpha1.ConditionVerified) {
 		return stepDone, nil
 	}
-	m := s.src.manifest
 	ver := &backupv1alpha1.VerificationStatus{}
-	problem := func(format string, args ...any) {
-		if len(ver.Problems) < maxVerificationProblems {
-			ver.Problems = append(ver.Problems, fmt.Sprintf(format, args...))
-		}
+	snapshotOK, err := r.verifySnapshot(ctx, s, ver)
+	if err != nil {
+		return stepResult{}, err
 	}
-	snapshotOK := true
-	if db := m.Database; db != nil && db.SnapshotID != "" {
-		snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, db.SnapshotID)
-		r.observeCall("GetDatabaseSnapshotStatus", err)
-		switch {
-		case provider.IsNotFound(err):
-			snapshotOK = false
-			problem("snapshot %s is missing", db.SnapshotID)
-		case err != nil:
-			return stepResult{}, fmt.Errorf("check snapshot %s: %w", db.SnapshotID, err)
-		case snap.State != provider.SnapshotAvailable:
-			snapshotOK = false
-			problem("snapshot %s is %s, not available", db.SnapshotID, snap.RawStatus)
-		}
+	if err := r.verifyObjects(ctx, s, ver); err != nil {
+		return stepResult{}, err
 	}
-	if dl := m.DocumentLibrary; dl != nil {
-		bucket := s.src.dataBucket()
-		listed, err := s.prov.ListObjects(ctx, bucket, s.src.objectsPrefix())
-		r.observeCall("ListObjects", err)
+	return r.recordVerification(s, ver, snapshotOK)
+}
+
+// addVerificationProblem records one problem, up to maxVerificationProblems so the
+// status stays bounded however broken the backup is.
+func addVerificationProblem(ver *backupv1alpha1.VerificationStatus, format string, args ...any) {
+	if len(ver.Problems) < maxVerificationProblems {
+		ver.Problems = append(ver.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// verifySnapshot checks the manifest's database snapshot exists and is available; it
+// reports false (with a problem recorded) when not, and an error only when the cloud
+// could not answer.
+func (r *RestoreRequestReconciler) verifySnapshot(ctx context.Context, s *restoreScope, ver *backupv1alpha1.VerificationStatus) (bool, error) {
+	db := s.src.manifest.Database
+	if db == nil || db.SnapshotID == "" {
+		return true, nil
+	}
+	snap, err := s.prov.GetDatabaseSnapshotStatus(ctx, db.SnapshotID)
+	r.observeCall("GetDatabaseSnapshotStatus", err)
+	switch {
+	case provider.IsNotFound(err):
+		addVerificationProblem(ver, "snapshot %s is missing", db.SnapshotID)
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("check snapshot %s: %w", db.SnapshotID, err)
+	case snap.State != provider.SnapshotAvailable:
+		addVerificationProblem(ver, "snapshot %s is %s, not available", db.SnapshotID, snap.RawStatus)
+		return false, nil
+	}
+	return true, nil
+}
+
+// verifyObjects lists the backup's objects once and checks every inventory entry
+// against that listing, counting what is missing or different in ver.
+func (r *RestoreRequestReconciler) verifyObjects(ctx context.Context, s *restoreScope, ver *backupv1alpha1.VerificationStatus) error {
+	m := s.src.manifest
+	dl := m.DocumentLibrary
+	if dl == nil {
+		return nil
+	}
+	bucket := s.src.dataBucket()
+	listed, err := s.prov.ListObjects(ctx, bucket, s.src.objectsPrefix())
+	r.observeCall("ListObjects", err)
+	if err != nil {
+		return fmt.Errorf("list the objects of backup %s: %w", m.BackupID, err)
+	}
+	present := make(map[string]provider.ObjectMetadata, len(listed))
+	for _, o := range listed {
+		present[o.Key] = o
+	}
+	for e, err := range s.src.inventoryEntries(ctx, r, s.prov) {
 		if err != nil {
-			return stepResult{}, fmt.Errorf("list the objects of backup %s: %w", m.BackupID, err)
+			return err
 		}
-		present := make(map[string]provider.ObjectMetadata, len(listed))
-		for _, o := range listed {
-			present[o.Key] = o
-		}
-		for e, err := range s.src.inventoryEntries(ctx, r, s.prov) {
-			if err != nil {
-				return stepResult{}, err
-			}
-			ver.ObjectsChecked++
-			key := dl.StoredObjectKey(e.StoredKey)
-			o, ok := present[key]
-			switch {
-			case !ok:
-				ver.ObjectsMissing++
-				problem("missing: s3://%s/%s", bucket, key)
-			case o.Size != e.Size:
-				ver.ObjectsDifferent++
-				problem("different: s3://%s/%s is %d bytes, the inventory records %d", bucket, key, o.Size, e.Size)
-			case e.ETag != "" && o.ETag != e.ETag:
-				ver.ObjectsDifferent++
-				problem("different: s3://%s/%s has ETag %s, the inventory records %s", bucket, key, o.ETag, e.ETag)
-			}
+		ver.ObjectsChecked++
+		key := dl.StoredObjectKey(e.StoredKey)
+		o, ok := present[key]
+		switch {
+		case !ok:
+			ver.ObjectsMissing++
+			addVerificationProblem(ver, "missing: s3://%s/%s", bucket, key)
+		case o.Size != e.Size:
+			ver.ObjectsDifferent++
+			addVerificationProblem(ver, "different: s3://%s/%s is %d bytes, the inventory records %d", bucket, key, o.Size, e.Size)
+		case e.ETag != "" && o.ETag != e.ETag:
+			ver.ObjectsDifferent++
+			addVerificationProblem(ver, "different: s3://%s/%s has ETag %s, the inventory records %s", bucket, key, o.ETag, e.ETag)
 		}
 	}
+	return nil
+}
+
+// recordVerification writes status.verification and the Verified condition: an
+// incomplete backup fails the request, an intact one gets an event.
+func (r *RestoreRequestReconciler) recordVerification(s *restoreScope, ver *backupv1alpha1.VerificationStatus, snapshotOK bool) (stepResult, error) {
+	rr, st, m := s.rr, s.status(), s.src.manifest
 	st.Verification = ver
 	if !snapshotOK || ver.ObjectsMissing > 0 || ver.ObjectsDifferent > 0 {
 		msg := fmt.Sprintf("backup %s is incomplete: %d of %d objects missing, %d different", m.BackupID, ver.ObjectsMissing, ver.ObjectsChecked, ver.ObjectsDifferent)
 		if !snapshotOK {
+			// The snapshot is checked first, so its problem is always the first one.
 			msg += "; " + ver.Problems[0]
 		}
 		st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionFalse, backupv1alpha1.ReasonBackupIncomplete, msg, s.now)

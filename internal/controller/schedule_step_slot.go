@@ -23,6 +23,20 @@ import (
 // lastScheduleTime, lastBackup, lastSkipped, missedRuns, lastMissedTime,
 // nextScheduleTime and the Ready condition.
 func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *scheduleScope) (stepResult, error) {
+	d := schedule.Due(s.cron, scheduleState(s))
+	r.recordMissedSlots(s, &d)
+	r.recordSkippedSlot(s, &d)
+	if !d.Run.IsZero() {
+		if err := r.runSlot(ctx, s, d.Run); err != nil {
+			return stepResult{}, err
+		}
+	}
+	r.recordNextSlot(s, &d)
+	return stepDone, nil
+}
+
+// scheduleState is what schedule.Due needs to know of the schedule and its status.
+func scheduleState(s *scheduleScope) schedule.State {
 	sched, st := s.sched, s.status()
 	handled := lastHandled(st)
 	state := schedule.State{
@@ -37,32 +51,45 @@ func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *schedul
 	if d := sched.Spec.StartingDeadlineSeconds; d != nil {
 		state.StartingDeadline = ptr.To(time.Duration(*d) * time.Second)
 	}
-	d := schedule.Due(s.cron, state)
+	return state
+}
 
-	if d.Missed > 0 {
-		st.RecordMissed(d.Missed, d.LastMissed)
+// recordMissedSlots records the slots the controller reached too late, with a
+// warning event and the missed-runs metric.
+func (r *BackupScheduleReconciler) recordMissedSlots(s *scheduleScope, d *schedule.Decision) {
+	if d.Missed <= 0 {
+		return
+	}
+	sched := s.sched
+	s.status().RecordMissed(d.Missed, d.LastMissed)
+	s.after(func() {
+		r.recorder().event(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonMissedRuns, "Schedule",
+			"%d slot(s) missed (the controller reached them too late), the last at %s", d.Missed, d.LastMissed.UTC().Format(time.RFC3339))
+		if r.Metrics != nil {
+			r.Metrics.ScheduleMissed(sched, d.Missed)
+		}
+	})
+}
+
+// recordSkippedSlot records a slot skipped; only a skip forbidden by the concurrency
+// policy gets an event, the others say why in status alone.
+func (r *BackupScheduleReconciler) recordSkippedSlot(s *scheduleScope, d *schedule.Decision) {
+	if d.Skipped.IsZero() {
+		return
+	}
+	sched := s.sched
+	s.status().RecordSkipped(d.Skipped, d.SkipReason, d.SkipMessage)
+	if d.SkipReason == backupv1alpha1.ReasonConcurrencyForbidden {
 		s.after(func() {
-			r.recorder().event(sched, nil, corev1.EventTypeWarning, backupv1alpha1.ReasonMissedRuns, "Schedule",
-				"%d slot(s) missed (the controller reached them too late), the last at %s", d.Missed, d.LastMissed.UTC().Format(time.RFC3339))
-			if r.Metrics != nil {
-				r.Metrics.ScheduleMissed(sched, d.Missed)
-			}
+			r.recorder().event(sched, nil, corev1.EventTypeNormal, d.SkipReason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
 		})
 	}
-	if !d.Skipped.IsZero() {
-		st.RecordSkipped(d.Skipped, d.SkipReason, d.SkipMessage)
-		if d.SkipReason == backupv1alpha1.ReasonConcurrencyForbidden {
-			s.after(func() {
-				r.recorder().event(sched, nil, corev1.EventTypeNormal, d.SkipReason, "Schedule", "Slot %s skipped: %s", d.Skipped.UTC().Format(time.RFC3339), d.SkipMessage)
-			})
-		}
-	}
-	if !d.Run.IsZero() {
-		if err := r.runSlot(ctx, s, d.Run); err != nil {
-			return stepResult{}, err
-		}
-	}
+}
 
+// recordNextSlot sets the Ready condition and nextScheduleTime, and the schedule
+// metrics from the status as it is stored.
+func (r *BackupScheduleReconciler) recordNextSlot(s *scheduleScope, d *schedule.Decision) {
+	sched, st := s.sched, s.status()
 	switch {
 	case sched.Spec.Suspend:
 		st.SetAsSuspended(s.cron.Effective, s.now)
@@ -71,20 +98,20 @@ func (r *BackupScheduleReconciler) reconcileSlot(ctx context.Context, s *schedul
 	default:
 		st.SetAsScheduled(s.cron.Effective, d.Next, s.now)
 	}
-	if r.Metrics != nil {
-		interval := s.cron.Interval(s.now)
-		s.after(func() {
-			var next, success *time.Time
-			if st.NextScheduleTime != nil {
-				next = &st.NextScheduleTime.Time
-			}
-			if st.LastSuccessfulTime != nil {
-				success = &st.LastSuccessfulTime.Time
-			}
-			r.Metrics.ScheduleObserved(sched, next, success, interval)
-		})
+	if r.Metrics == nil {
+		return
 	}
-	return stepDone, nil
+	interval := s.cron.Interval(s.now)
+	s.after(func() {
+		var next, success *time.Time
+		if st.NextScheduleTime != nil {
+			next = &st.NextScheduleTime.Time
+		}
+		if st.LastSuccessfulTime != nil {
+			success = &st.LastSuccessfulTime.Time
+		}
+		r.Metrics.ScheduleObserved(sched, next, success, interval)
+	})
 }
 
 // lastHandled is the newest slot the status says a pass disposed of.
