@@ -64,44 +64,14 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 		}
 		for _, p := range dl.Inventory.Parts {
 			key := dl.DestinationPrefix + p.Key
-			data, err := provider.ReadSmallObject(ctx, prov, dl.DestinationBucket, key)
-			r.observeCall("DownloadObject", err)
+			entries, err := l.readInventoryPart(ctx, r, prov, p, key)
 			if err != nil {
-				if provider.IsNotFound(err) {
-					err = failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s listed by the manifest is missing", dl.DestinationBucket, key)
-				}
 				yield(inventory.Entry{}, err)
 				return
 			}
-			if inventory.Checksum(data) != p.SHA256 {
-				// The part's own hash is not told: it would help forge a manifest.
-				yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
-					"inventory part s3://%s/%s does not verify: its content does not have the sha256 the manifest records (%s); the backup is not trusted",
-					dl.DestinationBucket, key, p.SHA256))
-				return
-			}
-			var entries []inventory.Entry
-			part, err := inventory.Read(data, func(e inventory.Entry) error {
-				entries = append(entries, e)
-				return nil
-			})
-			if err == nil && (part.Objects != p.ObjectCount || part.Bytes != p.SizeBytes) {
-				err = fmt.Errorf("lists %d objects (%d bytes), the manifest records %d (%d bytes)", part.Objects, part.Bytes, p.ObjectCount, p.SizeBytes)
-			}
-			if err != nil {
-				yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s: %v", dl.DestinationBucket, key, err))
-				return
-			}
 			for _, e := range entries {
-				if climbsAbove(e.StoredKey) {
-					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonResourceNotOwned,
-						"inventory part s3://%s/%s lists the stored key %q, which climbs above %s once its . and .. segments are resolved; the backup is not trusted",
-						dl.DestinationBucket, key, e.StoredKey, l.storedBase()))
-					return
-				}
-				if !l.isObjectKey(e.StoredKey) {
-					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
-						"inventory part s3://%s/%s lists %q, which is not a data key of the backup", dl.DestinationBucket, key, e.StoredKey))
+				if err := l.checkInventoryEntry(key, e); err != nil {
+					yield(inventory.Entry{}, err)
 					return
 				}
 				if !yield(e, nil) {
@@ -110,6 +80,53 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 			}
 		}
 	}
+}
+
+// readInventoryPart downloads the inventory part at key and returns its entries once
+// its content has the sha256, object count and size the manifest records.
+func (l *loadedSource) readInventoryPart(ctx context.Context, r *RestoreRequestReconciler, prov provider.Provider, p manifest.InventoryPart, key string) ([]inventory.Entry, error) {
+	bucket := l.dataBucket()
+	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
+	r.observeCall("DownloadObject", err)
+	if err != nil {
+		if provider.IsNotFound(err) {
+			err = failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s listed by the manifest is missing", bucket, key)
+		}
+		return nil, err
+	}
+	if inventory.Checksum(data) != p.SHA256 {
+		// The part's own hash is not told: it would help forge a manifest.
+		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"inventory part s3://%s/%s does not verify: its content does not have the sha256 the manifest records (%s); the backup is not trusted",
+			bucket, key, p.SHA256)
+	}
+	var entries []inventory.Entry
+	part, err := inventory.Read(data, func(e inventory.Entry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	if err == nil && (part.Objects != p.ObjectCount || part.Bytes != p.SizeBytes) {
+		err = fmt.Errorf("lists %d objects (%d bytes), the manifest records %d (%d bytes)", part.Objects, part.Bytes, p.ObjectCount, p.SizeBytes)
+	}
+	if err != nil {
+		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch, "inventory part s3://%s/%s: %v", bucket, key, err)
+	}
+	return entries, nil
+}
+
+// checkInventoryEntry refuses an entry of the inventory part at key whose stored key
+// climbs out of the backup or is not one of its stored objects.
+func (l *loadedSource) checkInventoryEntry(key string, e inventory.Entry) error {
+	if climbsAbove(e.StoredKey) {
+		return failWith(backupv1alpha1.ReasonResourceNotOwned,
+			"inventory part s3://%s/%s lists the stored key %q, which climbs above %s once its . and .. segments are resolved; the backup is not trusted",
+			l.dataBucket(), key, e.StoredKey, l.storedBase())
+	}
+	if !l.isObjectKey(e.StoredKey) {
+		return failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"inventory part s3://%s/%s lists %q, which is not a data key of the backup", l.dataBucket(), key, e.StoredKey)
+	}
+	return nil
 }
 
 // sourceCache keeps each running restore's verified manifest between passes; after a
@@ -220,27 +237,9 @@ func (r *RestoreRequestReconciler) reloadSource(ctx context.Context, s *restoreS
 
 // resolveSource finds, reads and verifies the backup the spec names.
 func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restoreScope) (*loadedSource, error) {
-	rr := s.rr
-	var br *backupv1alpha1.BackupRequest
-	location, field := rr.Spec.Source.Manifest, "spec.source.manifest"
-	if name := rr.Spec.Source.BackupRequestName; name != "" {
-		br = &backupv1alpha1.BackupRequest{}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: rr.Namespace, Name: name}, br); err != nil {
-			if client.IgnoreNotFound(err) == nil {
-				return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
-					"spec.source.backupRequestName: there is no BackupRequest %s in namespace %s (restore from its manifest with spec.source.manifest if it was deleted)", name, rr.Namespace)
-			}
-			return nil, fmt.Errorf("get backup request %s/%s: %w", rr.Namespace, name, err)
-		}
-		if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
-			return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
-				"spec.source.backupRequestName: BackupRequest %s is %s, not Succeeded; only a Succeeded backup can be restored", name, phaseOrNew(br.Status.Phase))
-		}
-		if br.Status.Manifest == nil || br.Status.Manifest.Location == "" {
-			return nil, failWith(backupv1alpha1.ReasonSourceNotReady,
-				"spec.source.backupRequestName: BackupRequest %s has no manifest (a database-only backup without --manifest-bucket), so it cannot be verified or restored", name)
-		}
-		location, field = br.Status.Manifest.Location, fmt.Sprintf("spec.source.backupRequestName: the manifest of BackupRequest %s", name)
+	br, location, field, err := r.sourceBackupRequest(ctx, s.rr)
+	if err != nil {
+		return nil, err
 	}
 	bucket, key, err := provider.ParseObjectURL(location)
 	if err != nil {
@@ -254,43 +253,91 @@ func (r *RestoreRequestReconciler) resolveSource(ctx context.Context, s *restore
 		return nil, err
 	}
 	src.br = br
-	m := src.manifest
-	if br != nil && br.Status.Manifest.Checksum != "" && br.Status.Manifest.Checksum != src.checksum {
-		return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
-			"the manifest at %s has checksum %s but BackupRequest %s recorded %s: it was replaced; the backup is not trusted",
-			location, src.checksum, br.Name, br.Status.Manifest.Checksum)
-	}
-	if m.ProjectID != s.project {
-		return nil, failWith(backupv1alpha1.ReasonProjectMismatch,
-			"spec.source: the backup %s belongs to project %q, but namespace %s belongs to project %q; a namespace restores only its own project's backups",
-			m.BackupID, m.ProjectID, rr.Namespace, s.project)
+	if err := checkSourceManifest(s, src, location); err != nil {
+		return nil, err
 	}
 	// Before the first read of anything the manifest names.
 	if err := r.checkBackupOwned(ctx, s, src); err != nil {
 		return nil, err
 	}
-	if dl := m.DocumentLibrary; dl != nil {
-		if dl.Inventory == nil {
-			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
-				"spec.source: the backup %s has no inventory (a manifest older than format 1.1), so its files cannot be verified or restored", m.BackupID)
-		}
-		var objects, bytes int64
-		for _, err := range src.inventoryEntries(ctx, r, s.prov) {
-			if err != nil {
-				return nil, err
-			}
-		}
-		for _, p := range dl.Inventory.Parts {
-			objects += p.ObjectCount
-			bytes += p.SizeBytes
-		}
-		if objects != dl.ObjectCount || bytes != dl.TotalSizeBytes {
-			return nil, failWith(backupv1alpha1.ReasonChecksumMismatch,
-				"the inventory of %s lists %d objects (%d bytes) but the manifest records %d (%d bytes); the backup is not trusted",
-				m.BackupID, objects, bytes, dl.ObjectCount, dl.TotalSizeBytes)
-		}
+	if err := r.verifySourceInventory(ctx, s, src); err != nil {
+		return nil, err
 	}
 	return src, nil
+}
+
+// sourceBackupRequest returns the Succeeded BackupRequest spec.source.backupRequestName
+// names (nil when the spec names a manifest), the manifest URL to read and the field it
+// came from, for messages.
+func (r *RestoreRequestReconciler) sourceBackupRequest(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (br *backupv1alpha1.BackupRequest, location, field string, err error) {
+	name := rr.Spec.Source.BackupRequestName
+	if name == "" {
+		return nil, rr.Spec.Source.Manifest, "spec.source.manifest", nil
+	}
+	br = &backupv1alpha1.BackupRequest{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: rr.Namespace, Name: name}, br); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, "", "", failWith(backupv1alpha1.ReasonSourceNotReady,
+				"spec.source.backupRequestName: there is no BackupRequest %s in namespace %s (restore from its manifest with spec.source.manifest if it was deleted)", name, rr.Namespace)
+		}
+		return nil, "", "", fmt.Errorf("get backup request %s/%s: %w", rr.Namespace, name, err)
+	}
+	if br.Status.Phase != backupv1alpha1.PhaseSucceeded {
+		return nil, "", "", failWith(backupv1alpha1.ReasonSourceNotReady,
+			"spec.source.backupRequestName: BackupRequest %s is %s, not Succeeded; only a Succeeded backup can be restored", name, phaseOrNew(br.Status.Phase))
+	}
+	if br.Status.Manifest == nil || br.Status.Manifest.Location == "" {
+		return nil, "", "", failWith(backupv1alpha1.ReasonSourceNotReady,
+			"spec.source.backupRequestName: BackupRequest %s has no manifest (a database-only backup without --manifest-bucket), so it cannot be verified or restored", name)
+	}
+	return br, br.Status.Manifest.Location, fmt.Sprintf("spec.source.backupRequestName: the manifest of BackupRequest %s", name), nil
+}
+
+// checkSourceManifest refuses the verified manifest read from location when it is not
+// the one its BackupRequest recorded, or when its project is not the namespace's.
+func checkSourceManifest(s *restoreScope, src *loadedSource, location string) error {
+	m, br := src.manifest, src.br
+	if br != nil && br.Status.Manifest.Checksum != "" && br.Status.Manifest.Checksum != src.checksum {
+		return failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"the manifest at %s has checksum %s but BackupRequest %s recorded %s: it was replaced; the backup is not trusted",
+			location, src.checksum, br.Name, br.Status.Manifest.Checksum)
+	}
+	if m.ProjectID != s.project {
+		return failWith(backupv1alpha1.ReasonProjectMismatch,
+			"spec.source: the backup %s belongs to project %q, but namespace %s belongs to project %q; a namespace restores only its own project's backups",
+			m.BackupID, m.ProjectID, s.rr.Namespace, s.project)
+	}
+	return nil
+}
+
+// verifySourceInventory reads every inventory part of the backup's files, each of which
+// must verify, and refuses the backup unless they sum to the manifest's totals.
+func (r *RestoreRequestReconciler) verifySourceInventory(ctx context.Context, s *restoreScope, src *loadedSource) error {
+	m := src.manifest
+	dl := m.DocumentLibrary
+	if dl == nil {
+		return nil
+	}
+	if dl.Inventory == nil {
+		return failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"spec.source: the backup %s has no inventory (a manifest older than format 1.1), so its files cannot be verified or restored", m.BackupID)
+	}
+	for _, err := range src.inventoryEntries(ctx, r, s.prov) {
+		if err != nil {
+			return err
+		}
+	}
+	var objects, bytes int64
+	for _, p := range dl.Inventory.Parts {
+		objects += p.ObjectCount
+		bytes += p.SizeBytes
+	}
+	if objects != dl.ObjectCount || bytes != dl.TotalSizeBytes {
+		return failWith(backupv1alpha1.ReasonChecksumMismatch,
+			"the inventory of %s lists %d objects (%d bytes) but the manifest records %d (%d bytes); the backup is not trusted",
+			m.BackupID, objects, bytes, dl.ObjectCount, dl.TotalSizeBytes)
+	}
+	return nil
 }
 
 // readManifest downloads and verifies the manifest at bucket/key.
