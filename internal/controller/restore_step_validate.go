@@ -113,17 +113,23 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 			return err
 		}
 	}
-	dl := rr.Spec.DocumentLibrary
-	if dl == nil {
-		return nil
+	if dl := rr.Spec.DocumentLibrary; dl != nil {
+		return r.validateDocumentLibraryTarget(ctx, s, v, dl)
 	}
+	return nil
+}
+
+// validateDocumentLibraryTarget checks that the backup holds a document library, that
+// the target is outside the backup and every backup and belongs to the project, and
+// that its prefix is empty or the overwrite confirmed.
+func (r *RestoreRequestReconciler) validateDocumentLibraryTarget(ctx context.Context, s *restoreScope, v *validation, dl *backupv1alpha1.DocumentLibraryRestoreSpec) error {
+	m := s.src.manifest
 	if m.DocumentLibrary == nil {
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.documentLibrary: the backup %s holds no document library", m.BackupID)
 		return nil
 	}
 	target, prefix := string(dl.TargetBucket), dl.TargetKeyPrefix()
-	if target == s.src.dataBucket() && (provider.PrefixesOverlap(prefix, s.src.dataPrefix()) || provider.PrefixesOverlap(prefix, restoresPrefix(m.ProjectID)) ||
-		provider.PrefixesOverlap(prefix, m.ProjectID+"/"+repository.Dir)) {
+	if s.src.overlapsTarget(target, prefix) {
 		v.add(backupv1alpha1.ReasonValidationFailed,
 			"spec.documentLibrary.targetPrefix: s3://%s/%s overlaps the backup itself (s3://%s/%s), the repositories or the restore records; choose a prefix outside it",
 			target, prefix, target, s.src.dataPrefix())
@@ -135,10 +141,24 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 	if err := r.checkTargetOutsideBackups(ctx, s, v, target, prefix); err != nil {
 		return err
 	}
-	switch dl.ExistingObjects {
+	return r.checkExistingObjects(ctx, s, v, dl.ExistingObjects, target, prefix)
+}
+
+// overlapsTarget reports whether the target prefix in bucket target overlaps the
+// backup's own files, the project's repositories or its restore records.
+func (l *loadedSource) overlapsTarget(target, prefix string) bool {
+	project := l.manifest.ProjectID
+	return target == l.dataBucket() && (provider.PrefixesOverlap(prefix, l.dataPrefix()) || provider.PrefixesOverlap(prefix, restoresPrefix(project)) ||
+		provider.PrefixesOverlap(prefix, project+"/"+repository.Dir))
+}
+
+// checkExistingObjects applies spec.documentLibrary.existingObjects to the target:
+// Overwrite must be confirmed by annotation, Refuse needs an empty prefix.
+func (r *RestoreRequestReconciler) checkExistingObjects(ctx context.Context, s *restoreScope, v *validation, existingObjects backupv1alpha1.ExistingObjectsPolicy, target, prefix string) error {
+	switch existingObjects {
 	case backupv1alpha1.ExistingObjectsOverwrite:
 		want := target + "/" + prefix
-		if got, ok := rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation]; !ok || got != want {
+		if got, ok := s.rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation]; !ok || got != want {
 			v.add(backupv1alpha1.ReasonOverwriteNotAllowed,
 				"spec.documentLibrary.existingObjects: Overwrite replaces objects under s3://%s/%s; confirm it with the annotation %s: %q (found %q)",
 				target, prefix, backupv1alpha1.ConfirmOverwriteAnnotation, want, got)
