@@ -8,6 +8,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
@@ -46,22 +47,39 @@ func (r *RestoreRequestReconciler) checkBackupOwned(ctx context.Context, s *rest
 		return nil
 	}
 	location := fmt.Sprintf("s3://%s/%s", dl.DestinationBucket, dl.DestinationPrefix)
-	const field = "the manifest's documentLibrary.destinationPrefix"
+	if err := checkBackupKeys(s.project, m, location); err != nil {
+		return err
+	}
+	if err := r.checkBackupBucket(ctx, s, "the manifest's documentLibrary.destinationBucket", location, dl.DestinationBucket); err != nil {
+		return err
+	}
+	return r.checkBackupClaim(ctx, s, m, location)
+}
+
+// backupPrefixField names the manifest's destination prefix in refusals.
+const backupPrefixField = "the manifest's documentLibrary.destinationPrefix"
+
+// checkBackupKeys refuses, without reading anything, a manifest whose destination
+// prefix (at location), repository or inventory part keys are not the project's
+// backup's.
+func checkBackupKeys(project string, m *manifest.Manifest, location string) error {
+	dl := m.DocumentLibrary
+	const field = backupPrefixField
 	if dl.DestinationBucket == "" || dl.DestinationPrefix == "" || !strings.HasSuffix(dl.DestinationPrefix, "/") {
 		return failWith(backupv1alpha1.ReasonInvalidInput, "%s %s is not a backup's prefix (a bucket and a prefix ending with /)", field, location)
 	}
-	if err := underProjectPrefix(s.project, field, location, dl.DestinationPrefix); err != nil {
+	if err := underProjectPrefix(project, field, location, dl.DestinationPrefix); err != nil {
 		return err
 	}
-	if reserved := s.project + "/."; strings.HasPrefix(dl.DestinationPrefix, reserved) {
+	if reserved := project + "/."; strings.HasPrefix(dl.DestinationPrefix, reserved) {
 		return failWith(backupv1alpha1.ReasonResourceNotOwned,
 			"%s %s lies under %s, which is the controller's (repositories, restore records), never a backup's", field, location, reserved)
 	}
 	if dl.Incremental() {
-		if want := repository.Prefix(s.project, m.Environment); dl.RepositoryPrefix != want {
+		if want := repository.Prefix(project, m.Environment); dl.RepositoryPrefix != want {
 			return failWith(backupv1alpha1.ReasonProjectMismatch,
 				"the manifest's documentLibrary.repositoryPrefix s3://%s/%s is not the repository of project %s's environment %s (s3://%s/%s); a restore reads only its own project's repository",
-				dl.DestinationBucket, dl.RepositoryPrefix, s.project, m.Environment, dl.DestinationBucket, want)
+				dl.DestinationBucket, dl.RepositoryPrefix, project, m.Environment, dl.DestinationBucket, want)
 		}
 	}
 	if inv := dl.Inventory; inv != nil {
@@ -73,9 +91,14 @@ func (r *RestoreRequestReconciler) checkBackupOwned(ctx context.Context, s *rest
 			}
 		}
 	}
-	if err := r.checkBackupBucket(ctx, s, "the manifest's documentLibrary.destinationBucket", location, dl.DestinationBucket); err != nil {
-		return err
-	}
+	return nil
+}
+
+// checkBackupClaim reads the claim.json of the backup at location and refuses the
+// backup unless it names the project and the manifest's backup.
+func (r *RestoreRequestReconciler) checkBackupClaim(ctx context.Context, s *restoreScope, m *manifest.Manifest, location string) error {
+	dl := m.DocumentLibrary
+	const field = backupPrefixField
 	claim, err := artifact.ReadClaim(ctx, s.prov, dl.DestinationBucket, dl.DestinationPrefix)
 	r.observeCall("DownloadObject", err)
 	if err != nil {
