@@ -214,24 +214,39 @@ func (r *BackupRequestReconciler) claimDestination(ctx context.Context, br *back
 		// Ours: a run resumed after a restart.
 		return &backupv1alpha1.ClaimStatus{Bucket: bucket, Prefix: prefix, ClaimedAt: &metav1.Time{Time: claim.ClaimedAt}}, nil
 	}
+	if err := look.checkUnclaimedFree(bucket, prefix); err != nil {
+		return nil, err
+	}
+	return r.writeClaim(ctx, br, prov, bucket, prefix)
+}
+
+// checkUnclaimedFree refuses an unclaimed destination that holds objects or lies
+// inside another backup.
+func (look *destinationLook) checkUnclaimedFree(bucket, prefix string) error {
 	if look.listErr != nil {
-		return nil, fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, look.listErr)
+		return fmt.Errorf("check that s3://%s/%s is empty: %w", bucket, prefix, look.listErr)
 	}
 	if len(look.existing) > 0 {
-		return nil, &failure{backupv1alpha1.ReasonDestinationNotEmpty, fmt.Sprintf(
+		return &failure{backupv1alpha1.ReasonDestinationNotEmpty, fmt.Sprintf(
 			"s3://%s/%s already holds objects (for example %s); a backup's destination must be empty: choose another spec.documentLibrary.destinationPrefix",
 			bucket, prefix, look.existing[0].Key)}
 	}
 	for _, m := range look.markers {
 		if m.err != nil {
-			return nil, m.err
+			return m.err
 		}
 		if m.found {
-			return nil, &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
+			return &failure{backupv1alpha1.ReasonDestinationInUse, fmt.Sprintf(
 				"s3://%s/%s lies inside the backup at s3://%s/%s (its %s); choose a spec.documentLibrary.destinationPrefix outside it",
 				bucket, prefix, bucket, m.prefix, m.name)}
 		}
 	}
+	return nil
+}
+
+// writeClaim writes the backup's claim.json to the free destination and returns it
+// as status.
+func (r *BackupRequestReconciler) writeClaim(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string) (*backupv1alpha1.ClaimStatus, error) {
 	now := r.now()
 	record := &layout.Claim{
 		Version: layout.ClaimVersion, BackupID: backupID(br), UID: string(br.UID), Namespace: br.Namespace, Name: br.Name,
