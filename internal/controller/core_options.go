@@ -83,55 +83,41 @@ const (
 
 // WithDefaults returns o with every zero field set to its default.
 func (o Options) WithDefaults() Options {
-	if o.MaxConcurrentBackupsPerProject <= 0 {
-		o.MaxConcurrentBackupsPerProject = DefaultMaxConcurrentBackupsPerProject
-	}
-	if o.DefaultRetentionDays <= 0 {
-		o.DefaultRetentionDays = DefaultRetentionDays
-	}
-	if o.ProjectLabelKey == "" {
-		o.ProjectLabelKey = DefaultProjectLabelKey
-	}
-	if o.BackupDeadline <= 0 {
-		o.BackupDeadline = DefaultBackupDeadline
-	}
-	if o.SnapshotPollInitial <= 0 {
-		o.SnapshotPollInitial = DefaultSnapshotPollInitial
-	}
+	positiveOr(&o.MaxConcurrentBackupsPerProject, DefaultMaxConcurrentBackupsPerProject)
+	positiveOr(&o.DefaultRetentionDays, DefaultRetentionDays)
+	nonEmptyOr(&o.ProjectLabelKey, DefaultProjectLabelKey)
+	positiveOr(&o.BackupDeadline, DefaultBackupDeadline)
+	positiveOr(&o.SnapshotPollInitial, DefaultSnapshotPollInitial)
 	if o.SnapshotPollMax < o.SnapshotPollInitial {
 		o.SnapshotPollMax = max(DefaultSnapshotPollMax, o.SnapshotPollInitial)
 	}
-	if o.SlotRetryInitial <= 0 {
-		o.SlotRetryInitial = DefaultSlotRetryInitial
-	}
+	positiveOr(&o.SlotRetryInitial, DefaultSlotRetryInitial)
 	if o.SlotRetryMax < o.SlotRetryInitial {
 		o.SlotRetryMax = max(DefaultSlotRetryMax, o.SlotRetryInitial)
 	}
-	if o.ProgressInterval <= 0 {
-		o.ProgressInterval = DefaultProgressInterval
-	}
-	if o.RetentionMinKept <= 0 {
-		o.RetentionMinKept = DefaultRetentionMinKept
-	}
-	if o.RetentionCheckInterval <= 0 {
-		o.RetentionCheckInterval = DefaultRetentionCheckInterval
-	}
-	if o.LockNamespace == "" {
-		o.LockNamespace = DefaultLockNamespace
-	}
-	if o.SweepMaxDeletes <= 0 {
-		o.SweepMaxDeletes = repository.DefaultMaxDeletes
-	}
-	if o.ResourceOwnership == "" {
-		o.ResourceOwnership = OwnershipTags
-	}
-	if o.OwnershipTagKey == "" {
-		o.OwnershipTagKey = backupv1alpha1.OwnershipTagKey
-	}
-	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
-	}
+	positiveOr(&o.ProgressInterval, DefaultProgressInterval)
+	positiveOr(&o.RetentionMinKept, DefaultRetentionMinKept)
+	positiveOr(&o.RetentionCheckInterval, DefaultRetentionCheckInterval)
+	nonEmptyOr(&o.LockNamespace, DefaultLockNamespace)
+	positiveOr(&o.SweepMaxDeletes, repository.DefaultMaxDeletes)
+	nonEmptyOr(&o.ResourceOwnership, OwnershipTags)
+	nonEmptyOr(&o.OwnershipTagKey, backupv1alpha1.OwnershipTagKey)
+	positiveOr(&o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)
 	return o
+}
+
+// positiveOr sets *v to def unless it is positive.
+func positiveOr[T int | int32 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// nonEmptyOr sets *v to def when it is empty.
+func nonEmptyOr(v *string, def string) {
+	if *v == "" {
+		*v = def
+	}
 }
 
 // inventoryFlushTimeout bounds the inventory writes of one copy run.
