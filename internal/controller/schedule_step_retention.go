@@ -20,10 +20,28 @@ import (
 // retentionDays applies again. It owns the retention annotation of the backups.
 func (r *BackupScheduleReconciler) reconcileScheduleRetention(ctx context.Context, s *scheduleScope) (stepResult, error) {
 	sched := s.sched
+	candidates, times := retentionCandidates(s.children)
+	if sched.Spec.Retention == nil {
+		if err := r.clearScheduleRetention(ctx, candidates); err != nil {
+			return stepResult{}, err
+		}
+		return stepDone, nil
+	}
+	keep := schedule.Keep(times, policyOf(sched.Spec.Retention), s.cron.Location())
+	if err := r.markScheduleRetention(ctx, sched, candidates, times, keep); err != nil {
+		return stepResult{}, err
+	}
+	return stepDone, nil
+}
+
+// retentionCandidates returns the schedule's successful backups not being deleted and
+// not yet marked to expire, with the time of each one's slot (its creation time when
+// it records none).
+func retentionCandidates(children []backupv1alpha1.BackupRequest) ([]*backupv1alpha1.BackupRequest, []time.Time) {
 	var candidates []*backupv1alpha1.BackupRequest
 	var times []time.Time
-	for i := range s.children {
-		br := &s.children[i]
+	for i := range children {
+		br := &children[i]
 		if br.Status.Phase != backupv1alpha1.PhaseSucceeded || !br.DeletionTimestamp.IsZero() ||
 			br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionExpire {
 			continue
@@ -35,17 +53,25 @@ func (r *BackupScheduleReconciler) reconcileScheduleRetention(ctx context.Contex
 		candidates = append(candidates, br)
 		times = append(times, t)
 	}
-	if sched.Spec.Retention == nil {
-		for _, br := range candidates {
-			if br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionBySchedule {
-				if err := r.setRetention(ctx, br, ""); err != nil {
-					return stepResult{}, err
-				}
+	return candidates, times
+}
+
+// clearScheduleRetention removes the RetentionBySchedule mark of the candidates, so
+// their own retentionDays applies again.
+func (r *BackupScheduleReconciler) clearScheduleRetention(ctx context.Context, candidates []*backupv1alpha1.BackupRequest) error {
+	for _, br := range candidates {
+		if br.Annotations[backupv1alpha1.RetentionAnnotation] == backupv1alpha1.RetentionBySchedule {
+			if err := r.setRetention(ctx, br, ""); err != nil {
+				return err
 			}
 		}
-		return stepDone, nil
 	}
-	keep := schedule.Keep(times, policyOf(sched.Spec.Retention), s.cron.Location())
+	return nil
+}
+
+// markScheduleRetention marks each candidate RetentionBySchedule when keep says the
+// policy keeps it, RetentionExpire (with an event) otherwise.
+func (r *BackupScheduleReconciler) markScheduleRetention(ctx context.Context, sched *backupv1alpha1.BackupSchedule, candidates []*backupv1alpha1.BackupRequest, times []time.Time, keep []bool) error {
 	for i, br := range candidates {
 		want := backupv1alpha1.RetentionBySchedule
 		if !keep[i] {
@@ -55,14 +81,14 @@ func (r *BackupScheduleReconciler) reconcileScheduleRetention(ctx context.Contex
 			continue
 		}
 		if err := r.setRetention(ctx, br, want); err != nil {
-			return stepResult{}, err
+			return err
 		}
 		if want == backupv1alpha1.RetentionExpire {
 			r.recorder().event(sched, br, corev1.EventTypeNormal, backupv1alpha1.ReasonRetentionExpiring, "Retention",
 				"Backup %s (slot %s) is no longer kept by the schedule's retention; it expires now", br.Name, times[i].UTC().Format(time.RFC3339))
 		}
 	}
-	return stepDone, nil
+	return nil
 }
 
 // setRetention sets (or, for "", removes) the retention annotation of br.
