@@ -302,6 +302,37 @@ func TestRestoredInstanceGetsTheRecordedSettingsAndOverrides(t *testing.T) {
 	}
 }
 
+// A manifest read from a URL alone may have been written by anyone who can write to
+// the project's bucket: the network and parameter resources it records (which carry
+// no ownership the controller can check) must not choose where the instance goes.
+func TestAManifestURLAloneDoesNotChooseTheRestoredInstancesNetwork(t *testing.T) {
+	m := newRestoreMachine(t)
+	settings := fake.DefaultInstanceSettings()
+	settings.InstanceClass, settings.ParameterGroup, settings.SubnetGroup = "db.r6g.large", "other-project-params", "other-project-subnets"
+	settings.SecurityGroupIDs = []string{"sg-other-project"}
+	settings.Tags = map[string]string{backupv1alpha1.OwnershipTagKey: "retail"}
+	m.cloud.PutInstance("retail-prd-db", settings)
+	br := m.backup()
+	rr := fullRestore("by-url", "retail-url-db", "document_library/")
+	rr.Spec.Source = backupv1alpha1.RestoreSource{Manifest: br.Status.Manifest.Location}
+	rr.Spec.Database.SubnetGroupName = "retail-subnets"
+	m.create(rr)
+	if got := m.driveRR("by-url"); got.Status.Phase != backupv1alpha1.RestorePhaseSucceeded {
+		t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.Message)
+	}
+	inst, err := m.cloud.DescribeDatabaseInstance(m.ctx, "retail-url-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := inst.Settings
+	if s.SubnetGroup != "retail-subnets" || len(s.SecurityGroupIDs) != 0 || s.ParameterGroup == "other-project-params" {
+		t.Fatalf("settings %+v: the network and parameter group must come from the spec or the cloud's defaults, not from the manifest", s)
+	}
+	if s.InstanceClass != "db.r6g.large" {
+		t.Fatalf("settings %+v: the recorded sizing still applies", s)
+	}
+}
+
 func TestDeletingARestoreRefusesARecordedKeyOutsideTheTargetPrefix(t *testing.T) {
 	m := newRestoreMachine(t)
 	m.backup()

@@ -135,14 +135,26 @@ func (r *RestoreRequestReconciler) instanceSettings(s *restoreScope) provider.Da
 // recordedInstance is what the backup recorded about its source instance: the
 // manifest's database.sourceInstance (verified with the manifest, and there for a
 // restore from a manifest URL too), else the BackupRequest's status.
+//
+// The resources those settings name (subnet group, security groups, parameter and
+// option groups, tags) carry no ownership this controller can check. Only a manifest a
+// BackupRequest of the project vouches for (its recorded checksum, checked when the
+// source was resolved) may choose them: a manifest read from a URL alone could have
+// been written by anyone with write access to the project's bucket, naming another
+// project's network. From such a manifest only the sizing is taken; the spec names the
+// network (spec.database.subnetGroupName, securityGroupIds).
 func recordedInstance(src *loadedSource) *backupv1alpha1.DatabaseInstanceSettings {
 	if db := src.manifest.Database; db != nil && db.SourceInstance != nil {
 		si := db.SourceInstance
-		return &backupv1alpha1.DatabaseInstanceSettings{
+		rec := &backupv1alpha1.DatabaseInstanceSettings{
 			InstanceClass: si.InstanceClass, StorageType: si.StorageType, AllocatedStorageGiB: si.AllocatedStorageGiB, Iops: si.Iops,
-			ParameterGroup: si.ParameterGroup, OptionGroup: si.OptionGroup, SubnetGroup: si.SubnetGroup,
-			SecurityGroupIDs: si.SecurityGroupIDs, Port: si.Port, MultiAZ: si.MultiAZ, PubliclyAccessible: si.PubliclyAccessible, Tags: si.Tags,
+			Port: si.Port, MultiAZ: si.MultiAZ, PubliclyAccessible: si.PubliclyAccessible,
 		}
+		if src.br != nil {
+			rec.ParameterGroup, rec.OptionGroup, rec.SubnetGroup = si.ParameterGroup, si.OptionGroup, si.SubnetGroup
+			rec.SecurityGroupIDs, rec.Tags = si.SecurityGroupIDs, si.Tags
+		}
+		return rec
 	}
 	if src.br != nil && src.br.Status.Database != nil && src.br.Status.Database.SourceInstance != nil {
 		return src.br.Status.Database.SourceInstance
