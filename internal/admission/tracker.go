@@ -90,16 +90,8 @@ func (t *Tracker) Acquire(project string, uid types.UID, all []Candidate) Decisi
 	if _, ok := running[uid]; ok {
 		return Decision{Acquired: true, Running: len(running), Limit: t.limit, Waiting: len(waiting)}
 	}
-	position := 0
-	for i, c := range waiting {
-		if c.UID == uid {
-			position = i + 1
-			break
-		}
-	}
-	if position == 0 {
-		// Not in the cache yet (just created): queue it behind everything seen.
-		position = len(waiting) + 1
+	position, seen := positionOf(waiting, uid)
+	if !seen {
 		waiting = append(waiting, Candidate{UID: uid})
 	}
 	free := t.limit - len(running)
@@ -120,14 +112,19 @@ func (t *Tracker) WouldAcquire(project string, uid types.UID, all []Candidate) b
 	if _, ok := running[uid]; ok {
 		return true
 	}
-	position := len(waiting) + 1 // not in the cache yet: behind everything seen
+	position, _ := positionOf(waiting, uid)
+	return position <= t.limit-len(running)
+}
+
+// positionOf is uid's 1-based place among waiting, in queue order; a request not in
+// the cache yet (just created) queues behind everything seen (seen false).
+func positionOf(waiting []Candidate, uid types.UID) (position int, seen bool) {
 	for i, c := range waiting {
 		if c.UID == uid {
-			position = i + 1
-			break
+			return i + 1, true
 		}
 	}
-	return position <= t.limit-len(running)
+	return len(waiting) + 1, false
 }
 
 // InLine returns the waiting requests of project in queue order, given every
