@@ -121,17 +121,16 @@ func (a *Admission) release(ctx context.Context, project string, uid types.UID) 
 }
 
 // NextInLine returns the waiting requests of project that can start now: the first
-// in line, as many as there are slots. The rest refresh their queue position on
-// their own recheck, which keeps a busy project from rewriting every waiting
-// request's status on each start.
+// in line, as many as there are free slots (see Tracker.InLine). The rest refresh
+// their queue position on their own recheck, which keeps a busy project from
+// rewriting every waiting request's status on each start.
 func (a *Admission) NextInLine(ctx context.Context, project string) []Candidate {
 	candidates, err := a.candidates(ctx, project)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "list the requests waiting for a slot", "project", project)
 		return nil
 	}
-	inLine := a.tracker.InLine(project, candidates)
-	return inLine[:min(len(inLine), a.Limit())]
+	return a.tracker.InLine(project, candidates)
 }
 
 // candidates is every BackupRequest and RestoreRequest of project in the cache, as

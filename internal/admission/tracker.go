@@ -127,17 +127,21 @@ func positionOf(waiting []Candidate, uid types.UID) (position int, seen bool) {
 	return len(waiting) + 1, false
 }
 
-// InLine returns the waiting requests of project in queue order, given every
+// InLine returns the waiting requests of project that can start now, in queue
+// order: the first in line, as many as there are free slots, given every
 // BackupRequest of the project in the cache. Requests the cache still shows waiting
-// but that this tracker admitted or saw finish are left out: under load the cache can
-// lag seconds behind, and waking those instead of the request truly next in line
-// would leave a freed slot idle.
+// but that this tracker admitted or saw finish are left out, and counted as holding
+// or no longer holding their slot: under load the cache can lag seconds behind, and
+// waking those instead of the request truly next in line would leave a freed slot
+// idle. Waking more than the free slots would only cost each extra request a pass
+// that finds no slot.
 func (t *Tracker) InLine(project string, all []Candidate) []Candidate {
 	p := t.project(project)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, waiting := p.sortOut(all)
-	return waiting
+	running, waiting := p.sortOut(all)
+	free := max(t.limit-len(running), 0)
+	return waiting[:min(len(waiting), free)]
 }
 
 // sortOut splits the cache's view of a project, corrected by what this tracker

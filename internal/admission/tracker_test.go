@@ -125,8 +125,8 @@ func TestACacheThatMissedAStartAndAnEndDoesNotBlockTheNextRequest(t *testing.T) 
 		t.Fatalf("uid-1 must start: %+v", d)
 	}
 	tr.Release("retail", "uid-1") // uid-1 finished; the cache still shows it waiting
-	if line := tr.InLine("retail", stale); len(line) != 2 || line[0].UID != "uid-2" {
-		t.Fatalf("next in line must be uid-2, got %+v", line)
+	if line := tr.InLine("retail", stale); len(line) != 1 || line[0].UID != "uid-2" {
+		t.Fatalf("next in line must be uid-2 alone (one slot), got %+v", line)
 	}
 	if d := tr.Acquire("retail", "uid-3", stale); d.Acquired || d.Position != 1 {
 		t.Fatalf("uid-3 must wait behind uid-2 only: %+v", d)
@@ -136,12 +136,22 @@ func TestACacheThatMissedAStartAndAnEndDoesNotBlockTheNextRequest(t *testing.T) 
 	}
 }
 
-func TestInLineLeavesOutRequestsAlreadyAdmitted(t *testing.T) {
+func TestInLineLeavesOutRequestsAlreadyAdmittedAndStopsAtTheFreeSlots(t *testing.T) {
 	tr := NewTracker(2)
 	all := []Candidate{waitingAt(1), waitingAt(2), waitingAt(3), waitingAt(4)}
+	if line := tr.InLine("retail", all); len(line) != 2 || line[0].UID != "uid-1" || line[1].UID != "uid-2" {
+		t.Fatalf("two free slots: want uid-1 and uid-2, got %+v", line)
+	}
 	tr.Acquire("retail", "uid-1", all)
-	line := tr.InLine("retail", all)
-	if len(line) != 3 || line[0].UID != "uid-2" || line[2].UID != "uid-4" {
-		t.Fatalf("want uid-2, uid-3, uid-4 in order, got %+v", line)
+	if line := tr.InLine("retail", all); len(line) != 1 || line[0].UID != "uid-2" {
+		t.Fatalf("uid-1 holds a slot: want uid-2 alone, got %+v", line)
+	}
+	tr.Acquire("retail", "uid-2", all)
+	if line := tr.InLine("retail", all); len(line) != 0 {
+		t.Fatalf("no free slot: nobody can start, got %+v", line)
+	}
+	tr.Release("retail", "uid-1")
+	if line := tr.InLine("retail", all); len(line) != 1 || line[0].UID != "uid-3" {
+		t.Fatalf("uid-1 finished: want uid-3 alone, got %+v", line)
 	}
 }
