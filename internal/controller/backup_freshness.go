@@ -41,6 +41,16 @@ func (w *lastWrites) forget(key types.NamespacedName) {
 	delete(w.written, key)
 }
 
+// wrote reports whether br is exactly our last write of it (same object, same
+// resourceVersion): a watch event carrying it reports a change this controller's own
+// pass made, and that pass already said when to look again.
+func (w *lastWrites) wrote(br *backupv1alpha1.BackupRequest) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	written, found := w.written[client.ObjectKeyFromObject(br)]
+	return found && written.UID == br.UID && written.ResourceVersion == br.ResourceVersion
+}
+
 // newer returns our last write of cached when it is newer than the cached object,
 // and nil once the cache has caught up (the entry is then dropped). ok is false when
 // the resourceVersions cannot be compared, and the caller must read the object live.

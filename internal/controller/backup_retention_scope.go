@@ -15,7 +15,7 @@ import (
 // retentionScope is what one expiry or deletion pass over a backup works on. Like
 // backupScope, its steps change the status in memory (each its own part: expiresAt,
 // the ArtifactsRemoved condition, the phase) and queue their events and metrics with
-// after; the pass stores the status in one write at its end (closeRetention) and only
+// after; the pass stores the status in one write at its end (pass.close) and only
 // then runs the effects and the object's own changes (deleting an expired backup,
 // releasing the cleanup finalizer), which must never run ahead of the status they
 // follow from. The only destructive step, the removal of the artefacts, needs nothing
@@ -25,9 +25,6 @@ type retentionScope struct {
 	now time.Time
 	// action names the pass in conditions and events: "Expiry" or "Deletion".
 	action string
-	// changes are the steps' status changes, kept so the write can apply them again on
-	// a re-read object after a conflict (closeRetention).
-	changes []func(*backupv1alpha1.BackupRequestStatus)
 	// result is what the step that stopped the pass asked for (empty: a watch wakes it).
 	result ctrl.Result
 	// removed summarises what the removal step did, for the Expired condition and events.
@@ -46,10 +43,9 @@ func (r *BackupRequestReconciler) newRetentionScope(br *backupv1alpha1.BackupReq
 	return &retentionScope{br: br, now: r.Clock.Now(), action: action, pass: newPass(br, backupStatusOf)}
 }
 
-// change applies a status change in memory and keeps it for the pass's write.
+// change applies a status change in memory, for the pass's write.
 func (s *retentionScope) change(mutate func(*backupv1alpha1.BackupRequestStatus)) {
 	mutate(&s.br.Status)
-	s.changes = append(s.changes, mutate)
 }
 
 // setArtifactsRemoved sets the ArtifactsRemoved condition, the one condition the
@@ -66,36 +62,13 @@ func (s *retentionScope) stop(res ctrl.Result) stepResult {
 	return stepResult{}
 }
 
-// closeRetention stores the steps' status changes in one write, then runs the queued
-// effects. Unlike an InProgress pass it retries a conflict (the archiver writes the
-// status concurrently) on the re-read object through patchStatus: a pass that removed
-// artefacts cannot repeat its removal and say the same, so what it did is recorded
-// rather than redone. br is updated in place with the stored object.
-func (r *BackupRequestReconciler) closeRetention(ctx context.Context, s *retentionScope) error {
-	if len(s.changes) > 0 && s.statusChanged(s.br) {
-		stored := s.base
-		if err := r.patchStatus(ctx, stored, func(st *backupv1alpha1.BackupRequestStatus) {
-			for _, mutate := range s.changes {
-				mutate(st)
-			}
-		}); err != nil {
-			return err
-		}
-		stored.DeepCopyInto(s.br)
-		s.base = stored.DeepCopy()
-	}
-	s.changes = nil
-	s.runEffects()
-	return nil
-}
-
 // runRetentionPass runs steps in order on s until one stops or fails, stores the
 // status once and returns what the stopping step asked for. A step's error is
 // returned (the workqueue retries with backoff) after the status is stored, so a
 // failure's condition is shown; nothing destructive follows an error.
 func (r *BackupRequestReconciler) runRetentionPass(ctx context.Context, s *retentionScope, steps []func(context.Context, *retentionScope) (stepResult, error)) (ctrl.Result, error) {
 	_, stepErr := runSteps(ctx, s, steps)
-	if err := r.closeRetention(ctx, s); err != nil {
+	if err := s.close(ctx, storeOf(r, r.APIReader), s.br, r.writes.record); err != nil {
 		// Nothing follows a status that was not stored.
 		s.deleteObject, s.letGo = false, false
 		if stepErr != nil {

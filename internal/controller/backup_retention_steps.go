@@ -97,6 +97,17 @@ func (r *BackupRequestReconciler) waitForExpiry(_ context.Context, s *retentionS
 	return stepDone, nil
 }
 
+// retentionRecheck is the result of the pass that ended a backup: its retention looks
+// at it next, when waitForExpiry would (its own phase change does not wake it; see
+// transitionHandler). A backup without an expiry (refused before its first write)
+// has nothing to expire.
+func (r *BackupRequestReconciler) retentionRecheck(br *backupv1alpha1.BackupRequest) ctrl.Result {
+	if br.Status.ExpiresAt == nil {
+		return ctrl.Result{}
+	}
+	return admission.Recheck(max(min(br.Status.ExpiresAt.Sub(r.Clock.Now()), r.Options.RetentionCheckInterval), 0))
+}
+
 // keepNewest stops the pass of an expired successful backup that is among the
 // RetentionMinKept newest of its project and environment, saying so (once) in the
 // ArtifactsRemoved condition. A failed look-up is returned: the backup is kept.

@@ -6,10 +6,11 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 )
 
-// patchStatus is patchStatusRetrying for a BackupRequest's status: mutate's
-// conditions carry the generation, and the write is recorded (freshness).
+// patchStatus is writeStatus for a BackupRequest's status, for the writes outside a
+// pass (taking a slot, waiting, failing): mutate's conditions carry the generation,
+// and the write is recorded (freshness).
 func (r *BackupRequestReconciler) patchStatus(ctx context.Context, br *backupv1alpha1.BackupRequest, mutate func(*backupv1alpha1.BackupRequestStatus)) error {
-	if err := patchStatusRetrying(ctx, r.APIReader, r.Status(), br, func(br *backupv1alpha1.BackupRequest) {
+	if err := writeStatus(ctx, storeOf(r, r.APIReader), br, backupStatusOf, func(br *backupv1alpha1.BackupRequest) {
 		// Conditions set by mutate carry the generation they were computed from.
 		br.Status.ObservedGeneration = br.Generation
 		mutate(&br.Status)

@@ -118,11 +118,14 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	}
 	s := r.newScope(br, prov)
 	res, stepErr := runSteps(ctx, s, r.steps())
-	if err := s.close(ctx, r.Status(), s.br, r.writes.record); err != nil {
+	if err := s.close(ctx, storeOf(r, r.APIReader), s.br, r.writes.record); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
 		return r.handleStepError(ctx, br, stepErr)
+	}
+	if s.br.Status.Phase.IsTerminal() {
+		return r.retentionRecheck(s.br), nil
 	}
 	return requeueFor(res), nil
 }
@@ -142,9 +145,13 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 // handleStepError fails the backup on a permanent provider error and retries
 // (with the workqueue's backoff) on anything else.
 func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backupv1alpha1.BackupRequest, err error) (ctrl.Result, error) {
-	return failureFunnel(ctx, err,
+	res, err := failureFunnel(ctx, err,
 		func(err error) string { return actionableMessage(br, err) },
 		func(f *failure) error { return r.fail(ctx, br, f.reason, f.message) })
+	if err == nil && br.Status.Phase == backupv1alpha1.PhaseFailed {
+		return r.retentionRecheck(br), nil
+	}
+	return res, err
 }
 
 // actionableMessage is a permanent provider error as a user should read it: the
@@ -233,7 +240,10 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.prepare(ctx)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, phaseChanged{}), admission.NotCreations())).
+			predicate.Or(predicate.GenerationChangedPredicate{}, lifecycleChanged{}), admission.NotCreations())).
+		// Phase changes written elsewhere, at the priority of their next pass; this
+		// controller's own are followed by the pass that wrote them.
+		Watches(&backupv1alpha1.BackupRequest{}, transitionHandler{wrote: r.writes.wrote}).
 		// Creations, live or listed at start-up, at the priority of their first pass.
 		Watches(&backupv1alpha1.BackupRequest{}, r.slots.CreationHandler(), builder.WithPredicates(admission.Creations())).
 		// A request leaving InProgress (or going away) frees a slot: wake its project's waiting requests at once.

@@ -82,7 +82,7 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	s := r.newScheduleScope(sched)
 	_, stepErr := runSteps(ctx, s, r.scheduleSteps())
-	if err := s.close(ctx, r.Status(), s.sched, nil); err != nil {
+	if err := s.close(ctx, storeOf(r, r.APIReader), s.sched, nil); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {

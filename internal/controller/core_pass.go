@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,7 +17,7 @@ type pass[O client.Object] struct {
 	base    O
 	effects []func()
 	// statusOf picks the object's status, which close compares with base's to skip
-	// a write that would change nothing.
+	// a write that would change nothing, and storeStatus rebases after a conflict.
 	statusOf func(O) any
 }
 
@@ -26,24 +25,14 @@ func newPass[O client.Object](obj O, statusOf func(O) any) pass[O] {
 	return pass[O]{base: obj.DeepCopyObject().(O), statusOf: statusOf}
 }
 
-// Each kind's status, for newPass.
-func backupStatusOf(br *backupv1alpha1.BackupRequest) any   { return br.Status }
-func restoreStatusOf(rr *backupv1alpha1.RestoreRequest) any { return rr.Status }
-func scheduleStatusOf(s *backupv1alpha1.BackupSchedule) any { return s.Status }
+// Each kind's status, for newPass: a pointer, which storeStatus also writes through
+// when it rebases a pass's changes after a conflict.
+func backupStatusOf(br *backupv1alpha1.BackupRequest) any   { return &br.Status }
+func restoreStatusOf(rr *backupv1alpha1.RestoreRequest) any { return &rr.Status }
+func scheduleStatusOf(s *backupv1alpha1.BackupSchedule) any { return &s.Status }
 
 // after queues an effect to run once the pass's status is stored.
 func (p *pass[O]) after(effect func()) { p.effects = append(p.effects, effect) }
-
-// storeStatus writes obj's status in one merge patch against base, guarded by the
-// resourceVersion: a conflict (someone else wrote the object) fails the pass, and the
-// next pass starts from the stored object and repeats its steps, which are idempotent.
-func (p *pass[O]) storeStatus(ctx context.Context, w client.StatusWriter, obj O) error {
-	if err := w.Patch(ctx, obj, client.MergeFromWithOptions(p.base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
-	}
-	p.base = obj.DeepCopyObject().(O)
-	return nil
-}
 
 // statusChanged says whether obj's status differs from the one last stored.
 func (p *pass[O]) statusChanged(obj O) bool {
@@ -52,11 +41,11 @@ func (p *pass[O]) statusChanged(obj O) bool {
 
 // storeIfChanged stores obj's status when the steps changed it, and then calls
 // stored (the backup reconciler records its own writes there; nil for none).
-func (p *pass[O]) storeIfChanged(ctx context.Context, w client.StatusWriter, obj O, stored func(O)) error {
+func (p *pass[O]) storeIfChanged(ctx context.Context, store statusStore, obj O, stored func(O)) error {
 	if !p.statusChanged(obj) {
 		return nil
 	}
-	if err := p.storeStatus(ctx, w, obj); err != nil {
+	if err := p.storeStatus(ctx, store, obj); err != nil {
 		return err
 	}
 	if stored != nil {
@@ -68,8 +57,8 @@ func (p *pass[O]) storeIfChanged(ctx context.Context, w client.StatusWriter, obj
 // close ends a pass: it stores the status the steps changed (see storeIfChanged),
 // then runs the queued effects. A failed write keeps the effects, so nothing is
 // announced that was not stored; the next pass repeats the steps, which are idempotent.
-func (p *pass[O]) close(ctx context.Context, w client.StatusWriter, obj O, stored func(O)) error {
-	if err := p.storeIfChanged(ctx, w, obj, stored); err != nil {
+func (p *pass[O]) close(ctx context.Context, store statusStore, obj O, stored func(O)) error {
+	if err := p.storeIfChanged(ctx, store, obj, stored); err != nil {
 		return err
 	}
 	p.runEffects()

@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
@@ -81,4 +86,65 @@ func (phaseChanged) Update(e event.UpdateEvent) bool {
 	}
 	return oldBR.Status.Phase != newBR.Status.Phase || oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero() ||
 		oldBR.Annotations[backupv1alpha1.RetentionAnnotation] != newBR.Annotations[backupv1alpha1.RetentionAnnotation]
+}
+
+// lifecycleChanged passes deletions and updates that start deletion or change the
+// retention a schedule set: the BackupRequest For watch's share of the changes that
+// do not raise the generation. Phase changes go through transitionHandler.
+type lifecycleChanged struct{ predicate.Funcs }
+
+func (lifecycleChanged) Update(e event.UpdateEvent) bool {
+	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
+	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+	if !okOld || !okNew {
+		return true
+	}
+	return oldBR.DeletionTimestamp.IsZero() != newBR.DeletionTimestamp.IsZero() ||
+		oldBR.Annotations[backupv1alpha1.RetentionAnnotation] != newBR.Annotations[backupv1alpha1.RetentionAnnotation]
+}
+
+// transitionHandler queues a BackupRequest whose status.phase changed, unless the
+// change is this controller's own last write (wrote): the pass that wrote it already
+// returned when to look again (the first step after a start, the waiting safety net,
+// the retention recheck after an ending), and a second pass would find nothing to
+// do. A change written elsewhere (another controller process, a restart racing its
+// own writes) is queued at the priority of what its pass will do: a start's first
+// step below new and woken requests, a wait or an ending's retention last.
+type transitionHandler struct {
+	wrote func(*backupv1alpha1.BackupRequest) bool
+}
+
+func (h transitionHandler) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
+	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
+	if !okOld || !okNew || oldBR.Status.Phase == newBR.Status.Phase || h.wrote(newBR) {
+		return
+	}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(newBR)}
+	pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	if !ok {
+		q.Add(req)
+		return
+	}
+	pq.AddWithOpts(priorityqueue.AddOpts{Priority: transitionPriority(newBR.Status.Phase)}, req)
+}
+
+// transitionPriority is the work-queue priority of a pass after a change to phase.
+func transitionPriority(phase backupv1alpha1.BackupPhase) *int {
+	switch {
+	case phase == backupv1alpha1.PhaseInProgress:
+		return ptr.To(admission.ContinuePriority)
+	case phase == backupv1alpha1.PhasePending, phase.IsTerminal():
+		return ptr.To(handler.LowPriority)
+	}
+	return nil
+}
+
+func (transitionHandler) Create(context.Context, event.CreateEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+
+func (transitionHandler) Delete(context.Context, event.DeleteEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+}
+
+func (transitionHandler) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 }

@@ -33,11 +33,10 @@ func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreReq
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
 
-// patchRestoreStatus is patchStatusRetrying for a RestoreRequest's status (the
-// archiver writes the Archived condition concurrently); mutate's conditions carry
-// the generation.
+// patchRestoreStatus is writeStatus for a RestoreRequest's status, for the writes
+// outside a pass; mutate's conditions carry the generation.
 func (r *RestoreRequestReconciler) patchRestoreStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
-	return patchStatusRetrying(ctx, r.APIReader, r.Status(), rr, func(rr *backupv1alpha1.RestoreRequest) {
+	return writeStatus(ctx, storeOf(r, r.APIReader), rr, restoreStatusOf, func(rr *backupv1alpha1.RestoreRequest) {
 		rr.Status.ObservedGeneration = rr.Generation
 		mutate(&rr.Status)
 	})

@@ -161,7 +161,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 	}
 	s := r.newRestoreScope(rr, prov, project)
 	res, stepErr := runSteps(ctx, s, r.restoreSteps())
-	if err := s.close(ctx, r.Status(), s.rr, nil); err != nil {
+	if err := s.close(ctx, storeOf(r, r.APIReader), s.rr, nil); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
