@@ -21,10 +21,28 @@ import (
 type lastWrites struct {
 	mu      sync.Mutex
 	written map[types.NamespacedName]*backupv1alpha1.BackupRequest
+	// sent is, per object, the phase of the status write in flight and the
+	// resourceVersion it was written against: its watch event can arrive before the
+	// write's response is recorded.
+	sent map[types.NamespacedName]sentWrite
+}
+
+type sentWrite struct {
+	uid   types.UID
+	from  string
+	phase backupv1alpha1.BackupPhase
 }
 
 func newLastWrites() *lastWrites {
-	return &lastWrites{written: map[types.NamespacedName]*backupv1alpha1.BackupRequest{}}
+	return &lastWrites{written: map[types.NamespacedName]*backupv1alpha1.BackupRequest{}, sent: map[types.NamespacedName]sentWrite{}}
+}
+
+// sending notes that br's status is about to be written, with the phase it has now,
+// against the resourceVersion it has now (the write's optimistic lock).
+func (w *lastWrites) sending(br *backupv1alpha1.BackupRequest) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sent[client.ObjectKeyFromObject(br)] = sentWrite{uid: br.UID, from: br.ResourceVersion, phase: br.Status.Phase}
 }
 
 // record keeps br as the API server returned it from our write.
@@ -39,16 +57,23 @@ func (w *lastWrites) forget(key types.NamespacedName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.written, key)
+	delete(w.sent, key)
 }
 
-// wrote reports whether br is exactly our last write of it (same object, same
-// resourceVersion): a watch event carrying it reports a change this controller's own
-// pass made, and that pass already said when to look again.
-func (w *lastWrites) wrote(br *backupv1alpha1.BackupRequest) bool {
+// wrote reports whether the change from oldBR to newBR is our own write: newBR is
+// exactly our last recorded write (same object, same resourceVersion), or the write
+// in flight went from oldBR's resourceVersion to newBR's phase. A watch event
+// carrying it reports a change this controller's own pass made, and that pass already
+// said when to look again.
+func (w *lastWrites) wrote(oldBR, newBR *backupv1alpha1.BackupRequest) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	written, found := w.written[client.ObjectKeyFromObject(br)]
-	return found && written.UID == br.UID && written.ResourceVersion == br.ResourceVersion
+	key := client.ObjectKeyFromObject(newBR)
+	if sent, found := w.sent[key]; found && sent.uid == newBR.UID && sent.from == oldBR.ResourceVersion && sent.phase == newBR.Status.Phase {
+		return true
+	}
+	written, found := w.written[key]
+	return found && written.UID == newBR.UID && written.ResourceVersion == newBR.ResourceVersion
 }
 
 // newer returns our last write of cached when it is newer than the cached object,

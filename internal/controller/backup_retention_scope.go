@@ -68,7 +68,7 @@ func (s *retentionScope) stop(res ctrl.Result) stepResult {
 // failure's condition is shown; nothing destructive follows an error.
 func (r *BackupRequestReconciler) runRetentionPass(ctx context.Context, s *retentionScope, steps []func(context.Context, *retentionScope) (stepResult, error)) (ctrl.Result, error) {
 	_, stepErr := runSteps(ctx, s, steps)
-	if err := s.close(ctx, storeOf(r, r.APIReader), s.br, r.writes.record); err != nil {
+	if err := s.close(ctx, r.statusStore(), s.br, r.writes.record); err != nil {
 		// Nothing follows a status that was not stored.
 		s.deleteObject, s.letGo = false, false
 		if stepErr != nil {

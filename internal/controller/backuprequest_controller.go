@@ -118,7 +118,7 @@ func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *b
 	}
 	s := r.newScope(br, prov)
 	res, stepErr := runSteps(ctx, s, r.steps())
-	if err := s.close(ctx, storeOf(r, r.APIReader), s.br, r.writes.record); err != nil {
+	if err := s.close(ctx, r.statusStore(), s.br, r.writes.record); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {

@@ -111,13 +111,13 @@ func (lifecycleChanged) Update(e event.UpdateEvent) bool {
 // own writes) is queued at the priority of what its pass will do: a start's first
 // step below new and woken requests, a wait or an ending's retention last.
 type transitionHandler struct {
-	wrote func(*backupv1alpha1.BackupRequest) bool
+	wrote func(oldBR, newBR *backupv1alpha1.BackupRequest) bool
 }
 
 func (h transitionHandler) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	oldBR, okOld := e.ObjectOld.(*backupv1alpha1.BackupRequest)
 	newBR, okNew := e.ObjectNew.(*backupv1alpha1.BackupRequest)
-	if !okOld || !okNew || oldBR.Status.Phase == newBR.Status.Phase || h.wrote(newBR) {
+	if !okOld || !okNew || oldBR.Status.Phase == newBR.Status.Phase || h.wrote(oldBR, newBR) {
 		return
 	}
 	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(newBR)}

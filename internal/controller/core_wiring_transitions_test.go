@@ -39,6 +39,12 @@ func TestTransitionHandlerSkipsOwnPhaseWritesAndPrioritisesOthers(t *testing.T) 
 		writes.record(mine)
 		update(at(mine.Name, "6", ""), mine)
 	}
+	// Ours, in flight: the watch event arrives before the write's response is recorded.
+	writes.sending(at("inflight", "5", backupv1alpha1.PhaseSucceeded))
+	update(at("inflight", "5", backupv1alpha1.PhaseInProgress), at("inflight", "6", backupv1alpha1.PhaseSucceeded))
+	// Elsewhere, although a write of ours was in flight from the same version: another phase.
+	writes.sending(at("raced", "5", backupv1alpha1.PhaseSucceeded))
+	update(at("raced", "5", backupv1alpha1.PhaseInProgress), at("raced", "6", backupv1alpha1.PhaseFailed))
 	// Elsewhere: not our last write (another resourceVersion), or no write of ours at all.
 	writes.record(at("started", "10", backupv1alpha1.PhaseInProgress))
 	update(at("started", "10", backupv1alpha1.PhasePending), at("started", "11", backupv1alpha1.PhaseInProgress))
@@ -47,7 +53,7 @@ func TestTransitionHandlerSkipsOwnPhaseWritesAndPrioritisesOthers(t *testing.T) 
 	// Not a phase change at all: nothing.
 	update(at("progress", "3", backupv1alpha1.PhaseInProgress), at("progress", "4", backupv1alpha1.PhaseInProgress))
 
-	want := map[string]int{"started": admission.ContinuePriority, "ended": handler.LowPriority, "parked": handler.LowPriority}
+	want := map[string]int{"started": admission.ContinuePriority, "ended": handler.LowPriority, "parked": handler.LowPriority, "raced": handler.LowPriority}
 	if n := q.Len(); n != len(want) {
 		t.Fatalf("%d requests queued, want %d (own writes and progress skipped)", n, len(want))
 	}
