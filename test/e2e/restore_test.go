@@ -200,8 +200,8 @@ var _ = Describe("Restores driven through kubectl", Ordered, func() {
 		})
 		slow.Release()
 		mustKubectl("wait", "-n", ns, "rr/history-wait", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=120s")
-		Expect(rrPath(ns, "history-wait", `.status.conditions[?(@.type=="Archived")].message`)).
-			NotTo(Equal("phase Succeeded recorded in backup history"), "the database was down when the restore succeeded")
+		Expect(rrPath(ns, "history-wait", ".status.archivedPhase")).
+			NotTo(Equal("Succeeded"), "the database was down when the restore succeeded")
 		restored := cloud.Contents(live, prefix)
 		Expect(restored).To(HaveLen(len(docs)))
 
