@@ -65,22 +65,17 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 }
 
 // WalkObjects streams the objects under prefix whose keys lie in keys, in key order,
-// a listing page at a time. The listing starts after keys.StartAfter and ends before
-// the first key past keys.Through (startOffset and endOffset), and the keys are
-// checked again here for a server that ignores those bounds.
+// a listing page at a time. The listing starts at keys.StartAfter (startOffset, which
+// is inclusive: the key itself is dropped here, as is any key before it from a server
+// that ignores the offset) and stops at the first key past keys.Through, so no page
+// past the range is requested.
 func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys provider.KeyRange) iter.Seq2[provider.ObjectMetadata, error] {
 	return func(yield func(provider.ObjectMetadata, error) bool) {
 		if bucket == "" {
 			yield(provider.ObjectMetadata{}, invalidInput("objects.list", prefix, "bucket name is required to list objects"))
 			return
 		}
-		query := &storage.Query{Prefix: prefix}
-		if keys.StartAfter != "" {
-			query.StartOffset = keys.StartAfter + "\x00" // the first key after StartAfter
-		}
-		if keys.Through != "" {
-			query.EndOffset = keys.Through + "\x00" // exclusive: Through is the last key
-		}
+		query := &storage.Query{Prefix: prefix, StartOffset: keys.StartAfter}
 		it := p.objectIterator(ctx, bucket, query)
 		for {
 			attrs, err := it.Next()
