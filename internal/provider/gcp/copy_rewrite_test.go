@@ -3,6 +3,7 @@ package gcp
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -142,10 +143,17 @@ func TestSkipExistingRewriteIsWriteOnce(t *testing.T) {
 		f.raw.put(t, f.dst, "b/zz-late.pdf", late)
 		yield(meta("dl/zz-late.pdf", []byte("the backup's version")), nil)
 	}
-	var stored []string
+	var (
+		mu     sync.Mutex
+		stored []string
+	)
 	req := f.request()
 	req.Existing, req.Objects = provider.SkipExisting, items
-	req.Stored = func(o provider.StoredObject) { stored = append(stored, o.Key) }
+	req.Stored = func(o provider.StoredObject) {
+		mu.Lock()
+		defer mu.Unlock()
+		stored = append(stored, o.Key)
+	}
 	req.Concurrency = 1
 	res, err := p.CopyObjectStorage(context.Background(), req)
 	if err != nil {
