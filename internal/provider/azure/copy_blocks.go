@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -61,7 +62,7 @@ func (r *copyRun) copyInBlocks(ctx context.Context, job *copyJob) (objectOutcome
 	dst := r.p.blockBlob(r.req.DestinationBucket, job.dstKey)
 	staged := r.p.stagedBlocks(ctx, dst)
 	if err := r.stageBlocks(ctx, job, dst, srcURL, auth, azcore.ETag(etag), ids, staged, size, blockSize); err != nil {
-		if sourceGone(err) {
+		if sourceGone(err) || errorCode(err) == bloberror.SourceConditionNotMet && r.sourceDeleted(ctx, job) {
 			return objectVanished, nil
 		}
 		return r.copyFailed(ctx, "StageBlockFromURL", job, err)
@@ -92,6 +93,13 @@ func (r *copyRun) copyInBlocks(ctx context.Context, job *copyJob) (objectOutcome
 		job.file.ETag = identity(nil, new(string(*committed.ETag)))
 	}
 	return objectCopied, nil
+}
+
+// sourceDeleted reports whether a source whose ETag condition failed mid-copy was
+// deleted (a vanished blob) rather than overwritten (copied again on a retry).
+func (r *copyRun) sourceDeleted(ctx context.Context, job *copyJob) bool {
+	_, err := r.p.blobProperties(ctx, r.req.SourceBucket, job.srcKey)
+	return provider.IsNotFound(err) && errorCode(err) != bloberror.ContainerNotFound
 }
 
 // BlockIDs are the block IDs of a staged copy of the source blob key with etag and

@@ -2,6 +2,8 @@ package azure
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -48,12 +50,18 @@ func (r *copyRun) copyObject(ctx context.Context, job *copyJob) (objectOutcome, 
 		return objectCopied, err
 	}
 	dst := r.p.blockBlob(r.req.DestinationBucket, job.dstKey)
-	_, err = dst.CopyFromURL(ctx, srcURL, &blob.CopyFromURLOptions{
+	out, err := dst.CopyFromURL(ctx, srcURL, &blob.CopyFromURLOptions{
 		CopySourceAuthorization: auth,
 		BlobAccessConditions:    r.destinationCondition(),
 	})
 	if err != nil {
 		return r.copyFailed(ctx, "CopyFromURL", job, err)
+	}
+	if status := deref(out.CopyStatus); status != "" && status != string(blob.CopyStatusTypeSuccess) {
+		// Copy Blob From URL is synchronous: any other status means the service did not
+		// finish the copy in the call, and the blob is not there yet. Retrying copies
+		// it again; taking it as copied would put a missing blob in the inventory.
+		return objectCopied, r.copyNotDone(job, status)
 	}
 	r.bytesCopied.Add(job.size)
 	// Copy Blob From URL answers with the new ETag but not the Content-MD5 the blob
@@ -169,4 +177,13 @@ func (p *Provider) sourceAccess(ctx context.Context, bucket, key string) (string
 		return "", nil, provider.NewError(provider.KindAccessDenied, "CopyObjectStorage", bucket+"/"+key, err).WithMessage(msg)
 	}
 	return source.URL(), new("Bearer " + token.Token), nil
+}
+
+// copyNotDone is the KindTransient error of a synchronous copy that answered with a
+// copy status other than success.
+func (r *copyRun) copyNotDone(job *copyJob, status string) error {
+	resource := r.req.SourceBucket + "/" + job.srcKey
+	msg := fmt.Sprintf("copy of blob %s to %s/%s in storage account %s reported status %q instead of success; it will be retried",
+		resource, r.req.DestinationBucket, job.dstKey, r.p.account, status)
+	return provider.NewError(provider.KindTransient, "CopyFromURL", resource, errors.New(msg)).WithMessage(msg)
 }

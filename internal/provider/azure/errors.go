@@ -50,6 +50,9 @@ var errorCodeKinds = map[bloberror.Code]provider.ErrorKind{
 	bloberror.FeatureVersionMismatch:   provider.KindNotSupported,
 	bloberror.BlobImmutableDueToPolicy: provider.KindAccessDenied,
 
+	// A copy's source changed after it was read: a retry copies the new version.
+	bloberror.SourceConditionNotMet: provider.KindTransient,
+
 	bloberror.ServerBusy:        provider.KindThrottled,
 	bloberror.OperationTimedOut: provider.KindTransient,
 	bloberror.InternalError:     provider.KindTransient,
