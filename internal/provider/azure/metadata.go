@@ -45,7 +45,7 @@ func MetadataName(key string) string {
 	var b strings.Builder
 	for i := 0; i < len(key); i++ {
 		c := key[i]
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' && i > 0 {
+		if c >= 'a' && c <= 'z' || lowerAlnum(c) && i > 0 {
 			b.WriteByte(c)
 			continue
 		}
@@ -95,7 +95,7 @@ func plainName(key string) bool {
 		return false
 	}
 	for i := 0; i < len(key); i++ {
-		if c := key[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		if !lowerAlnum(key[i]) {
 			return false
 		}
 	}
@@ -108,7 +108,7 @@ func domainSuffix(rest string) bool {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {
-		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if c := rest[i]; !lowerAlnum(c) && c != '-' {
 			return false
 		}
 	}
@@ -134,5 +134,8 @@ func unescapeName(name string) (string, bool) {
 	}
 	return b.String(), true
 }
+
+// lowerAlnum reports whether c is a lowercase ASCII letter or a digit.
+func lowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }

@@ -85,7 +85,7 @@ func csharpIdentifier(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+		if identifierRune := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'; r > unicode.MaxASCII || !identifierRune {
 			return false
 		}
 	}

@@ -34,7 +34,7 @@ func (p *Provider) UploadObject(ctx context.Context, bucket, key string, data []
 	}
 	// The service computes and stores the blob's Content-MD5 on a single Put Blob: the
 	// checksum identity listings report as the ETag.
-	body := streaming.NopCloser(bytes.NewReader(bytes.Clone(data)))
+	body := streaming.NopCloser(bytes.NewReader(data)) // read whole before Upload returns
 	_, err := p.blockBlob(bucket, key).Upload(ctx, body, nil)
 	return p.classify("UploadBlob", bucket+"/"+key, err)
 }
