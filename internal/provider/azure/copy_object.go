@@ -64,8 +64,12 @@ func (r *copyRun) copyObject(ctx context.Context, job *copyJob) (objectOutcome, 
 		return objectCopied, r.copyNotDone(job, status)
 	}
 	r.bytesCopied.Add(job.size)
-	// Copy Blob From URL answers with the new ETag but not the Content-MD5 the blob
-	// carries over, which is its identity: read it back.
+	if len(out.ContentMD5) > 0 {
+		job.file.ETag = identity(out.ContentMD5, nil)
+		return objectCopied, nil
+	}
+	// An answer without the Content-MD5 the blob carries over (its identity) leaves
+	// reading it back.
 	copied, err := r.p.blobProperties(ctx, r.req.DestinationBucket, job.dstKey)
 	if err != nil {
 		return objectCopied, err

@@ -41,6 +41,7 @@ const (
 	kindCopyFromURL       = "CopyFromURL"
 	kindStageBlockFromURL = "StageBlockFromURL"
 	kindCommitBlockList   = "CommitBlockList"
+	kindGetProperties     = "GetProperties"
 	kindOther             = "other"
 )
 
@@ -53,6 +54,8 @@ func requestKind(r *http.Request) string {
 		return kindCommitBlockList
 	case r.Method == http.MethodPut && comp == "" && r.Header.Get("x-ms-copy-source") != "":
 		return kindCopyFromURL
+	case r.Method == http.MethodHead && comp == "":
+		return kindGetProperties
 	}
 	return kindOther
 }
