@@ -7,20 +7,19 @@ import (
 	"io"
 	"iter"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
-// deleteConcurrency is how many blobs DeleteObjects deletes at once (one request each).
-const deleteConcurrency = 16
+// deleteBatchSize is Blob Batch's limit of subrequests per request.
+const deleteBatchSize = 256
 
 // blockBlob is the client of one blob of a container.
 func (p *Provider) blockBlob(containerName, key string) *blockblob.Client {
@@ -101,9 +100,11 @@ func (p *Provider) WalkObjects(ctx context.Context, bucket, prefix string, keys 
 	}
 }
 
-// DeleteObjects deletes the named blobs (snapshots included) and returns how many it
-// asked Azure to delete; a missing blob counts as deleted. Every key is checked before
-// the first delete, so a request with an empty key deletes nothing.
+// DeleteObjects deletes the named blobs (snapshots included) with Blob Batch requests
+// of up to deleteBatchSize deletes and returns how many it asked Azure to delete; a
+// missing blob counts as deleted. Every name is checked before the first request, so a
+// call with an empty name deletes nothing. A blob Azure refuses to delete fails the
+// call with its name.
 func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []string) (int, error) {
 	if bucket == "" {
 		return 0, invalidInput("DeleteBlob", bucket, "refusing to delete without a container")
@@ -114,48 +115,31 @@ func (p *Provider) DeleteObjects(ctx context.Context, bucket string, keys []stri
 		}
 	}
 	containerClient := p.service.NewContainerClient(bucket)
-	var (
-		deleted  atomic.Int64
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan string)
-	for range min(deleteConcurrency, len(keys)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for key := range next {
-				_, err := containerClient.NewBlobClient(key).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: new(blob.DeleteSnapshotsOptionTypeInclude)})
-				if err == nil || errorCode(err) == "BlobNotFound" {
-					deleted.Add(1)
-					continue
-				}
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = p.classify("DeleteBlob", bucket+"/"+key, err)
-					cancel()
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for _, key := range keys {
-		select {
-		case next <- key:
-		case <-ctx.Done():
-			break feed
+	deleted := 0
+	for start := 0; start < len(keys); start += deleteBatchSize {
+		batch := keys[start:min(start+deleteBatchSize, len(keys))]
+		builder, err := containerClient.NewBatchBuilder()
+		if err != nil {
+			return deleted, p.classify("DeleteBlob", bucket+"/"+batch[0], err)
 		}
+		for _, key := range batch {
+			opts := &container.BatchDeleteOptions{DeleteOptions: blob.DeleteOptions{DeleteSnapshots: new(blob.DeleteSnapshotsOptionTypeInclude)}}
+			if err := builder.Delete(key, opts); err != nil {
+				return deleted, p.classify("DeleteBlob", bucket+"/"+key, err)
+			}
+		}
+		out, err := containerClient.SubmitBatch(ctx, builder, nil)
+		if err != nil {
+			return deleted, p.classify("DeleteBlob", bucket+"/"+batch[0], err)
+		}
+		for _, item := range out.Responses {
+			if item.Error != nil && errorCode(item.Error) != bloberror.BlobNotFound {
+				return deleted, p.classify("DeleteBlob", bucket+"/"+deref(item.BlobName), item.Error)
+			}
+		}
+		deleted += len(batch)
 	}
-	close(next)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil && len(keys) > 0 && int(deleted.Load()) < len(keys) {
-		firstErr = p.classify("DeleteBlob", bucket, ctx.Err())
-	}
-	return int(deleted.Load()), firstErr
+	return deleted, nil
 }
 
 // BucketTags returns the tags a container's metadata carries (see metadata.go). A
