@@ -59,6 +59,10 @@ type copyRun struct {
 	firstErr   error
 	failedKeys []string
 
+	// containersOnce guards containersErr, the missing container of the copy, if any.
+	containersOnce sync.Once
+	containersErr  error
+
 	// files has capacity req.FileListLimit up front so workers can fill entries by
 	// pointer while the dispatcher appends: it never reallocates.
 	files []provider.ObjectMetadata

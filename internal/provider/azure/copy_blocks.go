@@ -34,10 +34,7 @@ func (r *copyRun) copyInBlocks(ctx context.Context, job *copyJob) (objectOutcome
 	src := r.p.blockBlob(r.req.SourceBucket, job.srcKey)
 	props, err := src.GetProperties(ctx, nil)
 	if err != nil {
-		if provider.IsNotFound(r.p.classify("GetBlobProperties", r.req.SourceBucket+"/"+job.srcKey, err)) {
-			return objectVanished, nil
-		}
-		return objectCopied, r.p.classify("GetBlobProperties", r.req.SourceBucket+"/"+job.srcKey, err)
+		return r.copyFailed(ctx, "GetBlobProperties", job, err)
 	}
 	size := derefInt(props.ContentLength)
 	var etag string
@@ -62,7 +59,7 @@ func (r *copyRun) copyInBlocks(ctx context.Context, job *copyJob) (objectOutcome
 	dst := r.p.blockBlob(r.req.DestinationBucket, job.dstKey)
 	staged := r.p.stagedBlocks(ctx, dst)
 	if err := r.stageBlocks(ctx, job, dst, srcURL, auth, azcore.ETag(etag), ids, staged, size, blockSize); err != nil {
-		if sourceGone(err) || errorCode(err) == bloberror.SourceConditionNotMet && r.sourceDeleted(ctx, job) {
+		if errorCode(err) == bloberror.SourceConditionNotMet && r.sourceDeleted(ctx, job) {
 			return objectVanished, nil
 		}
 		return r.copyFailed(ctx, "StageBlockFromURL", job, err)

@@ -82,14 +82,38 @@ func (r *copyRun) copyObject(ctx context.Context, job *copyJob) (objectOutcome, 
 // someone else under SkipExisting are outcomes, anything else the blob's error.
 func (r *copyRun) copyFailed(ctx context.Context, op string, job *copyJob, err error) (objectOutcome, error) {
 	switch {
-	case sourceGone(err):
-		return objectVanished, nil
+	case sourceGone(err) || errorCode(err) == bloberror.ContainerNotFound:
+		// A missing blob or container of either side: which one is missing decides
+		// between a vanished source and a copy that cannot go on.
+		if missing := r.missingContainer(ctx); missing != nil {
+			return objectCopied, missing
+		}
+		if sourceGone(err) {
+			return objectVanished, nil
+		}
 	case alreadyExists(err) && r.req.Existing == provider.SkipExisting:
 		return objectKeptExisting, nil // written by someone else since the listing
-	case errorCode(err) == bloberror.ContainerNotFound:
-		return objectCopied, r.p.classify(op, r.req.DestinationBucket+"/"+job.dstKey, err)
 	}
 	return objectCopied, r.p.classify(op, r.req.SourceBucket+"/"+job.srcKey, err)
+}
+
+// missingContainer is the KindNotFound error of the copy's destination or source
+// container when one does not exist, else nil. It asks once per copy: a copy that did
+// not list its destination (Unchecked) or its source (Objects) has not found out
+// otherwise, and Azure reports a missing source container like a missing source blob.
+func (r *copyRun) missingContainer(ctx context.Context) error {
+	r.containersOnce.Do(func() {
+		check, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+		for _, name := range []string{r.req.DestinationBucket, r.req.SourceBucket} {
+			_, err := r.p.service.NewContainerClient(name).GetProperties(check, nil)
+			if err != nil && kindOf(err) == provider.KindNotFound {
+				r.containersErr = r.p.classify("GetContainerProperties", name, err)
+				return
+			}
+		}
+	})
+	return r.containersErr
 }
 
 // sourceGone reports whether a copy failed because its source blob no longer exists:

@@ -6,7 +6,9 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,5 +255,25 @@ func TestCopyAnswerWithContentMD5NeedsNoReadBack(t *testing.T) {
 	}
 	if got := proxy.count(kindGetProperties); got != 1 {
 		t.Errorf("%d Get Blob Properties requests, want 1 (only for the answer without Content-MD5)", got)
+	}
+}
+
+// A caller's list names objects of a source container that does not exist: that is the
+// container missing, not every object vanished.
+func TestCopyItemsFromAMissingSourceContainerIsNotFound(t *testing.T) {
+	raw := newRawClient(t)
+	dst := raw.newContainer(t, "items", nil)
+	missing := fmt.Sprintf("no-such-source-%d", containerSeq.Add(1))
+	p := newTestProvider(t, Options{})
+	for _, existing := range []provider.ExistingObjects{provider.SkipIdentical, provider.Unchecked} {
+		res, err := p.CopyObjectStorage(context.Background(), provider.ObjectStorageCopyRequest{
+			SourceBucket: missing, SourcePrefix: "dl/", DestinationBucket: dst, DestinationPrefix: "b/", Existing: existing,
+			Objects: func(yield func(provider.CopyItem, error) bool) {
+				yield(provider.CopyItem{Source: provider.ObjectMetadata{Key: "dl/a", Size: 1, ETag: "0cc175b9c0f1b6a831c399e269772661"}}, nil)
+			},
+		})
+		if provider.KindOf(err) != provider.KindNotFound || !strings.Contains(provider.Describe(err), missing) || res.ObjectsVanished != 0 {
+			t.Fatalf("%s copy from a missing container = %+v, %v (%s); want NotFound naming %s", existing, res, err, provider.Describe(err), missing)
+		}
 	}
 }
