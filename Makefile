@@ -75,8 +75,8 @@ helm-lint: helm ## helm lint --strict the chart with its default values and ci/f
 	hack/gen-chart.sh --check
 
 .PHONY: test
-test: manifests generate fmt vet envtest moto helm ## Run every test (unit, envtest, emulator, PostgreSQL, chart, e2e) on real components started here.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./... 
+test: manifests generate fmt vet envtest moto azurite helm ## Run every test (unit, envtest, emulator, PostgreSQL, chart, e2e) on real components started here.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MOTO_SERVER="$(MOTO_SERVER)" AZURITE_BLOB="$(AZURITE_BLOB)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./... 
 	$(MAKE) test-e2e
 
 .PHONY: test-e2e
@@ -185,6 +185,11 @@ test-chart: envtest helm ## Run the Helm chart tests (render, schema, lint, inst
 moto: ## Install the pinned moto server (AWS emulator) into .venv/moto.
 	$(eval MOTO_SERVER := $(shell hack/setup-moto.sh))
 	@test -n "$(MOTO_SERVER)" && echo "moto server: $(MOTO_SERVER)"
+
+.PHONY: azurite
+azurite: ## Install the pinned Azurite (Azure Storage emulator, npm) into .cache/azurite.
+	$(eval AZURITE_BLOB := $(shell hack/setup-azurite.sh))
+	@test -n "$(AZURITE_BLOB)" && echo "azurite blob: $(AZURITE_BLOB)"
 
 # go-install-tool will 'go install' any package with custom target and name of binary, if it doesn't exist
 # $1 - target path with name of binary (ideally with version)

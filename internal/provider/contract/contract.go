@@ -87,7 +87,6 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 			group(t)
 		})
 	}
-	const noDatabase = "the store has no database service (Env.NewInstance is nil)"
 	run("Database", offers.NewInstance != nil, noDatabase, s.database)
 	run("Instances", offers.NewInstance != nil && offers.NewConfiguredInstance != nil, noDatabase, s.instances)
 	t.Run("Objects", s.objects)
@@ -98,6 +97,9 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("Walks", s.walks)
 	run("Versions", offers.EnableVersioning != nil, "the store keeps no object versions (Env.EnableVersioning is nil)", s.versions)
 }
+
+// noDatabase is why a store without a database service skips the database expectations.
+const noDatabase = "the store has no database service (Env.NewInstance is nil)"
 
 type suite struct {
 	newEnv func(t *testing.T) Env
@@ -627,7 +629,7 @@ func (s *suite) tags(t *testing.T) {
 	t.Run("DatabaseInstanceTags of a tagged, an untagged and a missing instance", func(t *testing.T) {
 		env := s.newEnv(t)
 		if env.NewInstance == nil {
-			t.Skip("the store has no database service (Env.NewInstance is nil)")
+			t.Skip(noDatabase)
 		}
 		tagged := env.NewInstance(t, ownership)
 		got, err := env.Provider.DatabaseInstanceTags(ctx, tagged)
