@@ -24,13 +24,21 @@ type DelayProxy struct {
 	delay time.Duration
 	// match selects the requests to park; nil while nothing is held.
 	match func(*http.Request) bool
-	// release is closed by Release; the requests parked under the hold wait on it.
-	release chan struct{}
+	// release is the current hold, ended by Release or Drop; the requests parked
+	// under it wait on it.
+	release *hold
 	// held maps each parked request (by a sequence number) to "METHOD path".
 	held    map[uint64]string
 	heldSeq uint64
 	// changed is closed (and replaced) whenever a request is parked or leaves.
 	changed chan struct{}
+}
+
+// hold is one Hold: done is closed when it ends, and dropped says the parked requests
+// are answered without reaching the target (Drop).
+type hold struct {
+	done    chan struct{}
+	dropped bool
 }
 
 // NewDelayProxy starts a proxy to target on a loopback port; Close stops it.
@@ -57,7 +65,7 @@ func NewDelayProxy(target string) (*DelayProxy, error) {
 // gave up first.
 func (p *DelayProxy) wait(r *http.Request) bool {
 	p.mu.Lock()
-	var release chan struct{}
+	var release *hold
 	if p.match != nil && p.match(r) {
 		release = p.release
 	}
@@ -66,7 +74,10 @@ func (p *DelayProxy) wait(r *http.Request) bool {
 		id := p.park(r.Method + " " + r.URL.EscapedPath())
 		defer p.unpark(id)
 		select {
-		case <-release:
+		case <-release.done:
+			if release.dropped {
+				return false
+			}
 		case <-r.Context().Done():
 			return false
 		}
@@ -127,18 +138,28 @@ func (p *DelayProxy) Hold(match func(*http.Request) bool) {
 	defer p.mu.Unlock()
 	p.match = match
 	if p.release == nil {
-		p.release = make(chan struct{})
+		p.release = &hold{done: make(chan struct{})}
 	}
 }
 
 // Release lets every parked request through and ends the hold: later requests pass
 // straight on.
-func (p *DelayProxy) Release() {
+func (p *DelayProxy) Release() { p.end(false) }
+
+// Drop ends the hold like Release, but the parked requests never reach the target:
+// each is answered 502. After a test stops a controller, its parked requests belong
+// to a process that is gone; released, one could still reach the target before the
+// proxy sees its client give up, and a test counting what reached the target would
+// count it.
+func (p *DelayProxy) Drop() { p.end(true) }
+
+func (p *DelayProxy) end(dropped bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.match = nil
 	if p.release != nil {
-		close(p.release)
+		p.release.dropped = dropped
+		close(p.release.done)
 		p.release = nil
 	}
 }

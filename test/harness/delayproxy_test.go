@@ -140,6 +140,27 @@ func TestDelayProxyHoldsMatchingRequestsUntilRelease(t *testing.T) {
 	mustAnswer(t, "a matching request after Release", get(ctx, p, "/held/3"), "ok /held/3")
 }
 
+// Drop ends a hold without forwarding what it parked: a test that stopped a
+// controller must not see that controller's parked requests reach the target.
+func TestDelayProxyDropAnswersParkedRequestsWithoutForwardingThem(t *testing.T) {
+	b := newBackend(t)
+	p := newTestProxy(t, b.URL)
+	ctx := context.Background()
+
+	p.Hold(heldUnder("/held/"))
+	parked := get(ctx, p, "/held/1")
+	waitHeld(t, p, "GET /held/1")
+	p.Drop()
+	if a := await(t, "the dropped request", parked); a.err != nil || a.body != "" {
+		t.Fatalf("dropped request answered %q, %v; want an empty 502 answer", a.body, a.err)
+	}
+	waitHeld(t, p)
+	if b.sawPath("/held/1") {
+		t.Fatal("a dropped request reached the target")
+	}
+	mustAnswer(t, "a matching request after Drop", get(ctx, p, "/held/2"), "ok /held/2")
+}
+
 func TestDelayProxyHoldAgainKeepsParkedRequests(t *testing.T) {
 	b := newBackend(t)
 	p := newTestProxy(t, b.URL)
