@@ -38,7 +38,6 @@ port() { cat "$port_file" 2>/dev/null || echo 3306; }
 
 running() { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
-
 case "${1:-}" in
   start)
     port="${2:-3306}"
