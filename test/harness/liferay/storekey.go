@@ -5,20 +5,23 @@ import (
 	"strings"
 )
 
-// Liferay's document-library store key, as its S3 store builds it. Verified
-// against liferay-portal source (liferay-core-infra/liferay-portal 27f41d1 and
-// the S3KeyTransformerImpl of modules/apps/portal-store/portal-store-s3):
+// Liferay's document-library store key, as its S3 store builds it. Read in
+// liferay-portal source: DLFileEntryImpl, DLFileVersionImpl and S3Store at
+// liferay-core-infra/liferay-portal 27f41d1; S3KeyTransformerImpl,
+// DLFolderConstants, DLFileEntryLocalServiceImpl and Validator in public copies
+// of the same modules:
 //
-//   - S3KeyTransformerImpl.getFileVersionKey(companyId, repositoryId, fileName,
-//     versionLabel) = companyId + "/" + repositoryId + getNormalizedFileName(fileName)
-//     + "/" + versionLabel, where getNormalizedFileName prefixes "/" when the
-//     name lacks one and drops one trailing "/".
+//   - S3Store keys a file version by S3KeyTransformerUtil.getFileVersionKey(
+//     companyId, repositoryId, fileName, versionLabel) = companyId + "/" +
+//     repositoryId + getNormalizedFileName(fileName) + "/" + versionLabel, where
+//     getNormalizedFileName prefixes "/" when the name lacks one and drops one
+//     trailing "/".
 //   - Callers pass DLFileEntry.getDataRepositoryId() as repositoryId, which is
 //     DLFolderConstants.getDataRepositoryId(getGroupId(), getFolderId()): the
 //     folderId when it is not 0 (DEFAULT_PARENT_FOLDER_ID), else the groupId.
 //     Not DLFileEntry.repositoryId.
-//   - fileName is DLFileEntry.name, a number drawn from the
-//     counter named after DLFileEntry (DLFileEntryLocalServiceImpl.addFileEntry).
+//   - fileName is DLFileEntry.name, a number drawn from the counter named after
+//     DLFileEntry (DLFileEntryLocalServiceImpl.addFileEntry).
 //   - versionLabel is DLFileVersion.getStoreFileName(): version, or
 //     version + "~" + storeUUID unless Validator.isNull(storeUUID), which holds
 //     for null, nothing but spaces, or "null" with spaces anywhere.
