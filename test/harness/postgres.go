@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -131,16 +130,7 @@ func postgresBinDir() (string, error) {
 // postgresCredential returns the postgres OS user's credential when running as
 // root (initdb and postgres refuse to run as root), nil otherwise.
 func postgresCredential() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root needs the postgres OS user to run the server: %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	return osUserCredential("postgres", "the server")
 }
 
 func (p *Postgres) dataDir() string { return filepath.Join(p.dir, "data") }

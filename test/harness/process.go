@@ -1,5 +1,5 @@
 // Package harness starts the real components tests run against (the AWS emulator,
-// PostgreSQL) as child processes on free loopback ports, and makes sure they die
+// PostgreSQL, MariaDB) as child processes on free loopback ports, and makes sure they die
 // with the test binary even when a test panics or is killed.
 package harness
 
