@@ -10,8 +10,10 @@ import (
 // so a backup may leave them out (ObjectStorageCopyRequest.ExcludeGeneratedFiles).
 //
 // Liferay's stores (S3Store, FileSystemStore) keep a file at
-// <companyId>/<repositoryId>/<fileName>/<version>, where user documents have numeric
-// repository ids and numeric file names. Derived files live in the system repository
+// <companyId>/<dataRepositoryId>/<fileName>/<version>, where user documents have
+// numeric data repository ids (the folder id, or the group id for a file at a
+// repository's root: DLFolderConstants.getDataRepositoryId, not
+// DLFileEntry.repositoryId) and numeric file names. Derived files live in the system repository
 // (CompanyConstants.SYSTEM, id 0) under fixed folder names:
 //
 //   - document_thumbnail/: thumbnails written by DLPreviewableProcessor (images, PDFs,
