@@ -220,7 +220,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // phase, whose phase is not archived yet. The two lists are independent: one
 // failing does not hold up the other.
 func (a *Archiver) resync(ctx context.Context) {
-	log := ctrl.LoggerFrom(ctx)
 	queued, full := 0, 0
 	count := func(obj client.Object) {
 		if a.add(obj) {
@@ -229,32 +228,44 @@ func (a *Archiver) resync(ctx context.Context) {
 			full++
 		}
 	}
+	a.resyncBackups(ctx, count)
+	a.resyncRestores(ctx, count)
+	if queued > 0 || full > 0 {
+		ctrl.LoggerFrom(ctx).Info("archival resync", "queued", queued, "queueFull", full)
+	}
+}
+
+// resyncBackups queues every ended BackupRequest whose history row is not written yet.
+func (a *Archiver) resyncBackups(ctx context.Context, queue func(client.Object)) {
 	var backups backupv1.BackupRequestList
 	if err := a.opts.Client.List(ctx, &backups); err != nil {
 		if ctx.Err() == nil {
-			log.Error(err, "list BackupRequests for archival resync")
+			ctrl.LoggerFrom(ctx).Error(err, "list BackupRequests for archival resync")
 		}
+		return
 	}
 	for i := range backups.Items {
 		br := &backups.Items[i]
 		if br.Status.Phase.IsTerminal() && !IsArchived(br) && !backupArchival(br).rejected() {
-			count(br.DeepCopy())
+			queue(br.DeepCopy())
 		}
 	}
+}
+
+// resyncRestores queues every started RestoreRequest whose history row is not current.
+func (a *Archiver) resyncRestores(ctx context.Context, queue func(client.Object)) {
 	var restores backupv1.RestoreRequestList
 	if err := a.opts.Client.List(ctx, &restores); err != nil {
 		if ctx.Err() == nil {
-			log.Error(err, "list RestoreRequests for archival resync")
+			ctrl.LoggerFrom(ctx).Error(err, "list RestoreRequests for archival resync")
 		}
+		return
 	}
 	for i := range restores.Items {
 		rr := &restores.Items[i]
 		if rr.Status.Phase != "" && !IsRestoreArchived(rr) && !restoreArchival(rr).rejected() {
-			count(rr.DeepCopy())
+			queue(rr.DeepCopy())
 		}
-	}
-	if queued > 0 || full > 0 {
-		log.Info("archival resync", "queued", queued, "queueFull", full)
 	}
 }
 

@@ -46,6 +46,17 @@ func RecordFromBackupRequest(br *backupv1.BackupRequest, now time.Time) *databas
 	if br.Spec.RetentionDays != nil {
 		r.RetentionDays = *br.Spec.RetentionDays
 	}
+	recordDatabase(r, br)
+	recordDocumentLibrary(r, br)
+	if m := br.Status.Manifest; m != nil {
+		r.ManifestLocation, r.ManifestChecksum = m.Location, m.Checksum
+	}
+	return r
+}
+
+// recordDatabase fills the database columns: what the spec asked for and what the
+// snapshot step reported.
+func recordDatabase(r *database.BackupRecord, br *backupv1.BackupRequest) {
 	if db := br.Spec.Database; db != nil {
 		r.DBBackupType = string(db.Type)
 		if r.DBBackupType == "" {
@@ -57,6 +68,11 @@ func RecordFromBackupRequest(br *backupv1.BackupRequest, now time.Time) *databas
 		r.DBSnapshotID, r.DBSnapshotARN = st.SnapshotID, st.SnapshotARN
 		r.DBEngine, r.DBEngineVersion, r.DBSizeBytes = st.Engine, st.EngineVersion, st.SizeBytes
 	}
+}
+
+// recordDocumentLibrary fills the document-library columns from the spec and the copy's
+// status.
+func recordDocumentLibrary(r *database.BackupRecord, br *backupv1.BackupRequest) {
 	if dl := br.Spec.DocumentLibrary; dl != nil {
 		r.DLSourceBucket, r.DLSourcePrefix = string(dl.SourceBucket), string(dl.SourcePrefix)
 		r.DLDestinationBucket, r.DLDestinationPrefix = string(dl.DestinationBucket), string(dl.DestinationPrefix)
@@ -88,10 +104,6 @@ func RecordFromBackupRequest(br *backupv1.BackupRequest, now time.Time) *databas
 	if r.DLMode == "" && br.Spec.DocumentLibrary != nil {
 		r.DLMode = string(backupv1.ModeFull) // the CRD's default
 	}
-	if m := br.Status.Manifest; m != nil {
-		r.ManifestLocation, r.ManifestChecksum = m.Location, m.Checksum
-	}
-	return r
 }
 
 func timePtr(t *metav1.Time) *time.Time {
