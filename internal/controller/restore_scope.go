@@ -33,9 +33,9 @@ func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreReq
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }
 
-// patchRestoreStatus is writeStatus for a RestoreRequest's status, for the writes
+// patchStatus is writeStatus for a RestoreRequest's status, for the writes
 // outside a pass; mutate's conditions carry the generation.
-func (r *RestoreRequestReconciler) patchRestoreStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
+func (r *RestoreRequestReconciler) patchStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
 	return writeStatus(ctx, storeOf(r, r.APIReader), rr, restoreStatusOf, func(rr *backupv1alpha1.RestoreRequest) {
 		rr.Status.ObservedGeneration = rr.Generation
 		mutate(&rr.Status)

@@ -26,7 +26,7 @@ func (r *RestoreRequestReconciler) reconcileRestorePending(ctx context.Context, 
 		return r.waitForRestoreSlot(ctx, rr, project, decision)
 	}
 	now := metav1Now(r.Clock)
-	if err := r.patchRestoreStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) { st.SetAsStarted(now) }); err != nil {
+	if err := r.patchStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) { st.SetAsStarted(now) }); err != nil {
 		r.Slots.ReleaseRestore(ctx, project, rr)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -44,7 +44,7 @@ func (r *RestoreRequestReconciler) waitForRestoreSlot(ctx context.Context, rr *b
 	if ready != nil && ready.Reason == string(backupv1alpha1.ReasonWaitingForSlot) && ready.Message == msg {
 		return admission.Recheck(retryAfter), nil
 	}
-	if err := r.patchRestoreStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
+	if err := r.patchStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
 		st.SetAsWaiting(msg, r.Clock.Now())
 	}); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -124,7 +124,7 @@ func (r *RestoreRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	project, err := r.projectOf(ctx, rr)
 	if err != nil {
-		return r.handleRestoreError(ctx, rr, "", err)
+		return r.handleStepError(ctx, rr, "", err)
 	}
 	if rr.Status.Phase == "" || rr.Status.Phase == backupv1alpha1.RestorePhasePending {
 		return r.reconcileRestorePending(ctx, rr, project)
@@ -154,7 +154,7 @@ func (r *RestoreRequestReconciler) projectOf(ctx context.Context, rr *backupv1al
 func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
 	prov, err := r.restoreProvider(ctx, rr)
 	if err != nil {
-		return r.handleRestoreError(ctx, rr, project, err)
+		return r.handleStepError(ctx, rr, project, err)
 	}
 	if _, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -165,7 +165,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
-		return r.handleRestoreError(ctx, rr, project, stepErr)
+		return r.handleStepError(ctx, rr, project, stepErr)
 	}
 	return requeueFor(res), nil
 }
@@ -183,9 +183,9 @@ func (r *RestoreRequestReconciler) restoreSteps() []func(context.Context, *resto
 	}
 }
 
-// handleRestoreError is the failure funnel: a failure verdict or a permanent provider
+// handleStepError is the failure funnel: a failure verdict or a permanent provider
 // error ends the restore in Failed; anything else is retried with the workqueue's backoff.
-func (r *RestoreRequestReconciler) handleRestoreError(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, err error) (ctrl.Result, error) {
+func (r *RestoreRequestReconciler) handleStepError(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, err error) (ctrl.Result, error) {
 	return failureFunnel(ctx, err, provider.Describe,
 		func(f *failure) error { return r.failRestore(ctx, rr, project, f.reason, f.message) })
 }
@@ -195,7 +195,7 @@ func (r *RestoreRequestReconciler) handleRestoreError(ctx context.Context, rr *b
 func (r *RestoreRequestReconciler) failRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, reason backupv1alpha1.Reason, message string) error {
 	r.jobs.Cancel(rr.UID)
 	now := metav1Now(r.Clock)
-	if err := r.patchRestoreStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
+	if err := r.patchStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
 		st.SetAsFailed(reason, message, now)
 	}); err != nil {
 		return client.IgnoreNotFound(err)
