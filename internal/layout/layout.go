@@ -23,6 +23,10 @@ const (
 	ManifestName = "manifest.json"
 	DataDir      = "data/"
 	InventoryDir = "inventory/"
+	// DatabaseDir holds a logical dump of the database and its record (dump.json).
+	DatabaseDir = "database/"
+	// DumpResultName is the dump's record, written last by the dumper.
+	DumpResultName = "dump.json"
 )
 
 // ClaimKey is the claim record's key under prefix.
@@ -30,6 +34,12 @@ func ClaimKey(prefix string) string { return prefix + ClaimName }
 
 // ManifestKey is the manifest's key under prefix.
 func ManifestKey(prefix string) string { return prefix + ManifestName }
+
+// DumpKey is where a dump with file extension ext (without the dot) is stored.
+func DumpKey(prefix, ext string) string { return prefix + DatabaseDir + "dump." + ext }
+
+// DumpResultKey is where the dumper writes its record of a dump (dump.json).
+func DumpResultKey(prefix string) string { return prefix + DatabaseDir + DumpResultName }
 
 // DataPrefix is where the copied files go under prefix.
 func DataPrefix(prefix string) string { return prefix + DataDir }

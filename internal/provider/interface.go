@@ -73,3 +73,33 @@ type Provider interface {
 	// is a KindConflict error.
 	DeleteDatabaseInstance(ctx context.Context, instanceID string, owner BackupOwner) error
 }
+
+// StreamUploader is a store that can take an upload of unknown length, such as a
+// database dump piped from pg_dump, without buffering it on disk.
+type StreamUploader interface {
+	// UploadStream writes everything req.Body yields to req.Key, in parts sized from
+	// req.SizeHint so that the store's part-count limit is not reached. On any error,
+	// the body's own read error included, or a cancelled ctx, the upload is aborted:
+	// no object and no parts remain.
+	UploadStream(ctx context.Context, req StreamUploadRequest) (*StreamUploadResult, error)
+}
+
+// StreamUploadRequest is one upload of unknown length.
+type StreamUploadRequest struct {
+	Bucket, Key string
+	// Body is read to EOF; a read error aborts the upload.
+	Body io.Reader
+	// SizeHint is the expected size in bytes (0: unknown), the part size is chosen from.
+	SizeHint int64
+	// ContentType of the object; empty: application/octet-stream.
+	ContentType string
+}
+
+// StreamUploadResult is what a finished upload stored.
+type StreamUploadResult struct {
+	SizeBytes int64
+	ETag      string
+	// PartSizeBytes and Parts describe the multipart upload (Parts 0: a single put).
+	PartSizeBytes int64
+	Parts         int
+}

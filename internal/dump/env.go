@@ -1,0 +1,44 @@
+package dump
+
+// The dumper's environment: the Job runner and the process runner set the same names,
+// so the two share everything but the launch. Connection settings come from the
+// connection Secret (the Job through valueFrom, never in args); the password is
+// never logged, never in a message, never in dump.json.
+const (
+	// EnvEngine is postgres, mysql or mariadb; empty: asked of the server itself.
+	EnvEngine = "LC2_DB_ENGINE"
+	// EnvHost, EnvPort, EnvDatabase, EnvUser, EnvPassword and EnvSSLMode are the
+	// Secret's keys host, port, database, user, password and sslmode.
+	EnvHost     = "LC2_DB_HOST"
+	EnvPort     = "LC2_DB_PORT"
+	EnvDatabase = "LC2_DB_DATABASE"
+	EnvUser     = "LC2_DB_USER"
+	EnvPassword = "LC2_DB_PASSWORD"
+	EnvSSLMode  = "LC2_DB_SSLMODE"
+	// EnvSecretRef is "namespace/name" of the connection Secret, so that a message can
+	// name the Secret and the key to fix (never a value).
+	EnvSecretRef = "LC2_DB_SECRET_REF"
+
+	// EnvProvider names the store (aws, gcp, azure), configured by that provider's own
+	// environment (AWS_ENDPOINT_URL, AWS_REGION, ...).
+	EnvProvider = "LC2_STORE_PROVIDER"
+	// EnvBucket and EnvPrefix are the backup's bucket and prefix: the dump goes to
+	// layout.DumpKey(prefix, ext) and its record to layout.DumpResultKey(prefix).
+	EnvBucket = "LC2_DUMP_BUCKET"
+	EnvPrefix = "LC2_DUMP_PREFIX"
+	// EnvSourceSnapshot is the snapshot the dumped instance was restored from, recorded in dump.json.
+	EnvSourceSnapshot = "LC2_DUMP_SOURCE_SNAPSHOT"
+	// EnvCompression is gzip (the default) or zstd, for a SQL dump.
+	EnvCompression = "LC2_DUMP_COMPRESSION"
+)
+
+// Secret keys of a connection Secret.
+const (
+	SecretKeyHost     = "host"
+	SecretKeyPort     = "port"
+	SecretKeyDatabase = "database"
+	SecretKeyUser     = "user"
+	SecretKeyPassword = "password"
+	SecretKeySSLMode  = "sslmode"
+	SecretKeyEngine   = "engine"
+)
