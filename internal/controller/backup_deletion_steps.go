@@ -19,6 +19,7 @@ import (
 // finalizer is removed only after that write.
 func (r *BackupRequestReconciler) reconcileDelete(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	r.jobs.Cancel(br.UID)
+	r.stopDump(ctx, br)
 	r.slots.Release(ctx, br)
 	if !controllerutil.ContainsFinalizer(br, CleanupFinalizer) {
 		return ctrl.Result{}, nil

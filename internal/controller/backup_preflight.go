@@ -24,9 +24,8 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 	if err := r.checkTenant(ctx, br); err != nil {
 		return err
 	}
-	if br.Spec.Database != nil && br.Spec.Database.Type == backupv1alpha1.DatabaseBackupDump {
-		return &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
-			"spec.database.type \"dump\" is not implemented yet; use \"snapshot\""}
+	if err := r.checkDump(ctx, br); err != nil {
+		return err
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil && !strings.HasPrefix(dl.DestinationKeyPrefix(), br.Spec.ProjectID+"/") {
 		// The schema refuses this; objects stored before that rule are refused here.
@@ -101,7 +100,7 @@ func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backup
 	}
 	key, project := r.Options.OwnershipTagKey, br.Spec.ProjectID
 	var checks []ownershipCheck
-	if db := br.Spec.Database; db != nil {
+	if db := br.Spec.Database; db != nil && db.InstanceID != "" {
 		checks = append(checks, ownershipCheck{
 			resource: "database instance " + db.InstanceID, field: "spec.database.instanceId", op: "DatabaseInstanceTags",
 			read: func(ctx context.Context) (map[string]string, error) {

@@ -127,6 +127,12 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		}
 		removed += n
 	}
+	if isDump(br) {
+		// The dump and its record, before the manifest that lists them.
+		if err := artifact.DeleteObjects(ctx, prov, bucket, layout.DumpKeys(prefix), r.observeCall); err != nil {
+			return "", err
+		}
+	}
 	if err := r.deleteOwnManifest(ctx, br, prov, bucket, layout.ManifestKey(prefix)); err != nil {
 		return "", err
 	}

@@ -82,6 +82,7 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 			SnapshotID: db.SnapshotID, SnapshotARN: db.SnapshotARN, InstanceID: br.Spec.Database.InstanceID,
 			SizeBytes: db.SizeBytes, Engine: db.Engine, EngineVersion: db.EngineVersion,
 			SourceInstance: manifestInstanceSettings(db.SourceInstance),
+			Dump:           r.manifestDump(br),
 		}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {

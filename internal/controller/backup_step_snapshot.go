@@ -26,10 +26,11 @@ func owner(br *backupv1alpha1.BackupRequest) provider.BackupOwner {
 
 // reconcileSnapshot creates the database snapshot once (the provider names it
 // deterministically, so a retry adopts it) and polls it until available. It owns
-// the DatabaseSnapshotReady condition and status.database.
+// the DatabaseSnapshotReady condition and status.database. A dump read directly from
+// the database takes no snapshot.
 func (r *BackupRequestReconciler) reconcileSnapshot(ctx context.Context, s *backupScope) (stepResult, error) {
 	br := s.br
-	if br.Spec.Database == nil || br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseSnapshotReady) {
+	if br.Spec.Database == nil || !br.Spec.Database.TakesSnapshot() || br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseSnapshotReady) {
 		return stepDone, nil
 	}
 	if br.Status.Database == nil || br.Status.Database.SnapshotID == "" {

@@ -20,6 +20,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/dumprun"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repolock"
 )
@@ -46,6 +47,8 @@ type BackupRequestReconciler struct {
 	// Slots is the project slot admission, the same one the RestoreRequest controller
 	// has (NewSlots): restores and backups share a project's slots.
 	Slots *admission.Admission
+	// Dumps runs the dumper of type: dump backups (a Job, or a child process).
+	Dumps dumprun.Runner
 
 	slots  *admission.Admission
 	jobs   *copyjob.Runner
@@ -136,6 +139,7 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 	return []func(context.Context, *backupScope) (stepResult, error){
 		r.reconcileClaim,
 		r.reconcileSnapshot,
+		r.reconcileDump,
 		r.reconcileCopy,
 		r.reconcileManifest,
 		r.reconcileCompletion,
@@ -212,6 +216,7 @@ func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.B
 		return client.IgnoreNotFound(err)
 	}
 	r.slots.Release(ctx, br)
+	r.stopDump(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
 	r.recorder().warning(br, reason, "Fail", "Backup failed: %s", message)
 	if r.Metrics != nil {
@@ -257,6 +262,8 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		// deletion, waiting for it, goes on at once.
 		Watches(&backupv1alpha1.RestoreRequest{}, r.restoreEndedHandler(), builder.WithPredicates(restoreEnded{})).
 		WatchesRawSource(r.jobs.Source()).
+		// A dump's run (Job or child process) that ends wakes its backup.
+		WatchesRawSource(r.Dumps.Source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("backuprequest").
 		Complete(r)
@@ -269,6 +276,7 @@ func (r *BackupRequestReconciler) validate() error {
 		dependency{"Recorder", r.Recorder != nil},
 		dependency{"Providers", r.Providers != nil},
 		dependency{"Slots", r.Slots != nil},
+		dependency{"Dumps", r.Dumps != nil},
 		dependency{"Clock", r.Clock != nil})
 }
 

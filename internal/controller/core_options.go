@@ -3,6 +3,8 @@ package controller
 import (
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
@@ -53,6 +55,12 @@ type Options struct {
 	// controller's own namespace (POD_NAMESPACE), so backups of one project in several
 	// namespaces still share one lock.
 	LockNamespace string
+	// DumpPollInterval bounds how long a running dump waits before its run is looked
+	// at again (the run's end wakes it at once; this is the safety net).
+	DumpPollInterval time.Duration
+	// DumperEnv is added to every dumper's environment: the store's configuration
+	// (region, endpoint) as the manager has it.
+	DumperEnv []corev1.EnvVar
 	// SweepMaxDeletes bounds the stored objects one sweep pass removes; the sweep goes
 	// on in the next pass, so a restart loses at most one pass.
 	SweepMaxDeletes int
@@ -79,6 +87,7 @@ const (
 	DefaultRetentionMinKept               = 1
 	DefaultRetentionCheckInterval         = time.Hour
 	DefaultLockNamespace                  = "default"
+	DefaultDumpPollInterval               = time.Minute
 )
 
 // WithDefaults returns o with every zero field set to its default.
@@ -100,6 +109,7 @@ func (o Options) WithDefaults() Options {
 	positiveOr(&o.RetentionCheckInterval, DefaultRetentionCheckInterval)
 	nonEmptyOr(&o.LockNamespace, DefaultLockNamespace)
 	positiveOr(&o.SweepMaxDeletes, repository.DefaultMaxDeletes)
+	positiveOr(&o.DumpPollInterval, DefaultDumpPollInterval)
 	nonEmptyOr(&o.ResourceOwnership, OwnershipTags)
 	nonEmptyOr(&o.OwnershipTagKey, backupv1alpha1.OwnershipTagKey)
 	positiveOr(&o.MaxConcurrentReconciles, DefaultMaxConcurrentReconciles)

@@ -11,6 +11,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/dumprun"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -34,10 +35,12 @@ func TestSetupRefusesMissingDependencies(t *testing.T) {
 	cases := []controllerCase{
 		{
 			name:   "backuprequest",
-			fields: []string{"Client", "Recorder", "Providers", "Slots", "Clock"},
+			fields: []string{"Client", "Recorder", "Providers", "Slots", "Dumps", "Clock"},
 			build: func(drop string) (func() error, func() error) {
-				r := &BackupRequestReconciler{Client: c, Recorder: recorder, Providers: providers, Slots: slots, Clock: clk}
+				r := &BackupRequestReconciler{Client: c, Recorder: recorder, Providers: providers, Slots: slots, Dumps: &dumprun.ProcessRunner{}, Clock: clk}
 				switch drop {
+				case "Dumps":
+					r.Dumps = nil
 				case "Client":
 					r.Client = nil
 				case "Recorder":

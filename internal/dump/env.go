@@ -28,6 +28,9 @@ const (
 	EnvPrefix = "LC2_DUMP_PREFIX"
 	// EnvSourceSnapshot is the snapshot the dumped instance was restored from, recorded in dump.json.
 	EnvSourceSnapshot = "LC2_DUMP_SOURCE_SNAPSHOT"
+	// EnvRun is the run's token, which the dumper writes back as Result.Run, so the
+	// controller never reads an earlier run's record as this one's.
+	EnvRun = "LC2_DUMP_RUN"
 	// EnvCompression is gzip (the default) or zstd, for a SQL dump.
 	EnvCompression = "LC2_DUMP_COMPRESSION"
 )

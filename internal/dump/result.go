@@ -17,6 +17,8 @@ const ResultVersion = 1
 type Result struct {
 	// Version is ResultVersion when written.
 	Version int `json:"version"`
+	// Run is the run's token (LC2_DUMP_RUN), written back unchanged.
+	Run string `json:"run,omitempty"`
 	// State is Succeeded or Failed.
 	State State `json:"state"`
 	// Reason is why a dump failed (one of the Reason constants); empty on success.

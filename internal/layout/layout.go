@@ -38,6 +38,33 @@ func ManifestKey(prefix string) string { return prefix + ManifestName }
 // DumpKey is where a dump with file extension ext (without the dot) is stored.
 func DumpKey(prefix, ext string) string { return prefix + DatabaseDir + "dump." + ext }
 
+// Dump file extensions: PostgreSQL's custom format, and a gzip or zstd SQL dump.
+const (
+	DumpExtCustom  = "pgdump"
+	DumpExtSQLGzip = "sql.gz"
+	DumpExtSQLZstd = "sql.zst"
+)
+
+// DumpKeys are every key a dump of a backup at prefix may have written: the dump in
+// each format and its record. Removal deletes these (a missing key counts as deleted)
+// under a claim that names the backup.
+func DumpKeys(prefix string) []string {
+	return []string{DumpKey(prefix, DumpExtCustom), DumpKey(prefix, DumpExtSQLGzip), DumpKey(prefix, DumpExtSQLZstd), DumpResultKey(prefix)}
+}
+
+// DumpFormat is the format and compression of a dump stored at key, from its extension.
+func DumpFormat(key string) (format, compression string) {
+	switch {
+	case strings.HasSuffix(key, "."+DumpExtCustom):
+		return "custom", "pg-internal"
+	case strings.HasSuffix(key, "."+DumpExtSQLGzip):
+		return "sql", "gzip"
+	case strings.HasSuffix(key, "."+DumpExtSQLZstd):
+		return "sql", "zstd"
+	}
+	return "", ""
+}
+
 // DumpResultKey is where the dumper writes its record of a dump (dump.json).
 func DumpResultKey(prefix string) string { return prefix + DatabaseDir + DumpResultName }
 

@@ -74,6 +74,9 @@ func Parse(data []byte) (*Manifest, error) {
 		if m.Database != nil && m.Database.SourceInstance != nil {
 			return nil, fmt.Errorf("parse manifest: database.sourceInstance needs version %q, manifest is %q", Version11, m.Version)
 		}
+		if m.Database != nil && m.Database.Dump != nil {
+			return nil, fmt.Errorf("parse manifest: database.dump needs version %q, manifest is %q", Version11, m.Version)
+		}
 	default:
 		return nil, fmt.Errorf("parse manifest: unsupported version %q, want %q or %q", m.Version, Version11, Version10)
 	}

@@ -73,7 +73,8 @@ type Manifest struct {
 
 // DatabaseInfo describes the database snapshot of a backup.
 type DatabaseInfo struct {
-	// SnapshotID is the RDS DB snapshot identifier.
+	// SnapshotID is the RDS DB snapshot identifier; empty only for a dump taken
+	// without a snapshot (Dump set).
 	SnapshotID string `json:"snapshotId"`
 	// SnapshotARN is the snapshot's ARN, when known.
 	SnapshotARN string `json:"snapshotArn,omitempty"`
@@ -89,6 +90,29 @@ type DatabaseInfo struct {
 	// started, so a restore recreates the instance as it was. Absent in
 	// manifests written before restores existed.
 	SourceInstance *InstanceSettings `json:"sourceInstance,omitempty"`
+	// Dump describes the logical dump stored with the backup (type: dump); absent
+	// in snapshot backups and in manifests written before dumps existed.
+	Dump *DumpInfo `json:"dump,omitempty"`
+}
+
+// DumpInfo describes a logical dump and its record, both stored under the backup's
+// destination prefix (database/).
+type DumpInfo struct {
+	// Key is the dump object's key relative to the destination prefix, for example
+	// "database/dump.pgdump".
+	Key string `json:"key"`
+	// SizeBytes and SHA256 ("sha256:<hex>") are the dump object's, as stored and re-read.
+	SizeBytes int64  `json:"sizeBytes"`
+	SHA256    string `json:"sha256"`
+	// ResultKey is the dumper's record (dump.json) relative to the destination prefix.
+	ResultKey string `json:"resultKey"`
+	// Engine and ServerVersion are the dumped server's; Tool the dump program and its version.
+	Engine        string `json:"engine"`
+	ServerVersion string `json:"serverVersion,omitempty"`
+	Tool          string `json:"tool,omitempty"`
+	// Format is "custom" (pg_dump -Fc) or "sql"; Compression how it is compressed.
+	Format      string `json:"format,omitempty"`
+	Compression string `json:"compression,omitempty"`
 }
 
 // InstanceSettings are the settings of a database instance a restore needs to
@@ -272,8 +296,20 @@ func (m *Manifest) Validate() error {
 		errs = append(errs, errors.New("backupId is empty"))
 	}
 	if db := m.Database; db != nil {
-		if db.SnapshotID == "" {
-			errs = append(errs, errors.New("database.snapshotId is empty"))
+		if db.SnapshotID == "" && db.Dump == nil {
+			errs = append(errs, errors.New("database.snapshotId is empty and there is no dump"))
+		}
+		if d := db.Dump; d != nil {
+			if d.Key == "" || d.ResultKey == "" || d.Engine == "" {
+				errs = append(errs, errors.New("database.dump needs key, resultKey and engine"))
+			}
+			if !sha256Pattern.MatchString(d.SHA256) {
+				errs = append(errs, fmt.Errorf("database.dump.sha256 %q is not sha256:<64 hex digits>", d.SHA256))
+			}
+			if d.SizeBytes < 0 {
+				errs = append(errs, fmt.Errorf("database.dump.sizeBytes is negative: %d", d.SizeBytes))
+			}
+			errs = appendTooLarge(errs, "database.dump.sizeBytes", d.SizeBytes)
 		}
 		if db.SizeBytes < 0 {
 			errs = append(errs, fmt.Errorf("database.sizeBytes is negative: %d", db.SizeBytes))

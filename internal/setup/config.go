@@ -35,7 +35,29 @@ type Config struct {
 	ScheduleResync time.Duration
 	// Archival is the backup history database; nil when archival is off.
 	Archival *database.Config
+	// Dumper configures where and how database dumps run.
+	Dumper DumperConfig
 }
+
+// DumperConfig configures the dumper (cmd/lc2-dump) of type: dump backups.
+type DumperConfig struct {
+	// Runner is DumpRunnerJob (a Kubernetes Job per dump) or DumpRunnerProcess (the
+	// manager's own child process: the local environment and envtest, which has no kubelet).
+	Runner string
+	// Image is the dumper image of the Job runner.
+	Image string
+	// ServiceAccount is the account dump Jobs run as in the backup's namespace (their
+	// cloud identity for the store); empty: the namespace's default.
+	ServiceAccount string
+	// Command is the dumper's executable for the process runner (PATH is searched).
+	Command string
+}
+
+// Values of DumperConfig.Runner.
+const (
+	DumpRunnerJob     = "job"
+	DumpRunnerProcess = "process"
+)
 
 // LoadConfig parses args (without the program name) into a Config, each flag
 // defaulting to its environment variable, and returns the logging options too.
@@ -97,6 +119,18 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 	fs.DurationVar(&c.ScheduleResync, "schedule-resync", envDuration("SCHEDULE_RESYNC", controller.DefaultScheduleResync, &errs),
 		"Longest a BackupSchedule waits before checking its due slots again, whatever its next slot, so a clock jump delays a run by at most this (SCHEDULE_RESYNC).")
 
+	d := &c.Dumper
+	fs.StringVar(&d.Runner, "dump-runner", envString("DUMP_RUNNER", DumpRunnerJob),
+		"Where database dumps run (DUMP_RUNNER): job (a Kubernetes Job per dump) or process (a child process of the manager, for the local environment).")
+	fs.StringVar(&d.Image, "dumper-image", envString("DUMPER_IMAGE", ""),
+		"Image of dump Jobs (DUMPER_IMAGE): the Dockerfile's dumper target.")
+	fs.StringVar(&d.ServiceAccount, "dumper-service-account", envString("DUMPER_SERVICE_ACCOUNT", ""),
+		"Service account dump Jobs run as in the backup's namespace, their identity for the backup store (DUMPER_SERVICE_ACCOUNT); empty: the namespace's default.")
+	fs.StringVar(&d.Command, "dumper-command", envString("DUMPER_COMMAND", "lc2-dump"),
+		"The dumper executable the process runner starts (DUMPER_COMMAND).")
+	fs.DurationVar(&o.DumpPollInterval, "dump-poll-interval", envDuration("DUMP_POLL_INTERVAL", controller.DefaultDumpPollInterval, &errs),
+		"Longest a running dump waits before its run is looked at again; its end wakes it at once (DUMP_POLL_INTERVAL).")
+
 	// The Downward API sets it in the Deployment; repository locks live there.
 	o.LockNamespace = envString("POD_NAMESPACE", controller.DefaultLockNamespace)
 
@@ -120,6 +154,9 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 	}
 	if c.KubeAPIQPS < 1 || c.KubeAPIBurst < c.KubeAPIQPS {
 		return nil, nil, fmt.Errorf("kube-api-qps must be at least 1 and kube-api-burst at least kube-api-qps, got %d and %d", c.KubeAPIQPS, c.KubeAPIBurst)
+	}
+	if d.Runner != DumpRunnerJob && d.Runner != DumpRunnerProcess {
+		return nil, nil, fmt.Errorf("--dump-runner must be %q or %q, got %q", DumpRunnerJob, DumpRunnerProcess, d.Runner)
 	}
 	if o.MaxConcurrentBackupsPerProject < 1 {
 		return nil, nil, fmt.Errorf("max concurrent backups per project must be at least 1, got %d", o.MaxConcurrentBackupsPerProject)

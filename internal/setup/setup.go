@@ -8,9 +8,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,6 +28,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/archiver"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/dumprun"
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
@@ -64,8 +69,11 @@ func ManagerOptions(cfg *Config) ctrl.Options {
 	}
 	return ctrl.Options{
 		Scheme: Scheme,
-		// managedFields are never read here; dropping them keeps the cache small.
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// managedFields are never read here; dropping them keeps the cache small. Of
+		// the cluster's Jobs, only the dump Jobs this controller made are cached.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}: {Label: labels.SelectorFromSet(labels.Set{dumprun.LabelManagedBy: dumprun.ManagedBy})},
+		}},
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probe,
 		LeaderElection:         cfg.LeaderElect,
@@ -87,6 +95,8 @@ type Deps struct {
 	// the manager's cache (a test restarting controllers passes a plain client, which
 	// outlives each manager).
 	StateReader client.Reader
+	// Dumps, if set, replaces the dump runner built from Config.Dumper.
+	Dumps dumprun.Runner
 }
 
 // Setup wires the BackupRequest and BackupSchedule controllers, the providers,
@@ -123,6 +133,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	}
 	// Backups and restores share each project's slots: one admission for both controllers.
 	slots := controller.NewSlots(cfg.Controller, mgr.GetClient())
+	dumps := deps.Dumps
+	if dumps == nil {
+		dumps = newDumpRunner(mgr, cfg)
+	}
+	cfg.Controller.DumperEnv = append(cfg.Controller.DumperEnv, dumperStoreEnv(cfg)...)
 	reconciler := &controller.BackupRequestReconciler{
 		Client:    mgr.GetClient(),
 		Recorder:  mgr.GetEventRecorder("backuprequest-controller"),
@@ -131,6 +146,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		Metrics:   recorder,
 		Clock:     clk,
 		Slots:     slots,
+		Dumps:     dumps,
 	}
 	restores := &controller.RestoreRequestReconciler{
 		Client:    mgr.GetClient(),
@@ -223,4 +239,30 @@ func metricsFor(r prometheus.Registerer, reader client.Reader) (*metrics.Recorde
 	}
 	registered[r] = rec
 	return rec, nil
+}
+
+// newDumpRunner is the dump runner cfg asks for: a Job per dump, or the manager's
+// child process.
+func newDumpRunner(mgr ctrl.Manager, cfg *Config) dumprun.Runner {
+	if cfg.Dumper.Runner == DumpRunnerProcess {
+		return &dumprun.ProcessRunner{Reader: mgr.GetAPIReader(), Command: strings.Fields(cfg.Dumper.Command), Log: mgr.GetLogger().WithName("dumper")}
+	}
+	return &dumprun.JobRunner{
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Cache: mgr.GetCache(), OwnerType: &backupv1alpha1.BackupRequest{},
+		Image: cfg.Dumper.Image, ServiceAccountName: cfg.Dumper.ServiceAccount,
+	}
+}
+
+// dumperStoreEnv is the store configuration the dumper needs as the manager has it:
+// a child process inherits the manager's environment, but flags are not in it, and a
+// Job's pod has neither.
+func dumperStoreEnv(cfg *Config) []corev1.EnvVar {
+	var env []corev1.EnvVar
+	if cfg.AWS.Region != "" {
+		env = append(env, corev1.EnvVar{Name: "AWS_REGION", Value: cfg.AWS.Region})
+	}
+	if cfg.AWS.Endpoint != "" {
+		env = append(env, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: cfg.AWS.Endpoint})
+	}
+	return env
 }

@@ -81,6 +81,17 @@ var _ = Describe("BackupRequest CRD", func() {
 		Expect(br.Spec.DocumentLibrary.SourcePrefix).To(BeEquivalentTo("document_library/"))
 	})
 
+	It("accepts a dump of a database named only by a connection Secret, and defaults keepSnapshot", func() {
+		spec := validSpec()
+		spec.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
+			Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		br := newRequest(spec)
+		Expect(k8sClient.Create(ctx, br)).To(Succeed())
+		Expect(br.Spec.Database.Dump.KeepSnapshot).To(Equal(ptr.To(true)))
+		Expect(br.Spec.Database.DumpSourceOrDefault()).To(Equal(backupv1alpha1.DumpSourceInstance))
+		Expect(br.Spec.Database.TakesSnapshot()).To(BeFalse())
+	})
+
 	DescribeTable("refuses an invalid object, naming the field",
 		func(mutate func(*backupv1alpha1.BackupRequestSpec), field, message string) {
 			spec := validSpec()
@@ -101,6 +112,26 @@ var _ = Describe("BackupRequest CRD", func() {
 			"spec.provider", "Unsupported value"),
 		Entry("database type unknown", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.Type = "pitr" },
 			"spec.database.type", "Unsupported value"),
+		Entry("no instanceId for a snapshot", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.InstanceID = "" },
+			"spec.database.instanceId", "instanceId is required, unless type is dump and dump.connectionSecretRef names the database"),
+		Entry("a dump without instanceId or connectionSecretRef", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, Dump: &backupv1alpha1.DatabaseDumpSpec{}}
+		}, "spec.database.instanceId", "instanceId is required, unless type is dump"),
+		Entry("dump settings on a snapshot backup", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database.Dump = &backupv1alpha1.DatabaseDumpSpec{Source: backupv1alpha1.DumpSourceInstance}
+		}, "spec.database.dump", "dump is only allowed with type: dump"),
+		Entry("a Snapshot-source dump of a database named only by a Secret", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, Dump: &backupv1alpha1.DatabaseDumpSpec{
+				Source: backupv1alpha1.DumpSourceSnapshot, ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.database.dump.source", "source Snapshot needs instanceId"),
+		Entry("a dump source unknown", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{Source: "Replica"}}
+		}, "spec.database.dump.source", "Unsupported value"),
+		Entry("a connection Secret without a name", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{}}}
+		}, "spec.database.dump.connectionSecretRef.name", "at least 1"),
 		Entry("instanceId starts with a digit", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.InstanceID = "1retail" },
 			"spec.database.instanceId", "should match"),
 		Entry("instanceId with a double hyphen", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.InstanceID = "retail--db" },

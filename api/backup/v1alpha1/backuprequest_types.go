@@ -38,10 +38,55 @@ type DatabaseBackupType string
 const (
 	// DatabaseBackupSnapshot takes a storage-level snapshot of the database instance (RDS snapshot).
 	DatabaseBackupSnapshot DatabaseBackupType = "snapshot"
-	// DatabaseBackupDump takes a logical dump. Not implemented yet; such a backup fails
-	// with reason DatabaseTypeNotSupported.
+	// DatabaseBackupDump takes a logical dump (pg_dump, mariadb-dump) in a Job and
+	// stores it with the backup, verified: it restores anywhere (spec.database.dump).
 	DatabaseBackupDump DatabaseBackupType = "dump"
 )
+
+// DumpSource is what a dump reads.
+// +kubebuilder:validation:Enum=Snapshot;Instance
+type DumpSource string
+
+const (
+	// DumpSourceSnapshot dumps a throw-away instance restored from the snapshot this
+	// backup took: as consistent as the snapshot, and no load on production.
+	DumpSourceSnapshot DumpSource = "Snapshot"
+	// DumpSourceInstance dumps the named instance, or the server of connectionSecretRef,
+	// directly.
+	DumpSourceInstance DumpSource = "Instance"
+)
+
+// SecretReference names a Secret in the namespace of the object that refers to it.
+type SecretReference struct {
+	// name is the Secret's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// DatabaseDumpSpec configures a logical dump.
+type DatabaseDumpSpec struct {
+	// source is what the dump reads: "Snapshot" (a throw-away instance restored from
+	// this backup's snapshot; needs instanceId) or "Instance" (the instance, or the
+	// server of connectionSecretRef, directly). Omitted: Snapshot when instanceId is
+	// set, Instance otherwise.
+	// +optional
+	Source DumpSource `json:"source,omitempty"`
+
+	// connectionSecretRef names a Secret in this namespace with the keys host, port,
+	// database, user and password (and optionally sslmode and engine: postgres, mysql,
+	// mariadb) of a database that is not an RDS instance. The values never appear in
+	// the spec, the Job's arguments, logs, events or status.
+	// +optional
+	ConnectionSecretRef *SecretReference `json:"connectionSecretRef,omitempty"`
+
+	// keepSnapshot keeps the snapshot a Snapshot-source dump was taken from; false
+	// deletes it once the dump is verified, so the backup holds no snapshot quota.
+	// +optional
+	// +kubebuilder:default=true
+	KeepSnapshot *bool `json:"keepSnapshot,omitempty"`
+}
 
 // BucketName is an object-storage bucket name following the S3 naming rules:
 // 3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a
@@ -63,21 +108,48 @@ type BucketName string
 type ObjectPrefix string
 
 // DatabaseBackupSpec selects the database to back up.
+// +kubebuilder:validation:XValidation:rule="has(self.instanceId) || (has(self.type) && self.type == 'dump' && has(self.dump) && has(self.dump.connectionSecretRef))",message="instanceId is required, unless type is dump and dump.connectionSecretRef names the database",fieldPath=".instanceId"
+// +kubebuilder:validation:XValidation:rule="!has(self.dump) || (has(self.type) && self.type == 'dump')",message="dump is only allowed with type: dump",fieldPath=".dump"
+// +kubebuilder:validation:XValidation:rule="!has(self.dump) || !has(self.dump.source) || self.dump.source != 'Snapshot' || has(self.instanceId)",message="source Snapshot needs instanceId: the dump restores that instance's snapshot",fieldPath=".dump.source"
 type DatabaseBackupSpec struct {
-	// type is how the database is backed up: "snapshot" (an RDS snapshot) or "dump".
+	// type is how the database is backed up: "snapshot" (an RDS snapshot) or "dump"
+	// (a logical dump stored with the backup; see dump).
 	// +optional
 	// +kubebuilder:default=snapshot
 	Type DatabaseBackupType `json:"type,omitempty"`
 
 	// instanceId is the database instance identifier (RDS rules: 1 to 63 letters,
-	// digits or hyphens, starting with a letter, no "--", no trailing hyphen).
-	// +required
+	// digits or hyphens, starting with a letter, no "--", no trailing hyphen). It may be
+	// omitted only for a dump of the database named by dump.connectionSecretRef.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9-]*$`
 	// +kubebuilder:validation:XValidation:rule="!self.contains('--')",message="instanceId must not contain '--'"
 	// +kubebuilder:validation:XValidation:rule="!self.endsWith('-')",message="instanceId must not end with a hyphen"
-	InstanceID string `json:"instanceId"`
+	InstanceID string `json:"instanceId,omitempty"`
+
+	// dump configures a dump (type: dump).
+	// +optional
+	Dump *DatabaseDumpSpec `json:"dump,omitempty"`
+}
+
+// DumpSourceOrDefault is the dump's source, defaulted: Snapshot when an instance is
+// named, Instance for a database named only by a connection Secret.
+func (d *DatabaseBackupSpec) DumpSourceOrDefault() DumpSource {
+	if d.Dump != nil && d.Dump.Source != "" {
+		return d.Dump.Source
+	}
+	if d.InstanceID != "" {
+		return DumpSourceSnapshot
+	}
+	return DumpSourceInstance
+}
+
+// TakesSnapshot reports whether the backup takes a snapshot of the instance: always
+// for type snapshot, and for a dump whose source is the snapshot.
+func (d *DatabaseBackupSpec) TakesSnapshot() bool {
+	return d.Type != DatabaseBackupDump || d.DumpSourceOrDefault() == DumpSourceSnapshot
 }
 
 // DocumentLibraryMode is how a backup stores the document library.
@@ -250,6 +322,40 @@ type DatabaseBackupStatus struct {
 	// started, so a restore recreates it as it was (the manifest carries them too).
 	// +optional
 	SourceInstance *DatabaseInstanceSettings `json:"sourceInstance,omitempty"`
+	// dump reports the logical dump (type: dump).
+	// +optional
+	Dump *DatabaseDumpStatus `json:"dump,omitempty"`
+}
+
+// DatabaseDumpStatus reports a dump.
+type DatabaseDumpStatus struct {
+	// jobName is the Job (or, with the process runner, the child process) that runs the dump.
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// location is the dump object, for example s3://bucket/prefix/database/dump.pgdump.
+	// +optional
+	Location string `json:"location,omitempty"`
+	// sizeBytes is the dump object's size, checked against the stored object.
+	// +optional
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// sha256 is the dump object's SHA-256, checked against the stored object.
+	// +optional
+	SHA256 string `json:"sha256,omitempty"`
+	// engine is the dumped server's engine: postgres, mysql or mariadb.
+	// +optional
+	Engine string `json:"engine,omitempty"`
+	// serverVersion is the version the dumped server reported.
+	// +optional
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// tool is the dump program and its version, for example "pg_dump 15.18".
+	// +optional
+	Tool string `json:"tool,omitempty"`
+	// startTime is when the dump began.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime is when the dump ended, its verification included.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 }
 
 // DatabaseInstanceSettings are the settings of a database instance a restore needs to

@@ -19,6 +19,9 @@ const (
 	ConditionClaimed ConditionType = "Claimed"
 	// ConditionDatabaseSnapshotReady is True once the database snapshot is available.
 	ConditionDatabaseSnapshotReady ConditionType = "DatabaseSnapshotReady"
+	// ConditionDatabaseDumped is True once the logical dump is stored and verified
+	// (type: dump).
+	ConditionDatabaseDumped ConditionType = "DatabaseDumped"
 	// ConditionDocumentLibraryCopied is True once every selected object is at the destination.
 	ConditionDocumentLibraryCopied ConditionType = "DocumentLibraryCopied"
 	// ConditionManifestWritten is True once the manifest is stored.
@@ -69,6 +72,23 @@ const (
 	ReasonSnapshotAvailable Reason = "SnapshotAvailable"
 	ReasonSnapshotFailed    Reason = "SnapshotFailed"
 	ReasonSnapshotMissing   Reason = "SnapshotMissing"
+
+	// DatabaseDumped.
+	ReasonDumping Reason = "Dumping"
+	ReasonDumped  Reason = "Dumped"
+	// ReasonDumpFailed: a process of the dump exited non-zero or was signalled, the
+	// stream ended short, or the upload failed; the upload was aborted.
+	ReasonDumpFailed Reason = "DumpFailed"
+	// ReasonDumpVerifyFailed: the stored dump differs from what was sent or fails its full read.
+	ReasonDumpVerifyFailed Reason = "DumpVerifyFailed"
+	// ReasonDumpServerTooNew: the server's major version is newer than the dumper's tools.
+	ReasonDumpServerTooNew Reason = "DumpServerTooNew"
+	// ReasonDatabaseAuthenticationFailed: the database refused the Secret's user or password.
+	ReasonDatabaseAuthenticationFailed Reason = "DatabaseAuthenticationFailed"
+	// ReasonDatabaseUnreachable: the database named by the Secret could not be reached.
+	ReasonDatabaseUnreachable Reason = "DatabaseUnreachable"
+	// ReasonConnectionSecretInvalid: the connection Secret is missing or lacks a key.
+	ReasonConnectionSecretInvalid Reason = "ConnectionSecretInvalid"
 
 	// DocumentLibraryCopied.
 	ReasonCopying    Reason = "Copying"
