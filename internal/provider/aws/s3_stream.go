@@ -34,7 +34,7 @@ func (p *Provider) UploadStream(ctx context.Context, req provider.StreamUploadRe
 	}
 	resource := req.Bucket + "/" + req.Key
 	partSize := provider.StreamPartSize(req.SizeHint)
-	body := provider.NewStreamBody(req.Body)
+	body := provider.NewStreamBody(ctx, req.Body)
 	uploader := transfermanager.New(p.s3, func(o *transfermanager.Options) {
 		o.PartSizeBytes = partSize
 		// At the part size: smaller bodies go in one PutObject, larger ones never
