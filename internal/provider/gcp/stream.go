@@ -15,8 +15,7 @@ var _ provider.StreamUploader = (*Provider)(nil)
 // GCS creates the object only when the upload is finalised, so a failed one (the
 // body's read error, a cancelled ctx, a failed chunk) cancels the Writer's context
 // before Close: the session is abandoned, no object is created and the key keeps
-// what it held. GCS keeps nothing billable of an abandoned session, which expires
-// after a week.
+// what it held. GCS expires an abandoned session after a week.
 func (p *Provider) UploadStream(ctx context.Context, req provider.StreamUploadRequest) (*provider.StreamUploadResult, error) {
 	if err := provider.CheckStreamUpload("objects.insert", req); err != nil {
 		return nil, err
