@@ -107,6 +107,7 @@ func (p *providerCalls) Finished(*backupv1alpha1.BackupRequest)                 
 func (p *providerCalls) Copied(*backupv1alpha1.BackupRequest, int64, int64)     {}
 func (p *providerCalls) Referenced(*backupv1alpha1.BackupRequest, int64, int64) {}
 func (p *providerCalls) Swept(*backupv1alpha1.BackupRequest, int64, int64)      {}
+func (p *providerCalls) Dumped(*backupv1alpha1.BackupRequest, int64, float64)   {}
 func (p *providerCalls) RetentionDeleted(*backupv1alpha1.BackupRequest)         {}
 func (p *providerCalls) RetentionFailed(*backupv1alpha1.BackupRequest)          {}
 func (p *providerCalls) ProviderCall(op string, err error) {

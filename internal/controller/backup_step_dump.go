@@ -116,7 +116,11 @@ func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope
 		fmt.Sprintf("%s %s dumped by %s to %s (%s, sha256 %s), stored and read back in full", result.Engine, result.ServerVersion,
 			st.Database.Dump.Tool, location, manifest.HumanBytes(result.SizeBytes), result.SHA256), s.now)
 	task := r.dumpTask(br)
+	took := result.EndTime.Sub(st.Database.Dump.StartTime.Time).Seconds()
 	s.after(func() {
+		if r.Metrics != nil {
+			r.Metrics.Dumped(br, result.SizeBytes, took)
+		}
 		r.recorder().normal(br, backupv1alpha1.ReasonDumped, "Dump", "Dump stored at %s (%s), verified", location, manifest.HumanBytes(result.SizeBytes))
 		if err := r.Dumps.Stop(ctx, task); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "remove the finished dump run", "run", task.Name)

@@ -13,6 +13,8 @@ type MetricsRecorder interface {
 	Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// Referenced adds the objects and bytes an Incremental backup found already stored.
 	Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64)
+	// Dumped records a verified dump's size and duration.
+	Dumped(br *backupv1alpha1.BackupRequest, bytes int64, seconds float64)
 	// Swept adds the stored objects and bytes a sweep of br's repository removed.
 	Swept(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// RetentionDeleted counts a backup whose artefacts were removed; RetentionFailed a failed attempt.

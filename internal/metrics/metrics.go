@@ -24,6 +24,9 @@ type Recorder struct {
 	// sweptObjects/Bytes what sweeps removed from repositories.
 	referencedObjects, referencedBytes *prometheus.CounterVec
 	sweptObjects, sweptBytes           *prometheus.CounterVec
+	// dumpBytes and dumpDuration describe verified database dumps.
+	dumpBytes    *prometheus.CounterVec
+	dumpDuration *prometheus.HistogramVec
 
 	restoresTotal   *prometheus.CounterVec
 	restoreDuration *prometheus.HistogramVec
@@ -75,6 +78,12 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		sweptBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_repository_swept_bytes_total", Help: "Bytes of the stored objects sweeps removed.",
 		}, []string{"project_id", "environment"}),
+		dumpBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_database_dump_bytes_total", Help: "Bytes of verified database dumps stored (type: dump).",
+		}, []string{"project_id", "environment"}),
+		dumpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "backup_database_dump_duration_seconds", Help: "Time from a dump's start to its verified end, its full read included.", Buckets: DurationBuckets,
+		}, []string{"project_id", "environment"}),
 		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
@@ -90,7 +99,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		schedules: newScheduleMetrics(),
 	}
 	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
+		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.dumpBytes, r.dumpDuration, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -127,6 +136,12 @@ func (r *Recorder) Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64
 func (r *Recorder) Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
 	r.referencedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
 	r.referencedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+}
+
+// Dumped records a verified dump's size and duration.
+func (r *Recorder) Dumped(br *backupv1alpha1.BackupRequest, bytes int64, seconds float64) {
+	r.dumpBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+	r.dumpDuration.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Observe(seconds)
 }
 
 // Swept adds what a sweep of br's repository removed.

@@ -147,7 +147,7 @@ func controllerOptions() controller.Options {
 	}
 }
 
-func startController(endpoint string, opts controller.Options) *runningController {
+func startController(endpoint string, opts controller.Options, configure ...func(*setup.Config)) *runningController {
 	GinkgoHelper()
 	port, err := harness.FreePort()
 	Expect(err).NotTo(HaveOccurred())
@@ -161,6 +161,9 @@ func startController(endpoint string, opts controller.Options) *runningControlle
 		Controller:  opts,
 		// Schedules look at the (movable) test clock this often.
 		ScheduleResync: 300 * time.Millisecond,
+	}
+	for _, c := range configure {
+		c(conf)
 	}
 	mgrOpts := setup.ManagerOptions(conf)
 	mgrOpts.Controller = ctrlConfigSkipNameValidation()

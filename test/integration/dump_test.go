@@ -1,0 +1,197 @@
+package integration
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/lib/pq"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/dump"
+	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/setup"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
+)
+
+// Dump backups through the manager's process runner (--dump-runner=process: the same
+// dumper command a Job runs, as a child process, since envtest has no kubelet) on a
+// real PostgreSQL server, into the AWS emulator.
+var _ = Describe("A dump backup", Ordered, func() {
+	const (
+		project  = "kilo"
+		ns       = "proj-kilo-prd"
+		library  = "kilo-dl"
+		store    = "kilo-backups"
+		password = "kilo-Db-pass#7"
+	)
+	var (
+		ctrlr    *runningController
+		pg       *harness.Postgres
+		database string
+	)
+
+	secret := func(name string, data map[string]string) {
+		GinkgoHelper()
+		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data})).To(Succeed())
+	}
+	connection := func(pass string) map[string]string {
+		return map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(pg.Port), "database": database,
+			"user": "postgres", "password": pass, "sslmode": "disable"}
+	}
+
+	BeforeAll(func() {
+		projectNamespace(ns, project)
+		cloud.CreateBucket(library, fixtures.ProjectTag(project))
+		cloud.CreateBucket(store, fixtures.ProjectTag(project))
+		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
+
+		var err error
+		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(pg.Stop)
+		dsn, err := pg.NewDatabase(suiteCtx, "kilo")
+		Expect(err).NotTo(HaveOccurred())
+		u, err := url.Parse(dsn)
+		Expect(err).NotTo(HaveOccurred())
+		database = strings.TrimPrefix(u.Path, "/")
+		db, err := sql.Open("postgres", dsn)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(db.Close)
+		Expect(liferay.CreateSchema(suiteCtx, db, liferay.Postgres)).To(Succeed())
+		_, err = liferay.Seed(suiteCtx, db, liferay.Postgres, 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
+			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 200, BulkRowBytes: 512})
+		Expect(err).NotTo(HaveOccurred())
+
+		secret("kilo-db", connection(password))
+		secret("kilo-db-wrong", connection("not-the-password-3"))
+		lacking := connection(password)
+		delete(lacking, "user")
+		secret("kilo-db-no-user", lacking)
+
+		dumper := filepath.Join(GinkgoT().TempDir(), "lc2-dump")
+		build := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		opts := controllerOptions()
+		opts.DumpPollInterval = 2 * time.Second
+		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
+			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper}
+		})
+		DeferCleanup(func() { ctrlr.Stop() })
+	})
+
+	run := func(name, secretName, prefix string, want backupv1alpha1.BackupPhase) *backupv1alpha1.BackupRequest {
+		GinkgoHelper()
+		br := newBackupRequest(ns, name, project, backups.DocumentLibrary(library, store, prefix), backups.Dump(secretName), backups.Retention(30))
+		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+		Eventually(phaseOf(ns, name)).WithTimeout(3 * time.Minute).Should(Equal(want))
+		return getBR(ns, name)
+	}
+
+	It("stores a dump that the stored object, its record, status and the manifest agree on", func() {
+		br := run("kilo-1", "kilo-db", "kilo/prd/1/", backupv1alpha1.PhaseSucceeded)
+		cond := br.Status.Condition(backupv1alpha1.ConditionDatabaseDumped)
+		Expect(cond).NotTo(BeNil())
+		Expect(cond.Status).To(Equal(metav1.ConditionTrue))
+		Expect(cond.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonDumped))
+		Expect(br.Status.Condition(backupv1alpha1.ConditionDatabaseSnapshotReady)).To(BeNil(), "a direct dump takes no snapshot")
+
+		d := br.Status.Database.Dump
+		Expect(d.Location).To(Equal("s3://" + store + "/kilo/prd/1/database/dump.pgdump"))
+		stored := cloud.GetObject(store, "kilo/prd/1/database/dump.pgdump")
+		sum := sha256.Sum256(stored)
+		Expect(d.SizeBytes).To(BeEquivalentTo(len(stored)))
+		Expect(strings.TrimPrefix(d.SHA256, "sha256:")).To(Equal(hex.EncodeToString(sum[:])))
+		Expect(d.Engine).To(Equal("postgres"))
+		Expect(d.ServerVersion).To(HavePrefix("15"))
+		Expect(d.Tool).To(HavePrefix("pg_dump 1"))
+		Expect(br.Status.Database.Engine).To(Equal("postgres"))
+
+		record := &dump.Result{}
+		Expect(json.Unmarshal(cloud.GetObject(store, "kilo/prd/1/database/dump.json"), record)).To(Succeed())
+		Expect(record.State).To(Equal(dump.StateSucceeded))
+		Expect(record.SizeBytes).To(Equal(d.SizeBytes))
+		Expect(record.LargestTables).NotTo(BeEmpty())
+		Expect(string(cloud.GetObject(store, "kilo/prd/1/database/dump.json"))).NotTo(ContainSubstring(password))
+
+		m, err := manifest.Verify(cloud.GetObject(store, "kilo/prd/1/manifest.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(m.Database).NotTo(BeNil())
+		Expect(m.Database.SnapshotID).To(BeEmpty())
+		Expect(m.Database.Dump).To(PointTo(MatchFields(IgnoreExtras, Fields{
+			"Key": Equal("database/dump.pgdump"), "ResultKey": Equal("database/dump.json"),
+			"SizeBytes": Equal(d.SizeBytes), "SHA256": Equal("sha256:" + hex.EncodeToString(sum[:])),
+			"Engine": Equal("postgres"), "Format": Equal("custom"),
+		})))
+		eventReasons(ns, "kilo-1", string(backupv1alpha1.ReasonDumping), string(backupv1alpha1.ReasonDumped))
+		Eventually(func(g Gomega) {
+			samples := scrape(g, ctrlr.metricsURL)
+			g.Expect(samples).To(HaveKeyWithValue(`backup_database_dump_bytes_total{environment="prd",project_id="kilo"}`, float64(d.SizeBytes)))
+			g.Expect(samples).To(HaveKeyWithValue(`backup_database_dump_duration_seconds_count{environment="prd",project_id="kilo"}`, 1.0))
+		}).WithTimeout(metricsPatience).Should(Succeed())
+	})
+
+	It("fails a dump the server refuses, naming the Secret's key and never the password", func() {
+		br := run("kilo-wrong", "kilo-db-wrong", "kilo/prd/wrong/", backupv1alpha1.PhaseFailed)
+		Expect(br.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonDatabaseAuthenticationFailed))
+		Expect(br.Status.Message).To(ContainSubstring(`"password"`))
+		Expect(br.Status.Message).To(ContainSubstring(ns + "/kilo-db-wrong"))
+		Expect(br.Status.Message).NotTo(ContainSubstring("not-the-password-3"))
+		Expect(cloud.ListKeys(store, "kilo/prd/wrong/database/")).To(ConsistOf("kilo/prd/wrong/database/dump.json"),
+			"only the dumper's record of the failure; no dump object")
+	})
+
+	It("refuses a Secret lacking a key before the claim, naming the key", func() {
+		br := run("kilo-no-user", "kilo-db-no-user", "kilo/prd/no-user/", backupv1alpha1.PhaseFailed)
+		Expect(br.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonConnectionSecretInvalid))
+		Expect(br.Status.Message).To(ContainSubstring(`the key "user"`))
+		Expect(br.Status.Claim).To(BeNil())
+		Expect(cloud.ListKeys(store, "kilo/prd/no-user/")).To(BeEmpty(), "nothing written")
+	})
+
+	It("expiry deletes the dump files with the backup and nothing else", func() {
+		time.Sleep(1100 * time.Millisecond) // completion times have second resolution: kilo-2 is the newest
+		run("kilo-2", "kilo-db", "kilo/prd/2/", backupv1alpha1.PhaseSucceeded)
+		library := cloud.Contents(library, "")
+		testClock.Advance(31 * 24 * time.Hour)
+		DeferCleanup(func() { testClock.Advance(-31 * 24 * time.Hour) })
+		Eventually(phaseOf(ns, "kilo-1")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
+		Expect(cloud.ListKeys(store, "kilo/prd/1/")).To(BeEmpty())
+		Expect(cloud.ListKeys(store, "kilo/prd/2/")).To(ContainElements("kilo/prd/2/database/dump.pgdump", "kilo/prd/2/database/dump.json"),
+			"the newest backup is kept")
+		Expect(cloud.Contents("kilo-dl", "")).To(Equal(library), "the live library is untouched")
+	})
+})
+
+// eventReasons are the reasons of the Events about the BackupRequest name, once
+// they include every one of want (Events are sent after the status write).
+func eventReasons(namespace, name string, want ...string) []string {
+	GinkgoHelper()
+	var reasons []string
+	Eventually(func(g Gomega) {
+		reasons = reasons[:0]
+		for _, e := range eventsFor(namespace, name, func(eventsv1.Event) bool { return true }) {
+			reasons = append(reasons, e.Reason)
+		}
+		g.Expect(reasons).To(ContainElements(want))
+	}).Should(Succeed())
+	return reasons
+}
