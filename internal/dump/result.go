@@ -90,6 +90,12 @@ const (
 	// ReasonVerifyFailed: the stored object's size or SHA-256 differ from what was
 	// sent, or its full read failed.
 	ReasonVerifyFailed Reason = "VerifyFailed"
+	// ReasonTargetNotEmpty: a restore's target database already holds tables and
+	// overwriting it was not confirmed.
+	ReasonTargetNotEmpty Reason = "TargetNotEmpty"
+	// ReasonRestoreFailed: a restore's load failed (the target may hold part of the
+	// dump) or the dump to restore is unusable.
+	ReasonRestoreFailed Reason = "RestoreFailed"
 )
 
 // ProcessExit is how one process of a dump, verification or restore ended. Args

@@ -1,0 +1,503 @@
+package dump_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/lib/pq"
+
+	"github.com/liferay/lc2-backup-controller/internal/dump"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
+)
+
+const (
+	bucket    = "liferay-backups"
+	secretRef = "retail-prd/lportal-db"
+	// pgPassword is the PostgreSQL superuser's password: the harness makes TCP
+	// logins give it, so a wrong one is refused.
+	pgPassword = "pg-Secret#1"
+)
+
+// counts make a database whose dump is a few MiB: far more than the pipe and read
+// buffers hold, so a dump killed at its first bytes is killed mid-stream.
+var counts = liferay.Counts{
+	Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2, FilesPerFolder: 2, VersionsPerFile: 2,
+	BulkRows: 1500, BulkRowBytes: 4000, MaxFileSize: 100000,
+}
+
+var (
+	pg    *harness.Postgres
+	maria *harness.MariaDB
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	var err error
+	if pg, err = harness.StartPostgresWith(ctx, harness.PostgresOptions{Password: pgPassword}); err != nil {
+		fmt.Fprintln(os.Stderr, "start postgres:", err)
+		return 1
+	}
+	defer pg.Stop()
+	if maria, err = harness.StartMariaDB(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "start mariadb:", err)
+		return 1
+	}
+	defer maria.Stop()
+	return m.Run()
+}
+
+// engine is one of the two servers, with what a test needs of it.
+type engine struct {
+	name   string // dump.Engine*
+	schema liferay.Engine
+	driver string
+	// newDatabase creates an empty database and returns its connection and its
+	// driver DSN.
+	newDatabase func(t *testing.T) (dump.Connection, string)
+}
+
+var engines = []engine{
+	{name: dump.EnginePostgres, schema: liferay.PostgreSQL, driver: "postgres", newDatabase: newPostgresDatabase},
+	{name: dump.EngineMariaDB, schema: liferay.MySQL, driver: "mysql", newDatabase: newMariaDBDatabase},
+}
+
+func newPostgresDatabase(t *testing.T) (dump.Connection, string) {
+	t.Helper()
+	dsn, err := pg.NewDatabase(context.Background(), "dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dump.Connection{Host: "127.0.0.1", Port: pg.Port, Database: strings.TrimPrefix(u.Path, "/"),
+		User: "postgres", Password: pgPassword, SSLMode: "disable", SecretRef: secretRef}, dsn
+}
+
+func newMariaDBDatabase(t *testing.T) (dump.Connection, string) {
+	t.Helper()
+	dsn, err := maria.NewDatabase(context.Background(), "dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dump.Connection{Host: maria.Host(), Port: maria.Port(), Database: cfg.DBName,
+		User: maria.User(), Password: maria.Password(), SSLMode: "disable", SecretRef: secretRef}, dsn
+}
+
+// source is a seeded database, shared by the tests of an engine (they only read it).
+type source struct {
+	conn dump.Connection
+	sums map[string]liferay.TableSum
+	rows map[string]int64
+}
+
+var (
+	sourcesMu sync.Mutex
+	sources   = map[string]*source{}
+)
+
+func seeded(t *testing.T, e engine) *source {
+	t.Helper()
+	sourcesMu.Lock()
+	defer sourcesMu.Unlock()
+	if s := sources[e.name]; s != nil {
+		return s
+	}
+	ctx := context.Background()
+	conn, dsn := e.newDatabase(t)
+	db := open(t, e.driver, dsn)
+	seed, err := liferay.Seed(ctx, db, e.schema, 7, counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, err := liferay.Checksums(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &source{conn: conn, sums: sums, rows: seed.Rows}
+	sources[e.name] = s
+	return s
+}
+
+func open(t *testing.T, driver, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
+
+// streamStore is the fake store with UploadStream.
+// TODO(i25-stream): drop it for the fake's own UploadStream once that branch is merged.
+type streamStore struct {
+	*fake.Provider
+	uploads int
+}
+
+func (s *streamStore) UploadStream(ctx context.Context, req provider.StreamUploadRequest) (*provider.StreamUploadResult, error) {
+	s.uploads++
+	data, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("upload stream aborted: %w", err)
+	}
+	if err := s.UploadObject(ctx, req.Bucket, req.Key, data); err != nil {
+		return nil, err
+	}
+	return &provider.StreamUploadResult{SizeBytes: int64(len(data))}, nil
+}
+
+func newStore() *streamStore { return &streamStore{Provider: fake.New(bucket)} }
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func backupConfig(conn dump.Connection, prefix string) dump.Config {
+	return dump.Config{Connection: conn, Bucket: bucket, Prefix: prefix, SourceSnapshot: "snap-1"}
+}
+
+func wantSucceeded(t *testing.T, res *dump.Result) {
+	t.Helper()
+	if res.State != dump.StateSucceeded {
+		t.Fatalf("dump %s (%s): %s; processes %+v", res.State, res.Reason, res.Message, res.Processes)
+	}
+}
+
+// backup takes a dump and writes its dump.json, as the dumper does.
+func backup(t *testing.T, cfg dump.Config, store *streamStore) *dump.Result {
+	t.Helper()
+	res := dump.Backup(context.Background(), cfg, store)
+	if err := dump.WriteResult(context.Background(), store, cfg.Bucket, cfg.Prefix, res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// A dump of each engine, restored into an empty database, gives the same tables,
+// row for row; dump.json describes the stored object exactly.
+func TestDumpRestoresIdenticalTables(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			src := seeded(t, e)
+			store := newStore()
+			prefix := "retail-prd/2026-12-07/"
+			res := backup(t, backupConfig(src.conn, prefix), store)
+			wantSucceeded(t, res)
+
+			stored, ok := store.ReadObject(bucket, res.Key)
+			if !ok {
+				t.Fatalf("no object at %s", res.Key)
+			}
+			wantKey := layout.DumpKey(prefix, map[string]string{dump.EnginePostgres: "pgdump", dump.EngineMariaDB: "sql.gz"}[e.name])
+			if res.Key != wantKey || res.Bucket != bucket {
+				t.Errorf("stored at s3://%s/%s, want s3://%s/%s", res.Bucket, res.Key, bucket, wantKey)
+			}
+			if res.SizeBytes != int64(len(stored)) || res.SHA256 != sha256Hex(stored) {
+				t.Errorf("dump.json says %d bytes %s, the store holds %d bytes %s", res.SizeBytes, res.SHA256, len(stored), sha256Hex(stored))
+			}
+			if v := res.Verification; v == nil || !v.Passed || v.StoredSizeBytes != res.SizeBytes || v.StoredSHA256 != res.SHA256 {
+				t.Errorf("verification %+v does not confirm the stored object", v)
+			}
+			checkRecord(t, e.name, res, src)
+
+			target, targetDSN := e.newDatabase(t)
+			rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: bucket, Prefix: prefix}, store)
+			if rr.State != dump.StateSucceeded {
+				t.Fatalf("restore %s (%s): %s", rr.State, rr.Reason, rr.Message)
+			}
+			got, err := liferay.Checksums(ctx, open(t, e.driver, targetDSN))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for table, want := range src.sums {
+				if got[table] != want {
+					t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+				}
+			}
+
+			// The target now has tables: a second restore is refused unless confirmed.
+			rr = dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: bucket, Prefix: prefix}, store)
+			if rr.State != dump.StateFailed || rr.Reason != dump.ReasonTargetNotEmpty || !strings.Contains(rr.Message, target.Database) {
+				t.Errorf("restore into a non-empty database: %s (%s) %q, want Failed (TargetNotEmpty) naming %s", rr.State, rr.Reason, rr.Message, target.Database)
+			}
+			if len(rr.Processes) != 0 {
+				t.Errorf("the refused restore ran %+v", rr.Processes)
+			}
+		})
+	}
+}
+
+// checkRecord checks dump.json's description of the dump and the server.
+func checkRecord(t *testing.T, engineName string, res *dump.Result, src *source) {
+	t.Helper()
+	wantTool, wantFormat, wantCompression := "pg_dump", dump.FormatCustom, "pg-internal"
+	if engineName != dump.EnginePostgres {
+		wantTool, wantFormat, wantCompression = "mariadb-dump", dump.FormatSQL, dump.CompressionGzip
+	}
+	if res.Engine != engineName || res.ServerVersion == "" || res.Tool != wantTool || res.ToolVersion == "" ||
+		res.Format != wantFormat || res.Compression != wantCompression || res.Database != src.conn.Database ||
+		res.SourceSnapshot != "snap-1" || res.EstimatedBytes <= 0 || res.Version != dump.ResultVersion {
+		t.Errorf("dump.json = %+v", res)
+	}
+	if res.StartTime.IsZero() || res.EndTime.Before(res.StartTime) {
+		t.Errorf("start %v, end %v", res.StartTime, res.EndTime)
+	}
+	// Every table of the seed is among the ten largest (there are nine), with its
+	// rows. PostgreSQL has Liferay's tables in lower case (its DDL does not quote
+	// them); InnoDB's table sizes are estimates, so the order is not checked.
+	if len(res.LargestTables) != len(src.rows) {
+		t.Errorf("largestTables %+v, want the %d seeded tables", res.LargestTables, len(src.rows))
+	}
+	for _, tr := range res.LargestTables {
+		want, ok := int64(0), false
+		for table, rows := range src.rows {
+			if strings.EqualFold(table, tr.Table) {
+				want, ok = rows, true
+			}
+		}
+		if !ok || tr.Rows != want {
+			t.Errorf("largestTables has %s with %d rows, want %d", tr.Table, tr.Rows, want)
+		}
+	}
+	wantProcs := []string{wantTool}
+	if engineName == dump.EnginePostgres {
+		wantProcs = append(wantProcs, "pg_restore")
+	}
+	var names []string
+	for _, p := range res.Processes {
+		names = append(names, p.Name)
+		if p.ExitCode != 0 || p.Signal != "" {
+			t.Errorf("process %+v did not exit 0", p)
+		}
+		for _, a := range p.Args {
+			if strings.Contains(a, src.conn.Password) {
+				t.Errorf("process %s has the password in its args", p.Name)
+			}
+		}
+	}
+	if strings.Join(names, ",") != strings.Join(wantProcs, ",") {
+		t.Errorf("processes %v, want %v", names, wantProcs)
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), src.conn.Password) {
+		t.Error("dump.json holds the password")
+	}
+}
+
+// A dump whose tool dies mid-stream fails, and nothing is left at the key.
+func TestDumpKilledMidStreamLeavesNoObject(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e)
+			store := newStore()
+			cfg := backupConfig(src.conn, "killed/")
+			killed := false
+			cfg.StreamHook = &dump.StreamHook{AfterBytes: 1, Func: func(p *os.Process) {
+				if err := p.Signal(syscall.SIGKILL); err != nil {
+					t.Errorf("kill the dump tool: %v", err)
+				}
+				killed = true
+			}}
+			res := dump.Backup(context.Background(), cfg, store)
+			if !killed {
+				t.Fatal("the dump ended before the hook could kill it")
+			}
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonDumpFailed {
+				t.Fatalf("dump %s (%s): %s, want Failed (DumpFailed)", res.State, res.Reason, res.Message)
+			}
+			if len(res.Processes) != 1 || res.Processes[0].Signal != "killed" {
+				t.Errorf("processes %+v, want the dump tool killed", res.Processes)
+			}
+			if !strings.Contains(res.Message, "killed") {
+				t.Errorf("message %q does not say the tool was killed", res.Message)
+			}
+			if objs, err := store.ListObjects(context.Background(), bucket, "killed/"); err != nil || len(objs) != 0 {
+				t.Errorf("objects left under the prefix: %v (%v)", objs, err)
+			}
+		})
+	}
+}
+
+// A stored dump that is cut short does not verify: against dump.json's size and
+// hash when only the object was cut, and by the full read when dump.json records
+// the short object itself (a stream that ended early).
+func TestTruncatedDumpFailsVerify(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			src := seeded(t, e)
+			store := newStore()
+			prefix := "truncated/"
+			res := backup(t, backupConfig(src.conn, prefix), store)
+			wantSucceeded(t, res)
+			if ver, err := dump.Verify(ctx, store, bucket, prefix); err != nil || !ver.Passed {
+				t.Fatalf("the intact dump does not verify: %+v, %v", ver, err)
+			}
+			stored, _ := store.ReadObject(bucket, res.Key)
+			short := stored[:len(stored)/2]
+			store.PutObject(bucket, res.Key, short)
+
+			ver, err := dump.Verify(ctx, store, bucket, prefix)
+			wantVerifyFailed(t, ver, err, "were sent")
+
+			// dump.json recording the short object: only the full read can tell.
+			if e.name != dump.EnginePostgres {
+				short = gzipWithoutTrailer(t, stored)
+				store.PutObject(bucket, res.Key, short)
+			}
+			rewritten := *res
+			rewritten.SizeBytes, rewritten.SHA256 = int64(len(short)), sha256Hex(short)
+			data, err := json.Marshal(&rewritten)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store.PutObject(bucket, layout.DumpResultKey(prefix), data)
+			ver, err = dump.Verify(ctx, store, bucket, prefix)
+			wantVerifyFailed(t, ver, err, "full read")
+			if ver.StoredSizeBytes != int64(len(short)) {
+				t.Errorf("verify read %d bytes, the object has %d", ver.StoredSizeBytes, len(short))
+			}
+		})
+	}
+}
+
+func wantVerifyFailed(t *testing.T, ver *dump.Verification, err error, says string) {
+	t.Helper()
+	var f *dump.Failure
+	if !asFailure(err, &f) || f.Reason != dump.ReasonVerifyFailed || !strings.Contains(f.Message, says) {
+		t.Fatalf("verify of a truncated dump: %v, want VerifyFailed saying %q", err, says)
+	}
+	if ver == nil || ver.Passed {
+		t.Errorf("verification %+v passed", ver)
+	}
+}
+
+// A wrong password fails naming the Secret and its key, never the password, and
+// nothing is dumped.
+func TestWrongPasswordNamesTheSecretKey(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e)
+			store := newStore()
+			cfg := backupConfig(src.conn, "wrong/")
+			cfg.Password = "not-the-Password-42"
+			res := dump.Backup(context.Background(), cfg, store)
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonAuthenticationFailed {
+				t.Fatalf("dump %s (%s): %s, want Failed (AuthenticationFailed)", res.State, res.Reason, res.Message)
+			}
+			if want := `key "password" of Secret ` + secretRef; !strings.Contains(res.Message, want) {
+				t.Errorf("message %q does not say %q", res.Message, want)
+			}
+			data, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), cfg.Password) || strings.Contains(string(data), src.conn.Password) {
+				t.Errorf("dump.json holds a password: %s", data)
+			}
+			if store.uploads != 0 || len(res.Processes) != 0 {
+				t.Errorf("%d uploads and processes %+v after a refused login", store.uploads, res.Processes)
+			}
+		})
+	}
+}
+
+// A dump tool older than the server is refused before anything is dumped. No older
+// pg_dump or mariadb-dump can be installed here, so a shim earlier on PATH prints
+// an older version (and fails the test if it is ever run to dump).
+func TestToolOlderThanServerIsRefused(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e)
+			name, version := "pg_dump", "pg_dump (PostgreSQL) 14.13"
+			if e.name != dump.EnginePostgres {
+				name, version = "mariadb-dump", "mariadb-dump  Ver 10.19 Distrib 10.6.20-MariaDB, for debian-linux-gnu (x86_64)"
+			}
+			shimDir := t.TempDir()
+			shim := fmt.Sprintf("#!/bin/sh\nif [ \"$1\" = --version ]; then echo '%s'; exit 0; fi\necho 'the shim was run to dump' >&2\nexit 3\n", version)
+			if err := os.WriteFile(filepath.Join(shimDir, name), []byte(shim), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("PATH", shimDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			store := newStore()
+			res := dump.Backup(context.Background(), backupConfig(src.conn, "old-tool/"), store)
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonServerTooNew {
+				t.Fatalf("dump %s (%s): %s, want Failed (ServerTooNew)", res.State, res.Reason, res.Message)
+			}
+			if !strings.Contains(res.Message, res.ServerVersion) || !strings.Contains(res.Message, res.ToolVersion) || res.ToolVersion == "" {
+				t.Errorf("message %q does not name the server's version %s and the tool's %s", res.Message, res.ServerVersion, res.ToolVersion)
+			}
+			if store.uploads != 0 || len(res.Processes) != 0 {
+				t.Errorf("%d uploads and processes %+v after the refusal", store.uploads, res.Processes)
+			}
+		})
+	}
+}
+
+func asFailure(err error, f **dump.Failure) bool { return errors.As(err, f) }
+
+// gzipWithoutTrailer is a SQL dump, recompressed without its last line (the
+// dump-completed trailer): a well-formed gzip stream of a dump cut short.
+func gzipWithoutTrailer(t *testing.T, stored []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlText, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.TrimRight(sqlText, "\n")
+	cut := bytes.LastIndexByte(body, '\n')
+	if !bytes.HasPrefix(body[cut+1:], []byte("-- Dump completed")) {
+		t.Fatalf("the dump's last line is %q", body[cut+1:])
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(body[:cut+1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
