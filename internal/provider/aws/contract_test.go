@@ -63,6 +63,10 @@ func TestContract(t *testing.T) {
 				t.Helper()
 				raw.deleteObject(t, bucket, key, versionID)
 			},
+			UnfinishedUploads: func(t *testing.T, bucket string) []string {
+				t.Helper()
+				return raw.unfinishedUploads(t, bucket)
+			},
 		}
 	})
 }

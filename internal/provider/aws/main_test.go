@@ -180,3 +180,21 @@ type listedObject struct {
 	size int64
 	etag string
 }
+
+// unfinishedUploads returns the keys of bucket's multipart uploads that were neither
+// completed nor aborted: their parts are stored, and billed, until someone aborts them.
+func (c rawClients) unfinishedUploads(t testing.TB, bucket string) []string {
+	t.Helper()
+	var keys []string
+	pages := s3.NewListMultipartUploadsPaginator(c.s3, &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("list the multipart uploads of %s: %v", bucket, err)
+		}
+		for _, u := range page.Uploads {
+			keys = append(keys, awssdk.ToString(u.Key))
+		}
+	}
+	return keys
+}

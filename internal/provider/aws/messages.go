@@ -67,6 +67,8 @@ var operations = map[string]operation{
 	"PutObject":               {"s3:PutObject", subjectObject},
 	"CreateMultipartUpload":   {"s3:PutObject", subjectObject},
 	"CompleteMultipartUpload": {"s3:PutObject", subjectObject},
+	"UploadPart":              {"s3:PutObject", subjectObject},
+	"UploadStream":            {"s3:PutObject", subjectObject},
 	"AbortMultipartUpload":    {"s3:AbortMultipartUpload", subjectObject},
 	"DeleteObjects":           {"s3:DeleteObject", subjectObject},
 	"CopyObject":              {copyActions, subjectCopy},

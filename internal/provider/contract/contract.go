@@ -69,6 +69,10 @@ type Env struct {
 	// partSize bytes; nil means S3's multipart ETag (the MD5 of the part MD5s, "-", the
 	// number of parts). A store that copies large objects whole (GCS rewrite) says so.
 	LargeCopyETag func(data []byte, partSize int) string
+	// UnfinishedUploads returns the keys of bucket with an upload whose parts the store
+	// still keeps (S3's ListMultipartUploads); nil when the store cannot list them
+	// (the Uploads group then checks only that no object appears).
+	UnfinishedUploads func(t *testing.T, bucket string) []string
 }
 
 // Run runs every expectation as a subtest; newEnv is called once per subtest, and
@@ -96,6 +100,8 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("CopyItems", s.copyItems)
 	t.Run("Walks", s.walks)
 	run("Versions", offers.EnableVersioning != nil, "the store keeps no object versions (Env.EnableVersioning is nil)", s.versions)
+	_, streams := offers.Provider.(provider.StreamUploader)
+	run("Uploads", streams, "the provider is no provider.StreamUploader yet", s.uploads)
 }
 
 // noDatabase is why a store without a database service skips the database expectations.

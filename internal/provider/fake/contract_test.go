@@ -51,6 +51,7 @@ func TestContract(t *testing.T) {
 			DeleteObjectVersion: func(t *testing.T, bucket, key, versionID string) {
 				p.DeleteObjectVersion(bucket, key, versionID)
 			},
+			UnfinishedUploads: func(t *testing.T, bucket string) []string { return p.UnfinishedUploads(bucket) },
 		}
 	})
 }

@@ -80,6 +80,8 @@ type Provider struct {
 	versionSeq int
 	// uploads are the objects UploadObject stored, in order.
 	uploads []Upload
+	// streams are the UploadStream calls, in order (stream.go).
+	streams []StreamUpload
 }
 
 // Upload is an object stored through UploadObject: one the caller wrote itself (a
