@@ -161,7 +161,7 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 	pr, pw := io.Pipe()
 	produced := make(chan error, 1)
 	go func() {
-		copyErr := b.pipeOutput(stdout, pw, cmd)
+		copyErr := b.pipeOutput(stdout, pw)
 		if copyErr != nil {
 			cancel() // the upload stopped reading: the tool must not wait on a full pipe
 		}
@@ -174,6 +174,9 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 	}()
 
 	body := &hashingReader{r: pr, h: sha256.New()}
+	if hook := b.cfg.StreamHook; hook != nil {
+		body.after, body.hook = hook.AfterBytes, func() { hook.Func(cmd.Process) }
+	}
 	contentType := "application/octet-stream"
 	if b.res.Format == FormatSQL {
 		contentType = "application/" + b.res.Compression
@@ -194,9 +197,8 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 	return nil
 }
 
-// pipeOutput copies the tool's output into w, compressed for a SQL dump, calling
-// the test hook once its bytes have passed.
-func (b *backupRun) pipeOutput(stdout io.Reader, pw *io.PipeWriter, cmd *exec.Cmd) error {
+// pipeOutput copies the tool's output into w, compressed for a SQL dump.
+func (b *backupRun) pipeOutput(stdout io.Reader, pw *io.PipeWriter) error {
 	var w io.Writer = pw
 	var compressor io.WriteCloser
 	switch b.res.Compression {
@@ -212,16 +214,9 @@ func (b *backupRun) pipeOutput(stdout io.Reader, pw *io.PipeWriter, cmd *exec.Cm
 	if compressor != nil {
 		w = compressor
 	}
-	hook := b.cfg.StreamHook
 	buf := make([]byte, streamBufferBytes)
-	var passed int64
 	for {
 		n, readErr := stdout.Read(buf)
-		passed += int64(n)
-		if hook != nil && passed >= hook.AfterBytes {
-			hook.Func(cmd.Process)
-			hook = nil
-		}
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				return errors.Join(err, closeCompressor(compressor))
@@ -246,16 +241,23 @@ func closeCompressor(c io.WriteCloser) error {
 	return nil
 }
 
-// hashingReader hashes and counts what is read through it.
+// hashingReader hashes and counts what is read through it, and calls hook once
+// when after bytes have passed.
 type hashingReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r     io.Reader
+	h     hash.Hash
+	n     int64
+	after int64
+	hook  func()
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.h.Write(p[:n])
 	r.n += int64(n)
+	if r.hook != nil && r.n >= r.after {
+		r.hook()
+		r.hook = nil
+	}
 	return n, err
 }

@@ -56,8 +56,9 @@ type Config struct {
 	SourceSnapshot string
 	// Compression of a SQL dump: gzip (empty) or zstd.
 	Compression string
-	// StreamHook, when set, is called once when the dump tool's output has passed
-	// AfterBytes bytes, with the tool's process: tests kill it there, mid-stream.
+	// StreamHook, when set, is called once when AfterBytes bytes of the dump (as
+	// stored: compressed) have passed to the store, with the dump tool's process:
+	// tests kill it there, mid-stream.
 	StreamHook *StreamHook
 }
 

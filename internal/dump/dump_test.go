@@ -31,23 +31,32 @@ import (
 )
 
 const (
-	bucket    = "liferay-backups"
 	secretRef = "retail-prd/lportal-db"
 	// pgPassword is the PostgreSQL superuser's password: the harness makes TCP
 	// logins give it, so a wrong one is refused.
 	pgPassword = "pg-Secret#1"
 )
 
-// counts make a database whose dump is a few MiB: far more than the pipe and read
-// buffers hold, so a dump killed at its first bytes is killed mid-stream.
+// counts make a small database of every table.
 var counts = liferay.Counts{
 	Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2, FilesPerFolder: 2, VersionsPerFile: 2,
 	BulkRows: 1500, BulkRowBytes: 4000, MaxFileSize: 100000,
 }
 
+// largeCounts make a database whose dump, compressed, is several times
+// killAfterBytes: a dump killed there is killed mid-stream, with more than a part
+// (provider.MinStreamPartSize) already passed to the store.
+var largeCounts = liferay.Counts{
+	Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 1, FilesPerFolder: 1, VersionsPerFile: 1,
+	BulkRows: 12000, BulkRowBytes: 8000, MaxFileSize: 100000,
+}
+
+const killAfterBytes = provider.MinStreamPartSize + 1<<20
+
 var (
 	pg    *harness.Postgres
 	maria *harness.MariaDB
+	moto  *harness.Moto
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -65,6 +74,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer maria.Stop()
+	if moto, err = harness.StartMoto(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "start moto:", err)
+		return 1
+	}
+	defer moto.Stop()
+	moto.SetAWSEnv()
 	return m.Run()
 }
 
@@ -111,7 +126,8 @@ func newMariaDBDatabase(t *testing.T) (dump.Connection, string) {
 		User: maria.User(), Password: maria.Password(), SSLMode: "disable", SecretRef: secretRef}, dsn
 }
 
-// source is a seeded database, shared by the tests of an engine (they only read it).
+// source is a seeded database, shared by the tests of an engine and size (they
+// only read it).
 type source struct {
 	conn dump.Connection
 	sums map[string]liferay.TableSum
@@ -120,20 +136,25 @@ type source struct {
 
 var (
 	sourcesMu sync.Mutex
-	sources   = map[string]*source{}
+	sources   = map[sourceKey]*source{}
 )
 
-func seeded(t *testing.T, e engine) *source {
+type sourceKey struct {
+	engine string
+	counts liferay.Counts
+}
+
+func seeded(t *testing.T, e engine, c liferay.Counts) *source {
 	t.Helper()
 	sourcesMu.Lock()
 	defer sourcesMu.Unlock()
-	if s := sources[e.name]; s != nil {
+	if s := sources[sourceKey{e.name, c}]; s != nil {
 		return s
 	}
 	ctx := context.Background()
 	conn, dsn := e.newDatabase(t)
 	db := open(t, e.driver, dsn)
-	seed, err := liferay.Seed(ctx, db, e.schema, 7, counts)
+	seed, err := liferay.Seed(ctx, db, e.schema, 7, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +163,7 @@ func seeded(t *testing.T, e engine) *source {
 		t.Fatal(err)
 	}
 	s := &source{conn: conn, sums: sums, rows: seed.Rows}
-	sources[e.name] = s
+	sources[sourceKey{e.name, c}] = s
 	return s
 }
 
@@ -160,34 +181,13 @@ func open(t *testing.T, driver, dsn string) *sql.DB {
 	return db
 }
 
-// streamStore is the fake store with UploadStream.
-// TODO(i25-stream): drop it for the fake's own UploadStream once that branch is merged.
-type streamStore struct {
-	*fake.Provider
-	uploads int
-}
-
-func (s *streamStore) UploadStream(ctx context.Context, req provider.StreamUploadRequest) (*provider.StreamUploadResult, error) {
-	s.uploads++
-	data, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, fmt.Errorf("upload stream aborted: %w", err)
-	}
-	if err := s.UploadObject(ctx, req.Bucket, req.Key, data); err != nil {
-		return nil, err
-	}
-	return &provider.StreamUploadResult{SizeBytes: int64(len(data))}, nil
-}
-
-func newStore() *streamStore { return &streamStore{Provider: fake.New(bucket)} }
-
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
 
-func backupConfig(conn dump.Connection, prefix string) dump.Config {
-	return dump.Config{Connection: conn, Bucket: bucket, Prefix: prefix, SourceSnapshot: "snap-1"}
+func backupConfig(st *testStore, conn dump.Connection, prefix string) dump.Config {
+	return dump.Config{Connection: conn, Bucket: st.bucket, Prefix: prefix, SourceSnapshot: "snap-1"}
 }
 
 func wantSucceeded(t *testing.T, res *dump.Result) {
@@ -198,7 +198,7 @@ func wantSucceeded(t *testing.T, res *dump.Result) {
 }
 
 // backup takes a dump and writes its dump.json, as the dumper does.
-func backup(t *testing.T, cfg dump.Config, store *streamStore) *dump.Result {
+func backup(t *testing.T, cfg dump.Config, store *testStore) *dump.Result {
 	t.Helper()
 	res := dump.Backup(context.Background(), cfg, store)
 	if err := dump.WriteResult(context.Background(), store, cfg.Bucket, cfg.Prefix, res); err != nil {
@@ -208,66 +208,86 @@ func backup(t *testing.T, cfg dump.Config, store *streamStore) *dump.Result {
 }
 
 // A dump of each engine, restored into an empty database, gives the same tables,
-// row for row; dump.json describes the stored object exactly.
+// row for row; dump.json describes the stored object exactly. On the fake and on
+// the AWS provider against moto.
 func TestDumpRestoresIdenticalTables(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			ctx := context.Background()
-			src := seeded(t, e)
-			store := newStore()
-			prefix := "retail-prd/2026-12-07/"
-			res := backup(t, backupConfig(src.conn, prefix), store)
-			wantSucceeded(t, res)
+	for _, sk := range storeKinds {
+		for _, e := range engines {
+			t.Run(sk.name+"/"+e.name, func(t *testing.T) {
+				testRoundTrip(t, sk.open(t), e, "")
+			})
+		}
+	}
+	t.Run("fake/mariadb-zstd", func(t *testing.T) {
+		testRoundTrip(t, openFake(t), engines[1], dump.CompressionZstd)
+	})
+}
 
-			stored, ok := store.ReadObject(bucket, res.Key)
-			if !ok {
-				t.Fatalf("no object at %s", res.Key)
-			}
-			wantKey := layout.DumpKey(prefix, map[string]string{dump.EnginePostgres: "pgdump", dump.EngineMariaDB: "sql.gz"}[e.name])
-			if res.Key != wantKey || res.Bucket != bucket {
-				t.Errorf("stored at s3://%s/%s, want s3://%s/%s", res.Bucket, res.Key, bucket, wantKey)
-			}
-			if res.SizeBytes != int64(len(stored)) || res.SHA256 != sha256Hex(stored) {
-				t.Errorf("dump.json says %d bytes %s, the store holds %d bytes %s", res.SizeBytes, res.SHA256, len(stored), sha256Hex(stored))
-			}
-			if v := res.Verification; v == nil || !v.Passed || v.StoredSizeBytes != res.SizeBytes || v.StoredSHA256 != res.SHA256 {
-				t.Errorf("verification %+v does not confirm the stored object", v)
-			}
-			checkRecord(t, e.name, res, src)
+func testRoundTrip(t *testing.T, st *testStore, e engine, compression string) {
+	ctx := context.Background()
+	src := seeded(t, e, counts)
+	prefix := "retail-prd/2026-12-07/"
+	cfg := backupConfig(st, src.conn, prefix)
+	cfg.Compression = compression
+	res := backup(t, cfg, st)
+	wantSucceeded(t, res)
 
-			target, targetDSN := e.newDatabase(t)
-			rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: bucket, Prefix: prefix}, store)
-			if rr.State != dump.StateSucceeded {
-				t.Fatalf("restore %s (%s): %s", rr.State, rr.Reason, rr.Message)
-			}
-			got, err := liferay.Checksums(ctx, open(t, e.driver, targetDSN))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for table, want := range src.sums {
-				if got[table] != want {
-					t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
-				}
-			}
+	stored, ok := st.read(t, res.Key)
+	if !ok {
+		t.Fatalf("no object at %s", res.Key)
+	}
+	ext := "pgdump"
+	if e.name != dump.EnginePostgres {
+		ext = map[string]string{"": "sql.gz", dump.CompressionZstd: "sql.zst"}[compression]
+	}
+	if wantKey := layout.DumpKey(prefix, ext); res.Key != wantKey || res.Bucket != st.bucket {
+		t.Errorf("stored at s3://%s/%s, want s3://%s/%s", res.Bucket, res.Key, st.bucket, wantKey)
+	}
+	if res.SizeBytes != int64(len(stored)) || res.SHA256 != sha256Hex(stored) {
+		t.Errorf("dump.json says %d bytes %s, the store holds %d bytes %s", res.SizeBytes, res.SHA256, len(stored), sha256Hex(stored))
+	}
+	if v := res.Verification; v == nil || !v.Passed || v.StoredSizeBytes != res.SizeBytes || v.StoredSHA256 != res.SHA256 {
+		t.Errorf("verification %+v does not confirm the stored object", v)
+	}
+	checkRecord(t, e.name, compression, res, src)
 
-			// The target now has tables: a second restore is refused unless confirmed.
-			rr = dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: bucket, Prefix: prefix}, store)
-			if rr.State != dump.StateFailed || rr.Reason != dump.ReasonTargetNotEmpty || !strings.Contains(rr.Message, target.Database) {
-				t.Errorf("restore into a non-empty database: %s (%s) %q, want Failed (TargetNotEmpty) naming %s", rr.State, rr.Reason, rr.Message, target.Database)
-			}
-			if len(rr.Processes) != 0 {
-				t.Errorf("the refused restore ran %+v", rr.Processes)
-			}
-		})
+	target, targetDSN := e.newDatabase(t)
+	rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: prefix}, st)
+	if rr.State != dump.StateSucceeded {
+		t.Fatalf("restore %s (%s): %s", rr.State, rr.Reason, rr.Message)
+	}
+	if rr.SizeBytes != res.SizeBytes || rr.Key != res.Key {
+		t.Errorf("restored %d bytes of %s, want %d of %s", rr.SizeBytes, rr.Key, res.SizeBytes, res.Key)
+	}
+	got, err := liferay.Checksums(ctx, open(t, e.driver, targetDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range src.sums {
+		if got[table] != want {
+			t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+		}
+	}
+
+	// The target now has tables: a second restore is refused unless confirmed.
+	rr = dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: prefix}, st)
+	if rr.State != dump.StateFailed || rr.Reason != dump.ReasonTargetNotEmpty || !strings.Contains(rr.Message, target.Database) {
+		t.Errorf("restore into a non-empty database: %s (%s) %q, want Failed (TargetNotEmpty) naming %s", rr.State, rr.Reason, rr.Message, target.Database)
+	}
+	if len(rr.Processes) != 0 {
+		t.Errorf("the refused restore ran %+v", rr.Processes)
 	}
 }
 
 // checkRecord checks dump.json's description of the dump and the server.
-func checkRecord(t *testing.T, engineName string, res *dump.Result, src *source) {
+func checkRecord(t *testing.T, engineName, compression string, res *dump.Result, src *source) {
 	t.Helper()
 	wantTool, wantFormat, wantCompression := "pg_dump", dump.FormatCustom, "pg-internal"
 	if engineName != dump.EnginePostgres {
 		wantTool, wantFormat, wantCompression = "mariadb-dump", dump.FormatSQL, dump.CompressionGzip
+		if compression != "" {
+			wantCompression = compression
+		}
 	}
 	if res.Engine != engineName || res.ServerVersion == "" || res.Tool != wantTool || res.ToolVersion == "" ||
 		res.Format != wantFormat || res.Compression != wantCompression || res.Database != src.conn.Database ||
@@ -322,37 +342,49 @@ func checkRecord(t *testing.T, engineName string, res *dump.Result, src *source)
 	}
 }
 
-// A dump whose tool dies mid-stream fails, and nothing is left at the key.
+// A dump whose tool dies mid-stream, after more than a part has gone to the store,
+// fails, and neither an object nor a multipart upload is left.
 func TestDumpKilledMidStreamLeavesNoObject(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			src := seeded(t, e)
-			store := newStore()
-			cfg := backupConfig(src.conn, "killed/")
-			killed := false
-			cfg.StreamHook = &dump.StreamHook{AfterBytes: 1, Func: func(p *os.Process) {
-				if err := p.Signal(syscall.SIGKILL); err != nil {
-					t.Errorf("kill the dump tool: %v", err)
+	for _, sk := range storeKinds {
+		for _, e := range engines {
+			t.Run(sk.name+"/"+e.name, func(t *testing.T) {
+				src := seeded(t, e, largeCounts)
+				st := sk.open(t)
+				cfg := backupConfig(st, src.conn, "killed/")
+				killed := false
+				cfg.StreamHook = &dump.StreamHook{AfterBytes: killAfterBytes, Func: func(p *os.Process) {
+					if err := p.Signal(syscall.SIGKILL); err != nil {
+						t.Errorf("kill the dump tool: %v", err)
+					}
+					killed = true
+				}}
+				res := dump.Backup(context.Background(), cfg, st)
+				if !killed {
+					t.Fatalf("the dump ended before %d bytes had passed: %s", killAfterBytes, res.Message)
 				}
-				killed = true
-			}}
-			res := dump.Backup(context.Background(), cfg, store)
-			if !killed {
-				t.Fatal("the dump ended before the hook could kill it")
-			}
-			if res.State != dump.StateFailed || res.Reason != dump.ReasonDumpFailed {
-				t.Fatalf("dump %s (%s): %s, want Failed (DumpFailed)", res.State, res.Reason, res.Message)
-			}
-			if len(res.Processes) != 1 || res.Processes[0].Signal != "killed" {
-				t.Errorf("processes %+v, want the dump tool killed", res.Processes)
-			}
-			if !strings.Contains(res.Message, "killed") {
-				t.Errorf("message %q does not say the tool was killed", res.Message)
-			}
-			if objs, err := store.ListObjects(context.Background(), bucket, "killed/"); err != nil || len(objs) != 0 {
-				t.Errorf("objects left under the prefix: %v (%v)", objs, err)
-			}
-		})
+				if res.State != dump.StateFailed || res.Reason != dump.ReasonDumpFailed {
+					t.Fatalf("dump %s (%s): %s, want Failed (DumpFailed)", res.State, res.Reason, res.Message)
+				}
+				if len(res.Processes) != 1 || res.Processes[0].Signal != "killed" {
+					t.Errorf("processes %+v, want the dump tool killed", res.Processes)
+				}
+				if !strings.Contains(res.Message, "killed") {
+					t.Errorf("message %q does not say the tool was killed", res.Message)
+				}
+				if objs, err := st.ListObjects(context.Background(), st.bucket, "killed/"); err != nil || len(objs) != 0 {
+					t.Errorf("objects left under the prefix: %v (%v)", objs, err)
+				}
+				if left := st.unfinished(t); len(left) != 0 {
+					t.Errorf("multipart uploads left: %v", left)
+				}
+				if f, ok := st.store.(*fake.Provider); ok {
+					// The premise: the upload had parts when the tool died.
+					if ups := f.StreamUploads(); len(ups) != 1 || ups[0].Parts < 1 || ups[0].State != fake.StreamAborted {
+						t.Errorf("stream uploads %+v, want one aborted with a part read", ups)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -360,42 +392,44 @@ func TestDumpKilledMidStreamLeavesNoObject(t *testing.T) {
 // hash when only the object was cut, and by the full read when dump.json records
 // the short object itself (a stream that ended early).
 func TestTruncatedDumpFailsVerify(t *testing.T) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			ctx := context.Background()
-			src := seeded(t, e)
-			store := newStore()
-			prefix := "truncated/"
-			res := backup(t, backupConfig(src.conn, prefix), store)
-			wantSucceeded(t, res)
-			if ver, err := dump.Verify(ctx, store, bucket, prefix); err != nil || !ver.Passed {
-				t.Fatalf("the intact dump does not verify: %+v, %v", ver, err)
-			}
-			stored, _ := store.ReadObject(bucket, res.Key)
-			short := stored[:len(stored)/2]
-			store.PutObject(bucket, res.Key, short)
+	for _, sk := range storeKinds {
+		for _, e := range engines {
+			t.Run(sk.name+"/"+e.name, func(t *testing.T) {
+				ctx := context.Background()
+				src := seeded(t, e, counts)
+				st := sk.open(t)
+				prefix := "truncated/"
+				res := backup(t, backupConfig(st, src.conn, prefix), st)
+				wantSucceeded(t, res)
+				if ver, err := dump.Verify(ctx, st, st.bucket, prefix); err != nil || !ver.Passed {
+					t.Fatalf("the intact dump does not verify: %+v, %v", ver, err)
+				}
+				stored, _ := st.read(t, res.Key)
+				short := stored[:len(stored)/2]
+				st.put(t, res.Key, short)
 
-			ver, err := dump.Verify(ctx, store, bucket, prefix)
-			wantVerifyFailed(t, ver, err, "were sent")
+				ver, err := dump.Verify(ctx, st, st.bucket, prefix)
+				wantVerifyFailed(t, ver, err, "were sent")
 
-			// dump.json recording the short object: only the full read can tell.
-			if e.name != dump.EnginePostgres {
-				short = gzipWithoutTrailer(t, stored)
-				store.PutObject(bucket, res.Key, short)
-			}
-			rewritten := *res
-			rewritten.SizeBytes, rewritten.SHA256 = int64(len(short)), sha256Hex(short)
-			data, err := json.Marshal(&rewritten)
-			if err != nil {
-				t.Fatal(err)
-			}
-			store.PutObject(bucket, layout.DumpResultKey(prefix), data)
-			ver, err = dump.Verify(ctx, store, bucket, prefix)
-			wantVerifyFailed(t, ver, err, "full read")
-			if ver.StoredSizeBytes != int64(len(short)) {
-				t.Errorf("verify read %d bytes, the object has %d", ver.StoredSizeBytes, len(short))
-			}
-		})
+				// dump.json recording the short object: only the full read can tell.
+				if e.name != dump.EnginePostgres {
+					short = gzipWithoutTrailer(t, stored)
+					st.put(t, res.Key, short)
+				}
+				rewritten := *res
+				rewritten.SizeBytes, rewritten.SHA256 = int64(len(short)), sha256Hex(short)
+				data, err := json.Marshal(&rewritten)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.put(t, layout.DumpResultKey(prefix), data)
+				ver, err = dump.Verify(ctx, st, st.bucket, prefix)
+				wantVerifyFailed(t, ver, err, "full read")
+				if ver.StoredSizeBytes != int64(len(short)) {
+					t.Errorf("verify read %d bytes, the object has %d", ver.StoredSizeBytes, len(short))
+				}
+			})
+		}
 	}
 }
 
@@ -415,11 +449,11 @@ func wantVerifyFailed(t *testing.T, ver *dump.Verification, err error, says stri
 func TestWrongPasswordNamesTheSecretKey(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
-			src := seeded(t, e)
-			store := newStore()
-			cfg := backupConfig(src.conn, "wrong/")
+			src := seeded(t, e, counts)
+			st := openFake(t)
+			cfg := backupConfig(st, src.conn, "wrong/")
 			cfg.Password = "not-the-Password-42"
-			res := dump.Backup(context.Background(), cfg, store)
+			res := dump.Backup(context.Background(), cfg, st)
 			if res.State != dump.StateFailed || res.Reason != dump.ReasonAuthenticationFailed {
 				t.Fatalf("dump %s (%s): %s, want Failed (AuthenticationFailed)", res.State, res.Reason, res.Message)
 			}
@@ -433,8 +467,8 @@ func TestWrongPasswordNamesTheSecretKey(t *testing.T) {
 			if strings.Contains(string(data), cfg.Password) || strings.Contains(string(data), src.conn.Password) {
 				t.Errorf("dump.json holds a password: %s", data)
 			}
-			if store.uploads != 0 || len(res.Processes) != 0 {
-				t.Errorf("%d uploads and processes %+v after a refused login", store.uploads, res.Processes)
+			if n := st.streams(); n != 0 || len(res.Processes) != 0 {
+				t.Errorf("%d uploads and processes %+v after a refused login", n, res.Processes)
 			}
 		})
 	}
@@ -446,7 +480,7 @@ func TestWrongPasswordNamesTheSecretKey(t *testing.T) {
 func TestToolOlderThanServerIsRefused(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
-			src := seeded(t, e)
+			src := seeded(t, e, counts)
 			name, version := "pg_dump", "pg_dump (PostgreSQL) 14.13"
 			if e.name != dump.EnginePostgres {
 				name, version = "mariadb-dump", "mariadb-dump  Ver 10.19 Distrib 10.6.20-MariaDB, for debian-linux-gnu (x86_64)"
@@ -457,16 +491,16 @@ func TestToolOlderThanServerIsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Setenv("PATH", shimDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-			store := newStore()
-			res := dump.Backup(context.Background(), backupConfig(src.conn, "old-tool/"), store)
+			st := openFake(t)
+			res := dump.Backup(context.Background(), backupConfig(st, src.conn, "old-tool/"), st)
 			if res.State != dump.StateFailed || res.Reason != dump.ReasonServerTooNew {
 				t.Fatalf("dump %s (%s): %s, want Failed (ServerTooNew)", res.State, res.Reason, res.Message)
 			}
 			if !strings.Contains(res.Message, res.ServerVersion) || !strings.Contains(res.Message, res.ToolVersion) || res.ToolVersion == "" {
 				t.Errorf("message %q does not name the server's version %s and the tool's %s", res.Message, res.ServerVersion, res.ToolVersion)
 			}
-			if store.uploads != 0 || len(res.Processes) != 0 {
-				t.Errorf("%d uploads and processes %+v after the refusal", store.uploads, res.Processes)
+			if n := st.streams(); n != 0 || len(res.Processes) != 0 {
+				t.Errorf("%d uploads and processes %+v after the refusal", n, res.Processes)
 			}
 		})
 	}
