@@ -388,6 +388,54 @@ func TestDumpKilledMidStreamLeavesNoObject(t *testing.T) {
 	}
 }
 
+// A database that goes away mid-dump fails the dump (the tool's own error, not a
+// signal), and nothing is left at the key. The server is stopped from the hook, once
+// more than a part has passed, and started again for the other tests.
+func TestServerGoneMidDumpFailsTheDump(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e, largeCounts)
+			st := openFake(t)
+			cfg := backupConfig(st, src.conn, "gone/")
+			stopped := false
+			cfg.StreamHook = &dump.StreamHook{AfterBytes: killAfterBytes, Func: func(*os.Process) {
+				if e.name == dump.EnginePostgres {
+					if err := pg.StopServer(); err != nil {
+						t.Errorf("stop postgres: %v", err)
+					}
+				} else {
+					maria.StopServer()
+				}
+				stopped = true
+			}}
+			res := dump.Backup(context.Background(), cfg, st)
+			start := pg.StartServer
+			if e.name != dump.EnginePostgres {
+				start = maria.StartServer
+			}
+			if err := start(context.Background()); err != nil {
+				t.Fatalf("start the server again: %v", err)
+			}
+			if !stopped {
+				t.Fatalf("the dump ended before %d bytes had passed: %s", killAfterBytes, res.Message)
+			}
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonDumpFailed {
+				t.Fatalf("dump %s (%s): %s, want Failed (DumpFailed)", res.State, res.Reason, res.Message)
+			}
+			t.Logf("dump.json message: %s", res.Message)
+			if len(res.Processes) != 1 || res.Processes[0].ExitCode == 0 || res.Processes[0].Signal != "" {
+				t.Errorf("processes %+v, want the dump tool exited non-zero", res.Processes)
+			}
+			if objs, err := st.ListObjects(context.Background(), st.bucket, "gone/"); err != nil || len(objs) != 0 {
+				t.Errorf("objects left under the prefix: %v (%v)", objs, err)
+			}
+			if left := st.unfinished(t); len(left) != 0 {
+				t.Errorf("uploads left unfinished: %v", left)
+			}
+		})
+	}
+}
+
 // A stored dump that is cut short does not verify: against dump.json's size and
 // hash when only the object was cut, and by the full read when dump.json records
 // the short object itself (a stream that ended early).
