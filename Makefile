@@ -2,6 +2,8 @@
 
 # Image URL to use all building/pushing image targets
 IMG ?= lc2-backup-controller:latest
+# The dumper image the dump Jobs run (Dockerfile target dumper).
+DUMPER_IMG ?= lc2-dumper:latest
 # Kubernetes version of the envtest/local API server (built from the Go module proxy).
 ENVTEST_K8S_VERSION ?= 1.37.2
 # The Helm chart. helm (lint and the chart tests) is built from the Go module proxy like
@@ -112,6 +114,10 @@ run: manifests generate fmt vet ## Run the controller from your host against the
 .PHONY: docker-build
 docker-build: ## Build docker image with the manager (needs a Docker engine).
 	docker build -t ${IMG} .
+
+.PHONY: docker-build-dumper
+docker-build-dumper: ## Build the dumper image (pg_dump, mariadb-dump and lc2-dump) the dump Jobs run (needs a Docker engine).
+	docker build --target dumper -t ${DUMPER_IMG} .
 
 ##@ Benchmarks
 
