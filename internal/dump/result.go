@@ -117,6 +117,9 @@ type Verification struct {
 	StoredSizeBytes int64  `json:"storedSizeBytes"`
 	StoredSHA256    string `json:"storedSHA256"`
 	Passed          bool   `json:"passed"`
+	// StartTime and EndTime bound the check.
+	StartTime time.Time `json:"startTime,omitzero"`
+	EndTime   time.Time `json:"endTime,omitzero"`
 }
 
 // TableRows is a table's exact row count when the dump began.

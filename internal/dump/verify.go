@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -80,7 +81,8 @@ func Verify(ctx context.Context, store provider.Provider, bucket, prefix string)
 // while the full read (pg_restore to /dev/null, or decompressing to the trailer)
 // consumes it.
 func checkObject(ctx context.Context, store provider.Provider, res *Result, procs *processes) (*Verification, error) {
-	ver := &Verification{Method: methodTrailer}
+	ver := &Verification{Method: methodTrailer, StartTime: time.Now().UTC()}
+	defer func() { ver.EndTime = time.Now().UTC() }()
 	if res.Format == FormatCustom {
 		ver.Method = methodPgRestore
 	}
