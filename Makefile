@@ -133,6 +133,10 @@ bench-incremental: ## Incremental vs Full vs rclone backups, 20,000 objects x 30
 bench-reconcile: envtest ## 1,000 BackupRequests over 100 projects on envtest with a fake provider.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench/reconcile $(BENCH_ARGS)
 
+.PHONY: bench-dump
+bench-dump: ## Our dump into moto vs pg_dump -Fc to tmpfs, peak RSS at two sizes, restore from the bucket vs pg_restore, on a generated PostgreSQL of BENCH_DUMP_GIB GiB (default 2).
+	hack/bench-dump.sh
+
 .PHONY: bench-archival
 bench-archival: ## Archival lag p50/p99 over 1,000 backups on a real PostgreSQL.
 	hack/bench-archival.sh
