@@ -54,6 +54,9 @@ type backupRun struct {
 	res   *Result
 	procs *processes
 	tool  *tool
+	// snapshot is the exported PostgreSQL snapshot the counts were taken in, for
+	// pg_dump --snapshot; empty: pg_dump takes its own.
+	snapshot string
 }
 
 func (b *backupRun) backup(ctx context.Context) error {
@@ -77,10 +80,19 @@ func (b *backupRun) backup(ctx context.Context) error {
 	if b.res.EstimatedBytes, err = srv.sizeEstimate(ctx); err != nil {
 		return fail(ReasonConnectionFailed, err, "could not read the database's size")
 	}
-	if b.res.LargestTables, err = srv.largestTables(ctx, largestTablesCounted); err != nil {
+	var counted querier = srv.db
+	release := func() {}
+	if tx, snapshot, ok := srv.pinSnapshot(ctx); ok {
+		release = func() { _ = tx.Rollback() } // read-only: nothing to lose; a second call is ErrTxDone
+		counted, b.snapshot = tx, snapshot
+	}
+	defer release()
+	if b.res.LargestTables, err = srv.largestTables(ctx, counted, largestTablesCounted); err != nil {
 		return fail(ReasonConnectionFailed, err, "could not count the rows of the largest tables")
 	}
-	if err := b.stream(ctx, uploader, srv.engine); err != nil {
+	err = b.stream(ctx, uploader, srv.engine)
+	release() // pg_dump has imported the snapshot, or failed
+	if err != nil {
 		return err
 	}
 	ver, err := checkObject(ctx, b.store, b.res, b.procs)
@@ -117,7 +129,11 @@ func (b *backupRun) dumpCommand(engine string) (args, env []string, cleanup func
 		b.res.Key = layout.DumpKey(b.cfg.Prefix, "pgdump")
 		// The database comes from PGDATABASE: a name with "=" would be read as a
 		// connection string on the command line.
-		return []string{"--format=custom", "--no-password"}, c.postgresEnv(), func() {}, nil
+		args = []string{"--format=custom", "--no-password"}
+		if b.snapshot != "" {
+			args = append(args, "--snapshot="+b.snapshot)
+		}
+		return args, c.postgresEnv(), func() {}, nil
 	}
 	b.res.Format, b.res.Compression = FormatSQL, CompressionGzip
 	ext := "sql.gz"

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -327,6 +328,9 @@ func checkRecord(t *testing.T, engineName, compression string, res *dump.Result,
 	var names []string
 	for _, p := range res.Processes {
 		names = append(names, p.Name)
+		if p.Name == "pg_dump" && !slices.ContainsFunc(p.Args, func(a string) bool { return strings.HasPrefix(a, "--snapshot=") }) {
+			t.Errorf("pg_dump %v did not dump the snapshot the rows were counted in", p.Args)
+		}
 		if p.ExitCode != 0 || p.Signal != "" {
 			t.Errorf("process %+v did not exit 0", p)
 		}

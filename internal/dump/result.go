@@ -58,7 +58,9 @@ type Result struct {
 	Processes []ProcessExit `json:"processes,omitempty"`
 	// Verification is the check of the stored object.
 	Verification *Verification `json:"verification,omitempty"`
-	// LargestTables are the row counts of the ten largest tables when the dump began.
+	// LargestTables are the row counts of the ten largest tables when the dump began:
+	// on PostgreSQL in the snapshot pg_dump dumps (pg_dump --snapshot), on
+	// MySQL/MariaDB just before the dump's own transaction.
 	LargestTables []TableRows `json:"largestTables,omitempty"`
 }
 

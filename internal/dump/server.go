@@ -214,19 +214,45 @@ func (s *server) sizeEstimate(ctx context.Context) (int64, error) {
 	return size, nil
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// pinSnapshot opens a read-only repeatable-read transaction on PostgreSQL and
+// exports its snapshot: pg_dump --snapshot then dumps exactly what the row counts,
+// taken in the transaction, saw. The transaction must stay open until pg_dump has
+// started; release ends it. ok is false where a snapshot cannot be exported (a
+// server that refuses it): the counts are then taken just before the dump.
+func (s *server) pinSnapshot(ctx context.Context) (tx *sql.Tx, snapshot string, ok bool) {
+	if s.engine != EnginePostgres {
+		return nil, "", false
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, "", false
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
+		_ = tx.Rollback() // read-only: nothing to lose
+		return nil, "", false
+	}
+	return tx, snapshot, true
+}
+
 // largestTables counts the rows of the n largest tables (by size on disk, then
-// name), exactly: the restore drill compares them.
-func (s *server) largestTables(ctx context.Context, n int) ([]TableRows, error) {
-	q := `SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+// name), exactly, through q: the restore drill compares them.
+func (s *server) largestTables(ctx context.Context, q querier, n int) ([]TableRows, error) {
+	list := `SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
 		quote_ident(n.nspname) || '.' || quote_ident(c.relname)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
 		ORDER BY pg_total_relation_size(c.oid) DESC, 1 LIMIT $1`
 	if s.engine != EnginePostgres {
-		q = "SELECT table_name, CONCAT('`', REPLACE(table_name, '`', '``'), '`') FROM information_schema.tables " +
+		list = "SELECT table_name, CONCAT('`', REPLACE(table_name, '`', '``'), '`') FROM information_schema.tables " +
 			"WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY data_length + index_length DESC, table_name LIMIT ?"
 	}
-	rows, err := s.db.QueryContext(ctx, q, n)
+	rows, err := q.QueryContext(ctx, list, n)
 	if err != nil {
 		return nil, fmt.Errorf("list the largest tables: %w", err)
 	}
@@ -244,7 +270,7 @@ func (s *server) largestTables(ctx context.Context, n int) ([]TableRows, error) 
 	counts := make([]TableRows, len(tables))
 	for i := range tables {
 		counts[i].Table = tables[i]
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoted[i]).Scan(&counts[i].Rows); err != nil {
+		if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoted[i]).Scan(&counts[i].Rows); err != nil {
 			return nil, fmt.Errorf("count the rows of %s: %w", tables[i], err)
 		}
 	}
