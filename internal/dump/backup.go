@@ -175,7 +175,13 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 		return fail(ReasonDumpFailed, err, "could not start %s", b.tool.name)
 	}
 	pr, pw := io.Pipe()
-	produced := make(chan error, 1)
+	// stopped says the tool was stopped because the upload stopped reading: its
+	// failure is then the upload's doing.
+	type outcome struct {
+		err     error
+		stopped bool
+	}
+	produced := make(chan outcome, 1)
 	go func() {
 		copyErr := b.pipeOutput(stdout, pw)
 		if copyErr != nil {
@@ -186,7 +192,7 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 			toolErr = copyErr
 		}
 		_ = pw.CloseWithError(toolErr) // nil: EOF, the upload completes
-		produced <- toolErr
+		produced <- outcome{err: toolErr, stopped: copyErr != nil}
 	}()
 
 	body := &hashingReader{r: pr, h: sha256.New()}
@@ -200,12 +206,12 @@ func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader
 	up, upErr := uploader.UploadStream(ctx, provider.StreamUploadRequest{Bucket: b.res.Bucket, Key: b.res.Key,
 		Body: body, SizeHint: b.res.EstimatedBytes, ContentType: contentType})
 	_ = pr.CloseWithError(errReaderStopped) // unblocks the writer if the upload stopped early
-	toolErr := <-produced
+	tool := <-produced
 	switch {
-	case toolErr != nil && !errors.Is(toolErr, errReaderStopped):
-		return fail(ReasonDumpFailed, toolErr, "the dump failed and its upload was aborted")
-	case upErr != nil:
+	case upErr != nil && (tool.err == nil || tool.stopped):
 		return fail(ReasonUploadFailed, nil, "the upload of s3://%s/%s failed and was aborted: %s", b.res.Bucket, b.res.Key, provider.Describe(upErr))
+	case tool.err != nil:
+		return fail(ReasonDumpFailed, tool.err, "the dump failed and its upload was aborted")
 	case up.SizeBytes != body.n:
 		return fail(ReasonDumpFailed, nil, "the store took %d bytes of a %d-byte dump", up.SizeBytes, body.n)
 	}

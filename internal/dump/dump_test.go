@@ -446,6 +446,25 @@ func TestServerGoneMidDumpFailsTheDump(t *testing.T) {
 	}
 }
 
+// A store that refuses the upload fails the dump with UploadFailed, and the dump
+// tool, left without a reader, is stopped rather than left hanging on its pipe.
+func TestRefusedUploadFailsTheDump(t *testing.T) {
+	src := seeded(t, engines[0], largeCounts)
+	f := fake.New(fakeBucket)
+	f.FailWith("UploadStream", provider.NewError(provider.KindAccessDenied, "PutObject", fakeBucket, errors.New("denied")).
+		WithMessage("access denied to s3://"+fakeBucket+" (s3:PutObject)"))
+	res := dump.Backup(context.Background(), dump.Config{Connection: src.conn, Bucket: fakeBucket, Prefix: "refused/"}, f)
+	if res.State != dump.StateFailed || res.Reason != dump.ReasonUploadFailed || !strings.Contains(res.Message, "access denied") {
+		t.Fatalf("dump %s (%s): %s, want Failed (UploadFailed) saying access denied", res.State, res.Reason, res.Message)
+	}
+	if len(res.Processes) != 1 || res.Processes[0].Name != "pg_dump" || res.Processes[0].ExitCode == 0 && res.Processes[0].Signal == "" {
+		t.Errorf("processes %+v, want pg_dump stopped", res.Processes)
+	}
+	if objs, err := f.ListObjects(context.Background(), fakeBucket, ""); err != nil || len(objs) != 0 {
+		t.Errorf("objects stored: %v (%v)", objs, err)
+	}
+}
+
 // A stored dump that is cut short does not verify: against dump.json's size and
 // hash when only the object was cut, and by the full read when dump.json records
 // the short object itself (a stream that ended early).
