@@ -80,7 +80,9 @@ type StreamUploader interface {
 	// UploadStream writes everything req.Body yields to req.Key, in parts sized from
 	// req.SizeHint so that the store's part-count limit is not reached. On any error,
 	// the body's own read error included, or a cancelled ctx, the upload is aborted:
-	// no object and no parts remain.
+	// no object and no parts remain. (Azure cannot delete staged blocks: they stay
+	// uncommitted, invisible and never part of a blob, until it collects them after a
+	// week.)
 	UploadStream(ctx context.Context, req StreamUploadRequest) (*StreamUploadResult, error)
 }
 

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,23 +12,29 @@ const DefaultStreamContentType = "application/octet-stream"
 
 // StreamBody is the body of a streamed upload as a store reads it: it counts the bytes
 // read and keeps the body's own read error, so a store can tell a failing body (a
-// dump that broke off) from a failing store, and report the size it stored. It hides
-// the body's other methods (Seek, WriteTo, Len), so every body is read as a stream of
-// unknown length. One goroutine reads it at a time.
+// dump that broke off) from a failing store, and report the size it stored. Once the
+// upload's context is done it reads no more, so an upload library that goes on reading
+// after its requests failed stops. It hides the body's other methods (Seek, WriteTo,
+// Len), so every body is read as a stream of unknown length. One goroutine reads it at
+// a time.
 type StreamBody struct {
+	ctx  context.Context
 	body io.Reader
 	n    int64
 	err  error
 }
 
-// NewStreamBody wraps body.
-func NewStreamBody(body io.Reader) *StreamBody {
-	return &StreamBody{body: body}
+// NewStreamBody wraps body, read for an upload running under ctx.
+func NewStreamBody(ctx context.Context, body io.Reader) *StreamBody {
+	return &StreamBody{ctx: ctx, body: body}
 }
 
 // Read reads from the body, counting the bytes and keeping the first error other than
-// io.EOF.
+// io.EOF; once ctx is done it returns ctx's error, which is not the body's.
 func (b *StreamBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := b.body.Read(p)
 	b.n += int64(n)
 	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {

@@ -179,6 +179,8 @@ func requestKind(r *http.Request) string {
 		return "UploadPartCopy"
 	case r.Method == http.MethodPut && r.Header.Get("x-amz-copy-source") != "":
 		return "CopyObject"
+	case r.Method == http.MethodPut && q.Has("partNumber"):
+		return "UploadPart"
 	case r.Method == http.MethodPut:
 		return "PutObject"
 	case r.Method == http.MethodGet && q.Get("list-type") == "2":

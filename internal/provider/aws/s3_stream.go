@@ -25,16 +25,16 @@ var _ provider.StreamUploader = (*Provider)(nil)
 // a body shorter than one part is a single PutObject, a longer one a multipart upload
 // in parts of provider.StreamPartSize(req.SizeHint). On any failure (a failed part,
 // the body's read error, a cancelled ctx) the transfer manager aborts the multipart
-// upload after every part in flight has returned, on a context of its own, so no
-// parts are left behind; a bucket lifecycle rule for incomplete uploads is the
-// backstop should the abort itself fail.
+// upload after every part in flight has returned, on a context of its own, and
+// abortStream aborts it once more, so no parts are left behind; a bucket lifecycle
+// rule for incomplete uploads is the backstop should both aborts fail.
 func (p *Provider) UploadStream(ctx context.Context, req provider.StreamUploadRequest) (*provider.StreamUploadResult, error) {
 	if err := provider.CheckStreamUpload("PutObject", req); err != nil {
 		return nil, err
 	}
 	resource := req.Bucket + "/" + req.Key
 	partSize := provider.StreamPartSize(req.SizeHint)
-	body := provider.NewStreamBody(req.Body)
+	body := provider.NewStreamBody(ctx, req.Body)
 	uploader := transfermanager.New(p.s3, func(o *transfermanager.Options) {
 		o.PartSizeBytes = partSize
 		// At the part size: smaller bodies go in one PutObject, larger ones never

@@ -41,6 +41,7 @@ const (
 	kindCopyFromURL       = "CopyFromURL"
 	kindStageBlockFromURL = "StageBlockFromURL"
 	kindCommitBlockList   = "CommitBlockList"
+	kindStageBlock        = "StageBlock"
 	kindGetProperties     = "GetProperties"
 	kindOther             = "other"
 )
@@ -50,6 +51,8 @@ func requestKind(r *http.Request) string {
 	switch {
 	case r.Method == http.MethodPut && comp == "block" && r.Header.Get("x-ms-copy-source") != "":
 		return kindStageBlockFromURL
+	case r.Method == http.MethodPut && comp == "block":
+		return kindStageBlock
 	case r.Method == http.MethodPut && comp == "blocklist":
 		return kindCommitBlockList
 	case r.Method == http.MethodPut && comp == "" && r.Header.Get("x-ms-copy-source") != "":

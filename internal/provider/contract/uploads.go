@@ -32,8 +32,8 @@ type failingReader struct{ err error }
 
 func (r failingReader) Read([]byte) (int, error) { return 0, r.err }
 
-// cancellingBody yields data and calls cancel once n bytes have been read, then goes
-// on: the upload, not the body, must notice its context is done.
+// cancellingBody yields data and calls cancel once n bytes have been read, and would
+// go on: the upload, not the body, must notice its context is done.
 type cancellingBody struct {
 	data   io.Reader
 	read   int
@@ -42,13 +42,14 @@ type cancellingBody struct {
 }
 
 func (b *cancellingBody) Read(p []byte) (int, error) {
-	if b.read >= b.n {
-		b.cancel()
-	} else if len(p) > b.n-b.read {
+	if b.read < b.n && len(p) > b.n-b.read {
 		p = p[:b.n-b.read] // cancel at exactly n bytes
 	}
 	n, err := b.data.Read(p)
 	b.read += n
+	if b.read >= b.n {
+		b.cancel()
+	}
 	return n, err
 }
 
@@ -173,7 +174,7 @@ func (s *suite) uploads(t *testing.T) {
 		}
 	})
 
-	t.Run("a cancelled context aborts the upload and leaves the key as it was", func(t *testing.T) {
+	t.Run("a cancelled context aborts the upload, stops reading the body and leaves the key as it was", func(t *testing.T) {
 		env := s.newEnv(t)
 		bucket := env.NewBucket(t, nil)
 		up := uploader(t, env)
@@ -193,6 +194,10 @@ func (s *suite) uploads(t *testing.T) {
 				cancel()
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("cancelled after %d bytes: error %v, want one wrapping context.Canceled", n, err)
+				}
+				if body.read != n {
+					// A dump's producer must see its reader go away, not be drained.
+					t.Errorf("the upload read %d bytes of the body after it was cancelled", body.read-n)
 				}
 				nothingLeft(t, env, bucket, key, want)
 			}

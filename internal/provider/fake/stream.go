@@ -77,7 +77,7 @@ func (p *Provider) UploadStream(ctx context.Context, req provider.StreamUploadRe
 	p.mu.Unlock()
 
 	partSize := provider.StreamPartSize(req.SizeHint)
-	body := provider.NewStreamBody(req.Body)
+	body := provider.NewStreamBody(ctx, req.Body)
 	data, parts, err := readParts(ctx, body, partSize)
 	if err == nil {
 		err = ctx.Err() // S3 would fail CompleteMultipartUpload
