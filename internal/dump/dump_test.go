@@ -215,27 +215,41 @@ func TestDumpRestoresIdenticalTables(t *testing.T) {
 	for _, sk := range storeKinds {
 		for _, e := range engines {
 			t.Run(sk.name+"/"+e.name, func(t *testing.T) {
-				testRoundTrip(t, sk.open(t), e, "", "")
+				testRoundTrip(t, sk.open(t), e, nil)
 			})
 		}
 	}
 	// The Secret says mysql; the server says MariaDB, and dump.json records the server.
 	t.Run("fake/mariadb-zstd", func(t *testing.T) {
-		testRoundTrip(t, openFake(t), engines[1], dump.CompressionZstd, dump.EngineMySQL)
+		testRoundTrip(t, openFake(t), engines[1], func(c *dump.Config) {
+			c.Compression, c.Engine = dump.CompressionZstd, dump.EngineMySQL
+		})
 	})
 	t.Run("fake/postgres-engine-given", func(t *testing.T) {
-		testRoundTrip(t, openFake(t), engines[0], "", dump.EnginePostgres)
+		testRoundTrip(t, openFake(t), engines[0], func(c *dump.Config) { c.Engine = dump.EnginePostgres })
+	})
+	// A Secret with neither engine nor sslmode: the PostgreSQL probe's SSL request
+	// meets MariaDB's greeting and fails at once, and MariaDB is found.
+	t.Run("fake/mariadb-no-sslmode", func(t *testing.T) {
+		testRoundTrip(t, openFake(t), engines[1], func(c *dump.Config) { c.SSLMode = "" })
+	})
+	// libpq's default, prefer, on a server without TLS.
+	t.Run("fake/postgres-no-sslmode", func(t *testing.T) {
+		testRoundTrip(t, openFake(t), engines[0], func(c *dump.Config) { c.SSLMode = "" })
 	})
 }
 
-// testRoundTrip dumps the seeded database of e with the given compression and
-// engine setting (empty: asked of the server) and restores it.
-func testRoundTrip(t *testing.T, st *testStore, e engine, compression, engineSetting string) {
+// testRoundTrip dumps the seeded database of e, with its configuration changed by
+// tweak (nil: as the Secret has it), and restores it.
+func testRoundTrip(t *testing.T, st *testStore, e engine, tweak func(*dump.Config)) {
 	ctx := context.Background()
 	src := seeded(t, e, counts)
 	prefix := "retail-prd/2026-12-07/"
 	cfg := backupConfig(st, src.conn, prefix)
-	cfg.Compression, cfg.Engine = compression, engineSetting
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	compression := cfg.Compression
 	res := backup(t, cfg, st)
 	wantSucceeded(t, res)
 
