@@ -2,6 +2,8 @@
 
 # Image URL to use all building/pushing image targets
 IMG ?= lc2-backup-controller:latest
+# The dumper image the dump Jobs run (Dockerfile target dumper).
+DUMPER_IMG ?= lc2-dumper:latest
 # Kubernetes version of the envtest/local API server (built from the Go module proxy).
 ENVTEST_K8S_VERSION ?= 1.37.2
 # The Helm chart. helm (lint and the chart tests) is built from the Go module proxy like
@@ -113,6 +115,10 @@ run: manifests generate fmt vet ## Run the controller from your host against the
 docker-build: ## Build docker image with the manager (needs a Docker engine).
 	docker build -t ${IMG} .
 
+.PHONY: docker-build-dumper
+docker-build-dumper: ## Build the dumper image (pg_dump, mariadb-dump and lc2-dump) the dump Jobs run (needs a Docker engine).
+	docker build --target dumper -t ${DUMPER_IMG} .
+
 ##@ Benchmarks
 
 .PHONY: bench-copy
@@ -126,6 +132,10 @@ bench-incremental: ## Incremental vs Full vs rclone backups, 20,000 objects x 30
 .PHONY: bench-reconcile
 bench-reconcile: envtest ## 1,000 BackupRequests over 100 projects on envtest with a fake provider.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench/reconcile $(BENCH_ARGS)
+
+.PHONY: bench-dump
+bench-dump: ## Our dump into moto vs pg_dump -Fc to tmpfs, peak RSS at two sizes, restore from the bucket vs pg_restore, on a generated PostgreSQL of BENCH_DUMP_GIB GiB (default 2).
+	hack/bench-dump.sh
 
 .PHONY: bench-archival
 bench-archival: ## Archival lag p50/p99 over 1,000 backups on a real PostgreSQL.

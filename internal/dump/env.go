@@ -33,6 +33,9 @@ const (
 	EnvRun = "LC2_DUMP_RUN"
 	// EnvCompression is gzip (the default) or zstd, for a SQL dump.
 	EnvCompression = "LC2_DUMP_COMPRESSION"
+	// EnvConfirmNonEmpty "true" lets a restore load into a database that already has
+	// tables (the RestoreRequest's confirm annotation).
+	EnvConfirmNonEmpty = "LC2_RESTORE_CONFIRM_NON_EMPTY"
 )
 
 // Secret keys of a connection Secret.

@@ -60,7 +60,9 @@ type Result struct {
 	Processes []ProcessExit `json:"processes,omitempty"`
 	// Verification is the check of the stored object.
 	Verification *Verification `json:"verification,omitempty"`
-	// LargestTables are the row counts of the ten largest tables when the dump began.
+	// LargestTables are the row counts of the ten largest tables when the dump began:
+	// on PostgreSQL in the snapshot pg_dump dumps (pg_dump --snapshot), on
+	// MySQL/MariaDB just before the dump's own transaction.
 	LargestTables []TableRows `json:"largestTables,omitempty"`
 }
 
@@ -92,6 +94,12 @@ const (
 	// ReasonVerifyFailed: the stored object's size or SHA-256 differ from what was
 	// sent, or its full read failed.
 	ReasonVerifyFailed Reason = "VerifyFailed"
+	// ReasonTargetNotEmpty: a restore's target database already holds tables and
+	// overwriting it was not confirmed.
+	ReasonTargetNotEmpty Reason = "TargetNotEmpty"
+	// ReasonRestoreFailed: a restore's load failed (the target may hold part of the
+	// dump) or the dump to restore is unusable.
+	ReasonRestoreFailed Reason = "RestoreFailed"
 )
 
 // ProcessExit is how one process of a dump, verification or restore ended. Args
@@ -113,6 +121,9 @@ type Verification struct {
 	StoredSizeBytes int64  `json:"storedSizeBytes"`
 	StoredSHA256    string `json:"storedSHA256"`
 	Passed          bool   `json:"passed"`
+	// StartTime and EndTime bound the check.
+	StartTime time.Time `json:"startTime,omitzero"`
+	EndTime   time.Time `json:"endTime,omitzero"`
 }
 
 // TableRows is a table's exact row count when the dump began.

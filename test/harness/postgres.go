@@ -29,6 +29,10 @@ type PostgresOptions struct {
 	// Durable keeps fsync and synchronous_commit on, for benchmarks whose figures
 	// should resemble a real server. Tests leave it off for speed.
 	Durable bool
+	// Password, when set, is the superuser's password and TCP logins must give it
+	// (scram-sha-256), so tests can check a wrong password; otherwise every login
+	// is trusted.
+	Password string
 }
 
 // Postgres is a PostgreSQL server for tests: a throwaway cluster started by the
@@ -90,7 +94,12 @@ func StartPostgresWith(ctx context.Context, opts PostgresOptions) (*Postgres, er
 	if p.Port, err = FreePort(); err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
-	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.Port)
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: fmt.Sprintf("127.0.0.1:%d", p.Port),
+		Path: "/postgres", RawQuery: "sslmode=disable"}
+	if opts.Password != "" {
+		u.User = url.UserPassword("postgres", opts.Password)
+	}
+	p.URL = u.String()
 	if err := p.StartServer(ctx); err != nil {
 		p.Stop()
 		return nil, err
@@ -148,9 +157,22 @@ func (p *Postgres) initdb(ctx context.Context) error {
 			}
 		}
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(p.bin, "initdb"),
-		"-D", p.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-		"--locale=C", "--no-sync", "--no-instructions")
+	args := []string{"-D", p.dataDir(), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+		"--locale=C", "--no-sync", "--no-instructions"}
+	if p.opts.Password != "" {
+		pwfile := filepath.Join(p.dir, "pwfile")
+		if err := os.WriteFile(pwfile, []byte(p.opts.Password+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write postgres password file: %w", err)
+		}
+		defer func() { _ = os.Remove(pwfile) }() // initdb has read it; best effort
+		if p.cred != nil {
+			if err := os.Chown(pwfile, int(p.cred.Uid), int(p.cred.Gid)); err != nil {
+				return fmt.Errorf("chown postgres password file: %w", err)
+			}
+		}
+		args = append(args, "--auth-host=scram-sha-256", "--pwfile="+pwfile)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(p.bin, "initdb"), args...)
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Pdeathsig: syscall.SIGKILL}

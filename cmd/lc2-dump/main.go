@@ -1,0 +1,185 @@
+// Command lc2-dump is the dumper: it takes a verified logical dump of a database
+// into the backup store (backup), re-checks one (verify) or restores one into an
+// empty database (restore). It runs in the dump Job or as the manager's child
+// process and is configured only by its environment (internal/dump/env.go plus the
+// store provider's own variables: aws); the password never appears in its args or output.
+//
+// backup always writes dump.json next to the dump, Succeeded or Failed, and exits 0
+// only when the dump succeeded; verify and restore print their result as JSON on
+// stdout and exit 0 only on success.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/liferay/lc2-backup-controller/internal/dump"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+)
+
+const usage = "usage: lc2-dump backup|verify|restore (configured by LC2_* environment variables)"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, openStore, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// storeOpener builds the backup store from the environment.
+type storeOpener func(ctx context.Context, getenv func(string) string) (provider.Provider, error)
+
+// run is the command: its exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, open storeOpener, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		say(stderr, usage)
+		return 2
+	}
+	var cmd func(context.Context, func(string) string, storeOpener, io.Writer, io.Writer) error
+	switch args[0] {
+	case "backup":
+		cmd = backup
+	case "verify":
+		cmd = verify
+	case "restore":
+		cmd = restore
+	default:
+		say(stderr, usage)
+		return 2
+	}
+	if err := cmd(ctx, getenv, open, stdout, stderr); err != nil {
+		say(stderr, fmt.Sprintf("lc2-dump %s: %v", args[0], err))
+		return 1
+	}
+	return 0
+}
+
+// say writes a line for people; the exit code tells the rest if stderr is gone.
+func say(w io.Writer, line string) { _, _ = fmt.Fprintln(w, line) }
+
+// backup takes the dump and writes dump.json whatever happened, as long as there
+// is a store and a bucket to write it to.
+func backup(ctx context.Context, getenv func(string) string, open storeOpener, stdout, _ io.Writer) error {
+	cfg, cfgErr := dump.ConfigFromEnv(getenv)
+	if cfg.Bucket == "" {
+		return cfgErr // nowhere to write dump.json
+	}
+	store, err := open(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	var res *dump.Result
+	if cfgErr != nil {
+		res = failedResult(cfg, cfgErr)
+	} else {
+		res = dump.Backup(ctx, cfg, store)
+	}
+	// dump.json is written even when ctx is done: it is how the controller learns why.
+	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := dump.WriteResult(writeCtx, store, cfg.Bucket, cfg.Prefix, res); err != nil {
+		return err
+	}
+	if err := printJSON(stdout, res); err != nil {
+		return err
+	}
+	if res.State != dump.StateSucceeded {
+		return fmt.Errorf("%s (%s): %s", res.State, res.Reason, res.Message)
+	}
+	return nil
+}
+
+// failedResult is dump.json for a dump that could not start: its settings are wrong.
+func failedResult(cfg dump.Config, err error) *dump.Result {
+	now := time.Now().UTC()
+	res := &dump.Result{Version: dump.ResultVersion, State: dump.StateFailed, Reason: dump.ReasonMissingSetting,
+		Message: err.Error(), Bucket: cfg.Bucket, Database: cfg.Database, SourceSnapshot: cfg.SourceSnapshot,
+		StartTime: now, EndTime: now}
+	var f *dump.Failure
+	if errors.As(err, &f) {
+		res.Reason = f.Reason
+	}
+	return res
+}
+
+func verify(ctx context.Context, getenv func(string) string, open storeOpener, stdout, _ io.Writer) error {
+	bucket := getenv(dump.EnvBucket)
+	if bucket == "" {
+		return fmt.Errorf("the setting %s is missing or empty", dump.EnvBucket)
+	}
+	store, err := open(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	ver, verifyErr := dump.Verify(ctx, store, bucket, getenv(dump.EnvPrefix))
+	if ver != nil {
+		if err := printJSON(stdout, ver); err != nil {
+			return errors.Join(verifyErr, err)
+		}
+	}
+	return verifyErr
+}
+
+func restore(ctx context.Context, getenv func(string) string, open storeOpener, stdout, _ io.Writer) error {
+	conn, err := dump.ConnectionFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	cfg := dump.RestoreConfig{Connection: conn, Bucket: getenv(dump.EnvBucket), Prefix: getenv(dump.EnvPrefix)}
+	if cfg.Bucket == "" {
+		return fmt.Errorf("the setting %s is missing or empty", dump.EnvBucket)
+	}
+	if v := getenv(dump.EnvConfirmNonEmpty); v != "" {
+		if cfg.ConfirmNonEmpty, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("the setting %s is %q, not true or false", dump.EnvConfirmNonEmpty, v)
+		}
+	}
+	store, err := open(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	res := dump.Restore(ctx, cfg, store)
+	if err := printJSON(stdout, res); err != nil {
+		return err
+	}
+	if res.State != dump.StateSucceeded {
+		return fmt.Errorf("%s (%s): %s", res.State, res.Reason, res.Message)
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("print the result: %w", err)
+	}
+	return nil
+}
+
+// openStore builds the provider named by LC2_STORE_PROVIDER (aws when empty) from
+// that provider's own environment, as the manager does. Only AWS is built in so far:
+// the GCP client's packages alone take about 24 MiB of RSS at start, a third of the
+// dumper's memory budget (docs/benchmarks.md), and Azure's streamed upload is not
+// there yet.
+func openStore(ctx context.Context, getenv func(string) string) (provider.Provider, error) {
+	switch name := getenv(dump.EnvProvider); name {
+	case "", "aws":
+		region := getenv("AWS_REGION")
+		if region == "" {
+			region = getenv("AWS_DEFAULT_REGION")
+		}
+		return awsprovider.New(ctx, awsprovider.Options{Region: region, Endpoint: getenv("AWS_ENDPOINT_URL")})
+	default:
+		return nil, fmt.Errorf("the setting %s is %q, not aws (the only store this dumper has)", dump.EnvProvider, name)
+	}
+}
