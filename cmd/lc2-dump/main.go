@@ -83,6 +83,8 @@ func backup(ctx context.Context, getenv func(string) string, open storeOpener, s
 	} else {
 		res = dump.Backup(ctx, cfg, store)
 	}
+	// The run's token goes back unchanged: the controller reads only its own run's record.
+	res.Run = getenv(dump.EnvRun)
 	// dump.json is written even when ctx is done: it is how the controller learns why.
 	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()

@@ -74,7 +74,7 @@ func newEnv(t *testing.T) map[string]string {
 		dump.EnvHost: "127.0.0.1", dump.EnvPort: strconv.Itoa(pg.Port), dump.EnvDatabase: strings.TrimPrefix(u.Path, "/"),
 		dump.EnvUser: "postgres", dump.EnvPassword: pgPassword, dump.EnvSSLMode: "disable",
 		dump.EnvSecretRef: "retail-prd/lportal-db", dump.EnvProvider: "aws",
-		dump.EnvBucket: bucket, dump.EnvPrefix: "retail-prd/2026-12-07/",
+		dump.EnvBucket: bucket, dump.EnvPrefix: "retail-prd/2026-12-07/", dump.EnvRun: "2026-12-07T13:30:00Z",
 	}
 }
 
@@ -123,6 +123,9 @@ func TestBackupVerifyRestore(t *testing.T) {
 		t.Fatalf("backup exited %d: %s", code, stderr)
 	}
 	res := readResult(t, env)
+	if res.Run != env[dump.EnvRun] {
+		t.Errorf("dump.json's run is %q, want the run token %q written back", res.Run, env[dump.EnvRun])
+	}
 	if res.State != dump.StateSucceeded || res.SizeBytes == 0 || len(res.LargestTables) != 1 || res.LargestTables[0].Rows != 500 {
 		t.Errorf("dump.json = %+v", res)
 	}
@@ -177,6 +180,9 @@ func TestFailedBackupWritesItsResult(t *testing.T) {
 				t.Error("the output holds the password")
 			}
 			res := readResult(t, env)
+			if res.Run != env[dump.EnvRun] {
+				t.Errorf("dump.json's run is %q, want the run token %q", res.Run, env[dump.EnvRun])
+			}
 			if res.State != dump.StateFailed || res.Reason != c.reason || !strings.Contains(res.Message, c.says) {
 				t.Errorf("dump.json = %s (%s) %q, want Failed (%s) saying %q", res.State, res.Reason, res.Message, c.reason, c.says)
 			}

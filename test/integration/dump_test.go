@@ -74,8 +74,8 @@ var _ = Describe("A dump backup", Ordered, func() {
 		db, err := sql.Open("postgres", dsn)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(db.Close)
-		Expect(liferay.CreateSchema(suiteCtx, db, liferay.Postgres)).To(Succeed())
-		_, err = liferay.Seed(suiteCtx, db, liferay.Postgres, 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
+		Expect(liferay.CreateSchema(suiteCtx, db, liferay.PostgreSQL)).To(Succeed())
+		_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
 			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 200, BulkRowBytes: 512})
 		Expect(err).NotTo(HaveOccurred())
 
