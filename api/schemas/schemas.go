@@ -39,10 +39,11 @@ const (
 	RepositoryRef         Name = "repository-ref.schema.json"
 	ListingHints          Name = "listing-hints.schema.json"
 	RepositoryLockHolders Name = "repository-lock-holders.schema.json"
+	DumpResult            Name = "dump-result.schema.json"
 )
 
 // All lists every published schema.
-var All = []Name{Manifest, Claim, InventoryEntry, RepositoryRef, ListingHints, RepositoryLockHolders}
+var All = []Name{Manifest, Claim, InventoryEntry, RepositoryRef, ListingHints, RepositoryLockHolders, DumpResult}
 
 //go:embed *.schema.json
 var files embed.FS
@@ -143,7 +144,13 @@ var (
 	partKey         = regexp.MustCompile(`(^|/)inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}\.jsonl\.gz$`)
 	refKey          = regexp.MustCompile(`(^|/)\.repository/[^/]+/refs/[^/]+\.json$`)
 	listingHintsKey = regexp.MustCompile(`(^|/)\.repository/[^/]+/listing/[0-9a-f]{32}\.json$`)
+	dumpResultKey   = regexp.MustCompile(`(^|/)database/dump\.json$`)
+	dumpObjectKey   = regexp.MustCompile(`(^|/)database/dump\.(pgdump|sql\.gz|sql\.zst)$`)
 )
+
+// IsDumpObject reports whether key is where the dumper stores a database dump: a
+// pg_dump archive or a compressed SQL stream, not a JSON record.
+func IsDumpObject(key string) bool { return dumpObjectKey.MatchString(key) }
 
 // ForKey names the schema of the record the controller stores at key, the way
 // internal/layout and internal/repository name them; ok is false for any other key.
@@ -160,6 +167,8 @@ func ForKey(key string) (n Name, ok bool) {
 		return RepositoryRef, true
 	case listingHintsKey.MatchString(key):
 		return ListingHints, true
+	case dumpResultKey.MatchString(key):
+		return DumpResult, true
 	}
 	return "", false
 }

@@ -22,6 +22,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/liferay/lc2-backup-controller/api/schemas"
+	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -284,6 +285,39 @@ func TestClaimsAndRepositoryRecordsTheWritersProduceMatchTheSchemas(t *testing.T
 	}
 }
 
+// TestDumpRecordsTheDumperWritesMatchTheSchema: a succeeded and a failed record, as
+// dump.Result marshals them.
+func TestDumpRecordsTheDumperWritesMatchTheSchema(t *testing.T) {
+	succeeded := dump.Result{Version: dump.ResultVersion, Run: "2026-12-07T13:00:00Z", State: dump.StateSucceeded, Engine: "postgres",
+		ServerVersion: "15.18", Database: "lportal", Tool: "pg_dump", ToolVersion: "15.18", Format: "custom", Compression: "pg-internal",
+		Bucket: "b", Key: layout.DumpKey("retail/prd/b1/", layout.DumpExtCustom), SizeBytes: 10, SHA256: strings.Repeat("ab", 32),
+		EstimatedBytes: 100, PartSizeBytes: 5 << 20, StartTime: at, EndTime: at,
+		Processes:     []dump.ProcessExit{{Name: "pg_dump", Args: []string{"--format=custom"}, ExitCode: 0}},
+		Verification:  &dump.Verification{Method: "pg_restore -f /dev/null", StoredSizeBytes: 10, StoredSHA256: strings.Repeat("ab", 32), Passed: true, StartTime: at, EndTime: at},
+		LargestTables: []dump.TableRows{{Table: "journalarticle", Rows: 3}}}
+	failed := dump.Result{Version: dump.ResultVersion, State: dump.StateFailed, Reason: dump.ReasonAuthenticationFailed,
+		Message: `the server refused the key "password" of Secret ns/db`, StartTime: at, EndTime: at,
+		Processes: []dump.ProcessExit{{Name: "pg_dump", ExitCode: -1, Signal: "killed"}}}
+	for _, r := range []dump.Result{succeeded, failed} {
+		data, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schemas.ValidateObject(layout.DumpResultKey("retail/prd/b1/"), data); err != nil {
+			t.Errorf("%s record: %v", r.State, err)
+		}
+	}
+	unverified := succeeded
+	unverified.Verification = &dump.Verification{Method: "pg_restore -f /dev/null", Passed: false}
+	data, err := json.Marshal(unverified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schemas.ValidateObject(layout.DumpResultKey("retail/prd/b1/"), data); err == nil {
+		t.Error("a Succeeded record whose verification did not pass is accepted")
+	}
+}
+
 func TestRepositoryLockHoldersMatchTheSchema(t *testing.T) {
 	scheme := runtime.NewScheme()
 	if err := coordinationv1.AddToScheme(scheme); err != nil {
@@ -423,6 +457,11 @@ func TestSchemasNameEveryGoField(t *testing.T) {
 		{schemas.InventoryEntry, "", reflect.TypeFor[inventory.Entry]()},
 		{schemas.RepositoryRef, "", reflect.TypeFor[repository.Ref]()},
 		{schemas.RepositoryLockHolders, "/items", reflect.TypeFor[repolock.Holder]()},
+		{schemas.Manifest, "/properties/database/properties/dump", reflect.TypeFor[manifest.DumpInfo]()},
+		{schemas.DumpResult, "", reflect.TypeFor[dump.Result]()},
+		{schemas.DumpResult, "/properties/processes/items", reflect.TypeFor[dump.ProcessExit]()},
+		{schemas.DumpResult, "/properties/verification", reflect.TypeFor[dump.Verification]()},
+		{schemas.DumpResult, "/properties/largestTables/items", reflect.TypeFor[dump.TableRows]()},
 	} {
 		if got, want := schemaMembers(t, c.schema, c.pointer), goMembers(c.typ); !slices.Equal(got, want) {
 			t.Errorf("%s#%s has members %v, Go type %s has %v", c.schema, c.pointer, got, c.typ, want)
@@ -459,10 +498,19 @@ func TestValidateObjectNamesTheRecordAndRefusesUnknownOnes(t *testing.T) {
 		"retail/prd/b1/inventory/20261109T143000.000000000Z-00000.jsonl.gz": schemas.InventoryEntry,
 		"retail/.repository/prd/refs/uid.json":                              schemas.RepositoryRef,
 		"retail/.repository/prd/" + repository.ListingHintsKey("b", "dl/"):  schemas.ListingHints,
+		layout.DumpResultKey("retail/prd/b1/"):                              schemas.DumpResult,
 	} {
 		if got, ok := schemas.ForKey(key); !ok || got != want {
 			t.Errorf("ForKey(%q) = %q, %v, want %q", key, got, ok, want)
 		}
+	}
+	for _, ext := range []string{layout.DumpExtCustom, layout.DumpExtSQLGzip, layout.DumpExtSQLZstd} {
+		if key := layout.DumpKey("retail/prd/b1/", ext); !schemas.IsDumpObject(key) {
+			t.Errorf("IsDumpObject(%q) is false", key)
+		}
+	}
+	if schemas.IsDumpObject("retail/prd/b1/data/database/dump.pgdump.json") {
+		t.Error("a file named like a dump but not one is taken for a dump")
 	}
 	if err := schemas.ValidateObject("retail/prd/b1/notes.json", []byte(`{}`)); err == nil {
 		t.Error("an object no schema describes is accepted")

@@ -74,7 +74,6 @@ var _ = Describe("A dump backup", Ordered, func() {
 		db, err := sql.Open("postgres", dsn)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(db.Close)
-		Expect(liferay.CreateSchema(suiteCtx, db, liferay.PostgreSQL)).To(Succeed())
 		_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
 			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 200, BulkRowBytes: 512})
 		Expect(err).NotTo(HaveOccurred())
@@ -92,6 +91,7 @@ var _ = Describe("A dump backup", Ordered, func() {
 
 		opts := controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second
+		opts.RetentionCheckInterval = 500 * time.Millisecond // expiry is seen soon after the test moves the clock
 		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
 			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper}
 		})
@@ -155,7 +155,7 @@ var _ = Describe("A dump backup", Ordered, func() {
 		Expect(br.Status.Message).To(ContainSubstring(`"password"`))
 		Expect(br.Status.Message).To(ContainSubstring(ns + "/kilo-db-wrong"))
 		Expect(br.Status.Message).NotTo(ContainSubstring("not-the-password-3"))
-		Expect(cloud.ListKeys(store, "kilo/prd/wrong/database/")).To(ConsistOf("kilo/prd/wrong/database/dump.json"),
+		Expect(cloud.ListKeys(store, "kilo/prd/wrong/database/")).To(ConsistOf("dump.json"),
 			"only the dumper's record of the failure; no dump object")
 	})
 
@@ -175,7 +175,7 @@ var _ = Describe("A dump backup", Ordered, func() {
 		DeferCleanup(func() { testClock.Advance(-31 * 24 * time.Hour) })
 		Eventually(phaseOf(ns, "kilo-1")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
 		Expect(cloud.ListKeys(store, "kilo/prd/1/")).To(BeEmpty())
-		Expect(cloud.ListKeys(store, "kilo/prd/2/")).To(ContainElements("kilo/prd/2/database/dump.pgdump", "kilo/prd/2/database/dump.json"),
+		Expect(cloud.ListKeys(store, "kilo/prd/2/")).To(ContainElements("database/dump.pgdump", "database/dump.json"),
 			"the newest backup is kept")
 		Expect(cloud.Contents("kilo-dl", "")).To(Equal(library), "the live library is untouched")
 	})
