@@ -36,6 +36,10 @@ type ProcessRunner struct {
 	StopGrace time.Duration
 	// Log receives the dumper's output, a line at a time (it never prints a secret).
 	Log logr.Logger
+	// Context is the manager's: when it ends, every running dumper is stopped as
+	// Stop does (the dumper aborts its upload), so a manager that shuts down leaves
+	// no dumper behind for the next one to race; nil: only the manager's death stops them.
+	Context context.Context
 
 	mu    sync.Mutex
 	runs  map[string]*processRun
@@ -91,6 +95,15 @@ func (p *ProcessRunner) Start(ctx context.Context, t Task) error {
 	run := &processRun{cmd: cmd, output: output, owner: t.Owner.DeepCopyObject().(client.Object), done: make(chan struct{}), outcome: Outcome{State: StateRunning}}
 	p.runs[t.Name] = run
 	go p.wait(run, t.Deadline)
+	if p.Context != nil {
+		go func() {
+			select {
+			case <-run.done:
+			case <-p.Context.Done():
+				p.terminate(run)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -154,6 +167,13 @@ func (p *ProcessRunner) Stop(_ context.Context, t Task) error {
 		return nil
 	default:
 	}
+	p.terminate(run)
+	return nil
+}
+
+// terminate asks run's dumper to end (SIGTERM: it aborts its upload) and kills it if
+// it has not ended after StopGrace.
+func (p *ProcessRunner) terminate(run *processRun) {
 	_ = run.cmd.Process.Signal(syscall.SIGTERM)
 	grace := p.StopGrace
 	if grace == 0 {
@@ -166,7 +186,6 @@ func (p *ProcessRunner) Stop(_ context.Context, t Task) error {
 			_ = run.cmd.Process.Kill()
 		}
 	}()
-	return nil
 }
 
 // resolveEnv turns env into KEY=value pairs, reading each ValueFrom.SecretKeyRef from

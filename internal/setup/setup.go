@@ -135,7 +135,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	slots := controller.NewSlots(cfg.Controller, mgr.GetClient())
 	dumps := deps.Dumps
 	if dumps == nil {
-		dumps = newDumpRunner(mgr, cfg)
+		dumps = newDumpRunner(ctx, mgr, cfg)
 	}
 	cfg.Controller.DumperEnv = append(cfg.Controller.DumperEnv, dumperStoreEnv(cfg)...)
 	reconciler := &controller.BackupRequestReconciler{
@@ -243,9 +243,10 @@ func metricsFor(r prometheus.Registerer, reader client.Reader) (*metrics.Recorde
 
 // newDumpRunner is the dump runner cfg asks for: a Job per dump, or the manager's
 // child process.
-func newDumpRunner(mgr ctrl.Manager, cfg *Config) dumprun.Runner {
+func newDumpRunner(ctx context.Context, mgr ctrl.Manager, cfg *Config) dumprun.Runner {
 	if cfg.Dumper.Runner == DumpRunnerProcess {
-		return &dumprun.ProcessRunner{Reader: mgr.GetAPIReader(), Command: strings.Fields(cfg.Dumper.Command), Log: mgr.GetLogger().WithName("dumper")}
+		return &dumprun.ProcessRunner{Reader: mgr.GetAPIReader(), Command: strings.Fields(cfg.Dumper.Command),
+			Log: mgr.GetLogger().WithName("dumper"), Context: ctx}
 	}
 	return &dumprun.JobRunner{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Cache: mgr.GetCache(), OwnerType: &backupv1alpha1.BackupRequest{},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +19,12 @@ import (
 	. "github.com/onsi/gomega/gstruct"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/setup"
@@ -45,7 +49,10 @@ var _ = Describe("A dump backup", Ordered, func() {
 		ctrlr    *runningController
 		pg       *harness.Postgres
 		database string
+		opts     controller.Options
+		dumper   string
 	)
+	processRunner := func(c *setup.Config) { c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper} }
 
 	secret := func(name string, data map[string]string) {
 		GinkgoHelper()
@@ -84,17 +91,15 @@ var _ = Describe("A dump backup", Ordered, func() {
 		delete(lacking, "user")
 		secret("kilo-db-no-user", lacking)
 
-		dumper := filepath.Join(GinkgoT().TempDir(), "lc2-dump")
+		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
 		build := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump")
 		out, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 
-		opts := controllerOptions()
+		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second
 		opts.RetentionCheckInterval = 500 * time.Millisecond // expiry is seen soon after the test moves the clock
-		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
-			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper}
-		})
+		ctrlr = startController(moto.Endpoint, opts, processRunner)
 		DeferCleanup(func() { ctrlr.Stop() })
 	})
 
@@ -165,6 +170,64 @@ var _ = Describe("A dump backup", Ordered, func() {
 		Expect(br.Status.Message).To(ContainSubstring(`the key "user"`))
 		Expect(br.Status.Claim).To(BeNil())
 		Expect(cloud.ListKeys(store, "kilo/prd/no-user/")).To(BeEmpty(), "nothing written")
+	})
+
+	// holdDumpUpload parks the dumper's upload of the dump under prefix in slowProxy,
+	// so the dump is mid-stream for as long as the test needs.
+	holdDumpUpload := func(prefix string) {
+		slowProxy.Hold(func(r *http.Request) bool {
+			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/"+prefix+"database/dump.pgdump")
+		})
+		DeferCleanup(slowProxy.Release)
+	}
+
+	It("dumps again after the controller is stopped mid-dump, and reads only the new run's record", func() {
+		ctrlr.Stop()
+		holdDumpUpload("kilo/prd/restart/")
+		first := startController(slowProxy.URL, opts, processRunner)
+		br := newBackupRequest(ns, "kilo-restart", project, backups.DocumentLibrary(library, store, "kilo/prd/restart/"), backups.Dump("kilo-db"))
+		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+		waitParked(slowProxy, 1)
+		started := getBR(ns, "kilo-restart").Status.Database.Dump.StartTime
+
+		By("stopping the controller while the dumper's upload is parked: the dumper is stopped with it")
+		first.Stop()
+		slowProxy.Drop()
+		Expect(cloud.ListKeys(store, "kilo/prd/restart/database/")).NotTo(ContainElement("dump.pgdump"))
+
+		By("a new controller finds the run gone and dumps again")
+		testClock.Advance(2 * time.Second) // a new run token, whatever the machine's speed
+		DeferCleanup(func() { testClock.Advance(-2 * time.Second) })
+		ctrlr = startController(moto.Endpoint, opts, processRunner)
+		Eventually(phaseOf(ns, "kilo-restart")).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		done := getBR(ns, "kilo-restart")
+		Expect(done.Status.Database.Dump.StartTime.After(started.Time)).To(BeTrue(), "the second run has its own start")
+		record := &dump.Result{}
+		Expect(json.Unmarshal(cloud.GetObject(store, "kilo/prd/restart/database/dump.json"), record)).To(Succeed())
+		Expect(record.Run).To(Equal(done.Status.Database.Dump.StartTime.UTC().Format(time.RFC3339)))
+		stored := cloud.GetObject(store, "kilo/prd/restart/database/dump.pgdump")
+		Expect(int64(len(stored))).To(Equal(done.Status.Database.Dump.SizeBytes))
+		Expect(cloud.UnfinishedUploads(store)).To(BeEmpty(), "the stopped dumper aborted its upload")
+		Expect(eventsFor(ns, "kilo-restart", func(e eventsv1.Event) bool {
+			return e.Reason == string(backupv1alpha1.ReasonDumping) && strings.Contains(e.Note, "was lost")
+		})).To(HaveLen(1))
+	})
+
+	It("stops the dumper when the backup is deleted mid-dump, and leaves nothing under its prefix", func() {
+		holdDumpUpload("kilo/prd/cancel/")
+		ctrlr.Stop()
+		ctrlr = startController(slowProxy.URL, opts, processRunner)
+		br := newBackupRequest(ns, "kilo-cancel", project, backups.DocumentLibrary(library, store, "kilo/prd/cancel/"), backups.Dump("kilo-db"))
+		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+		waitParked(slowProxy, 1)
+
+		Expect(k8sClient.Delete(suiteCtx, getBR(ns, "kilo-cancel"))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "kilo-cancel"}, &backupv1alpha1.BackupRequest{}))
+		}).WithTimeout(2 * time.Minute).Should(BeTrue())
+		slowProxy.Drop()
+		Consistently(func() []string { return cloud.ListKeys(store, "kilo/prd/cancel/") }).WithTimeout(3 * time.Second).Should(BeEmpty())
+		Expect(cloud.UnfinishedUploads(store)).To(BeEmpty())
 	})
 
 	It("expiry deletes the dump files with the backup and nothing else", func() {
