@@ -63,13 +63,17 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
   kubectl lc2 backup create prd --from-schedule nightly --dry-run=server
   kubectl lc2 backup create prd --mode Incremental --wait
   kubectl lc2 backup create prd --project retail --db-instance retail-prd-db \
-      --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait`,
+      --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait
+  kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait`,
 		Args: exactArgs("ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("exclude-generated-files") {
 				o.spec.excludeGenerated = &excludeGenerated
 			}
 			if err := checkMode(o.spec.mode); err != nil {
+				return err
+			}
+			if err := checkDatabaseFlags(o.spec); err != nil {
 				return err
 			}
 			return a.createBackup(cmd.Context(), args[0], o)
@@ -80,6 +84,8 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 	f.StringVar(&o.fromSchedule, "from-schedule", "", "take the spec from this BackupSchedule's template")
 	f.StringVar(&o.spec.project, "project", "", "spec.projectId")
 	f.StringVar(&o.spec.dbInstance, "db-instance", "", "spec.database.instanceId (a snapshot of this RDS instance)")
+	f.StringVar(&o.spec.databaseType, "database-type", "", "spec.database.type: snapshot (an RDS snapshot) or dump (a verified logical dump stored with the backup); default: the schedule's or previous backup's, else snapshot")
+	f.StringVar(&o.spec.connectionSecret, "connection-secret", "", "spec.database.dump.connectionSecretRef: the Secret in the namespace with host, port, database, user and password of the database to dump (implies --database-type dump)")
 	f.StringVar(&o.spec.sourceBucket, "source-bucket", "", "spec.documentLibrary.sourceBucket")
 	f.StringVar(&o.spec.sourcePrefix, "source-prefix", "", `spec.documentLibrary.sourcePrefix (the API's default: "document_library/")`)
 	f.StringVar(&o.spec.destinationBucket, "destination-bucket", "", "spec.documentLibrary.destinationBucket")

@@ -102,7 +102,7 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 
 	spec := &br.Spec
 	if db := spec.Database; db != nil {
-		s.add("Database", fmt.Sprintf("%s of instance %s", orDefault(string(db.Type), "snapshot"), db.InstanceID))
+		s.add("Database", databaseSpecSummary(br.Namespace, db))
 	}
 	if dl := spec.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("s3://%s/%s -> s3://%s/%s", dl.SourceBucket, dl.SourceKeyPrefix(), dl.DestinationBucket, dl.DestinationKeyPrefix()))
@@ -125,7 +125,10 @@ func (a *app) describeBackup(ctx context.Context, name string, o *describeOption
 	s.add("Completed", timestamp(st.CompletionTime, now))
 	s.addIf("Duration", elapsed(st.StartTime, st.CompletionTime, now))
 	s.addIf("Expires", optionalTime(st.ExpiresAt, now))
-	if db := st.Database; db != nil {
+	if db := st.Database; db != nil && db.Dump != nil {
+		s.add("Database dump", dumpStatusSummary(db.Dump))
+	}
+	if db := st.Database; db != nil && (db.SnapshotID != "" || db.Dump == nil) {
 		state := orNone(db.Status)
 		if !strings.EqualFold(db.Status, "available") {
 			state += fmt.Sprintf(" %d%%", db.PercentProgress)
@@ -293,8 +296,12 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 	s.add("Backup ID", man.BackupID)
 	s.add("Taken", man.Timestamp.UTC().Format(time.RFC3339))
 	s.add("Project", man.ProjectID+"/"+man.Environment)
-	if db := man.Database; db != nil {
+	if db := man.Database; db != nil && db.SnapshotID != "" {
 		s.add("Database", fmt.Sprintf("snapshot %s of %s (%s %s, %s)", db.SnapshotID, db.InstanceID, db.Engine, db.EngineVersion, manifest.HumanBytes(db.SizeBytes)))
+	}
+	if d := man.Database; d != nil && d.Dump != nil {
+		s.add("Database dump", fmt.Sprintf("%s (%s %s by %s, %s, %s)", d.Dump.Key, d.Dump.Engine, d.Dump.ServerVersion, d.Dump.Tool,
+			manifest.HumanBytes(d.Dump.SizeBytes), d.Dump.SHA256))
 	}
 	if dl := man.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("%d objects, %s, from s3://%s/%s in s3://%s/%s", dl.ObjectCount, manifest.HumanBytes(dl.TotalSizeBytes),
@@ -429,4 +436,24 @@ func timeString(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// databaseSpecSummary says what the spec backs up of the database.
+func databaseSpecSummary(namespace string, db *backupv1alpha1.DatabaseBackupSpec) string {
+	if db.Type != backupv1alpha1.DatabaseBackupDump {
+		return "snapshot of instance " + db.InstanceID
+	}
+	from := "instance " + db.InstanceID
+	if d := db.Dump; d != nil && d.ConnectionSecretRef != nil {
+		from = "the database of Secret " + namespace + "/" + d.ConnectionSecretRef.Name
+	}
+	return fmt.Sprintf("dump of %s (source %s)", from, db.DumpSourceOrDefault())
+}
+
+// dumpStatusSummary is a dump's progress or result.
+func dumpStatusSummary(d *backupv1alpha1.DatabaseDumpStatus) string {
+	if d.CompletionTime == nil {
+		return "running (" + orNone(d.JobName) + ")"
+	}
+	return fmt.Sprintf("%s (%s %s by %s, %s, sha256 %s), verified", d.Location, d.Engine, d.ServerVersion, d.Tool, manifest.HumanBytes(d.SizeBytes), d.SHA256)
 }

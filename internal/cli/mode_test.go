@@ -95,3 +95,62 @@ func TestDescribeBackupShowsCopiedAgainstReferenced(t *testing.T) {
 		}
 	}
 }
+
+func TestNewBackupDatabaseTypeFlags(t *testing.T) {
+	flags := backupFlags{project: "retail", sourceBucket: "dl", destinationBucket: "b", connectionSecret: "retail-db"}
+	br, err := newBackup("ns", "prd", now, backupOrigin{}, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := br.Spec.Database
+	if db.Type != backupv1alpha1.DatabaseBackupDump || db.Dump.ConnectionSecretRef.Name != "retail-db" || db.Dump.Source != backupv1alpha1.DumpSourceInstance {
+		t.Errorf("--connection-secret: %+v %+v", db, db.Dump)
+	}
+
+	// Over a previous snapshot backup: --database-type dump needs a Secret, and
+	// --database-type snapshot drops a previous dump's settings.
+	snapshot := &backupv1alpha1.BackupRequest{Spec: backupv1alpha1.BackupRequestSpec{ProjectID: "retail",
+		Database: &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: "retail-db"}}}
+	dump, err := newBackup("ns", "prd", now, backupOrigin{previous: snapshot}, backupFlags{databaseType: "dump", connectionSecret: "retail-db"})
+	if err != nil || dump.Spec.Database.InstanceID != "retail-db" || dump.Spec.Database.Dump.Source != backupv1alpha1.DumpSourceInstance {
+		t.Errorf("--database-type dump over a snapshot backup: %v %+v", err, dump)
+	}
+	back, err := newBackup("ns", "prd", now, backupOrigin{previous: dump}, backupFlags{databaseType: "snapshot"})
+	if err != nil || back.Spec.Database.Type != backupv1alpha1.DatabaseBackupSnapshot || back.Spec.Database.Dump != nil {
+		t.Errorf("--database-type snapshot over a dump: %v %+v", err, back.Spec.Database)
+	}
+
+	if _, err := newBackup("ns", "prd", now, backupOrigin{}, backupFlags{project: "retail", databaseType: "dump"}); err == nil ||
+		!strings.Contains(err.Error(), "--connection-secret") {
+		t.Errorf("a dump of nothing: %v, want --connection-secret named", err)
+	}
+	for _, c := range []struct {
+		flags backupFlags
+		says  string
+	}{
+		{backupFlags{databaseType: "logical"}, "spec.database.type"},
+		{backupFlags{databaseType: "snapshot", connectionSecret: "db"}, "--database-type dump"},
+	} {
+		if err := checkDatabaseFlags(c.flags); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("checkDatabaseFlags(%+v) = %v, want %q", c.flags, err, c.says)
+		}
+	}
+}
+
+func TestDescribeSummariesOfADump(t *testing.T) {
+	db := &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
+		Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+	if got := databaseSpecSummary("proj-retail-prd", db); got != "dump of the database of Secret proj-retail-prd/retail-db (source Instance)" {
+		t.Errorf("spec summary: %q", got)
+	}
+	done := metav1.NewTime(now)
+	st := &backupv1alpha1.DatabaseDumpStatus{JobName: "lc2-dump-1", Location: "s3://b/retail/prd/1/database/dump.pgdump", SizeBytes: 2048,
+		SHA256: "ab12", Engine: "postgres", ServerVersion: "15.18", Tool: "pg_dump 15.18", CompletionTime: &done}
+	if got := dumpStatusSummary(st); got != "s3://b/retail/prd/1/database/dump.pgdump (postgres 15.18 by pg_dump 15.18, 2.0 KiB, sha256 ab12), verified" {
+		t.Errorf("status summary: %q", got)
+	}
+	st.CompletionTime = nil
+	if got := dumpStatusSummary(st); got != "running (lc2-dump-1)" {
+		t.Errorf("running summary: %q", got)
+	}
+}

@@ -19,6 +19,9 @@ type backupFlags struct {
 	excludeGenerated *bool
 	// mode is --mode: Full or Incremental.
 	mode string
+	// databaseType is --database-type (snapshot or dump); connectionSecret is
+	// --connection-secret, the Secret naming the database a dump reads.
+	databaseType, connectionSecret string
 }
 
 // backupOrigin is where backup create takes the spec from, in this order: the
@@ -99,6 +102,7 @@ func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	if f.dbInstance != "" {
 		s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: f.dbInstance}
 	}
+	applyDatabaseFlags(s, f)
 	if f.sourceBucket != "" || f.destinationBucket != "" || f.sourcePrefix != "" {
 		if s.DocumentLibrary == nil {
 			s.DocumentLibrary = &backupv1alpha1.DocumentLibraryBackupSpec{}
@@ -117,6 +121,50 @@ func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	if f.retentionDays != 0 {
 		s.RetentionDays = &f.retentionDays
 	}
+}
+
+// applyDatabaseFlags sets --database-type and --connection-secret: a Secret makes the
+// backup a dump of the database it names (directly, as the only source built), and a
+// snapshot backup carries no dump settings.
+func applyDatabaseFlags(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
+	if f.databaseType == "" && f.connectionSecret == "" {
+		return
+	}
+	if s.Database == nil {
+		s.Database = &backupv1alpha1.DatabaseBackupSpec{}
+	}
+	db := s.Database
+	switch {
+	case f.databaseType != "":
+		db.Type = backupv1alpha1.DatabaseBackupType(f.databaseType)
+	case f.connectionSecret != "":
+		db.Type = backupv1alpha1.DatabaseBackupDump
+	}
+	if f.connectionSecret != "" {
+		if db.Dump == nil {
+			db.Dump = &backupv1alpha1.DatabaseDumpSpec{}
+		}
+		db.Dump.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: f.connectionSecret}
+		db.Dump.Source = backupv1alpha1.DumpSourceInstance
+	}
+	if db.Type == backupv1alpha1.DatabaseBackupSnapshot {
+		db.Dump = nil
+	}
+}
+
+// checkDatabaseFlags refuses --database-type and --connection-secret values the API
+// would refuse, naming the flag and the field.
+func checkDatabaseFlags(f backupFlags) error {
+	switch backupv1alpha1.DatabaseBackupType(f.databaseType) {
+	case "", backupv1alpha1.DatabaseBackupDump:
+	case backupv1alpha1.DatabaseBackupSnapshot:
+		if f.connectionSecret != "" {
+			return fmt.Errorf("--connection-secret names the database a dump reads: it needs --database-type dump, not snapshot")
+		}
+	default:
+		return fmt.Errorf("--database-type %q: spec.database.type must be %s or %s", f.databaseType, backupv1alpha1.DatabaseBackupSnapshot, backupv1alpha1.DatabaseBackupDump)
+	}
+	return nil
 }
 
 func setIf[T ~string](field *T, v T) {
@@ -141,6 +189,13 @@ func missingFlags(s *backupv1alpha1.BackupRequestSpec) error {
 	}
 	if s.Database == nil && s.DocumentLibrary == nil {
 		missing = append(missing, "--db-instance or --source-bucket with --destination-bucket")
+	}
+	if db := s.Database; db != nil && db.InstanceID == "" {
+		if db.Type != backupv1alpha1.DatabaseBackupDump {
+			missing = append(missing, "--db-instance")
+		} else if db.Dump == nil || db.Dump.ConnectionSecretRef == nil {
+			missing = append(missing, "--connection-secret (or --db-instance)")
+		}
 	}
 	if len(missing) == 0 {
 		return nil
