@@ -384,6 +384,31 @@ func TestIncrementalRecordWithInconsistentSplitIsRejected(t *testing.T) {
 	}
 }
 
+// A verified dump fills the dump columns; one still running fills none.
+func TestRecordFromBackupRequestDump(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	br := newBR("ns", "d", backupv1.PhaseSucceeded)
+	br.Spec.Database = &backupv1.DatabaseBackupSpec{Type: backupv1.DatabaseBackupDump,
+		Dump: &backupv1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1.SecretReference{Name: "db"}}}
+	start, end := metav1.NewTime(now.Add(-time.Minute)), metav1.NewTime(now)
+	br.Status.Database = &backupv1.DatabaseBackupStatus{Engine: "postgres", EngineVersion: "15.18", Dump: &backupv1.DatabaseDumpStatus{
+		JobName: "lc2-dump-x", Location: "s3://b/p/database/dump.pgdump", SizeBytes: 2048, SHA256: strings.Repeat("ab", 32),
+		Engine: "postgres", ServerVersion: "15.18", Tool: "pg_dump 15.18", StartTime: &start}}
+	if r := RecordFromBackupRequest(br, now); r.DBDumpLocation != "" || r.DBDumpSHA256 != "" {
+		t.Fatalf("a running dump is recorded: %+v", r)
+	}
+	br.Status.Database.Dump.CompletionTime = &end
+	r := RecordFromBackupRequest(br, now)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.DBBackupType != "dump" || r.DBDumpLocation != "s3://b/p/database/dump.pgdump" || r.DBDumpSizeBytes != 2048 ||
+		r.DBDumpSHA256 != strings.Repeat("ab", 32) || r.DBDumpTool != "pg_dump 15.18" || r.DBDumpServerVersion != "15.18" ||
+		!r.DBDumpStartTime.Equal(start.Time) || !r.DBDumpCompletionTime.Equal(end.Time) {
+		t.Fatalf("dump columns: %+v", r)
+	}
+}
+
 func TestRecordFromBackupRequestModes(t *testing.T) {
 	now := time.Now()
 	// The spec's mode until the status has one; Full when neither says (the CRD's default).

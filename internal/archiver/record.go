@@ -1,6 +1,7 @@
 package archiver
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -67,7 +68,19 @@ func recordDatabase(r *database.BackupRecord, br *backupv1.BackupRequest) {
 	if st := br.Status.Database; st != nil {
 		r.DBSnapshotID, r.DBSnapshotARN = st.SnapshotID, st.SnapshotARN
 		r.DBEngine, r.DBEngineVersion, r.DBSizeBytes = st.Engine, st.EngineVersion, st.SizeBytes
+		recordDump(r, st.Dump)
 	}
+}
+
+// recordDump fills the dump columns from a verified dump (one still running has
+// none yet: the history counts only what is stored).
+func recordDump(r *database.BackupRecord, d *backupv1.DatabaseDumpStatus) {
+	if d == nil || d.CompletionTime == nil || d.Location == "" {
+		return
+	}
+	r.DBDumpLocation, r.DBDumpSizeBytes, r.DBDumpSHA256 = d.Location, d.SizeBytes, strings.TrimPrefix(d.SHA256, "sha256:")
+	r.DBDumpServerVersion, r.DBDumpTool = d.ServerVersion, d.Tool
+	r.DBDumpStartTime, r.DBDumpCompletionTime = timePtr(d.StartTime), timePtr(d.CompletionTime)
 }
 
 // recordDocumentLibrary fills the document-library columns from the spec and the copy's

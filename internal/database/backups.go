@@ -13,6 +13,8 @@ import (
 var backupColumns = []string{
 	"uid", "namespace", "name", "project_id", "environment", "provider", "phase", "reason", "message",
 	"db_backup_type", "db_instance_id", "db_snapshot_id", "db_snapshot_arn", "db_engine", "db_engine_version", "db_size_bytes",
+	"db_dump_location", "db_dump_size_bytes", "db_dump_sha256", "db_dump_server_version", "db_dump_tool",
+	"db_dump_start_time", "db_dump_completion_time",
 	"dl_source_bucket", "dl_source_prefix", "dl_destination_bucket", "dl_destination_prefix",
 	"dl_object_count", "dl_objects_excluded", "dl_total_bytes",
 	"dl_mode", "dl_objects_copied", "dl_objects_referenced", "dl_bytes_copied", "dl_bytes_referenced",
@@ -74,6 +76,8 @@ func (c *Client) UpsertBackupRecordChanged(ctx context.Context, r *BackupRecord)
 		r.UID, r.Namespace, r.Name, r.ProjectID, r.Environment, r.Provider, r.Phase, nullStr(r.Reason), nullStr(r.Message),
 		nullStr(r.DBBackupType), nullStr(r.DBInstanceID), nullStr(r.DBSnapshotID), nullStr(r.DBSnapshotARN),
 		nullStr(r.DBEngine), nullStr(r.DBEngineVersion), nullInt(r.DBSizeBytes),
+		nullStr(r.DBDumpLocation), sql.NullInt64{Int64: r.DBDumpSizeBytes, Valid: r.DBDumpLocation != ""}, nullStr(r.DBDumpSHA256),
+		nullStr(r.DBDumpServerVersion), nullStr(r.DBDumpTool), nullTime(r.DBDumpStartTime), nullTime(r.DBDumpCompletionTime),
 		nullStr(r.DLSourceBucket), nullStr(r.DLSourcePrefix), nullStr(r.DLDestinationBucket), nullStr(r.DLDestinationPrefix),
 		nullInt(r.DLObjectCount), nullInt(r.DLObjectsExcluded), nullInt(r.DLTotalBytes),
 		nullStr(r.DLMode), nullInt(r.DLObjectsCopied), nullInt(r.DLObjectsReferenced), nullInt(r.DLBytesCopied), nullInt(r.DLBytesReferenced),
@@ -95,9 +99,13 @@ func scanBackup(s scanner) (*BackupRecord, error) {
 	var dlSrcB, dlSrcP, dlDstB, dlDstP, dlMode, dlRepo, dlCons, manLoc, manSum sql.NullString
 	var dbSize, dlCount, dlExcl, dlBytes, dlObjCopied, dlObjRef, dlBytesCopied, dlBytesRef, retention sql.NullInt64
 	var dlPIT, start, completion, expires, marked, deleted sql.NullTime
+	var dumpLoc, dumpSHA, dumpVer, dumpTool sql.NullString
+	var dumpSize sql.NullInt64
+	var dumpStart, dumpEnd sql.NullTime
 	var duration sql.NullFloat64
 	err := s.Scan(&r.UID, &r.Namespace, &r.Name, &r.ProjectID, &r.Environment, &r.Provider, &r.Phase, &reason, &message,
 		&dbType, &dbInst, &dbSnap, &dbArn, &dbEng, &dbEngVer, &dbSize,
+		&dumpLoc, &dumpSize, &dumpSHA, &dumpVer, &dumpTool, &dumpStart, &dumpEnd,
 		&dlSrcB, &dlSrcP, &dlDstB, &dlDstP, &dlCount, &dlExcl, &dlBytes,
 		&dlMode, &dlObjCopied, &dlObjRef, &dlBytesCopied, &dlBytesRef, &dlRepo, &dlCons, &dlPIT,
 		&manLoc, &manSum, &retention,
@@ -109,6 +117,9 @@ func scanBackup(s scanner) (*BackupRecord, error) {
 	r.Reason, r.Message = reason.String, message.String
 	r.DBBackupType, r.DBInstanceID, r.DBSnapshotID, r.DBSnapshotARN = dbType.String, dbInst.String, dbSnap.String, dbArn.String
 	r.DBEngine, r.DBEngineVersion, r.DBSizeBytes = dbEng.String, dbEngVer.String, dbSize.Int64
+	r.DBDumpLocation, r.DBDumpSizeBytes, r.DBDumpSHA256 = dumpLoc.String, dumpSize.Int64, dumpSHA.String
+	r.DBDumpServerVersion, r.DBDumpTool = dumpVer.String, dumpTool.String
+	r.DBDumpStartTime, r.DBDumpCompletionTime = timePtr(dumpStart), timePtr(dumpEnd)
 	r.DLSourceBucket, r.DLSourcePrefix, r.DLDestinationBucket, r.DLDestinationPrefix = dlSrcB.String, dlSrcP.String, dlDstB.String, dlDstP.String
 	r.DLObjectCount, r.DLObjectsExcluded, r.DLTotalBytes = dlCount.Int64, dlExcl.Int64, dlBytes.Int64
 	r.DLMode, r.DLRepository, r.DLConsistency, r.DLPointInTime = dlMode.String, dlRepo.String, dlCons.String, timePtr(dlPIT)

@@ -22,6 +22,16 @@ type BackupRecord struct {
 	DBEngine        string
 	DBEngineVersion string
 	DBSizeBytes     int64
+	// Dump backups only (empty otherwise, stored as NULL): the verified dump's
+	// location, size, lowercase hex SHA-256, the dumped server's version, the dump
+	// program, and when the dump started and ended (verification included).
+	DBDumpLocation       string
+	DBDumpSizeBytes      int64
+	DBDumpSHA256         string
+	DBDumpServerVersion  string
+	DBDumpTool           string
+	DBDumpStartTime      *time.Time
+	DBDumpCompletionTime *time.Time
 
 	DLSourceBucket      string
 	DLSourcePrefix      string

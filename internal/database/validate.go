@@ -129,6 +129,7 @@ func (r *BackupRecord) Validate() error {
 	c.text("db_engine", r.DBEngine, 64, false)
 	c.text("db_engine_version", r.DBEngineVersion, 64, false)
 	c.nonNegative("db_size_bytes", r.DBSizeBytes)
+	c.databaseDump(r)
 	c.text("dl_source_bucket", r.DLSourceBucket, 63, false)
 	c.text("dl_source_prefix", r.DLSourcePrefix, 1024, false)
 	c.text("dl_destination_bucket", r.DLDestinationBucket, 63, false)
@@ -148,6 +149,38 @@ func (r *BackupRecord) Validate() error {
 	}
 	return nil
 }
+
+// databaseDump checks the columns of migration 0004: only a dump backup has a dump,
+// and a stored dump has its location, size, SHA-256 and end.
+func (c *checker) databaseDump(r *BackupRecord) {
+	c.text("db_dump_location", r.DBDumpLocation, 2048, false)
+	c.nonNegative("db_dump_size_bytes", r.DBDumpSizeBytes)
+	c.text("db_dump_server_version", r.DBDumpServerVersion, 64, false)
+	c.text("db_dump_tool", r.DBDumpTool, 128, false)
+	checkTime(c, "db_dump_start_time", r.DBDumpStartTime)
+	checkTime(c, "db_dump_completion_time", r.DBDumpCompletionTime)
+	if r.DBDumpSHA256 != "" && !sha256Hex.MatchString(r.DBDumpSHA256) {
+		c.fail("db_dump_sha256", "%q is not 64 lowercase hex digits", r.DBDumpSHA256)
+	}
+	if r.DBDumpLocation == "" {
+		if r.DBDumpSHA256 != "" || r.DBDumpSizeBytes != 0 || r.DBDumpCompletionTime != nil {
+			c.fail("db_dump_location", "is empty, but the row has a dump's size, SHA-256 or end")
+		}
+		return
+	}
+	if r.DBBackupType != string(backupv1alpha1.DatabaseBackupDump) {
+		c.fail("db_dump_location", "is set, but db_backup_type is %q, not dump", r.DBBackupType)
+	}
+	if r.DBDumpSHA256 == "" || r.DBDumpCompletionTime == nil {
+		c.fail("db_dump_location", "is set without db_dump_sha256 and db_dump_completion_time")
+	}
+	if r.DBDumpStartTime != nil && r.DBDumpCompletionTime != nil && r.DBDumpCompletionTime.Before(*r.DBDumpStartTime) {
+		c.fail("db_dump_completion_time", "is before db_dump_start_time")
+	}
+}
+
+// sha256Hex is a lowercase hex SHA-256.
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // documentLibraryMode checks the columns of migration 0003: the mode, the
 // copied/referenced split and the repository (Incremental only; copied plus
