@@ -274,6 +274,10 @@ aws-local: ## Print the exports pointing AWS SDKs and the CLI at the local emula
 demo: ## One command: local-up, start the controller, back up the sample, show BackupRequest, manifest, history row.
 	hack/demo.sh
 
+.PHONY: demo-dump
+demo-dump: ## make demo, then back up a local Liferay-shaped PostgreSQL database as a dump (the dumper as the controller's child process) and restore it into an empty database, every table compared.
+	hack/demo-dump.sh
+
 .PHONY: demo-restore
 demo-restore: ## make demo, then delete two files, restore them (existingObjects: Skip), verify the backup (verifyOnly), show the history rows.
 	hack/demo-restore.sh

@@ -35,8 +35,9 @@ hack/local-env.sh up
 . "$state/env"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
 
-step "Building bin/manager and bin/kubectl-lc2"
+step "Building bin/manager, bin/lc2-dump and bin/kubectl-lc2"
 go build -o bin/manager ./cmd
+go build -o bin/lc2-dump ./cmd/lc2-dump
 go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
 lc2() { bin/kubectl-lc2 "$@"; } # kubectl lc2, once installed (make install-plugin)
 
@@ -51,7 +52,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 metrics_port=8080 probe_port=8081
 port_free "$metrics_port" || metrics_port="$(free_port)"
 port_free "$probe_port" || probe_port="$(free_port)"
-SNAPSHOT_POLL_INITIAL=2s SNAPSHOT_POLL_MAX=10s PROGRESS_INTERVAL=2s \
+# No kubelet here: database dumps run as the manager's child process (bin/lc2-dump).
+SNAPSHOT_POLL_INITIAL=2s SNAPSHOT_POLL_MAX=10s PROGRESS_INTERVAL=2s DUMP_RUNNER=process DUMPER_COMMAND="$root/bin/lc2-dump" \
   setsid bin/manager --metrics-bind-address=":$metrics_port" --metrics-secure=false \
   --health-probe-bind-address=":$probe_port" >>"$state/manager.log" 2>&1 </dev/null &
 echo $! >"$state/manager.pid"

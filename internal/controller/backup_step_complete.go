@@ -38,8 +38,11 @@ func (r *BackupRequestReconciler) reconcileCompletion(ctx context.Context, s *ba
 
 func backupSize(br *backupv1alpha1.BackupRequest) int64 {
 	var size int64
-	if br.Status.Database != nil {
-		size += br.Status.Database.SizeBytes
+	if db := br.Status.Database; db != nil {
+		size += db.SizeBytes
+		if db.Dump != nil {
+			size += db.Dump.SizeBytes
+		}
 	}
 	if br.Status.DocumentLibrary != nil {
 		size += br.Status.DocumentLibrary.TotalSizeBytes
@@ -49,8 +52,11 @@ func backupSize(br *backupv1alpha1.BackupRequest) int64 {
 
 func completionSummary(br *backupv1alpha1.BackupRequest, now time.Time) string {
 	var parts []string
-	if db := br.Status.Database; db != nil {
+	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
 		parts = append(parts, fmt.Sprintf("snapshot %s", db.SnapshotID))
+	}
+	if db := br.Status.Database; db != nil && db.Dump != nil {
+		parts = append(parts, fmt.Sprintf("a dump (%s)", manifest.HumanBytes(db.Dump.SizeBytes)))
 	}
 	if dl := br.Status.DocumentLibrary; dl != nil {
 		parts = append(parts, fmt.Sprintf("%d files (%s)", dl.ObjectsTotal, manifest.HumanBytes(dl.TotalSizeBytes)))

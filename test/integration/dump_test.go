@@ -118,6 +118,8 @@ var _ = Describe("A dump backup", Ordered, func() {
 		Expect(cond.Status).To(Equal(metav1.ConditionTrue))
 		Expect(cond.Reason).To(BeEquivalentTo(backupv1alpha1.ReasonDumped))
 		Expect(br.Status.Condition(backupv1alpha1.ConditionDatabaseSnapshotReady)).To(BeNil(), "a direct dump takes no snapshot")
+		Expect(br.Status.Message).To(ContainSubstring("a dump ("))
+		Expect(br.Status.Message).NotTo(ContainSubstring("snapshot"))
 
 		d := br.Status.Database.Dump
 		Expect(d.Location).To(Equal("s3://" + store + "/kilo/prd/1/database/dump.pgdump"))

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make demo-dump: a logical dump of a local Liferay-shaped database, backed up and restored.
+#   1. hack/demo.sh: the local environment and the controller (database dumps run as its
+#      child process, bin/lc2-dump: --dump-runner=process), and a backup of the sample
+#   2. a database lportal_retail_prd in the local PostgreSQL, seeded from hack/demo-liferay.sql,
+#      and the Secret retail-prd-db naming it (host, port, database, user, password, sslmode)
+#   3. kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait:
+#      the dumper streams pg_dump into the emulator, reads the stored dump back in full
+#      (pg_restore -f /dev/null) and writes dump.json; the BackupRequest shows the dump
+#   4. bin/lc2-dump restore loads the stored dump into an empty database, and every table
+#      is compared with the source: row count and an ordered checksum
+# The environment stays up afterwards; make local-down stops it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+state="$root/tmp/local"
+cd "$root"
+ns=proj-retail-prd
+timeout_s="${DEMO_TIMEOUT:-180}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+fail() {
+  echo "demo-dump: FAILED: $*" >&2
+  if [[ -f "$state/manager.log" ]]; then
+    echo "--- last 40 lines of $state/manager.log ---" >&2
+    tail -n 40 "$state/manager.log" >&2
+  fi
+  echo "(the environment is still up: make local-status, make local-logs, make local-down)" >&2
+  exit 1
+}
+
+mkdir -p "$state"
+step "Part 1: the local environment and the controller (make demo)"
+hack/demo.sh >"$state/demo-dump-demo.out" 2>&1 || { cat "$state/demo-dump-demo.out" >&2; fail "make demo failed"; }
+echo "make demo passed (output in $state/demo-dump-demo.out)"
+# shellcheck disable=SC1091
+. "$state/env"
+kubectl() { "$LOCAL_KUBECTL" "$@"; }
+lc2() { bin/kubectl-lc2 -n "$ns" "$@"; }
+s3() { curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"; }
+psql_bin="$(command -v psql || ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
+sock="${POSTGRES_STATE_DIR:-$state/postgres}/sock" # hack/local-env.sh keeps PostgreSQL there
+# The superuser over the server's own socket (trusted there) creates the databases; the
+# dump and the restore connect over TCP as the history database's user, who owns them.
+as_super() { "$psql_bin" -h "$sock" -p "$DB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+as_user() { PGPASSWORD="$DB_PASSWORD" "$psql_bin" -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -v ON_ERROR_STOP=1 -q "$@"; }
+
+step "Part 2: the database lportal_retail_prd and the Secret retail-prd-db"
+as_super -c "DROP DATABASE IF EXISTS lportal_retail_prd" -c "DROP DATABASE IF EXISTS lportal_restored" \
+  -c "CREATE DATABASE lportal_retail_prd OWNER $DB_USER" -c "CREATE DATABASE lportal_restored OWNER $DB_USER" ||
+  fail "could not create the databases (superuser over $sock)"
+as_user -d lportal_retail_prd -f hack/demo-liferay.sql || fail "could not seed lportal_retail_prd"
+kubectl -n "$ns" delete secret retail-prd-db --ignore-not-found >/dev/null
+kubectl -n "$ns" create secret generic retail-prd-db --from-literal=host="$DB_HOST" --from-literal=port="$DB_PORT" \
+  --from-literal=database=lportal_retail_prd --from-literal=user="$DB_USER" --from-literal=password="$DB_PASSWORD" \
+  --from-literal=sslmode=disable >/dev/null
+echo "seeded lportal_retail_prd; Secret $ns/retail-prd-db names it"
+
+step "Part 3: kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait"
+out="$state/demo-dump-create.out"
+set +e
+lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait --timeout "${timeout_s}s" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+name="$(sed -n 's|^backuprequest.backup.liferay.cloud/\(prd-[0-9]*\) created$|\1|p' "$out")"
+[[ -n "$name" ]] || fail "kubectl lc2 backup create printed no name"
+((rc == 0)) || { kubectl get -n "$ns" "br/$name" -o yaml >&2 || true; fail "BackupRequest $name did not succeed"; }
+location="$(kubectl get -n "$ns" "br/$name" -o jsonpath='{.status.database.dump.location}')"
+[[ "$location" == s3://*/database/dump.pgdump ]] || fail "status.database.dump.location is $location"
+kubectl get -n "$ns" "br/$name" -o jsonpath='{.status.database.dump}' && echo
+lc2 backup describe "$name" | grep -E "Database|Dump" || true
+path="${location#s3://}"
+record="$state/demo-dump.json"
+s3 "$AWS_ENDPOINT_URL/${path%dump.pgdump}dump.json" -o "$record" || fail "could not read dump.json"
+grep -q '"state": "Succeeded"' "$record" || fail "dump.json does not say Succeeded: $(cat "$record")"
+grep -q "$DB_PASSWORD" "$record" && fail "dump.json holds the password"
+echo "dump.json: $record"
+
+step "Part 4: bin/lc2-dump restore into the empty database lportal_restored, then every table compared"
+bucket="${path%%/*}" key="${path#*/}"
+LC2_STORE_PROVIDER=aws LC2_DUMP_BUCKET="$bucket" LC2_DUMP_PREFIX="${key%database/dump.pgdump}" \
+  LC2_DB_HOST="$DB_HOST" LC2_DB_PORT="$DB_PORT" LC2_DB_DATABASE=lportal_restored LC2_DB_USER="$DB_USER" \
+  LC2_DB_PASSWORD="$DB_PASSWORD" LC2_DB_SSLMODE=disable LC2_DB_SECRET_REF=local/demo \
+  bin/lc2-dump restore >"$state/demo-dump-restore.json" || fail "lc2-dump restore failed: $(cat "$state/demo-dump-restore.json")"
+sums() {
+  as_user -d "$1" -At -c "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1" | while read -r table; do
+    printf '%s %s\n' "$table" "$(as_user -d "$1" -At -c "SELECT count(*) || ' ' || md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"$table\" t")"
+  done
+}
+sums lportal_retail_prd >"$state/demo-dump-source.sums"
+sums lportal_restored >"$state/demo-dump-restored.sums"
+cat "$state/demo-dump-restored.sums"
+[[ "$(wc -l <"$state/demo-dump-source.sums")" -ge 6 ]] || fail "the source has fewer tables than seeded"
+diff "$state/demo-dump-source.sums" "$state/demo-dump-restored.sums" || fail "the restored database differs from the source"
+echo
+echo "demo-dump: OK: $name stored a verified dump at $location; restored, every table equal (rows and checksum)"
