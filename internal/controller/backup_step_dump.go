@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -65,6 +66,10 @@ func (r *BackupRequestReconciler) startDump(ctx context.Context, s *backupScope,
 	task := r.dumpTask(br)
 	task.Env = append(task.Env, corev1.EnvVar{Name: dump.EnvRun, Value: runToken(start)})
 	if err := r.Dumps.Start(ctx, task); err != nil {
+		var notConfigured *dumprun.NotConfiguredError
+		if errors.As(err, &notConfigured) {
+			return stepResult{}, failWith(backupv1alpha1.ReasonDumpFailed, "%s", notConfigured.Error())
+		}
 		return stepResult{}, fmt.Errorf("start the dump: %w", err)
 	}
 	if st.Database == nil {

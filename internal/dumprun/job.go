@@ -123,6 +123,9 @@ func (j *JobRunner) Job(t Task) (*batchv1.Job, error) {
 // Start creates the Job of t unless it exists; an existing Job the owner does not
 // own is a conflict, never adopted.
 func (j *JobRunner) Start(ctx context.Context, t Task) error {
+	if j.Image == "" {
+		return &NotConfiguredError{What: "no dumper image (--dumper-image, DUMPER_IMAGE; the chart's dumper.image)"}
+	}
 	job, err := j.Job(t)
 	if err != nil {
 		return err

@@ -72,7 +72,7 @@ func (p *ProcessRunner) Source() source.TypedSource[reconcile.Request] {
 func (p *ProcessRunner) Start(ctx context.Context, t Task) error {
 	p.init()
 	if len(p.Command) == 0 {
-		return errors.New("start dumper: the process runner has no command (--dumper-command)")
+		return &NotConfiguredError{What: "no dumper command (--dumper-command, DUMPER_COMMAND)"}
 	}
 	env, err := resolveEnv(ctx, p.Reader, t.Owner.GetNamespace(), t.Env)
 	if err != nil {

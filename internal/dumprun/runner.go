@@ -65,5 +65,11 @@ type Outcome struct {
 	Message  string
 }
 
+// NotConfiguredError is a runner that cannot launch any dump as configured (no image,
+// no command): retrying does not help, so the backup fails saying what to set.
+type NotConfiguredError struct{ What string }
+
+func (e *NotConfiguredError) Error() string { return "the dump runner is not configured: " + e.What }
+
 // Ended reports whether the run is over, either way.
 func (o Outcome) Ended() bool { return o.State == StateSucceeded || o.State == StateFailed }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -87,6 +88,15 @@ var _ = Describe("The dump Job", Ordered, func() {
 		stored, err := yamlOf(job)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(stored).NotTo(ContainSubstring(password), "no secret value anywhere in the Job")
+	})
+
+	It("refuses to start without an image, saying what to set", func() {
+		unset := *runner
+		unset.Image = ""
+		err := unset.Start(suiteCtx, task)
+		var notConfigured *dumprun.NotConfiguredError
+		Expect(errors.As(err, &notConfigured)).To(BeTrue(), "got %v", err)
+		Expect(err.Error()).To(ContainSubstring("dumper.image"))
 	})
 
 	It("reads Running, then Succeeded from the Job's conditions", func() {
