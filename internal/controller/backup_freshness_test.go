@@ -20,21 +20,21 @@ func TestLastWritesServesOurWriteUntilTheCacheCatchesUp(t *testing.T) {
 	w := newLastWrites()
 	w.record(versioned("u1", "20", backupv1alpha1.PhaseInProgress))
 
-	mine, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending))
+	mine, _, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending))
 	if !ok || mine == nil || mine.Status.Phase != backupv1alpha1.PhaseInProgress {
 		t.Fatalf("a cache older than our write must give our write, got %+v (ok %v)", mine, ok)
 	}
 	mine.Status.Phase = backupv1alpha1.PhaseFailed // the caller's copy is its own
-	if again, _ := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); again.Status.Phase != backupv1alpha1.PhaseInProgress {
+	if again, _, _ := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); again.Status.Phase != backupv1alpha1.PhaseInProgress {
 		t.Fatal("newer returned a shared object")
 	}
 
-	if mine, ok := w.newer(versioned("u1", "20", backupv1alpha1.PhaseInProgress)); !ok || mine != nil {
+	if mine, _, ok := w.newer(versioned("u1", "20", backupv1alpha1.PhaseInProgress)); !ok || mine != nil {
 		t.Fatalf("a cache at our write is used as it is, got %+v (ok %v)", mine, ok)
 	}
 	// The entry is forgotten once the cache caught up: an older cached copy seen later
 	// (a relist from another watch) is not replaced any more.
-	if mine, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); !ok || mine != nil {
+	if mine, _, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); !ok || mine != nil {
 		t.Fatalf("the entry must be dropped once the cache caught up, got %+v", mine)
 	}
 }
@@ -42,7 +42,7 @@ func TestLastWritesServesOurWriteUntilTheCacheCatchesUp(t *testing.T) {
 func TestLastWritesIgnoresAnObjectCreatedAgainUnderTheSameName(t *testing.T) {
 	w := newLastWrites()
 	w.record(versioned("u1", "20", backupv1alpha1.PhaseInProgress))
-	if mine, ok := w.newer(versioned("u2", "5", backupv1alpha1.PhasePending)); !ok || mine != nil {
+	if mine, _, ok := w.newer(versioned("u2", "5", backupv1alpha1.PhasePending)); !ok || mine != nil {
 		t.Fatalf("a new object with the same name must not get the old one's status, got %+v", mine)
 	}
 }
@@ -50,7 +50,7 @@ func TestLastWritesIgnoresAnObjectCreatedAgainUnderTheSameName(t *testing.T) {
 func TestLastWritesAsksForALiveReadWhenVersionsDoNotCompare(t *testing.T) {
 	w := newLastWrites()
 	w.record(versioned("u1", "not-a-number", backupv1alpha1.PhaseInProgress))
-	if mine, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); ok || mine != nil {
+	if mine, _, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); ok || mine != nil {
 		t.Fatalf("incomparable resourceVersions must ask for a live read, got %+v (ok %v)", mine, ok)
 	}
 }
@@ -59,7 +59,7 @@ func TestLastWritesForgetsADeletedObject(t *testing.T) {
 	w := newLastWrites()
 	w.record(versioned("u1", "20", backupv1alpha1.PhaseInProgress))
 	w.forget(types.NamespacedName{Namespace: "ns", Name: "br"})
-	if mine, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); !ok || mine != nil {
+	if mine, _, ok := w.newer(versioned("u1", "10", backupv1alpha1.PhasePending)); !ok || mine != nil {
 		t.Fatalf("a forgotten object must be read from the cache, got %+v", mine)
 	}
 }

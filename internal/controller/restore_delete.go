@@ -114,7 +114,7 @@ func (s *restoreDeletion) summary() string {
 // A failed write keeps the effects: nothing is announced that did not happen, and the
 // next pass repeats the steps, which are idempotent.
 func (r *RestoreRequestReconciler) closeRestoreDeletion(ctx context.Context, s *restoreDeletion, finished bool) error {
-	if err := s.storeIfChanged(ctx, storeOf(r, r.APIReader), s.rr, nil); err != nil {
+	if err := s.storeIfChanged(ctx, storeOf(r, r.APIReader), s.rr, r.writes.record); err != nil {
 		return err
 	}
 	if finished {

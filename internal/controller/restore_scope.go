@@ -36,10 +36,14 @@ func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s
 // patchStatus is writeStatus for a RestoreRequest's status, for the writes
 // outside a pass; mutate's conditions carry the generation.
 func (r *RestoreRequestReconciler) patchStatus(ctx context.Context, rr *backupv1alpha1.RestoreRequest, mutate func(*backupv1alpha1.RestoreRequestStatus)) error {
-	return writeStatus(ctx, storeOf(r, r.APIReader), rr, restoreStatusOf, func(rr *backupv1alpha1.RestoreRequest) {
+	if err := writeStatus(ctx, storeOf(r, r.APIReader), rr, restoreStatusOf, func(rr *backupv1alpha1.RestoreRequest) {
 		rr.Status.ObservedGeneration = rr.Generation
 		mutate(&rr.Status)
-	})
+	}); err != nil {
+		return err
+	}
+	r.writes.record(rr)
+	return nil
 }
 
 func metav1Now(c clock.PassiveClock) metav1.Time { return metav1.NewTime(c.Now()) }

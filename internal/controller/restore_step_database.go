@@ -85,6 +85,8 @@ func (r *RestoreRequestReconciler) pollDatabaseRestore(ctx context.Context, s *r
 		st.Database.Endpoint = inst.Endpoint
 		msg := fmt.Sprintf("instance %s is available at %s", db.TargetInstanceID, inst.Endpoint)
 		st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseAvailable, msg, s.now)
+		st.SetCondition(backupv1alpha1.ConditionSearchReindexRequired, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseRestoredWithoutIndex,
+			backupv1alpha1.SearchReindexMessage, s.now)
 		s.after(func() {
 			r.recorder().normal(rr, backupv1alpha1.ReasonDatabaseAvailable, "RestoreDatabase", "Database restored: %s", msg)
 		})

@@ -15,8 +15,10 @@ import (
 // shared with backups; waiting restores go ahead of waiting backups (admission.Before).
 // It adds the cancel finalizer first, so a restore is never started without it.
 func (r *RestoreRequestReconciler) reconcileRestorePending(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
-	if _, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
+	if added, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	} else if added {
+		r.writes.record(rr)
 	}
 	decision, err := r.Slots.AcquireRestore(ctx, project, rr)
 	if err != nil {

@@ -93,6 +93,8 @@ type RestoreRequestReconciler struct {
 	jobs    *copyjob.Runner
 	lookups *historyLookups
 	sources *sourceCache
+	// writes are this controller's own last writes, for passes on a stale cache.
+	writes *ownWrites[*backupv1alpha1.RestoreRequest]
 }
 
 // +kubebuilder:rbac:groups=backup.liferay.cloud,resources=restorerequests,verbs=get;list;watch;update;patch
@@ -105,7 +107,7 @@ type RestoreRequestReconciler struct {
 // Reconcile moves one RestoreRequest one step forward.
 func (r *RestoreRequestReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rr := &backupv1alpha1.RestoreRequest{}
-	if err := r.Get(ctx, req.NamespacedName, rr); err != nil {
+	if err := getFresh(ctx, r.Client, r.APIReader, r.writes, req.NamespacedName, rr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("phase", rr.Status.Phase, "verifyOnly", rr.Spec.VerifyOnly)
@@ -156,12 +158,14 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 	if err != nil {
 		return r.handleStepError(ctx, rr, project, err)
 	}
-	if _, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
+	if added, err := addFinalizer(ctx, r.Client, rr, RestoreFinalizer); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	} else if added {
+		r.writes.record(rr)
 	}
 	s := r.newRestoreScope(rr, prov, project)
 	res, stepErr := runSteps(ctx, s, r.restoreSteps())
-	if err := s.close(ctx, storeOf(r, r.APIReader), s.rr, nil); err != nil {
+	if err := s.close(ctx, storeOf(r, r.APIReader), s.rr, r.writes.record); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if stepErr != nil {
@@ -285,6 +289,7 @@ func (r *RestoreRequestReconciler) prepare(ctx context.Context) {
 	r.jobs = copyjob.NewRunner(ctx)
 	r.lookups = newHistoryLookups(ctx)
 	r.sources = newSourceCache()
+	r.writes = newOwnWrites[*backupv1alpha1.RestoreRequest]()
 }
 
 // restorePhaseChanged passes creations, deletions and updates that change

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -117,6 +118,10 @@ var _ = Describe("RestoreRequest", Ordered, func() {
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
 		Expect(rr.Status.IsConditionTrue(backupv1alpha1.ConditionSourceVerified)).To(BeTrue())
 		Expect(rr.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseRestored)).To(BeTrue())
+		reindex := rr.Status.Condition(backupv1alpha1.ConditionSearchReindexRequired)
+		Expect(reindex).NotTo(BeNil(), "a restored database needs its search index rebuilt")
+		Expect(reindex.Status).To(Equal(metav1.ConditionTrue))
+		Expect(reindex.Message).To(ContainSubstring("Reindex all search indexes"))
 		Expect(rr.Status.IsConditionTrue(backupv1alpha1.ConditionDocumentLibraryRestored)).To(BeTrue())
 		Expect(rr.Status.Source.ManifestChecksum).To(Equal(base.Status.Manifest.Checksum))
 		Expect(rr.Status.Database.Created).To(BeTrue())
@@ -153,6 +158,7 @@ var _ = Describe("RestoreRequest", Ordered, func() {
 		files := runRestore(restores.New(ns, "files-only", restores.FromBackup("base"), restores.Files(restored, "files-only/", "")))
 		Expect(files.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), files.Status.Message)
 		Expect(files.Status.Database).To(BeNil())
+		Expect(files.Status.Condition(backupv1alpha1.ConditionSearchReindexRequired)).To(BeNil(), "no database restored, nothing to reindex")
 		Expect(cloud.ListKeys(restored, "files-only/")).To(HaveLen(20))
 	})
 

@@ -19,7 +19,16 @@ const (
 	ConditionDocumentLibraryRestored ConditionType = "DocumentLibraryRestored"
 	// ConditionVerified is True once verifyOnly found the backup complete and intact.
 	ConditionVerified ConditionType = "Verified"
+	// ConditionSearchReindexRequired is True once a database was restored: Liferay's
+	// search index is derived from the database and is not backed up, so the restored
+	// portal must rebuild it (the message says how).
+	ConditionSearchReindexRequired ConditionType = "SearchReindexRequired"
 )
+
+// SearchReindexMessage is what SearchReindexRequired tells the user to run.
+const SearchReindexMessage = "Liferay's search index is not part of a backup: once the portal runs on the restored database, " +
+	"reindex all search indexes (Control Panel > Configuration > Search > Index Actions > Reindex all search indexes, " +
+	"or the Reindex action of each indexer); until then search, Documents and Media listings and Asset Publisher results may be empty or stale"
 
 // Reasons of a RestoreRequest's conditions and events (the backup reasons apply too).
 const (
@@ -41,6 +50,8 @@ const (
 	ReasonInUseByRestore      Reason = "InUseByRestore"
 	ReasonRestoreCancelled    Reason = "Cancelled"
 	ReasonNotRequested        Reason = "NotRequested"
+	// ReasonDatabaseRestoredWithoutIndex: SearchReindexRequired after a database restore.
+	ReasonDatabaseRestoredWithoutIndex Reason = "DatabaseRestoredWithoutIndex"
 	// ReasonAwaitingHistory: a Succeeded RestoreRequest being deleted waits for its
 	// history row, which is what refuses the same restore re-applied later.
 	ReasonAwaitingHistory Reason = "AwaitingHistory"

@@ -279,7 +279,8 @@ type RestoreRequestStatus struct {
 	// +optional
 	Phase RestorePhase `json:"phase,omitempty"`
 
-	// conditions: Ready, SourceVerified, DatabaseRestored, DocumentLibraryRestored, Verified, Archived.
+	// conditions: Ready, SourceVerified, DatabaseRestored, SearchReindexRequired (after a
+	// database restore), DocumentLibraryRestored, Verified, Archived.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
