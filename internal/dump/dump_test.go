@@ -479,6 +479,39 @@ func TestRefusedUploadFailsTheDump(t *testing.T) {
 	}
 }
 
+// shortReads is a store whose reads of an object end halfway: what a store that
+// lost part of an object would serve.
+type shortReads struct{ *fake.Provider }
+
+func (s shortReads) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	data, ok := s.ReadObject(bucket, key)
+	if !ok {
+		return s.Provider.DownloadObject(ctx, bucket, key)
+	}
+	return io.NopCloser(bytes.NewReader(data[:len(data)/2])), nil
+}
+
+// A dump whose stored object does not read back as sent fails, and the object is
+// deleted: no dump is left that could be mistaken for a good one.
+func TestDumpThatDoesNotReadBackIsDeleted(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e, counts)
+			st := shortReads{fake.New(fakeBucket)}
+			res := dump.Backup(context.Background(), dump.Config{Connection: src.conn, Bucket: fakeBucket, Prefix: "short/"}, st)
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonVerifyFailed || !strings.Contains(res.Message, "were sent") {
+				t.Fatalf("dump %s (%s): %s, want Failed (VerifyFailed) naming the sizes", res.State, res.Reason, res.Message)
+			}
+			if v := res.Verification; v == nil || v.Passed || v.StoredSizeBytes != res.SizeBytes/2 {
+				t.Errorf("verification %+v, want failed after %d bytes", v, res.SizeBytes/2)
+			}
+			if objs, err := st.ListObjects(context.Background(), fakeBucket, ""); err != nil || len(objs) != 0 {
+				t.Errorf("objects left: %v (%v)", objs, err)
+			}
+		})
+	}
+}
+
 // A stored dump that is cut short does not verify: against dump.json's size and
 // hash when only the object was cut, and by the full read when dump.json records
 // the short object itself (a stream that ended early).
