@@ -300,6 +300,81 @@ func testRoundTrip(t *testing.T, st *testStore, e engine, tweak func(*dump.Confi
 	}
 }
 
+// A PostgreSQL dump restores as a user that is not a superuser, into a database it
+// owns, as on RDS: ownership and grants are left out, and nothing in the archive
+// needs more.
+func TestPostgresRestoreAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[0], counts)
+	st := openFake(t)
+	res := backup(t, backupConfig(st, src.conn, "ordinary/"), st)
+	wantSucceeded(t, res)
+
+	admin := open(t, "postgres", pg.URL)
+	role := fmt.Sprintf("app_%d", bucketSeq.Add(1))
+	if _, err := admin.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD 'app-Password-3' NOSUPERUSER NOCREATEDB NOCREATEROLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+role+" OWNER "+role); err != nil {
+		t.Fatal(err)
+	}
+	target := src.conn
+	target.Database, target.User, target.Password = role, role, "app-Password-3"
+	rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: "ordinary/"}, st)
+	if rr.State != dump.StateSucceeded {
+		t.Fatalf("restore as %s: %s (%s): %s", role, rr.State, rr.Reason, rr.Message)
+	}
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User, u.Path = url.UserPassword(role, "app-Password-3"), "/"+role
+	got, err := liferay.Checksums(ctx, open(t, "postgres", u.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range src.sums {
+		if got[table] != want {
+			t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+		}
+	}
+}
+
+// A MariaDB dump restores as a user whose privileges are its own database's only.
+func TestMariaDBRestoreAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[1], counts)
+	st := openFake(t)
+	res := backup(t, backupConfig(st, src.conn, "ordinary/"), st)
+	wantSucceeded(t, res)
+
+	target, targetDSN := newMariaDBDatabase(t)
+	user := fmt.Sprintf("app_%d", bucketSeq.Add(1))
+	admin := open(t, "mysql", maria.DSN())
+	for _, stmt := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'app-Password-4'",
+		"GRANT ALL PRIVILEGES ON `" + target.Database + "`.* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target.User, target.Password = user, "app-Password-4"
+	rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: "ordinary/"}, st)
+	if rr.State != dump.StateSucceeded {
+		t.Fatalf("restore as %s: %s (%s): %s", user, rr.State, rr.Reason, rr.Message)
+	}
+	got, err := liferay.Checksums(ctx, open(t, "mysql", targetDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range src.sums {
+		if got[table] != want {
+			t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+		}
+	}
+}
+
 // checkRecord checks dump.json's description of the dump and the server.
 func checkRecord(t *testing.T, engineName, compression string, res *dump.Result, src *source) {
 	t.Helper()
