@@ -375,6 +375,28 @@ func TestMariaDBRestoreAsAnOrdinaryUser(t *testing.T) {
 	}
 }
 
+// A MariaDB dump is taken by a user whose privileges are its own database's only,
+// as a Liferay's connection Secret usually holds.
+func TestMariaDBDumpAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[1], counts)
+	user := fmt.Sprintf("liferay_%d", bucketSeq.Add(1))
+	admin := open(t, "mysql", maria.DSN())
+	for _, stmt := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'liferay-Password-5'",
+		"GRANT ALL PRIVILEGES ON `" + src.conn.Database + "`.* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := src.conn
+	conn.User, conn.Password = user, "liferay-Password-5"
+	st := openFake(t)
+	res := backup(t, backupConfig(st, conn, "ordinary-dump/"), st)
+	wantSucceeded(t, res)
+}
+
 // checkRecord checks dump.json's description of the dump and the server.
 func checkRecord(t *testing.T, engineName, compression string, res *dump.Result, src *source) {
 	t.Helper()
