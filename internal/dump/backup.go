@@ -98,8 +98,11 @@ func (b *backupRun) backup(ctx context.Context) error {
 	ver, err := checkObject(ctx, b.store, b.res, b.procs)
 	b.res.Verification = ver
 	if err != nil {
-		// A dump that does not read back must not be mistaken for one.
-		_, delErr := b.store.DeleteObjects(ctx, b.res.Bucket, []string{b.res.Key})
+		// A dump that does not read back must not be mistaken for one; deleted even
+		// when ctx ended the check.
+		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_, delErr := b.store.DeleteObjects(delCtx, b.res.Bucket, []string{b.res.Key})
 		return errors.Join(err, delErr)
 	}
 	return nil

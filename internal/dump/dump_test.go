@@ -300,6 +300,103 @@ func testRoundTrip(t *testing.T, st *testStore, e engine, tweak func(*dump.Confi
 	}
 }
 
+// A PostgreSQL dump restores as a user that is not a superuser, into a database it
+// owns, as on RDS: ownership and grants are left out, and nothing in the archive
+// needs more.
+func TestPostgresRestoreAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[0], counts)
+	st := openFake(t)
+	res := backup(t, backupConfig(st, src.conn, "ordinary/"), st)
+	wantSucceeded(t, res)
+
+	admin := open(t, "postgres", pg.URL)
+	role := fmt.Sprintf("app_%d", bucketSeq.Add(1))
+	if _, err := admin.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD 'app-Password-3' NOSUPERUSER NOCREATEDB NOCREATEROLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+role+" OWNER "+role); err != nil {
+		t.Fatal(err)
+	}
+	target := src.conn
+	target.Database, target.User, target.Password = role, role, "app-Password-3"
+	rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: "ordinary/"}, st)
+	if rr.State != dump.StateSucceeded {
+		t.Fatalf("restore as %s: %s (%s): %s", role, rr.State, rr.Reason, rr.Message)
+	}
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User, u.Path = url.UserPassword(role, "app-Password-3"), "/"+role
+	got, err := liferay.Checksums(ctx, open(t, "postgres", u.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range src.sums {
+		if got[table] != want {
+			t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+		}
+	}
+}
+
+// A MariaDB dump restores as a user whose privileges are its own database's only.
+func TestMariaDBRestoreAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[1], counts)
+	st := openFake(t)
+	res := backup(t, backupConfig(st, src.conn, "ordinary/"), st)
+	wantSucceeded(t, res)
+
+	target, targetDSN := newMariaDBDatabase(t)
+	user := fmt.Sprintf("app_%d", bucketSeq.Add(1))
+	admin := open(t, "mysql", maria.DSN())
+	for _, stmt := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'app-Password-4'",
+		"GRANT ALL PRIVILEGES ON `" + target.Database + "`.* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target.User, target.Password = user, "app-Password-4"
+	rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: "ordinary/"}, st)
+	if rr.State != dump.StateSucceeded {
+		t.Fatalf("restore as %s: %s (%s): %s", user, rr.State, rr.Reason, rr.Message)
+	}
+	got, err := liferay.Checksums(ctx, open(t, "mysql", targetDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range src.sums {
+		if got[table] != want {
+			t.Errorf("%s restored as %+v, want %+v", table, got[table], want)
+		}
+	}
+}
+
+// A MariaDB dump is taken by a user whose privileges are its own database's only,
+// as a Liferay's connection Secret usually holds.
+func TestMariaDBDumpAsAnOrdinaryUser(t *testing.T) {
+	ctx := context.Background()
+	src := seeded(t, engines[1], counts)
+	user := fmt.Sprintf("liferay_%d", bucketSeq.Add(1))
+	admin := open(t, "mysql", maria.DSN())
+	for _, stmt := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'liferay-Password-5'",
+		"GRANT ALL PRIVILEGES ON `" + src.conn.Database + "`.* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := src.conn
+	conn.User, conn.Password = user, "liferay-Password-5"
+	st := openFake(t)
+	res := backup(t, backupConfig(st, conn, "ordinary-dump/"), st)
+	wantSucceeded(t, res)
+}
+
 // checkRecord checks dump.json's description of the dump and the server.
 func checkRecord(t *testing.T, engineName, compression string, res *dump.Result, src *source) {
 	t.Helper()
@@ -476,6 +573,39 @@ func TestRefusedUploadFailsTheDump(t *testing.T) {
 	}
 	if objs, err := f.ListObjects(context.Background(), fakeBucket, ""); err != nil || len(objs) != 0 {
 		t.Errorf("objects stored: %v (%v)", objs, err)
+	}
+}
+
+// shortReads is a store whose reads of an object end halfway: what a store that
+// lost part of an object would serve.
+type shortReads struct{ *fake.Provider }
+
+func (s shortReads) DownloadObject(ctx context.Context, bucket, key string) (io.ReadCloser, error) {
+	data, ok := s.ReadObject(bucket, key)
+	if !ok {
+		return s.Provider.DownloadObject(ctx, bucket, key)
+	}
+	return io.NopCloser(bytes.NewReader(data[:len(data)/2])), nil
+}
+
+// A dump whose stored object does not read back as sent fails, and the object is
+// deleted: no dump is left that could be mistaken for a good one.
+func TestDumpThatDoesNotReadBackIsDeleted(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			src := seeded(t, e, counts)
+			st := shortReads{fake.New(fakeBucket)}
+			res := dump.Backup(context.Background(), dump.Config{Connection: src.conn, Bucket: fakeBucket, Prefix: "short/"}, st)
+			if res.State != dump.StateFailed || res.Reason != dump.ReasonVerifyFailed || !strings.Contains(res.Message, "were sent") {
+				t.Fatalf("dump %s (%s): %s, want Failed (VerifyFailed) naming the sizes", res.State, res.Reason, res.Message)
+			}
+			if v := res.Verification; v == nil || v.Passed || v.StoredSizeBytes != res.SizeBytes/2 {
+				t.Errorf("verification %+v, want failed after %d bytes", v, res.SizeBytes/2)
+			}
+			if objs, err := st.ListObjects(context.Background(), fakeBucket, ""); err != nil || len(objs) != 0 {
+				t.Errorf("objects left: %v (%v)", objs, err)
+			}
+		})
 	}
 }
 
