@@ -182,9 +182,14 @@ func (r *RestoreRequestReconciler) checkExistingObjects(ctx context.Context, s *
 // validateDatabase checks the backup's snapshot and that the target instance is new.
 func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
 	m := s.src.manifest
-	if m.Database == nil || m.Database.SnapshotID == "" {
+	switch {
+	case m.Database != nil && m.Database.SnapshotID == "" && m.Database.Dump != nil:
+		v.add(backupv1alpha1.ReasonValidationFailed,
+			"spec.database: the backup %s holds a dump (%s), not a snapshot; restoring a dump through a RestoreRequest is not built yet: load it with lc2-dump restore (docs/dumps.md)",
+			m.BackupID, m.Database.Dump.Key)
+	case m.Database == nil || m.Database.SnapshotID == "":
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database: the backup %s has no database snapshot", m.BackupID)
-	} else {
+	default:
 		snap, err := r.snapshotOwned(ctx, s, v, m.Database.SnapshotID)
 		switch {
 		case err != nil:

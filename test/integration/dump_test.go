@@ -30,6 +30,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+	"github.com/liferay/lc2-backup-controller/test/fixtures/restores"
 	"github.com/liferay/lc2-backup-controller/test/harness"
 	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
 )
@@ -154,6 +155,14 @@ var _ = Describe("A dump backup", Ordered, func() {
 			g.Expect(samples).To(HaveKeyWithValue(`backup_database_dump_bytes_total{environment="prd",project_id="kilo"}`, float64(d.SizeBytes)))
 			g.Expect(samples).To(HaveKeyWithValue(`backup_database_dump_duration_seconds_count{environment="prd",project_id="kilo"}`, 1.0))
 		}).WithTimeout(metricsPatience).Should(Succeed())
+	})
+
+	It("refuses, before any write, a RestoreRequest of a dump backup into an RDS instance, saying how to load the dump", func() {
+		rr := runRestore(restores.New(ns, "kilo-restore-db", restores.FromBackup("kilo-1"), restores.Database("kilo-restored-db")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.Message).To(ContainSubstring("holds a dump (database/dump.pgdump), not a snapshot"))
+		Expect(rr.Status.Message).To(ContainSubstring("lc2-dump restore"))
+		Expect(rr.Status.Database).To(BeNil(), "no instance was started")
 	})
 
 	It("fails a dump the server refuses, naming the Secret's key and never the password", func() {
