@@ -13,4 +13,11 @@ trap 'rm -rf "$work"' EXIT
 export MOTO_SERVER="${MOTO_SERVER:-$("$root/hack/setup-moto.sh")}"
 echo "bench-dump: building lc2-dump and the benchmark" >&2
 (cd "$root" && go build -o "$work/lc2-dump" ./cmd/lc2-dump && go build -o "$work/bench-dump" ./test/bench/dump)
-"$work/bench-dump" -lc2-dump "$work/lc2-dump" -workdir "$work" -gib "${BENCH_DUMP_GIB:-2}" "$@"
+# BENCH_DUMP_S3=versitygw stores the dumps in versitygw (built once from the module
+# proxy, hack/build-versitygw.sh) instead of moto: a Go S3 server, to tell the
+# uploader's cost from the Python emulator's.
+store=()
+if [[ "${BENCH_DUMP_S3:-moto}" == versitygw ]]; then
+  store=(-versitygw "$("$root/hack/build-versitygw.sh")")
+fi
+"$work/bench-dump" -lc2-dump "$work/lc2-dump" -workdir "$work" -gib "${BENCH_DUMP_GIB:-2}" "${store[@]}" "$@"

@@ -32,6 +32,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	"github.com/liferay/lc2-backup-controller/test/bench/internal/benchenv"
 	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
@@ -44,6 +45,9 @@ const (
 type benchConfig struct {
 	lc2Dump, workdir string
 	gib              float64
+	// versitygw, when set, is the S3 server instead of moto: a Go server on the posix
+	// backend, to tell the uploader's cost from the emulator's.
+	versitygw string
 }
 
 func main() {
@@ -51,6 +55,7 @@ func main() {
 	flag.StringVar(&c.lc2Dump, "lc2-dump", "lc2-dump", "path of the lc2-dump binary")
 	flag.StringVar(&c.workdir, "workdir", os.TempDir(), "directory on tmpfs for pg_dump's file")
 	flag.Float64Var(&c.gib, "gib", 2, "the largest database size in GiB; the first size is a quarter of it")
+	flag.StringVar(&c.versitygw, "versitygw", "", "path of a versitygw binary to store the dumps in instead of moto")
 	flag.Parse()
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-dump:", err)
@@ -64,12 +69,11 @@ func run(ctx context.Context, c benchConfig) error {
 		return err
 	}
 	defer pg.Stop()
-	moto, err := harness.StartMoto(ctx)
+	stop, err := startStore(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer moto.Stop()
-	moto.SetAWSEnv()
+	defer stop()
 	if err := createBucket(ctx); err != nil {
 		return err
 	}
@@ -114,6 +118,34 @@ type bench struct {
 	prefix string // of the latest dump in the bucket
 	file   string // the latest pg_dump file
 	store  provider.Provider
+}
+
+// startStore starts the S3 server the dumps go to, moto or versitygw, and points
+// this process's environment (which lc2-dump inherits) at it.
+func startStore(ctx context.Context, c benchConfig) (stop func(), err error) {
+	if c.versitygw == "" {
+		moto, err := harness.StartMoto(ctx)
+		if err != nil {
+			return nil, err
+		}
+		moto.SetAWSEnv()
+		fmt.Println("S3 server: moto")
+		return moto.Stop, nil
+	}
+	env, err := benchenv.Start(ctx, benchenv.Config{Name: "bench-dump", Workdir: filepath.Join(c.workdir, "versitygw"), Versitygw: c.versitygw})
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range env.Server.ClientEnv(env.Server.Endpoint) {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") {
+			if err := os.Setenv(k, v); err != nil {
+				env.Close()
+				return nil, fmt.Errorf("set %s: %w", k, err)
+			}
+		}
+	}
+	fmt.Println("S3 server: versitygw (posix backend, on the work directory)")
+	return env.Close, nil
 }
 
 func createBucket(ctx context.Context) error {
@@ -284,7 +316,7 @@ func (b *bench) compareRestores(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n| restore | ours (moto → pg_restore) | pg_restore of a tmpfs file | ours / pg_restore | lc2-dump peak RSS |\n|---|---|---|---|---|\n")
+	fmt.Printf("\n| restore | ours (store → pg_restore) | pg_restore of a tmpfs file | ours / pg_restore | lc2-dump peak RSS |\n|---|---|---|---|---|\n")
 	fmt.Printf("| %s | %.1f s | %.1f s | %.2f× | %.1f MiB |\n", b.prefix, oursTime.wall.Seconds(), theirsTime.wall.Seconds(),
 		theirsTime.wall.Seconds()/oursTime.wall.Seconds(), float64(oursTime.rss)/mib)
 	return nil
