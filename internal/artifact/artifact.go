@@ -41,12 +41,6 @@ func ObjectExists(ctx context.Context, prov provider.Provider, bucket, key strin
 	return true, rc.Close()
 }
 
-// BucketTagCommand is the command a user runs to tag bucket as project's with the
-// ownership tag key, quoted in the refusal of a bucket that is not tagged so.
-func BucketTagCommand(bucket, key, project string) string {
-	return fmt.Sprintf("aws s3api put-bucket-tagging --bucket %s --tagging 'TagSet=[{Key=%s,Value=%s}]', keeping its other tags", bucket, key, project)
-}
-
 // DeleteObjects deletes the named keys and counts the call with observe
 // (operation name, error), which feeds the controller's cloud-call metrics.
 func DeleteObjects(ctx context.Context, prov provider.Provider, bucket string, keys []string, observe func(op string, err error)) error {

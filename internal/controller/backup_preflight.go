@@ -36,8 +36,39 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 	if err := r.checkDocumentLibrary(br); err != nil {
 		return err
 	}
-	if _, err := r.Providers.Get(string(br.Spec.Provider)); err != nil {
-		return &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf("spec.provider %q is not supported yet; only aws is implemented", br.Spec.Provider)}
+	prov, err := r.Providers.Get(string(br.Spec.Provider))
+	if err != nil {
+		return &failure{backupv1alpha1.ReasonProviderNotSupported, fmt.Sprintf(
+			"spec.provider %q is not served by this controller (%s); an administrator adds it to --providers (PROVIDERS) with its settings",
+			br.Spec.Provider, provider.Describe(err))}
+	}
+	return checkStoreCapabilities(br.Spec.Provider, br.Spec.Database, prov)
+}
+
+// checkStoreCapabilities refuses a database spec the store cannot serve. The schema
+// refuses these for the providers it knows; a store configured without a database
+// service (or an older object) is refused here, before the slot.
+func checkStoreCapabilities(name backupv1alpha1.CloudProvider, db *backupv1alpha1.DatabaseBackupSpec, prov provider.Provider) error {
+	if db == nil {
+		return nil
+	}
+	if !provider.CapabilitiesOf(prov).DatabaseSnapshots {
+		switch {
+		case db.InstanceID != "":
+			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+				"spec.database.instanceId %q names a managed database instance, which provider %s does not have: name the database with spec.database.dump.connectionSecretRef",
+				db.InstanceID, name)}
+		case db.Type != backupv1alpha1.DatabaseBackupDump:
+			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+				"spec.database.type %q needs a managed database service, which provider %s does not have: set spec.database.type: dump", db.Type, name)}
+		case db.TakesSnapshot():
+			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+				"spec.database.dump.source Snapshot dumps a managed database snapshot, which provider %s does not have: set source: Instance", name)}
+		}
+	}
+	if db.Type == backupv1alpha1.DatabaseBackupDump && name == backupv1alpha1.ProviderGCP {
+		return &failure{backupv1alpha1.ReasonProviderNotSupported,
+			"spec.database.type: dump on provider gcp: the dumper cannot store dumps in Cloud Storage yet (docs/dumps.md); back up the document library here and the database separately"}
 	}
 	return nil
 }
@@ -114,11 +145,11 @@ func (r *BackupRequestReconciler) checkOwnership(ctx context.Context, br *backup
 		checks = append(checks, ownershipCheck{
 			resource: "source bucket " + source, field: "spec.documentLibrary.sourceBucket", op: "BucketTags",
 			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, source) },
-			command: artifact.BucketTagCommand(source, key, project),
+			command: provider.BucketTagCommand(prov, source, key, project),
 		}, ownershipCheck{
 			resource: "destination bucket " + dest, field: "spec.documentLibrary.destinationBucket", op: "BucketTags",
 			read:    func(ctx context.Context) (map[string]string, error) { return prov.BucketTags(ctx, dest) },
-			command: artifact.BucketTagCommand(dest, key, project), shared: true,
+			command: provider.BucketTagCommand(prov, dest, key, project), shared: true,
 		})
 	}
 	var wg sync.WaitGroup

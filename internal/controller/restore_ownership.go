@@ -161,7 +161,7 @@ func (r *RestoreRequestReconciler) checkBackupBucket(ctx context.Context, s *res
 	}
 	return failWith(backupv1alpha1.ReasonResourceNotOwned,
 		"%s %s is in bucket %s, which has neither the tag %s=%s nor %s=true, so it does not belong to project %s; if it is %s's, tag it (%s)",
-		field, location, bucket, key, project, backupv1alpha1.SharedBackupBucketTag, project, project, artifact.BucketTagCommand(bucket, key, project))
+		field, location, bucket, key, project, backupv1alpha1.SharedBackupBucketTag, project, project, provider.BucketTagCommand(s.prov, bucket, key, project))
 }
 
 // snapshotOwned adds a problem unless the backup's snapshot carries the project's tag

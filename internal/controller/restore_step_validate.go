@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
@@ -234,7 +233,7 @@ func (r *RestoreRequestReconciler) checkBucketOwned(ctx context.Context, s *rest
 	if tag.project != "" {
 		has = fmt.Sprintf("belongs to project %q (tag %s), not to project %q", tag.project, key, project)
 	}
-	v.add(backupv1alpha1.ReasonResourceNotOwned, "%s: %s %s %s; if it is %s's, tag it (%s)", field, what, bucket, has, project, artifact.BucketTagCommand(bucket, key, project))
+	v.add(backupv1alpha1.ReasonResourceNotOwned, "%s: %s %s %s; if it is %s's, tag it (%s)", field, what, bucket, has, project, provider.BucketTagCommand(s.prov, bucket, key, project))
 	return nil
 }
 

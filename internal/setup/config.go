@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -13,6 +14,9 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/database"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
+	gcpprovider "github.com/liferay/lc2-backup-controller/internal/provider/gcp"
+	localprovider "github.com/liferay/lc2-backup-controller/internal/provider/local"
 )
 
 // Config is everything the manager is configured with. LoadConfig reads it from flags,
@@ -26,8 +30,17 @@ type Config struct {
 	LeaderElect bool
 	// KubeAPIQPS and KubeAPIBurst bound the client's requests to the Kubernetes API.
 	KubeAPIQPS, KubeAPIBurst int
-	// AWS configures the AWS provider.
+	// Providers are the stores this controller serves (PROVIDERS): each is built at
+	// start, and a spec naming another one fails with ProviderNotSupported.
+	Providers []string
+	// AWS configures the AWS provider (S3 and RDS).
 	AWS awsprovider.Options
+	// GCP configures the Cloud Storage provider.
+	GCP gcpprovider.Options
+	// Azure configures the Blob Storage provider.
+	Azure azureprovider.Options
+	// Local configures the on-premises provider: an S3-compatible store of its own.
+	Local localprovider.Options
 	// Controller tunes the BackupRequest controller.
 	Controller controller.Options
 	// ScheduleResync bounds how long a BackupSchedule waits before its due slots are
@@ -75,6 +88,22 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server (off: HTTP/2 Stream Cancellation and Rapid Reset CVEs).")
 	fs.StringVar(&c.AWS.Region, "aws-region", envString("AWS_REGION", os.Getenv("AWS_DEFAULT_REGION")), "AWS region (AWS_REGION, AWS_DEFAULT_REGION).")
 	fs.StringVar(&c.AWS.Endpoint, "aws-endpoint-url", envString("AWS_ENDPOINT_URL", ""), "AWS endpoint override, for emulators (AWS_ENDPOINT_URL).")
+	providers := envString("PROVIDERS", string(backupv1alpha1.ProviderAWS))
+	fs.StringVar(&providers, "providers", providers,
+		"Comma-separated stores this controller serves (PROVIDERS): aws, gcp, azure, local. Each is configured at start; a spec naming another one is refused.")
+	fs.StringVar(&c.GCP.Endpoint, "gcs-endpoint", envString("GCS_ENDPOINT", ""),
+		"Cloud Storage emulator URL, for fake-gcs-server only (GCS_ENDPOINT; STORAGE_EMULATOR_HOST works too). Empty in production: Application Default Credentials.")
+	fs.StringVar(&c.Azure.AccountURL, "azure-storage-account-url", envString(azureprovider.EnvAccountURL, ""),
+		"Blob endpoint of the Azure storage account, https://<account>.blob.core.windows.net ("+azureprovider.EnvAccountURL+").")
+	fs.StringVar(&c.Azure.AccountName, "azure-storage-account", envString(azureprovider.EnvAccountName, ""),
+		"Storage account name for shared-key authentication ("+azureprovider.EnvAccountName+"; the key only from "+azureprovider.EnvAccountKey+"). Empty: DefaultAzureCredential (workload identity).")
+	// A key is a secret: it comes from the environment (a Secret), never a flag.
+	c.Azure.AccountKey = os.Getenv(azureprovider.EnvAccountKey)
+	fs.StringVar(&c.Local.Endpoint, "local-s3-endpoint", envString(localprovider.EnvEndpoint, ""),
+		"S3 endpoint of the local provider's store: versitygw, MinIO, Ceph RGW ("+localprovider.EnvEndpoint+").")
+	fs.StringVar(&c.Local.Region, "local-s3-region", envString(localprovider.EnvRegion, ""),
+		"Region the local store answers to ("+localprovider.EnvRegion+"); empty: "+localprovider.DefaultRegion+".")
+	c.Local.AccessKeyID, c.Local.SecretAccessKey = os.Getenv(localprovider.EnvAccessKeyID), os.Getenv(localprovider.EnvSecretAccessKey)
 
 	o := &c.Controller
 	fs.IntVar(&o.MaxConcurrentBackupsPerProject, "max-concurrent-backups-per-project",
@@ -140,7 +169,12 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
+	var err error
 	o.DefaultRetentionDays = int32(retention)
+	if c.Providers, err = parseProviders(providers); err != nil {
+		return nil, nil, err
+	}
+	c.Local.S3.CopyRequestsPerSecond = c.AWS.CopyRequestsPerSecond
 	o.MultipartThreshold = int64(multipart)
 
 	if len(errs) > 0 {
@@ -169,6 +203,34 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		c.Archival = &db
 	}
 	return c, zapOpts, nil
+}
+
+// parseProviders reads the comma-separated provider list, refusing an unknown name,
+// a repeat and an empty list.
+func parseProviders(list string) ([]string, error) {
+	known := map[string]bool{}
+	for _, p := range []backupv1alpha1.CloudProvider{backupv1alpha1.ProviderAWS, backupv1alpha1.ProviderGCP, backupv1alpha1.ProviderAzure, backupv1alpha1.ProviderLocal} {
+		known[string(p)] = true
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case !known[name]:
+			return nil, fmt.Errorf("--providers: unknown provider %q (known: aws, gcp, azure, local)", name)
+		case seen[name]:
+			return nil, fmt.Errorf("--providers: %q is listed twice", name)
+		}
+		seen[name] = true
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("--providers: name at least one of aws, gcp, azure, local")
+	}
+	return names, nil
 }
 
 // EnvEnableArchival switches archival on or off (default on).

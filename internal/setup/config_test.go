@@ -1,10 +1,13 @@
 package setup
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
 func TestLoadConfigReadsTheEnvironmentAndFlagsWin(t *testing.T) {
@@ -63,5 +66,67 @@ func TestLoadConfigRefusesBadValuesNamingThem(t *testing.T) {
 				t.Fatalf("%s=%s accepted", env, value)
 			}
 		})
+	}
+}
+
+func TestLoadConfigReadsTheProvidersAndTheirSettings(t *testing.T) {
+	t.Setenv(EnvEnableArchival, "false")
+	t.Setenv("PROVIDERS", "aws, gcp")
+	t.Setenv("AZURE_STORAGE_KEY", "a-key")
+	t.Setenv("LOCAL_S3_SECRET_ACCESS_KEY", "a-secret")
+	cfg, _, err := LoadConfig([]string{"--providers=azure,local", "--local-s3-endpoint=http://127.0.0.1:7070",
+		"--azure-storage-account-url=http://127.0.0.1:10000/devstoreaccount1", "--gcs-endpoint=http://127.0.0.1:4443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.Providers, ",") != "azure,local" {
+		t.Errorf("--providers must win over PROVIDERS: %v", cfg.Providers)
+	}
+	if cfg.Azure.AccountKey != "a-key" || cfg.Local.SecretAccessKey != "a-secret" || cfg.Local.Endpoint != "http://127.0.0.1:7070" ||
+		cfg.GCP.Endpoint != "http://127.0.0.1:4443" || cfg.Azure.AccountURL != "http://127.0.0.1:10000/devstoreaccount1" {
+		t.Errorf("settings not read: gcp %+v azure %+v local %+v", cfg.GCP, cfg.Azure, cfg.Local)
+	}
+}
+
+func TestLoadConfigRefusesABadProviderList(t *testing.T) {
+	t.Setenv(EnvEnableArchival, "false")
+	for list, want := range map[string]string{
+		"aws,digitalocean": `unknown provider "digitalocean"`,
+		"gcp,gcp":          `"gcp" is listed twice`,
+		" , ":              "name at least one",
+	} {
+		_, _, err := LoadConfig([]string{"--providers=" + list})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--providers") {
+			t.Errorf("--providers=%q: want an error saying %q, got %v", list, want, err)
+		}
+	}
+}
+
+// Every store the flags name is built at start; one that cannot be configured stops
+// the manager, naming the setting.
+func TestNewProvidersBuildsEveryNamedStore(t *testing.T) {
+	cfg := &Config{Providers: []string{"gcp", "azure", "local"}}
+	cfg.GCP.Endpoint = "http://127.0.0.1:4443"
+	cfg.Azure.AccountURL, cfg.Azure.AccountName, cfg.Azure.AccountKey = "http://127.0.0.1:10000/devstoreaccount1", "devstoreaccount1", "a2V5"
+	cfg.Local.Endpoint = "http://127.0.0.1:7070"
+	reg, err := NewProviders(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range cfg.Providers {
+		p, err := reg.Get(name)
+		if err != nil {
+			t.Fatalf("%s not registered: %v", name, err)
+		}
+		if provider.CapabilitiesOf(p).DatabaseSnapshots {
+			t.Errorf("%s claims a database service", name)
+		}
+	}
+	if _, err := reg.Get("aws"); err == nil {
+		t.Error("aws registered though not named")
+	}
+	cfg.Local.Endpoint = ""
+	if _, err := NewProviders(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "LOCAL_S3_ENDPOINT") {
+		t.Errorf("a local store without an endpoint must stop the start, naming the setting: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -32,6 +33,9 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/metrics"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
+	gcpprovider "github.com/liferay/lc2-backup-controller/internal/provider/gcp"
+	localprovider "github.com/liferay/lc2-backup-controller/internal/provider/local"
 	"github.com/liferay/lc2-backup-controller/internal/scheme"
 )
 
@@ -104,12 +108,10 @@ type Deps struct {
 func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*controller.BackupRequestReconciler, error) {
 	providers := deps.Providers
 	if providers == nil {
-		aws, err := awsprovider.New(ctx, cfg.AWS)
-		if err != nil {
-			return nil, fmt.Errorf("configure aws provider: %w", err)
+		var err error
+		if providers, err = NewProviders(ctx, cfg); err != nil {
+			return nil, err
 		}
-		providers = provider.NewRegistry()
-		providers.Register(string(backupv1alpha1.ProviderAWS), aws)
 	}
 	registerer := deps.Registerer
 	if registerer == nil {
@@ -241,6 +243,39 @@ func metricsFor(r prometheus.Registerer, reader client.Reader) (*metrics.Recorde
 	return rec, nil
 }
 
+// NewProviders builds the stores cfg.Providers names (aws when it names none), each
+// from its own options: a store that cannot be configured stops the manager at start,
+// naming the setting, instead of failing every backup later.
+func NewProviders(ctx context.Context, cfg *Config) (*provider.Registry, error) {
+	names := cfg.Providers
+	if len(names) == 0 {
+		names = []string{string(backupv1alpha1.ProviderAWS)}
+	}
+	registry := provider.NewRegistry()
+	for _, name := range names {
+		p, err := newProvider(ctx, cfg, backupv1alpha1.CloudProvider(name))
+		if err != nil {
+			return nil, fmt.Errorf("configure %s provider: %w", name, err)
+		}
+		registry.Register(name, p)
+	}
+	return registry, nil
+}
+
+func newProvider(ctx context.Context, cfg *Config, name backupv1alpha1.CloudProvider) (provider.Provider, error) {
+	switch name {
+	case backupv1alpha1.ProviderAWS:
+		return awsprovider.New(ctx, cfg.AWS)
+	case backupv1alpha1.ProviderGCP:
+		return gcpprovider.New(ctx, cfg.GCP)
+	case backupv1alpha1.ProviderAzure:
+		return azureprovider.New(cfg.Azure)
+	case backupv1alpha1.ProviderLocal:
+		return localprovider.New(ctx, cfg.Local)
+	}
+	return nil, fmt.Errorf("unknown provider %q", name)
+}
+
 // newDumpRunner is the dump runner cfg asks for: a Job per dump, or the manager's
 // child process.
 func newDumpRunner(ctx context.Context, mgr ctrl.Manager, cfg *Config) dumprun.Runner {
@@ -265,5 +300,16 @@ func dumperStoreEnv(cfg *Config) []corev1.EnvVar {
 	if cfg.AWS.Endpoint != "" {
 		env = append(env, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: cfg.AWS.Endpoint})
 	}
+	// The local store's keys are not copied: a Job takes them from the dumper's
+	// service account or its own Secret, never from a plain value.
+	for name, value := range map[string]string{
+		localprovider.EnvEndpoint: cfg.Local.Endpoint, localprovider.EnvRegion: cfg.Local.Region,
+		azureprovider.EnvAccountURL: cfg.Azure.AccountURL, azureprovider.EnvAccountName: cfg.Azure.AccountName,
+	} {
+		if value != "" {
+			env = append(env, corev1.EnvVar{Name: name, Value: value})
+		}
+	}
+	sort.Slice(env, func(i, j int) bool { return env[i].Name < env[j].Name })
 	return env
 }

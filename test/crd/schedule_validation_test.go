@@ -121,6 +121,12 @@ var _ = Describe("BackupSchedule CRD", func() {
 		Entry("template default destination inside the sourcePrefix of the same bucket", func(s *backupv1alpha1.BackupScheduleSpec) {
 			s.Template.DocumentLibrary.SourceBucket, s.Template.DocumentLibrary.SourcePrefix = "liferay-backups", "retail/"
 		}, "spec.template.documentLibrary.destinationPrefix", "must not lie inside sourcePrefix in the same bucket"),
+		Entry("template snapshot backup on gcp", func(s *backupv1alpha1.BackupScheduleSpec) { s.Template.Provider = backupv1alpha1.ProviderGCP },
+			"spec.template.database", "only provider aws has"),
+		Entry("template Azure container name with a dot", func(s *backupv1alpha1.BackupScheduleSpec) {
+			s.Template.Provider, s.Template.Database = backupv1alpha1.ProviderAzure, nil
+			s.Template.DocumentLibrary.DestinationBucket = "liferay.backups"
+		}, "spec.template.documentLibrary.destinationBucket", "Azure container"),
 		Entry("retention keeping nothing", func(s *backupv1alpha1.BackupScheduleSpec) { s.Retention = &backupv1alpha1.ScheduleRetention{} },
 			"spec.retention", "set at least one keep* field"),
 		Entry("retention and template.retentionDays together", func(s *backupv1alpha1.BackupScheduleSpec) {

@@ -182,11 +182,40 @@ var _ = Describe("BackupRequest CRD", func() {
 		Entry("neither database nor documentLibrary", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database, s.DocumentLibrary = nil, nil
 		}, "spec", "at least one of spec.database and spec.documentLibrary must be set"),
+		Entry("an RDS instance on gcp", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider = backupv1alpha1.ProviderGCP
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.database.instanceId", "only provider aws has"),
+		Entry("a snapshot backup on azure", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider = backupv1alpha1.ProviderAzure
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot}
+		}, "spec.database.type", "set spec.database.type: dump"),
+		Entry("a snapshot backup on local", func(s *backupv1alpha1.BackupRequestSpec) { s.Provider = backupv1alpha1.ProviderLocal },
+			"spec.database.instanceId", "only provider aws has"),
+		Entry("an Azure container name with a dot", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider, s.Database = backupv1alpha1.ProviderAzure, nil
+			s.DocumentLibrary.SourceBucket = "liferay.retail-dl"
+		}, "spec.documentLibrary.sourceBucket", "Azure container"),
+		Entry("an Azure destination container with a double hyphen", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider, s.Database = backupv1alpha1.ProviderAzure, nil
+			s.DocumentLibrary.DestinationBucket = "liferay--backups"
+		}, "spec.documentLibrary.destinationBucket", "Azure container"),
 		Entry("retentionDays below 7", func(s *backupv1alpha1.BackupRequestSpec) { s.RetentionDays = ptr.To[int32](6) },
 			"spec.retentionDays", "greater than or equal to 7"),
 		Entry("retentionDays above 365", func(s *backupv1alpha1.BackupRequestSpec) { s.RetentionDays = ptr.To[int32](366) },
 			"spec.retentionDays", "less than or equal to 365"),
 	)
+
+	It("accepts a dump backup with Cloud Storage, Blob Storage and a local store", func() {
+		for _, p := range []backupv1alpha1.CloudProvider{backupv1alpha1.ProviderGCP, backupv1alpha1.ProviderAzure, backupv1alpha1.ProviderLocal} {
+			spec := validSpec()
+			spec.Provider = p
+			spec.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
+				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+			Expect(k8sClient.Create(ctx, newRequest(spec))).To(Succeed(), string(p))
+		}
+	})
 
 	It("accepts a source and a destination side by side in one bucket", func() {
 		spec := validSpec()

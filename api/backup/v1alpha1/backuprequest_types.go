@@ -22,13 +22,16 @@ const OwnershipTagKey = "backup.liferay.cloud/project-id"
 const SharedBackupBucketTag = "backup.liferay.cloud/shared-backup-bucket"
 
 // CloudProvider names the cloud that holds the project's database and files.
-// +kubebuilder:validation:Enum=aws;gcp;azure
+// +kubebuilder:validation:Enum=aws;gcp;azure;local
 type CloudProvider string
 
 const (
 	ProviderAWS   CloudProvider = "aws"
 	ProviderGCP   CloudProvider = "gcp"
 	ProviderAzure CloudProvider = "azure"
+	// ProviderLocal is an S3-compatible store of its own (versitygw, MinIO, Ceph RGW)
+	// without a managed database service: self-hosted Liferay.
+	ProviderLocal CloudProvider = "local"
 )
 
 // DatabaseBackupType is how the database is backed up.
@@ -236,6 +239,10 @@ type DocumentLibraryBackupSpec struct {
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable once created; create a new BackupRequest instead"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="spec.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/.')",message="spec.documentLibrary.destinationPrefix must not begin with \"<projectId>/.\": those prefixes are the controller's (.repository/, .restores/)",fieldPath=".documentLibrary.destinationPrefix"
+// +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || !has(self.database.instanceId)",message="spec.database.instanceId names an RDS instance, which only provider aws has: on gcp, azure and local name the database with spec.database.dump.connectionSecretRef",fieldPath=".database.instanceId"
+// +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || (has(self.database.type) && self.database.type == 'dump')",message="spec.database.type snapshot takes an RDS snapshot, which only provider aws has: on gcp, azure and local set spec.database.type: dump",fieldPath=".database.type"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.sourceBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="spec.documentLibrary.sourceBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.sourceBucket"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.destinationBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="spec.documentLibrary.destinationBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.destinationBucket"
 type BackupRequestSpec struct {
 	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
 	// backup.liferay.cloud/project-id label of the BackupRequest's namespace.
@@ -252,7 +259,9 @@ type BackupRequestSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Environment string `json:"environment"`
 
-	// provider is the cloud holding the environment: aws, gcp or azure. Only aws is implemented.
+	// provider is the store holding the environment: aws (S3 and RDS), gcp (Cloud
+	// Storage), azure (Blob Storage) or local (an S3-compatible store of its own). Only
+	// aws has a database service; elsewhere the database is backed up with type: dump.
 	// +optional
 	// +kubebuilder:default=aws
 	Provider CloudProvider `json:"provider,omitempty"`

@@ -107,6 +107,10 @@ type DocumentLibraryTemplateSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !has(self.documentLibrary.destinationPrefix) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="template.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !has(self.documentLibrary.destinationPrefix) || !self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/.')",message="template.documentLibrary.destinationPrefix must not begin with \"<projectId>/.\": those prefixes are the controller's (.repository/, .restores/)",fieldPath=".documentLibrary.destinationPrefix"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || self.documentLibrary.sourceBucket != self.documentLibrary.destinationBucket || (has(self.documentLibrary.sourcePrefix) && size(self.documentLibrary.sourcePrefix) > 0 && !(has(self.documentLibrary.destinationPrefix) ? self.documentLibrary.destinationPrefix : self.projectId + '/' + self.environment + '/').startsWith(self.documentLibrary.sourcePrefix))",message="template.documentLibrary.destinationPrefix (by default \"<projectId>/<environment>/\") must not lie inside sourcePrefix in the same bucket: every run would write into the document library it copies",fieldPath=".documentLibrary.destinationPrefix"
+// +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || !has(self.database.instanceId)",message="template.database.instanceId names an RDS instance, which only provider aws has: on gcp, azure and local name the database with template.database.dump.connectionSecretRef",fieldPath=".database.instanceId"
+// +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || (has(self.database.type) && self.database.type == 'dump')",message="template.database.type snapshot takes an RDS snapshot, which only provider aws has: on gcp, azure and local set template.database.type: dump",fieldPath=".database.type"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.sourceBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="template.documentLibrary.sourceBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.sourceBucket"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.destinationBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="template.documentLibrary.destinationBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.destinationBucket"
 type BackupTemplateSpec struct {
 	// projectId is the Liferay Cloud project, a lowercase DNS label. It must equal the
 	// backup.liferay.cloud/project-id label of the schedule's namespace.
@@ -123,7 +127,9 @@ type BackupTemplateSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Environment string `json:"environment"`
 
-	// provider is the cloud holding the environment: aws, gcp or azure. Only aws is implemented.
+	// provider is the store holding the environment: aws (S3 and RDS), gcp (Cloud
+	// Storage), azure (Blob Storage) or local (an S3-compatible store of its own). Only
+	// aws has a database service; elsewhere the database is backed up with type: dump.
 	// +optional
 	// +kubebuilder:default=aws
 	Provider CloudProvider `json:"provider,omitempty"`

@@ -14,6 +14,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -56,6 +57,9 @@ type Options struct {
 	// whenever a custom endpoint is set (Endpoint, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3),
 	// because emulators rarely serve virtual-hosted bucket names.
 	UsePathStyle bool
+	// AccessKeyID and SecretAccessKey, when both set, replace the default credential
+	// chain (an S3-compatible store of its own, such as the local provider's).
+	AccessKeyID, SecretAccessKey string
 
 	// CopyConcurrency is the default ceiling of a copy's requests in flight; the copy
 	// adapts its concurrency below it (adaptive.go).
@@ -109,6 +113,9 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	}
 	if opts.Endpoint != "" {
 		loaders = append(loaders, config.WithBaseEndpoint(opts.Endpoint))
+	}
+	if opts.AccessKeyID != "" && opts.SecretAccessKey != "" {
+		loaders = append(loaders, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, "")))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
