@@ -124,7 +124,7 @@ func TestPermanentProviderErrorsReadAsActionableMessages(t *testing.T) {
 			"bucket liferay-retail-prd-dl does not exist; check spec.documentLibrary.sourceBucket"},
 		{provider.NewError(provider.KindAccessDenied, "PutObject", "liferay-backups/retail/prd/x/claim.json", errors.New("AccessDenied")).
 			WithMessage("access denied to s3://liferay-backups/retail/prd/x/claim.json (s3:PutObject)"),
-			"access denied to s3://liferay-backups/retail/prd/x/claim.json (s3:PutObject); the controller's cloud role lacks a permission (docs/aws-provider.md lists the IAM policy)"},
+			"access denied to s3://liferay-backups/retail/prd/x/claim.json (s3:PutObject); the controller's cloud identity lacks a permission (docs/aws-provider.md lists the least-privilege roles)"},
 	} {
 		if got := actionableMessage(br, errors.Join(errors.New("wrapped"), tc.err)); got != tc.want {
 			t.Errorf("got  %q\nwant %q", got, tc.want)

@@ -170,7 +170,7 @@ func actionableMessage(br *backupv1alpha1.BackupRequest, err error) string {
 			return msg + "; check " + field
 		}
 	case provider.KindAccessDenied:
-		return msg + "; the controller's cloud role lacks a permission (docs/aws-provider.md lists the IAM policy)"
+		return msg + "; the controller's cloud identity lacks a permission (docs/" + providerDoc(br.Spec.Provider) + " lists the least-privilege roles)"
 	case provider.KindQuotaExceeded:
 		return msg + "; delete old snapshots or raise the account quota"
 	}
@@ -178,6 +178,17 @@ func actionableMessage(br *backupv1alpha1.BackupRequest, err error) string {
 		return msg + " (" + field + ")"
 	}
 	return msg
+}
+
+// providerDoc is the docs/ page of a store: its credentials and least-privilege roles.
+func providerDoc(p backupv1alpha1.CloudProvider) string {
+	switch p {
+	case backupv1alpha1.ProviderGCP, backupv1alpha1.ProviderAzure:
+		return string(p) + "-provider.md"
+	case backupv1alpha1.ProviderLocal:
+		return "install.md"
+	}
+	return "aws-provider.md"
 }
 
 // specFieldOf names the spec field that holds the resource a provider error is about.
