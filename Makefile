@@ -271,8 +271,8 @@ aws-local: ## Print the exports pointing AWS SDKs and the CLI at the local emula
 	@hack/local-env.sh aws
 
 .PHONY: demo
-demo: ## One command: local-up, start the controller, back up the sample, show BackupRequest, manifest, history row.
-	hack/demo.sh
+demo: ## One command: local-up, start the controller, back up the sample, show BackupRequest, manifest, history row. PROVIDER=gcp|azure|local: back up, restore and verify the sample on that store's emulator instead.
+	@if [ -n "$(PROVIDER)" ] && [ "$(PROVIDER)" != aws ]; then PROVIDER=$(PROVIDER) hack/demo-store.sh; else hack/demo.sh; fi
 
 .PHONY: demo-dump
 demo-dump: ## make demo, then back up a local Liferay-shaped PostgreSQL database as a dump (the dumper as the controller's child process) and restore it into an empty database, every table compared.

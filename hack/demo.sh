@@ -70,7 +70,7 @@ echo "controller pid $(cat "$state/manager.pid"): metrics http://127.0.0.1:$metr
 step "kubectl lc2 backup create prd --wait (up to ${timeout_s}s)"
 out="$state/demo-backup-create.out"
 set +e
-lc2 -n proj-retail-prd backup create prd --project retail --db-instance retail-prd-db \
+lc2 -n proj-retail-prd backup create prd --provider aws --project retail --db-instance retail-prd-db \
   --source-bucket liferay-test-dl --source-prefix document_library/ --destination-bucket liferay-backups \
   --exclude-generated-files --retention-days 30 --wait --timeout "${timeout_s}s" | tee "$out"
 rc=${PIPESTATUS[0]}

@@ -81,6 +81,7 @@ stop_localenv() {
 
 cmd_down() {
   stop_pid "$state/manager.pid" "controller (manager)" 30
+  stop_pid "$state/store.pid" "store emulator (make demo PROVIDER=...)" 30
   stop_localenv
   if [[ -d "$MOTO_STATE_DIR" ]]; then
     local port i

@@ -83,6 +83,7 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 	f.BoolVar(&excludeGenerated, "exclude-generated-files", false, "spec.documentLibrary.excludeGeneratedFiles: leave out thumbnails, previews and adaptive-media renditions")
 	f.StringVar(&o.fromSchedule, "from-schedule", "", "take the spec from this BackupSchedule's template")
 	f.StringVar(&o.spec.project, "project", "", "spec.projectId")
+	f.StringVar(&o.spec.provider, "provider", "", "spec.provider: aws, gcp, azure or local (the store holding the environment); default: the schedule's or previous backup's, else aws")
 	f.StringVar(&o.spec.dbInstance, "db-instance", "", "spec.database.instanceId (a snapshot of this RDS instance)")
 	f.StringVar(&o.spec.databaseType, "database-type", "", "spec.database.type: snapshot (an RDS snapshot) or dump (a verified logical dump stored with the backup); default: the schedule's or previous backup's, else snapshot")
 	f.StringVar(&o.spec.connectionSecret, "connection-secret", "", "spec.database.dump.connectionSecretRef: the Secret in the namespace with host, port, database, user and password of the database to dump (implies --database-type dump)")

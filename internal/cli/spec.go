@@ -22,6 +22,8 @@ type backupFlags struct {
 	// databaseType is --database-type (snapshot or dump); connectionSecret is
 	// --connection-secret, the Secret naming the database a dump reads.
 	databaseType, connectionSecret string
+	// provider is --provider: aws, gcp, azure or local.
+	provider string
 }
 
 // backupOrigin is where backup create takes the spec from, in this order: the
@@ -98,6 +100,9 @@ func checkMode(mode string) error {
 func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	if f.project != "" {
 		s.ProjectID = f.project
+	}
+	if f.provider != "" {
+		s.Provider = backupv1alpha1.CloudProvider(f.provider)
 	}
 	if f.dbInstance != "" {
 		s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupSnapshot, InstanceID: f.dbInstance}
