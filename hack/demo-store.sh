@@ -5,10 +5,13 @@
 #      Azurite, or versitygw), seeded with project retail's document library
 #      liferay-test-dl (labelled as retail's) and the shared backup bucket liferay-backups
 #   2. run the manager with PROVIDERS=aws,<provider> and the store's settings
-#   3. kubectl lc2 backup create --provider <provider> --wait: a Full backup of the library
+#   3. a BackupRequest on the store: a Full backup of the library and, on azure and local
+#      (the on-premises path: no RDS at all), a verified dump of a local Liferay-shaped
+#      PostgreSQL database named by a Secret (the dumper runs as the manager's child)
 #   4. kubectl lc2 restore create --wait: every file restored under restored/<backup>/ of
 #      the library's bucket, then kubectl lc2 backup verify: each stored file's SHA-256
-#      checked against the sealed manifest
+#      checked against the sealed manifest; the dump is restored by bin/lc2-dump restore
+#      into an empty database and every table compared with the source
 # The environment stays up afterwards; make local-down stops it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,11 +48,31 @@ hack/local-env.sh up
 . "$state/env"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
 
-step "Building bin/manager, bin/kubectl-lc2 and bin/storeenv"
+step "Building bin/manager, bin/lc2-dump, bin/kubectl-lc2 and bin/storeenv"
 go build -o bin/manager ./cmd
+go build -o bin/lc2-dump ./cmd/lc2-dump
 go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
 go build -o bin/storeenv ./test/storeenv
 lc2() { bin/kubectl-lc2 -n "$ns" "$@"; }
+
+# The dumper stores dumps on aws, azure and local (docs/dumps.md): no dump on gcp.
+dump=false
+[[ "$provider" != gcp ]] && dump=true
+psql_bin="$(command -v psql || ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
+sock="${POSTGRES_STATE_DIR:-$state/postgres}/sock" # hack/local-env.sh keeps PostgreSQL there
+as_super() { "$psql_bin" -h "$sock" -p "$DB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+as_user() { PGPASSWORD="$DB_PASSWORD" "$psql_bin" -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -v ON_ERROR_STOP=1 -q "$@"; }
+if $dump; then
+  step "The database lportal_retail_prd and the Secret retail-prd-db naming it"
+  as_super -c "DROP DATABASE IF EXISTS lportal_retail_prd" -c "DROP DATABASE IF EXISTS lportal_restored" \
+    -c "CREATE DATABASE lportal_retail_prd OWNER $DB_USER" -c "CREATE DATABASE lportal_restored OWNER $DB_USER" ||
+    fail "could not create the databases (superuser over $sock)"
+  as_user -d lportal_retail_prd -f hack/demo-liferay.sql || fail "could not seed lportal_retail_prd"
+  kubectl -n "$ns" delete secret retail-prd-db --ignore-not-found >/dev/null
+  kubectl -n "$ns" create secret generic retail-prd-db --from-literal=engine=postgres --from-literal=host="$DB_HOST" \
+    --from-literal=port="$DB_PORT" --from-literal=database=lportal_retail_prd --from-literal=user="$DB_USER" \
+    --from-literal=password="$DB_PASSWORD" --from-literal=sslmode=disable >/dev/null
+fi
 
 step "Starting the $provider store's emulator, seeded"
 stop_pidfile "$state/manager.pid"
@@ -74,7 +97,7 @@ port_free "$probe_port" || probe_port="$(free_port)"
 (
   # shellcheck disable=SC1091
   . "$state/store.env"
-  PROGRESS_INTERVAL=2s DUMP_RUNNER=process exec setsid bin/manager --metrics-bind-address=":$metrics_port" --metrics-secure=false \
+  PROGRESS_INTERVAL=2s DUMP_RUNNER=process DUMPER_COMMAND="$root/bin/lc2-dump" exec setsid bin/manager --metrics-bind-address=":$metrics_port" --metrics-secure=false \
     --health-probe-bind-address=":$probe_port" >>"$state/manager.log" 2>&1 </dev/null
 ) &
 echo $! >"$state/manager.pid"
@@ -97,6 +120,7 @@ spec:
   projectId: retail
   environment: prd
   provider: $provider
+$($dump && printf '  database:\n    type: dump\n    dump:\n      connectionSecretRef: {name: retail-prd-db}')
   documentLibrary:
     sourceBucket: liferay-test-dl
     sourcePrefix: document_library/
@@ -124,6 +148,35 @@ echo "restored $restored files"
 step "kubectl lc2 backup verify $name: every stored file against the sealed manifest"
 lc2 backup verify "$name" --timeout "${timeout_s}s" | tee "$state/demo-verify.out" || fail "the verification of $name did not succeed"
 grep -q "Succeeded" "$state/demo-verify.out" || fail "kubectl lc2 backup verify printed no Succeeded verification"
+
+if $dump; then
+  location="$(kubectl get -n "$ns" "br/$name" -o jsonpath='{.status.database.dump.location}')"
+  step "The dump $location: bin/lc2-dump restore into the empty lportal_restored, every table compared"
+  kubectl get -n "$ns" "br/$name" -o jsonpath='{.status.database.dump}' && echo
+  path="${location#*://}"
+  bucket="${path%%/*}" key="${path#*/}"
+  [[ "$key" == */database/dump.pgdump ]] || fail "status.database.dump.location is $location"
+  (
+    # shellcheck disable=SC1091
+    . "$state/store.env"
+    LC2_STORE_PROVIDER="$provider" LC2_DUMP_BUCKET="$bucket" LC2_DUMP_PREFIX="${key%database/dump.pgdump}" \
+      LC2_DB_HOST="$DB_HOST" LC2_DB_PORT="$DB_PORT" LC2_DB_DATABASE=lportal_restored LC2_DB_USER="$DB_USER" \
+      LC2_DB_PASSWORD="$DB_PASSWORD" LC2_DB_SSLMODE=disable LC2_DB_SECRET_REF=local/demo \
+      bin/lc2-dump restore >"$state/demo-store-restore.json"
+  ) || fail "lc2-dump restore failed: $(cat "$state/demo-store-restore.json")"
+  sums() {
+    as_user -d "$1" -At -c "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1" | while read -r table; do
+      printf '%s %s\n' "$table" "$(as_user -d "$1" -At -c "SELECT count(*) || ' ' || md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"$table\" t")"
+    done
+  }
+  sums lportal_retail_prd >"$state/demo-store-source.sums"
+  sums lportal_restored >"$state/demo-store-restored.sums"
+  cat "$state/demo-store-restored.sums"
+  [[ "$(wc -l <"$state/demo-store-source.sums")" -ge 6 ]] || fail "the source has fewer tables than seeded"
+  diff "$state/demo-store-source.sums" "$state/demo-store-restored.sums" || fail "the restored database differs from the source"
+  echo "every table equal (rows and ordered checksum)"
+fi
 
 cat <<MSG
 
