@@ -224,6 +224,45 @@ var _ = Describe("Rendering the chart", func() {
 		Expect(env["LOCAL_S3_SECRET_ACCESS_KEY"].ValueFrom.SecretKeyRef.Key).To(Equal("secret"))
 	})
 
+	It("renders the workload identity annotations and pod label only when set", func() {
+		const gsa = "lc2-backup@lc2-platform.iam.gserviceaccount.com"
+		const clientID = "00000000-1111-2222-3333-444444444444"
+		d := render().deployment()
+		Expect(d.Spec.Template.Labels).NotTo(HaveKey("azure.workload.identity/use"))
+
+		By("GKE: the ServiceAccount annotation, merged with serviceAccount.annotations")
+		objs := render("--set", "providers={gcp}", "--set", "gcp.workloadIdentity.serviceAccount="+gsa,
+			"--set", "serviceAccount.annotations.example\\.com/team=platform")
+		Expect(objs.get("ServiceAccount", "lc2-lc2-backup-controller").GetAnnotations()).To(Equal(map[string]string{
+			"iam.gke.io/gcp-service-account": gsa, "example.com/team": "platform"}))
+		Expect(objs.deployment().Spec.Template.Labels).NotTo(HaveKey("azure.workload.identity/use"))
+
+		By("Azure: the ServiceAccount annotation and the pod label the webhook selects")
+		objs = render("--set", "providers={azure}", "--set", "azure.accountUrl=https://acme.blob.core.windows.net",
+			"--set", "azure.workloadIdentity.clientId="+clientID)
+		Expect(objs.get("ServiceAccount", "lc2-lc2-backup-controller").GetAnnotations()).To(Equal(map[string]string{
+			"azure.workload.identity/client-id": clientID}))
+		d = objs.deployment()
+		Expect(d.Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+		Expect(d.Spec.Selector.MatchLabels).NotTo(HaveKey("azure.workload.identity/use"), "the selector is immutable: the label is on the pods only")
+		Expect(envOf(manager(d))).NotTo(HaveKey("AZURE_STORAGE_KEY"), "workload identity needs no key")
+
+		By("with an existing ServiceAccount the pod label still renders; the annotation is the operator's")
+		objs = render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=lc2-existing",
+			"--set", "azure.workloadIdentity.clientId="+clientID)
+		Expect(objs.ofKind("ServiceAccount")).To(BeEmpty())
+		Expect(objs.deployment().Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+
+		By("ci/full-values.yaml: IRSA, GKE and Azure annotations side by side")
+		objs = render("-f", fullValues)
+		Expect(objs.get("ServiceAccount", "lc2-backup-sa").GetAnnotations()).To(Equal(map[string]string{
+			"eks.amazonaws.com/role-arn":        "arn:aws:iam::123456789012:role/lc2-backup-controller",
+			"iam.gke.io/gcp-service-account":    gsa,
+			"azure.workload.identity/client-id": clientID,
+		}))
+		Expect(objs.deployment().Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+	})
+
 	DescribeTable("the schema and the templates refuse bad values, naming the field",
 		func(wantInError string, args ...string) {
 			_, stderr, err := runHelm(append([]string{"template", release, chartDir}, args...)...)
@@ -251,6 +290,11 @@ var _ = Describe("Rendering the chart", func() {
 		Entry("local keys as plain values", "at '/local': additional properties 'accessKeyId' not allowed", "--set", "local.accessKeyId=AKIA"),
 		Entry("azure without its account URL", "providers lists azure: set azure.accountUrl", "--set", "providers={azure}"),
 		Entry("local without its endpoint", "providers lists local: set local.endpoint", "--set", "providers={aws,local}"),
+		Entry("a GKE service account that is no email", "at '/gcp/workloadIdentity/serviceAccount'", "--set", "gcp.workloadIdentity.serviceAccount=lc2-backup"),
+		Entry("an Azure client id that is no GUID", "at '/azure/workloadIdentity/clientId'", "--set", "azure.workloadIdentity.clientId=lc2-backup"),
+		Entry("a workload identity annotation set twice with two values", "serviceAccount.annotations sets iam.gke.io/gcp-service-account",
+			"--set", "gcp.workloadIdentity.serviceAccount=a@p-1.iam.gserviceaccount.com",
+			"--set", "serviceAccount.annotations.iam\\.gke\\.io/gcp-service-account=b@p-1.iam.gserviceaccount.com"),
 	)
 
 	It("passes helm lint --strict with the default values and with ci/full-values.yaml", func() {
