@@ -19,6 +19,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
+	localprovider "github.com/liferay/lc2-backup-controller/internal/provider/local"
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 )
 
@@ -47,6 +49,12 @@ var chartFlags = []chartFlag{
 	{flag: "enable-http2", path: "metrics.enableHttp2"},
 	{flag: "aws-region", path: "aws.region", env: "AWS_REGION"},
 	{flag: "aws-endpoint-url", path: "aws.endpointUrl", env: "AWS_ENDPOINT_URL"},
+	{flag: "providers", path: "providers", env: "PROVIDERS"},
+	{flag: "gcs-endpoint", path: "gcp.endpoint", env: "GCS_ENDPOINT"},
+	{flag: "azure-storage-account-url", path: "azure.accountUrl", env: azureprovider.EnvAccountURL},
+	{flag: "azure-storage-account", path: "azure.accountName", env: azureprovider.EnvAccountName},
+	{flag: "local-s3-endpoint", path: "local.endpoint", env: localprovider.EnvEndpoint},
+	{flag: "local-s3-region", path: "local.region", env: localprovider.EnvRegion},
 	{flag: "max-concurrent-backups-per-project", path: "controller.maxConcurrentBackupsPerProject", env: "MAX_CONCURRENT_BACKUPS_PER_PROJECT"},
 	{flag: "backup-retention-days", path: "controller.backupRetentionDays", env: "BACKUP_RETENTION_DAYS"},
 	{flag: "project-label-key", path: "controller.projectLabelKey", env: "PROJECT_LABEL_KEY"},
@@ -77,6 +85,43 @@ var chartFlags = []chartFlag{
 	{flag: "zap-stacktrace-level", path: "controller.logging.stacktraceLevel"},
 	{flag: "zap-time-encoding", path: "controller.logging.timeEncoding"},
 }
+
+// secretEnv is a manager setting that is no flag: a secret LoadConfig reads only from
+// its environment, which the chart passes from a Secret (valueFrom.secretKeyRef), never
+// as a value.
+type secretEnv struct {
+	// source is the argument of LoadConfig's os.Getenv call, as written in
+	// internal/setup/config.go.
+	source string
+	// env is the environment variable.
+	env string
+	// secret and key are the values.yaml paths of the Secret's name and of its key.
+	secret, key string
+	// read is what LoadConfig made of the variable.
+	read func(*setup.Config) string
+}
+
+// chartSecretEnv lists every secret setting of the manager. An os.Getenv added to
+// internal/setup/config.go fails "passes every setting the manager reads only from its
+// environment" until it gets a line here (or in envNotCharted).
+var chartSecretEnv = []secretEnv{
+	{source: "azureprovider.EnvAccountKey", env: azureprovider.EnvAccountKey, secret: "azure.existingSecret", key: "azure.accountKeyKey",
+		read: func(c *setup.Config) string { return c.Azure.AccountKey }},
+	{source: "localprovider.EnvAccessKeyID", env: localprovider.EnvAccessKeyID, secret: "local.existingSecret", key: "local.accessKeyIdKey",
+		read: func(c *setup.Config) string { return c.Local.AccessKeyID }},
+	{source: "localprovider.EnvSecretAccessKey", env: localprovider.EnvSecretAccessKey, secret: "local.existingSecret", key: "local.secretAccessKeyKey",
+		read: func(c *setup.Config) string { return c.Local.SecretAccessKey }},
+}
+
+// envNotCharted says why the chart has no value for the other variables LoadConfig
+// reads with os.Getenv.
+var envNotCharted = map[string]string{
+	`"AWS_DEFAULT_REGION"`: "the fallback of --aws-region's default; the chart sets AWS_REGION (aws.region)",
+	"key":                  "the env* helpers' own read of a flag's variable",
+}
+
+// getenvCall finds the arguments of os.Getenv calls.
+var getenvCall = regexp.MustCompile(`os\.Getenv\(([^()]+)\)`)
 
 // binaryFlag is one flag as the manager's --help lists it.
 type binaryFlag struct {
@@ -139,6 +184,19 @@ func unsetForTest(key string) {
 		Expect(os.Unsetenv(key)).To(Succeed())
 		DeferCleanup(func() { Expect(os.Setenv(key, v)).To(Succeed()) })
 	}
+}
+
+// setForTest sets an environment variable until the end of the test.
+func setForTest(key, value string) {
+	old, had := os.LookupEnv(key)
+	Expect(os.Setenv(key, value)).To(Succeed())
+	DeferCleanup(func() {
+		if had {
+			Expect(os.Setenv(key, old)).To(Succeed())
+		} else {
+			Expect(os.Unsetenv(key)).To(Succeed())
+		}
+	})
 }
 
 // rendered returns what the chart passes for f in a rendered manager container, and
@@ -241,6 +299,61 @@ var _ = Describe("The chart against config/ and the controller", func() {
 		args := argsOf(manager(render("--set", "leaderElection.enabled=false", "--set", "replicaCount=1", "--set", "metrics.secure=false").deployment()).Args)
 		Expect(args).To(HaveKeyWithValue("leader-elect", "false"))
 		Expect(args).To(HaveKeyWithValue("metrics-secure", "false"))
+	})
+
+	It("passes every setting the manager reads only from its environment from a Secret, never as a value", func() {
+		src, err := os.ReadFile(filepath.Join("..", "..", "internal", "setup", "config.go"))
+		Expect(err).NotTo(HaveOccurred())
+		listed := map[string]bool{}
+		for _, s := range chartSecretEnv {
+			listed[s.source] = true
+		}
+		for _, m := range getenvCall.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := envNotCharted[m[1]]; ok {
+				continue
+			}
+			Expect(listed).To(HaveKey(m[1]), "internal/setup/config.go reads os.Getenv(%s): list it in chartSecretEnv (test/chart/drift_test.go) with its chart values, or in envNotCharted saying why not", m[1])
+		}
+
+		for _, f := range chartFlags {
+			if f.env != "" {
+				unsetForTest(f.env)
+			}
+		}
+		setForTest(setup.EnvEnableArchival, "false")
+		defaults := readYAML(filepath.Join(chartDir, "values.yaml"))
+		full := readYAML(fullValues)
+		defaultEnv := envOf(manager(render().deployment()))
+		fullEnv := envOf(manager(render("-f", fullValues).deployment()))
+		for _, s := range chartSecretEnv {
+			By(s.env + ": LoadConfig reads it")
+			setForTest(s.env, "marker-"+s.env)
+			c, _, err := setup.LoadConfig(nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(s.read(c)).To(Equal("marker-"+s.env), "LoadConfig does not read %s into the field chartSecretEnv names", s.env)
+
+			By(s.env + ": ci/full-values.yaml's " + s.secret + " and " + s.key + " reach the manager as a secretKeyRef")
+			name, ok := lookup(full, s.secret)
+			Expect(ok).To(BeTrue(), "ci/full-values.yaml has no %s", s.secret)
+			key, ok := lookup(full, s.key)
+			Expect(ok).To(BeTrue(), "ci/full-values.yaml has no %s", s.key)
+			e, ok := fullEnv[s.env]
+			Expect(ok).To(BeTrue(), "%s is not passed with ci/full-values.yaml", s.env)
+			Expect(e.Value).To(BeEmpty(), "%s must never be a plain value", s.env)
+			Expect(e.ValueFrom).NotTo(BeNil())
+			Expect(e.ValueFrom.SecretKeyRef).NotTo(BeNil(), "%s must come from a Secret", s.env)
+			Expect(e.ValueFrom.SecretKeyRef.Name).To(Equal(scalar(name)))
+			Expect(e.ValueFrom.SecretKeyRef.Key).To(Equal(scalar(key)))
+			def, ok := lookup(defaults, s.key)
+			Expect(ok).To(BeTrue(), "values.yaml has no %s", s.key)
+			Expect(scalar(key)).NotTo(Equal(scalar(def)), "ci/full-values.yaml must set %s to a value other than the default", s.key)
+
+			By(s.env + ": left out by default (" + s.secret + " is empty)")
+			def, ok = lookup(defaults, s.secret)
+			Expect(ok).To(BeTrue(), "values.yaml has no %s", s.secret)
+			Expect(scalar(def)).To(BeEmpty())
+			Expect(defaultEnv).NotTo(HaveKey(s.env))
+		}
 	})
 
 	It("carries exactly the CRDs of config/crd/bases", func() {

@@ -167,11 +167,19 @@ func lookup(values map[string]any, path string) (any, bool) {
 	return cur, true
 }
 
-// scalar formats a YAML scalar the way the chart writes it into the manifest: numbers
-// in plain decimal (YAML numbers arrive as float64), the rest with %v.
+// scalar formats a YAML value the way the chart writes it into the manifest: numbers
+// in plain decimal (YAML numbers arrive as float64), lists comma-separated (as
+// PROVIDERS), the rest with %v.
 func scalar(v any) string {
-	if f, ok := v.(float64); ok {
-		return strconv.FormatFloat(f, 'f', -1, 64)
+	switch v := v.(type) {
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []any:
+		items := make([]string, len(v))
+		for i, item := range v {
+			items[i] = scalar(item)
+		}
+		return strings.Join(items, ",")
 	}
 	return fmt.Sprint(v)
 }

@@ -178,6 +178,91 @@ var _ = Describe("Rendering the chart", func() {
 		Expect(endpoints).To(ConsistOf(And(HaveKeyWithValue("scheme", "http"), HaveKeyWithValue("port", "http"), Not(HaveKey("tlsConfig")))))
 	})
 
+	It("passes providers as PROVIDERS and each store's settings only when set", func() {
+		env := envOf(manager(render().deployment()))
+		Expect(env["PROVIDERS"].Value).To(Equal("aws"))
+		for _, name := range []string{"GCS_ENDPOINT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
+			"LOCAL_S3_ENDPOINT", "LOCAL_S3_REGION", "LOCAL_S3_ACCESS_KEY_ID", "LOCAL_S3_SECRET_ACCESS_KEY"} {
+			Expect(env).NotTo(HaveKey(name), "nothing of a store the default values do not configure")
+		}
+
+		env = envOf(manager(render("--set", "providers={gcp,local}", "--set", "local.endpoint=http://minio.storage:9000").deployment()))
+		Expect(env["PROVIDERS"].Value).To(Equal("gcp,local"), "in the order listed")
+		Expect(env["LOCAL_S3_ENDPOINT"].Value).To(Equal("http://minio.storage:9000"))
+		Expect(env).NotTo(HaveKey("GCS_ENDPOINT"), "production GCS takes Application Default Credentials, no endpoint")
+		Expect(env).NotTo(HaveKey("LOCAL_S3_ACCESS_KEY_ID"), "no keys without local.existingSecret")
+
+		env = envOf(manager(render("-f", fullValues).deployment()))
+		Expect(env["PROVIDERS"].Value).To(Equal("aws,gcp,azure,local"))
+	})
+
+	It("passes the Azure shared key and the local store's keys only through secretKeyRef, never as a value", func() {
+		objs := render("--set", "providers={azure,local}",
+			"--set", "azure.accountUrl=https://acme.blob.core.windows.net", "--set", "azure.existingSecret=azure-storage",
+			"--set", "local.endpoint=http://minio.storage:9000", "--set", "local.existingSecret=local-s3")
+		env := envOf(manager(objs.deployment()))
+		for name, ref := range map[string]corev1.SecretKeySelector{
+			"AZURE_STORAGE_KEY":          {LocalObjectReference: corev1.LocalObjectReference{Name: "azure-storage"}, Key: "account-key"},
+			"LOCAL_S3_ACCESS_KEY_ID":     {LocalObjectReference: corev1.LocalObjectReference{Name: "local-s3"}, Key: "access-key-id"},
+			"LOCAL_S3_SECRET_ACCESS_KEY": {LocalObjectReference: corev1.LocalObjectReference{Name: "local-s3"}, Key: "secret-access-key"},
+		} {
+			Expect(env).To(HaveKey(name))
+			Expect(env[name].Value).To(BeEmpty(), name)
+			Expect(env[name].ValueFrom).NotTo(BeNil(), name)
+			Expect(env[name].ValueFrom.SecretKeyRef).NotTo(BeNil(), name)
+			Expect(*env[name].ValueFrom.SecretKeyRef).To(Equal(ref), name)
+		}
+		Expect(env["AZURE_STORAGE_ACCOUNT_URL"].Value).To(Equal("https://acme.blob.core.windows.net"))
+		Expect(env).NotTo(HaveKey("AZURE_STORAGE_ACCOUNT"), "the account name comes from the URL unless azure.accountName is set")
+		Expect(objs.ofKind("Secret")).To(BeEmpty(), "the chart creates no Secret: the keys are the operator's")
+
+		By("the key names are values")
+		env = envOf(manager(render("--set", "azure.existingSecret=az", "--set", "azure.accountKeyKey=key1",
+			"--set", "local.existingSecret=s3", "--set", "local.accessKeyIdKey=id", "--set", "local.secretAccessKeyKey=secret").deployment()))
+		Expect(env["AZURE_STORAGE_KEY"].ValueFrom.SecretKeyRef.Key).To(Equal("key1"))
+		Expect(env["LOCAL_S3_ACCESS_KEY_ID"].ValueFrom.SecretKeyRef.Key).To(Equal("id"))
+		Expect(env["LOCAL_S3_SECRET_ACCESS_KEY"].ValueFrom.SecretKeyRef.Key).To(Equal("secret"))
+	})
+
+	It("renders the workload identity annotations and pod label only when set", func() {
+		const gsa = "lc2-backup@lc2-platform.iam.gserviceaccount.com"
+		const clientID = "00000000-1111-2222-3333-444444444444"
+		d := render().deployment()
+		Expect(d.Spec.Template.Labels).NotTo(HaveKey("azure.workload.identity/use"))
+
+		By("GKE: the ServiceAccount annotation, merged with serviceAccount.annotations")
+		objs := render("--set", "providers={gcp}", "--set", "gcp.workloadIdentity.serviceAccount="+gsa,
+			"--set", "serviceAccount.annotations.example\\.com/team=platform")
+		Expect(objs.get("ServiceAccount", "lc2-lc2-backup-controller").GetAnnotations()).To(Equal(map[string]string{
+			"iam.gke.io/gcp-service-account": gsa, "example.com/team": "platform"}))
+		Expect(objs.deployment().Spec.Template.Labels).NotTo(HaveKey("azure.workload.identity/use"))
+
+		By("Azure: the ServiceAccount annotation and the pod label the webhook selects")
+		objs = render("--set", "providers={azure}", "--set", "azure.accountUrl=https://acme.blob.core.windows.net",
+			"--set", "azure.workloadIdentity.clientId="+clientID)
+		Expect(objs.get("ServiceAccount", "lc2-lc2-backup-controller").GetAnnotations()).To(Equal(map[string]string{
+			"azure.workload.identity/client-id": clientID}))
+		d = objs.deployment()
+		Expect(d.Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+		Expect(d.Spec.Selector.MatchLabels).NotTo(HaveKey("azure.workload.identity/use"), "the selector is immutable: the label is on the pods only")
+		Expect(envOf(manager(d))).NotTo(HaveKey("AZURE_STORAGE_KEY"), "workload identity needs no key")
+
+		By("with an existing ServiceAccount the pod label still renders; the annotation is the operator's")
+		objs = render("--set", "serviceAccount.create=false", "--set", "serviceAccount.name=lc2-existing",
+			"--set", "azure.workloadIdentity.clientId="+clientID)
+		Expect(objs.ofKind("ServiceAccount")).To(BeEmpty())
+		Expect(objs.deployment().Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+
+		By("ci/full-values.yaml: IRSA, GKE and Azure annotations side by side")
+		objs = render("-f", fullValues)
+		Expect(objs.get("ServiceAccount", "lc2-backup-sa").GetAnnotations()).To(Equal(map[string]string{
+			"eks.amazonaws.com/role-arn":        "arn:aws:iam::123456789012:role/lc2-backup-controller",
+			"iam.gke.io/gcp-service-account":    gsa,
+			"azure.workload.identity/client-id": clientID,
+		}))
+		Expect(objs.deployment().Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"))
+	})
+
 	DescribeTable("the schema and the templates refuse bad values, naming the field",
 		func(wantInError string, args ...string) {
 			_, stderr, err := runHelm(append([]string{"template", release, chartDir}, args...)...)
@@ -197,6 +282,19 @@ var _ = Describe("Rendering the chart", func() {
 		Entry("a burst below the QPS", "controller.kubeApiBurst must be at least controller.kubeApiQps", "--set", "controller.kubeApiBurst=10"),
 		Entry("replicas without leader election", "replicaCount > 1 needs leaderElection.enabled", "--set", "leaderElection.enabled=false"),
 		Entry("a values file with a wrong type", "at '/controller/kubeApiQps': got string, want integer", "-f", filepath.Join("testdata", "bad-values.yaml")),
+		Entry("an unknown provider", "at '/providers/1': value must be one of 'aws', 'gcp', 'azure', 'local'", "--set", "providers={aws,oracle}"),
+		Entry("a provider listed twice", "at '/providers': items at 0 and 1 are equal", "--set", "providers={aws,aws}"),
+		Entry("no provider", "at '/providers': minItems: got 0, want 1", "--set-json", "providers=[]"),
+		Entry("providers as one string", "at '/providers': got string, want array", "--set", "providers=aws"),
+		Entry("an Azure key as a plain value", "at '/azure': additional properties 'accountKey' not allowed", "--set", "azure.accountKey=c2VjcmV0"),
+		Entry("local keys as plain values", "at '/local': additional properties 'accessKeyId' not allowed", "--set", "local.accessKeyId=AKIA"),
+		Entry("azure without its account URL", "providers lists azure: set azure.accountUrl", "--set", "providers={azure}"),
+		Entry("local without its endpoint", "providers lists local: set local.endpoint", "--set", "providers={aws,local}"),
+		Entry("a GKE service account that is no email", "at '/gcp/workloadIdentity/serviceAccount'", "--set", "gcp.workloadIdentity.serviceAccount=lc2-backup"),
+		Entry("an Azure client id that is no GUID", "at '/azure/workloadIdentity/clientId'", "--set", "azure.workloadIdentity.clientId=lc2-backup"),
+		Entry("a workload identity annotation set twice with two values", "serviceAccount.annotations sets iam.gke.io/gcp-service-account",
+			"--set", "gcp.workloadIdentity.serviceAccount=a@p-1.iam.gserviceaccount.com",
+			"--set", "serviceAccount.annotations.iam\\.gke\\.io/gcp-service-account=b@p-1.iam.gserviceaccount.com"),
 	)
 
 	It("passes helm lint --strict with the default values and with ci/full-values.yaml", func() {

@@ -44,3 +44,27 @@ control-plane: controller-manager
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* Annotations of the controller's ServiceAccount: serviceAccount.annotations plus the
+workload identity ones (GKE: iam.gke.io/gcp-service-account, Azure:
+azure.workload.identity/client-id). The same key in serviceAccount.annotations with
+another value is refused rather than silently overridden. */}}
+{{- define "lc2-backup-controller.serviceAccountAnnotations" -}}
+{{- $annotations := deepCopy (.Values.serviceAccount.annotations | default dict) }}
+{{- $identity := dict }}
+{{- with .Values.gcp.workloadIdentity.serviceAccount }}
+{{- $_ := set $identity "iam.gke.io/gcp-service-account" . }}
+{{- end }}
+{{- with .Values.azure.workloadIdentity.clientId }}
+{{- $_ := set $identity "azure.workload.identity/client-id" . }}
+{{- end }}
+{{- range $key, $value := $identity }}
+{{- if and (hasKey $annotations $key) (ne (index $annotations $key) $value) }}
+{{- fail (printf "serviceAccount.annotations sets %s to %q, the workload identity value %q: set it in one place" $key (index $annotations $key) $value) }}
+{{- end }}
+{{- $_ := set $annotations $key $value }}
+{{- end }}
+{{- with $annotations }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
