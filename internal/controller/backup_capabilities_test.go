@@ -73,3 +73,43 @@ func TestOwnershipRefusalSpellsTheStoresOwnCommand(t *testing.T) {
 		t.Fatalf("want a refusal quoting %q, got %s: %s", want, br.Status.Phase, br.Status.Message)
 	}
 }
+
+// The dumper of an Azure backup opts its pod into workload identity; the dumper of a
+// local-store backup takes the store's keys from the connection Secret, by reference
+// and optionally; an aws backup's dumper gets neither.
+func TestDumpTaskCarriesTheStoresIdentity(t *testing.T) {
+	r := &BackupRequestReconciler{}
+	for _, tc := range []struct {
+		provider  backupv1alpha1.CloudProvider
+		podLabel  bool
+		storeKeys []string
+	}{
+		{backupv1alpha1.ProviderAzure, true, nil},
+		{backupv1alpha1.ProviderLocal, false, []string{provider.EnvLocalS3AccessKeyID, provider.EnvLocalS3SecretAccessKey}},
+		{backupv1alpha1.ProviderAWS, false, nil},
+	} {
+		br := request("kilo", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider = tc.provider
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
+				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		})
+		task := r.dumpTask(br)
+		if got := task.PodLabels[azureWorkloadIdentityLabel] == "true"; got != tc.podLabel {
+			t.Errorf("%s: workload-identity label %v, want %v", tc.provider, got, tc.podLabel)
+		}
+		var keys []string
+		for _, e := range task.Env {
+			if e.Name != provider.EnvLocalS3AccessKeyID && e.Name != provider.EnvLocalS3SecretAccessKey {
+				continue
+			}
+			ref := e.ValueFrom.SecretKeyRef
+			if e.Value != "" || ref == nil || ref.Name != "retail-db" || ref.Optional == nil || !*ref.Optional {
+				t.Errorf("%s: %s must come from Secret retail-db, optionally: %+v", tc.provider, e.Name, e)
+			}
+			keys = append(keys, e.Name)
+		}
+		if strings.Join(keys, ",") != strings.Join(tc.storeKeys, ",") {
+			t.Errorf("%s: store keys %v, want %v", tc.provider, keys, tc.storeKeys)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -248,8 +249,35 @@ func (r *BackupRequestReconciler) dumpTask(br *backupv1alpha1.BackupRequest) dum
 				LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: key.key, Optional: optionalKey(key.optional)}}})
 		}
 	}
+	env = append(env, storeKeysEnv(br)...)
 	env = append(env, r.Options.DumperEnv...)
-	return dumprun.Task{Owner: br, Name: "lc2-dump-" + string(br.UID), Args: []string{"backup"}, Env: env, Deadline: r.Options.BackupDeadline}
+	task := dumprun.Task{Owner: br, Name: "lc2-dump-" + string(br.UID), Args: []string{"backup"}, Env: env, Deadline: r.Options.BackupDeadline}
+	if br.Spec.Provider == backupv1alpha1.ProviderAzure {
+		// Azure's workload-identity webhook gives a token only to pods that opt in.
+		task.PodLabels = map[string]string{azureWorkloadIdentityLabel: "true"}
+	}
+	return task
+}
+
+// azureWorkloadIdentityLabel opts a pod into Azure Workload Identity.
+const azureWorkloadIdentityLabel = "azure.workload.identity/use"
+
+// storeKeysEnv gives the dumper of a local-store backup the store's keys from the
+// connection Secret, when it has them: a Job cannot read the controller's Secret.
+func storeKeysEnv(br *backupv1alpha1.BackupRequest) []corev1.EnvVar {
+	d := br.Spec.Database.Dump
+	if br.Spec.Provider != backupv1alpha1.ProviderLocal || d == nil || d.ConnectionSecretRef == nil {
+		return nil
+	}
+	var env []corev1.EnvVar
+	for name, key := range map[string]string{
+		provider.EnvLocalS3AccessKeyID: dump.SecretKeyStoreAccessKeyID, provider.EnvLocalS3SecretAccessKey: dump.SecretKeyStoreSecretAccessKey,
+	} {
+		env = append(env, corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: key, Optional: optionalKey(true)}}})
+	}
+	sort.Slice(env, func(i, j int) bool { return env[i].Name < env[j].Name })
+	return env
 }
 
 func optionalKey(optional bool) *bool {

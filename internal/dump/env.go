@@ -47,4 +47,9 @@ const (
 	SecretKeyPassword = "password"
 	SecretKeySSLMode  = "sslmode"
 	SecretKeyEngine   = "engine"
+	// SecretKeyStoreAccessKeyID and SecretKeyStoreSecretAccessKey are the local
+	// provider's store keys (optional): a dump Job runs in the backup's namespace and
+	// cannot read the controller's own Secret, so it takes them from this one.
+	SecretKeyStoreAccessKeyID     = "store-access-key-id"
+	SecretKeyStoreSecretAccessKey = "store-secret-access-key"
 )

@@ -1,6 +1,7 @@
 package dumprun
 
 import (
+	"maps"
 	"context"
 	"fmt"
 	"time"
@@ -65,6 +66,17 @@ func DefaultResources() corev1.ResourceRequirements {
 	}
 }
 
+// podLabels are the labels of t's pod: t's own, then the run's identity, which they
+// cannot replace.
+func podLabels(t Task) map[string]string {
+	labels := maps.Clone(t.PodLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelDumpOf], labels[LabelManagedBy] = string(t.Owner.GetUID()), ManagedBy
+	return labels
+}
+
 // Job is the Job that runs t.
 func (j *JobRunner) Job(t Task) (*batchv1.Job, error) {
 	command := j.Command
@@ -83,7 +95,7 @@ func (j *JobRunner) Job(t Task) (*batchv1.Job, error) {
 		Spec: batchv1.JobSpec{
 			BackoffLimit: ptr.To[int32](0),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{LabelDumpOf: string(t.Owner.GetUID()), LabelManagedBy: ManagedBy}},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(t)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
 					ServiceAccountName:           j.ServiceAccountName,

@@ -46,6 +46,9 @@ type Task struct {
 	Env []corev1.EnvVar
 	// Deadline bounds the run (the Job's activeDeadlineSeconds); 0: none.
 	Deadline time.Duration
+	// PodLabels are added to the labels of the run's pod (a Job's): the store's
+	// workload-identity opt-in, for example.
+	PodLabels map[string]string
 }
 
 // State is how a run stands.

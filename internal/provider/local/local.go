@@ -29,13 +29,12 @@ type Options struct {
 	S3 awsprovider.Options
 }
 
-// The environment variables of the local store's settings (the manager's flags default
-// to them; the dumper reads them). The keys come only from the environment: a Secret.
+// The environment variables of the local store's settings (provider.EnvLocalS3*).
 const (
-	EnvEndpoint        = "LOCAL_S3_ENDPOINT"
-	EnvRegion          = "LOCAL_S3_REGION"
-	EnvAccessKeyID     = "LOCAL_S3_ACCESS_KEY_ID"
-	EnvSecretAccessKey = "LOCAL_S3_SECRET_ACCESS_KEY"
+	EnvEndpoint        = provider.EnvLocalS3Endpoint
+	EnvRegion          = provider.EnvLocalS3Region
+	EnvAccessKeyID     = provider.EnvLocalS3AccessKeyID
+	EnvSecretAccessKey = provider.EnvLocalS3SecretAccessKey
 )
 
 // OptionsFromEnv reads the store's settings from getenv.
