@@ -239,8 +239,9 @@ undeploy: ## Remove the controller deployed by `make deploy`.
 # (docs/local-development.md). hack/local-env.sh does the work.
 
 .PHONY: local-up
-local-up: ## Start kube-apiserver+etcd, PostgreSQL and the AWS emulator (no Docker), seeded; writes tmp/local/env.
+local-up: ## Start kube-apiserver+etcd, PostgreSQL and the AWS emulator (no Docker), seeded; writes tmp/local/env. PROVIDER=gcp|azure|local also starts that store's emulator, seeded (tmp/local/store.env).
 	hack/local-env.sh up
+	@if [ -n "$(PROVIDER)" ] && [ "$(PROVIDER)" != aws ]; then hack/store-env.sh $(PROVIDER); fi
 
 .PHONY: local-down
 local-down: ## Stop the local environment and the demo controller, keep the data.

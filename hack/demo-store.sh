@@ -48,11 +48,10 @@ hack/local-env.sh up
 . "$state/env"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
 
-step "Building bin/manager, bin/lc2-dump, bin/kubectl-lc2 and bin/storeenv"
+step "Building bin/manager, bin/lc2-dump and bin/kubectl-lc2"
 go build -o bin/manager ./cmd
 go build -o bin/lc2-dump ./cmd/lc2-dump
 go build -o bin/kubectl-lc2 ./cmd/kubectl-lc2
-go build -o bin/storeenv ./test/storeenv
 lc2() { bin/kubectl-lc2 -n "$ns" "$@"; }
 
 # The dumper stores dumps on aws, azure and local (docs/dumps.md): no dump on gcp.
@@ -74,19 +73,9 @@ if $dump; then
     --from-literal=password="$DB_PASSWORD" --from-literal=sslmode=disable >/dev/null
 fi
 
-step "Starting the $provider store's emulator, seeded"
+step "Starting the $provider store's emulator, seeded (hack/store-env.sh)"
 stop_pidfile "$state/manager.pid"
-stop_pidfile "$state/store.pid"
-rm -f "$state/store.ready" "$state/store.env"
-setsid bin/storeenv -provider "$provider" -dir "$state" >"$state/store.log" 2>&1 </dev/null &
-echo $! >"$state/store.pid"
-for _ in $(seq 1 600); do
-  [[ -f "$state/store.ready" ]] && break
-  kill -0 "$(cat "$state/store.pid")" 2>/dev/null || fail "the $provider emulator exited at start"
-  sleep 0.5
-done
-[[ -f "$state/store.ready" ]] || fail "the $provider emulator is not ready after 300s"
-cat "$state/store.log"
+hack/store-env.sh "$provider" || fail "the $provider emulator did not start"
 
 step "Starting the controller with PROVIDERS=aws,$provider"
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
