@@ -1,9 +1,9 @@
 package dumprun
 
 import (
-	"maps"
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
