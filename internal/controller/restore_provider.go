@@ -28,7 +28,7 @@ const defaultBackupProvider = backupv1alpha1.ProviderAWS
 // restoreProvider is the provider of the cloud a restore reads and writes: the one its
 // source backup names. A BackupRequest names it in spec.provider; a manifest read from
 // a URL (status.source.manifestLocation once resolved, spec.source.manifest before)
-// records none, so the URL's scheme tells it. A provider this controller does not
+// records none, so spec.source.provider names it, else the URL's scheme tells it. A provider this controller does not
 // have is a failure (ProviderNotSupported); any other error is worth retrying.
 func (r *RestoreRequestReconciler) restoreProvider(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (provider.Provider, error) {
 	name, err := r.restoreProviderName(ctx, rr)
@@ -56,6 +56,9 @@ func (r *RestoreRequestReconciler) restoreProviderName(ctx context.Context, rr *
 			return "", fmt.Errorf("get backup request %s/%s: %w", rr.Namespace, name, err)
 		}
 		// Gone, or replaced by another of the same name: the resolved manifest's URL tells.
+	}
+	if p := rr.Spec.Source.Provider; p != "" {
+		return p, nil
 	}
 	location := rr.Spec.Source.Manifest
 	if resolved != nil && resolved.ManifestLocation != "" {

@@ -57,6 +57,8 @@ func TestRestoreProviderName(t *testing.T) {
 		{"the backup request's provider", newRestore("a", fromRequest("gcp-backup")), backupv1alpha1.ProviderGCP},
 		{"a manifest URL's scheme", newRestore("b", backupv1alpha1.RestoreRequestSpec{
 			Source: backupv1alpha1.RestoreSource{Manifest: "s3://liferay-backups/retail/prd/x/manifest.json"}}), backupv1alpha1.ProviderAWS},
+		{"a manifest URL on the store spec.source.provider names", newRestore("f", backupv1alpha1.RestoreRequestSpec{
+			Source: backupv1alpha1.RestoreSource{Manifest: "s3://liferay-backups/retail/prd/x/manifest.json", Provider: backupv1alpha1.ProviderAzure}}), backupv1alpha1.ProviderAzure},
 		{"a backup request that is gone, before resolution", newRestore("c", fromRequest("gone")), defaultBackupProvider},
 		{"a manifest URL the controller does not read", newRestore("d", backupv1alpha1.RestoreRequestSpec{
 			Source: backupv1alpha1.RestoreSource{Manifest: "https://example.com/manifest.json"}}), defaultBackupProvider},

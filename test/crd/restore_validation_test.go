@@ -86,6 +86,11 @@ var _ = Describe("RestoreRequest CRD", func() {
 		Entry("both sources", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Source.Manifest = "s3://b/p/manifest.json"
 		}, "set exactly one of spec.source.backupRequestName and spec.source.manifest"),
+		Entry("a provider with a backupRequestName", func(s *backupv1alpha1.RestoreRequestSpec) { s.Source.Provider = backupv1alpha1.ProviderGCP },
+			"a backupRequestName restore takes its backup's spec.provider"),
+		Entry("an unknown provider of a manifest", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Source = backupv1alpha1.RestoreSource{Manifest: "s3://b/p/manifest.json", Provider: "digitalocean"}
+		}, "spec.source.provider: Unsupported value"),
 		Entry("no source", func(s *backupv1alpha1.RestoreRequestSpec) { s.Source = backupv1alpha1.RestoreSource{} },
 			"set exactly one of spec.source.backupRequestName and spec.source.manifest"),
 		Entry("a manifest URL that is not a manifest", func(s *backupv1alpha1.RestoreRequestSpec) {

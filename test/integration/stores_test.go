@@ -169,6 +169,15 @@ var _ = Describe("Backups on every store", func() {
 				Expect(fixtures.ContentsOf(objects, restored, "full-1/")).To(Equal(libraryOn(source)))
 			})
 
+			It("restores from the manifest URL alone, on the store spec.source.provider names (disaster recovery)", func() {
+				location := getBR(ns, "full-1").Status.Manifest.Location
+				rr := restores.New(ns, "full-1-from-manifest", restores.FromManifest(location), restores.Files(restored, "from-manifest/", ""))
+				rr.Spec.Source.Provider = store.provider
+				rr = runRestore(rr)
+				Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
+				Expect(fixtures.ContentsOf(objects, restored, "from-manifest/")).To(Equal(fixtures.ContentsOf(objects, restored, "full-1/")))
+			})
+
 			It("backs up Incrementally, copying only what changed, and restores each backup as it was", func() {
 				b1 := backup("inc-1", backups.Incremental())
 				Expect(b1.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded), b1.Status.Message)

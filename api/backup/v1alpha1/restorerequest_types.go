@@ -14,6 +14,7 @@ const AllowRepeatAnnotation = "backup.liferay.cloud/allow-repeat"
 
 // RestoreSource names the backup to restore: exactly one of backupRequestName and manifest.
 // +kubebuilder:validation:XValidation:rule="has(self.backupRequestName) != has(self.manifest)",message="set exactly one of spec.source.backupRequestName and spec.source.manifest"
+// +kubebuilder:validation:XValidation:rule="!has(self.provider) || has(self.manifest)",message="spec.source.provider names the store of a manifest URL; a backupRequestName restore takes its backup's spec.provider",fieldPath=".provider"
 type RestoreSource struct {
 	// backupRequestName is a Succeeded BackupRequest in the RestoreRequest's namespace.
 	// +optional
@@ -28,6 +29,13 @@ type RestoreSource struct {
 	// +kubebuilder:validation:MaxLength=1100
 	// +kubebuilder:validation:Pattern=`^s3://[a-z0-9][a-z0-9.-]*[a-z0-9]/([^/].*/)?manifest\.json$`
 	Manifest string `json:"manifest,omitempty"`
+
+	// provider is the store that holds the manifest: aws, gcp, azure or local. Manifest
+	// URLs are written s3://<bucket>/<key> on every store, so the URL does not tell;
+	// default aws. Only with manifest: a backupRequestName restore takes its backup's
+	// spec.provider.
+	// +optional
+	Provider CloudProvider `json:"provider,omitempty"`
 }
 
 // DatabaseRestoreSpec restores the backup's snapshot into a new database instance.
