@@ -232,6 +232,15 @@ var _ = Describe("Backups on every store", func() {
 				Expect(msg).To(ContainSubstring(store.tagCommand))
 				Expect(msg).NotTo(ContainSubstring("aws s3api"))
 				Expect(objects.ListKeys(dest, project+"/prd/untagged/")).To(BeEmpty(), "nothing written")
+
+				By("a bucket that does not exist is named, with the field")
+				br = newBackupRequest(ns, "missing", project, backups.DocumentLibrary(project+"-no-such-dl", dest, project+"/prd/missing/"), withProvider(store.provider))
+				Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+				Eventually(phaseOf(ns, "missing")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseFailed))
+				missing := getBR(ns, "missing")
+				Expect(missing.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonNotFound))
+				Expect(missing.Status.Message).To(And(ContainSubstring(project+"-no-such-dl"), ContainSubstring("spec.documentLibrary.sourceBucket")))
+				Expect(objects.ListKeys(dest, project+"/prd/missing/")).To(BeEmpty(), "nothing written")
 			})
 
 			It("resumes a copy interrupted by a controller kill without copying again what it had copied", func() {
