@@ -126,6 +126,15 @@ location="$(kubectl get -n "$ns" "br/$name" -o jsonpath='{.status.manifest.locat
 echo "backup $name: $total files, manifest $location"
 [[ "$total" == 24 ]] || fail "the backup holds $total files, not the 24 documents of the sample"
 
+step "kubectl lc2 backup describe $name: its manifest read from the $provider store and verified"
+(
+  # shellcheck disable=SC1091
+  . "$state/store.env"
+  lc2 backup describe "$name"
+) | tee "$state/demo-store-describe.out"
+grep -q "verifies, and matches status.manifest.checksum" "$state/demo-store-describe.out" ||
+  fail "kubectl lc2 backup describe did not verify the manifest on $provider"
+
 restore="$name-restore"
 step "kubectl lc2 restore create $restore: every file under restored/$name/ of liferay-test-dl"
 lc2 restore create --from "$name" --name "$restore" --target-bucket liferay-test-dl --target-prefix "restored/$name/" \

@@ -20,6 +20,9 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
+	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
+	gcpprovider "github.com/liferay/lc2-backup-controller/internal/provider/gcp"
+	localprovider "github.com/liferay/lc2-backup-controller/internal/provider/local"
 )
 
 // describeOptions are the flags of backup describe and restore describe.
@@ -267,13 +270,14 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 	case !o.manifest:
 		fprintln(w, "  not read: --manifest=false")
 		return
-	case os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" && os.Getenv("AWS_PROFILE") == "":
-		fprintln(w, "  not read: no AWS configuration (set AWS_REGION and credentials, AWS_ENDPOINT_URL for an emulator)")
+	}
+	if missing := storeConfigMissing(br.Spec.Provider, os.Getenv); missing != "" {
+		fprintln(w, "  not read: "+missing)
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	man, err := readManifest(ctx, m.Location)
+	man, err := readManifest(ctx, br.Spec.Provider, m.Location)
 	if err != nil {
 		fprintf(w, "  not read: %v\n", err)
 		return
@@ -340,14 +344,52 @@ func notThisBackups(br *backupv1alpha1.BackupRequest, location string, man *mani
 	return wrong
 }
 
-// readManifest reads the manifest at location with the AWS provider of the standard
-// AWS environment and verifies its checksum, as a restore does.
-func readManifest(ctx context.Context, location string) (*manifest.Manifest, error) {
+// storeConfigMissing says what configuration of the backup's store the environment
+// lacks ("" when it has what the store needs), so describe explains instead of timing out.
+func storeConfigMissing(store backupv1alpha1.CloudProvider, getenv func(string) string) string {
+	switch store {
+	case backupv1alpha1.ProviderGCP:
+		return "" // Application Default Credentials, or GCS_ENDPOINT / STORAGE_EMULATOR_HOST for an emulator
+	case backupv1alpha1.ProviderAzure:
+		if getenv(azureprovider.EnvAccountURL) == "" {
+			return "no Azure configuration (set " + azureprovider.EnvAccountURL + ", and " + azureprovider.EnvAccountName + " with " + azureprovider.EnvAccountKey + " for a shared key)"
+		}
+	case backupv1alpha1.ProviderLocal:
+		if getenv(provider.EnvLocalS3Endpoint) == "" {
+			return "no local store configured (set " + provider.EnvLocalS3Endpoint + ", and its keys " + provider.EnvLocalS3AccessKeyID + ", " + provider.EnvLocalS3SecretAccessKey + ")"
+		}
+	default:
+		if getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" && getenv("AWS_PROFILE") == "" {
+			return "no AWS configuration (set AWS_REGION and credentials, AWS_ENDPOINT_URL for an emulator)"
+		}
+	}
+	return ""
+}
+
+// openStore opens the backup's store from its standard environment, as the manager
+// and the dumper read it.
+func openStore(ctx context.Context, store backupv1alpha1.CloudProvider) (provider.Provider, error) {
+	switch store {
+	case backupv1alpha1.ProviderGCP:
+		return gcpprovider.New(ctx, gcpprovider.Options{Endpoint: os.Getenv("GCS_ENDPOINT"), MaxAttempts: 2})
+	case backupv1alpha1.ProviderAzure:
+		return azureprovider.New(azureprovider.Options{MaxRetries: 1})
+	case backupv1alpha1.ProviderLocal:
+		opts := localprovider.OptionsFromEnv(os.Getenv)
+		opts.S3.MaxAttempts = 2
+		return localprovider.New(ctx, opts)
+	}
+	return awsprovider.New(ctx, awsprovider.Options{MaxAttempts: 2})
+}
+
+// readManifest reads the manifest at location from the backup's store and verifies
+// its checksum, as a restore does.
+func readManifest(ctx context.Context, store backupv1alpha1.CloudProvider, location string) (*manifest.Manifest, error) {
 	bucket, key, err := provider.ParseObjectURL(location)
 	if err != nil {
 		return nil, err
 	}
-	prov, err := awsprovider.New(ctx, awsprovider.Options{MaxAttempts: 2})
+	prov, err := openStore(ctx, store)
 	if err != nil {
 		return nil, err
 	}
