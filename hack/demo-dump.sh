@@ -37,23 +37,11 @@ echo "make demo passed (output in $state/demo-dump-demo.out)"
 kubectl() { "$LOCAL_KUBECTL" "$@"; }
 lc2() { bin/kubectl-lc2 -n "$ns" "$@"; }
 s3() { curl -fsS --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"; }
-psql_bin="$(command -v psql || ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
-sock="${POSTGRES_STATE_DIR:-$state/postgres}/sock" # hack/local-env.sh keeps PostgreSQL there
-# The superuser over the server's own socket (trusted there) creates the databases; the
-# dump and the restore connect over TCP as the history database's user, who owns them.
-as_super() { "$psql_bin" -h "$sock" -p "$DB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
-as_user() { PGPASSWORD="$DB_PASSWORD" "$psql_bin" -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -v ON_ERROR_STOP=1 -q "$@"; }
+# shellcheck source=hack/demo-db.sh
+. hack/demo-db.sh
 
 step "Part 2: the database lportal_retail_prd and the Secret retail-prd-db"
-as_super -c "DROP DATABASE IF EXISTS lportal_retail_prd" -c "DROP DATABASE IF EXISTS lportal_restored" \
-  -c "CREATE DATABASE lportal_retail_prd OWNER $DB_USER" -c "CREATE DATABASE lportal_restored OWNER $DB_USER" ||
-  fail "could not create the databases (superuser over $sock)"
-as_user -d lportal_retail_prd -f hack/demo-liferay.sql || fail "could not seed lportal_retail_prd"
-kubectl -n "$ns" delete secret retail-prd-db --ignore-not-found >/dev/null
-kubectl -n "$ns" create secret generic retail-prd-db --from-literal=host="$DB_HOST" --from-literal=port="$DB_PORT" \
-  --from-literal=database=lportal_retail_prd --from-literal=user="$DB_USER" --from-literal=password="$DB_PASSWORD" \
-  --from-literal=sslmode=disable >/dev/null
-echo "seeded lportal_retail_prd; Secret $ns/retail-prd-db names it"
+demo_db_seed
 
 step "Part 3: kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait"
 out="$state/demo-dump-create.out"
@@ -81,16 +69,6 @@ LC2_STORE_PROVIDER=aws LC2_DUMP_BUCKET="$bucket" LC2_DUMP_PREFIX="${key%database
   LC2_DB_HOST="$DB_HOST" LC2_DB_PORT="$DB_PORT" LC2_DB_DATABASE=lportal_restored LC2_DB_USER="$DB_USER" \
   LC2_DB_PASSWORD="$DB_PASSWORD" LC2_DB_SSLMODE=disable LC2_DB_SECRET_REF=local/demo \
   bin/lc2-dump restore >"$state/demo-dump-restore.json" || fail "lc2-dump restore failed: $(cat "$state/demo-dump-restore.json")"
-sums() {
-  as_user -d "$1" -At -c "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1" | while read -r table; do
-    printf '%s %s\n' "$table" "$(as_user -d "$1" -At -c "SELECT count(*) || ' ' || md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"$table\" t")"
-  done
-}
-sums lportal_retail_prd >"$state/demo-dump-source.sums"
-sums lportal_restored >"$state/demo-dump-restored.sums"
-cat "$state/demo-dump-restored.sums"
-[[ "$(wc -l <"$state/demo-dump-source.sums")" -ge 6 ]] || fail "the source has fewer tables than seeded"
-diff "$state/demo-dump-source.sums" "$state/demo-dump-restored.sums" || fail "the restored database differs from the source"
+demo_db_compare demo-dump
 echo
 echo "demo-dump: OK: $name stored a verified dump at $location; restored, every table equal (rows and checksum)"

@@ -57,20 +57,11 @@ lc2() { bin/kubectl-lc2 -n "$ns" "$@"; }
 # The dumper stores dumps on aws, azure and local (docs/dumps.md): no dump on gcp.
 dump=false
 [[ "$provider" != gcp ]] && dump=true
-psql_bin="$(command -v psql || ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)"
-sock="${POSTGRES_STATE_DIR:-$state/postgres}/sock" # hack/local-env.sh keeps PostgreSQL there
-as_super() { "$psql_bin" -h "$sock" -p "$DB_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
-as_user() { PGPASSWORD="$DB_PASSWORD" "$psql_bin" -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -v ON_ERROR_STOP=1 -q "$@"; }
+# shellcheck source=hack/demo-db.sh
+. hack/demo-db.sh
 if $dump; then
   step "The database lportal_retail_prd and the Secret retail-prd-db naming it"
-  as_super -c "DROP DATABASE IF EXISTS lportal_retail_prd" -c "DROP DATABASE IF EXISTS lportal_restored" \
-    -c "CREATE DATABASE lportal_retail_prd OWNER $DB_USER" -c "CREATE DATABASE lportal_restored OWNER $DB_USER" ||
-    fail "could not create the databases (superuser over $sock)"
-  as_user -d lportal_retail_prd -f hack/demo-liferay.sql || fail "could not seed lportal_retail_prd"
-  kubectl -n "$ns" delete secret retail-prd-db --ignore-not-found >/dev/null
-  kubectl -n "$ns" create secret generic retail-prd-db --from-literal=engine=postgres --from-literal=host="$DB_HOST" \
-    --from-literal=port="$DB_PORT" --from-literal=database=lportal_retail_prd --from-literal=user="$DB_USER" \
-    --from-literal=password="$DB_PASSWORD" --from-literal=sslmode=disable >/dev/null
+  demo_db_seed
 fi
 
 step "Starting the $provider store's emulator, seeded (hack/store-env.sh)"
@@ -162,17 +153,7 @@ if $dump; then
       LC2_DB_PASSWORD="$DB_PASSWORD" LC2_DB_SSLMODE=disable LC2_DB_SECRET_REF=local/demo \
       bin/lc2-dump restore >"$state/demo-store-restore.json"
   ) || fail "lc2-dump restore failed: $(cat "$state/demo-store-restore.json")"
-  sums() {
-    as_user -d "$1" -At -c "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1" | while read -r table; do
-      printf '%s %s\n' "$table" "$(as_user -d "$1" -At -c "SELECT count(*) || ' ' || md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"$table\" t")"
-    done
-  }
-  sums lportal_retail_prd >"$state/demo-store-source.sums"
-  sums lportal_restored >"$state/demo-store-restored.sums"
-  cat "$state/demo-store-restored.sums"
-  [[ "$(wc -l <"$state/demo-store-source.sums")" -ge 6 ]] || fail "the source has fewer tables than seeded"
-  diff "$state/demo-store-source.sums" "$state/demo-store-restored.sums" || fail "the restored database differs from the source"
+  demo_db_compare demo-store
   echo "every table equal (rows and ordered checksum)"
 fi
 

@@ -95,6 +95,8 @@ type Options struct {
 
 // Provider is the Azure implementation of provider.Provider. It is safe for concurrent use.
 type Provider struct {
+	// The database methods: there is no database service here.
+	provider.NoDatabaseService
 	service *service.Client
 	opts    Options
 	// account names the storage account in messages.
@@ -122,7 +124,7 @@ func New(opts Options) (*Provider, error) {
 	} else {
 		clientOpts.Transport = newHTTPClient(opts)
 	}
-	p := &Provider{opts: opts, account: accountName(opts)}
+	p := &Provider{NoDatabaseService: provider.NoDatabaseService{Message: noDatabaseMessage}, opts: opts, account: accountName(opts)}
 	var err error
 	if opts.AccountKey != "" {
 		if p.sharedKey, err = blob.NewSharedKeyCredential(opts.AccountName, opts.AccountKey); err != nil {
@@ -208,8 +210,6 @@ func newHTTPClient(opts Options) *http.Client {
 	return &http.Client{Transport: transport}
 }
 
-// errNoDatabase is the cause of every database method's KindNotSupported error.
-var errNoDatabase = errors.New("the azure provider has no database snapshots")
 
 // errNoVersions is the cause of WalkObjectsAsOf's KindNotSupported error.
 var errNoVersions = errors.New("the azure provider does not read blob versions")

@@ -91,6 +91,8 @@ func (o Options) withDefaults() Options {
 // Provider is the Google Cloud implementation of provider.Provider. It is safe for
 // concurrent use.
 type Provider struct {
+	// The database methods: there is no database service here.
+	provider.NoDatabaseService
 	gcs  *storage.Client
 	opts Options
 }
@@ -127,7 +129,7 @@ func NewFromClient(client *storage.Client, opts Options) *Provider {
 		storage.WithMaxAttempts(opts.MaxAttempts),
 		storage.WithBackoff(gax.Backoff{Initial: opts.RetryBaseDelay, Max: opts.RetryMaxDelay, Multiplier: 2}),
 	)
-	return &Provider{gcs: client, opts: opts}
+	return &Provider{NoDatabaseService: provider.NoDatabaseService{Message: noDatabaseMessage}, gcs: client, opts: opts}
 }
 
 // Close releases the client's connections.

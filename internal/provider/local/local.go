@@ -48,9 +48,15 @@ const DefaultRegion = "us-east-1"
 
 // Provider is the local implementation of provider.Provider.
 type Provider struct {
-	*awsprovider.Provider
+	// The database methods: NoDatabaseService's, one level shallower than the S3
+	// provider's, so they win.
+	provider.NoDatabaseService
+	s3Store
 	endpoint string
 }
+
+// s3Store is the AWS provider's S3 code, one embedding level down.
+type s3Store struct{ *awsprovider.Provider }
 
 var (
 	_ provider.Provider       = (*Provider)(nil)
@@ -74,7 +80,7 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store at %s: %w", opts.Endpoint, err)
 	}
-	return &Provider{Provider: p, endpoint: opts.Endpoint}, nil
+	return &Provider{NoDatabaseService: provider.NoDatabaseService{Message: noDatabaseMessage}, s3Store: s3Store{p}, endpoint: opts.Endpoint}, nil
 }
 
 // Capabilities: an object store only.
@@ -87,42 +93,3 @@ func (p *Provider) BucketTagCommand(bucket, key, value string) string {
 
 // noDatabaseMessage is what every database-service method answers.
 const noDatabaseMessage = "provider local has no managed database service: back the database up with spec.database.type: dump and spec.database.dump.connectionSecretRef"
-
-func noDatabase(op, resource string) error {
-	return provider.NewError(provider.KindNotSupported, op, resource, errors.New(noDatabaseMessage)).WithMessage(noDatabaseMessage)
-}
-
-// CreateDatabaseSnapshot is not supported: there is no database service.
-func (p *Provider) CreateDatabaseSnapshot(_ context.Context, req provider.CreateSnapshotRequest) (*provider.DatabaseSnapshotResult, error) {
-	return nil, noDatabase("CreateDatabaseSnapshot", req.InstanceID)
-}
-
-// GetDatabaseSnapshotStatus is not supported: there is no database service.
-func (p *Provider) GetDatabaseSnapshotStatus(_ context.Context, snapshotID string) (*provider.SnapshotStatus, error) {
-	return nil, noDatabase("GetDatabaseSnapshotStatus", snapshotID)
-}
-
-// DeleteDatabaseSnapshot is not supported: there is no database service.
-func (p *Provider) DeleteDatabaseSnapshot(_ context.Context, snapshotID string) error {
-	return noDatabase("DeleteDatabaseSnapshot", snapshotID)
-}
-
-// DatabaseInstanceTags is not supported: there is no database service.
-func (p *Provider) DatabaseInstanceTags(_ context.Context, instanceID string) (map[string]string, error) {
-	return nil, noDatabase("DatabaseInstanceTags", instanceID)
-}
-
-// DescribeDatabaseInstance is not supported: there is no database service.
-func (p *Provider) DescribeDatabaseInstance(_ context.Context, instanceID string) (*provider.DatabaseInstance, error) {
-	return nil, noDatabase("DescribeDatabaseInstance", instanceID)
-}
-
-// RestoreDatabaseInstance is not supported: there is no database service.
-func (p *Provider) RestoreDatabaseInstance(_ context.Context, req provider.RestoreDatabaseRequest) (*provider.DatabaseInstance, error) {
-	return nil, noDatabase("RestoreDatabaseInstance", req.TargetInstanceID)
-}
-
-// DeleteDatabaseInstance is not supported: there is no database service.
-func (p *Provider) DeleteDatabaseInstance(_ context.Context, instanceID string, _ provider.BackupOwner) error {
-	return noDatabase("DeleteDatabaseInstance", instanceID)
-}
