@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -33,18 +31,7 @@ type Azurite struct {
 // AzuriteBlobPath finds the azurite-blob binary: $AZURITE_BLOB, else the project-local
 // install, created by hack/setup-azurite.sh on first use.
 func AzuriteBlobPath() (string, error) {
-	if p := os.Getenv("AZURITE_BLOB"); p != "" {
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command(filepath.Join(root, "hack", "setup-azurite.sh")).Output()
-	if err != nil {
-		return "", fmt.Errorf("set up azurite: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return toolPath("AZURITE_BLOB", "setup-azurite.sh", "set up azurite")
 }
 
 // StartAzurite starts a fresh, in-memory Azurite blob service on a free loopback port.

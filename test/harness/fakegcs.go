@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,20 +25,7 @@ type FakeGCS struct {
 // FakeGCSServerPath finds the fake-gcs-server binary: $FAKE_GCS_SERVER, else the one
 // in the per-user tool cache, built by hack/build-fake-gcs-server.sh on first use.
 func FakeGCSServerPath() (string, error) {
-	if p := os.Getenv("FAKE_GCS_SERVER"); p != "" {
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(filepath.Join(root, "hack", "build-fake-gcs-server.sh"))
-	cmd.Stderr = os.Stderr // the first call builds for a minute: say so
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("build fake-gcs-server: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return toolPath("FAKE_GCS_SERVER", "build-fake-gcs-server.sh", "build fake-gcs-server")
 }
 
 // StartFakeGCS starts a fresh, in-memory fake-gcs-server on a free loopback port.

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -23,18 +21,7 @@ type Moto struct {
 // MotoServerPath finds the moto_server binary: $MOTO_SERVER, else the project-local
 // virtualenv, created by hack/setup-moto.sh on first use.
 func MotoServerPath() (string, error) {
-	if p := os.Getenv("MOTO_SERVER"); p != "" {
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command(filepath.Join(root, "hack", "setup-moto.sh")).Output()
-	if err != nil {
-		return "", fmt.Errorf("set up moto virtualenv: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return toolPath("MOTO_SERVER", "setup-moto.sh", "set up moto virtualenv")
 }
 
 // StartMoto starts a fresh moto server on a free loopback port. Each call gets an

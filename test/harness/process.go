@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -120,4 +121,24 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// toolPath is the executable $env names, else the path hack/<script> prints once it has
+// built or installed the tool (pinned, cached: later calls return at once). The
+// script's progress goes to stderr: a first build takes a minute or more.
+func toolPath(env, script, what string) (string, error) {
+	if p := os.Getenv(env); p != "" {
+		return p, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(filepath.Join(root, "hack", script))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
