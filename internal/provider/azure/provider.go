@@ -210,6 +210,5 @@ func newHTTPClient(opts Options) *http.Client {
 	return &http.Client{Transport: transport}
 }
 
-
 // errNoVersions is the cause of WalkObjectsAsOf's KindNotSupported error.
 var errNoVersions = errors.New("the azure provider does not read blob versions")
