@@ -47,7 +47,8 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 
 // checkStoreCapabilities refuses a database spec the store cannot serve. The schema
 // refuses these for the providers it knows; a store configured without a database
-// service (or an older object) is refused here, before the slot.
+// service (or an older object) is refused here, before the slot. (A dump of a
+// snapshot is refused by checkDump on every store until it is built.)
 func checkStoreCapabilities(name backupv1alpha1.CloudProvider, db *backupv1alpha1.DatabaseBackupSpec, prov provider.Provider) error {
 	if db == nil {
 		return nil
@@ -61,9 +62,6 @@ func checkStoreCapabilities(name backupv1alpha1.CloudProvider, db *backupv1alpha
 		case db.Type != backupv1alpha1.DatabaseBackupDump:
 			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
 				"spec.database.type %q needs a managed database service, which provider %s does not have: set spec.database.type: dump", db.Type, name)}
-		case db.TakesSnapshot():
-			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
-				"spec.database.dump.source Snapshot dumps a managed database snapshot, which provider %s does not have: set source: Instance", name)}
 		}
 	}
 	if db.Type == backupv1alpha1.DatabaseBackupDump && name == backupv1alpha1.ProviderGCP {

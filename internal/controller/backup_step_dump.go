@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -270,13 +269,13 @@ func storeKeysEnv(br *backupv1alpha1.BackupRequest) []corev1.EnvVar {
 		return nil
 	}
 	var env []corev1.EnvVar
-	for name, key := range map[string]string{
-		provider.EnvLocalS3AccessKeyID: dump.SecretKeyStoreAccessKeyID, provider.EnvLocalS3SecretAccessKey: dump.SecretKeyStoreSecretAccessKey,
+	for _, k := range [][2]string{
+		{provider.EnvLocalS3AccessKeyID, dump.SecretKeyStoreAccessKeyID},
+		{provider.EnvLocalS3SecretAccessKey, dump.SecretKeyStoreSecretAccessKey},
 	} {
-		env = append(env, corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: key, Optional: optionalKey(true)}}})
+		env = append(env, corev1.EnvVar{Name: k[0], ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: k[1], Optional: optionalKey(true)}}})
 	}
-	sort.Slice(env, func(i, j int) bool { return env[i].Name < env[j].Name })
 	return env
 }
 

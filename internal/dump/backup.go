@@ -39,12 +39,7 @@ func Backup(ctx context.Context, cfg Config, store provider.Provider) *Result {
 	err := run.backup(ctx)
 	res.Processes = run.procs.all()
 	res.EndTime = time.Now().UTC()
-	if err != nil {
-		f := asFailure(err, ReasonDumpFailed)
-		res.State, res.Reason, res.Message = StateFailed, f.Reason, f.Error()
-		return res
-	}
-	res.State = StateSucceeded
+	res.State, res.Reason, res.Message = outcome(err, ReasonDumpFailed)
 	return res
 }
 

@@ -37,12 +37,7 @@ func Restore(ctx context.Context, cfg RestoreConfig, store provider.Provider) *R
 	err := restore(ctx, &cfg, store, res, procs)
 	res.Processes = procs.all()
 	res.EndTime = time.Now().UTC()
-	if err != nil {
-		f := asFailure(err, ReasonRestoreFailed)
-		res.State, res.Reason, res.Message = StateFailed, f.Reason, f.Error()
-		return res
-	}
-	res.State = StateSucceeded
+	res.State, res.Reason, res.Message = outcome(err, ReasonRestoreFailed)
 	return res
 }
 

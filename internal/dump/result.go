@@ -74,6 +74,16 @@ const (
 	StateFailed    State = "Failed"
 )
 
+// outcome is how a run that returned err ended: Succeeded, or Failed with the
+// failure's reason (fallback for an error that names none) and its message.
+func outcome(err error, fallback Reason) (State, Reason, string) {
+	if err == nil {
+		return StateSucceeded, "", ""
+	}
+	f := asFailure(err, fallback)
+	return StateFailed, f.Reason, f.Error()
+}
+
 // Reason is why a dump failed, for the controller to map onto a condition reason.
 type Reason string
 

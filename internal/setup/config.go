@@ -13,6 +13,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/database"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	awsprovider "github.com/liferay/lc2-backup-controller/internal/provider/aws"
 	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
 	gcpprovider "github.com/liferay/lc2-backup-controller/internal/provider/gcp"
@@ -99,11 +100,11 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		"Storage account name for shared-key authentication ("+azureprovider.EnvAccountName+"; the key only from "+azureprovider.EnvAccountKey+"). Empty: DefaultAzureCredential (workload identity).")
 	// A key is a secret: it comes from the environment (a Secret), never a flag.
 	c.Azure.AccountKey = os.Getenv(azureprovider.EnvAccountKey)
-	fs.StringVar(&c.Local.Endpoint, "local-s3-endpoint", envString(localprovider.EnvEndpoint, ""),
-		"S3 endpoint of the local provider's store: versitygw, MinIO, Ceph RGW ("+localprovider.EnvEndpoint+").")
-	fs.StringVar(&c.Local.Region, "local-s3-region", envString(localprovider.EnvRegion, ""),
-		"Region the local store answers to ("+localprovider.EnvRegion+"); empty: "+localprovider.DefaultRegion+".")
-	c.Local.AccessKeyID, c.Local.SecretAccessKey = os.Getenv(localprovider.EnvAccessKeyID), os.Getenv(localprovider.EnvSecretAccessKey)
+	fs.StringVar(&c.Local.Endpoint, "local-s3-endpoint", envString(provider.EnvLocalS3Endpoint, ""),
+		"S3 endpoint of the local provider's store: versitygw, MinIO, Ceph RGW ("+provider.EnvLocalS3Endpoint+").")
+	fs.StringVar(&c.Local.Region, "local-s3-region", envString(provider.EnvLocalS3Region, ""),
+		"Region the local store answers to ("+provider.EnvLocalS3Region+"); empty: "+localprovider.DefaultRegion+".")
+	c.Local.AccessKeyID, c.Local.SecretAccessKey = os.Getenv(provider.EnvLocalS3AccessKeyID), os.Getenv(provider.EnvLocalS3SecretAccessKey)
 
 	o := &c.Controller
 	fs.IntVar(&o.MaxConcurrentBackupsPerProject, "max-concurrent-backups-per-project",

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -302,14 +301,13 @@ func dumperStoreEnv(cfg *Config) []corev1.EnvVar {
 	}
 	// The local store's keys are not copied: a Job takes them from the dumper's
 	// service account or its own Secret, never from a plain value.
-	for name, value := range map[string]string{
-		localprovider.EnvEndpoint: cfg.Local.Endpoint, localprovider.EnvRegion: cfg.Local.Region,
-		azureprovider.EnvAccountURL: cfg.Azure.AccountURL, azureprovider.EnvAccountName: cfg.Azure.AccountName,
+	for _, v := range [][2]string{
+		{provider.EnvLocalS3Endpoint, cfg.Local.Endpoint}, {provider.EnvLocalS3Region, cfg.Local.Region},
+		{azureprovider.EnvAccountURL, cfg.Azure.AccountURL}, {azureprovider.EnvAccountName, cfg.Azure.AccountName},
 	} {
-		if value != "" {
-			env = append(env, corev1.EnvVar{Name: name, Value: value})
+		if v[1] != "" {
+			env = append(env, corev1.EnvVar{Name: v[0], Value: v[1]})
 		}
 	}
-	sort.Slice(env, func(i, j int) bool { return env[i].Name < env[j].Name })
 	return env
 }

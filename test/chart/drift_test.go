@@ -19,8 +19,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	azureprovider "github.com/liferay/lc2-backup-controller/internal/provider/azure"
-	localprovider "github.com/liferay/lc2-backup-controller/internal/provider/local"
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 )
 
@@ -53,8 +53,8 @@ var chartFlags = []chartFlag{
 	{flag: "gcs-endpoint", path: "gcp.endpoint", env: "GCS_ENDPOINT"},
 	{flag: "azure-storage-account-url", path: "azure.accountUrl", env: azureprovider.EnvAccountURL},
 	{flag: "azure-storage-account", path: "azure.accountName", env: azureprovider.EnvAccountName},
-	{flag: "local-s3-endpoint", path: "local.endpoint", env: localprovider.EnvEndpoint},
-	{flag: "local-s3-region", path: "local.region", env: localprovider.EnvRegion},
+	{flag: "local-s3-endpoint", path: "local.endpoint", env: provider.EnvLocalS3Endpoint},
+	{flag: "local-s3-region", path: "local.region", env: provider.EnvLocalS3Region},
 	{flag: "max-concurrent-backups-per-project", path: "controller.maxConcurrentBackupsPerProject", env: "MAX_CONCURRENT_BACKUPS_PER_PROJECT"},
 	{flag: "backup-retention-days", path: "controller.backupRetentionDays", env: "BACKUP_RETENTION_DAYS"},
 	{flag: "project-label-key", path: "controller.projectLabelKey", env: "PROJECT_LABEL_KEY"},
@@ -107,9 +107,9 @@ type secretEnv struct {
 var chartSecretEnv = []secretEnv{
 	{source: "azureprovider.EnvAccountKey", env: azureprovider.EnvAccountKey, secret: "azure.existingSecret", key: "azure.accountKeyKey",
 		read: func(c *setup.Config) string { return c.Azure.AccountKey }},
-	{source: "localprovider.EnvAccessKeyID", env: localprovider.EnvAccessKeyID, secret: "local.existingSecret", key: "local.accessKeyIdKey",
+	{source: "provider.EnvLocalS3AccessKeyID", env: provider.EnvLocalS3AccessKeyID, secret: "local.existingSecret", key: "local.accessKeyIdKey",
 		read: func(c *setup.Config) string { return c.Local.AccessKeyID }},
-	{source: "localprovider.EnvSecretAccessKey", env: localprovider.EnvSecretAccessKey, secret: "local.existingSecret", key: "local.secretAccessKeyKey",
+	{source: "provider.EnvLocalS3SecretAccessKey", env: provider.EnvLocalS3SecretAccessKey, secret: "local.existingSecret", key: "local.secretAccessKeyKey",
 		read: func(c *setup.Config) string { return c.Local.SecretAccessKey }},
 }
 

@@ -29,18 +29,10 @@ type Options struct {
 	S3 awsprovider.Options
 }
 
-// The environment variables of the local store's settings (provider.EnvLocalS3*).
-const (
-	EnvEndpoint        = provider.EnvLocalS3Endpoint
-	EnvRegion          = provider.EnvLocalS3Region
-	EnvAccessKeyID     = provider.EnvLocalS3AccessKeyID
-	EnvSecretAccessKey = provider.EnvLocalS3SecretAccessKey
-)
-
-// OptionsFromEnv reads the store's settings from getenv.
+// OptionsFromEnv reads the store's settings from getenv (provider.EnvLocalS3*).
 func OptionsFromEnv(getenv func(string) string) Options {
-	return Options{Endpoint: getenv(EnvEndpoint), Region: getenv(EnvRegion),
-		AccessKeyID: getenv(EnvAccessKeyID), SecretAccessKey: getenv(EnvSecretAccessKey)}
+	return Options{Endpoint: getenv(provider.EnvLocalS3Endpoint), Region: getenv(provider.EnvLocalS3Region),
+		AccessKeyID: getenv(provider.EnvLocalS3AccessKeyID), SecretAccessKey: getenv(provider.EnvLocalS3SecretAccessKey)}
 }
 
 // DefaultRegion is the region used when Options.Region is empty.

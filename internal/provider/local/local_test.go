@@ -36,7 +36,7 @@ func TestDatabaseMethodsAreNotSupportedAndNameTheDumpWay(t *testing.T) {
 }
 
 func TestNewRefusesAStoreWithoutAnEndpoint(t *testing.T) {
-	if _, err := New(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), EnvEndpoint) {
-		t.Errorf("want an error naming %s, got %v", EnvEndpoint, err)
+	if _, err := New(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), provider.EnvLocalS3Endpoint) {
+		t.Errorf("want an error naming %s, got %v", provider.EnvLocalS3Endpoint, err)
 	}
 }
