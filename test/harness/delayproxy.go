@@ -32,6 +32,10 @@ type DelayProxy struct {
 	heldSeq uint64
 	// changed is closed (and replaced) whenever a request is parked or leaves.
 	changed chan struct{}
+	// refuse selects the requests answered 503 without reaching the target (Refuse);
+	// refused counts them.
+	refuse  func(*http.Request) bool
+	refused int
 }
 
 // hold is one Hold: done is closed when it ends, and dropped says the parked requests
@@ -50,6 +54,10 @@ func NewDelayProxy(target string) (*DelayProxy, error) {
 	p := &DelayProxy{held: map[uint64]string{}, changed: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.refuses(r) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if !p.wait(r) {
 			// The client gave up while the request was parked or delayed: it never
 			// reaches the target, and nobody reads the answer.
@@ -120,6 +128,40 @@ func (p *DelayProxy) unpark(id uint64) {
 func (p *DelayProxy) notify() {
 	close(p.changed)
 	p.changed = make(chan struct{})
+}
+
+// Refuse answers every request match accepts with 503 Service Unavailable, without
+// forwarding it, until Accept: a store failing the calls a test names (deletes, say),
+// for as long as the test needs.
+func (p *DelayProxy) Refuse(match func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse, p.refused = match, 0
+}
+
+// Accept ends Refuse and returns how many requests it refused.
+func (p *DelayProxy) Accept() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = nil
+	return p.refused
+}
+
+// Refused is how many requests the current Refuse has answered so far.
+func (p *DelayProxy) Refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
+}
+
+func (p *DelayProxy) refuses(r *http.Request) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refuse == nil || !p.refuse(r) {
+		return false
+	}
+	p.refused++
+	return true
 }
 
 // SetDelay sets the wait added before each request (0: none).

@@ -75,6 +75,12 @@ var emulatedStores = []emulatedStore{
 	},
 }
 
+// isDelete matches the deletes of every store: a DELETE (S3, Cloud Storage), an Azure
+// blob batch (POST ?comp=batch) and a Cloud Storage batch (POST /batch/...).
+func isDelete(r *http.Request) bool {
+	return r.Method == http.MethodDelete || r.URL.Query().Get("comp") == "batch" || strings.HasPrefix(r.URL.Path, "/batch/")
+}
+
 func unescapedPath(r *http.Request) string {
 	if p, err := url.PathUnescape(r.URL.EscapedPath()); err == nil {
 		return p
@@ -212,6 +218,30 @@ var _ = Describe("Backups on every store", func() {
 				Eventually(phaseOf(ns, "expiring")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
 				Expect(objects.ListKeys(dest, prefix)).To(Equal([]string{"notes/keep-me.txt"}))
 				Expect(objects.ListKeys(dest, project+"/prd/newer/data/")).To(HaveLen(len(wanted)+1), "another backup's files stay")
+			})
+
+			It("keeps every object of an expiring backup while the store refuses its deletes, and expires it once they pass", func() {
+				br := backup("guarded")
+				Expect(br.Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded), br.Status.Message)
+				prefix := project + "/prd/guarded/"
+				before := fixtures.ContentsOf(objects, dest, prefix)
+				Expect(before).To(HaveKey("manifest.json"))
+				time.Sleep(1100 * time.Millisecond) // a newer backup, so the guarded one is not the newest kept
+				Expect(backup("guarded-newer").Status.Phase).To(Equal(backupv1alpha1.PhaseSucceeded))
+
+				By("the store answering 503 to every delete")
+				proxy.Refuse(isDelete)
+				DeferCleanup(func() { proxy.Accept() })
+				expireNow(getBR(ns, "guarded"))
+				Eventually(proxy.Refused).WithTimeout(2 * time.Minute).Should(BeNumerically(">=", 1), "retention tried to delete")
+				Consistently(phaseOf(ns, "guarded")).WithTimeout(3 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
+				Expect(fixtures.ContentsOf(objects, dest, prefix)).To(Equal(before), "a refused delete removes nothing, and nothing else goes instead")
+
+				By("the store accepting them again")
+				Expect(proxy.Accept()).To(BeNumerically(">=", 1))
+				Eventually(phaseOf(ns, "guarded")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseExpired))
+				Expect(objects.ListKeys(dest, prefix)).To(BeEmpty())
+				Expect(objects.ListKeys(dest, project+"/prd/guarded-newer/data/")).NotTo(BeEmpty(), "the newer backup stays")
 			})
 
 			It("refuses another project's bucket before any write, saying how to label it on this store", func() {
