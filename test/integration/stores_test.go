@@ -233,7 +233,7 @@ var _ = Describe("Backups on every store", func() {
 				proxy.Refuse(isDelete)
 				DeferCleanup(func() { proxy.Accept() })
 				expireNow(getBR(ns, "guarded"))
-				Eventually(proxy.Refused).WithTimeout(2 * time.Minute).Should(BeNumerically(">=", 1), "retention tried to delete")
+				Eventually(proxy.Refused).WithTimeout(2*time.Minute).Should(BeNumerically(">=", 1), "retention tried to delete")
 				Consistently(phaseOf(ns, "guarded")).WithTimeout(3 * time.Second).Should(Equal(backupv1alpha1.PhaseSucceeded))
 				Expect(fixtures.ContentsOf(objects, dest, prefix)).To(Equal(before), "a refused delete removes nothing, and nothing else goes instead")
 
