@@ -50,7 +50,7 @@ func (r *BackupRequestReconciler) reconcileDump(ctx context.Context, s *backupSc
 		// dump files, and its record last.
 		return r.startDump(ctx, s, true)
 	}
-	return r.finishDump(ctx, s, outcome)
+	return r.finishDump(ctx, s, task, outcome)
 }
 
 func isDump(br *backupv1alpha1.BackupRequest) bool {
@@ -92,7 +92,7 @@ func (r *BackupRequestReconciler) startDump(ctx context.Context, s *backupScope,
 // finishDump reads the ended run's record and accepts the dump only when the run,
 // the record and the stored object agree; the finished Job is removed once that is
 // stored.
-func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope, outcome dumprun.Outcome) (stepResult, error) {
+func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope, task dumprun.Task, outcome dumprun.Outcome) (stepResult, error) {
 	br, st := s.br, s.status()
 	bucket, prefix, _ := r.destination(br)
 	recordKey := layout.DumpResultKey(prefix)
@@ -120,7 +120,6 @@ func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope
 	st.SetCondition(backupv1alpha1.ConditionDatabaseDumped, metav1.ConditionTrue, backupv1alpha1.ReasonDumped,
 		fmt.Sprintf("%s %s dumped by %s to %s (%s, sha256 %s), stored and read back in full", result.Engine, result.ServerVersion,
 			st.Database.Dump.Tool, location, manifest.HumanBytes(result.SizeBytes), result.SHA256), s.now)
-	task := r.dumpTask(br)
 	took := result.EndTime.Sub(st.Database.Dump.StartTime.Time).Seconds()
 	s.after(func() {
 		if r.Metrics != nil {

@@ -28,9 +28,6 @@ const (
 // everything else (with comments on, their default).
 var dumpCompletedTrailer = []byte("-- Dump completed")
 
-// maxResultBytes bounds the read of a dump.json.
-const maxResultBytes = 4 << 20
-
 // WriteResult writes res as the dump.json under prefix.
 func WriteResult(ctx context.Context, store provider.Provider, bucket, prefix string, res *Result) error {
 	data, err := json.MarshalIndent(res, "", "  ")
@@ -47,13 +44,9 @@ func WriteResult(ctx context.Context, store provider.Provider, bucket, prefix st
 // ReadResult reads the dump.json under prefix.
 func ReadResult(ctx context.Context, store provider.Provider, bucket, prefix string) (*Result, error) {
 	key := layout.DumpResultKey(prefix)
-	rc, err := store.DownloadObject(ctx, bucket, key)
+	data, err := provider.ReadSmallObject(ctx, store, bucket, key)
 	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, maxResultBytes))
-	if err = errors.Join(err, rc.Close()); err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
+		return nil, fmt.Errorf("read the dump's record: %w", err)
 	}
 	var res Result
 	if err := json.Unmarshal(data, &res); err != nil {
