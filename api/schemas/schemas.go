@@ -40,10 +40,11 @@ const (
 	ListingHints          Name = "listing-hints.schema.json"
 	RepositoryLockHolders Name = "repository-lock-holders.schema.json"
 	DumpResult            Name = "dump-result.schema.json"
+	RestoreResult         Name = "restore-result.schema.json"
 )
 
 // All lists every published schema.
-var All = []Name{Manifest, Claim, InventoryEntry, RepositoryRef, ListingHints, RepositoryLockHolders, DumpResult}
+var All = []Name{Manifest, Claim, InventoryEntry, RepositoryRef, ListingHints, RepositoryLockHolders, DumpResult, RestoreResult}
 
 //go:embed *.schema.json
 var files embed.FS
@@ -141,11 +142,12 @@ func ValidateInventoryPart(data []byte) error {
 }
 
 var (
-	partKey         = regexp.MustCompile(`(^|/)inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}\.jsonl\.gz$`)
-	refKey          = regexp.MustCompile(`(^|/)\.repository/[^/]+/refs/[^/]+\.json$`)
-	listingHintsKey = regexp.MustCompile(`(^|/)\.repository/[^/]+/listing/[0-9a-f]{32}\.json$`)
-	dumpResultKey   = regexp.MustCompile(`(^|/)database/dump\.json$`)
-	dumpObjectKey   = regexp.MustCompile(`(^|/)database/dump\.(pgdump|sql\.gz|sql\.zst)$`)
+	partKey          = regexp.MustCompile(`(^|/)inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}\.jsonl\.gz$`)
+	refKey           = regexp.MustCompile(`(^|/)\.repository/[^/]+/refs/[^/]+\.json$`)
+	listingHintsKey  = regexp.MustCompile(`(^|/)\.repository/[^/]+/listing/[0-9a-f]{32}\.json$`)
+	dumpResultKey    = regexp.MustCompile(`(^|/)database/dump\.json$`)
+	restoreResultKey = regexp.MustCompile(`(^|/)\.restores/.+/database/restore\.json$`)
+	dumpObjectKey    = regexp.MustCompile(`(^|/)database/dump\.(pgdump|sql\.gz|sql\.zst)$`)
 )
 
 // IsDumpObject reports whether key is where the dumper stores a database dump: a
@@ -169,6 +171,8 @@ func ForKey(key string) (n Name, ok bool) {
 		return ListingHints, true
 	case dumpResultKey.MatchString(key):
 		return DumpResult, true
+	case restoreResultKey.MatchString(key):
+		return RestoreResult, true
 	}
 	return "", false
 }

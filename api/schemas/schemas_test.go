@@ -462,6 +462,9 @@ func TestSchemasNameEveryGoField(t *testing.T) {
 		{schemas.DumpResult, "/properties/processes/items", reflect.TypeFor[dump.ProcessExit]()},
 		{schemas.DumpResult, "/properties/verification", reflect.TypeFor[dump.Verification]()},
 		{schemas.DumpResult, "/properties/largestTables/items", reflect.TypeFor[dump.TableRows]()},
+		{schemas.RestoreResult, "", reflect.TypeFor[dump.RestoreResult]()},
+		{schemas.RestoreResult, "/properties/processes/items", reflect.TypeFor[dump.ProcessExit]()},
+		{schemas.RestoreResult, "/properties/tables/items", reflect.TypeFor[dump.TableRows]()},
 	} {
 		if got, want := schemaMembers(t, c.schema, c.pointer), goMembers(c.typ); !slices.Equal(got, want) {
 			t.Errorf("%s#%s has members %v, Go type %s has %v", c.schema, c.pointer, got, c.typ, want)
@@ -499,6 +502,7 @@ func TestValidateObjectNamesTheRecordAndRefusesUnknownOnes(t *testing.T) {
 		"retail/.repository/prd/refs/uid.json":                              schemas.RepositoryRef,
 		"retail/.repository/prd/" + repository.ListingHintsKey("b", "dl/"):  schemas.ListingHints,
 		layout.DumpResultKey("retail/prd/b1/"):                              schemas.DumpResult,
+		layout.RestoreResultKey("retail/.restores/ns/r-uid/"):               schemas.RestoreResult,
 	} {
 		if got, ok := schemas.ForKey(key); !ok || got != want {
 			t.Errorf("ForKey(%q) = %q, %v, want %q", key, got, ok, want)

@@ -124,7 +124,7 @@ func verify(ctx context.Context, getenv func(string) string, open storeOpener, s
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}
-	ver, verifyErr := dump.Verify(ctx, store, bucket, getenv(dump.EnvPrefix))
+	ver, verifyErr := dump.Verify(ctx, store, bucket, getenv(dump.EnvPrefix), getenv(dump.EnvExpectSHA256))
 	if ver != nil {
 		if err := printJSON(stdout, ver); err != nil {
 			return errors.Join(verifyErr, err)
@@ -134,29 +134,57 @@ func verify(ctx context.Context, getenv func(string) string, open storeOpener, s
 }
 
 func restore(ctx context.Context, getenv func(string) string, open storeOpener, stdout, _ io.Writer) error {
-	conn, err := dump.ConnectionFromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	cfg := dump.RestoreConfig{Connection: conn, Bucket: getenv(dump.EnvBucket), Prefix: getenv(dump.EnvPrefix)}
+	cfg := dump.RestoreConfig{Bucket: getenv(dump.EnvBucket), Prefix: getenv(dump.EnvPrefix), ExpectSHA256: getenv(dump.EnvExpectSHA256)}
 	if cfg.Bucket == "" {
 		return fmt.Errorf("the setting %s is missing or empty", dump.EnvBucket)
-	}
-	if v := getenv(dump.EnvConfirmNonEmpty); v != "" {
-		if cfg.ConfirmNonEmpty, err = strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("the setting %s is %q, not true or false", dump.EnvConfirmNonEmpty, v)
-		}
 	}
 	store, err := open(ctx, getenv)
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}
-	res := dump.Restore(ctx, cfg, store)
+	res := &dump.RestoreResult{}
+	if cfg.Connection, err = dump.ConnectionFromEnv(getenv); err == nil {
+		err = confirmNonEmpty(getenv, &cfg)
+	}
+	if err != nil {
+		now := time.Now().UTC()
+		res = &dump.RestoreResult{Version: dump.ResultVersion, State: dump.StateFailed, Reason: dump.ReasonMissingSetting,
+			Message: err.Error(), Bucket: cfg.Bucket, StartTime: now, EndTime: now}
+		var f *dump.Failure
+		if errors.As(err, &f) {
+			res.Reason = f.Reason
+		}
+	} else {
+		res = dump.Restore(ctx, cfg, store)
+	}
+	res.Run = getenv(dump.EnvRun)
+	// Not written once stopped (SIGTERM): a stopped load is a cancelled or failed
+	// RestoreRequest, whose cleanup may already have removed the record's place.
+	if record := getenv(dump.EnvRestoreRecordPrefix); record != "" && ctx.Err() == nil {
+		writeCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := dump.WriteRestoreResult(writeCtx, store, cfg.Bucket, record, res); err != nil {
+			return err
+		}
+	}
 	if err := printJSON(stdout, res); err != nil {
 		return err
 	}
 	if res.State != dump.StateSucceeded {
 		return fmt.Errorf("%s (%s): %s", res.State, res.Reason, res.Message)
+	}
+	return nil
+}
+
+// confirmNonEmpty reads the restore's confirmation to load into a database that has tables.
+func confirmNonEmpty(getenv func(string) string, cfg *dump.RestoreConfig) error {
+	v := getenv(dump.EnvConfirmNonEmpty)
+	if v == "" {
+		return nil
+	}
+	var err error
+	if cfg.ConfirmNonEmpty, err = strconv.ParseBool(v); err != nil {
+		return fmt.Errorf("the setting %s is %q, not true or false", dump.EnvConfirmNonEmpty, v)
 	}
 	return nil
 }

@@ -76,6 +76,9 @@ type RestoreConfig struct {
 	Bucket, Prefix string
 	// ConfirmNonEmpty allows a target that already holds tables.
 	ConfirmNonEmpty bool
+	// ExpectSHA256 is the dump's SHA-256 as the backup's sealed manifest records it
+	// ("" : not known); dump.json must record the same.
+	ExpectSHA256 string
 }
 
 // Failure is a dump, verification or restore that failed for a reason a user can

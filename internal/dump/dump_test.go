@@ -622,14 +622,14 @@ func TestTruncatedDumpFailsVerify(t *testing.T) {
 				prefix := "truncated/"
 				res := backup(t, backupConfig(st, src.conn, prefix), st)
 				wantSucceeded(t, res)
-				if ver, err := dump.Verify(ctx, st, st.bucket, prefix); err != nil || !ver.Passed {
+				if ver, err := dump.Verify(ctx, st, st.bucket, prefix, ""); err != nil || !ver.Passed {
 					t.Fatalf("the intact dump does not verify: %+v, %v", ver, err)
 				}
 				stored, _ := st.read(t, res.Key)
 				short := stored[:len(stored)/2]
 				st.put(t, res.Key, short)
 
-				ver, err := dump.Verify(ctx, st, st.bucket, prefix)
+				ver, err := dump.Verify(ctx, st, st.bucket, prefix, "")
 				wantVerifyFailed(t, ver, err, "were sent")
 
 				// dump.json recording the short object: only the full read can tell.
@@ -644,7 +644,7 @@ func TestTruncatedDumpFailsVerify(t *testing.T) {
 					t.Fatal(err)
 				}
 				st.put(t, layout.DumpResultKey(prefix), data)
-				ver, err = dump.Verify(ctx, st, st.bucket, prefix)
+				ver, err = dump.Verify(ctx, st, st.bucket, prefix, "")
 				wantVerifyFailed(t, ver, err, "full read")
 				if ver.StoredSizeBytes != int64(len(short)) {
 					t.Errorf("verify read %d bytes, the object has %d", ver.StoredSizeBytes, len(short))
@@ -755,4 +755,54 @@ func gzipWithoutTrailer(t *testing.T, stored []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// A restore and a verify trust dump.json only as far as it stays in its own backup
+// and agrees with the manifest; a restore whose tables do not hold the rows the dump
+// counted fails, naming the table.
+func TestRestoreChecksTheRecordAndTheRowCounts(t *testing.T) {
+	ctx := context.Background()
+	e := engines[0]
+	st := openFake(t)
+	src := seeded(t, e, counts)
+	prefix := "retail-prd/2026-12-07-trust/"
+	res := backup(t, backupConfig(st, src.conn, prefix), st)
+	wantSucceeded(t, res)
+	restoreInto := func(mutate func(*dump.Result), want string) *dump.RestoreResult {
+		t.Helper()
+		forged := *res
+		forged.LargestTables = append([]dump.TableRows(nil), res.LargestTables...)
+		mutate(&forged)
+		if err := dump.WriteResult(ctx, st, st.bucket, prefix, &forged); err != nil {
+			t.Fatal(err)
+		}
+		target, _ := e.newDatabase(t)
+		rr := dump.Restore(ctx, dump.RestoreConfig{Connection: target, Bucket: st.bucket, Prefix: prefix, ExpectSHA256: "sha256:" + res.SHA256}, st)
+		if rr.State != dump.StateFailed || !strings.Contains(rr.Message, want) {
+			t.Errorf("restore: %s (%s) %q, want Failed saying %q", rr.State, rr.Reason, rr.Message, want)
+		}
+		return rr
+	}
+
+	rr := restoreInto(func(r *dump.Result) { r.Key = "other-backup/database/dump.pgdump" }, "not in s3://")
+	if rr.Reason != dump.ReasonVerifyFailed || len(rr.Processes) != 0 {
+		t.Errorf("a record naming another backup's dump: %s, processes %+v; want VerifyFailed before any process", rr.Reason, rr.Processes)
+	}
+	restoreInto(func(r *dump.Result) { r.Bucket = "another-project" }, "not in s3://")
+	restoreInto(func(r *dump.Result) { r.SHA256 = strings.Repeat("0", 64) }, "but the backup's manifest")
+
+	rr = restoreInto(func(r *dump.Result) { r.LargestTables[0].Rows++ }, "the restored database differs from the dump: "+res.LargestTables[0].Table)
+	if rr.Reason != dump.ReasonRowsMismatch || len(rr.Tables) != len(res.LargestTables) {
+		t.Errorf("row mismatch: %s with %d tables counted, want RowsMismatch with %d", rr.Reason, len(rr.Tables), len(res.LargestTables))
+	}
+
+	if err := dump.WriteResult(ctx, st, st.bucket, prefix, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dump.Verify(ctx, st, st.bucket, prefix, strings.Repeat("1", 64)); err == nil || !strings.Contains(err.Error(), "but the backup's manifest") {
+		t.Errorf("verify against another manifest checksum: %v", err)
+	}
+	if ver, err := dump.Verify(ctx, st, st.bucket, prefix, "sha256:"+res.SHA256); err != nil || !ver.Passed {
+		t.Errorf("verify against the manifest's checksum: %+v, %v", ver, err)
+	}
 }

@@ -36,6 +36,13 @@ const (
 	// EnvConfirmNonEmpty "true" lets a restore load into a database that already has
 	// tables (the RestoreRequest's confirm annotation).
 	EnvConfirmNonEmpty = "LC2_RESTORE_CONFIRM_NON_EMPTY"
+	// EnvExpectSHA256 is the dump's SHA-256 as the backup's sealed manifest records
+	// it: a restore or a verify refuses a dump.json that records another.
+	EnvExpectSHA256 = "LC2_DUMP_EXPECT_SHA256"
+	// EnvRestoreRecordPrefix is the RestoreRequest's record prefix in EnvBucket: a
+	// restore writes its result there (layout.RestoreResultKey), Succeeded or Failed,
+	// for the controller to read. Empty: the result is only printed.
+	EnvRestoreRecordPrefix = "LC2_RESTORE_RECORD_PREFIX"
 )
 
 // Secret keys of a connection Secret.

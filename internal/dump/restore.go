@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -14,6 +15,10 @@ import (
 
 // RestoreResult is how a restore of a dump ended.
 type RestoreResult struct {
+	// Version is ResultVersion when written.
+	Version int `json:"version"`
+	// Run is the run's token (LC2_DUMP_RUN), written back unchanged.
+	Run     string `json:"run,omitempty"`
 	State   State  `json:"state"`
 	Reason  Reason `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
@@ -25,6 +30,9 @@ type RestoreResult struct {
 	StartTime time.Time     `json:"startTime"`
 	EndTime   time.Time     `json:"endTime"`
 	Processes []ProcessExit `json:"processes,omitempty"`
+	// Tables are the row counts, after the load, of the tables dump.json counted
+	// (its largestTables); every one must equal the dump's count.
+	Tables []TableRows `json:"tables,omitempty"`
 }
 
 // Restore loads the dump recorded under cfg.Prefix into cfg's database, which must
@@ -32,7 +40,7 @@ type RestoreResult struct {
 // pg_restore (or, decompressed, into the mariadb client); its size and SHA-256 are
 // checked against dump.json as it passes.
 func Restore(ctx context.Context, cfg RestoreConfig, store provider.Provider) *RestoreResult {
-	res := &RestoreResult{StartTime: time.Now().UTC(), Bucket: cfg.Bucket}
+	res := &RestoreResult{Version: ResultVersion, StartTime: time.Now().UTC(), Bucket: cfg.Bucket}
 	procs := &processes{}
 	err := restore(ctx, &cfg, store, res, procs)
 	res.Processes = procs.all()
@@ -48,6 +56,9 @@ func restore(ctx context.Context, cfg *RestoreConfig, store provider.Provider, r
 	}
 	if dump.State != StateSucceeded {
 		return fail(ReasonRestoreFailed, nil, "the dump under %s did not succeed (%s: %s)", cfg.Prefix, dump.Reason, dump.Message)
+	}
+	if err := dump.checkPlace(cfg.Bucket, cfg.Prefix, cfg.ExpectSHA256); err != nil {
+		return fail(ReasonVerifyFailed, err, "the dump's record is not trusted")
 	}
 	res.Key = dump.Key
 	srv, err := connect(ctx, &cfg.Connection)
@@ -74,7 +85,7 @@ func restore(ctx context.Context, cfg *RestoreConfig, store provider.Provider, r
 	defer func() { _ = rc.Close() }() // read-only
 	body := &hashingReader{r: rc, h: sha256.New()}
 	if dump.Format == FormatCustom {
-		err = loadPostgres(ctx, &cfg.Connection, body, procs)
+		err = loadPostgres(ctx, &cfg.Connection, body, cfg.ConfirmNonEmpty, procs)
 	} else {
 		err = loadSQL(ctx, &cfg.Connection, body, dump.Compression, procs)
 	}
@@ -89,17 +100,44 @@ func restore(ctx context.Context, cfg *RestoreConfig, store provider.Provider, r
 		return fail(ReasonVerifyFailed, nil, "the stored dump is %d bytes with SHA-256 %s, but dump.json records %d bytes with SHA-256 %s; the restored database may be incomplete",
 			body.n, sum, dump.SizeBytes, dump.SHA256)
 	}
+	return checkRowCounts(ctx, srv, dump.LargestTables, res)
+}
+
+// checkRowCounts counts, in the restored database, the rows of every table dump.json
+// counted when the dump began; a table missing or with another count fails the
+// restore: the load is not what was dumped.
+func checkRowCounts(ctx context.Context, srv *server, want []TableRows, res *RestoreResult) error {
+	var differ []string
+	for _, w := range want {
+		got, err := srv.countRows(ctx, w.Table)
+		if err != nil {
+			return fail(ReasonRowsMismatch, err, "the restored table %s could not be counted", w.Table)
+		}
+		res.Tables = append(res.Tables, TableRows{Table: w.Table, Rows: got})
+		if got != w.Rows {
+			differ = append(differ, fmt.Sprintf("%s has %d rows, the dump %d", w.Table, got, w.Rows))
+		}
+	}
+	if len(differ) > 0 {
+		return fail(ReasonRowsMismatch, nil, "the restored database differs from the dump: %s", strings.Join(differ, "; "))
+	}
 	return nil
 }
 
-// loadPostgres runs pg_restore into the target, stopping at the first error.
-// Ownership and grants are left out: the target's user owns what it restores.
-func loadPostgres(ctx context.Context, conn *Connection, archive io.Reader, procs *processes) error {
+// loadPostgres runs pg_restore into the target in one transaction, so a load that
+// fails or is stopped leaves the target as it was. Ownership and grants are left out:
+// the target's user owns what it restores. A confirmed overwrite first drops the
+// dump's own objects where they exist (--clean --if-exists), and nothing else.
+func loadPostgres(ctx context.Context, conn *Connection, archive io.Reader, overwrite bool, procs *processes) error {
 	t, err := lookTool("pg_restore")
 	if err != nil {
 		return err
 	}
-	args := []string{"--no-owner", "--no-privileges", "--exit-on-error", "--no-password", "--dbname=" + conn.Database}
+	args := []string{"--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", "--no-password"}
+	if overwrite {
+		args = append(args, "--clean", "--if-exists")
+	}
+	args = append(args, "--dbname="+conn.Database)
 	return runFed(ctx, t, args, conn.postgresEnv(), archive, procs)
 }
 

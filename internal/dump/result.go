@@ -110,6 +110,9 @@ const (
 	// ReasonRestoreFailed: a restore's load failed (the target may hold part of the
 	// dump) or the dump to restore is unusable.
 	ReasonRestoreFailed Reason = "RestoreFailed"
+	// ReasonRowsMismatch: after a restore, a table dump.json counted holds another
+	// number of rows (or is missing).
+	ReasonRowsMismatch Reason = "RowsMismatch"
 )
 
 // ProcessExit is how one process of a dump, verification or restore ended. Args

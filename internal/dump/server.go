@@ -291,3 +291,21 @@ func (s *server) tableCount(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// countRows counts the rows of table, named as largestTables names it: "name" for
+// PostgreSQL's public schema, "schema.name" for another; a MySQL table by its name.
+func (s *server) countRows(ctx context.Context, table string) (int64, error) {
+	quoted := "`" + strings.ReplaceAll(table, "`", "``") + "`"
+	if s.engine == EnginePostgres {
+		schema, name := "public", table
+		if i := strings.Index(table, "."); i > 0 {
+			schema, name = table[:i], table[i+1:]
+		}
+		quoted = pq.QuoteIdentifier(schema) + "." + pq.QuoteIdentifier(name)
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoted).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the rows of %s: %w", table, err)
+	}
+	return n, nil
+}

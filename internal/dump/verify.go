@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -41,6 +42,19 @@ func WriteResult(ctx context.Context, store provider.Provider, bucket, prefix st
 	return nil
 }
 
+// WriteRestoreResult writes res as the restore.json under a RestoreRequest's record prefix.
+func WriteRestoreResult(ctx context.Context, store provider.Provider, bucket, recordPrefix string, res *RestoreResult) error {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode restore.json: %w", err)
+	}
+	key := layout.RestoreResultKey(recordPrefix)
+	if err := store.UploadObject(ctx, bucket, key, append(data, '\n')); err != nil {
+		return fmt.Errorf("write s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
 // ReadResult reads the dump.json under prefix.
 func ReadResult(ctx context.Context, store provider.Provider, bucket, prefix string) (*Result, error) {
 	key := layout.DumpResultKey(prefix)
@@ -58,8 +72,10 @@ func ReadResult(ctx context.Context, store provider.Provider, bucket, prefix str
 // Verify re-checks the dump recorded in the dump.json under prefix, as a restore's
 // verifyOnly does: the stored object's size and SHA-256 must be dump.json's, and a
 // full read of it must pass. The error is a Failure (ReasonVerifyFailed) when the
-// dump does not check out.
-func Verify(ctx context.Context, store provider.Provider, bucket, prefix string) (*Verification, error) {
+// dump does not check out. wantSHA256 is the dump's SHA-256 as the backup's sealed manifest records it
+// (lowercase hex, optionally "sha256:"-prefixed; "" when not known): dump.json must
+// record the same.
+func Verify(ctx context.Context, store provider.Provider, bucket, prefix, wantSHA256 string) (*Verification, error) {
 	res, err := ReadResult(ctx, store, bucket, prefix)
 	if err != nil {
 		return nil, fail(ReasonVerifyFailed, err, "the dump's record could not be read")
@@ -67,7 +83,25 @@ func Verify(ctx context.Context, store provider.Provider, bucket, prefix string)
 	if res.State != StateSucceeded {
 		return nil, fail(ReasonVerifyFailed, nil, "the dump under %s did not succeed (%s: %s)", prefix, res.Reason, res.Message)
 	}
+	if err := res.checkPlace(bucket, prefix, wantSHA256); err != nil {
+		return nil, fail(ReasonVerifyFailed, err, "the dump's record is not trusted")
+	}
 	return checkObject(ctx, store, res, &processes{})
+}
+
+// checkPlace refuses a record naming an object outside prefix's database/ folder in
+// bucket (a record is only as trustworthy as the bucket, and must not send a
+// restore to another backup's, or another project's, object), or one whose SHA-256
+// is not what the manifest recorded.
+func (r *Result) checkPlace(bucket, prefix, wantSHA256 string) error {
+	dir := prefix + layout.DatabaseDir
+	if r.Bucket != bucket || !strings.HasPrefix(r.Key, dir) || strings.Contains(strings.TrimPrefix(r.Key, dir), "/") {
+		return fmt.Errorf("it names s3://%s/%s, which is not in s3://%s/%s", r.Bucket, r.Key, bucket, dir)
+	}
+	if want := strings.TrimPrefix(wantSHA256, "sha256:"); want != "" && want != r.SHA256 {
+		return fmt.Errorf("it records SHA-256 %s, but the backup's manifest %s", r.SHA256, want)
+	}
+	return nil
 }
 
 // checkObject reads the stored dump of res once: its size and SHA-256 are counted

@@ -27,6 +27,8 @@ const (
 	DatabaseDir = "database/"
 	// DumpResultName is the dump's record, written last by the dumper.
 	DumpResultName = "dump.json"
+	// RestoreResultName is a dump restore's result, in the RestoreRequest's record.
+	RestoreResultName = "restore.json"
 )
 
 // ClaimKey is the claim record's key under prefix.
@@ -67,6 +69,12 @@ func DumpFormat(key string) (format, compression string) {
 
 // DumpResultKey is where the dumper writes its record of a dump (dump.json).
 func DumpResultKey(prefix string) string { return prefix + DatabaseDir + DumpResultName }
+
+// RestoreResultKey is where a restore of a dump writes its result under a
+// RestoreRequest's record prefix.
+func RestoreResultKey(recordPrefix string) string {
+	return recordPrefix + DatabaseDir + RestoreResultName
+}
 
 // DataPrefix is where the copied files go under prefix.
 func DataPrefix(prefix string) string { return prefix + DataDir }
