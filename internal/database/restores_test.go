@@ -214,7 +214,7 @@ func TestInvalidRestoreValuesGiveClearErrorAndNoRow(t *testing.T) {
 		{"phase", func(r *RestoreRecord) { r.Phase = "Expired" }},
 		{"message", func(r *RestoreRecord) { r.Message = strings.Repeat("m", 40000) }},
 		{"backup_id", func(r *RestoreRecord) { r.BackupID = strings.Repeat("b", 600) }},
-		{"target_instance_id", func(r *RestoreRecord) { r.TargetInstanceID = strings.Repeat("i", 64) }},
+		{"target_instance_id", func(r *RestoreRecord) { r.TargetInstanceID = strings.Repeat("i", 261) }},
 		{"target_prefix", func(r *RestoreRecord) { r.TargetPrefix = "bad\x00prefix/" }},
 		{"existing_objects", func(r *RestoreRecord) { r.ExistingObjects = "Merge" }},
 		{"bytes_restored", func(r *RestoreRecord) { r.BytesRestored = -1 }},

@@ -414,3 +414,13 @@ ALTER TABLE backup_requests
             AND db_dump_sha256 IS NOT NULL AND db_dump_completion_time IS NOT NULL)),
     ADD CONSTRAINT backup_requests_dump_times CHECK (
         db_dump_completion_time IS NULL OR db_dump_start_time IS NULL OR db_dump_completion_time >= db_dump_start_time);
+
+-- ===== migration 0005: 0005_restore_dump_targets =====
+
+-- 0005_restore_dump_targets: a RestoreRequest can load a dump into a database named by
+-- a connection Secret. Its target is recorded in target_instance_id as
+-- "secret/<Secret name>" (an instance identifier has no '/', so the two never
+-- collide), and a Secret's name has up to 253 characters.
+
+ALTER TABLE restore_requests
+    ALTER COLUMN target_instance_id TYPE VARCHAR(260);

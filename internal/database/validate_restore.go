@@ -34,7 +34,7 @@ func (r *RestoreRecord) Validate() error {
 	c.text("manifest_location", r.ManifestLocation, 2048, false)
 	c.text("manifest_checksum", r.ManifestChecksum, 128, false)
 	c.text("snapshot_id", r.SnapshotID, 255, false)
-	c.text("target_instance_id", r.TargetInstanceID, 63, false)
+	c.text("target_instance_id", r.TargetInstanceID, maxRestoreTarget, false)
 	c.text("target_instance_arn", r.TargetInstanceARN, 2048, false)
 	c.text("target_bucket", r.TargetBucket, 63, false)
 	c.text("target_prefix", r.TargetPrefix, 1024, false)
@@ -58,7 +58,7 @@ func (k RestoreKey) Validate() error {
 	c := &checker{record: restoreKey}
 	c.text("project_id", k.ProjectID, 63, true)
 	c.text("backup_id", k.BackupID, 512, true)
-	c.text("target_instance_id", k.TargetInstanceID, 63, false)
+	c.text("target_instance_id", k.TargetInstanceID, maxRestoreTarget, false)
 	c.text("target_bucket", k.TargetBucket, 63, false)
 	c.text("target_prefix", k.TargetPrefix, 1024, false)
 	c.match("exclude_uid", k.ExcludeUID, uidPattern, "a UUID")
@@ -70,3 +70,7 @@ func (k RestoreKey) Validate() error {
 	}
 	return nil
 }
+
+// maxRestoreTarget bounds target_instance_id: an instance identifier (63), or
+// "secret/" and a Secret's name (253) for a dump loaded into a Secret's database.
+const maxRestoreTarget = 260

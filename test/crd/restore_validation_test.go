@@ -114,7 +114,34 @@ var _ = Describe("RestoreRequest CRD", func() {
 			"targetPrefix must end with '/'"),
 		Entry("an unknown existingObjects policy", func(s *backupv1alpha1.RestoreRequestSpec) { s.DocumentLibrary.ExistingObjects = "Merge" },
 			"spec.documentLibrary.existingObjects"),
+		Entry("a new instance and a Secret's database at once", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "retail-db"}
+		}, "set exactly one of spec.database.targetInstanceId (restore a snapshot into a new instance) and spec.database.connectionSecretRef"),
+		Entry("a database section naming no database", func(s *backupv1alpha1.RestoreRequestSpec) { s.Database.TargetInstanceID = "" },
+			"set exactly one of spec.database.targetInstanceId"),
+		Entry("instance settings for a dump load", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, InstanceClass: "db.t3.medium"}
+		}, "a dump loaded through spec.database.connectionSecretRef goes into an existing database"),
+		Entry("existingData for a snapshot restore", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
+		}, "spec.database.existingData applies to a dump loaded through spec.database.connectionSecretRef"),
+		Entry("an unknown existingData policy", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, ExistingData: "Merge"}
+		}, "spec.database.existingData"),
+		Entry("a connection Secret without a name", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{}}
+		}, "spec.database.connectionSecretRef.name"),
 	)
+
+	It("accepts a dump loaded into a Secret's database, and a confirmed overwrite", func() {
+		spec := validRestoreSpec()
+		spec.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}
+		Expect(k8sClient.Create(ctx, newRestore(spec))).To(Succeed())
+		spec.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
+		created := newRestore(spec)
+		Expect(k8sClient.Create(ctx, created)).To(Succeed())
+		Expect(created.Spec.Database.ExistingData).To(Equal(backupv1alpha1.ExistingDataOverwrite))
+	})
 
 	It("accepts an explicit publiclyAccessible: false", func() {
 		spec := validRestoreSpec()

@@ -13,7 +13,8 @@ const (
 	// namespace's project, its manifest and inventory checksums verify, and every
 	// target passed validation.
 	ConditionSourceVerified ConditionType = "SourceVerified"
-	// ConditionDatabaseRestored is True once the new instance is available.
+	// ConditionDatabaseRestored is True once the new instance is available, or the
+	// dump is loaded and its tables' row counts checked.
 	ConditionDatabaseRestored ConditionType = "DatabaseRestored"
 	// ConditionDocumentLibraryRestored is True once every backup object is at the target.
 	ConditionDocumentLibraryRestored ConditionType = "DocumentLibraryRestored"
@@ -52,6 +53,16 @@ const (
 	ReasonNotRequested        Reason = "NotRequested"
 	// ReasonDatabaseRestoredWithoutIndex: SearchReindexRequired after a database restore.
 	ReasonDatabaseRestoredWithoutIndex Reason = "DatabaseRestoredWithoutIndex"
+	// ReasonLoadingDump: the dumper is loading the backup's dump into the Secret's database.
+	ReasonLoadingDump Reason = "LoadingDump"
+	// ReasonDumpLoaded: the dump is loaded, read in full against its record, and the
+	// row counts it recorded match the restored tables.
+	ReasonDumpLoaded Reason = "DumpLoaded"
+	// ReasonRowsMismatch: after a load, a table holds another number of rows than
+	// the dump recorded.
+	ReasonRowsMismatch Reason = "RowsMismatch"
+	// ReasonVerifyingDump: verifyOnly's full read of the backup's dump is running in the dumper.
+	ReasonVerifyingDump Reason = "VerifyingDump"
 	// ReasonAwaitingHistory: a Succeeded RestoreRequest being deleted waits for its
 	// history row, which is what refuses the same restore re-applied later.
 	ReasonAwaitingHistory Reason = "AwaitingHistory"

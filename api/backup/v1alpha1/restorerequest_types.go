@@ -38,19 +38,57 @@ type RestoreSource struct {
 	Provider CloudProvider `json:"provider,omitempty"`
 }
 
-// DatabaseRestoreSpec restores the backup's snapshot into a new database instance.
-// Settings not overridden here are those the backup recorded of the source instance.
+// ConfirmDatabaseOverwriteAnnotation must be set to the name of the connection
+// Secret for a RestoreRequest with spec.database.existingData: Overwrite; without it
+// the restore is refused.
+const ConfirmDatabaseOverwriteAnnotation = "backup.liferay.cloud/confirm-database-overwrite"
+
+// ExistingDataPolicy is what a dump restore does with a target database that already
+// holds tables.
+// +kubebuilder:validation:Enum=Refuse;Overwrite
+type ExistingDataPolicy string
+
+const (
+	// ExistingDataRefuse: the target database must hold no table.
+	ExistingDataRefuse ExistingDataPolicy = "Refuse"
+	// ExistingDataOverwrite: the dump's own tables are dropped where they exist and
+	// loaded again; other tables stay. Needs ConfirmDatabaseOverwriteAnnotation.
+	ExistingDataOverwrite ExistingDataPolicy = "Overwrite"
+)
+
+// DatabaseRestoreSpec restores the backup's database: a snapshot into a new instance
+// (targetInstanceId), or a dump into the database a Secret names
+// (connectionSecretRef). Instance settings not overridden here are those the backup
+// recorded of the source instance.
+// +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) != has(self.connectionSecretRef)",message="set exactly one of spec.database.targetInstanceId (restore a snapshot into a new instance) and spec.database.connectionSecretRef (load a dump into that database)"
+// +kubebuilder:validation:XValidation:rule="!has(self.connectionSecretRef) || !(has(self.instanceClass) || has(self.subnetGroupName) || has(self.securityGroupIds) || has(self.multiAZ) || has(self.publiclyAccessible))",message="instanceClass, subnetGroupName, securityGroupIds, multiAZ and publiclyAccessible set up a new instance; a dump loaded through spec.database.connectionSecretRef goes into an existing database"
+// +kubebuilder:validation:XValidation:rule="has(self.connectionSecretRef) || !has(self.existingData)",message="spec.database.existingData applies to a dump loaded through spec.database.connectionSecretRef; a snapshot is always restored into a new instance",fieldPath=".existingData"
 type DatabaseRestoreSpec struct {
 	// targetInstanceId is the new instance's identifier (RDS rules: 1 to 63 letters,
 	// digits or hyphens, starting with a letter, no "--", no trailing hyphen). It must
 	// not exist: a restore never replaces an instance.
-	// +required
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z][a-zA-Z0-9-]*$`
 	// +kubebuilder:validation:XValidation:rule="!self.contains('--')",message="targetInstanceId must not contain '--'"
 	// +kubebuilder:validation:XValidation:rule="!self.endsWith('-')",message="targetInstanceId must not end with a hyphen"
-	TargetInstanceID string `json:"targetInstanceId"`
+	TargetInstanceID string `json:"targetInstanceId,omitempty"`
+
+	// connectionSecretRef names a Secret in the RestoreRequest's namespace with the
+	// target database's host, port, database, user, password (and sslmode, engine),
+	// the keys a dump backup's Secret has. The backup's dump is loaded into that
+	// database by the dumper (a Job), never by the controller.
+	// +optional
+	ConnectionSecretRef *SecretReference `json:"connectionSecretRef,omitempty"`
+
+	// existingData is what happens when the Secret's database already holds tables:
+	// Refuse (when omitted: the restore fails, nothing is loaded) or Overwrite (the
+	// dump's own tables are replaced, other tables stay; needs the annotation
+	// backup.liferay.cloud/confirm-database-overwrite: "<Secret name>"). Only with
+	// connectionSecretRef.
+	// +optional
+	ExistingData ExistingDataPolicy `json:"existingData,omitempty"`
 
 	// instanceClass overrides the recorded instance class (for example db.t3.medium).
 	// +optional
@@ -127,6 +165,10 @@ type RestoreIdentity struct {
 	TargetInstanceID, TargetBucket, TargetPrefix string
 }
 
+// DumpTargetPrefix marks, in RestoreIdentity.TargetInstanceID (and the history's
+// target_instance_id), a database named by a connection Secret instead of an instance.
+const DumpTargetPrefix = "secret/"
+
 // Identity is rr's RestoreIdentity; the backup's fields are empty until status.source
 // is resolved.
 func (rr *RestoreRequest) Identity() RestoreIdentity {
@@ -136,6 +178,10 @@ func (rr *RestoreRequest) Identity() RestoreIdentity {
 	}
 	if db := rr.Spec.Database; db != nil {
 		id.TargetInstanceID = db.TargetInstanceID
+		if db.ConnectionSecretRef != nil {
+			// Instance identifiers have no '/': the two kinds of target never collide.
+			id.TargetInstanceID = DumpTargetPrefix + db.ConnectionSecretRef.Name
+		}
 	}
 	if dl := rr.Spec.DocumentLibrary; dl != nil {
 		id.TargetBucket, id.TargetPrefix = string(dl.TargetBucket), dl.TargetKeyPrefix()
@@ -241,6 +287,38 @@ type DatabaseRestoreStatus struct {
 	// the restore delete it.
 	// +optional
 	Created bool `json:"created,omitempty"`
+	// dump reports the load of a dump into the database of spec.database.connectionSecretRef.
+	// +optional
+	Dump *DumpRestoreStatus `json:"dump,omitempty"`
+}
+
+// DumpRestoreStatus reports a dump loaded into a database by the dumper.
+type DumpRestoreStatus struct {
+	// jobName is the dumper's run (the Job's name, or the process runner's).
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// startTime is when the run started; also the run's token in its record.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime is when the load ended, as its record says.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// source is the dump loaded (s3://bucket/key).
+	// +optional
+	Source string `json:"source,omitempty"`
+	// engine is the target server's engine (postgres, mysql, mariadb).
+	// +optional
+	Engine string `json:"engine,omitempty"`
+	// sizeBytes is the size of the dump read, checked against its record.
+	// +optional
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// tablesChecked is how many tables' row counts, counted after the load, equal the
+	// counts the dump recorded.
+	// +optional
+	TablesChecked int32 `json:"tablesChecked,omitempty"`
+	// recordLocation is the dumper's record of the load (restore.json).
+	// +optional
+	RecordLocation string `json:"recordLocation,omitempty"`
 }
 
 // DocumentLibraryRestoreStatus reports the document-library restore; refreshed while copying.
@@ -279,7 +357,32 @@ type VerificationStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=100
 	Problems []string `json:"problems,omitempty"`
+	// dump is the full read of the backup's dump, when it has one.
+	// +optional
+	Dump *DumpVerificationStatus `json:"dump,omitempty"`
 }
+
+// DumpVerificationStatus reports verifyOnly's check of a dump: the dumper re-reads the
+// stored object (its size and SHA-256 must be its record's) through a full read
+// (pg_restore -f /dev/null, or a full decompress to the dump-completed trailer).
+type DumpVerificationStatus struct {
+	// jobName is the dumper's run.
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// location is the dump checked (s3://bucket/key).
+	// +optional
+	Location string `json:"location,omitempty"`
+	// result is Passed or Failed once the run ended; empty while it runs.
+	// +optional
+	// +kubebuilder:validation:Enum=Passed;Failed
+	Result string `json:"result,omitempty"`
+}
+
+// Results of a DumpVerificationStatus.
+const (
+	DumpVerificationPassed = "Passed"
+	DumpVerificationFailed = "Failed"
+)
 
 // RestoreRequestStatus is the observed state of a RestoreRequest.
 type RestoreRequestStatus struct {
