@@ -2,16 +2,8 @@ package controller
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/dump"
 )
 
 // checkDump refuses, before the slot and any write, a dump this controller cannot
@@ -36,40 +28,5 @@ func (r *BackupRequestReconciler) checkDump(ctx context.Context, br *backupv1alp
 		return &failure{backupv1alpha1.ReasonInvalidInput,
 			"a dump is stored with the backup, and this backup has no place: set spec.documentLibrary, or start the controller with --manifest-bucket for database-only backups"}
 	}
-	return r.checkConnectionSecret(ctx, br.Namespace, db.Dump.ConnectionSecretRef.Name)
-}
-
-// checkConnectionSecret refuses a connection Secret that does not exist or lacks a
-// required key, naming the Secret and the key, never a value.
-func (r *BackupRequestReconciler) checkConnectionSecret(ctx context.Context, namespace, name string) error {
-	secret := &corev1.Secret{}
-	where := fmt.Sprintf("Secret %s/%s (spec.database.dump.connectionSecretRef)", namespace, name)
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + " does not exist"}
-		}
-		return fmt.Errorf("read %s: %w", where, err)
-	}
-	var missing []string
-	for _, key := range []string{dump.SecretKeyHost, dump.SecretKeyDatabase, dump.SecretKeyUser, dump.SecretKeyPassword} {
-		if len(secret.Data[key]) == 0 {
-			missing = append(missing, strconv.Quote(key))
-		}
-	}
-	if len(missing) > 0 {
-		return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf("%s has no value for the key %s", where, strings.Join(missing, ", "))}
-	}
-	if port, ok := secret.Data[dump.SecretKeyPort]; ok {
-		if n, err := strconv.Atoi(string(port)); err != nil || n < 1 || n > 65535 {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
-		}
-	}
-	if engine, ok := secret.Data[dump.SecretKeyEngine]; ok {
-		switch string(engine) {
-		case "postgres", "mysql", "mariadb":
-		default:
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "engine" must be postgres, mysql or mariadb`}
-		}
-	}
-	return nil
+	return checkConnectionSecret(ctx, r.APIReader, br.Namespace, db.Dump.ConnectionSecretRef.Name, "spec.database.dump.connectionSecretRef")
 }

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -66,11 +65,7 @@ func (r *BackupRequestReconciler) startDump(ctx context.Context, s *backupScope,
 	task := r.dumpTask(br)
 	task.Env = append(task.Env, corev1.EnvVar{Name: dump.EnvRun, Value: runToken(start)})
 	if err := r.Dumps.Start(ctx, task); err != nil {
-		var notConfigured *dumprun.NotConfiguredError
-		if errors.As(err, &notConfigured) {
-			return stepResult{}, failWith(backupv1alpha1.ReasonDumpFailed, "%s", notConfigured.Error())
-		}
-		return stepResult{}, fmt.Errorf("start the dump: %w", err)
+		return stepResult{}, dumperStartFailed(err, "start the dump")
 	}
 	if st.Database == nil {
 		st.Database = &backupv1alpha1.DatabaseBackupStatus{}
@@ -183,7 +178,8 @@ func recordDump(st *backupv1alpha1.BackupRequestStatus, bucket string, result *d
 	}
 }
 
-// dumpFailureReason maps the dumper's reason onto the condition's.
+// dumpFailureReason maps the dumper's reason (of a dump, or of a load into a
+// restore's database) onto the condition's.
 func dumpFailureReason(reason dump.Reason) backupv1alpha1.Reason {
 	switch reason {
 	case dump.ReasonMissingSetting:
@@ -196,6 +192,12 @@ func dumpFailureReason(reason dump.Reason) backupv1alpha1.Reason {
 		return backupv1alpha1.ReasonDumpServerTooNew
 	case dump.ReasonVerifyFailed:
 		return backupv1alpha1.ReasonDumpVerifyFailed
+	case dump.ReasonTargetNotEmpty:
+		return backupv1alpha1.ReasonTargetNotEmpty
+	case dump.ReasonRowsMismatch:
+		return backupv1alpha1.ReasonRowsMismatch
+	case dump.ReasonRestoreFailed:
+		return backupv1alpha1.ReasonDatabaseFailed
 	}
 	return backupv1alpha1.ReasonDumpFailed
 }
@@ -231,58 +233,11 @@ func (r *BackupRequestReconciler) dumpTask(br *backupv1alpha1.BackupRequest) dum
 		{Name: dump.EnvSecretRef, Value: secretName(br)},
 	}
 	if d := br.Spec.Database.Dump; d != nil && d.ConnectionSecretRef != nil {
-		for _, key := range []struct {
-			env, key string
-			optional bool
-		}{
-			{dump.EnvHost, dump.SecretKeyHost, false},
-			{dump.EnvPort, dump.SecretKeyPort, true},
-			{dump.EnvDatabase, dump.SecretKeyDatabase, false},
-			{dump.EnvUser, dump.SecretKeyUser, false},
-			{dump.EnvPassword, dump.SecretKeyPassword, false},
-			{dump.EnvSSLMode, dump.SecretKeySSLMode, true},
-			{dump.EnvEngine, dump.SecretKeyEngine, true},
-		} {
-			env = append(env, corev1.EnvVar{Name: key.env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: key.key, Optional: optionalKey(key.optional)}}})
-		}
+		env = append(env, connectionEnv(d.ConnectionSecretRef.Name)...)
+		env = append(env, storeKeysEnv(br.Spec.Provider, d.ConnectionSecretRef.Name)...)
 	}
-	env = append(env, storeKeysEnv(br)...)
 	env = append(env, r.Options.DumperEnv...)
-	task := dumprun.Task{Owner: br, Name: "lc2-dump-" + string(br.UID), Args: []string{"backup"}, Env: env, Deadline: r.Options.BackupDeadline}
-	if br.Spec.Provider == backupv1alpha1.ProviderAzure {
-		// Azure's workload-identity webhook gives a token only to pods that opt in.
-		task.PodLabels = map[string]string{azureWorkloadIdentityLabel: "true"}
-	}
-	return task
-}
-
-// azureWorkloadIdentityLabel opts a pod into Azure Workload Identity.
-const azureWorkloadIdentityLabel = "azure.workload.identity/use"
-
-// storeKeysEnv gives the dumper of a local-store backup the store's keys from the
-// connection Secret, when it has them: a Job cannot read the controller's Secret.
-func storeKeysEnv(br *backupv1alpha1.BackupRequest) []corev1.EnvVar {
-	d := br.Spec.Database.Dump
-	if br.Spec.Provider != backupv1alpha1.ProviderLocal || d == nil || d.ConnectionSecretRef == nil {
-		return nil
-	}
-	var env []corev1.EnvVar
-	for _, k := range [][2]string{
-		{provider.EnvLocalS3AccessKeyID, dump.SecretKeyStoreAccessKeyID},
-		{provider.EnvLocalS3SecretAccessKey, dump.SecretKeyStoreSecretAccessKey},
-	} {
-		env = append(env, corev1.EnvVar{Name: k[0], ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: d.ConnectionSecretRef.Name}, Key: k[1], Optional: optionalKey(true)}}})
-	}
-	return env
-}
-
-func optionalKey(optional bool) *bool {
-	if !optional {
-		return nil
-	}
-	return &optional
+	return dumperTask(br, br.Spec.Provider, "lc2-dump-"+string(br.UID), "backup", env, r.Options.BackupDeadline)
 }
 
 // stopDump ends a dump still running for br (failed, cancelled or deleted): the

@@ -57,10 +57,12 @@ func TestSetupRefusesMissingDependencies(t *testing.T) {
 		},
 		{
 			name:   "restorerequest",
-			fields: []string{"Client", "Recorder", "Providers", "Slots", "Clock"},
+			fields: []string{"Client", "Recorder", "Providers", "Slots", "Dumps", "Clock"},
 			build: func(drop string) (func() error, func() error) {
-				r := &RestoreRequestReconciler{Client: c, Recorder: recorder, Providers: providers, Slots: slots, Clock: clk}
+				r := &RestoreRequestReconciler{Client: c, Recorder: recorder, Providers: providers, Slots: slots, Dumps: &dumprun.ProcessRunner{}, Clock: clk}
 				switch drop {
+				case "Dumps":
+					r.Dumps = nil
 				case "Client":
 					r.Client = nil
 				case "Recorder":

@@ -54,11 +54,13 @@ func (r *RestoreRequestReconciler) reconcileRestoreDelete(ctx context.Context, r
 func (r *RestoreRequestReconciler) restoreDeletionSteps() []func(context.Context, *restoreDeletion) (stepResult, error) {
 	return []func(context.Context, *restoreDeletion) (stepResult, error){
 		r.cancelRestoreCopy,
+		r.stopDeletedRestoreDumper,
 		r.forgetDeletedRestore,
 		holdsRestoreFinalizer,
 		r.awaitRestoreHistory,
 		r.resolveDeletionProvider,
 		r.removeRestoredInstance,
+		r.removeDumpLoadRecord,
 		r.removeRestoredFiles,
 		r.announceRestoreDeleted,
 	}
@@ -100,7 +102,11 @@ func (s *restoreDeletion) summary() string {
 		return "nothing was written"
 	}
 	done := s.removed
-	if db := s.rr.Spec.Database; !s.undo && db != nil {
+	switch db := s.rr.Spec.Database; {
+	case db != nil && db.ConnectionSecretRef != nil:
+		// Never dropped: the database is the user's, named by their Secret.
+		done = append(done, "the database of Secret "+db.ConnectionSecretRef.Name+" kept as loaded")
+	case !s.undo && db != nil:
 		done = append(done, "instance "+db.TargetInstanceID+" kept")
 	}
 	if len(done) == 0 {
@@ -129,6 +135,14 @@ func (r *RestoreRequestReconciler) closeRestoreDeletion(ctx context.Context, s *
 // cancelRestoreCopy stops the restore's copy job, if one runs in this process.
 func (r *RestoreRequestReconciler) cancelRestoreCopy(_ context.Context, s *restoreDeletion) (stepResult, error) {
 	r.jobs.Cancel(s.rr.UID)
+	return stepDone, nil
+}
+
+// stopDeletedRestoreDumper stops the restore's dumper runs: a stopped PostgreSQL
+// load rolls back; what a MySQL or MariaDB load committed stays (it is in a database
+// the user named, which this controller never drops).
+func (r *RestoreRequestReconciler) stopDeletedRestoreDumper(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	r.stopRestoreDumper(ctx, s.rr)
 	return stepDone, nil
 }
 
@@ -192,7 +206,7 @@ func (r *RestoreRequestReconciler) resolveDeletionProvider(ctx context.Context, 
 // provider deletes it only if its owner tags name this restore; another's is kept.
 func (r *RestoreRequestReconciler) removeRestoredInstance(ctx context.Context, s *restoreDeletion) (stepResult, error) {
 	db := s.rr.Spec.Database
-	if s.wroteNothing() || !s.undo || db == nil || !mayHaveStartedInstance(s.rr) {
+	if s.wroteNothing() || !s.undo || db == nil || db.TargetInstanceID == "" || !mayHaveStartedInstance(s.rr) {
 		return stepDone, nil
 	}
 	err := s.prov.DeleteDatabaseInstance(ctx, db.TargetInstanceID, restoreOwner(s.rr))
@@ -247,6 +261,26 @@ func (r *RestoreRequestReconciler) removeRestoredFiles(ctx context.Context, s *r
 		s.removed = append(s.removed, "restored objects kept")
 	}
 	s.removed = append(s.removed, "removed the restore record "+rec.location())
+	return stepDone, nil
+}
+
+// removeDumpLoadRecord removes the dumper's record of a dump load (restore.json) from
+// the restore's record, and the record's claim when no file restore shares it.
+func (r *RestoreRequestReconciler) removeDumpLoadRecord(ctx context.Context, s *restoreDeletion) (stepResult, error) {
+	rec := recordOf(s.rr)
+	if s.wroteNothing() || !restoresDump(s.rr) || rec.bucket == "" {
+		return stepDone, nil
+	}
+	keys := []string{layout.RestoreResultKey(rec.prefix)}
+	if s.rr.Spec.DocumentLibrary == nil {
+		keys = append(keys, layout.ClaimKey(rec.prefix))
+	}
+	if err := artifact.DeleteObjects(ctx, s.prov, rec.bucket, keys, r.observeCall); err != nil {
+		return stepResult{}, r.restoreCleanupFailed(s, err)
+	}
+	if s.rr.Spec.DocumentLibrary == nil {
+		s.removed = append(s.removed, "removed the restore record "+rec.location())
+	}
 	return stepDone, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/dumprun"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
@@ -77,7 +78,7 @@ func newRestoreMachine(t *testing.T, objs ...client.Object) *restoreMachine {
 func (m *restoreMachine) newRestoreReconciler() *RestoreRequestReconciler {
 	reg := provider.NewRegistry()
 	reg.Register("aws", m.cloud)
-	r := &RestoreRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock, Slots: m.r.slots}
+	r := &RestoreRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock, Slots: m.r.slots, Dumps: &dumprun.ProcessRunner{}}
 	r.prepare(m.ctx)
 	return r
 }

@@ -17,7 +17,11 @@ func (r *RestoreRequestReconciler) reconcileRestoreCompletion(ctx context.Contex
 	if rr.Spec.VerifyOnly {
 		parts = append(parts, "backup verified")
 	}
-	if db := st.Database; rr.Spec.Database != nil && db != nil {
+	switch db := st.Database; {
+	case rr.Spec.Database == nil || db == nil:
+	case db.Dump != nil:
+		parts = append(parts, "dump loaded into the database of Secret "+rr.Spec.Database.ConnectionSecretRef.Name)
+	default:
 		parts = append(parts, "database at "+db.Endpoint+" (instance "+db.InstanceID+")")
 	}
 	if rr.Spec.DocumentLibrary != nil {

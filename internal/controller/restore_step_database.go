@@ -23,7 +23,7 @@ import (
 func (r *RestoreRequestReconciler) reconcileRestoreDatabase(ctx context.Context, s *restoreScope) (stepResult, error) {
 	rr, st := s.rr, s.status()
 	db := rr.Spec.Database
-	if db == nil || rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionDatabaseRestored) {
+	if db == nil || db.TargetInstanceID == "" || rr.Spec.VerifyOnly || st.IsConditionTrue(backupv1alpha1.ConditionDatabaseRestored) {
 		return stepDone, nil
 	}
 	if st.Database == nil || !st.Database.Created {

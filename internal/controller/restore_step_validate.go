@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
 )
@@ -106,10 +108,17 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 		if err := r.validateDatabase(ctx, s, v, db); err != nil {
 			return err
 		}
-	} else if rr.Spec.VerifyOnly && m.Database != nil && m.Database.SnapshotID != "" {
+	} else if rr.Spec.VerifyOnly && m.Database != nil {
 		// verifyOnly reports a missing snapshot itself; one of another project is refused.
-		if _, err := r.snapshotOwned(ctx, s, v, m.Database.SnapshotID); err != nil {
-			return err
+		if m.Database.SnapshotID != "" {
+			if _, err := r.snapshotOwned(ctx, s, v, m.Database.SnapshotID); err != nil {
+				return err
+			}
+		}
+		if m.Database.Dump != nil {
+			if err := r.validateDumpReadable(ctx, s, v, "spec.verifyOnly"); err != nil {
+				return err
+			}
 		}
 	}
 	if dl := rr.Spec.DocumentLibrary; dl != nil {
@@ -178,13 +187,17 @@ func (r *RestoreRequestReconciler) checkExistingObjects(ctx context.Context, s *
 	return nil
 }
 
-// validateDatabase checks the backup's snapshot and that the target instance is new.
+// validateDatabase checks the backup's snapshot and that the target instance is new,
+// or, for a dump loaded into a Secret's database, validateDumpTarget.
 func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
+	if db.ConnectionSecretRef != nil {
+		return r.validateDumpTarget(ctx, s, v, db)
+	}
 	m := s.src.manifest
 	switch {
 	case m.Database != nil && m.Database.SnapshotID == "" && m.Database.Dump != nil:
 		v.add(backupv1alpha1.ReasonValidationFailed,
-			"spec.database: the backup %s holds a dump (%s), not a snapshot; restoring a dump through a RestoreRequest is not built yet: load it with lc2-dump restore (docs/dumps.md)",
+			"spec.database.targetInstanceId: the backup %s holds a dump (%s), not a snapshot, and loading a dump into a new instance is not built yet: create the database, then name it with spec.database.connectionSecretRef (docs/restore.md)",
 			m.BackupID, m.Database.Dump.Key)
 	case m.Database == nil || m.Database.SnapshotID == "":
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database: the backup %s has no database snapshot", m.BackupID)
@@ -211,6 +224,59 @@ func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *rest
 	default:
 		v.add(backupv1alpha1.ReasonTargetExists,
 			"spec.database.targetInstanceId: instance %s already exists; a restore never replaces an instance: choose a new identifier", db.TargetInstanceID)
+	}
+	return nil
+}
+
+// validateDumpTarget checks a dump load into the database of
+// spec.database.connectionSecretRef before anything is written: the backup holds a
+// dump the dumper can read, the Secret is there with every key, and an overwrite is
+// confirmed. Whether the database is empty only the dumper can tell (the controller
+// never connects to a project's database): it refuses a non-empty one before loading
+// anything.
+func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
+	m, rr := s.src.manifest, s.rr
+	if m.Database == nil || m.Database.Dump == nil {
+		has := "no database"
+		if m.Database != nil && m.Database.SnapshotID != "" {
+			has = fmt.Sprintf("a snapshot (%s), which spec.database.targetInstanceId restores into a new instance", m.Database.SnapshotID)
+		}
+		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database.connectionSecretRef: the backup %s holds no dump to load, only %s", m.BackupID, has)
+		return nil
+	}
+	if err := r.validateDumpReadable(ctx, s, v, "spec.database.connectionSecretRef"); err != nil {
+		return err
+	}
+	name := db.ConnectionSecretRef.Name
+	if db.ExistingData == backupv1alpha1.ExistingDataOverwrite {
+		if got, ok := rr.Annotations[backupv1alpha1.ConfirmDatabaseOverwriteAnnotation]; !ok || got != name {
+			v.add(backupv1alpha1.ReasonOverwriteNotAllowed,
+				"spec.database.existingData: Overwrite replaces the dump's tables in the database of Secret %s; confirm it with the annotation %s: %q (found %q)",
+				name, backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, name, got)
+		}
+	}
+	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef")
+	var f *failure
+	if errors.As(err, &f) {
+		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)
+		return nil
+	}
+	return err
+}
+
+// validateDumpReadable refuses a dump the dumper cannot read: one whose key leaves
+// the backup's database/ folder, or one on a store the dumper has no client for.
+func (r *RestoreRequestReconciler) validateDumpReadable(ctx context.Context, s *restoreScope, v *validation, field string) error {
+	key := s.src.manifest.Database.Dump.Key
+	if !strings.HasPrefix(key, layout.DatabaseDir) || strings.Contains(strings.TrimPrefix(key, layout.DatabaseDir), "/") {
+		v.add(backupv1alpha1.ReasonChecksumMismatch, "%s: the manifest names the dump %q, which is not in the backup's %s folder; the backup is not trusted", field, key, layout.DatabaseDir)
+	}
+	prov, err := r.restoreProviderName(ctx, s.rr)
+	if err != nil {
+		return err
+	}
+	if prov == backupv1alpha1.ProviderGCP {
+		v.add(backupv1alpha1.ReasonProviderNotSupported, "%s: the dumper cannot read dumps from Cloud Storage yet (docs/dumps.md)", field)
 	}
 	return nil
 }

@@ -22,6 +22,14 @@ func (r *RestoreRequestReconciler) reconcileVerify(ctx context.Context, s *resto
 		return stepDone, nil
 	}
 	ver := &backupv1alpha1.VerificationStatus{}
+	done, err := r.verifyDump(ctx, s, ver)
+	if err != nil {
+		return stepResult{}, err
+	}
+	if !done {
+		s.status().Verification = ver
+		return stepResult{requeueAfter: r.Options.DumpPollInterval}, nil
+	}
 	snapshotOK, err := r.verifySnapshot(ctx, s, ver)
 	if err != nil {
 		return stepResult{}, err
@@ -108,18 +116,22 @@ func (r *RestoreRequestReconciler) verifyObjects(ctx context.Context, s *restore
 func (r *RestoreRequestReconciler) recordVerification(s *restoreScope, ver *backupv1alpha1.VerificationStatus, snapshotOK bool) (stepResult, error) {
 	rr, st, m := s.rr, s.status(), s.src.manifest
 	st.Verification = ver
-	if !snapshotOK || ver.ObjectsMissing > 0 || ver.ObjectsDifferent > 0 {
+	dumpOK := ver.Dump == nil || ver.Dump.Result == backupv1alpha1.DumpVerificationPassed
+	if !snapshotOK || !dumpOK || ver.ObjectsMissing > 0 || ver.ObjectsDifferent > 0 {
 		msg := fmt.Sprintf("backup %s is incomplete: %d of %d objects missing, %d different", m.BackupID, ver.ObjectsMissing, ver.ObjectsChecked, ver.ObjectsDifferent)
-		if !snapshotOK {
-			// The snapshot is checked first, so its problem is always the first one.
+		if !snapshotOK || !dumpOK {
+			// The dump and the snapshot are checked first, so their problem is the first one.
 			msg += "; " + ver.Problems[0]
 		}
 		st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionFalse, backupv1alpha1.ReasonBackupIncomplete, msg, s.now)
 		return stepResult{}, failWith(backupv1alpha1.ReasonBackupIncomplete, "%s", msg)
 	}
 	msg := fmt.Sprintf("backup %s is intact: manifest and inventory checksums verify, all %d objects present with their size and ETag", m.BackupID, ver.ObjectsChecked)
-	if m.Database != nil {
+	if m.Database != nil && m.Database.SnapshotID != "" {
 		msg += fmt.Sprintf(", snapshot %s available", m.Database.SnapshotID)
+	}
+	if ver.Dump != nil {
+		msg += fmt.Sprintf(", dump %s read in full and matching its record and the manifest", ver.Dump.Location)
 	}
 	st.SetCondition(backupv1alpha1.ConditionVerified, metav1.ConditionTrue, backupv1alpha1.ReasonBackupIntact, msg, s.now)
 	s.after(func() {

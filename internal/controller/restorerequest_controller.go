@@ -18,6 +18,7 @@ import (
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/admission"
 	"github.com/liferay/lc2-backup-controller/internal/copyjob"
+	"github.com/liferay/lc2-backup-controller/internal/dumprun"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -89,6 +90,10 @@ type RestoreRequestReconciler struct {
 	History RestoreHistory
 	// Metrics, if set, observes restores.
 	Metrics RestoreMetricsRecorder
+	// Dumps runs the dumper of restores that load a dump, and of verifyOnly's full
+	// read of one (a Job, or a child process). Its own runner: a run wakes its owner,
+	// a RestoreRequest.
+	Dumps dumprun.Runner
 
 	jobs    *copyjob.Runner
 	lookups *historyLookups
@@ -181,6 +186,7 @@ func (r *RestoreRequestReconciler) restoreSteps() []func(context.Context, *resto
 		r.reconcileResolveSource,
 		r.reconcileValidate,
 		r.reconcileRestoreDatabase,
+		r.reconcileRestoreDump,
 		r.reconcileRestoreFiles,
 		r.reconcileVerify,
 		r.reconcileRestoreCompletion,
@@ -198,6 +204,7 @@ func (r *RestoreRequestReconciler) handleStepError(ctx context.Context, rr *back
 // and the failure is announced (event, metrics, history).
 func (r *RestoreRequestReconciler) failRestore(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string, reason backupv1alpha1.Reason, message string) error {
 	r.jobs.Cancel(rr.UID)
+	r.stopRestoreDumper(ctx, rr)
 	now := metav1Now(r.Clock)
 	if err := r.patchStatus(ctx, rr, func(st *backupv1alpha1.RestoreRequestStatus) {
 		st.SetAsFailed(reason, message, now)
@@ -264,6 +271,7 @@ func (r *RestoreRequestReconciler) SetupWithManager(ctx context.Context, mgr ctr
 		Watches(&backupv1alpha1.BackupRequest{}, r.Slots.RestoreSlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
 		Watches(&backupv1alpha1.RestoreRequest{}, r.Slots.RestoreSlotFreedHandler(), builder.WithPredicates(admission.SlotFreedPredicate())).
 		WatchesRawSource(r.jobs.Source()).
+		WatchesRawSource(r.Dumps.Source()).
 		WatchesRawSource(r.lookups.source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Named("restorerequest").
@@ -277,6 +285,7 @@ func (r *RestoreRequestReconciler) validate() error {
 		dependency{"Recorder", r.Recorder != nil},
 		dependency{"Providers", r.Providers != nil},
 		dependency{"Slots", r.Slots != nil},
+		dependency{"Dumps", r.Dumps != nil},
 		dependency{"Clock", r.Clock != nil})
 }
 

@@ -136,7 +136,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 	slots := controller.NewSlots(cfg.Controller, mgr.GetClient())
 	dumps := deps.Dumps
 	if dumps == nil {
-		dumps = newDumpRunner(ctx, mgr, cfg)
+		dumps = newDumpRunner(ctx, mgr, cfg, &backupv1alpha1.BackupRequest{})
 	}
 	cfg.Controller.DumperEnv = append(cfg.Controller.DumperEnv, dumperStoreEnv(cfg)...)
 	reconciler := &controller.BackupRequestReconciler{
@@ -157,6 +157,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		Metrics:   recorder,
 		Clock:     clk,
 		Slots:     slots,
+		// Its own runner: a run's end wakes its owner's controller, and a
+		// process runner's wake-ups go to one controller only.
+		Dumps: newDumpRunner(ctx, mgr, cfg, &backupv1alpha1.RestoreRequest{}),
 	}
 	if cfg.Archival != nil {
 		arch, err := archiver.Setup(mgr, *cfg.Archival, &archiver.Options{Registerer: registerer})
@@ -275,15 +278,15 @@ func newProvider(ctx context.Context, cfg *Config, name backupv1alpha1.CloudProv
 	return nil, fmt.Errorf("unknown provider %q", name)
 }
 
-// newDumpRunner is the dump runner cfg asks for: a Job per dump, or the manager's
-// child process.
-func newDumpRunner(ctx context.Context, mgr ctrl.Manager, cfg *Config) dumprun.Runner {
+// newDumpRunner is the dump runner cfg asks for, for runs owned by objects of owner's
+// kind: a Job per run, or the manager's child process.
+func newDumpRunner(ctx context.Context, mgr ctrl.Manager, cfg *Config, owner client.Object) dumprun.Runner {
 	if cfg.Dumper.Runner == DumpRunnerProcess {
 		return &dumprun.ProcessRunner{Reader: mgr.GetAPIReader(), Command: strings.Fields(cfg.Dumper.Command),
 			Log: mgr.GetLogger().WithName("dumper"), Context: ctx}
 	}
 	return &dumprun.JobRunner{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Cache: mgr.GetCache(), OwnerType: &backupv1alpha1.BackupRequest{},
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Cache: mgr.GetCache(), OwnerType: owner,
 		Image: cfg.Dumper.Image, ServiceAccountName: cfg.Dumper.ServiceAccount,
 	}
 }
