@@ -157,11 +157,11 @@ var _ = Describe("A dump backup", Ordered, func() {
 		}).WithTimeout(metricsPatience).Should(Succeed())
 	})
 
-	It("refuses, before any write, a RestoreRequest of a dump backup into an RDS instance, saying how to load the dump", func() {
+	It("refuses, before any write, a dump backup restored into a new RDS instance, saying how to load the dump", func() {
 		rr := runRestore(restores.New(ns, "kilo-restore-db", restores.FromBackup("kilo-1"), restores.Database("kilo-restored-db")))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.Message).To(ContainSubstring("holds a dump (database/dump.pgdump), not a snapshot"))
-		Expect(rr.Status.Message).To(ContainSubstring("lc2-dump restore"))
+		Expect(rr.Status.Message).To(ContainSubstring("spec.database.connectionSecretRef"))
 		Expect(rr.Status.Database).To(BeNil(), "no instance was started")
 	})
 

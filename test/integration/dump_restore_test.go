@@ -1,0 +1,348 @@
+package integration
+
+import (
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/controller"
+	"github.com/liferay/lc2-backup-controller/internal/dump"
+	"github.com/liferay/lc2-backup-controller/internal/setup"
+	"github.com/liferay/lc2-backup-controller/test/fixtures"
+	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
+	"github.com/liferay/lc2-backup-controller/test/fixtures/restores"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
+)
+
+// RestoreRequests that load a dump backup into a database named by a Secret, and
+// verifyOnly's full read of a dump, through the process runner (the same dumper
+// command a Job runs) on real PostgreSQL and MariaDB servers and the AWS emulator.
+var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
+	const (
+		project = "lima"
+		ns      = "proj-lima-prd"
+		library = "lima-dl"
+		store   = "lima-backups"
+	)
+	var (
+		ctrlr  *runningController
+		pg     *harness.Postgres
+		maria  *harness.MariaDB
+		opts   controller.Options
+		dumper string
+	)
+	processRunner := func(c *setup.Config) { c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper} }
+
+	// database is one database of a test server: its connection Secret's keys and
+	// an open handle.
+	type database struct {
+		secret map[string]string
+		db     *sql.DB
+	}
+	secret := func(name string, data map[string]string) {
+		GinkgoHelper()
+		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data})).To(Succeed())
+	}
+	newPostgres := func(prefix string) database {
+		GinkgoHelper()
+		dsn, err := pg.NewDatabase(suiteCtx, prefix)
+		Expect(err).NotTo(HaveOccurred())
+		u, err := url.Parse(dsn)
+		Expect(err).NotTo(HaveOccurred())
+		pass, _ := u.User.Password()
+		db, err := sql.Open("postgres", dsn)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(db.Close)
+		return database{db: db, secret: map[string]string{"engine": "postgres", "host": u.Hostname(), "port": u.Port(),
+			"database": strings.TrimPrefix(u.Path, "/"), "user": u.User.Username(), "password": pass, "sslmode": "disable"}}
+	}
+	newMariaDB := func(prefix string) database {
+		GinkgoHelper()
+		dsn, err := maria.NewDatabase(suiteCtx, prefix)
+		Expect(err).NotTo(HaveOccurred())
+		cfg, err := mysql.ParseDSN(dsn)
+		Expect(err).NotTo(HaveOccurred())
+		db, err := sql.Open("mysql", dsn)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(db.Close)
+		return database{db: db, secret: map[string]string{"engine": "mariadb", "host": maria.Host(), "port": strconv.Itoa(maria.Port()),
+			"database": cfg.DBName, "user": cfg.User, "password": cfg.Passwd}}
+	}
+	seed := func(d database, engine liferay.Engine) {
+		GinkgoHelper()
+		_, err := liferay.Seed(suiteCtx, d.db, engine, 11, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
+			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 150, BulkRowBytes: 256})
+		Expect(err).NotTo(HaveOccurred())
+	}
+	checksums := func(d database) map[string]liferay.TableSum {
+		GinkgoHelper()
+		sums, err := liferay.Checksums(suiteCtx, d.db)
+		Expect(err).NotTo(HaveOccurred())
+		return sums
+	}
+	tableCount := func(d database, engine string) int {
+		GinkgoHelper()
+		q := "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+		if engine != dump.EnginePostgres {
+			q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
+		}
+		var n int
+		Expect(d.db.QueryRowContext(suiteCtx, q).Scan(&n)).To(Succeed())
+		return n
+	}
+
+	var pgSource, mariaSource database
+	BeforeAll(func() {
+		projectNamespace(ns, project)
+		cloud.CreateBucket(library, fixtures.ProjectTag(project))
+		cloud.CreateBucket(store, fixtures.ProjectTag(project))
+		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
+
+		var err error
+		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: "lima-Pg-pass#5"})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(pg.Stop)
+		maria, err = harness.StartMariaDB(suiteCtx)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(maria.Stop)
+
+		pgSource = newPostgres("lima_src")
+		seed(pgSource, liferay.PostgreSQL)
+		secret("lima-pg-source", pgSource.secret)
+		mariaSource = newMariaDB("lima_src")
+		seed(mariaSource, liferay.MySQL)
+		secret("lima-maria-source", mariaSource.secret)
+
+		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
+		out, err := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		opts = controllerOptions()
+		opts.DumpPollInterval = 2 * time.Second
+		ctrlr = startController(moto.Endpoint, opts, processRunner)
+		DeferCleanup(func() { ctrlr.Stop() })
+
+		for _, b := range []struct{ name, secret string }{{"lima-pg", "lima-pg-source"}, {"lima-maria", "lima-maria-source"}} {
+			br := newBackupRequest(ns, b.name, project, backups.DocumentLibrary(library, store, "lima/prd/"+b.name+"/"), backups.Dump(b.secret))
+			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+		}
+		for _, name := range []string{"lima-pg", "lima-maria"} {
+			Eventually(phaseOf(ns, name)).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		}
+	})
+
+	// loaded checks a Succeeded dump load as a user sees it: the conditions, the
+	// status, the dumper's record in the restore's record, and the events.
+	loaded := func(rr *backupv1alpha1.RestoreRequest, backup string) {
+		GinkgoHelper()
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
+		Expect(reasonOfRR(rr, backupv1alpha1.ConditionDatabaseRestored)).To(BeEquivalentTo(backupv1alpha1.ReasonDumpLoaded))
+		Expect(rr.Status.IsConditionTrue(backupv1alpha1.ConditionSearchReindexRequired)).To(BeTrue())
+		d := rr.Status.Database.Dump
+		br := getBR(ns, backup)
+		Expect(d.Source).To(Equal(br.Status.Database.Dump.Location))
+		Expect(d.SizeBytes).To(Equal(br.Status.Database.Dump.SizeBytes))
+		Expect(d.TablesChecked).To(BeNumerically(">", 0))
+		Expect(d.CompletionTime).NotTo(BeNil())
+
+		bucket, key, ok := strings.Cut(strings.TrimPrefix(d.RecordLocation, "s3://"), "/")
+		Expect(ok).To(BeTrue())
+		record := &dump.RestoreResult{}
+		data := cloud.GetObject(bucket, key)
+		Expect(json.Unmarshal(data, record)).To(Succeed())
+		Expect(record.State).To(Equal(dump.StateSucceeded))
+		Expect(record.Run).To(Equal(d.StartTime.UTC().Format(time.RFC3339)), "the record of this run")
+		Expect(record.Tables).To(HaveLen(int(d.TablesChecked)))
+		for _, v := range []string{"lima-Pg-pass#5", maria.Password()} {
+			Expect(string(data)).NotTo(ContainSubstring(v))
+			Expect(rr.Status.Message).NotTo(ContainSubstring(v))
+		}
+		eventReasonsRR := func() []string {
+			var reasons []string
+			for _, e := range eventsFor(ns, rr.Name, func(eventsv1.Event) bool { return true }) {
+				reasons = append(reasons, e.Reason)
+			}
+			return reasons
+		}
+		Eventually(eventReasonsRR).Should(ContainElements(string(backupv1alpha1.ReasonLoadingDump), string(backupv1alpha1.ReasonDumpLoaded)))
+	}
+
+	It("loads a PostgreSQL dump into an empty database: every table is equal, row for row", func() {
+		target := newPostgres("lima_pg_target")
+		secret("lima-pg-target", target.secret)
+		rr := runRestore(restores.New(ns, "lima-pg-load", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-target", "")))
+		loaded(rr, "lima-pg")
+		Expect(checksums(target)).To(Equal(checksums(pgSource)))
+	})
+
+	It("loads a MariaDB dump into an empty database: every table is equal, row for row", func() {
+		target := newMariaDB("lima_maria_target")
+		secret("lima-maria-target", target.secret)
+		rr := runRestore(restores.New(ns, "lima-maria-load", restores.FromBackup("lima-maria"), restores.DumpInto("lima-maria-target", "")))
+		loaded(rr, "lima-maria")
+		Expect(checksums(target)).To(Equal(checksums(mariaSource)))
+	})
+
+	It("refuses a target that has tables, loading nothing, unless the overwrite is confirmed", func() {
+		target := newPostgres("lima_pg_full")
+		seed(target, liferay.PostgreSQL)
+		_, err := target.db.ExecContext(suiteCtx, "CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1), (2); DELETE FROM dlfileentry WHERE fileentryid IN (SELECT fileentryid FROM dlfileentry LIMIT 1)")
+		Expect(err).NotTo(HaveOccurred())
+		secret("lima-pg-full", target.secret)
+		before := checksums(target)
+
+		By("Refuse (the default): the dumper finds tables and loads nothing")
+		rr := runRestore(restores.New(ns, "lima-pg-full-refused", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-full", "")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonTargetNotEmpty))
+		Expect(rr.Status.Message).To(ContainSubstring("already has"))
+		Expect(checksums(target)).To(Equal(before))
+
+		By("Overwrite without the annotation: refused by validation, before any write or run")
+		rr = runRestore(restores.New(ns, "lima-pg-full-unconfirmed", restores.FromBackup("lima-pg"),
+			restores.DumpInto("lima-pg-full", backupv1alpha1.ExistingDataOverwrite)))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.ValidationErrors).To(ContainElement(ContainSubstring(backupv1alpha1.ConfirmDatabaseOverwriteAnnotation)))
+		Expect(rr.Status.Database).To(BeNil(), "no run started")
+		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/lima-pg-full-unconfirmed-"+string(rr.UID)+"/")).To(BeEmpty(), "no record written")
+
+		By("Overwrite, confirmed: the dump's tables are replaced, the others stay")
+		rr = runRestore(restores.New(ns, "lima-pg-full-confirmed", restores.FromBackup("lima-pg"),
+			restores.DumpInto("lima-pg-full", backupv1alpha1.ExistingDataOverwrite),
+			restores.Annotation(backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, "lima-pg-full")))
+		loaded(rr, "lima-pg")
+		Expect(checksums(target)).To(Equal(checksums(pgSource)))
+		var kept int
+		Expect(target.db.QueryRowContext(suiteCtx, "SELECT COUNT(*) FROM keep_me").Scan(&kept)).To(Succeed())
+		Expect(kept).To(Equal(2), "a table the dump does not hold is left alone")
+	})
+
+	It("fails a load the target server refuses, naming the Secret's key and never the password", func() {
+		target := newPostgres("lima_pg_wrong")
+		wrong := target.secret
+		wrong["password"] = "not-the-password-9"
+		secret("lima-pg-wrong", wrong)
+		rr := runRestore(restores.New(ns, "lima-pg-wrong", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-wrong", "")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonDatabaseAuthenticationFailed))
+		Expect(rr.Status.Message).To(ContainSubstring(`"password"`))
+		Expect(rr.Status.Message).To(ContainSubstring(ns + "/lima-pg-wrong"))
+		Expect(rr.Status.Message).NotTo(ContainSubstring("not-the-password-9"))
+		Expect(tableCount(target, dump.EnginePostgres)).To(BeZero())
+	})
+
+	It("refuses a Secret lacking a key before any write, naming the key", func() {
+		lacking := newPostgres("lima_pg_lacking").secret
+		delete(lacking, "database")
+		secret("lima-pg-lacking", lacking)
+		rr := runRestore(restores.New(ns, "lima-pg-lacking", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-lacking", "")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`has no value for the key "database"`)))
+		Expect(rr.Status.Database).To(BeNil(), "no run started")
+	})
+
+	It("verifyOnly reads the dump in full; a dump truncated in the store fails the check", func() {
+		rr := runRestore(restores.New(ns, "lima-pg-verify", restores.FromBackup("lima-pg"), restores.VerifyOnly()))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
+		Expect(rr.Status.Verification.Dump).NotTo(BeNil())
+		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationPassed))
+		Expect(rr.Status.Condition(backupv1alpha1.ConditionVerified).Message).To(ContainSubstring("read in full"))
+
+		By("a backup whose stored dump lost its last bytes")
+		br := newBackupRequest(ns, "lima-pg-cut", project, backups.DocumentLibrary(library, store, "lima/prd/cut/"), backups.Dump("lima-pg-source"))
+		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+		Eventually(phaseOf(ns, "lima-pg-cut")).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		stored := cloud.GetObject(store, "lima/prd/cut/database/dump.pgdump")
+		cloud.PutObject(store, "lima/prd/cut/database/dump.pgdump", stored[:len(stored)-64])
+
+		rr = runRestore(restores.New(ns, "lima-pg-cut-verify", restores.FromBackup("lima-pg-cut"), restores.VerifyOnly()))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonBackupIncomplete))
+		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationFailed))
+		Expect(rr.Status.Message).To(ContainSubstring("the full read failed"))
+
+		By("and a load of it fails too, on the bytes that do not match the record")
+		target := newPostgres("lima_pg_cut")
+		secret("lima-pg-cut-target", target.secret)
+		rr = runRestore(restores.New(ns, "lima-pg-cut-load", restores.FromBackup("lima-pg-cut"), restores.DumpInto("lima-pg-cut-target", "")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(tableCount(target, dump.EnginePostgres)).To(BeZero(), "one transaction: nothing of a failed load stays")
+	})
+
+	It("runs a load as a Job owned by the RestoreRequest, the Secret by reference, and fails it when the Job fails without a record", func() {
+		target := newPostgres("lima_pg_job")
+		secret("lima-pg-job", target.secret)
+		ctrlr.Stop()
+		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
+			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerJob, Image: "registry.example/lc2-dumper:1.2.3", ServiceAccount: "lc2-dumper"}
+		})
+		rr := restores.New(ns, "lima-pg-job", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-job", ""))
+		Expect(k8sClient.Create(suiteCtx, rr)).To(Succeed())
+		name := "lc2-restore-" + string(rr.UID)
+		job := &batchv1.Job{}
+		Eventually(func() error { return k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, job) }).WithTimeout(time.Minute).Should(Succeed())
+		Expect(job.OwnerReferences).To(ConsistOf(And(HaveField("UID", rr.UID), HaveField("Kind", "RestoreRequest"), HaveField("Controller", ptr.To(true)))))
+		Expect(job.Spec.BackoffLimit).To(Equal(ptr.To[int32](0)))
+		Expect(job.Spec.ActiveDeadlineSeconds).NotTo(BeNil())
+		c := job.Spec.Template.Spec.Containers[0]
+		Expect(c.Image).To(Equal("registry.example/lc2-dumper:1.2.3"))
+		Expect(c.Args).To(Equal([]string{"restore"}))
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: dump.EnvPassword, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "lima-pg-job"}, Key: "password"}}}))
+		Expect(c.Env).To(ContainElement(HaveField("Name", dump.EnvExpectSHA256)))
+		stored, err := yamlOf(job)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(stored).NotTo(ContainSubstring(target.secret["password"]), "no secret value anywhere in the Job")
+
+		finishJob(job, batchv1.JobFailed)
+		Eventually(rrPhaseOf(ns, "lima-pg-job")).WithTimeout(time.Minute).Should(Equal(backupv1alpha1.RestorePhaseFailed))
+		failed := getRR(ns, "lima-pg-job")
+		Expect(failed.Status.Message).To(ContainSubstring("without writing its record"))
+		Expect(failed.Status.Message).To(ContainSubstring("DeadlineExceeded"))
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, &batchv1.Job{}))
+		}).WithTimeout(time.Minute).Should(BeTrue(), "a failed restore removes its Job")
+	})
+
+	It("stops the dumper when the RestoreRequest is deleted mid-load, and loads nothing", func() {
+		target := newPostgres("lima_pg_cancel")
+		secret("lima-pg-cancel", target.secret)
+		slowProxy.Hold(func(r *http.Request) bool {
+			return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/lima/prd/lima-pg/database/dump.pgdump")
+		})
+		DeferCleanup(slowProxy.Release)
+		ctrlr.Stop()
+		ctrlr = startController(slowProxy.URL, opts, processRunner)
+		rr := restores.New(ns, "lima-pg-cancel", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-cancel", ""))
+		Expect(k8sClient.Create(suiteCtx, rr)).To(Succeed())
+		waitParked(slowProxy, 1)
+		Expect(getRR(ns, "lima-pg-cancel").Status.Database.Dump.JobName).NotTo(BeEmpty())
+
+		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "lima-pg-cancel"))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "lima-pg-cancel"}, &backupv1alpha1.RestoreRequest{}))
+		}).WithTimeout(2 * time.Minute).Should(BeTrue())
+		slowProxy.Drop()
+		Consistently(func() int { return tableCount(target, dump.EnginePostgres) }).WithTimeout(3 * time.Second).Should(BeZero())
+		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/lima-pg-cancel-"+string(rr.UID)+"/")).To(BeEmpty(), "the record went with it")
+	})
+})
