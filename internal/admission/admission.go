@@ -18,6 +18,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,6 +47,8 @@ type Admission struct {
 	reader  client.Reader
 	// projectLabel is the namespace label naming a namespace's project (a restore's project).
 	projectLabel string
+	// clock tells whether a backup waiting for a quota is due to queue again.
+	clock clock.PassiveClock
 	// wake and wakeRestores carry the BackupRequests and RestoreRequests to reconcile
 	// because a slot of their project freed. Only this package writes to them.
 	wake, wakeRestores chan event.GenericEvent
@@ -55,7 +58,7 @@ type Admission struct {
 // manager's cache, with the ProjectIndex registered). A restore's project is its
 // namespace's backupv1alpha1.ProjectLabel; SetProjectLabel changes the label.
 func New(limit int, reader client.Reader) *Admission {
-	return &Admission{tracker: NewTracker(limit), reader: reader, projectLabel: backupv1alpha1.ProjectLabel,
+	return &Admission{tracker: NewTracker(limit), reader: reader, projectLabel: backupv1alpha1.ProjectLabel, clock: clock.RealClock{},
 		wake: make(chan event.GenericEvent, 1024), wakeRestores: make(chan event.GenericEvent, 1024)}
 }
 
@@ -64,6 +67,14 @@ func New(limit int, reader client.Reader) *Admission {
 func (a *Admission) SetProjectLabel(key string) {
 	if key != "" {
 		a.projectLabel = key
+	}
+}
+
+// SetClock sets the time source that says when a backup waiting for a quota queues
+// again (the controllers' clock). Call it before the controllers start.
+func (a *Admission) SetClock(c clock.PassiveClock) {
+	if c != nil {
+		a.clock = c
 	}
 }
 
@@ -141,9 +152,10 @@ func (a *Admission) candidates(ctx context.Context, project string) ([]Candidate
 		return nil, fmt.Errorf("list backup requests of project %s: %w", project, err)
 	}
 	candidates := make([]Candidate, 0, len(list.Items))
+	now := a.clock.Now()
 	for i := range list.Items {
 		if br := &list.Items[i]; br.DeletionTimestamp.IsZero() {
-			candidates = append(candidates, CandidateOf(br))
+			candidates = append(candidates, CandidateOf(br, now))
 		}
 	}
 	restores, err := a.restoresOf(ctx, project)
@@ -183,13 +195,17 @@ func (a *Admission) ProjectOfNamespace(ctx context.Context, namespace string) (s
 	return ns.Labels[a.projectLabel], nil
 }
 
-// CandidateOf is a BackupRequest as the tracker sees it.
-func CandidateOf(br *backupv1alpha1.BackupRequest) Candidate {
+// CandidateOf is a BackupRequest as the tracker sees it at now. A backup waiting for
+// a quota is out of the line until its retry time: it holds no slot and lets the
+// requests behind it run meanwhile. Then it is back in line at its creation's place,
+// ahead of the requests created after it, so none of them overtakes it for good.
+func CandidateOf(br *backupv1alpha1.BackupRequest, now time.Time) Candidate {
+	pending := br.Status.Phase == backupv1alpha1.PhasePending || br.Status.Phase == ""
 	return Candidate{
 		UID: br.UID, Namespace: br.Namespace, Name: br.Name,
 		Created: br.CreationTimestamp.Time,
 		Running: br.Status.Phase == backupv1alpha1.PhaseInProgress,
-		Waiting: br.Status.Phase == backupv1alpha1.PhasePending || br.Status.Phase == "",
+		Waiting: pending && !br.Status.WaitsForQuota(now),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	fakeclient "sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -184,5 +185,33 @@ func TestARunningRestoreHoldsASlotOfItsNamespacesProject(t *testing.T) {
 	}
 	if d, err := a.Acquire(ctx, backup("b", "bank", 1, backupv1alpha1.PhasePending)); err != nil || !d.Acquired {
 		t.Fatalf("another project's slots are its own: %+v, %v", d, err)
+	}
+}
+
+// TestBackupWaitingForQuotaLetsOthersRunUntilItsRetryThenGoesFirst: a backup the
+// cloud refused for a quota holds no slot and is out of the line until its retry
+// time, so a newer request takes the free slot meanwhile; from its retry time on it
+// is back at its creation's place, ahead of the requests created after it.
+func TestBackupWaitingForQuotaLetsOthersRunUntilItsRetryThenGoesFirst(t *testing.T) {
+	ctx := context.Background()
+	clk := clocktesting.NewFakeClock(t0.Add(time.Hour))
+	quota := backup("quota", "shop", 1, backupv1alpha1.PhasePending)
+	quota.Status.QuotaWait = &backupv1alpha1.QuotaWaitStatus{Quota: "snapshot", Since: metav1.NewTime(clk.Now()),
+		RetryAt: metav1.NewTime(clk.Now().Add(time.Minute)), Attempts: 1}
+	later, last := backup("later", "shop", 2, backupv1alpha1.PhasePending), backup("last", "shop", 3, backupv1alpha1.PhasePending)
+	a, _ := newAdmission(t, 1, quota, later, last)
+	a.SetClock(clk)
+
+	if d, err := a.Acquire(ctx, later); err != nil || !d.Acquired {
+		t.Fatalf("a newer request must take the slot the waiting backup does not use: %+v, %v", d, err)
+	}
+	a.Release(ctx, later)
+	<-a.wake // "last", the only one in line before the retry time
+	clk.Step(time.Minute)
+	if d, err := a.Acquire(ctx, last); err != nil || d.Acquired {
+		t.Fatalf("after the retry time a newer request queues behind the waiting backup: %+v, %v", d, err)
+	}
+	if d, err := a.Acquire(ctx, quota); err != nil || !d.Acquired {
+		t.Fatalf("the waiting backup must be first in line at its retry time: %+v, %v", d, err)
 	}
 }

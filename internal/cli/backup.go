@@ -350,13 +350,24 @@ func backupRows(items []backupv1alpha1.BackupRequest, withNamespace bool, now ti
 		if st.StartTime != nil {
 			started = age(st.StartTime, now) + " ago"
 		}
-		row := []string{br.Name, br.Spec.Environment, phaseOr(string(st.Phase)), objects, st.Size, started, elapsed(st.StartTime, st.CompletionTime, now)}
+		row := []string{br.Name, br.Spec.Environment, backupPhase(st), objects, st.Size, started, elapsed(st.StartTime, st.CompletionTime, now)}
 		if withNamespace {
 			row = append([]string{br.Namespace}, row...)
 		}
 		rows = append(rows, row)
 	}
 	return header, rows
+}
+
+// backupPhase is the PHASE column: the phase, and why a Pending backup that already
+// started waits (the cloud refused it for a quota), so the list does not show it as
+// an ordinary queued request.
+func backupPhase(st *backupv1alpha1.BackupRequestStatus) string {
+	if ready := st.Condition(backupv1alpha1.ConditionReady); st.Phase == backupv1alpha1.PhasePending &&
+		ready != nil && ready.Reason == string(backupv1alpha1.ReasonWaitingForQuota) {
+		return string(st.Phase) + " (" + ready.Reason + ")"
+	}
+	return phaseOr(string(st.Phase))
 }
 
 func (a *app) backupDescribeCommand() *cobra.Command {

@@ -234,6 +234,25 @@ func TestProgressLines(t *testing.T) {
 	}
 }
 
+// TestQuotaWaitIsShown: a backup waiting for an account quota says so in the list's
+// PHASE column and in --wait's progress line, with the controller's message.
+func TestQuotaWaitIsShown(t *testing.T) {
+	msg := "waiting for the account's snapshot quota: manual snapshot quota of the account exceeded in us-east-1 (SnapshotQuotaExceeded), cannot snapshot database instance retail-prd-db: delete unneeded manual snapshots or raise the RDS quota; retrying in 2m (attempt 2)"
+	br := backupv1alpha1.BackupRequest{ObjectMeta: metav1.ObjectMeta{Name: "prd-1", CreationTimestamp: metav1.NewTime(now)}, Spec: backupv1alpha1.BackupRequestSpec{Environment: "prd"}}
+	br.Status.Phase, br.Status.Message = backupv1alpha1.PhasePending, msg
+	br.Status.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForQuota, msg, now)
+	if _, rows := backupRows([]backupv1alpha1.BackupRequest{br}, false, now); rows[0][2] != "Pending (WaitingForQuota)" {
+		t.Errorf("PHASE column %q", rows[0][2])
+	}
+	if got := backupProgress(&br).plainLine(); got != "backup prd-1: Pending, "+msg {
+		t.Errorf("progress line %q", got)
+	}
+	br.Status.SetCondition(backupv1alpha1.ConditionReady, metav1.ConditionFalse, backupv1alpha1.ReasonWaitingForSlot, "waiting for a slot", now)
+	if _, rows := backupRows([]backupv1alpha1.BackupRequest{br}, false, now); rows[0][2] != "Pending" {
+		t.Errorf("PHASE column of a request waiting for a slot %q", rows[0][2])
+	}
+}
+
 func TestFailingCondition(t *testing.T) {
 	conds := []metav1.Condition{
 		{Type: "Ready", Status: "False", Reason: "NotFound"},

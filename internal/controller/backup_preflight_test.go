@@ -104,6 +104,7 @@ type providerCalls struct {
 
 func (p *providerCalls) Started(*backupv1alpha1.BackupRequest)                  {}
 func (p *providerCalls) Finished(*backupv1alpha1.BackupRequest)                 {}
+func (p *providerCalls) WaitingForQuota(*backupv1alpha1.BackupRequest, string)  {}
 func (p *providerCalls) Copied(*backupv1alpha1.BackupRequest, int64, int64)     {}
 func (p *providerCalls) Referenced(*backupv1alpha1.BackupRequest, int64, int64) {}
 func (p *providerCalls) Swept(*backupv1alpha1.BackupRequest, int64, int64)      {}

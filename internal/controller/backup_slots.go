@@ -24,10 +24,18 @@ func (r *BackupRequestReconciler) acquireSlot(ctx context.Context, br *backupv1a
 		return r.waitForSlot(ctx, br, decision)
 	}
 	now := r.now()
+	// A backup back from a quota wait started before: it resumes, and is not counted twice.
+	resumed := br.Status.StartTime != nil
 	err = r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) { st.SetAsStarted(now) })
 	if err != nil {
 		r.slots.Release(ctx, br)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if resumed {
+		ctrl.LoggerFrom(ctx).Info("backup resumed", "running", decision.Running, "limit", decision.Limit)
+		r.recorder().normal(br, backupv1alpha1.ReasonStarted, "Resume", "Backup resumed%s (%d of %d slots of project %s in use)",
+			quotaWaitNote(br), decision.Running, decision.Limit, br.Spec.ProjectID)
+		return admission.ContinueAfterStart(), nil
 	}
 	ctrl.LoggerFrom(ctx).Info("backup started", "running", decision.Running, "limit", decision.Limit)
 	r.recorder().normal(br, backupv1alpha1.ReasonStarted, "Start", "Backup started (%d of %d slots of project %s in use)", decision.Running, decision.Limit, br.Spec.ProjectID)

@@ -79,7 +79,7 @@ func newMachine(t *testing.T, objs ...client.Object) *machine {
 func (m *machine) newReconciler() *BackupRequestReconciler {
 	reg := provider.NewRegistry()
 	reg.Register("aws", m.cloud)
-	r := &BackupRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock, Slots: NewSlots(Options{}, m.client)}
+	r := &BackupRequestReconciler{Client: m.client, Recorder: m.recorder, Providers: reg, Clock: m.clock, Slots: NewSlots(Options{}, m.client, m.clock)}
 	r.prepare(m.ctx)
 	return r
 }

@@ -57,6 +57,7 @@ func (r *BackupRequestReconciler) createSnapshot(ctx context.Context, s *backupS
 		return stepResult{}, fmt.Errorf("create snapshot of database instance %s: %w", instance, err)
 	}
 	st := s.status()
+	st.EndQuotaWait(s.now) // a refusal for the snapshot quota is over
 	st.Database = &backupv1alpha1.DatabaseBackupStatus{SnapshotID: res.SnapshotID, SnapshotARN: res.SnapshotARN, Status: string(res.Status),
 		SourceInstance: instanceSettings(source.Settings)}
 	st.SetCondition(backupv1alpha1.ConditionDatabaseSnapshotReady, metav1.ConditionFalse, backupv1alpha1.ReasonSnapshotCreating,

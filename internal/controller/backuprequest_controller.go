@@ -91,7 +91,15 @@ func (r *BackupRequestReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 }
 
 // reconcilePending checks the request can run at all, then waits for a project slot.
+// A backup back in the queue after a quota refusal waits for its retry time first,
+// and still fails at its deadline.
 func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
+	if r.deadlinePassed(br) {
+		return r.handleStepError(ctx, br, r.deadlineFailure(br))
+	}
+	if now := r.Clock.Now(); br.Status.WaitsForQuota(now) {
+		return admission.Recheck(br.Status.QuotaWait.RetryAt.Sub(now)), nil
+	}
 	if err := r.preflight(ctx, br); err != nil {
 		return r.handleStepError(ctx, br, err)
 	}
@@ -105,8 +113,7 @@ func (r *BackupRequestReconciler) reconcilePending(ctx context.Context, br *back
 func (r *BackupRequestReconciler) reconcileInProgress(ctx context.Context, br *backupv1alpha1.BackupRequest) (ctrl.Result, error) {
 	if r.deadlinePassed(br) {
 		r.jobs.Cancel(br.UID)
-		return r.handleStepError(ctx, br, failWith(backupv1alpha1.ReasonDeadlineExceeded,
-			"backup did not finish within %s of starting; raise --backup-deadline if this environment needs longer", r.Options.BackupDeadline))
+		return r.handleStepError(ctx, br, r.deadlineFailure(br))
 	}
 	prov, err := r.Providers.Get(string(br.Spec.Provider))
 	if err != nil {
@@ -146,9 +153,20 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 	}
 }
 
-// handleStepError fails the backup on a permanent provider error and retries
-// (with the workqueue's backoff) on anything else.
+// deadlineFailure is the failure of a backup past its deadline.
+func (r *BackupRequestReconciler) deadlineFailure(br *backupv1alpha1.BackupRequest) error {
+	return failWith(backupv1alpha1.ReasonDeadlineExceeded,
+		"backup did not finish within %s of starting%s; raise --backup-deadline if this environment needs longer",
+		r.Options.BackupDeadline, quotaWaitNote(br))
+}
+
+// handleStepError puts a backup refused for an account quota back in its queue
+// (waitForQuota), fails it on any other permanent provider error, and retries (with
+// the workqueue's backoff) on anything else.
 func (r *BackupRequestReconciler) handleStepError(ctx context.Context, br *backupv1alpha1.BackupRequest, err error) (ctrl.Result, error) {
+	if provider.KindOf(err) == provider.KindQuotaExceeded {
+		return r.waitForQuota(ctx, br, err)
+	}
 	res, err := failureFunnel(ctx, err,
 		func(err error) string { return actionableMessage(br, err) },
 		func(f *failure) error { return r.fail(ctx, br, f.reason, f.message) })
@@ -171,8 +189,6 @@ func actionableMessage(br *backupv1alpha1.BackupRequest, err error) string {
 		}
 	case provider.KindAccessDenied:
 		return msg + "; the controller's cloud identity lacks a permission (docs/" + providerDoc(br.Spec.Provider) + " lists the least-privilege roles)"
-	case provider.KindQuotaExceeded:
-		return msg + "; delete old snapshots or raise the account quota"
 	}
 	if field != "" {
 		return msg + " (" + field + ")"

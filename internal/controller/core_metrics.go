@@ -7,6 +7,9 @@ import backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alp
 type MetricsRecorder interface {
 	// Started is called when a backup takes a slot.
 	Started(br *backupv1alpha1.BackupRequest)
+	// WaitingForQuota is called when a backup begins to wait because the cloud refused
+	// it for quota (snapshot, instance, storage, other); once per wait.
+	WaitingForQuota(br *backupv1alpha1.BackupRequest, quota string)
 	// Finished is called when a backup reaches Succeeded or Failed (br has the final status).
 	Finished(br *backupv1alpha1.BackupRequest)
 	// Copied adds a finished copy's objects and bytes.

@@ -26,6 +26,11 @@ type Options struct {
 	// SlotRetryInitial and SlotRetryMax bound the safety-net requeue of a request
 	// waiting for a slot (it is normally woken at once when a slot frees).
 	SlotRetryInitial, SlotRetryMax time.Duration
+	// QuotaRetryInitial and QuotaRetryMax bound the wait of a backup the cloud refused
+	// for an account quota (reason WaitingForQuota): the first retry comes after
+	// QuotaRetryInitial, each later one after twice the previous wait, at most
+	// QuotaRetryMax.
+	QuotaRetryInitial, QuotaRetryMax time.Duration
 	// ProgressInterval is how often status.documentLibrary is refreshed during a copy.
 	ProgressInterval time.Duration
 	// ManifestBucket receives the manifests of database-only backups; when empty
@@ -82,6 +87,8 @@ const (
 	DefaultSnapshotPollMax                = 2 * time.Minute
 	DefaultSlotRetryInitial               = 5 * time.Second
 	DefaultSlotRetryMax                   = 30 * time.Second
+	DefaultQuotaRetryInitial              = time.Minute
+	DefaultQuotaRetryMax                  = 30 * time.Minute
 	DefaultProgressInterval               = 3 * time.Second
 	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1
@@ -103,6 +110,10 @@ func (o Options) WithDefaults() Options {
 	positiveOr(&o.SlotRetryInitial, DefaultSlotRetryInitial)
 	if o.SlotRetryMax < o.SlotRetryInitial {
 		o.SlotRetryMax = max(DefaultSlotRetryMax, o.SlotRetryInitial)
+	}
+	positiveOr(&o.QuotaRetryInitial, DefaultQuotaRetryInitial)
+	if o.QuotaRetryMax < o.QuotaRetryInitial {
+		o.QuotaRetryMax = max(DefaultQuotaRetryMax, o.QuotaRetryInitial)
 	}
 	positiveOr(&o.ProgressInterval, DefaultProgressInterval)
 	positiveOr(&o.RetentionMinKept, DefaultRetentionMinKept)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -45,11 +46,13 @@ func RegisterIndexes(ctx context.Context, indexer client.FieldIndexer) error {
 
 // NewSlots is the project slot admission for opts: one is shared by the BackupRequest
 // and RestoreRequest controllers, so backups and restores count against the same
-// per-project limit. reader must serve the indexes RegisterIndexes registers.
-func NewSlots(opts Options, reader client.Reader) *admission.Admission {
+// per-project limit. reader must serve the indexes RegisterIndexes registers; clk is
+// the controllers' clock (it says when a backup waiting for a quota queues again).
+func NewSlots(opts Options, reader client.Reader, clk clock.PassiveClock) *admission.Admission {
 	opts = opts.WithDefaults()
 	slots := admission.New(opts.MaxConcurrentBackupsPerProject, reader)
 	slots.SetProjectLabel(opts.ProjectLabelKey)
+	slots.SetClock(clk)
 	return slots
 }
 

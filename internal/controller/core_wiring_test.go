@@ -22,8 +22,8 @@ func TestSetupRefusesMissingDependencies(t *testing.T) {
 	c := fakeclient.NewClientBuilder().Build()
 	recorder := events.NewFakeRecorder(1)
 	providers := provider.NewRegistry()
-	slots := NewSlots(Options{}, c)
 	clk := clock.RealClock{}
+	slots := NewSlots(Options{}, c, clk)
 
 	type controllerCase struct {
 		name string

@@ -13,6 +13,7 @@ import (
 // implements controller.MetricsRecorder. Gauges come from StateCollector.
 type Recorder struct {
 	requestsTotal   *prometheus.CounterVec
+	quotaWaits      *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
 	providerCalls   *prometheus.CounterVec
 	providerErrors  *prometheus.CounterVec
@@ -45,6 +46,9 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		requestsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backup_requests_total", Help: "BackupRequests that reached a phase, by project, environment and state (started, succeeded, failed).",
 		}, []string{"project_id", "environment", "state"}),
+		quotaWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_quota_waits_total", Help: "Backups that began to wait because the cloud refused them for an account quota (Ready reason WaitingForQuota), by quota: snapshot, instance, storage, other.",
+		}, []string{"project_id", "environment", "quota"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "backup_duration_seconds", Help: "Time from a backup's start to its completion.", Buckets: DurationBuckets,
 		}, []string{"project_id", "environment"}),
@@ -98,7 +102,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		}, []string{"project_id", "environment"}),
 		schedules: newScheduleMetrics(),
 	}
-	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
+	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.quotaWaits, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
 		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.dumpBytes, r.dumpDuration, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -110,6 +114,11 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 // Started counts a backup taking a slot.
 func (r *Recorder) Started(br *backupv1alpha1.BackupRequest) {
 	r.requestsTotal.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment, "started").Inc()
+}
+
+// WaitingForQuota counts a backup that began to wait for quota.
+func (r *Recorder) WaitingForQuota(br *backupv1alpha1.BackupRequest, quota string) {
+	r.quotaWaits.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment, quota).Inc()
 }
 
 // Finished records a backup's outcome, duration and sizes.

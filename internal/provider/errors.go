@@ -44,7 +44,31 @@ type Error struct {
 	// It carries no SDK error chain and no request ids; Err keeps those for the logs.
 	// Empty when the provider had nothing better to say than Err.
 	Message string
-	Err     error
+	// Quota names the quota of a KindQuotaExceeded error, in words every provider
+	// shares (QuotaSnapshot, QuotaInstance, QuotaStorage); empty when unknown.
+	Quota string
+	Err   error
+}
+
+// Quotas a KindQuotaExceeded error names (Error.Quota).
+const (
+	// QuotaSnapshot: the account's manual database snapshots (RDS SnapshotQuotaExceeded).
+	QuotaSnapshot = "snapshot"
+	// QuotaInstance: the account's database instances (RDS InstanceQuotaExceeded).
+	QuotaInstance = "instance"
+	// QuotaStorage: the account's total database storage (RDS StorageQuotaExceeded).
+	QuotaStorage = "storage"
+	// QuotaOther: a quota the provider did not name.
+	QuotaOther = "other"
+)
+
+// QuotaOf is the quota a KindQuotaExceeded error names (QuotaOther when it names none).
+func QuotaOf(err error) string {
+	var pe *Error
+	if errors.As(err, &pe) && pe.Quota != "" {
+		return pe.Quota
+	}
+	return QuotaOther
 }
 
 func (e *Error) Error() string {
@@ -86,6 +110,12 @@ func Describe(err error) string {
 // WithMessage sets the error's Message and returns the error.
 func (e *Error) WithMessage(message string) *Error {
 	e.Message = message
+	return e
+}
+
+// WithQuota sets the error's Quota and returns the error.
+func (e *Error) WithQuota(quota string) *Error {
+	e.Quota = quota
 	return e
 }
 

@@ -120,6 +120,10 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		"Wait before the first snapshot status check (SNAPSHOT_POLL_INITIAL).")
 	fs.DurationVar(&o.SnapshotPollMax, "snapshot-poll-max", envDuration("SNAPSHOT_POLL_MAX", controller.DefaultSnapshotPollMax, &errs),
 		"Longest wait between snapshot status checks (SNAPSHOT_POLL_MAX).")
+	fs.DurationVar(&o.QuotaRetryInitial, "quota-retry-initial", envDuration("QUOTA_RETRY_INITIAL", controller.DefaultQuotaRetryInitial, &errs),
+		"Wait of a backup the cloud refused for an account quota before it tries again; it doubles at each refusal (QUOTA_RETRY_INITIAL).")
+	fs.DurationVar(&o.QuotaRetryMax, "quota-retry-max", envDuration("QUOTA_RETRY_MAX", controller.DefaultQuotaRetryMax, &errs),
+		"Longest wait between the attempts of a backup refused for an account quota (QUOTA_RETRY_MAX).")
 	fs.DurationVar(&o.ProgressInterval, "progress-interval", envDuration("PROGRESS_INTERVAL", controller.DefaultProgressInterval, &errs),
 		"How often copy progress is written to status (PROGRESS_INTERVAL).")
 	fs.StringVar(&o.ManifestBucket, "manifest-bucket", envString("MANIFEST_BUCKET", ""),

@@ -133,7 +133,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, cfg *Config, deps Deps) (*cont
 		return nil, fmt.Errorf("register cache indexes: %w", err)
 	}
 	// Backups and restores share each project's slots: one admission for both controllers.
-	slots := controller.NewSlots(cfg.Controller, mgr.GetClient())
+	slots := controller.NewSlots(cfg.Controller, mgr.GetClient(), clk)
 	dumps := deps.Dumps
 	if dumps == nil {
 		dumps = newDumpRunner(ctx, mgr, cfg, &backupv1alpha1.BackupRequest{})

@@ -61,6 +61,8 @@ var chartFlags = []chartFlag{
 	{flag: "backup-deadline", path: "controller.backupDeadline", env: "BACKUP_DEADLINE"},
 	{flag: "snapshot-poll-initial", path: "controller.snapshotPollInitial", env: "SNAPSHOT_POLL_INITIAL"},
 	{flag: "snapshot-poll-max", path: "controller.snapshotPollMax", env: "SNAPSHOT_POLL_MAX"},
+	{flag: "quota-retry-initial", path: "controller.quotaRetryInitial", env: "QUOTA_RETRY_INITIAL"},
+	{flag: "quota-retry-max", path: "controller.quotaRetryMax", env: "QUOTA_RETRY_MAX"},
 	{flag: "progress-interval", path: "controller.progressInterval", env: "PROGRESS_INTERVAL"},
 	{flag: "manifest-bucket", path: "controller.manifestBucket", env: "MANIFEST_BUCKET"},
 	{flag: "copy-concurrency", path: "controller.copyConcurrency", env: "COPY_CONCURRENCY"},

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -32,11 +33,22 @@ type DelayProxy struct {
 	heldSeq uint64
 	// changed is closed (and replaced) whenever a request is parked or leaves.
 	changed chan struct{}
-	// refuse selects the requests answered 503 without reaching the target (Refuse);
-	// refused counts them.
+	// refuse selects the requests answered without reaching the target (Refuse,
+	// RefuseWith) with answer; refused counts them.
 	refuse  func(*http.Request) bool
+	answer  Answer
 	refused int
 }
+
+// Answer is what the proxy sends back instead of forwarding a refused request.
+type Answer struct {
+	Status      int
+	ContentType string
+	Body        string
+}
+
+// unavailable is Refuse's answer: a store that cannot serve.
+var unavailable = Answer{Status: http.StatusServiceUnavailable}
 
 // hold is one Hold: done is closed when it ends, and dropped says the parked requests
 // are answered without reaching the target (Drop).
@@ -54,8 +66,12 @@ func NewDelayProxy(target string) (*DelayProxy, error) {
 	p := &DelayProxy{held: map[uint64]string{}, changed: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.refuses(r) {
-			w.WriteHeader(http.StatusServiceUnavailable)
+		if refused, a := p.refuses(r); refused {
+			if a.ContentType != "" {
+				w.Header().Set("Content-Type", a.ContentType)
+			}
+			w.WriteHeader(a.Status)
+			_, _ = io.WriteString(w, a.Body)
 			return
 		}
 		if !p.wait(r) {
@@ -134,9 +150,16 @@ func (p *DelayProxy) notify() {
 // forwarding it, until Accept: a store failing the calls a test names (deletes, say),
 // for as long as the test needs.
 func (p *DelayProxy) Refuse(match func(*http.Request) bool) {
+	p.RefuseWith(match, unavailable)
+}
+
+// RefuseWith answers every request match accepts with a, without forwarding it,
+// until Accept: a cloud API refusing the calls a test names with the error it
+// chooses (RDSError), for as long as the test needs.
+func (p *DelayProxy) RefuseWith(match func(*http.Request) bool, a Answer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.refuse, p.refused = match, 0
+	p.refuse, p.answer, p.refused = match, a, 0
 }
 
 // Accept ends Refuse and returns how many requests it refused.
@@ -154,14 +177,14 @@ func (p *DelayProxy) Refused() int {
 	return p.refused
 }
 
-func (p *DelayProxy) refuses(r *http.Request) bool {
+func (p *DelayProxy) refuses(r *http.Request) (bool, Answer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.refuse == nil || !p.refuse(r) {
-		return false
+		return false, Answer{}
 	}
 	p.refused++
-	return true
+	return true, p.answer
 }
 
 // SetDelay sets the wait added before each request (0: none).

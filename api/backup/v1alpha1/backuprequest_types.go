@@ -287,7 +287,8 @@ type BackupRequestSpec struct {
 type BackupPhase string
 
 const (
-	// PhasePending: accepted, waiting for a slot of its project.
+	// PhasePending: accepted, waiting for a slot of its project (Ready reason
+	// WaitingForSlot), or for an account quota (reason WaitingForQuota).
 	PhasePending BackupPhase = "Pending"
 	// PhaseInProgress: snapshot, copy and manifest steps are running.
 	PhaseInProgress BackupPhase = "InProgress"
@@ -510,7 +511,8 @@ type BackupRequestStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// startTime is when the backup left Pending.
+	// startTime is when the backup first left Pending (a backup resumed after a quota
+	// wait keeps it; the backup deadline counts from it).
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 
@@ -545,6 +547,33 @@ type BackupRequestStatus struct {
 	// size is the human-readable size of the backup (snapshot plus copied files).
 	// +optional
 	Size string `json:"size,omitempty"`
+
+	// quotaWait is the backup's latest wait because the cloud refused a call for an
+	// account quota (Ready reason WaitingForQuota while it lasts). It is the wait's
+	// whole state, so a restarted controller goes on with the same backoff, and stays
+	// once the wait ended (endTime) as its record.
+	// +optional
+	QuotaWait *QuotaWaitStatus `json:"quotaWait,omitempty"`
+}
+
+// QuotaWaitStatus is a backup's wait for an account quota.
+type QuotaWaitStatus struct {
+	// quota names the quota the cloud refused the backup for: snapshot (the account's
+	// manual database snapshots), instance (database instances), storage, or other.
+	// +required
+	Quota string `json:"quota"`
+	// since is the first refusal of this wait.
+	// +required
+	Since metav1.Time `json:"since"`
+	// retryAt is when the backup tries again; until then it does not queue for a slot.
+	// +required
+	RetryAt metav1.Time `json:"retryAt"`
+	// attempts is how many times the cloud refused the backup for the quota.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// endTime is when the refused call went through: the wait is over.
+	// +optional
+	EndTime *metav1.Time `json:"endTime,omitempty"`
 }
 
 // BackupRequest asks the controller for one backup of a Liferay project environment:
@@ -555,6 +584,7 @@ type BackupRequestStatus struct {
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectId`
 // +kubebuilder:printcolumn:name="Env",type=string,JSONPath=`.spec.environment`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Snapshot",type=string,JSONPath=`.status.database.snapshotId`,priority=1
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.documentLibrary.mode`,priority=1
 // +kubebuilder:printcolumn:name="Objects",type=integer,JSONPath=`.status.documentLibrary.objectsTotal`,priority=1

@@ -42,9 +42,14 @@ type Reason string
 const (
 	// Ready.
 	ReasonWaitingForSlot Reason = "WaitingForSlot"
-	ReasonInProgress     Reason = "InProgress"
-	ReasonSucceeded      Reason = "Succeeded"
-	ReasonExpired        Reason = "Expired"
+	// ReasonWaitingForQuota: the cloud refused a call of the backup for an account
+	// quota (RDS SnapshotQuotaExceeded, for example). The backup is not failed: it is
+	// back in its project's queue (phase Pending) without holding a slot, and tries
+	// again at status.quotaWait.retryAt, with a growing interval.
+	ReasonWaitingForQuota Reason = "WaitingForQuota"
+	ReasonInProgress      Reason = "InProgress"
+	ReasonSucceeded       Reason = "Succeeded"
+	ReasonExpired         Reason = "Expired"
 
 	// Refusals before the first write.
 	ReasonProjectMismatch          Reason = "ProjectMismatch"
@@ -164,10 +169,49 @@ func (st *BackupRequestStatus) SetAsWaiting(message string, now time.Time) {
 	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonWaitingForSlot, message, now)
 }
 
-// SetAsStarted records that the backup took a slot of its project.
+// SetAsWaitingForQuota records that the cloud refused the backup for an account
+// quota: it goes back to its project's queue (phase Pending, no slot held) until
+// retryAt. The first refusal of a wait starts it (since); later ones count attempts.
+// It reports whether this refusal started a new wait.
+func (st *BackupRequestStatus) SetAsWaitingForQuota(quota, message string, now, retryAt time.Time) (started bool) {
+	st.Phase = PhasePending
+	st.Message = message
+	if started = !st.QuotaWait.Waiting(quota); started {
+		st.QuotaWait = &QuotaWaitStatus{Quota: quota, Since: metav1.NewTime(now)}
+	}
+	st.QuotaWait.Attempts++
+	st.QuotaWait.RetryAt = metav1.NewTime(retryAt)
+	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonWaitingForQuota, message, now)
+	return started
+}
+
+// Waiting reports whether w is a wait for quota that has not ended.
+func (w *QuotaWaitStatus) Waiting(quota string) bool {
+	return w != nil && w.EndTime == nil && w.Quota == quota
+}
+
+// EndQuotaWait records that the call the cloud refused for a quota went through;
+// status.quotaWait stays as the record of the wait.
+func (st *BackupRequestStatus) EndQuotaWait(now time.Time) {
+	if w := st.QuotaWait; w != nil && w.EndTime == nil {
+		w.EndTime = &metav1.Time{Time: now}
+	}
+}
+
+// WaitsForQuota reports whether the backup waits for a quota and its next attempt is
+// still ahead of now: until then it does not queue for a slot.
+func (st *BackupRequestStatus) WaitsForQuota(now time.Time) bool {
+	w := st.QuotaWait
+	return st.Phase == PhasePending && w != nil && w.EndTime == nil && now.Before(w.RetryAt.Time)
+}
+
+// SetAsStarted records that the backup took a slot of its project. A backup resumed
+// after a quota wait keeps its first startTime: the backup deadline counts from there.
 func (st *BackupRequestStatus) SetAsStarted(now metav1.Time) {
 	st.Phase = PhaseInProgress
-	st.StartTime = &now
+	if st.StartTime == nil {
+		st.StartTime = &now
+	}
 	st.Message = "backup started"
 	st.SetCondition(ConditionReady, metav1.ConditionFalse, ReasonInProgress, "backup in progress", now.Time)
 }

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"errors"
+	"strings"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
@@ -153,7 +154,24 @@ func classifyAs(region, op string, info operation, resource string, err error) e
 		return err
 	}
 	kind := kindOf(err)
-	return provider.NewError(kind, op, resource, err).WithMessage(describeOperation(region, op, info, resource, kind, err))
+	pe := provider.NewError(kind, op, resource, err).WithMessage(describeOperation(region, op, info, resource, kind, err))
+	if kind == provider.KindQuotaExceeded {
+		pe.Quota = quotaOf(errorCode(err))
+	}
+	return pe
+}
+
+// quotaOf names the quota an RDS quota error code is about.
+func quotaOf(code string) string {
+	switch strings.TrimSuffix(code, "Fault") {
+	case "SnapshotQuotaExceeded":
+		return provider.QuotaSnapshot
+	case "InstanceQuotaExceeded":
+		return provider.QuotaInstance
+	case "StorageQuotaExceeded":
+		return provider.QuotaStorage
+	}
+	return provider.QuotaOther
 }
 
 func kindOf(err error) provider.ErrorKind {

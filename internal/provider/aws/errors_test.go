@@ -156,7 +156,7 @@ func TestClassifyMessages(t *testing.T) {
 			provider.KindInvalidInput, "object s3://liferay-x/document_library/1/1.0 is archived (InvalidObjectState): restore it or exclude it from the backup", true},
 		{"snapshot quota", "CreateDBSnapshot", "retail-prd-db/lc2-x",
 			sdkError("RDS", "CreateDBSnapshot", 400, "SnapshotQuotaExceeded", "Cannot create more than 100 manual snapshots"),
-			provider.KindQuotaExceeded, "manual snapshot quota of the account exceeded in us-east-1, cannot snapshot database instance retail-prd-db: delete unneeded manual snapshots or raise the RDS quota", false},
+			provider.KindQuotaExceeded, "manual snapshot quota of the account exceeded in us-east-1 (SnapshotQuotaExceeded), cannot snapshot database instance retail-prd-db: delete unneeded manual snapshots or raise the RDS quota", false},
 		{"instance busy", "CreateDBSnapshot", "retail-prd-db/lc2-x",
 			sdkError("RDS", "CreateDBSnapshot", 400, "InvalidDBInstanceState", "Instance retail-prd-db is not currently in the available state."),
 			provider.KindInvalidState, "database instance retail-prd-db in us-east-1 is not in a state that allows CreateDBSnapshot (InvalidDBInstanceState)", false},
@@ -241,6 +241,22 @@ func TestDeleteObjectsErrorMessage(t *testing.T) {
 	}
 	if errorCode(err) != "AccessDenied" {
 		t.Fatalf("errorCode = %q, want AccessDenied", errorCode(err))
+	}
+}
+
+func TestQuotaErrorsNameTheirQuota(t *testing.T) {
+	for code, want := range map[string]string{
+		"SnapshotQuotaExceeded": provider.QuotaSnapshot, "SnapshotQuotaExceededFault": provider.QuotaSnapshot,
+		"InstanceQuotaExceeded": provider.QuotaInstance, "InstanceQuotaExceededFault": provider.QuotaInstance,
+		"StorageQuotaExceeded": provider.QuotaStorage, "StorageQuotaExceededFault": provider.QuotaStorage,
+	} {
+		err := classify("CreateDBSnapshot", "retail-prd-db", sdkError("RDS", "CreateDBSnapshot", 400, code, "m"))
+		if provider.KindOf(err) != provider.KindQuotaExceeded || provider.QuotaOf(err) != want {
+			t.Errorf("%s: kind %s quota %s, want QuotaExceeded %s", code, provider.KindOf(err), provider.QuotaOf(err), want)
+		}
+	}
+	if q := provider.QuotaOf(classify("GetObject", "b/k", sdkError("S3", "GetObject", 404, "NoSuchKey", "m"))); q != provider.QuotaOther {
+		t.Errorf("a non-quota error names quota %q", q)
 	}
 }
 

@@ -154,8 +154,8 @@ func describeOperation(region, op string, info operation, resource string, kind 
 
 	case provider.KindQuotaExceeded:
 		if strings.HasPrefix(code, "SnapshotQuotaExceeded") {
-			return fmt.Sprintf("manual snapshot quota of the account exceeded%s, cannot snapshot %s: "+
-				"delete unneeded manual snapshots or raise the RDS quota", in, s.instanceName())
+			return fmt.Sprintf("manual snapshot quota of the account exceeded%s (%s), cannot snapshot %s: "+
+				"delete unneeded manual snapshots or raise the RDS quota", in, code, s.instanceName())
 		}
 		return fmt.Sprintf("quota exceeded for %s on %s%s%s", op, s.name, in, codeSuffix(code, serverMsg))
 

@@ -14,6 +14,7 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
+	"github.com/liferay/lc2-backup-controller/test/harness"
 )
 
 var instanceSeq atomic.Int64
@@ -265,4 +266,38 @@ func snapshotIDs(snapshots []rdstypes.DBSnapshot) []string {
 		ids = append(ids, awssdk.ToString(s.DBSnapshotIdentifier))
 	}
 	return ids
+}
+
+// TestSnapshotQuotaIsNamedAndNotRetried: RDS refusing CreateDBSnapshot for the
+// account's snapshot quota (an HTTP 400 the emulator never sends; the proxy answers
+// it) is a permanent QuotaExceeded error naming the snapshot quota, and the SDK's
+// retryer sends the call once: the controller decides when to try again.
+func TestSnapshotQuotaIsNamedAndNotRetried(t *testing.T) {
+	ctx := context.Background()
+	raw := newRawClients(t)
+	instance := raw.newInstance(t)
+	proxy, err := harness.NewDelayProxy(moto.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	proxy.RefuseWith(harness.RDSAction("CreateDBSnapshot"),
+		harness.RDSError("SnapshotQuotaExceeded", "Cannot create more than 100 manual snapshots"))
+	opts := fastRetries
+	opts.Endpoint = proxy.URL
+	p := newTestProvider(t, opts)
+
+	_, err = p.CreateDatabaseSnapshot(ctx, provider.CreateSnapshotRequest{InstanceID: instance, Owner: testOwner()})
+	if provider.KindOf(err) != provider.KindQuotaExceeded || !provider.IsPermanent(err) || provider.QuotaOf(err) != provider.QuotaSnapshot {
+		t.Fatalf("error %v (kind %s, quota %s), want a permanent QuotaExceeded of the snapshot quota", err, provider.KindOf(err), provider.QuotaOf(err))
+	}
+	if msg := provider.Describe(err); !strings.Contains(msg, "manual snapshot quota") || !strings.Contains(msg, "SnapshotQuotaExceeded") || !strings.Contains(msg, instance) {
+		t.Errorf("message %q must name the quota, the code and the instance", msg)
+	}
+	if n := proxy.Accept(); n != 1 {
+		t.Errorf("CreateDBSnapshot sent %d times, want once (not retried)", n)
+	}
+	if left := raw.snapshotsOf(t, instance); len(left) != 0 {
+		t.Errorf("snapshots after a refusal: %v", snapshotIDs(left))
+	}
 }
