@@ -167,6 +167,32 @@ func TestNewRestoreOverwriteMustRepeatTheTarget(t *testing.T) {
 	}
 }
 
+func TestNewRestoreOfADumpNamesTheSecretAndConfirmsAnOverwriteByName(t *testing.T) {
+	rr, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := rr.Spec.Database; db == nil || db.ConnectionSecretRef == nil || db.ConnectionSecretRef.Name != "restored-db" || db.TargetInstanceID != "" || db.ExistingData != "" {
+		t.Errorf("a dump load: %+v", rr.Spec.Database)
+	}
+	if _, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db", overwriteDatabase: "other-db"}); err == nil ||
+		!strings.Contains(err.Error(), "--overwrite-database=restored-db") {
+		t.Errorf("an overwrite naming another Secret: %v", err)
+	}
+	rr, err = newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db", overwriteDatabase: "restored-db",
+		targetBucket: "live", overwrite: "live/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Spec.Database.ExistingData != backupv1alpha1.ExistingDataOverwrite || rr.Annotations[backupv1alpha1.ConfirmDatabaseOverwriteAnnotation] != "restored-db" ||
+		rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation] != "live/" {
+		t.Errorf("both overwrites confirmed: %+v %v", rr.Spec.Database, rr.Annotations)
+	}
+	if _, err := newRestore("ns", now, restoreFlags{from: "prd-1", connectionSecret: "db", targetInstance: "new-db"}); err == nil {
+		t.Error("--target-instance with --connection-secret")
+	}
+}
+
 func TestBackupRows(t *testing.T) {
 	start := metav1.NewTime(now.Add(-10 * time.Minute))
 	end := metav1.NewTime(now.Add(-7 * time.Minute))

@@ -80,6 +80,9 @@ type restoreFlags struct {
 	targetInstance, targetBucket, targetPrefix string
 	skipExisting                               bool
 	overwrite                                  string
+	// connectionSecret names the database a dump backup is loaded into;
+	// overwriteDatabase must repeat it to load into a database that has tables.
+	connectionSecret, overwriteDatabase string
 }
 
 // newRestore is the RestoreRequest of restore create, named name or
@@ -90,8 +93,14 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	if f.from == "" {
 		return nil, fmt.Errorf("--from: name the BackupRequest to restore")
 	}
-	if f.targetInstance == "" && f.targetBucket == "" {
-		return nil, fmt.Errorf("nothing to restore into: give --target-instance and/or --target-bucket (kubectl lc2 backup verify only checks a backup)")
+	if f.targetInstance == "" && f.connectionSecret == "" && f.targetBucket == "" {
+		return nil, fmt.Errorf("nothing to restore into: give --target-instance (a snapshot) or --connection-secret (a dump), and/or --target-bucket (kubectl lc2 backup verify only checks a backup)")
+	}
+	if f.targetInstance != "" && f.connectionSecret != "" {
+		return nil, fmt.Errorf("--target-instance and --connection-secret exclude each other: a snapshot goes into a new instance, a dump into the database a Secret names")
+	}
+	if f.overwriteDatabase != "" && f.overwriteDatabase != f.connectionSecret {
+		return nil, fmt.Errorf("--overwrite-database=%s does not confirm the target: repeat the Secret's name, --overwrite-database=%s", f.overwriteDatabase, f.connectionSecret)
 	}
 	if f.targetBucket == "" && (f.targetPrefix != "" || f.skipExisting || f.overwrite != "") {
 		return nil, fmt.Errorf("--target-prefix, --skip-existing and --overwrite need --target-bucket")
@@ -108,6 +117,13 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	if f.targetInstance != "" {
 		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: f.targetInstance}
 	}
+	if f.connectionSecret != "" {
+		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: f.connectionSecret}}
+		if f.overwriteDatabase != "" {
+			rr.Spec.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
+			rr.Annotations = map[string]string{backupv1alpha1.ConfirmDatabaseOverwriteAnnotation: f.connectionSecret}
+		}
+	}
 	if f.targetBucket != "" {
 		dl := &backupv1alpha1.DocumentLibraryRestoreSpec{
 			TargetBucket:    backupv1alpha1.BucketName(f.targetBucket),
@@ -123,7 +139,10 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 				return nil, fmt.Errorf("--overwrite=%s does not confirm the target: repeat it exactly, --overwrite=%s", f.overwrite, target)
 			}
 			dl.ExistingObjects = backupv1alpha1.ExistingObjectsOverwrite
-			rr.Annotations = map[string]string{backupv1alpha1.ConfirmOverwriteAnnotation: target}
+			if rr.Annotations == nil {
+				rr.Annotations = map[string]string{}
+			}
+			rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation] = target
 		}
 		rr.Spec.DocumentLibrary = dl
 	}
@@ -141,10 +160,13 @@ func (a *app) restoreCreateCommand() *cobra.Command {
 into an empty prefix; --skip-existing leaves objects already there alone;
 --overwrite=<bucket>/<prefix> replaces the objects that differ and must repeat the target
 exactly (it becomes the backup.liferay.cloud/confirm-overwrite annotation). The snapshot
-goes to the new instance --target-instance.`,
+goes to the new instance --target-instance; a dump backup's dump is loaded into the
+database the Secret --connection-secret names, which must be empty unless
+--overwrite-database repeats the Secret's name (the dump's own tables are replaced).`,
 		Example: `  kubectl lc2 restore create --from prd-20251109020000 --target-bucket liferay-retail-prd-dl \
       --target-prefix document_library/ --skip-existing --wait
-  kubectl lc2 restore create --from prd-20251109020000 --target-instance retail-prd-db-restored`,
+  kubectl lc2 restore create --from prd-20251109020000 --target-instance retail-prd-db-restored
+  kubectl lc2 restore create --from prd-dump-20251109020000 --connection-secret retail-restored-db --wait`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.createRestore(cmd.Context(), func(now time.Time) (*backupv1alpha1.RestoreRequest, error) {
@@ -156,6 +178,8 @@ goes to the new instance --target-instance.`,
 	fl.StringVar(&f.from, "from", "", "the BackupRequest to restore (required)")
 	fl.StringVar(&f.name, "name", "", "the RestoreRequest's name (default <BACKUP>-restore-<stamp>)")
 	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance")
+	fl.StringVar(&f.connectionSecret, "connection-secret", "", "load a dump backup's dump into the database this Secret names (host, port, database, user, password)")
+	fl.StringVar(&f.overwriteDatabase, "overwrite-database", "", "load into a database that has tables, replacing the dump's own tables; confirm by repeating the Secret's name")
 	fl.StringVar(&f.targetBucket, "target-bucket", "", "restore the files into this bucket")
 	fl.StringVar(&f.targetPrefix, "target-prefix", "", "under this prefix of --target-bucket")
 	fl.BoolVar(&f.skipExisting, "skip-existing", false, "leave objects already at the target alone (existingObjects: Skip)")
