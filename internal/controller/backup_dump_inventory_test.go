@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
@@ -152,5 +154,59 @@ func TestListDumpFilesRefusesADumpNotStoredAtItsRecordedSize(t *testing.T) {
 	}
 	if _, err := m.cloud.DownloadObject(m.ctx, "liferay-backups", layout.DatabasePartKey(prefix)); !provider.IsNotFound(err) {
 		t.Fatalf("a part was written for a dump the store does not hold as recorded: %v", err)
+	}
+}
+
+// A dump accepted before the dump files were listed (a backup running across the
+// upgrade) has no database part when its manifest is written: the manifest step writes
+// it from status and the stored record, and it lists the files as stored.
+func TestManifestListsTheDumpFilesOfADumpAcceptedBeforeTheyWereListed(t *testing.T) {
+	m := newMachine(t)
+	const prefix = "retail/prd/up/"
+	dumpData, record := []byte("PGDMP archive"), []byte(`{"version":1,"state":"Succeeded"}`)
+	m.cloud.PutObject("liferay-backups", prefix+"database/dump.pgdump", dumpData)
+	m.cloud.PutObject("liferay-backups", prefix+"database/dump.json", record)
+	br := request("up", func(s *backupv1alpha1.BackupRequestSpec) {
+		s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump}
+	})
+	done := metav1.NewTime(start)
+	br.Status.Database = &backupv1alpha1.DatabaseBackupStatus{Dump: &backupv1alpha1.DatabaseDumpStatus{
+		Location: "s3://liferay-backups/" + prefix + "database/dump.pgdump", SizeBytes: int64(len(dumpData)),
+		SHA256: inventory.Checksum(dumpData)[len("sha256:"):], Engine: "postgres", CompletionTime: &done,
+	}}
+	r := &BackupRequestReconciler{}
+	inv, err := r.databaseInventory(m.ctx, br, m.cloud, r.manifestDump(br))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.ObjectCount != 2 || inv.TotalSizeBytes != int64(len(dumpData)+len(record)) || len(inv.Parts) != 1 || inv.Parts[0].Key != "inventory/database.jsonl.gz" {
+		t.Fatalf("database inventory %+v", inv)
+	}
+	stored, err := provider.ReadSmallObject(m.ctx, m.cloud, "liferay-backups", layout.DatabasePartKey(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inventory.Checksum(stored) != inv.Parts[0].SHA256 {
+		t.Fatal("the manifest's part checksum is not the stored part's")
+	}
+
+	// Status and the part disagree (a dump rewritten behind the controller's back):
+	// the manifest is refused, not written with either.
+	br.Status.Database.Dump.SizeBytes++
+	if _, err := r.databaseInventory(m.ctx, br, m.cloud, r.manifestDump(br)); err == nil || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("want the manifest refused, got %v", err)
+	}
+}
+
+func TestRestoreRefusesADatabaseInventoryNamingAnotherPart(t *testing.T) {
+	m := &manifest.Manifest{Database: &manifest.DatabaseInfo{Inventory: &manifest.InventoryInfo{Parts: []manifest.InventoryPart{{Key: "inventory/database.jsonl.gz"}}}}}
+	if err := checkDatabasePartKeys(m, "s3://b/retail/prd/1/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"inventory/20261109T143000.000000000Z-00000.jsonl.gz", "../other/inventory/database.jsonl.gz", "claim.json"} {
+		m.Database.Inventory.Parts[0].Key = key
+		if err := checkDatabasePartKeys(m, "s3://b/retail/prd/1/"); err == nil || !strings.Contains(err.Error(), "is not the dump files' inventory part") {
+			t.Errorf("%q: %v", key, err)
+		}
 	}
 }
