@@ -96,6 +96,9 @@ func (r *BackupRequestReconciler) databaseInventory(ctx context.Context, br *bac
 func (r *BackupRequestReconciler) relistDumpFiles(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, bucket, prefix string, dump *manifest.DumpInfo) ([]byte, error) {
 	record, err := provider.ReadSmallObject(ctx, prov, bucket, prefix+dump.ResultKey)
 	r.observeCall("DownloadObject", err)
+	if provider.IsNotFound(err) {
+		return nil, &failure{backupv1alpha1.ReasonManifestFailed, fmt.Sprintf("the dump's record s3://%s/%s%s is gone; the backup is not trusted", bucket, prefix, dump.ResultKey)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the dump's record: %w", err)
 	}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -195,6 +196,14 @@ func TestManifestListsTheDumpFilesOfADumpAcceptedBeforeTheyWereListed(t *testing
 	br.Status.Database.Dump.SizeBytes++
 	if _, err := r.databaseInventory(m.ctx, br, m.cloud, r.manifestDump(br)); err == nil || !strings.Contains(err.Error(), "not trusted") {
 		t.Fatalf("want the manifest refused, got %v", err)
+	}
+
+	// Neither part nor record: the backup fails, saying so, instead of retrying forever.
+	m.cloud.DeleteObject("liferay-backups", layout.DatabasePartKey(prefix))
+	m.cloud.DeleteObject("liferay-backups", prefix+"database/dump.json")
+	var f *failure
+	if _, err := r.databaseInventory(m.ctx, br, m.cloud, r.manifestDump(br)); !errors.As(err, &f) || !strings.Contains(f.message, "database/dump.json is gone") {
+		t.Fatalf("want a failure naming the record, got %v", err)
 	}
 }
 
