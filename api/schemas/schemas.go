@@ -142,7 +142,7 @@ func ValidateInventoryPart(data []byte) error {
 }
 
 var (
-	partKey          = regexp.MustCompile(`(^|/)inventory/[0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}\.jsonl\.gz$`)
+	partKey          = regexp.MustCompile(`(^|/)inventory/([0-9]{8}T[0-9]{6}\.[0-9]{9}Z-[0-9]{5}|database)\.jsonl\.gz$`)
 	refKey           = regexp.MustCompile(`(^|/)\.repository/[^/]+/refs/[^/]+\.json$`)
 	listingHintsKey  = regexp.MustCompile(`(^|/)\.repository/[^/]+/listing/[0-9a-f]{32}\.json$`)
 	dumpResultKey    = regexp.MustCompile(`(^|/)database/dump\.json$`)

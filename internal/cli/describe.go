@@ -306,6 +306,9 @@ func (a *app) writeManifestSummary(ctx context.Context, w io.Writer, br *backupv
 	if d := man.Database; d != nil && d.Dump != nil {
 		s.add("Database dump", fmt.Sprintf("%s (%s %s by %s, %s, %s)", d.Dump.Key, d.Dump.Engine, d.Dump.ServerVersion, d.Dump.Tool,
 			manifest.HumanBytes(d.Dump.SizeBytes), d.Dump.SHA256))
+		if inv := d.Inventory; inv != nil {
+			s.add("Dump inventory", fmt.Sprintf("%s, %d part(s), %d files (the dump and its record), %s", inv.Format, len(inv.Parts), inv.ObjectCount, manifest.HumanBytes(inv.TotalSizeBytes)))
+		}
 	}
 	if dl := man.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("%d objects, %s, from s3://%s/%s in s3://%s/%s", dl.ObjectCount, manifest.HumanBytes(dl.TotalSizeBytes),

@@ -93,8 +93,9 @@ func (r *BackupRequestReconciler) removeSnapshot(ctx context.Context, br *backup
 }
 
 // removeClaimedObjects deletes, under a destination this backup claimed, the objects
-// listed in its inventory parts (each part after its objects), then its manifest and
-// last its claim, so an interrupted removal resumes where it stopped. Nothing is
+// listed in its inventory parts (each part after its objects; the dump files as the
+// database part lists them), then its manifest and last its claim, so an interrupted
+// removal resumes where it stopped. Nothing is
 // deleted when the claim is gone (already removed) or names another backup. An
 // Incremental backup's inventory lists stored objects of its repository, which other
 // backups share: only its parts are deleted, and the sweep sees to the objects.
@@ -116,19 +117,28 @@ func (r *BackupRequestReconciler) removeClaimedObjects(ctx context.Context, br *
 		return "", fmt.Errorf("list the inventory of %s: %w", where, err)
 	}
 	strategy := r.strategyFor(br)
-	removed := 0
+	removed, dumpListed := 0, false
 	for _, p := range parts {
-		if !layout.IsPartKey(strings.TrimPrefix(p.Key, prefix)) {
+		var n int
+		switch rel := strings.TrimPrefix(p.Key, prefix); {
+		case layout.IsPartKey(rel):
+			n, err = r.removePart(ctx, strategy, prov, bucket, prefix, p.Key)
+		case layout.IsDatabasePartKey(rel):
+			// The dump files are the backup's own files under every strategy, like its
+			// manifest: not counted among the copied objects removed.
+			err = r.removeDatabasePart(ctx, prov, bucket, prefix, p.Key)
+			dumpListed = true
+		default:
 			continue // not ours to read, nor to delete
 		}
-		n, err := r.removePart(ctx, strategy, prov, bucket, prefix, p.Key)
 		if err != nil {
 			return "", err
 		}
 		removed += n
 	}
-	if isDump(br) {
-		// The dump and its record, before the manifest that lists them.
+	if isDump(br) && !dumpListed {
+		// A dump never listed (it failed, or was accepted before the dump files were
+		// listed): its files have the dumper's fixed names, before the manifest.
 		if err := artifact.DeleteObjects(ctx, prov, bucket, layout.DumpKeys(prefix), r.observeCall); err != nil {
 			return "", err
 		}

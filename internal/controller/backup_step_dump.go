@@ -91,7 +91,7 @@ func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope
 	br, st := s.br, s.status()
 	bucket, prefix, _ := r.destination(br)
 	recordKey := layout.DumpResultKey(prefix)
-	result, err := r.readDumpResult(ctx, s.prov, bucket, recordKey)
+	result, record, err := r.readDumpResult(ctx, s.prov, bucket, recordKey)
 	if err != nil {
 		return stepResult{}, err
 	}
@@ -108,6 +108,11 @@ func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope
 			"the dumper recorded a verified dump but then %s; the dump is not trusted", describeOutcome(outcome))
 	}
 	if err := r.checkStoredDump(ctx, s.prov, bucket, prefix, result); err != nil {
+		return stepResult{}, err
+	}
+	// Listed before the dump counts, so whatever ends the backup later, its inventory
+	// says what the dump step wrote.
+	if _, err := r.listDumpFiles(ctx, s.prov, bucket, prefix, result.Key, result.SHA256, result.SizeBytes, record); err != nil {
 		return stepResult{}, err
 	}
 	recordDump(st, bucket, result)
@@ -128,21 +133,22 @@ func (r *BackupRequestReconciler) finishDump(ctx context.Context, s *backupScope
 	return stepDone, nil
 }
 
-// readDumpResult reads dump.json; nil when there is none.
-func (r *BackupRequestReconciler) readDumpResult(ctx context.Context, prov provider.Provider, bucket, key string) (*dump.Result, error) {
+// readDumpResult reads dump.json, returning it decoded and as stored; nil when there
+// is none.
+func (r *BackupRequestReconciler) readDumpResult(ctx context.Context, prov provider.Provider, bucket, key string) (*dump.Result, []byte, error) {
 	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
 	r.observeCall("DownloadObject", err)
 	if provider.IsNotFound(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the dump's record s3://%s/%s: %w", bucket, key, err)
+		return nil, nil, fmt.Errorf("read the dump's record s3://%s/%s: %w", bucket, key, err)
 	}
 	result := &dump.Result{}
 	if err := json.Unmarshal(data, result); err != nil {
-		return nil, failWith(backupv1alpha1.ReasonDumpFailed, "the dump's record s3://%s/%s is not valid JSON: %v", bucket, key, err)
+		return nil, nil, failWith(backupv1alpha1.ReasonDumpFailed, "the dump's record s3://%s/%s is not valid JSON: %v", bucket, key, err)
 	}
-	return result, nil
+	return result, data, nil
 }
 
 // checkStoredDump refuses a record that names an object outside this backup's

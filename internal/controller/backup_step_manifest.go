@@ -84,6 +84,13 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 			SourceInstance: manifestInstanceSettings(db.SourceInstance),
 			Dump:           r.manifestDump(br),
 		}
+		if d := m.Database.Dump; d != nil {
+			inv, err := r.databaseInventory(ctx, br, prov, d)
+			if err != nil {
+				return nil, err
+			}
+			m.Database.Inventory = inv
+		}
 	}
 	if dl := br.Spec.DocumentLibrary; dl != nil {
 		info, err := r.documentLibraryInfo(ctx, br, prov)

@@ -42,8 +42,12 @@ func (r *RestoreRequestReconciler) checkManifestLocation(ctx context.Context, s 
 // (prefix, bucket, claim), its repository and the keys of its inventory parts.
 func (r *RestoreRequestReconciler) checkBackupOwned(ctx context.Context, s *restoreScope, src *loadedSource) error {
 	m := src.manifest
+	if err := checkDatabasePartKeys(m, fmt.Sprintf("s3://%s/%s", src.ownBucket(), src.ownPrefix())); err != nil {
+		return err
+	}
 	dl := m.DocumentLibrary
 	if dl == nil {
+		// A database-only backup's files lie beside its manifest, whose place was checked.
 		return nil
 	}
 	location := fmt.Sprintf("s3://%s/%s", dl.DestinationBucket, dl.DestinationPrefix)
@@ -89,6 +93,23 @@ func checkBackupKeys(project string, m *manifest.Manifest, location string) erro
 					"the manifest's documentLibrary.inventory.parts[%d].key %q is not an inventory part of the backup at %s (inventory/<run>-NNNNN.jsonl.gz); the backup is not trusted",
 					i, p.Key, location)
 			}
+		}
+	}
+	return nil
+}
+
+// checkDatabasePartKeys refuses, without reading anything, a manifest whose
+// database.inventory names another part than the dump files' (of the backup at
+// location).
+func checkDatabasePartKeys(m *manifest.Manifest, location string) error {
+	if m.Database == nil || m.Database.Inventory == nil {
+		return nil
+	}
+	for i, p := range m.Database.Inventory.Parts {
+		if !layout.IsDatabasePartKey(p.Key) {
+			return failWith(backupv1alpha1.ReasonResourceNotOwned,
+				"the manifest's database.inventory.parts[%d].key %q is not the dump files' inventory part of the backup at %s (%s); the backup is not trusted",
+				i, p.Key, location, layout.DatabasePartKey(""))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,7 +65,7 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 		}
 		for _, p := range dl.Inventory.Parts {
 			key := dl.DestinationPrefix + p.Key
-			entries, err := l.readInventoryPart(ctx, r, prov, p, key)
+			entries, err := l.readInventoryPart(ctx, r, prov, l.dataBucket(), p, key)
 			if err != nil {
 				yield(inventory.Entry{}, err)
 				return
@@ -82,10 +83,59 @@ func (l *loadedSource) inventoryEntries(ctx context.Context, r *RestoreRequestRe
 	}
 }
 
-// readInventoryPart downloads the inventory part at key and returns its entries once
-// its content has the sha256, object count and size the manifest records.
-func (l *loadedSource) readInventoryPart(ctx context.Context, r *RestoreRequestReconciler, prov provider.Provider, p manifest.InventoryPart, key string) ([]inventory.Entry, error) {
-	bucket := l.dataBucket()
+// databaseEntries streams the entries of the inventory part that lists the backup's
+// database files (the dump and its record), verified like the document library's
+// parts; nothing for a backup without one (no dump, or listed before the dump files
+// were). Every entry must name a file in database/: a restore of files never reads
+// these, and nothing else may read them as document-library files.
+func (l *loadedSource) databaseEntries(ctx context.Context, r *RestoreRequestReconciler, prov provider.Provider) iter.Seq2[inventory.Entry, error] {
+	return func(yield func(inventory.Entry, error) bool) {
+		db := l.manifest.Database
+		if db == nil || db.Inventory == nil {
+			return
+		}
+		bucket, prefix := l.ownBucket(), l.ownPrefix()
+		for _, p := range db.Inventory.Parts {
+			key := prefix + p.Key
+			entries, err := l.readInventoryPart(ctx, r, prov, bucket, p, key)
+			if err != nil {
+				yield(inventory.Entry{}, err)
+				return
+			}
+			for _, e := range entries {
+				if !layout.IsDatabaseKey(e.StoredKey) {
+					yield(inventory.Entry{}, failWith(backupv1alpha1.ReasonChecksumMismatch,
+						"inventory part s3://%s/%s lists %q, which is not a database file of the backup (%s)", bucket, key, e.StoredKey, layout.DatabaseDir))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ownBucket and ownPrefix are where the backup's own files are (claim, inventory
+// parts, dump files): its document library's destination, or for a database-only
+// backup the folder of its manifest.
+func (l *loadedSource) ownBucket() string {
+	if l.manifest.DocumentLibrary != nil {
+		return l.dataBucket()
+	}
+	return l.bucket
+}
+
+func (l *loadedSource) ownPrefix() string {
+	if l.manifest.DocumentLibrary != nil {
+		return l.dataPrefix()
+	}
+	return l.key[:strings.LastIndex(l.key, "/")+1]
+}
+
+// readInventoryPart downloads the inventory part at key in bucket and returns its
+// entries once its content has the sha256, object count and size the manifest records.
+func (l *loadedSource) readInventoryPart(ctx context.Context, r *RestoreRequestReconciler, prov provider.Provider, bucket string, p manifest.InventoryPart, key string) ([]inventory.Entry, error) {
 	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
 	r.observeCall("DownloadObject", err)
 	if err != nil {
@@ -314,6 +364,9 @@ func checkSourceManifest(s *restoreScope, src *loadedSource, location string) er
 // must verify, and refuses the backup unless they sum to the manifest's totals.
 func (r *RestoreRequestReconciler) verifySourceInventory(ctx context.Context, s *restoreScope, src *loadedSource) error {
 	m := src.manifest
+	if err := r.verifyDumpInventory(ctx, s, src); err != nil {
+		return err
+	}
 	dl := m.DocumentLibrary
 	if dl == nil {
 		return nil
@@ -336,6 +389,29 @@ func (r *RestoreRequestReconciler) verifySourceInventory(ctx context.Context, s 
 		return failWith(backupv1alpha1.ReasonChecksumMismatch,
 			"the inventory of %s lists %d objects (%d bytes) but the manifest records %d (%d bytes); the backup is not trusted",
 			m.BackupID, objects, bytes, dl.ObjectCount, dl.TotalSizeBytes)
+	}
+	return nil
+}
+
+// verifyDumpInventory reads the part that lists the dump files, which must verify and
+// list exactly the dump the manifest records, at its size and SHA-256, and its record.
+// A dump manifest written before the dump files were listed has none to read.
+func (r *RestoreRequestReconciler) verifyDumpInventory(ctx context.Context, s *restoreScope, src *loadedSource) error {
+	db := src.manifest.Database
+	if db == nil || db.Inventory == nil || db.Dump == nil {
+		return nil
+	}
+	found := map[string]inventory.Entry{}
+	var lines int64
+	for e, err := range src.databaseEntries(ctx, r, s.prov) {
+		if err != nil {
+			return err
+		}
+		found[e.StoredKey] = e
+		lines++
+	}
+	if err := checkListedDump(found, db.Dump, lines); err != nil {
+		return failWith(backupv1alpha1.ReasonChecksumMismatch, "the manifest's database.inventory of %s: %v; the backup is not trusted", src.manifest.BackupID, err)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/inventory"
+	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
 
@@ -72,43 +74,94 @@ func (r *RestoreRequestReconciler) verifySnapshot(ctx context.Context, s *restor
 }
 
 // verifyObjects lists the backup's objects once and checks every inventory entry
-// against that listing, counting what is missing or different in ver.
+// against that listing, counting what is missing or different in ver: the document
+// library's objects, then the database files (the dump and its record).
 func (r *RestoreRequestReconciler) verifyObjects(ctx context.Context, s *restoreScope, ver *backupv1alpha1.VerificationStatus) error {
+	if err := r.verifyLibraryObjects(ctx, s, ver); err != nil {
+		return err
+	}
+	return r.verifyDatabaseFiles(ctx, s, ver)
+}
+
+// verifyLibraryObjects checks the document library's inventory entries.
+func (r *RestoreRequestReconciler) verifyLibraryObjects(ctx context.Context, s *restoreScope, ver *backupv1alpha1.VerificationStatus) error {
 	m := s.src.manifest
 	dl := m.DocumentLibrary
 	if dl == nil {
 		return nil
 	}
 	bucket := s.src.dataBucket()
-	listed, err := s.prov.ListObjects(ctx, bucket, s.src.objectsPrefix())
-	r.observeCall("ListObjects", err)
+	present, err := r.listPresent(ctx, s, bucket, s.src.objectsPrefix())
 	if err != nil {
-		return fmt.Errorf("list the objects of backup %s: %w", m.BackupID, err)
-	}
-	present := make(map[string]provider.ObjectMetadata, len(listed))
-	for _, o := range listed {
-		present[o.Key] = o
+		return err
 	}
 	for e, err := range s.src.inventoryEntries(ctx, r, s.prov) {
 		if err != nil {
 			return err
 		}
-		ver.ObjectsChecked++
-		key := dl.StoredObjectKey(e.StoredKey)
-		o, ok := present[key]
-		switch {
-		case !ok:
-			ver.ObjectsMissing++
-			addVerificationProblem(ver, "missing: s3://%s/%s", bucket, key)
-		case o.Size != e.Size:
-			ver.ObjectsDifferent++
-			addVerificationProblem(ver, "different: s3://%s/%s is %d bytes, the inventory records %d", bucket, key, o.Size, e.Size)
-		case e.ETag != "" && o.ETag != e.ETag:
-			ver.ObjectsDifferent++
-			addVerificationProblem(ver, "different: s3://%s/%s has ETag %s, the inventory records %s", bucket, key, o.ETag, e.ETag)
-		}
+		checkStoredObject(ver, bucket, dl.StoredObjectKey(e.StoredKey), e, present)
 	}
 	return nil
+}
+
+// verifyDatabaseFiles checks the dump files as the database part lists them. A dump
+// manifest written before they were listed has only the dump's key and size to check.
+func (r *RestoreRequestReconciler) verifyDatabaseFiles(ctx context.Context, s *restoreScope, ver *backupv1alpha1.VerificationStatus) error {
+	db := s.src.manifest.Database
+	if db == nil || db.Dump == nil {
+		return nil
+	}
+	bucket, prefix := s.src.ownBucket(), s.src.ownPrefix()
+	present, err := r.listPresent(ctx, s, bucket, prefix+layout.DatabaseDir)
+	if err != nil {
+		return err
+	}
+	if db.Inventory == nil {
+		if !layout.IsDatabaseKey(db.Dump.Key) {
+			return failWith(backupv1alpha1.ReasonChecksumMismatch, "the manifest's database.dump.key %q is not a database file of the backup (%s)", db.Dump.Key, layout.DatabaseDir)
+		}
+		checkStoredObject(ver, bucket, prefix+db.Dump.Key, inventory.Entry{StoredKey: db.Dump.Key, Size: db.Dump.SizeBytes}, present)
+		return nil
+	}
+	for e, err := range s.src.databaseEntries(ctx, r, s.prov) {
+		if err != nil {
+			return err
+		}
+		checkStoredObject(ver, bucket, prefix+e.StoredKey, e, present)
+	}
+	return nil
+}
+
+// listPresent lists the objects under prefix of bucket once, by key.
+func (r *RestoreRequestReconciler) listPresent(ctx context.Context, s *restoreScope, bucket, prefix string) (map[string]provider.ObjectMetadata, error) {
+	listed, err := s.prov.ListObjects(ctx, bucket, prefix)
+	r.observeCall("ListObjects", err)
+	if err != nil {
+		return nil, fmt.Errorf("list the objects of backup %s: %w", s.src.manifest.BackupID, err)
+	}
+	present := make(map[string]provider.ObjectMetadata, len(listed))
+	for _, o := range listed {
+		present[o.Key] = o
+	}
+	return present, nil
+}
+
+// checkStoredObject counts the inventory entry e, stored at key, in ver: missing from
+// present, or there with another size or ETag than e records.
+func checkStoredObject(ver *backupv1alpha1.VerificationStatus, bucket, key string, e inventory.Entry, present map[string]provider.ObjectMetadata) {
+	ver.ObjectsChecked++
+	o, ok := present[key]
+	switch {
+	case !ok:
+		ver.ObjectsMissing++
+		addVerificationProblem(ver, "missing: s3://%s/%s", bucket, key)
+	case o.Size != e.Size:
+		ver.ObjectsDifferent++
+		addVerificationProblem(ver, "different: s3://%s/%s is %d bytes, the inventory records %d", bucket, key, o.Size, e.Size)
+	case e.ETag != "" && o.ETag != e.ETag:
+		ver.ObjectsDifferent++
+		addVerificationProblem(ver, "different: s3://%s/%s has ETag %s, the inventory records %s", bucket, key, o.ETag, e.ETag)
+	}
 }
 
 // recordVerification writes status.verification and the Verified condition: an

@@ -3,7 +3,8 @@
 // compressed, in parts of at most PartEntries lines, each part in source-key order. The copy writes parts as it goes,
 // so the inventory never needs the whole object list in memory and a failed or
 // cancelled copy still leaves a record of every object it wrote: cleanup deletes
-// only what an inventory lists.
+// only what an inventory lists. The files a backup makes rather than copies (a
+// database dump and its record) are listed in a part of their own (WritePart).
 package inventory
 
 import (
@@ -39,7 +40,8 @@ const (
 
 // Entry is one stored object.
 type Entry struct {
-	// SourceKey is the object's key in the source bucket.
+	// SourceKey is the object's key in the source bucket; empty for a file the backup
+	// made rather than copied (Made).
 	SourceKey string `json:"sourceKey"`
 	// StoredKey is the object's key relative to the backup's destination prefix
 	// (always under "data/"), or for an Incremental backup relative to its repository
@@ -65,6 +67,31 @@ func FromStored(o provider.StoredObject, prefix string) Entry {
 		SourceKey: o.SourceKey, StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size,
 		ETag: o.ETag, SourceETag: o.SourceETag, SourceVersionID: o.SourceVersionID, Checksum: o.Checksum,
 	}
+}
+
+// Made is the entry of an object the backup made itself rather than copied (a
+// database dump, its record): it has no source key, its size and ETag are what the
+// store lists, and checksum ("sha256:<hex>") is the SHA-256 read back from the
+// stored object, since the store reports none for an upload.
+func Made(o provider.ObjectMetadata, prefix, checksum string) Entry {
+	return Entry{StoredKey: strings.TrimPrefix(o.Key, prefix), Size: o.Size, ETag: o.ETag, Checksum: checksum}
+}
+
+// WritePart uploads entries, in stored-key order, as the whole part at key (relative
+// to prefix), replacing what is there: for a list the backup knows at once, unlike a
+// copy's, so it is written in one go and again whole if its files change.
+func WritePart(ctx context.Context, up Uploader, bucket, prefix, key string, entries []Entry) (Part, error) {
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b Entry) int { return strings.Compare(a.StoredKey, b.StoredKey) })
+	data, part, err := encode(sorted)
+	if err != nil {
+		return Part{}, err
+	}
+	part.Key = key
+	if err := up.UploadObject(ctx, bucket, prefix+key, data); err != nil {
+		return Part{}, fmt.Errorf("write inventory part s3://%s/%s%s: %w", bucket, prefix, key, err)
+	}
+	return part, nil
 }
 
 // Part describes one written part.

@@ -1,17 +1,22 @@
 package inventory
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/liferay/lc2-backup-controller/api/schemas"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/provider/fake"
 )
 
@@ -127,4 +132,82 @@ func TestReadRefusesGarbage(t *testing.T) {
 	if _, err := Read(data, func(Entry) error { return nil }); err == nil {
 		t.Fatal("an entry without storedKey was accepted")
 	}
+}
+
+func TestWritePartListsMadeFilesInStoredKeyOrderAndRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cloud := fake.New("b")
+	dumpSum := "sha256:" + strings.Repeat("ab", 32)
+	recordSum := "sha256:" + strings.Repeat("cd", 32)
+	entries := []Entry{
+		Made(provider.ObjectMetadata{Key: "p/x/database/dump.pgdump", Size: 4096, ETag: "e1-3"}, "p/x/", dumpSum),
+		Made(provider.ObjectMetadata{Key: "p/x/database/dump.json", Size: 812, ETag: "e2"}, "p/x/", recordSum),
+	}
+	key := layout.DatabasePartKey("")
+	part, err := WritePart(ctx, cloud, "b", "p/x/", key, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.Key != key || part.Objects != 2 || part.Bytes != 4096+812 {
+		t.Fatalf("part %+v, want 2 objects, %d bytes at %s", part, 4096+812, key)
+	}
+	data := download(t, cloud, "b", "p/x/"+key)
+	if err := schemas.ValidateObject("p/x/"+key, data); err != nil {
+		t.Fatalf("the database part does not match the published inventory line schema: %v", err)
+	}
+	var got []Entry
+	read, err := Read(data, func(e Entry) error { got = append(got, e); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read.SHA256 != part.SHA256 || read.Objects != part.Objects || read.Bytes != part.Bytes {
+		t.Fatalf("part reads as %+v, written as %+v", read, part)
+	}
+	want := []Entry{
+		{StoredKey: "database/dump.json", Size: 812, ETag: "e2", Checksum: recordSum},
+		{StoredKey: "database/dump.pgdump", Size: 4096, ETag: "e1-3", Checksum: dumpSum},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("entries read back differ:\n got %+v\nwant %+v", got, want)
+	}
+	// The first line as stored: no source key to speak of, but the member is written,
+	// as every line of every part has it.
+	if line := firstLine(t, data); line != `{"sourceKey":"","storedKey":"database/dump.json","size":812,"etag":"e2","checksum":"`+recordSum+`"}` {
+		t.Fatalf("first line %s", line)
+	}
+
+	// Written again whole, e.g. after a dump that ran again: the part is replaced.
+	entries[0].Size = 10
+	again, err := WritePart(ctx, cloud, "b", "p/x/", key, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Bytes != 10+812 || again.Objects != 2 {
+		t.Fatalf("rewritten part %+v", again)
+	}
+	if _, err := Read(download(t, cloud, "b", "p/x/"+key), func(Entry) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWritePartReturnsTheUploadError(t *testing.T) {
+	cloud := fake.New("b")
+	cloud.FailWith("UploadObject", errors.New("boom"))
+	if _, err := WritePart(context.Background(), cloud, "b", "p/", layout.DatabasePartKey(""), []Entry{{StoredKey: "database/dump.json"}}); err == nil {
+		t.Fatal("WritePart hid the upload failure")
+	}
+}
+
+func firstLine(t *testing.T, data []byte) string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	return line
 }

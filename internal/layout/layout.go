@@ -5,7 +5,9 @@
 //
 //	<prefix>claim.json                          written first: the destination is this backup's
 //	<prefix>data/<key relative to sourcePrefix> the copied document library
+//	<prefix>database/dump.<ext>, dump.json      a logical dump and its record (type: dump)
 //	<prefix>inventory/<run>-<NNNNN>.jsonl.gz    every stored object, written as the copy goes
+//	<prefix>inventory/database.jsonl.gz         the dump files, written once the dump is verified
 //	<prefix>manifest.json                       written last, references the inventory
 package layout
 
@@ -74,6 +76,27 @@ func DumpResultKey(prefix string) string { return prefix + DatabaseDir + DumpRes
 // RestoreRequest's record prefix.
 func RestoreResultKey(recordPrefix string) string {
 	return recordPrefix + DatabaseDir + RestoreResultName
+}
+
+// DatabasePartName is the inventory part of the database files (the dump and its
+// record), beside the copy's parts in InventoryDir. It is named apart from them:
+// every reader of a copy run's parts expects keys under data/ (or the repository),
+// and the dump files are neither.
+const DatabasePartName = "database.jsonl.gz"
+
+// DatabasePartKey is the key of the database files' inventory part under prefix.
+func DatabasePartKey(prefix string) string { return prefix + InventoryDir + DatabasePartName }
+
+// IsDatabasePartKey reports whether rel (relative to the destination prefix) is the
+// database files' inventory part.
+func IsDatabasePartKey(rel string) bool { return rel == InventoryDir+DatabasePartName }
+
+// IsDatabaseKey reports whether rel (relative to the destination prefix) names a file
+// directly in database/, where the dumper writes: cleanup deletes what the database
+// part lists only when it is, and never anything in a folder below it.
+func IsDatabaseKey(rel string) bool {
+	name, ok := strings.CutPrefix(rel, DatabaseDir)
+	return ok && name != "" && !strings.Contains(name, "/") && name != "." && name != ".."
 }
 
 // DataPrefix is where the copied files go under prefix.

@@ -94,3 +94,26 @@ func TestClaimRoundTrip(t *testing.T) {
 		t.Fatal("a claim without uid parsed")
 	}
 }
+
+func TestDatabasePartIsNamedApartFromTheCopyRuns(t *testing.T) {
+	if key := DatabasePartKey("p/x/"); key != "p/x/inventory/database.jsonl.gz" {
+		t.Fatalf("DatabasePartKey = %q", key)
+	}
+	if !IsDatabasePartKey("inventory/database.jsonl.gz") || IsPartKey("inventory/database.jsonl.gz") {
+		t.Fatal("the database part must be recognised as itself and never as a copy run's part")
+	}
+	for _, notPart := range []string{"inventory/database.jsonl", "data/inventory/database.jsonl.gz", "inventory/database-00000.jsonl.gz"} {
+		if IsDatabasePartKey(notPart) {
+			t.Errorf("%q taken for the database part", notPart)
+		}
+	}
+	for rel, want := range map[string]bool{
+		"database/dump.pgdump": true, "database/dump.json": true, "database/dump.sql.gz": true,
+		"database/": false, "database/a/dump.pgdump": false, "database/..": false, "database/.": false,
+		"data/database/dump.pgdump": false, "databasex/dump": false, "manifest.json": false, "": false,
+	} {
+		if got := IsDatabaseKey(rel); got != want {
+			t.Errorf("IsDatabaseKey(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}

@@ -77,6 +77,9 @@ func Parse(data []byte) (*Manifest, error) {
 		if m.Database != nil && m.Database.Dump != nil {
 			return nil, fmt.Errorf("parse manifest: database.dump needs version %q, manifest is %q", Version11, m.Version)
 		}
+		if m.Database != nil && m.Database.Inventory != nil {
+			return nil, fmt.Errorf("parse manifest: database.inventory needs version %q, manifest is %q", Version11, m.Version)
+		}
 	default:
 		return nil, fmt.Errorf("parse manifest: unsupported version %q, want %q or %q", m.Version, Version11, Version10)
 	}

@@ -20,8 +20,8 @@ const (
 	// Version11 manifests hash the RFC 8785 (JSON Canonicalization Scheme)
 	// form of the manifest object as written, without its "checksum" member.
 	// Version 1.1 also adds DocumentLibraryInfo.Inventory and, later,
-	// DatabaseInfo.SourceInstance: optional members under the same checksum
-	// rule, which hashes whatever members are written.
+	// DatabaseInfo.SourceInstance, Dump and Inventory: optional members under the
+	// same checksum rule, which hashes whatever members are written.
 	Version11 = "1.1"
 	// Version is the format version of the manifests this package writes.
 	Version = Version11
@@ -93,6 +93,13 @@ type DatabaseInfo struct {
 	// Dump describes the logical dump stored with the backup (type: dump); absent
 	// in snapshot backups and in manifests written before dumps existed.
 	Dump *DumpInfo `json:"dump,omitempty"`
+	// Inventory references the inventory part that lists the database files the
+	// backup stores (the dump and its record), relative to the same prefix as Dump's
+	// keys. It is the document library's inventory's sibling, not part of it: its
+	// files are no document-library files, so neither the document library's totals
+	// nor a restore of files ever count them. Absent without a dump, and in manifests
+	// written before the dump files were listed.
+	Inventory *InventoryInfo `json:"inventory,omitempty"`
 }
 
 // DumpInfo describes a logical dump and its record, both stored under the backup's
@@ -207,8 +214,8 @@ func (d *DocumentLibraryInfo) StoredObjectKey(storedKey string) string {
 type InventoryInfo struct {
 	// Format is "jsonl+gzip": each part is gzip-compressed JSON Lines, one object per line.
 	Format string `json:"format"`
-	// ObjectCount and TotalSizeBytes are the totals over every part; they equal
-	// DocumentLibraryInfo.ObjectCount and TotalSizeBytes.
+	// ObjectCount and TotalSizeBytes are the totals over every part; in the document
+	// library's inventory they equal DocumentLibraryInfo.ObjectCount and TotalSizeBytes.
 	ObjectCount    int64 `json:"objectCount"`
 	TotalSizeBytes int64 `json:"totalSizeBytes"`
 	// Parts lists the parts in order.
@@ -311,6 +318,16 @@ func (m *Manifest) Validate() error {
 			}
 			errs = appendTooLarge(errs, "database.dump.sizeBytes", d.SizeBytes)
 		}
+		if inv := db.Inventory; inv != nil {
+			if db.Dump == nil {
+				errs = append(errs, errors.New("database.inventory lists the dump's files, but there is no database.dump"))
+			}
+			errs = append(errs, inv.validate("database.inventory")...)
+			if inv.TotalSizeBytes < dumpSize(db.Dump) || inv.ObjectCount < 2 {
+				errs = append(errs, fmt.Errorf("database.inventory lists %d objects, %d bytes: fewer than the dump (%d bytes) and its record",
+					inv.ObjectCount, inv.TotalSizeBytes, dumpSize(db.Dump)))
+			}
+		}
 		if db.SizeBytes < 0 {
 			errs = append(errs, fmt.Errorf("database.sizeBytes is negative: %d", db.SizeBytes))
 		}
@@ -326,6 +343,7 @@ func (m *Manifest) Validate() error {
 	if dl := m.DocumentLibrary; dl != nil {
 		errs = append(errs, dl.validate()...)
 	}
+	errs = append(errs, m.sharedPartKeys()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid manifest: %w", errors.Join(errs...))
 	}
@@ -356,23 +374,52 @@ func (dl *DocumentLibraryInfo) validate() []error {
 		}
 	}
 	if inv := dl.Inventory; inv != nil {
-		errs = append(errs, inv.validate(dl)...)
+		errs = append(errs, inv.validate("documentLibrary.inventory")...)
+		if inv.ObjectCount != dl.ObjectCount || inv.TotalSizeBytes != dl.TotalSizeBytes {
+			errs = append(errs, fmt.Errorf("documentLibrary.inventory totals are %d objects, %d bytes but documentLibrary totals are %d objects, %d bytes",
+				inv.ObjectCount, inv.TotalSizeBytes, dl.ObjectCount, dl.TotalSizeBytes))
+		}
 	}
 	return errs
 }
 
-// validate checks the inventory against its parts and against dl's totals.
-func (inv *InventoryInfo) validate(dl *DocumentLibraryInfo) []error {
+// dumpSize is the dump's size, 0 without one.
+func dumpSize(d *DumpInfo) int64 {
+	if d == nil {
+		return 0
+	}
+	return d.SizeBytes
+}
+
+// sharedPartKeys reports a part both inventories list: its objects would be counted
+// twice, and a reader of either would read the other's files as its own.
+func (m *Manifest) sharedPartKeys() []error {
+	if m.Database == nil || m.Database.Inventory == nil || m.DocumentLibrary == nil || m.DocumentLibrary.Inventory == nil {
+		return nil
+	}
+	var errs []error
+	for i, p := range m.Database.Inventory.Parts {
+		for j, q := range m.DocumentLibrary.Inventory.Parts {
+			if p.Key == q.Key {
+				errs = append(errs, fmt.Errorf("database.inventory.parts[%d].key %q is also documentLibrary.inventory.parts[%d]", i, p.Key, j))
+			}
+		}
+	}
+	return errs
+}
+
+// validate checks the inventory named name against its parts.
+func (inv *InventoryInfo) validate(name string) []error {
 	var errs []error
 	if inv.Format != InventoryFormat {
-		errs = append(errs, fmt.Errorf("documentLibrary.inventory.format is %q, want %q", inv.Format, InventoryFormat))
+		errs = append(errs, fmt.Errorf("%s.format is %q, want %q", name, inv.Format, InventoryFormat))
 	}
-	errs = appendTooLarge(errs, "documentLibrary.inventory.objectCount", inv.ObjectCount)
-	errs = appendTooLarge(errs, "documentLibrary.inventory.totalSizeBytes", inv.TotalSizeBytes)
+	errs = appendTooLarge(errs, name+".objectCount", inv.ObjectCount)
+	errs = appendTooLarge(errs, name+".totalSizeBytes", inv.TotalSizeBytes)
 	var objects, bytes int64
 	keys := make(map[string]int, len(inv.Parts))
 	for i, p := range inv.Parts {
-		name := fmt.Sprintf("documentLibrary.inventory.parts[%d]", i)
+		name := fmt.Sprintf("%s.parts[%d]", name, i)
 		if p.Key == "" {
 			errs = append(errs, fmt.Errorf("%s.key is empty", name))
 		} else if first, dup := keys[p.Key]; dup {
@@ -392,12 +439,8 @@ func (inv *InventoryInfo) validate(dl *DocumentLibraryInfo) []error {
 		bytes = addClamped(bytes, p.SizeBytes)
 	}
 	if objects != inv.ObjectCount || bytes != inv.TotalSizeBytes {
-		errs = append(errs, fmt.Errorf("documentLibrary.inventory totals are %d objects, %d bytes but its parts sum to %d objects, %d bytes",
-			inv.ObjectCount, inv.TotalSizeBytes, objects, bytes))
-	}
-	if inv.ObjectCount != dl.ObjectCount || inv.TotalSizeBytes != dl.TotalSizeBytes {
-		errs = append(errs, fmt.Errorf("documentLibrary.inventory totals are %d objects, %d bytes but documentLibrary totals are %d objects, %d bytes",
-			inv.ObjectCount, inv.TotalSizeBytes, dl.ObjectCount, dl.TotalSizeBytes))
+		errs = append(errs, fmt.Errorf("%s totals are %d objects, %d bytes but its parts sum to %d objects, %d bytes",
+			name, inv.ObjectCount, inv.TotalSizeBytes, objects, bytes))
 	}
 	return errs
 }

@@ -127,6 +127,13 @@ func sealedVariants(t *testing.T) map[string]*manifest.Manifest {
 			m.DocumentLibrary.SetFiles(files)
 			m.DocumentLibrary.Inventory = nil
 		},
+		"dump with its inventory": func(m *manifest.Manifest) {
+			m.Database = &manifest.DatabaseInfo{Engine: "postgres", EngineVersion: "15.8",
+				Dump: &manifest.DumpInfo{Key: "database/dump.pgdump", SizeBytes: 1 << 40, SHA256: "sha256:" + strings.Repeat("ab", 32),
+					ResultKey: "database/dump.json", Engine: "postgres", ServerVersion: "15.8", Tool: "pg_dump 15.8", Format: "custom", Compression: "pg-internal"},
+				Inventory: &manifest.InventoryInfo{Format: manifest.InventoryFormat, ObjectCount: 2, TotalSizeBytes: 1<<40 + 2100,
+					Parts: []manifest.InventoryPart{{Key: "inventory/database.jsonl.gz", SHA256: "sha256:" + strings.Repeat("cd", 32), ObjectCount: 2, SizeBytes: 1<<40 + 2100}}}}
+		},
 		"nanosecond timestamp": func(m *manifest.Manifest) {
 			m.Timestamp = time.Date(2026, 2, 28, 23, 59, 59, 120000000, time.UTC)
 		},

@@ -38,10 +38,10 @@ import (
 // command a Job runs) on real PostgreSQL and MariaDB servers and the AWS emulator.
 var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 	const (
-		project = "lima"
-		ns      = "proj-lima-prd"
-		library = "lima-dl"
-		store   = "lima-backups"
+		project = "mike"
+		ns      = "proj-mike-prd"
+		library = "mike-dl"
+		store   = "mike-backups"
 	)
 	var (
 		ctrlr  *runningController
@@ -118,19 +118,19 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
 
 		var err error
-		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: "lima-Pg-pass#5"})
+		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: "mike-Pg-pass#5"})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(pg.Stop)
 		maria, err = harness.StartMariaDB(suiteCtx)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(maria.Stop)
 
-		pgSource = newPostgres("lima_src")
+		pgSource = newPostgres("mike_src")
 		seed(pgSource, liferay.PostgreSQL)
-		secret("lima-pg-source", pgSource.secret)
-		mariaSource = newMariaDB("lima_src")
+		secret("mike-pg-source", pgSource.secret)
+		mariaSource = newMariaDB("mike_src")
 		seed(mariaSource, liferay.MySQL)
-		secret("lima-maria-source", mariaSource.secret)
+		secret("mike-maria-source", mariaSource.secret)
 
 		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
 		out, err := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump").CombinedOutput()
@@ -141,11 +141,11 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		ctrlr = startController(moto.Endpoint, opts, processRunner)
 		DeferCleanup(func() { ctrlr.Stop() })
 
-		for _, b := range []struct{ name, secret string }{{"lima-pg", "lima-pg-source"}, {"lima-maria", "lima-maria-source"}} {
-			br := newBackupRequest(ns, b.name, project, backups.DocumentLibrary(library, store, "lima/prd/"+b.name+"/"), backups.Dump(b.secret))
+		for _, b := range []struct{ name, secret string }{{"mike-pg", "mike-pg-source"}, {"mike-maria", "mike-maria-source"}} {
+			br := newBackupRequest(ns, b.name, project, backups.DocumentLibrary(library, store, "mike/prd/"+b.name+"/"), backups.Dump(b.secret))
 			Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 		}
-		for _, name := range []string{"lima-pg", "lima-maria"} {
+		for _, name := range []string{"mike-pg", "mike-maria"} {
 			Eventually(phaseOf(ns, name)).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
 		}
 	})
@@ -172,7 +172,7 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Expect(record.State).To(Equal(dump.StateSucceeded))
 		Expect(record.Run).To(Equal(d.StartTime.UTC().Format(time.RFC3339)), "the record of this run")
 		Expect(record.Tables).To(HaveLen(int(d.TablesChecked)))
-		for _, v := range []string{"lima-Pg-pass#5", maria.Password()} {
+		for _, v := range []string{"mike-Pg-pass#5", maria.Password()} {
 			Expect(string(data)).NotTo(ContainSubstring(v))
 			Expect(rr.Status.Message).NotTo(ContainSubstring(v))
 		}
@@ -187,49 +187,49 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 	}
 
 	It("loads a PostgreSQL dump into an empty database: every table is equal, row for row", func() {
-		target := newPostgres("lima_pg_target")
-		secret("lima-pg-target", target.secret)
-		rr := runRestore(restores.New(ns, "lima-pg-load", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-target", "")))
-		loaded(rr, "lima-pg")
+		target := newPostgres("mike_pg_target")
+		secret("mike-pg-target", target.secret)
+		rr := runRestore(restores.New(ns, "mike-pg-load", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-target", "")))
+		loaded(rr, "mike-pg")
 		Expect(checksums(target)).To(Equal(checksums(pgSource)))
 	})
 
 	It("loads a MariaDB dump into an empty database: every table is equal, row for row", func() {
-		target := newMariaDB("lima_maria_target")
-		secret("lima-maria-target", target.secret)
-		rr := runRestore(restores.New(ns, "lima-maria-load", restores.FromBackup("lima-maria"), restores.DumpInto("lima-maria-target", "")))
-		loaded(rr, "lima-maria")
+		target := newMariaDB("mike_maria_target")
+		secret("mike-maria-target", target.secret)
+		rr := runRestore(restores.New(ns, "mike-maria-load", restores.FromBackup("mike-maria"), restores.DumpInto("mike-maria-target", "")))
+		loaded(rr, "mike-maria")
 		Expect(checksums(target)).To(Equal(checksums(mariaSource)))
 	})
 
 	It("refuses a target that has tables, loading nothing, unless the overwrite is confirmed", func() {
-		target := newPostgres("lima_pg_full")
+		target := newPostgres("mike_pg_full")
 		seed(target, liferay.PostgreSQL)
 		_, err := target.db.ExecContext(suiteCtx, "CREATE TABLE keep_me (id int); INSERT INTO keep_me VALUES (1), (2); DELETE FROM dlfileentry WHERE fileentryid IN (SELECT fileentryid FROM dlfileentry LIMIT 1)")
 		Expect(err).NotTo(HaveOccurred())
-		secret("lima-pg-full", target.secret)
+		secret("mike-pg-full", target.secret)
 		before := checksums(target)
 
 		By("Refuse (the default): the dumper finds tables and loads nothing")
-		rr := runRestore(restores.New(ns, "lima-pg-full-refused", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-full", "")))
+		rr := runRestore(restores.New(ns, "mike-pg-full-refused", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-full", "")))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonTargetNotEmpty))
 		Expect(rr.Status.Message).To(ContainSubstring("already has"))
 		Expect(checksums(target)).To(Equal(before))
 
 		By("Overwrite without the annotation: refused by validation, before any write or run")
-		rr = runRestore(restores.New(ns, "lima-pg-full-unconfirmed", restores.FromBackup("lima-pg"),
-			restores.DumpInto("lima-pg-full", backupv1alpha1.ExistingDataOverwrite)))
+		rr = runRestore(restores.New(ns, "mike-pg-full-unconfirmed", restores.FromBackup("mike-pg"),
+			restores.DumpInto("mike-pg-full", backupv1alpha1.ExistingDataOverwrite)))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.ValidationErrors).To(ContainElement(ContainSubstring(backupv1alpha1.ConfirmDatabaseOverwriteAnnotation)))
 		Expect(rr.Status.Database).To(BeNil(), "no run started")
-		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/lima-pg-full-unconfirmed-"+string(rr.UID)+"/")).To(BeEmpty(), "no record written")
+		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/mike-pg-full-unconfirmed-"+string(rr.UID)+"/")).To(BeEmpty(), "no record written")
 
 		By("Overwrite, confirmed: the dump's tables are replaced, the others stay")
-		rr = runRestore(restores.New(ns, "lima-pg-full-confirmed", restores.FromBackup("lima-pg"),
-			restores.DumpInto("lima-pg-full", backupv1alpha1.ExistingDataOverwrite),
-			restores.Annotation(backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, "lima-pg-full")))
-		loaded(rr, "lima-pg")
+		rr = runRestore(restores.New(ns, "mike-pg-full-confirmed", restores.FromBackup("mike-pg"),
+			restores.DumpInto("mike-pg-full", backupv1alpha1.ExistingDataOverwrite),
+			restores.Annotation(backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, "mike-pg-full")))
+		loaded(rr, "mike-pg")
 		Expect(checksums(target)).To(Equal(checksums(pgSource)))
 		var kept int
 		Expect(target.db.QueryRowContext(suiteCtx, "SELECT COUNT(*) FROM keep_me").Scan(&kept)).To(Succeed())
@@ -237,65 +237,65 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 	})
 
 	It("fails a load the target server refuses, naming the Secret's key and never the password", func() {
-		target := newPostgres("lima_pg_wrong")
+		target := newPostgres("mike_pg_wrong")
 		wrong := target.secret
 		wrong["password"] = "not-the-password-9"
-		secret("lima-pg-wrong", wrong)
-		rr := runRestore(restores.New(ns, "lima-pg-wrong", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-wrong", "")))
+		secret("mike-pg-wrong", wrong)
+		rr := runRestore(restores.New(ns, "mike-pg-wrong", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-wrong", "")))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonDatabaseAuthenticationFailed))
 		Expect(rr.Status.Message).To(ContainSubstring(`"password"`))
-		Expect(rr.Status.Message).To(ContainSubstring(ns + "/lima-pg-wrong"))
+		Expect(rr.Status.Message).To(ContainSubstring(ns + "/mike-pg-wrong"))
 		Expect(rr.Status.Message).NotTo(ContainSubstring("not-the-password-9"))
 		Expect(tableCount(target, dump.EnginePostgres)).To(BeZero())
 	})
 
 	It("refuses a Secret lacking a key before any write, naming the key", func() {
-		lacking := newPostgres("lima_pg_lacking").secret
+		lacking := newPostgres("mike_pg_lacking").secret
 		delete(lacking, "database")
-		secret("lima-pg-lacking", lacking)
-		rr := runRestore(restores.New(ns, "lima-pg-lacking", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-lacking", "")))
+		secret("mike-pg-lacking", lacking)
+		rr := runRestore(restores.New(ns, "mike-pg-lacking", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-lacking", "")))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`has no value for the key "database"`)))
 		Expect(rr.Status.Database).To(BeNil(), "no run started")
 	})
 
 	It("verifyOnly reads the dump in full; a dump truncated in the store fails the check", func() {
-		rr := runRestore(restores.New(ns, "lima-pg-verify", restores.FromBackup("lima-pg"), restores.VerifyOnly()))
+		rr := runRestore(restores.New(ns, "mike-pg-verify", restores.FromBackup("mike-pg"), restores.VerifyOnly()))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
 		Expect(rr.Status.Verification.Dump).NotTo(BeNil())
 		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationPassed))
 		Expect(rr.Status.Condition(backupv1alpha1.ConditionVerified).Message).To(ContainSubstring("read in full"))
 
 		By("a backup whose stored dump lost its last bytes")
-		br := newBackupRequest(ns, "lima-pg-cut", project, backups.DocumentLibrary(library, store, "lima/prd/cut/"), backups.Dump("lima-pg-source"))
+		br := newBackupRequest(ns, "mike-pg-cut", project, backups.DocumentLibrary(library, store, "mike/prd/cut/"), backups.Dump("mike-pg-source"))
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
-		Eventually(phaseOf(ns, "lima-pg-cut")).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
-		stored := cloud.GetObject(store, "lima/prd/cut/database/dump.pgdump")
-		cloud.PutObject(store, "lima/prd/cut/database/dump.pgdump", stored[:len(stored)-64])
+		Eventually(phaseOf(ns, "mike-pg-cut")).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+		stored := cloud.GetObject(store, "mike/prd/cut/database/dump.pgdump")
+		cloud.PutObject(store, "mike/prd/cut/database/dump.pgdump", stored[:len(stored)-64])
 
-		rr = runRestore(restores.New(ns, "lima-pg-cut-verify", restores.FromBackup("lima-pg-cut"), restores.VerifyOnly()))
+		rr = runRestore(restores.New(ns, "mike-pg-cut-verify", restores.FromBackup("mike-pg-cut"), restores.VerifyOnly()))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.Condition(backupv1alpha1.ConditionReady).Reason).To(BeEquivalentTo(backupv1alpha1.ReasonBackupIncomplete))
 		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationFailed))
 		Expect(rr.Status.Message).To(ContainSubstring("the full read failed"))
 
 		By("and a load of it fails too, on the bytes that do not match the record")
-		target := newPostgres("lima_pg_cut")
-		secret("lima-pg-cut-target", target.secret)
-		rr = runRestore(restores.New(ns, "lima-pg-cut-load", restores.FromBackup("lima-pg-cut"), restores.DumpInto("lima-pg-cut-target", "")))
+		target := newPostgres("mike_pg_cut")
+		secret("mike-pg-cut-target", target.secret)
+		rr = runRestore(restores.New(ns, "mike-pg-cut-load", restores.FromBackup("mike-pg-cut"), restores.DumpInto("mike-pg-cut-target", "")))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(tableCount(target, dump.EnginePostgres)).To(BeZero(), "one transaction: nothing of a failed load stays")
 	})
 
 	It("runs a load as a Job owned by the RestoreRequest, the Secret by reference, and fails it when the Job fails without a record", func() {
-		target := newPostgres("lima_pg_job")
-		secret("lima-pg-job", target.secret)
+		target := newPostgres("mike_pg_job")
+		secret("mike-pg-job", target.secret)
 		ctrlr.Stop()
 		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
 			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerJob, Image: "registry.example/lc2-dumper:1.2.3", ServiceAccount: "lc2-dumper"}
 		})
-		rr := restores.New(ns, "lima-pg-job", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-job", ""))
+		rr := restores.New(ns, "mike-pg-job", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-job", ""))
 		Expect(k8sClient.Create(suiteCtx, rr)).To(Succeed())
 		name := "lc2-restore-" + string(rr.UID)
 		job := &batchv1.Job{}
@@ -307,15 +307,15 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Expect(c.Image).To(Equal("registry.example/lc2-dumper:1.2.3"))
 		Expect(c.Args).To(Equal([]string{"restore"}))
 		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: dump.EnvPassword, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: "lima-pg-job"}, Key: "password"}}}))
+			LocalObjectReference: corev1.LocalObjectReference{Name: "mike-pg-job"}, Key: "password"}}}))
 		Expect(c.Env).To(ContainElement(HaveField("Name", dump.EnvExpectSHA256)))
 		stored, err := yamlOf(job)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(stored).NotTo(ContainSubstring(target.secret["password"]), "no secret value anywhere in the Job")
 
 		finishJob(job, batchv1.JobFailed)
-		Eventually(rrPhaseOf(ns, "lima-pg-job")).WithTimeout(time.Minute).Should(Equal(backupv1alpha1.RestorePhaseFailed))
-		failed := getRR(ns, "lima-pg-job")
+		Eventually(rrPhaseOf(ns, "mike-pg-job")).WithTimeout(time.Minute).Should(Equal(backupv1alpha1.RestorePhaseFailed))
+		failed := getRR(ns, "mike-pg-job")
 		Expect(failed.Status.Message).To(ContainSubstring("without writing its record"))
 		Expect(failed.Status.Message).To(ContainSubstring("DeadlineExceeded"))
 		Eventually(func() bool {
@@ -324,25 +324,25 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 	})
 
 	It("stops the dumper when the RestoreRequest is deleted mid-load, and loads nothing", func() {
-		target := newPostgres("lima_pg_cancel")
-		secret("lima-pg-cancel", target.secret)
+		target := newPostgres("mike_pg_cancel")
+		secret("mike-pg-cancel", target.secret)
 		slowProxy.Hold(func(r *http.Request) bool {
-			return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/lima/prd/lima-pg/database/dump.pgdump")
+			return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/mike/prd/mike-pg/database/dump.pgdump")
 		})
 		DeferCleanup(slowProxy.Release)
 		ctrlr.Stop()
 		ctrlr = startController(slowProxy.URL, opts, processRunner)
-		rr := restores.New(ns, "lima-pg-cancel", restores.FromBackup("lima-pg"), restores.DumpInto("lima-pg-cancel", ""))
+		rr := restores.New(ns, "mike-pg-cancel", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-cancel", ""))
 		Expect(k8sClient.Create(suiteCtx, rr)).To(Succeed())
 		waitParked(slowProxy, 1)
-		Expect(getRR(ns, "lima-pg-cancel").Status.Database.Dump.JobName).NotTo(BeEmpty())
+		Expect(getRR(ns, "mike-pg-cancel").Status.Database.Dump.JobName).NotTo(BeEmpty())
 
-		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "lima-pg-cancel"))).To(Succeed())
+		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "mike-pg-cancel"))).To(Succeed())
 		Eventually(func() bool {
-			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "lima-pg-cancel"}, &backupv1alpha1.RestoreRequest{}))
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "mike-pg-cancel"}, &backupv1alpha1.RestoreRequest{}))
 		}).WithTimeout(2 * time.Minute).Should(BeTrue())
 		slowProxy.Drop()
 		Consistently(func() int { return tableCount(target, dump.EnginePostgres) }).WithTimeout(3 * time.Second).Should(BeZero())
-		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/lima-pg-cancel-"+string(rr.UID)+"/")).To(BeEmpty(), "the record went with it")
+		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/mike-pg-cancel-"+string(rr.UID)+"/")).To(BeEmpty(), "the record went with it")
 	})
 })
