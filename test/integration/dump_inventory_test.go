@@ -209,10 +209,12 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 		checked := int64(len(libraryKeys) + 2)
 		rr := runRestore(restores.New(ns, "lima-verify-1", restores.FromBackup("lima-1"), restores.VerifyOnly()))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
-		Expect(*rr.Status.Verification).To(Equal(backupv1alpha1.VerificationStatus{ObjectsChecked: checked}))
+		key := "lima/prd/1/database/dump.pgdump"
+		Expect(*rr.Status.Verification).To(Equal(backupv1alpha1.VerificationStatus{ObjectsChecked: checked,
+			Dump: &backupv1alpha1.DumpVerificationStatus{JobName: "lc2-verify-" + string(rr.UID), Location: "s3://" + store + "/" + key,
+				Result: backupv1alpha1.DumpVerificationPassed}}))
 		Expect(rr.Status.Condition(backupv1alpha1.ConditionVerified).Message).To(ContainSubstring("all %d objects present", checked))
 
-		key := "lima/prd/1/database/dump.pgdump"
 		dump := cloud.GetObject(store, key)
 		By("truncating the stored dump")
 		cloud.PutObject(store, key, dump[:len(dump)/2])
@@ -221,8 +223,10 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 		Expect(reasonOfRR(rr, backupv1alpha1.ConditionVerified)).To(BeEquivalentTo(backupv1alpha1.ReasonBackupIncomplete))
 		Expect(rr.Status.Verification.ObjectsChecked).To(Equal(checked))
 		Expect(rr.Status.Verification.ObjectsDifferent).To(BeEquivalentTo(1))
+		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationFailed), "the dumper's full read fails too")
 		Expect(rr.Status.Verification.Problems).To(ConsistOf(
-			"different: s3://" + store + "/" + key + " is " + strconv.Itoa(len(dump)/2) + " bytes, the inventory records " + strconv.Itoa(len(dump))))
+			HavePrefix("dump s3://"+store+"/"+key+": the full read failed"),
+			"different: s3://"+store+"/"+key+" is "+strconv.Itoa(len(dump)/2)+" bytes, the inventory records "+strconv.Itoa(len(dump))))
 
 		By("deleting the stored dump")
 		cloud.DeleteObject(store, key)
@@ -230,7 +234,8 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
 		Expect(rr.Status.Verification.ObjectsChecked).To(Equal(checked))
 		Expect(rr.Status.Verification.ObjectsMissing).To(BeEquivalentTo(1))
-		Expect(rr.Status.Verification.Problems).To(ConsistOf("missing: s3://" + store + "/" + key))
+		Expect(rr.Status.Verification.Dump.Result).To(Equal(backupv1alpha1.DumpVerificationFailed))
+		Expect(rr.Status.Verification.Problems).To(ConsistOf(HavePrefix("dump s3://"+store+"/"+key+": the full read failed"), "missing: s3://"+store+"/"+key))
 	})
 
 	It("expiry deletes the dump files the inventory lists, and nothing else", func() {
