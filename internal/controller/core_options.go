@@ -63,6 +63,11 @@ type Options struct {
 	// DumpPollInterval bounds how long a running dump waits before its run is looked
 	// at again (the run's end wakes it at once; this is the safety net).
 	DumpPollInterval time.Duration
+	// DumpInstanceEndpoints maps throw-away dump instances (a path.Match pattern of the
+	// instance identifier) to the host:port the dumper reads them at, instead of the
+	// endpoint the provider reports. Local environments and tests only: an emulator's
+	// RDS instance has no database behind it, so it is mapped to a local server.
+	DumpInstanceEndpoints map[string]string
 	// DumperEnv is added to every dumper's environment: the store's configuration
 	// (region, endpoint) as the manager has it.
 	DumperEnv []corev1.EnvVar
