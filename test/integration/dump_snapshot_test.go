@@ -183,7 +183,7 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		first := startController(slowProxy.URL, opts, processRunner)
 		br := create("november-restart", "november-db", true)
 		waitParked(slowProxy, 1)
-		Expect(cloud.DBInstanceExists("lc2-dump-" + string(br.UID))).To(BeTrue(), "the dump reads the throw-away instance")
+		Expect(cloud.DBInstanceExists("lc2-dump-"+string(br.UID))).To(BeTrue(), "the dump reads the throw-away instance")
 		first.Stop()
 		slowProxy.Drop()
 
