@@ -7,6 +7,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"k8s.io/client-go/tools/events"
@@ -277,6 +278,9 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.prepare(ctx)
+	if err := mgr.Add(dumpInstanceSweep{r}); err != nil {
+		return fmt.Errorf("add the throw-away dump instance sweep: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, lifecycleChanged{}), admission.NotCreations())).

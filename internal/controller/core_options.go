@@ -68,6 +68,9 @@ type Options struct {
 	// endpoint the provider reports. Local environments and tests only: an emulator's
 	// RDS instance has no database behind it, so it is mapped to a local server.
 	DumpInstanceEndpoints map[string]string
+	// DumpInstanceSweepInterval is how often the stores with a database service are
+	// searched for throw-away dump instances no backup will delete (leaked).
+	DumpInstanceSweepInterval time.Duration
 	// DumperEnv is added to every dumper's environment: the store's configuration
 	// (region, endpoint) as the manager has it.
 	DumperEnv []corev1.EnvVar
@@ -98,6 +101,7 @@ const (
 	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1
 	DefaultRetentionCheckInterval         = time.Hour
+	DefaultDumpInstanceSweepInterval      = 10 * time.Minute
 	DefaultLockNamespace                  = "default"
 	DefaultDumpPollInterval               = time.Minute
 )
@@ -123,6 +127,7 @@ func (o Options) WithDefaults() Options {
 	positiveOr(&o.ProgressInterval, DefaultProgressInterval)
 	positiveOr(&o.RetentionMinKept, DefaultRetentionMinKept)
 	positiveOr(&o.RetentionCheckInterval, DefaultRetentionCheckInterval)
+	positiveOr(&o.DumpInstanceSweepInterval, DefaultDumpInstanceSweepInterval)
 	nonEmptyOr(&o.LockNamespace, DefaultLockNamespace)
 	positiveOr(&o.SweepMaxDeletes, repository.DefaultMaxDeletes)
 	positiveOr(&o.DumpPollInterval, DefaultDumpPollInterval)

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +26,7 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
@@ -95,6 +99,7 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second
 		opts.DumpInstanceEndpoints = map[string]string{"lc2-dump-*": "127.0.0.1:" + strconv.Itoa(pg.Port)}
+		opts.DumpInstanceSweepInterval = time.Second
 		ctrlr = startController(moto.Endpoint, opts, processRunner)
 		DeferCleanup(func() { ctrlr.Stop() })
 	})
@@ -211,5 +216,25 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		throwAwayGone(br)
 		Expect(cloud.SnapshotIDs(instance)).NotTo(ContainElement(snapshot))
 		Consistently(func() []string { return cloud.ListKeys(store, "november/prd/november-cancel/") }).WithTimeout(3 * time.Second).Should(BeEmpty())
+	})
+
+	It("finds a leaked throw-away instance (its backup gone) and deletes it, and leaves an instance it did not make alone", func() {
+		snapshot := getBR(ns, "november-1").Status.Database.SnapshotID
+		restore := func(id string, tags map[string]string) {
+			GinkgoHelper()
+			var rdsTags []rdstypes.Tag
+			for k, v := range tags {
+				rdsTags = append(rdsTags, rdstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			_, err := cloud.RDS.RestoreDBInstanceFromDBSnapshot(suiteCtx, &rds.RestoreDBInstanceFromDBSnapshotInput{
+				DBInstanceIdentifier: aws.String(id), DBSnapshotIdentifier: aws.String(snapshot), Tags: rdsTags})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		gone := provider.BackupOwner{ProjectID: project, Environment: "prd", Namespace: ns, Name: "november-gone", UID: "5b0f3a1e-7c2d-4e8f-9a6b-1c2d3e4f5a6b"}
+		restore("lc2-dump-"+gone.UID, provider.OwnerTags(gone))
+		foreign := "lc2-dump-00000000-0000-4000-8000-000000000000"
+		restore(foreign, fixtures.ProjectTag(project)) // named like one, but no owner tags: not ours
+		Eventually(func() bool { return cloud.DBInstanceExists("lc2-dump-" + gone.UID) }).WithTimeout(time.Minute).Should(BeFalse())
+		Consistently(func() bool { return cloud.DBInstanceExists(foreign) }).WithTimeout(3 * time.Second).Should(BeTrue())
 	})
 })
