@@ -31,7 +31,7 @@ func TestStoreWithoutDatabaseServiceRefusesDatabaseSpecsBeforeAnyWrite(t *testin
 		{"a snapshot type without an instance", "local", "InvalidInput", "spec.database.type", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database.InstanceID = ""
 		}},
-		{"a dump of a snapshot", "azure", "DatabaseTypeNotSupported", "spec.database.dump.source", func(s *backupv1alpha1.BackupRequestSpec) {
+		{"a dump of a snapshot", "azure", "InvalidInput", "spec.database.dump.source", func(s *backupv1alpha1.BackupRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
 				Dump: &backupv1alpha1.DatabaseDumpSpec{Source: backupv1alpha1.DumpSourceSnapshot, ConnectionSecretRef: dump.ConnectionSecretRef}}
 		}},

@@ -7,7 +7,7 @@ import (
 )
 
 // checkDump refuses, before the slot and any write, a dump this controller cannot
-// take: a source it does not build yet, no place to store the dump, and a connection
+// take: no credentials, no place to store the dump, and a connection
 // Secret that is missing or lacks a key. The Secret is read around the cache (one
 // GET, no cluster-wide watch of Secrets), and only its key names are looked at,
 // except port and engine, which must parse.
@@ -16,13 +16,9 @@ func (r *BackupRequestReconciler) checkDump(ctx context.Context, br *backupv1alp
 		return nil
 	}
 	db := br.Spec.Database
-	if db.DumpSourceOrDefault() == backupv1alpha1.DumpSourceSnapshot {
-		return &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
-			"spec.database.dump.source \"Snapshot\" (the default when instanceId is set) is not built yet: set source: Instance with a connectionSecretRef to dump the database directly"}
-	}
 	if db.Dump == nil || db.Dump.ConnectionSecretRef == nil {
 		return &failure{backupv1alpha1.ReasonDatabaseTypeNotSupported,
-			"spec.database.dump.connectionSecretRef is required: dumping an RDS instance through its endpoint and an IAM token is not built yet"}
+			"spec.database.dump.connectionSecretRef is required: it gives the database, user and password to dump (of the instance, and so of the throw-away instance a Snapshot-source dump restores from its snapshot); an RDS IAM token instead is not built yet"}
 	}
 	if _, _, ok := r.destination(br); !ok {
 		return &failure{backupv1alpha1.ReasonInvalidInput,

@@ -24,9 +24,6 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 	if err := r.checkTenant(ctx, br); err != nil {
 		return err
 	}
-	if err := r.checkDump(ctx, br); err != nil {
-		return err
-	}
 	if dl := br.Spec.DocumentLibrary; dl != nil && !strings.HasPrefix(dl.DestinationKeyPrefix(), br.Spec.ProjectID+"/") {
 		// The schema refuses this; objects stored before that rule are refused here.
 		return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
@@ -42,13 +39,15 @@ func (r *BackupRequestReconciler) preflight(ctx context.Context, br *backupv1alp
 			"spec.provider %q is not served by this controller (%s); an administrator adds it to --providers (PROVIDERS) with its settings",
 			br.Spec.Provider, provider.Describe(err))}
 	}
-	return checkStoreCapabilities(br.Spec.Provider, br.Spec.Database, prov)
+	if err := checkStoreCapabilities(br.Spec.Provider, br.Spec.Database, prov); err != nil {
+		return err
+	}
+	return r.checkDump(ctx, br)
 }
 
 // checkStoreCapabilities refuses a database spec the store cannot serve. The schema
 // refuses these for the providers it knows; a store configured without a database
-// service (or an older object) is refused here, before the slot. (A dump of a
-// snapshot is refused by checkDump on every store until it is built.)
+// service (or an older object) is refused here, before the slot.
 func checkStoreCapabilities(name backupv1alpha1.CloudProvider, db *backupv1alpha1.DatabaseBackupSpec, prov provider.Provider) error {
 	if db == nil {
 		return nil
@@ -62,6 +61,9 @@ func checkStoreCapabilities(name backupv1alpha1.CloudProvider, db *backupv1alpha
 		case db.Type != backupv1alpha1.DatabaseBackupDump:
 			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
 				"spec.database.type %q needs a managed database service, which provider %s does not have: set spec.database.type: dump", db.Type, name)}
+		case db.TakesSnapshot():
+			return &failure{backupv1alpha1.ReasonInvalidInput, fmt.Sprintf(
+				"spec.database.dump.source Snapshot dumps a throw-away instance restored from a snapshot, which provider %s does not have: set source: Instance", name)}
 		}
 	}
 	if db.Type == backupv1alpha1.DatabaseBackupDump && name == backupv1alpha1.ProviderGCP {

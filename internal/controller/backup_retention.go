@@ -51,10 +51,18 @@ func (r *BackupRequestReconciler) amongNewestSucceeded(ctx context.Context, br *
 	return newer < r.Options.RetentionMinKept, nil
 }
 
-// removeEach removes the snapshot and the claimed objects, collecting what was done
-// and what failed.
+// removeEach removes a throw-away dump instance still there, the snapshot (unless
+// keepSnapshot: false already released it) and the claimed objects, collecting what
+// was done and what failed.
 func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider) (done []string, errs []error) {
-	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
+	if db := br.Status.Database; db != nil && db.DumpInstance.Pending() {
+		if summary, err := r.removeDumpInstance(ctx, br, prov); err != nil {
+			errs = append(errs, err)
+		} else {
+			done = append(done, summary)
+		}
+	}
+	if db := br.Status.Database; db != nil && db.SnapshotID != "" && !db.SnapshotDeleted {
 		if summary, err := r.removeSnapshot(ctx, br, prov, db.SnapshotID); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -73,23 +81,30 @@ func (r *BackupRequestReconciler) removeEach(ctx context.Context, br *backupv1al
 
 // removeSnapshot deletes the snapshot only when its owner tags name this backup.
 func (r *BackupRequestReconciler) removeSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, id string) (string, error) {
+	summary, _, err := r.releaseSnapshot(ctx, br, prov, id)
+	return summary, err
+}
+
+// releaseSnapshot is removeSnapshot that also says whether the snapshot is gone now
+// (deleted, or already gone) rather than kept as another's.
+func (r *BackupRequestReconciler) releaseSnapshot(ctx context.Context, br *backupv1alpha1.BackupRequest, prov provider.Provider, id string) (string, bool, error) {
 	st, err := prov.GetDatabaseSnapshotStatus(ctx, id)
 	r.observeCall("GetDatabaseSnapshotStatus", err)
 	if provider.IsNotFound(err) {
-		return "snapshot " + id + " already gone", nil
+		return "snapshot " + id + " already gone", true, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("check snapshot %s before deleting it: %w", id, err)
+		return "", false, fmt.Errorf("check snapshot %s before deleting it: %w", id, err)
 	}
 	if st.Owner.UID != string(br.UID) {
-		return fmt.Sprintf("snapshot %s kept: its tags do not name this backup", id), nil
+		return fmt.Sprintf("snapshot %s kept: its tags do not name this backup", id), false, nil
 	}
 	err = prov.DeleteDatabaseSnapshot(ctx, id)
 	r.observeCall("DeleteDatabaseSnapshot", err)
 	if err != nil {
-		return "", fmt.Errorf("delete snapshot %s: %w", id, err)
+		return "", false, fmt.Errorf("delete snapshot %s: %w", id, err)
 	}
-	return "removed snapshot " + id, nil
+	return "removed snapshot " + id, true, nil
 }
 
 // removeClaimedObjects deletes, under a destination this backup claimed, the objects

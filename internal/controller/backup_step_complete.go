@@ -53,7 +53,11 @@ func backupSize(br *backupv1alpha1.BackupRequest) int64 {
 func completionSummary(br *backupv1alpha1.BackupRequest, now time.Time) string {
 	var parts []string
 	if db := br.Status.Database; db != nil && db.SnapshotID != "" {
-		parts = append(parts, fmt.Sprintf("snapshot %s", db.SnapshotID))
+		if db.SnapshotDeleted {
+			parts = append(parts, fmt.Sprintf("snapshot %s released once dumped (keepSnapshot: false)", db.SnapshotID))
+		} else {
+			parts = append(parts, fmt.Sprintf("snapshot %s", db.SnapshotID))
+		}
 	}
 	if db := br.Status.Database; db != nil && db.Dump != nil {
 		parts = append(parts, fmt.Sprintf("a dump (%s)", manifest.HumanBytes(db.Dump.SizeBytes)))

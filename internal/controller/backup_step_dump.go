@@ -239,8 +239,11 @@ func (r *BackupRequestReconciler) dumpTask(br *backupv1alpha1.BackupRequest) dum
 		{Name: dump.EnvSecretRef, Value: secretName(br)},
 	}
 	if d := br.Spec.Database.Dump; d != nil && d.ConnectionSecretRef != nil {
-		env = append(env, connectionEnv(d.ConnectionSecretRef.Name)...)
+		env = append(env, connectionEnv(d.ConnectionSecretRef.Name, r.dumpInstanceEndpoint(br))...)
 		env = append(env, storeKeysEnv(br.Spec.Provider, d.ConnectionSecretRef.Name)...)
+	}
+	if db := br.Status.Database; snapshotSourced(br) && db != nil {
+		env = append(env, corev1.EnvVar{Name: dump.EnvSourceSnapshot, Value: db.SnapshotID})
 	}
 	env = append(env, r.Options.DumperEnv...)
 	return dumperTask(br, br.Spec.Provider, "lc2-dump-"+string(br.UID), "backup", env, r.Options.BackupDeadline)

@@ -84,6 +84,10 @@ func (r *BackupRequestReconciler) buildManifest(ctx context.Context, br *backupv
 			SourceInstance: manifestInstanceSettings(db.SourceInstance),
 			Dump:           r.manifestDump(br),
 		}
+		if db.SnapshotDeleted {
+			// keepSnapshot: false: the verified dump holds the database, no snapshot does.
+			m.Database.SnapshotID, m.Database.SnapshotARN = "", ""
+		}
 		if d := m.Database.Dump; d != nil {
 			inv, err := r.databaseInventory(ctx, br, prov, d)
 			if err != nil {

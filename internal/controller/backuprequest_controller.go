@@ -7,6 +7,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"k8s.io/client-go/tools/events"
@@ -146,8 +147,11 @@ func (r *BackupRequestReconciler) steps() []func(context.Context, *backupScope) 
 	return []func(context.Context, *backupScope) (stepResult, error){
 		r.reconcileClaim,
 		r.reconcileSnapshot,
+		r.reconcileDumpInstance,
 		r.reconcileDump,
+		r.reconcileDumpInstanceRemoval,
 		r.reconcileCopy,
+		r.reconcileSnapshotRelease,
 		r.reconcileManifest,
 		r.reconcileCompletion,
 	}
@@ -236,14 +240,18 @@ func (r *BackupRequestReconciler) deadlinePassed(br *backupv1alpha1.BackupReques
 func (r *BackupRequestReconciler) fail(ctx context.Context, br *backupv1alpha1.BackupRequest, reason backupv1alpha1.Reason, message string) error {
 	now := r.now()
 	expires := r.expiry(br, now.Time)
+	r.stopDump(ctx, br)
+	instanceGone := r.failedDumpInstanceRemoved(ctx, br)
 	err := r.patchStatus(ctx, br, func(st *backupv1alpha1.BackupRequestStatus) {
 		st.SetAsFailed(reason, message, now, expires)
+		if instanceGone && st.Database != nil && st.Database.DumpInstance != nil {
+			st.Database.DumpInstance.Deleted = true
+		}
 	})
 	if err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	r.slots.Release(ctx, br)
-	r.stopDump(ctx, br)
 	ctrl.LoggerFrom(ctx).Info("backup failed", "reason", reason, "message", message)
 	r.recorder().warning(br, reason, "Fail", "Backup failed: %s", message)
 	if r.Metrics != nil {
@@ -270,6 +278,9 @@ func (r *BackupRequestReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.prepare(ctx)
+	if err := mgr.Add(dumpInstanceSweep{r}); err != nil {
+		return fmt.Errorf("add the throw-away dump instance sweep: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&backupv1alpha1.BackupRequest{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, lifecycleChanged{}), admission.NotCreations())).

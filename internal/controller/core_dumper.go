@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -45,10 +46,12 @@ func dumperStartFailed(err error, what string) error {
 // azureWorkloadIdentityLabel opts a pod into Azure Workload Identity.
 const azureWorkloadIdentityLabel = "azure.workload.identity/use"
 
-// connectionEnv passes the keys of the connection Secret secret to the dumper by reference.
-func connectionEnv(secret string) []corev1.EnvVar {
+// connectionEnv passes the keys of the connection Secret secret to the dumper by
+// reference. A non-empty endpoint (host:port, a throw-away instance's) replaces the
+// Secret's host and port, whose other keys still give the database and credentials.
+func connectionEnv(secret, endpoint string) []corev1.EnvVar {
 	var env []corev1.EnvVar
-	for _, key := range []struct {
+	keys := []struct {
 		env, key string
 		optional bool
 	}{
@@ -59,7 +62,12 @@ func connectionEnv(secret string) []corev1.EnvVar {
 		{dump.EnvPassword, dump.SecretKeyPassword, false},
 		{dump.EnvSSLMode, dump.SecretKeySSLMode, true},
 		{dump.EnvEngine, dump.SecretKeyEngine, true},
-	} {
+	}
+	if host, port, err := net.SplitHostPort(endpoint); endpoint != "" && err == nil {
+		env = append(env, corev1.EnvVar{Name: dump.EnvHost, Value: host}, corev1.EnvVar{Name: dump.EnvPort, Value: port})
+		keys = keys[2:]
+	}
+	for _, key := range keys {
 		env = append(env, secretKeyEnv(key.env, secret, key.key, key.optional))
 	}
 	return env

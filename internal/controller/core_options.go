@@ -63,6 +63,14 @@ type Options struct {
 	// DumpPollInterval bounds how long a running dump waits before its run is looked
 	// at again (the run's end wakes it at once; this is the safety net).
 	DumpPollInterval time.Duration
+	// DumpInstanceEndpoints maps throw-away dump instances (a path.Match pattern of the
+	// instance identifier) to the host:port the dumper reads them at, instead of the
+	// endpoint the provider reports. Local environments and tests only: an emulator's
+	// RDS instance has no database behind it, so it is mapped to a local server.
+	DumpInstanceEndpoints map[string]string
+	// DumpInstanceSweepInterval is how often the stores with a database service are
+	// searched for throw-away dump instances no backup will delete (leaked).
+	DumpInstanceSweepInterval time.Duration
 	// DumperEnv is added to every dumper's environment: the store's configuration
 	// (region, endpoint) as the manager has it.
 	DumperEnv []corev1.EnvVar
@@ -93,6 +101,7 @@ const (
 	DefaultMaxConcurrentReconciles        = 32
 	DefaultRetentionMinKept               = 1
 	DefaultRetentionCheckInterval         = time.Hour
+	DefaultDumpInstanceSweepInterval      = 10 * time.Minute
 	DefaultLockNamespace                  = "default"
 	DefaultDumpPollInterval               = time.Minute
 )
@@ -118,6 +127,7 @@ func (o Options) WithDefaults() Options {
 	positiveOr(&o.ProgressInterval, DefaultProgressInterval)
 	positiveOr(&o.RetentionMinKept, DefaultRetentionMinKept)
 	positiveOr(&o.RetentionCheckInterval, DefaultRetentionCheckInterval)
+	positiveOr(&o.DumpInstanceSweepInterval, DefaultDumpInstanceSweepInterval)
 	nonEmptyOr(&o.LockNamespace, DefaultLockNamespace)
 	positiveOr(&o.SweepMaxDeletes, repository.DefaultMaxDeletes)
 	positiveOr(&o.DumpPollInterval, DefaultDumpPollInterval)

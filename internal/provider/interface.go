@@ -72,6 +72,10 @@ type Provider interface {
 	// final snapshot); a missing instance counts as deleted, one owned by anyone else
 	// is a KindConflict error.
 	DeleteDatabaseInstance(ctx context.Context, instanceID string, owner BackupOwner) error
+	// ListDatabaseInstances lists the instances whose identifier begins with
+	// idPrefix, with their owner tags, across all pages: how leaked throw-away
+	// instances are found.
+	ListDatabaseInstances(ctx context.Context, idPrefix string) ([]DatabaseInstance, error)
 }
 
 // StreamUploader is a store that can take an upload of unknown length, such as a

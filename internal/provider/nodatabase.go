@@ -59,3 +59,8 @@ func (n NoDatabaseService) RestoreDatabaseInstance(_ context.Context, req Restor
 func (n NoDatabaseService) DeleteDatabaseInstance(_ context.Context, instanceID string, _ BackupOwner) error {
 	return n.notSupported("DeleteDatabaseInstance", instanceID)
 }
+
+// ListDatabaseInstances is not supported: see Message.
+func (n NoDatabaseService) ListDatabaseInstances(_ context.Context, idPrefix string) ([]DatabaseInstance, error) {
+	return nil, n.notSupported("ListDatabaseInstances", idPrefix)
+}

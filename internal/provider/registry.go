@@ -22,6 +22,18 @@ func (r *Registry) Register(name string, p Provider) {
 	r.providers[name] = p
 }
 
+// Names lists the registered providers' names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.providers))
+	for n := range r.providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Get returns the provider for name, or a KindNotSupported error naming the ones available.
 func (r *Registry) Get(name string) (Provider, error) {
 	r.mu.RLock()

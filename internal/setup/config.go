@@ -3,7 +3,9 @@ package setup
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +164,8 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		"Service account dump Jobs run as in the backup's namespace, their identity for the backup store (DUMPER_SERVICE_ACCOUNT); empty: the namespace's default.")
 	fs.StringVar(&d.Command, "dumper-command", envString("DUMPER_COMMAND", "lc2-dump"),
 		"The dumper executable the process runner starts (DUMPER_COMMAND).")
+	instanceEndpoints := fs.String("dump-instance-endpoints", envString("DUMP_INSTANCE_ENDPOINTS", ""),
+		"Local environments and tests only (DUMP_INSTANCE_ENDPOINTS): pattern=host:port,... maps throw-away dump instances (a path.Match pattern of the instance identifier, e.g. lc2-dump-*) to a local server, since an emulator's RDS instance has no database behind it; empty in production.")
 	fs.DurationVar(&o.DumpPollInterval, "dump-poll-interval", envDuration("DUMP_POLL_INTERVAL", controller.DefaultDumpPollInterval, &errs),
 		"Longest a running dump waits before its run is looked at again; its end wakes it at once (DUMP_POLL_INTERVAL).")
 
@@ -180,6 +184,9 @@ func LoadConfig(args []string) (*Config, *zap.Options, error) {
 		return nil, nil, err
 	}
 	c.Local.S3.CopyRequestsPerSecond = c.AWS.CopyRequestsPerSecond
+	if o.DumpInstanceEndpoints, err = parseInstanceEndpoints(*instanceEndpoints); err != nil {
+		return nil, nil, err
+	}
 	o.MultipartThreshold = int64(multipart)
 
 	if len(errs) > 0 {
@@ -240,6 +247,26 @@ func parseProviders(list string) ([]string, error) {
 
 // EnvEnableArchival switches archival on or off (default on).
 const EnvEnableArchival = "ENABLE_ARCHIVAL"
+
+// parseInstanceEndpoints reads --dump-instance-endpoints: pattern=host:port pairs,
+// comma-separated.
+func parseInstanceEndpoints(value string) (map[string]string, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, pair := range strings.Split(value, ",") {
+		pattern, endpoint, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if _, matchErr := path.Match(pattern, ""); !ok || matchErr != nil || pattern == "" {
+			return nil, fmt.Errorf("--dump-instance-endpoints: %q is not pattern=host:port (pattern: a path.Match pattern of instance identifiers)", pair)
+		}
+		if _, port, err := net.SplitHostPort(endpoint); err != nil || port == "" {
+			return nil, fmt.Errorf("--dump-instance-endpoints: %q: %q is not host:port", pair, endpoint)
+		}
+		out[pattern] = endpoint
+	}
+	return out, nil
+}
 
 func envString(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {

@@ -58,6 +58,7 @@ func TestLoadConfigRefusesBadValuesNamingThem(t *testing.T) {
 		"MAX_CONCURRENT_BACKUPS_PER_PROJECT": "0",
 		"BACKUP_DEADLINE":                    "soon",
 		"COPY_REQUESTS_PER_SECOND":           "-1",
+		"DUMP_INSTANCE_ENDPOINTS":            "lc2-dump-*",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(EnvEnableArchival, "false")
@@ -66,6 +67,23 @@ func TestLoadConfigRefusesBadValuesNamingThem(t *testing.T) {
 				t.Fatalf("%s=%s accepted", env, value)
 			}
 		})
+	}
+}
+
+func TestLoadConfigMapsThrowAwayDumpInstancesToLocalServers(t *testing.T) {
+	t.Setenv(EnvEnableArchival, "false")
+	cfg, _, err := LoadConfig([]string{"--dump-instance-endpoints", "lc2-dump-*=127.0.0.1:5432, other-*=db.local:3306"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"lc2-dump-*": "127.0.0.1:5432", "other-*": "db.local:3306"}
+	if got := cfg.Controller.DumpInstanceEndpoints; len(got) != 2 || got["lc2-dump-*"] != want["lc2-dump-*"] || got["other-*"] != want["other-*"] {
+		t.Errorf("DumpInstanceEndpoints = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"lc2-dump-*=127.0.0.1", "[=127.0.0.1:5432", "=127.0.0.1:5432"} {
+		if _, _, err := LoadConfig([]string{"--dump-instance-endpoints", bad}); err == nil || !strings.Contains(err.Error(), "--dump-instance-endpoints") {
+			t.Errorf("%q: %v, want a refusal naming the flag", bad, err)
+		}
 	}
 }
 

@@ -81,6 +81,7 @@ var chartFlags = []chartFlag{
 	{flag: "dumper-service-account", path: "dumper.serviceAccount", env: "DUMPER_SERVICE_ACCOUNT"},
 	{flag: "dumper-command", path: "dumper.command", env: "DUMPER_COMMAND"},
 	{flag: "dump-poll-interval", path: "dumper.pollInterval", env: "DUMP_POLL_INTERVAL"},
+	{flag: "dump-instance-endpoints", path: "dumper.instanceEndpoints", env: "DUMP_INSTANCE_ENDPOINTS"},
 	{flag: "zap-devel", path: "controller.logging.development"},
 	{flag: "zap-encoder", path: "controller.logging.encoder"},
 	{flag: "zap-log-level", path: "controller.logging.level"},

@@ -78,9 +78,10 @@ var _ = Describe("Backups driven through kubectl", Ordered, func() {
 		Expect(wide).To(ContainSubstring("Succeeded"))
 		lines := strings.Split(strings.TrimSpace(wide), "\n")
 		Expect(lines).To(HaveLen(2))
-		Expect(strings.Fields(lines[0])[5:7]).To(Equal([]string{"MODE", "OBJECTS"}))
-		Expect(strings.Fields(lines[1])[5]).To(Equal("Full"))
-		Expect(strings.Fields(lines[1])[6]).To(Equal(strconv.Itoa(len(wanted))), "OBJECTS shows the objects the backup holds")
+		Expect(strings.Fields(lines[0])[3:8]).To(Equal([]string{"PHASE", "REASON", "SNAPSHOT", "MODE", "OBJECTS"}))
+		Expect(strings.Fields(lines[1])[4]).To(Equal("Succeeded"), "REASON is the Ready condition's")
+		Expect(strings.Fields(lines[1])[6]).To(Equal("Full"))
+		Expect(strings.Fields(lines[1])[7]).To(Equal(strconv.Itoa(len(wanted))), "OBJECTS shows the objects the backup holds")
 	})
 
 	It("never runs more than two backups of a project at once, seen through kubectl get br -w", func() {

@@ -79,8 +79,9 @@ type DatabaseDumpSpec struct {
 
 	// connectionSecretRef names a Secret in this namespace with the keys host, port,
 	// database, user and password (and optionally sslmode and engine: postgres, mysql,
-	// mariadb) of a database that is not an RDS instance. The values never appear in
-	// the spec, the Job's arguments, logs, events or status.
+	// mariadb) of the database to dump. With source Snapshot, host and port are the
+	// throw-away instance's, and the Secret gives the database and credentials. The
+	// values never appear in the spec, the Job's arguments, logs, events or status.
 	// +optional
 	ConnectionSecretRef *SecretReference `json:"connectionSecretRef,omitempty"`
 
@@ -332,10 +333,43 @@ type DatabaseBackupStatus struct {
 	// started, so a restore recreates it as it was (the manifest carries them too).
 	// +optional
 	SourceInstance *DatabaseInstanceSettings `json:"sourceInstance,omitempty"`
+	// snapshotDeleted is true once keepSnapshot: false deleted the snapshot a dump was
+	// taken from (after the dump was verified): the backup then holds no snapshot.
+	// +optional
+	SnapshotDeleted bool `json:"snapshotDeleted,omitempty"`
 	// dump reports the logical dump (type: dump).
 	// +optional
 	Dump *DatabaseDumpStatus `json:"dump,omitempty"`
+	// dumpInstance is the throw-away instance a Snapshot-source dump reads: restored
+	// from this backup's snapshot, owned and tagged by this backup, deleted once the
+	// dump ended (either way).
+	// +optional
+	DumpInstance *DumpInstanceStatus `json:"dumpInstance,omitempty"`
 }
+
+// DumpInstanceStatus is a throw-away instance restored from a backup's snapshot for
+// its dump.
+type DumpInstanceStatus struct {
+	// instanceId is the instance's identifier (lc2-dump-<backup uid>).
+	// +optional
+	InstanceID string `json:"instanceId,omitempty"`
+	// endpoint is the address the dumper reads it at, once available.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// status is the provider's instance status (for example creating, available).
+	// +optional
+	Status string `json:"status,omitempty"`
+	// created is true once the restore of the snapshot into it was started: from then
+	// on every ending of the backup deletes it.
+	// +optional
+	Created bool `json:"created,omitempty"`
+	// deleted is true once it was deleted (or found gone).
+	// +optional
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// Pending reports whether the instance was started and not yet deleted.
+func (d *DumpInstanceStatus) Pending() bool { return d != nil && d.Created && !d.Deleted }
 
 // DatabaseDumpStatus reports a dump.
 type DatabaseDumpStatus struct {

@@ -81,6 +81,13 @@ const (
 	// DatabaseDumped.
 	ReasonDumping Reason = "Dumping"
 	ReasonDumped  Reason = "Dumped"
+	// ReasonRestoringDumpInstance: the snapshot is being restored into the throw-away
+	// instance a Snapshot-source dump reads.
+	ReasonRestoringDumpInstance Reason = "RestoringDumpInstance"
+	// ReasonDumpInstanceDeleted: the throw-away instance was deleted (event).
+	ReasonDumpInstanceDeleted Reason = "DumpInstanceDeleted"
+	// ReasonSnapshotReleased: keepSnapshot: false deleted the dumped snapshot (event).
+	ReasonSnapshotReleased Reason = "SnapshotReleased"
 	// ReasonDumpFailed: a process of the dump exited non-zero or was signalled, the
 	// stream ended short, or the upload failed; the upload was aborted.
 	ReasonDumpFailed Reason = "DumpFailed"
@@ -247,8 +254,8 @@ func (st *BackupRequestStatus) SetAsExpired(summary string, now time.Time) {
 }
 
 // HasArtifacts reports whether the backup left anything in the cloud that retention
-// could remove: a snapshot or a claimed destination. A request refused before its
-// first write has none.
+// could remove: a snapshot, a throw-away dump instance or a claimed destination. A
+// request refused before its first write has none.
 func (st *BackupRequestStatus) HasArtifacts() bool {
-	return st.Claim != nil || (st.Database != nil && st.Database.SnapshotID != "")
+	return st.Claim != nil || (st.Database != nil && (st.Database.SnapshotID != "" && !st.Database.SnapshotDeleted || st.Database.DumpInstance.Pending()))
 }

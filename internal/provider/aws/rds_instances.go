@@ -51,6 +51,36 @@ func (p *Provider) describeInstance(ctx context.Context, instanceID string) (*pr
 	return databaseInstance(inst, tagMap(tags)), nil
 }
 
+// ListDatabaseInstances lists, page by page, the instances whose identifier begins
+// with idPrefix, with their tags.
+func (p *Provider) ListDatabaseInstances(ctx context.Context, idPrefix string) ([]provider.DatabaseInstance, error) {
+	const op = "DescribeDBInstances"
+	var out []provider.DatabaseInstance
+	pages := rds.NewDescribeDBInstancesPaginator(p.rds, &rds.DescribeDBInstancesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, p.classify(op, idPrefix+"*", err)
+		}
+		for _, inst := range page.DBInstances {
+			id := awssdk.ToString(inst.DBInstanceIdentifier)
+			if !strings.HasPrefix(id, idPrefix) {
+				continue
+			}
+			tags := inst.TagList
+			if tags == nil && inst.DBInstanceArn != nil {
+				listed, err := p.rds.ListTagsForResource(ctx, &rds.ListTagsForResourceInput{ResourceName: inst.DBInstanceArn})
+				if err != nil {
+					return nil, p.classify("ListTagsForResource", id, err)
+				}
+				tags = listed.TagList
+			}
+			out = append(out, *databaseInstance(inst, tagMap(tags)))
+		}
+	}
+	return out, nil
+}
+
 func databaseInstance(inst rdstypes.DBInstance, tags map[string]string) *provider.DatabaseInstance {
 	raw := awssdk.ToString(inst.DBInstanceStatus)
 	s := provider.DatabaseInstanceSettings{

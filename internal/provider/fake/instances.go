@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 )
@@ -146,6 +147,23 @@ func (p *Provider) DeleteDatabaseInstance(ctx context.Context, instanceID string
 	}
 	delete(p.instances, instanceID)
 	return nil
+}
+
+// ListDatabaseInstances implements provider.Provider, in identifier order.
+func (p *Provider) ListDatabaseInstances(ctx context.Context, idPrefix string) ([]provider.DatabaseInstance, error) {
+	if err := p.enter(ctx, "ListDatabaseInstances"); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []provider.DatabaseInstance
+	for id, inst := range p.instances {
+		if strings.HasPrefix(id, idPrefix) {
+			out = append(out, *cloneInstance(inst.info))
+		}
+	}
+	slices.SortFunc(out, func(a, b provider.DatabaseInstance) int { return strings.Compare(a.InstanceID, b.InstanceID) })
+	return out, nil
 }
 
 // cloneInstance copies an instance description so callers cannot change the fake's state.
