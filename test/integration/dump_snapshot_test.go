@@ -123,9 +123,9 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 	}
 
 	It("dumps a throw-away instance restored from the backup's snapshot, keeps the snapshot, and deletes the instance once", func() {
-		br := create("november-1", "november-db", true)
+		create("november-1", "november-db", true)
 		Eventually(phaseOf(ns, "november-1")).WithTimeout(3 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
-		br = getBR(ns, "november-1")
+		br := getBR(ns, "november-1")
 		db := br.Status.Database
 		Expect(br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseSnapshotReady)).To(BeTrue())
 		Expect(br.Status.IsConditionTrue(backupv1alpha1.ConditionDatabaseDumped)).To(BeTrue())
