@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
-	"github.com/liferay/lc2-backup-controller/internal/artifact"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
@@ -135,28 +134,6 @@ func checkListedDump(found map[string]inventory.Entry, dump *manifest.DumpInfo, 
 // written by the dump step: the removal stops and keeps everything the part lists, as
 // for a Full part.
 func (r *BackupRequestReconciler) removeDatabasePart(ctx context.Context, prov provider.Provider, bucket, prefix, key string) error {
-	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
-	r.observeCall("DownloadObject", err)
-	if provider.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read inventory part: %w", err)
-	}
-	var keys []string
-	var foreign error
-	if _, err := inventory.Read(data, func(e inventory.Entry) error {
-		if !layout.IsDatabaseKey(e.StoredKey) {
-			foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is not a file of %s, so the files it lists are kept",
-				bucket, key, e.StoredKey, layout.DatabaseDir)
-			return foreign
-		}
-		keys = append(keys, prefix+e.StoredKey)
-		return nil
-	}); foreign != nil {
-		return foreign
-	} else if err != nil {
-		return fmt.Errorf("inventory part s3://%s/%s is unreadable, so the files it lists are kept: %w", bucket, key, err)
-	}
-	return artifact.DeleteObjects(ctx, prov, bucket, append(keys, key), r.observeCall)
+	_, err := r.removeListed(ctx, prov, bucket, prefix, key, layout.IsDatabaseKey, "not a file of "+layout.DatabaseDir)
+	return err
 }

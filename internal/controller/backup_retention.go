@@ -180,9 +180,22 @@ func (r *BackupRequestReconciler) removePart(ctx context.Context, strategy copyS
 }
 
 // removeFullPart deletes the objects a Full backup's inventory part lists, then the
-// part itself, so an interrupted removal resumes where it stopped.
+// part itself, so an interrupted removal resumes where it stopped. The copy stores
+// every key under data/ (any key there, ".." segments included, is literal and stays
+// there); a line that is not was not written by it.
 func (r *BackupRequestReconciler) removeFullPart(ctx context.Context, prov provider.Provider, bucket, prefix, key string) (int, error) {
+	return r.removeListed(ctx, prov, bucket, prefix, key, layout.IsDataKey, "not under "+layout.DataDir)
+}
+
+// removeListed deletes the objects an inventory part lists (under prefix), then the
+// part, and returns how many objects it deleted besides the part; a missing part is
+// already removed. Every line must name a key the part's writer writes (owned): one
+// that does not stops the removal and keeps everything the part lists, since deleting
+// the rest and then the part would hide it for good. notOwned says, for the refusal,
+// where such a key is.
+func (r *BackupRequestReconciler) removeListed(ctx context.Context, prov provider.Provider, bucket, prefix, key string, owned func(string) bool, notOwned string) (int, error) {
 	data, err := provider.ReadSmallObject(ctx, prov, bucket, key)
+	r.observeCall("DownloadObject", err)
 	if provider.IsNotFound(err) {
 		return 0, nil
 	}
@@ -192,13 +205,9 @@ func (r *BackupRequestReconciler) removeFullPart(ctx context.Context, prov provi
 	var keys []string
 	var foreign error
 	if _, err := inventory.Read(data, func(e inventory.Entry) error {
-		// The copy stores every key under data/ (any key there, ".." segments
-		// included, is literal and stays there); a line that is not was not written
-		// by it. Refused, not skipped: deleting the rest and then the part would
-		// hide it for good.
-		if !layout.IsDataKey(e.StoredKey) {
-			foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is not under %s, so the objects it lists are kept",
-				bucket, key, e.StoredKey, layout.DataDir)
+		if !owned(e.StoredKey) {
+			foreign = fmt.Errorf("inventory part s3://%s/%s lists the stored key %q, which is %s, so the objects it lists are kept",
+				bucket, key, e.StoredKey, notOwned)
 			return foreign
 		}
 		keys = append(keys, prefix+e.StoredKey)

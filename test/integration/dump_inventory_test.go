@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -79,9 +77,7 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 			"user": "postgres", "password": password, "sslmode": "disable",
 		}})).To(Succeed())
 
-		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
-		out, err := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		dumper = dumperBinary()
 
 		opts := controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

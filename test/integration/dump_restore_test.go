@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -132,9 +130,7 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		seed(mariaSource, liferay.MySQL)
 		secret("mike-maria-source", mariaSource.secret)
 
-		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
-		out, err := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -92,9 +90,7 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		wrong["password"] = "not-the-password-4"
 		secret("november-db-wrong", wrong)
 
-		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
-		out, err := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump").CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -92,10 +90,7 @@ var _ = Describe("A dump backup", Ordered, func() {
 		delete(lacking, "user")
 		secret("kilo-db-no-user", lacking)
 
-		dumper = filepath.Join(GinkgoT().TempDir(), "lc2-dump")
-		build := exec.Command("go", "build", "-o", dumper, "github.com/liferay/lc2-backup-controller/cmd/lc2-dump")
-		out, err := build.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
+		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

@@ -101,6 +101,7 @@ var _ = AfterEach(func() {
 
 var _ = AfterSuite(func() {
 	By("checking the records uploaded after the last spec against their schemas")
+	removeDumperBuild()
 	late := records.TakeFailures()
 	GinkgoWriter.Printf("records checked against api/schemas: %v\n", records.Checked())
 	records.Close()
