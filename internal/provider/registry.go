@@ -37,15 +37,11 @@ func (r *Registry) Names() []string {
 // Get returns the provider for name, or a KindNotSupported error naming the ones available.
 func (r *Registry) Get(name string) (Provider, error) {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if p, ok := r.providers[name]; ok {
+	p, ok := r.providers[name]
+	r.mu.RUnlock()
+	if ok {
 		return p, nil
 	}
-	available := make([]string, 0, len(r.providers))
-	for n := range r.providers {
-		available = append(available, n)
-	}
-	sort.Strings(available)
 	return nil, NewError(KindNotSupported, "GetProvider", name,
-		fmt.Errorf("provider %q is not supported by this controller (available: %v)", name, available))
+		fmt.Errorf("provider %q is not supported by this controller (available: %v)", name, r.Names()))
 }

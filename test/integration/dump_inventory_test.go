@@ -22,7 +22,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
-	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/restores"
@@ -46,8 +45,7 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 	)
 	libraryKeys := []string{"document_library/20097/1.0", "document_library/20097/2.0", "document_library/30001/notes.txt"}
 	var (
-		ctrlr  *runningController
-		dumper string
+		ctrlr *runningController
 	)
 
 	BeforeAll(func() {
@@ -77,15 +75,11 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 			"user": "postgres", "password": password, "sslmode": "disable",
 		}})).To(Succeed())
 
-		dumper = dumperBinary()
-
 		opts := controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second
 		opts.RetentionCheckInterval = 500 * time.Millisecond // expiry is seen soon after the test moves the clock
 		opts.ManifestBucket = manifests
-		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
-			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper}
-		})
+		ctrlr = startController(moto.Endpoint, opts, withProcessDumper)
 		DeferCleanup(func() { ctrlr.Stop() })
 	})
 

@@ -16,7 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -42,13 +41,12 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		store   = "mike-backups"
 	)
 	var (
-		ctrlr  *runningController
-		pg     *harness.Postgres
-		maria  *harness.MariaDB
-		opts   controller.Options
-		dumper string
+		ctrlr *runningController
+		pg    *harness.Postgres
+		maria *harness.MariaDB
+		opts  controller.Options
 	)
-	processRunner := func(c *setup.Config) { c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper} }
+	processRunner := withProcessDumper
 
 	// database is one database of a test server: its connection Secret's keys and
 	// an open handle.
@@ -56,10 +54,7 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		secret map[string]string
 		db     *sql.DB
 	}
-	secret := func(name string, data map[string]string) {
-		GinkgoHelper()
-		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data})).To(Succeed())
-	}
+	secret := func(name string, data map[string]string) { GinkgoHelper(); createSecret(ns, name, data) }
 	newPostgres := func(prefix string) database {
 		GinkgoHelper()
 		dsn, err := pg.NewDatabase(suiteCtx, prefix)
@@ -129,8 +124,6 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		mariaSource = newMariaDB("mike_src")
 		seed(mariaSource, liferay.MySQL)
 		secret("mike-maria-source", mariaSource.secret)
-
-		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

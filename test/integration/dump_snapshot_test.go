@@ -14,10 +14,8 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
@@ -25,7 +23,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
-	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
 	"github.com/liferay/lc2-backup-controller/test/harness"
@@ -47,16 +44,12 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		password = "november-Db-pass#3"
 	)
 	var (
-		ctrlr  *runningController
-		pg     *harness.Postgres
-		opts   controller.Options
-		dumper string
+		ctrlr *runningController
+		pg    *harness.Postgres
+		opts  controller.Options
 	)
-	processRunner := func(c *setup.Config) { c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper} }
-	secret := func(name string, data map[string]string) {
-		GinkgoHelper()
-		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data})).To(Succeed())
-	}
+	processRunner := withProcessDumper
+	secret := func(name string, data map[string]string) { GinkgoHelper(); createSecret(ns, name, data) }
 
 	BeforeAll(func() {
 		projectNamespace(ns, project)
@@ -89,8 +82,6 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		}
 		wrong["password"] = "not-the-password-4"
 		secret("november-db-wrong", wrong)
-
-		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

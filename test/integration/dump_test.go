@@ -15,7 +15,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +24,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/internal/controller"
 	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/manifest"
-	"github.com/liferay/lc2-backup-controller/internal/setup"
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/restores"
@@ -49,14 +47,10 @@ var _ = Describe("A dump backup", Ordered, func() {
 		pg       *harness.Postgres
 		database string
 		opts     controller.Options
-		dumper   string
 	)
-	processRunner := func(c *setup.Config) { c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumper} }
+	processRunner := withProcessDumper
 
-	secret := func(name string, data map[string]string) {
-		GinkgoHelper()
-		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data})).To(Succeed())
-	}
+	secret := func(name string, data map[string]string) { GinkgoHelper(); createSecret(ns, name, data) }
 	connection := func(pass string) map[string]string {
 		return map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(pg.Port), "database": database,
 			"user": "postgres", "password": pass, "sslmode": "disable"}
@@ -89,8 +83,6 @@ var _ = Describe("A dump backup", Ordered, func() {
 		lacking := connection(password)
 		delete(lacking, "user")
 		secret("kilo-db-no-user", lacking)
-
-		dumper = dumperBinary()
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

@@ -8,6 +8,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/liferay/lc2-backup-controller/internal/setup"
 )
 
 // The dumper (cmd/lc2-dump), built once for the suite: every dump spec runs this
@@ -43,4 +47,15 @@ func removeDumperBuild() {
 		Expect(os.RemoveAll(filepath.Dir(suiteDumper.path))).To(Succeed())
 		suiteDumper.path = ""
 	}
+}
+
+// withProcessDumper runs dumps through the process runner with the suite's dumper.
+func withProcessDumper(c *setup.Config) {
+	c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerProcess, Command: dumperBinary()}
+}
+
+// createSecret creates the Secret name in namespace with data (a connection Secret).
+func createSecret(namespace, name string, data map[string]string) {
+	GinkgoHelper()
+	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, StringData: data})).To(Succeed())
 }
