@@ -7,8 +7,10 @@
 #   3. kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait:
 #      the dumper streams pg_dump into the emulator, reads the stored dump back in full
 #      (pg_restore -f /dev/null) and writes dump.json; the BackupRequest shows the dump
-#   4. bin/lc2-dump restore loads the stored dump into an empty database, and every table
-#      is compared with the source: row count and an ordered checksum
+#   4. kubectl lc2 restore create --connection-secret retail-restored-db --wait: a RestoreRequest
+#      has the dumper load the stored dump into the empty database lportal_restored (and count
+#      its largest tables against dump.json), and every table is compared with the source:
+#      row count and an ordered checksum
 # The environment stays up afterwards; make local-down stops it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -63,12 +65,22 @@ grep -q '"state": "Succeeded"' "$record" || fail "dump.json does not say Succeed
 grep -q "$DB_PASSWORD" "$record" && fail "dump.json holds the password"
 echo "dump.json: $record"
 
-step "Part 4: bin/lc2-dump restore into the empty database lportal_restored, then every table compared"
-bucket="${path%%/*}" key="${path#*/}"
-LC2_STORE_PROVIDER=aws LC2_DUMP_BUCKET="$bucket" LC2_DUMP_PREFIX="${key%database/dump.pgdump}" \
-  LC2_DB_HOST="$DB_HOST" LC2_DB_PORT="$DB_PORT" LC2_DB_DATABASE=lportal_restored LC2_DB_USER="$DB_USER" \
-  LC2_DB_PASSWORD="$DB_PASSWORD" LC2_DB_SSLMODE=disable LC2_DB_SECRET_REF=local/demo \
-  bin/lc2-dump restore >"$state/demo-dump-restore.json" || fail "lc2-dump restore failed: $(cat "$state/demo-dump-restore.json")"
+step "Part 4: kubectl lc2 restore create --from $name --connection-secret retail-restored-db --wait, then every table compared"
+kubectl -n "$ns" delete secret retail-restored-db --ignore-not-found >/dev/null
+kubectl -n "$ns" create secret generic retail-restored-db --from-literal=engine=postgres --from-literal=host="$DB_HOST" \
+  --from-literal=port="$DB_PORT" --from-literal=database=lportal_restored --from-literal=user="$DB_USER" \
+  --from-literal=password="$DB_PASSWORD" --from-literal=sslmode=disable >/dev/null
+out="$state/demo-dump-restore.out"
+set +e
+lc2 restore create --from "$name" --connection-secret retail-restored-db --wait --timeout "${timeout_s}s" | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+restore="$(sed -n 's|^restorerequest.backup.liferay.cloud/\(.*\) created$|\1|p' "$out")"
+[[ -n "$restore" ]] || fail "kubectl lc2 restore create printed no name"
+((rc == 0)) || { kubectl get -n "$ns" "rr/$restore" -o yaml >&2 || true; fail "RestoreRequest $restore did not succeed"; }
+kubectl get -n "$ns" "rr/$restore" -o jsonpath='{.status.database.dump}' && echo
+reindex="$(kubectl get -n "$ns" "rr/$restore" -o jsonpath='{.status.conditions[?(@.type=="SearchReindexRequired")].status}')"
+[[ "$reindex" == True ]] || fail "RestoreRequest $restore has no SearchReindexRequired=True"
 demo_db_compare demo-dump
 echo
-echo "demo-dump: OK: $name stored a verified dump at $location; restored, every table equal (rows and checksum)"
+echo "demo-dump: OK: $name stored a verified dump at $location; RestoreRequest $restore loaded it, every table equal (rows and checksum)"

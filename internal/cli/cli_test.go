@@ -193,6 +193,20 @@ func TestNewRestoreOfADumpNamesTheSecretAndConfirmsAnOverwriteByName(t *testing.
 	}
 }
 
+func TestRestoreResultOfADumpLoadNamesTheSecretNotAnInstance(t *testing.T) {
+	rr, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr.Status.Database = &backupv1alpha1.DatabaseRestoreStatus{Dump: &backupv1alpha1.DumpRestoreStatus{
+		Source: "s3://b/retail/prd/1/database/dump.pgdump", SizeBytes: 2048, TablesChecked: 6}}
+	var out strings.Builder
+	writeRestoreResult(&out, rr)
+	if got, want := out.String(), "  database: dump s3://b/retail/prd/1/database/dump.pgdump (2.0 KiB) loaded into the database of Secret restored-db, 6 tables' row counts checked\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestBackupRows(t *testing.T) {
 	start := metav1.NewTime(now.Add(-10 * time.Minute))
 	end := metav1.NewTime(now.Add(-7 * time.Minute))

@@ -286,8 +286,16 @@ func writeRestoreResult(w io.Writer, rr *backupv1alpha1.RestoreRequest) {
 	for _, e := range st.ValidationErrors {
 		fprintln(w, "  validation error: "+e)
 	}
-	if db := st.Database; db != nil {
+	switch db := st.Database; {
+	case db == nil:
+	case db.Dump != nil && rr.Spec.Database != nil && rr.Spec.Database.ConnectionSecretRef != nil:
+		fprintf(w, "  database: dump %s (%s) loaded into the database of Secret %s, %d tables' row counts checked\n",
+			db.Dump.Source, manifest.HumanBytes(db.Dump.SizeBytes), rr.Spec.Database.ConnectionSecretRef.Name, db.Dump.TablesChecked)
+	default:
 		fprintf(w, "  database: instance %s %s %s\n", db.InstanceID, orNone(db.Status), db.Endpoint)
+	}
+	if v := st.Verification; v != nil && v.Dump != nil {
+		fprintf(w, "  dump check: %s %s\n", v.Dump.Location, orNone(v.Dump.Result))
 	}
 	if dl := st.DocumentLibrary; dl != nil {
 		fprintf(w, "  document library: %d of %d objects restored (%s), %d left as they were\n",
@@ -378,7 +386,9 @@ func writeRestoreRecord(w io.Writer, r *database.RestoreRecord) {
 	s.addIf("Reason", r.Reason)
 	s.addIf("Message", r.Message)
 	s.add("Backup", strings.TrimSpace(r.BackupName+" "+r.BackupID))
-	if r.TargetInstanceID != "" {
+	if name, ok := strings.CutPrefix(r.TargetInstanceID, backupv1alpha1.DumpTargetPrefix); ok {
+		s.add("Database", "dump loaded into the database of Secret "+name)
+	} else if r.TargetInstanceID != "" {
 		s.add("Database", "instance "+r.TargetInstanceID)
 	}
 	if r.TargetBucket != "" {
