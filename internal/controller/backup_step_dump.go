@@ -155,7 +155,7 @@ func (r *BackupRequestReconciler) readDumpResult(ctx context.Context, prov provi
 // database/ folder, or one the store does not hold at the recorded size.
 func (r *BackupRequestReconciler) checkStoredDump(ctx context.Context, prov provider.Provider, bucket, prefix string, result *dump.Result) error {
 	dir := prefix + layout.DatabaseDir
-	if result.Bucket != bucket || !strings.HasPrefix(result.Key, dir) || strings.Contains(strings.TrimPrefix(result.Key, dir), "/") {
+	if rel, ok := strings.CutPrefix(result.Key, prefix); result.Bucket != bucket || !ok || !layout.IsDatabaseKey(rel) {
 		return failWith(backupv1alpha1.ReasonDumpVerifyFailed, "the dump's record names s3://%s/%s, which is not in this backup's s3://%s/%s", result.Bucket, result.Key, bucket, dir)
 	}
 	listed, err := prov.ListObjectsUpTo(ctx, bucket, result.Key, 1)

@@ -194,7 +194,7 @@ func (r *RestoreRequestReconciler) awaitRestoreHistory(ctx context.Context, s *r
 // resolveDeletionProvider resolves the provider the cleanup removes through. An error
 // keeps everything and is retried.
 func (r *RestoreRequestReconciler) resolveDeletionProvider(ctx context.Context, s *restoreDeletion) (stepResult, error) {
-	prov, err := r.restoreProvider(ctx, s.rr)
+	prov, _, err := r.restoreProvider(ctx, s.rr)
 	if err != nil {
 		return stepResult{}, fmt.Errorf("cancel restore: %w", err)
 	}

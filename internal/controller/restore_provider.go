@@ -30,16 +30,16 @@ const defaultBackupProvider = backupv1alpha1.ProviderAWS
 // a URL (status.source.manifestLocation once resolved, spec.source.manifest before)
 // records none, so spec.source.provider names it, else the URL's scheme tells it. A provider this controller does not
 // have is a failure (ProviderNotSupported); any other error is worth retrying.
-func (r *RestoreRequestReconciler) restoreProvider(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (provider.Provider, error) {
+func (r *RestoreRequestReconciler) restoreProvider(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (provider.Provider, backupv1alpha1.CloudProvider, error) {
 	name, err := r.restoreProviderName(ctx, rr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	prov, err := r.Providers.Get(string(name))
 	if err != nil {
-		return nil, failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error())
+		return nil, "", failWith(backupv1alpha1.ReasonProviderNotSupported, "%s", err.Error())
 	}
-	return prov, nil
+	return prov, name, nil
 }
 
 // restoreProviderName is the name of restoreProvider's provider.

@@ -17,18 +17,20 @@ import (
 // status in memory, each only its own condition; the pass stores it in one write at
 // its end (the pass's close) and only then records the steps' events and other effects.
 type restoreScope struct {
-	rr      *backupv1alpha1.RestoreRequest
-	prov    provider.Provider
-	project string
-	now     time.Time
+	rr   *backupv1alpha1.RestoreRequest
+	prov provider.Provider
+	// provName is prov's name: the store the dumper opens.
+	provName backupv1alpha1.CloudProvider
+	project  string
+	now      time.Time
 	pass[*backupv1alpha1.RestoreRequest]
 	// src is the verified backup, set by the source step.
 	src *loadedSource
 }
 
-func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, project string) *restoreScope {
+func (r *RestoreRequestReconciler) newRestoreScope(rr *backupv1alpha1.RestoreRequest, prov provider.Provider, provName backupv1alpha1.CloudProvider, project string) *restoreScope {
 	rr.Status.ObservedGeneration = rr.Generation
-	return &restoreScope{rr: rr, prov: prov, project: project, now: r.Clock.Now(), pass: newPass(rr, restoreStatusOf)}
+	return &restoreScope{rr: rr, prov: prov, provName: provName, project: project, now: r.Clock.Now(), pass: newPass(rr, restoreStatusOf)}
 }
 
 func (s *restoreScope) status() *backupv1alpha1.RestoreRequestStatus { return &s.rr.Status }

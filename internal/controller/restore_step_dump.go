@@ -86,10 +86,7 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 	secret := rr.Spec.Database.ConnectionSecretRef.Name
 	env = append(env, corev1.EnvVar{Name: dump.EnvSecretRef, Value: rr.Namespace + "/" + secret})
 	env = append(env, connectionEnv(secret, "")...)
-	task, err := r.dumperRun(ctx, s, dumpLoadRun(rr), "restore", env, secret)
-	if err != nil {
-		return stepResult{}, err
-	}
+	task := r.dumperRun(s, dumpLoadRun(rr), "restore", env, secret)
 	if err := r.Dumps.Start(ctx, task); err != nil {
 		return stepResult{}, dumperStartFailed(err, "start the dump load")
 	}
@@ -115,11 +112,8 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 // (where the dump and its record are), the dump's SHA-256 as the verified manifest
 // records it, the manager's store settings, and the store keys a local store's Job
 // takes from the connection Secret (secret; "" for none).
-func (r *RestoreRequestReconciler) dumperRun(ctx context.Context, s *restoreScope, run dumprun.Task, command string, env []corev1.EnvVar, secret string) (dumprun.Task, error) {
-	prov, err := r.restoreProviderName(ctx, s.rr)
-	if err != nil {
-		return dumprun.Task{}, err
-	}
+func (r *RestoreRequestReconciler) dumperRun(s *restoreScope, run dumprun.Task, command string, env []corev1.EnvVar, secret string) dumprun.Task {
+	prov := s.provName
 	d := s.src.manifest.Database.Dump
 	env = append([]corev1.EnvVar{
 		{Name: dump.EnvProvider, Value: string(prov)},
@@ -131,7 +125,7 @@ func (r *RestoreRequestReconciler) dumperRun(ctx context.Context, s *restoreScop
 		env = append(env, storeKeysEnv(prov, secret)...)
 	}
 	env = append(env, r.Options.DumperEnv...)
-	return dumperTask(s.rr, prov, run.Name, command, env, r.Options.BackupDeadline), nil
+	return dumperTask(s.rr, prov, run.Name, command, env, r.Options.BackupDeadline)
 }
 
 // finishDumpLoad reads the ended run's record and accepts the load only when the run
@@ -227,10 +221,7 @@ func (r *RestoreRequestReconciler) verifyDump(ctx context.Context, s *restoreSco
 	case dumprun.StateMissing:
 		// Never started, or lost with a restarted manager: the check writes nothing,
 		// so running it (again) is always safe.
-		task, err := r.dumperRun(ctx, s, run, "verify", nil, "")
-		if err != nil {
-			return false, err
-		}
+		task := r.dumperRun(s, run, "verify", nil, "")
 		if err := r.Dumps.Start(ctx, task); err != nil {
 			return false, dumperStartFailed(err, "start the dump check")
 		}

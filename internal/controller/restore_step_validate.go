@@ -116,9 +116,7 @@ func (r *RestoreRequestReconciler) validateTargets(ctx context.Context, s *resto
 			}
 		}
 		if m.Database.Dump != nil {
-			if err := r.validateDumpReadable(ctx, s, v, "spec.verifyOnly"); err != nil {
-				return err
-			}
+			validateDumpReadable(s, v, "spec.verifyOnly")
 		}
 	}
 	if dl := rr.Spec.DocumentLibrary; dl != nil {
@@ -244,9 +242,7 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database.connectionSecretRef: the backup %s holds no dump to load, only %s", m.BackupID, has)
 		return nil
 	}
-	if err := r.validateDumpReadable(ctx, s, v, "spec.database.connectionSecretRef"); err != nil {
-		return err
-	}
+	validateDumpReadable(s, v, "spec.database.connectionSecretRef")
 	name := db.ConnectionSecretRef.Name
 	if db.ExistingData == backupv1alpha1.ExistingDataOverwrite {
 		if got, ok := rr.Annotations[backupv1alpha1.ConfirmDatabaseOverwriteAnnotation]; !ok || got != name {
@@ -266,19 +262,14 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 
 // validateDumpReadable refuses a dump the dumper cannot read: one whose key leaves
 // the backup's database/ folder, or one on a store the dumper has no client for.
-func (r *RestoreRequestReconciler) validateDumpReadable(ctx context.Context, s *restoreScope, v *validation, field string) error {
+func validateDumpReadable(s *restoreScope, v *validation, field string) {
 	key := s.src.manifest.Database.Dump.Key
-	if !strings.HasPrefix(key, layout.DatabaseDir) || strings.Contains(strings.TrimPrefix(key, layout.DatabaseDir), "/") {
+	if !layout.IsDatabaseKey(key) {
 		v.add(backupv1alpha1.ReasonChecksumMismatch, "%s: the manifest names the dump %q, which is not in the backup's %s folder; the backup is not trusted", field, key, layout.DatabaseDir)
 	}
-	prov, err := r.restoreProviderName(ctx, s.rr)
-	if err != nil {
-		return err
-	}
-	if prov == backupv1alpha1.ProviderGCP {
+	if s.provName == backupv1alpha1.ProviderGCP {
 		v.add(backupv1alpha1.ReasonProviderNotSupported, "%s: the dumper cannot read dumps from Cloud Storage yet (docs/dumps.md)", field)
 	}
-	return nil
 }
 
 // checkBucketOwned adds a problem unless the target bucket carries the project's

@@ -159,7 +159,7 @@ func (r *RestoreRequestReconciler) projectOf(ctx context.Context, rr *backupv1al
 // status changes are stored in one write at the end of the pass, before any failure
 // goes through the failure funnel.
 func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Context, rr *backupv1alpha1.RestoreRequest, project string) (ctrl.Result, error) {
-	prov, err := r.restoreProvider(ctx, rr)
+	prov, provName, err := r.restoreProvider(ctx, rr)
 	if err != nil {
 		return r.handleStepError(ctx, rr, project, err)
 	}
@@ -168,7 +168,7 @@ func (r *RestoreRequestReconciler) reconcileRestoreInProgress(ctx context.Contex
 	} else if added {
 		r.writes.record(rr)
 	}
-	s := r.newRestoreScope(rr, prov, project)
+	s := r.newRestoreScope(rr, prov, provName, project)
 	res, stepErr := runSteps(ctx, s, r.restoreSteps())
 	if err := s.close(ctx, storeOf(r, r.APIReader), s.rr, r.writes.record); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -95,7 +95,7 @@ func Verify(ctx context.Context, store provider.Provider, bucket, prefix, wantSH
 // is not what the manifest recorded.
 func (r *Result) checkPlace(bucket, prefix, wantSHA256 string) error {
 	dir := prefix + layout.DatabaseDir
-	if r.Bucket != bucket || !strings.HasPrefix(r.Key, dir) || strings.Contains(strings.TrimPrefix(r.Key, dir), "/") {
+	if rel, ok := strings.CutPrefix(r.Key, prefix); r.Bucket != bucket || !ok || !layout.IsDatabaseKey(rel) {
 		return fmt.Errorf("it names s3://%s/%s, which is not in s3://%s/%s", r.Bucket, r.Key, bucket, dir)
 	}
 	if want := strings.TrimPrefix(wantSHA256, "sha256:"); want != "" && want != r.SHA256 {
