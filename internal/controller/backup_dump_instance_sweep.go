@@ -76,6 +76,9 @@ func (w dumpInstanceSweep) sweep(ctx context.Context, store string, prov provide
 			log.Error(err, "delete a leaked throw-away dump instance; looking again at the next sweep", "instance", inst.InstanceID)
 			continue
 		}
+		if w.r.Metrics != nil {
+			w.r.Metrics.DumpInstanceSwept(o)
+		}
 		log.Info("deleted a leaked throw-away dump instance", "instance", inst.InstanceID, "namespace", o.Namespace, "backup", o.Name)
 		if br != nil {
 			w.recordDeleted(ctx, br, inst.InstanceID)

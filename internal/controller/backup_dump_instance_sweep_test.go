@@ -18,6 +18,8 @@ func TestDumpInstanceSweepDeletesOnlyLeakedInstancesAndKeepsThemOnError(t *testi
 	running.Status.Phase = backupv1alpha1.PhaseInProgress
 	m := newMachine(t, running)
 	m.r.APIReader = m.client
+	calls := &providerCalls{}
+	m.r.Metrics = calls
 	snap, err := m.cloud.CreateDatabaseSnapshot(m.ctx, provider.CreateSnapshotRequest{InstanceID: "retail-prd-db", Owner: owner(running)})
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +61,14 @@ func TestDumpInstanceSweepDeletesOnlyLeakedInstancesAndKeepsThemOnError(t *testi
 	if got := instances(); !slices.Equal(got, all) || m.cloud.Calls("DeleteDatabaseInstance") != deletes {
 		t.Fatalf("with the listing failing: instances %v, want all of %v kept, and no delete tried", got, all)
 	}
+	if len(calls.swept) != 0 {
+		t.Fatalf("instances counted as swept %v, want none while every instance is kept", calls.swept)
+	}
 	sweep.sweep(m.ctx, "aws", m.cloud)
 	if got, want := instances(), []string{dumpInstancePrefix + "uid-running", "retail-prd-db"}; !slices.Equal(got, want) {
 		t.Fatalf("instances %v, want only the running backup's %v", got, want)
+	}
+	if !slices.Equal(calls.swept, []provider.BackupOwner{gone}) {
+		t.Fatalf("instances counted as swept %v, want the gone backup's only", calls.swept)
 	}
 }

@@ -100,6 +100,7 @@ func TestRefusalDecidableFromTheSpecWritesNothing(t *testing.T) {
 type providerCalls struct {
 	mu    sync.Mutex
 	calls []string // "op" or "op error <kind>"
+	swept []provider.BackupOwner
 }
 
 func (p *providerCalls) Started(*backupv1alpha1.BackupRequest)                  {}
@@ -109,8 +110,13 @@ func (p *providerCalls) Copied(*backupv1alpha1.BackupRequest, int64, int64)     
 func (p *providerCalls) Referenced(*backupv1alpha1.BackupRequest, int64, int64) {}
 func (p *providerCalls) Swept(*backupv1alpha1.BackupRequest, int64, int64)      {}
 func (p *providerCalls) Dumped(*backupv1alpha1.BackupRequest, int64, float64)   {}
-func (p *providerCalls) RetentionDeleted(*backupv1alpha1.BackupRequest)         {}
-func (p *providerCalls) RetentionFailed(*backupv1alpha1.BackupRequest)          {}
+func (p *providerCalls) DumpInstanceSwept(o provider.BackupOwner) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.swept = append(p.swept, o)
+}
+func (p *providerCalls) RetentionDeleted(*backupv1alpha1.BackupRequest) {}
+func (p *providerCalls) RetentionFailed(*backupv1alpha1.BackupRequest)  {}
 func (p *providerCalls) ProviderCall(op string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

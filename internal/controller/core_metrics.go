@@ -1,6 +1,9 @@
 package controller
 
-import backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+import (
+	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/provider"
+)
 
 // MetricsRecorder observes backups for Prometheus. Implementations keep label
 // values bounded (project and environment, never a backup name).
@@ -18,6 +21,9 @@ type MetricsRecorder interface {
 	Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// Dumped records a verified dump's size and duration.
 	Dumped(br *backupv1alpha1.BackupRequest, bytes int64, seconds float64)
+	// DumpInstanceSwept counts a leaked throw-away dump instance the sweep deleted,
+	// by the project and environment its owner tags name.
+	DumpInstanceSwept(owner provider.BackupOwner)
 	// Swept adds the stored objects and bytes a sweep of br's repository removed.
 	Swept(br *backupv1alpha1.BackupRequest, objects, bytes int64)
 	// RetentionDeleted counts a backup whose artefacts were removed; RetentionFailed a failed attempt.

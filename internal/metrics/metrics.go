@@ -28,6 +28,8 @@ type Recorder struct {
 	// dumpBytes and dumpDuration describe verified database dumps.
 	dumpBytes    *prometheus.CounterVec
 	dumpDuration *prometheus.HistogramVec
+	// dumpInstancesSwept counts leaked throw-away dump instances the sweep deleted.
+	dumpInstancesSwept *prometheus.CounterVec
 
 	restoresTotal   *prometheus.CounterVec
 	restoreDuration *prometheus.HistogramVec
@@ -88,6 +90,9 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		dumpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "backup_database_dump_duration_seconds", Help: "Time from a dump's start to its verified end, its full read included.", Buckets: DurationBuckets,
 		}, []string{"project_id", "environment"}),
+		dumpInstancesSwept: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_dump_instances_swept_total", Help: "Leaked throw-away dump instances (their backup gone or ended without deleting them) that the sweep deleted, by the project and environment their owner tags name.",
+		}, []string{"project_id", "environment"}),
 		restoresTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "restore_requests_total", Help: "RestoreRequests that reached a phase, by project, environment and state: started (its backup resolved), succeeded, failed (before resolution: project and environment unknown).",
 		}, []string{"project_id", "environment", "state"}),
@@ -103,7 +108,7 @@ func New(reg prometheus.Registerer) (*Recorder, error) {
 		schedules: newScheduleMetrics(),
 	}
 	for _, c := range append([]prometheus.Collector{r.requestsTotal, r.quotaWaits, r.duration, r.providerCalls, r.providerErrors, r.copiedObjects, r.copiedBytes,
-		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.dumpBytes, r.dumpDuration, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
+		r.retentionDone, r.retentionFailed, r.referencedObjects, r.referencedBytes, r.sweptObjects, r.sweptBytes, r.dumpBytes, r.dumpDuration, r.dumpInstancesSwept, r.restoresTotal, r.restoreDuration, r.restoredObjects, r.restoredBytes}, r.schedules.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -145,6 +150,11 @@ func (r *Recorder) Copied(br *backupv1alpha1.BackupRequest, objects, bytes int64
 func (r *Recorder) Referenced(br *backupv1alpha1.BackupRequest, objects, bytes int64) {
 	r.referencedObjects.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(objects))
 	r.referencedBytes.WithLabelValues(br.Spec.ProjectID, br.Spec.Environment).Add(float64(bytes))
+}
+
+// DumpInstanceSwept counts a leaked throw-away dump instance the sweep deleted.
+func (r *Recorder) DumpInstanceSwept(owner provider.BackupOwner) {
+	r.dumpInstancesSwept.WithLabelValues(owner.ProjectID, owner.Environment).Inc()
 }
 
 // Dumped records a verified dump's size and duration.

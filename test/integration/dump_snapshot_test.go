@@ -223,5 +223,6 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		restore(foreign, fixtures.ProjectTag(project)) // named like one, but no owner tags: not ours
 		Eventually(func() bool { return cloud.DBInstanceExists("lc2-dump-" + gone.UID) }).WithTimeout(time.Minute).Should(BeFalse())
 		Consistently(func() bool { return cloud.DBInstanceExists(foreign) }).WithTimeout(3 * time.Second).Should(BeTrue())
+		Expect(scrape(Default, ctrlr.metricsURL)).To(HaveKeyWithValue(`backup_dump_instances_swept_total{environment="prd",project_id="`+project+`"}`, 1.0))
 	})
 })
