@@ -82,25 +82,45 @@ func (b *backupRun) backup(ctx context.Context) error {
 		counted, b.snapshot = tx, snapshot
 	}
 	defer release()
-	if b.res.LargestTables, err = srv.largestTables(ctx, counted, largestTablesCounted); err != nil {
-		return fail(ReasonConnectionFailed, err, "could not count the rows of the largest tables")
-	}
+	// The rows are counted while the dump runs, in the snapshot pg_dump imports, so
+	// the counts are still the dump's own; counted first, their full scans of the
+	// largest tables would delay the dump by as long.
+	countCtx, stopCount := context.WithCancel(ctx)
+	defer stopCount()
+	countDone := make(chan error, 1)
+	go func() {
+		tables, err := srv.largestTables(countCtx, counted, largestTablesCounted)
+		b.res.LargestTables = tables
+		countDone <- err
+	}()
 	err = b.stream(ctx, uploader, srv.engine)
-	release() // pg_dump has imported the snapshot, or failed
 	if err != nil {
-		return err
+		stopCount() // the dump failed: its counts are not needed
+	}
+	countErr := <-countDone
+	release() // pg_dump has imported the snapshot, or failed; the counts are done
+	if err != nil {
+		return err // the dump's own failure says more than a count stopped with it
+	}
+	if countErr != nil {
+		return errors.Join(fail(ReasonConnectionFailed, countErr, "could not count the rows of the largest tables"), b.removeDump(ctx))
 	}
 	ver, err := checkObject(ctx, b.store, b.res, b.procs)
 	b.res.Verification = ver
 	if err != nil {
-		// A dump that does not read back must not be mistaken for one; deleted even
-		// when ctx ended the check.
-		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		_, delErr := b.store.DeleteObjects(delCtx, b.res.Bucket, []string{b.res.Key})
-		return errors.Join(err, delErr)
+		// A dump that does not read back must not be mistaken for one.
+		return errors.Join(err, b.removeDump(ctx))
 	}
 	return nil
+}
+
+// removeDump deletes the stored dump of a run that failed after its upload, even
+// when ctx has ended.
+func (b *backupRun) removeDump(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_, err := b.store.DeleteObjects(ctx, b.res.Bucket, []string{b.res.Key})
+	return err
 }
 
 func (b *backupRun) lookDumpTool(ctx context.Context, engine string) (*tool, error) {
