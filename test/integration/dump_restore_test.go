@@ -334,4 +334,40 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Consistently(func() int { return tableCount(target, dump.EnginePostgres) }).WithTimeout(3 * time.Second).Should(BeZero())
 		Expect(cloud.ListKeys(store, project+"/.restores/"+ns+"/mike-pg-cancel-"+string(rr.UID)+"/")).To(BeEmpty(), "the record went with it")
 	})
+	It("keeps a loaded restore's record while the store refuses its deletion, and removes it once the store answers", func() {
+		target := newPostgres("mike_pg_guarded")
+		secret("mike-pg-guarded", target.secret)
+		rr := runRestore(restores.New(ns, "mike-pg-guarded", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-guarded", "")))
+		loaded(rr, "mike-pg")
+		record := project + "/.restores/" + ns + "/mike-pg-guarded-" + string(rr.UID) + "/"
+		before := fixtures.ContentsOf(cloud, store, record)
+		Expect(before).To(HaveKey("database/restore.json"))
+
+		By("the store answering 503 to every delete")
+		ctrlr.Stop()
+		ctrlr = startController(slowProxy.URL, opts, processRunner)
+		slowProxy.Refuse(isDelete)
+		DeferCleanup(func() { slowProxy.Accept() })
+		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "mike-pg-guarded"))).To(Succeed())
+		Eventually(slowProxy.Refused).WithTimeout(2*time.Minute).Should(BeNumerically(">=", 1), "the deletion tried to remove the record")
+		Eventually(func() []string {
+			var reasons []string
+			for _, e := range eventsFor(ns, "mike-pg-guarded", func(e eventsv1.Event) bool { return e.Type == corev1.EventTypeWarning }) {
+				reasons = append(reasons, e.Reason)
+			}
+			return reasons
+		}).Should(ContainElement(string(backupv1alpha1.ReasonCleanupFailed)))
+		Consistently(func() error {
+			return k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "mike-pg-guarded"}, &backupv1alpha1.RestoreRequest{})
+		}).WithTimeout(3*time.Second).Should(Succeed(), "the finalizer stays while the record cannot be removed")
+		Expect(fixtures.ContentsOf(cloud, store, record)).To(Equal(before), "a refused delete removes nothing")
+
+		By("the store accepting deletes again")
+		Expect(slowProxy.Accept()).To(BeNumerically(">=", 1))
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "mike-pg-guarded"}, &backupv1alpha1.RestoreRequest{}))
+		}).WithTimeout(2 * time.Minute).Should(BeTrue())
+		Expect(cloud.ListKeys(store, record)).To(BeEmpty(), "the record went with it")
+		Expect(checksums(target)).To(Equal(checksums(pgSource)), "deleting a restore never takes back what it loaded")
+	})
 })

@@ -75,10 +75,11 @@ var emulatedStores = []emulatedStore{
 	},
 }
 
-// isDelete matches the deletes of every store: a DELETE (S3, Cloud Storage), an Azure
-// blob batch (POST ?comp=batch) and a Cloud Storage batch (POST /batch/...).
+// isDelete matches the deletes of every store: a DELETE (S3, Cloud Storage), an S3
+// multi-object delete (POST ?delete), an Azure blob batch (POST ?comp=batch) and a
+// Cloud Storage batch (POST /batch/...).
 func isDelete(r *http.Request) bool {
-	return r.Method == http.MethodDelete || r.URL.Query().Get("comp") == "batch" || strings.HasPrefix(r.URL.Path, "/batch/")
+	return r.Method == http.MethodDelete || r.Method == http.MethodPost && r.URL.Query().Has("delete") || r.URL.Query().Get("comp") == "batch" || strings.HasPrefix(r.URL.Path, "/batch/")
 }
 
 func unescapedPath(r *http.Request) string {
