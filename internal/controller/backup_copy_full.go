@@ -49,6 +49,7 @@ func (f *fullCopy) copy(ctx context.Context, run copyRun, result *copyjob.Result
 		Concurrency:           f.r.Options.CopyConcurrency,
 		MultipartThreshold:    f.r.Options.MultipartThreshold,
 		Progress:              run.progress,
+		ResumeTokens:          run.resumeTokens,
 		Stored:                func(o provider.StoredObject) { run.record(inventory.FromStored(o, run.prefix)) },
 	}
 	if run.asOf != nil {

@@ -66,7 +66,7 @@ func (c *incrementalCopy) copy(ctx context.Context, run copyRun, result *copyjob
 	res, err := repository.Backup(ctx, run.prov, repository.BackupOptions{
 		SourceBucket: string(dl.SourceBucket), SourcePrefix: dl.SourceKeyPrefix(), Exclude: run.excluder, AsOf: run.asOf,
 		Bucket: c.bucket, Prefix: c.prefix, Concurrency: c.r.Options.CopyConcurrency, MultipartThreshold: c.r.Options.MultipartThreshold,
-		Record: run.record, Progress: run.progress, BackupUID: string(c.br.UID), BackupPrefix: run.prefix,
+		Record: run.record, Progress: run.progress, ResumeTokens: run.resumeTokens, BackupUID: string(c.br.UID), BackupPrefix: run.prefix,
 	})
 	if res == nil {
 		return 0, err

@@ -59,6 +59,9 @@ type copyRun struct {
 	excluder *provider.Excluder
 	record   func(inventory.Entry)
 	progress func(provider.CopyProgress)
+	// resumeTokens are the store's tokens of the copies a run before a restart left
+	// under way (status.documentLibrary.resumeTokens), by destination key.
+	resumeTokens map[string]string
 }
 
 // strategyFor is br's copy strategy, from spec.documentLibrary.mode. A backup without

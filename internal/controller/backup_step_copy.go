@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +23,8 @@ import (
 
 // reconcileCopy runs the document-library copy as a background job and refreshes
 // status.documentLibrary every ProgressInterval until the job ends. After a restart
-// the job is simply started again: the provider skips objects already copied. It
+// the job is simply started again: the provider skips objects already copied, and
+// resumes the multi-call copies under way from the tokens status recorded. It
 // owns the DocumentLibraryCopied condition and status.documentLibrary. What differs
 // by mode is asked of the backup's copyStrategy.
 func (r *BackupRequestReconciler) reconcileCopy(ctx context.Context, s *backupScope) (stepResult, error) {
@@ -69,16 +72,37 @@ func (r *BackupRequestReconciler) startCopy(ctx context.Context, s *backupScope,
 	return job
 }
 
-// recordCopyProgress puts a running copy's counts in status.
+// recordCopyProgress puts a running copy's counts in status, and the store's resume
+// tokens of the objects under way (in key order), which a restarted copy hands back.
 func recordCopyProgress(st *backupv1alpha1.BackupRequestStatus, p provider.CopyProgress) {
-	progress := &backupv1alpha1.DocumentLibraryBackupStatus{
+	counts := backupv1alpha1.DocumentLibraryBackupStatus{
 		ObjectsTotal: p.ObjectsTotal, ObjectsCopied: p.ObjectsCopied, ObjectsSkipped: p.ObjectsSkipped, BytesCopied: p.BytesCopied,
 		ObjectsReferenced: p.ObjectsReferenced, BytesReferenced: p.BytesReferenced,
 	}
 	// Nothing counted yet (the job just started) is not worth a write.
-	if st.DocumentLibrary != nil || *progress != (backupv1alpha1.DocumentLibraryBackupStatus{}) {
-		st.DocumentLibrary = progress
+	started := p.ObjectsTotal > 0 || p.ObjectsCopied > 0 || p.ObjectsSkipped > 0 || p.BytesCopied > 0 ||
+		p.ObjectsReferenced > 0 || p.BytesReferenced > 0 || len(p.ResumeTokens) > 0
+	if st.DocumentLibrary == nil && !started {
+		return
 	}
+	for _, key := range slices.Sorted(maps.Keys(p.ResumeTokens)) {
+		counts.ResumeTokens = append(counts.ResumeTokens, backupv1alpha1.CopyResumeToken{Key: key, Token: p.ResumeTokens[key]})
+	}
+	st.DocumentLibrary = &counts
+}
+
+// resumeTokensOf are the resume tokens the last progress write of br's copy recorded,
+// by destination key: what a copy started again after a restart resumes from.
+func resumeTokensOf(br *backupv1alpha1.BackupRequest) map[string]string {
+	dl := br.Status.DocumentLibrary
+	if dl == nil || len(dl.ResumeTokens) == 0 {
+		return nil
+	}
+	tokens := make(map[string]string, len(dl.ResumeTokens))
+	for _, t := range dl.ResumeTokens {
+		tokens[t.Key] = t.Token
+	}
+	return tokens
 }
 
 // checkCopy refuses a finished copy that failed, or whose inventory does not list
@@ -172,7 +196,7 @@ func (r *BackupRequestReconciler) copyFunc(br *backupv1alpha1.BackupRequest, pro
 		// excluded counts the objects the exclusions left out before the provider's
 		// copy saw them; the provider counts those it left out itself.
 		excluded, copyErr := strategy.copy(ctx, copyRun{
-			prov: prov, prefix: prefix, asOf: asOf, excluder: excluder, progress: progress,
+			prov: prov, prefix: prefix, asOf: asOf, excluder: excluder, progress: progress, resumeTokens: resumeTokensOf(br),
 			record: func(e inventory.Entry) { inv.Add(invCtx, e) },
 		}, result)
 		if result.Copy == nil {

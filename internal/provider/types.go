@@ -101,6 +101,12 @@ type ObjectStorageCopyRequest struct {
 	// run). It is called from the copy's goroutines and must be safe for concurrent use.
 	// The inventory is built from these calls.
 	Stored func(StoredObject)
+	// ResumeTokens are the resume tokens an earlier run of this copy reported in
+	// CopyProgress.ResumeTokens, by destination key. A store whose copy of one object
+	// takes several calls (Cloud Storage's rewrite) resumes each of these objects from
+	// its token instead of starting it over; a token the store no longer takes starts
+	// the object over. Other stores ignore them.
+	ResumeTokens map[string]string
 }
 
 // ExistingObjects is what a copy does with a key already at the destination.
@@ -226,6 +232,11 @@ type CopyProgress struct {
 	// ObjectsReferenced and BytesReferenced count objects an Incremental backup found
 	// already stored and did not copy (the provider's own copy leaves them zero).
 	ObjectsReferenced, BytesReferenced int64
+	// ResumeTokens are, by destination key, the resume tokens of the objects whose
+	// copy is under way and has taken more than one call (Cloud Storage's
+	// rewriteToken). A caller that keeps them hands them back in
+	// ObjectStorageCopyRequest.ResumeTokens after a restart. Nil on other stores.
+	ResumeTokens map[string]string
 }
 
 // ObjectStorageCopyResult summarises a finished copy.

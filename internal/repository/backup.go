@@ -35,6 +35,8 @@ type BackupOptions struct {
 	// Progress, if set, receives running totals, referenced objects included; it
 	// must be cheap and safe for concurrent use.
 	Progress func(provider.CopyProgress)
+	// ResumeTokens are handed to the copy (provider.ObjectStorageCopyRequest.ResumeTokens).
+	ResumeTokens map[string]string
 	// BackupUID and BackupPrefix name this backup (its reference record and its
 	// destination prefix), so the next backup of the library can take its inventory
 	// as the index of what the repository holds. Empty: it cannot.
@@ -136,6 +138,7 @@ func Backup(ctx context.Context, prov provider.Provider, opts BackupOptions) (*B
 		MultipartThreshold: opts.MultipartThreshold,
 		Existing:           provider.Unchecked,
 		Objects:            items,
+		ResumeTokens:       opts.ResumeTokens,
 		Progress: func(p provider.CopyProgress) {
 			last.Store(&p)
 			report()

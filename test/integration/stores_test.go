@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -318,6 +319,59 @@ var _ = Describe("Backups on every store", func() {
 				Expect(copiesAfter.Load()).To(BeEquivalentTo(n-copiedBefore), "only what was missing is copied")
 				Expect(objects.ListKeys(dest, prefix)).To(HaveLen(n))
 			})
+
+			if store.provider == backupv1alpha1.ProviderGCP {
+				// fake-gcs-server finishes every rewrite in one call; the proxy answers the
+				// first call done:false with a token, as GCS does for a large object.
+				It("resumes a rewrite under way when the controller was killed from the token status recorded", func() {
+					const token = "lc2-test-rewrite-token-1"
+					single := project + "-single-dl"
+					objects.CreateBucket(single, fixtures.ProjectTag(project))
+					data := []byte("a document whose rewrite takes several calls")
+					objects.PutObject(single, "document_library/20097/20121/7/1.0", data)
+					prefix := project + "/prd/rewritten/data/"
+					key := prefix + "20097/20121/7/1.0"
+					isRewrite := func(r *http.Request) bool { return store.isCopyInto(r, dest, prefix) }
+					proxy.RefuseWith(func(r *http.Request) bool { return isRewrite(r) && r.URL.Query().Get("rewriteToken") == "" }, harness.Answer{
+						Status: http.StatusOK, ContentType: "application/json",
+						Body: `{"kind":"storage#rewriteResponse","done":false,"rewriteToken":"` + token + `","totalBytesRewritten":"0","objectSize":"44"}`,
+					})
+					proxy.Hold(func(r *http.Request) bool { return isRewrite(r) && r.URL.Query().Get("rewriteToken") == token })
+					DeferCleanup(func() { proxy.Accept(); proxy.Release() })
+					br := newBackupRequest(ns, "rewritten", project, backups.DocumentLibrary(single, dest, project+"/prd/rewritten/"), withProvider(store.provider))
+					Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
+					waitParked(proxy, 1)
+					Eventually(func() []backupv1alpha1.CopyResumeToken {
+						if dl := getBR(ns, "rewritten").Status.DocumentLibrary; dl != nil {
+							return dl.ResumeTokens
+						}
+						return nil
+					}).Should(Equal([]backupv1alpha1.CopyResumeToken{{Key: key, Token: token}}), "status keeps the token of the rewrite under way")
+
+					By("killing the controller in the middle of the rewrite, and starting it again")
+					ctrlr.Stop()
+					proxy.Drop()
+					proxy.Accept()
+					var mu sync.Mutex
+					var tokens []string
+					proxy.Hold(func(r *http.Request) bool {
+						if isRewrite(r) {
+							mu.Lock()
+							tokens = append(tokens, r.URL.Query().Get("rewriteToken"))
+							mu.Unlock()
+						}
+						return false
+					})
+					start()
+					Eventually(phaseOf(ns, "rewritten")).WithTimeout(2 * time.Minute).Should(Equal(backupv1alpha1.PhaseSucceeded))
+					mu.Lock()
+					Expect(tokens).To(Equal([]string{token}), "the restarted copy resumed the rewrite with its token, once")
+					mu.Unlock()
+					done := getBR(ns, "rewritten")
+					Expect(done.Status.DocumentLibrary.ResumeTokens).To(BeEmpty())
+					Expect(objects.GetObject(dest, key)).To(Equal(data))
+				})
+			}
 
 			It("copies an object above the threshold through the chunked path, byte for byte", func() {
 				large := make([]byte, 9<<20+12345)

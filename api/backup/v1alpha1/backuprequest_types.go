@@ -493,6 +493,25 @@ type DocumentLibraryBackupStatus struct {
 	// (inventory/<inventoryRun>-NNNNN.jsonl.gz under the destination prefix).
 	// +optional
 	InventoryRun string `json:"inventoryRun,omitempty"`
+	// resumeTokens are, while the copy runs, the store's tokens for resuming the
+	// objects whose copy takes several calls (Cloud Storage's rewrite of a large
+	// object, or across locations or storage classes): a controller restarted
+	// mid-copy resumes those rewrites instead of starting them over. At most one per
+	// object in flight; cleared when the copy ends.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	ResumeTokens []CopyResumeToken `json:"resumeTokens,omitempty"`
+}
+
+// CopyResumeToken is a store's token for resuming the copy of one object.
+type CopyResumeToken struct {
+	// key is the object's destination key.
+	// +required
+	Key string `json:"key"`
+	// token is the store's opaque resume token (Cloud Storage's rewriteToken).
+	// +required
+	Token string `json:"token"`
 }
 
 // ClaimStatus records the destination a backup claimed before writing its first

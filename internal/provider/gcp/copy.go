@@ -86,6 +86,9 @@ type copyRun struct {
 	mu         sync.Mutex
 	firstErr   error
 	failedKeys []string
+	// tokens are the rewrite tokens of the objects under way, by destination key,
+	// reported with the progress so that a restarted copy resumes them.
+	tokens map[string]string
 
 	// files has capacity req.FileListLimit up front so workers can fill entries by
 	// pointer while the dispatcher appends: it never reallocates.
@@ -309,7 +312,42 @@ func (r *copyRun) report() {
 		ObjectsSkipped: r.skipped.Load(),
 		BytesCopied:    r.bytesCopied.Load(),
 		ListingDone:    r.listingDone.Load(),
+		ResumeTokens:   r.resumeTokens(),
 	})
+}
+
+// keepToken records the latest rewrite token of the object at dstKey ("" once its
+// rewrite has ended) and reports the progress when it changed.
+func (r *copyRun) keepToken(dstKey, token string) {
+	r.mu.Lock()
+	changed := r.tokens[dstKey] != token
+	switch {
+	case token == "":
+		delete(r.tokens, dstKey)
+	case changed:
+		if r.tokens == nil {
+			r.tokens = map[string]string{}
+		}
+		r.tokens[dstKey] = token
+	}
+	r.mu.Unlock()
+	if changed {
+		r.report()
+	}
+}
+
+// resumeTokens is a copy of the tokens of the rewrites under way; nil for none.
+func (r *copyRun) resumeTokens() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.tokens) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(r.tokens))
+	for k, v := range r.tokens {
+		out[k] = v
+	}
+	return out
 }
 
 func (r *copyRun) result() *provider.ObjectStorageCopyResult {

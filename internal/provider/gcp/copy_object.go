@@ -48,7 +48,7 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 		// destination was listed (ifGenerationMatch=0).
 		dst = dst.If(storage.Conditions{DoesNotExist: true})
 	}
-	attrs, err := r.p.rewrite(ctx, dst.CopierFrom(src))
+	attrs, err := r.rewriteObject(ctx, job.dstKey, src, dst)
 	if err != nil {
 		switch {
 		case statusOf(err) == http.StatusPreconditionFailed && r.req.Existing == provider.SkipExisting:
@@ -63,12 +63,36 @@ func (r *copyRun) copyObject(ctx context.Context, job copyJob) (objectOutcome, e
 	return objectCopied, nil
 }
 
+// rewriteObject rewrites src to dst, resuming from the token an earlier run of the
+// copy reported for dstKey (a restarted controller) and reporting each new token as
+// the rewrite goes. GCS answers 400 to a token it no longer takes (expired, or the
+// source changed since): the object is then rewritten from the start, once. A
+// rewrite that fails keeps its last token in the progress, for the next run.
+func (r *copyRun) rewriteObject(ctx context.Context, dstKey string, src, dst *storage.ObjectHandle) (*storage.ObjectAttrs, error) {
+	run := func(token string) (*storage.ObjectAttrs, error) {
+		copier := dst.CopierFrom(src)
+		copier.RewriteToken = token
+		copier.ProgressFunc = func(uint64, uint64) { r.keepToken(dstKey, copier.RewriteToken) }
+		return r.p.rewrite(ctx, copier)
+	}
+	resumed := r.req.ResumeTokens[dstKey]
+	attrs, err := run(resumed)
+	if err != nil && resumed != "" && statusOf(err) == http.StatusBadRequest && ctx.Err() == nil {
+		r.keepToken(dstKey, "")
+		attrs, err = run("")
+	}
+	if err == nil {
+		r.keepToken(dstKey, "")
+	}
+	return attrs, err
+}
+
 // rewrite runs a copier to the end. Copier.Run itself loops on the rewrite token until
 // GCS answers done (a rewrite across locations or storage classes takes several calls)
 // and keeps the last token in the copier when a call fails; a failure the client's
 // retries did not get past is resumed from that token, up to RewriteResumes times,
-// instead of starting the object over. The token lives as long as this call: a
-// restarted controller starts the object's rewrite again.
+// instead of starting the object over. Across runs (a restarted controller) the
+// token travels in the copy's progress and request (rewriteObject).
 func (p *Provider) rewrite(ctx context.Context, copier *storage.Copier) (*storage.ObjectAttrs, error) {
 	for resumes := 0; ; resumes++ {
 		attrs, err := copier.Run(ctx)

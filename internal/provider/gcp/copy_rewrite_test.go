@@ -92,6 +92,81 @@ func TestCopyResumesAnInterruptedRewriteWithItsToken(t *testing.T) {
 	}
 }
 
+// A copy stopped mid-rewrite (a controller killed) reports the rewrite's token in its
+// progress; a new run handed that token back resumes the rewrite with it, on a new
+// client, instead of starting the object over.
+func TestCopyResumesARewriteFromAnEarlierRunsToken(t *testing.T) {
+	f := newRewriteFixture(t)
+	withPlan(t, rewritePlan{Pending: 3})
+	object := f.dst + "/b/doc.pdf"
+	first := rewriteToken(object, 1)
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var mu sync.Mutex
+	var reported map[string]string
+	req := f.request()
+	req.Progress = func(p provider.CopyProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(p.ResumeTokens) > 0 && reported == nil {
+			reported = p.ResumeTokens
+			stop() // the controller is killed once the first token is out
+		}
+	}
+	if _, err := newTestProvider(t, gaps.URL, Options{}).CopyObjectStorage(ctx, req); err == nil {
+		t.Fatal("the stopped copy reported success")
+	}
+	mu.Lock()
+	saved := reported
+	mu.Unlock()
+	if len(saved) != 1 || saved["b/doc.pdf"] != first {
+		t.Fatalf("progress reported tokens %q, want {b/doc.pdf: %q}", saved, first)
+	}
+	if _, ok := f.raw.read(t, f.dst, "b/doc.pdf"); ok {
+		t.Fatal("a stopped rewrite left an object at the destination")
+	}
+
+	var last provider.CopyProgress
+	req = f.request()
+	req.ResumeTokens = saved
+	req.Progress = func(p provider.CopyProgress) { mu.Lock(); last = p; mu.Unlock() }
+	res, err := newTestProvider(t, gaps.URL, Options{}).CopyObjectStorage(context.Background(), req)
+	if err != nil || res.ObjectsCopied != 1 {
+		t.Fatalf("resumed copy: %+v, %v; want the object copied", res, err)
+	}
+	// The stopped run made call 1; the new run's first call carries its token.
+	wantTokens(t, gaps.rewriteCalls(f.dst, "b/doc.pdf"), "", first, rewriteToken(object, 2), rewriteToken(object, 3))
+	if got, ok := f.raw.read(t, f.dst, "b/doc.pdf"); !ok || string(got) != string(f.data) {
+		t.Fatalf("destination holds %q (present %v), want the source's bytes", got, ok)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last.ResumeTokens != nil {
+		t.Errorf("a finished copy still reports tokens %q", last.ResumeTokens)
+	}
+}
+
+// A token GCS no longer takes (400: expired, or the source changed since) starts the
+// object's rewrite over, and the copy succeeds.
+func TestCopyStartsOverWhenAnEarlierRunsTokenIsRefused(t *testing.T) {
+	f := newRewriteFixture(t)
+	withPlan(t, rewritePlan{Pending: 2})
+	req := f.request()
+	req.ResumeTokens = map[string]string{"b/doc.pdf": "a-token-from-a-week-ago"}
+	res, err := newTestProvider(t, gaps.URL, Options{}).CopyObjectStorage(context.Background(), req)
+	if err != nil || res.ObjectsCopied != 1 {
+		t.Fatalf("copy: %+v, %v; want the object copied", res, err)
+	}
+	// The stale token is refused (call 1), the rewrite starts over (call 2 is the
+	// proxy's pending answer, since the plan counts calls), and call 3 finishes.
+	object := f.dst + "/b/doc.pdf"
+	wantTokens(t, gaps.rewriteCalls(f.dst, "b/doc.pdf"), "a-token-from-a-week-ago", "", rewriteToken(object, 2))
+	if got, ok := f.raw.read(t, f.dst, "b/doc.pdf"); !ok || string(got) != string(f.data) {
+		t.Fatalf("destination holds %q (present %v), want the source's bytes", got, ok)
+	}
+}
+
 // Past RewriteResumes the failure is the object's, named, and transient.
 func TestCopyFailsAfterTheRewriteResumesRunOut(t *testing.T) {
 	f := newRewriteFixture(t)

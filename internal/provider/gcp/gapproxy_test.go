@@ -24,7 +24,9 @@ import (
 //     proxy can answer the first calls of an object's rewrite with done:false and a
 //     token, and fail calls in between, recording the tokens the client sends back;
 //   - write-once rewrites: the emulator ignores ifGenerationMatch=0 on a rewrite and
-//     overwrites; the proxy answers 412 when the destination exists.
+//     overwrites; the proxy answers 412 when the destination exists;
+//   - stale tokens: a rewrite call carrying a token the proxy did not hand out for
+//     that object gets GCS's 400, as an expired token or one for another source does.
 //
 // Everything else passes through to the emulator untouched.
 type gapProxy struct {
@@ -163,12 +165,17 @@ func (g *gapProxy) rewrite(w http.ResponseWriter, r *http.Request, m []string) {
 		return
 	}
 	object := dstBucket + "/" + dstName
+	token := r.URL.Query().Get("rewriteToken")
 	g.mu.Lock()
-	g.rewrites[object] = append(g.rewrites[object], r.URL.Query().Get("rewriteToken"))
+	g.rewrites[object] = append(g.rewrites[object], token)
 	call := len(g.rewrites[object]) // 1-based
 	plan := g.plan
 	g.mu.Unlock()
 
+	if token != "" && !issued(object, token, call) {
+		writeJSONError(w, http.StatusBadRequest, "invalid", "Invalid rewrite token.")
+		return
+	}
 	switch {
 	case call == 1 && plan.Pending > 0:
 		writePending(w, object, call)
@@ -199,6 +206,17 @@ func (g *gapProxy) exists(bucket, name string) bool {
 // rewriteToken is the token the proxy hands out on the given call of object's rewrite.
 func rewriteToken(object string, call int) string {
 	return fmt.Sprintf("token-%d-%s", call, object)
+}
+
+// issued reports whether token is one the proxy handed out for object's rewrite
+// before call.
+func issued(object, token string, call int) bool {
+	for c := 1; c < call; c++ {
+		if token == rewriteToken(object, c) {
+			return true
+		}
+	}
+	return false
 }
 
 func writePending(w http.ResponseWriter, object string, call int) {
