@@ -175,8 +175,8 @@ func (r *RestoreRequestReconciler) finishDumpLoad(ctx context.Context, s *restor
 	end := metav1.NewTime(result.EndTime)
 	d := st.Database.Dump
 	d.CompletionTime, d.Engine, d.SizeBytes, d.TablesChecked = &end, result.Engine, result.SizeBytes, int32(len(result.Tables))
-	msg := fmt.Sprintf("the dump %s (%d bytes, checked against its record and the manifest) is loaded into %s (%s); the row counts of its %d largest tables match the dump's",
-		d.Source, d.SizeBytes, dumpTarget(rr), result.Engine, d.TablesChecked)
+	msg := fmt.Sprintf("the %s dump %s (%d bytes, checked against its record and the manifest) is loaded into %s; the row counts of its %d largest tables match the dump's",
+		result.Engine, d.Source, d.SizeBytes, dumpTarget(rr), d.TablesChecked)
 	st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionTrue, backupv1alpha1.ReasonDumpLoaded, msg, s.now)
 	st.SetCondition(backupv1alpha1.ConditionSearchReindexRequired, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseRestoredWithoutIndex,
 		backupv1alpha1.SearchReindexMessage, s.now)
