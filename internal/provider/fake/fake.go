@@ -111,8 +111,6 @@ type objectVersion struct {
 type instance struct {
 	info    provider.DatabaseInstance
 	created time.Time
-	// master is set for an instance CreateDatabaseInstance made.
-	master MasterCredentials
 }
 
 type snapshot struct {

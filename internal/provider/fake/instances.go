@@ -129,9 +129,7 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 // CreateDatabaseInstance implements provider.Provider with the AWS provider's rules:
 // an existing target is adopted only when its owner tags name req.Owner; zero
 // settings fall back to the defaults, MultiAZ and PubliclyAccessible are always the
-// request's. The new instance is Creating until InstanceReadyAfter has passed. The
-// master user and database are kept (MasterCredentials) for tests; the password is
-// kept only as whether one was given.
+// request's. The new instance is Creating until InstanceReadyAfter has passed.
 func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.CreateDatabaseRequest) (*provider.DatabaseInstance, error) {
 	if err := p.enter(ctx, "CreateDatabaseInstance"); err != nil {
 		return nil, err
@@ -177,7 +175,7 @@ func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.Crea
 	settings.MultiAZ, settings.PubliclyAccessible = s.MultiAZ, s.PubliclyAccessible
 	settings.Tags = provider.RestoredInstanceTags(s.Tags, req.Owner)
 
-	inst := &instance{created: p.Clock.Now(), master: MasterCredentials{User: req.MasterUser, Database: req.DatabaseName, PasswordSet: true},
+	inst := &instance{created: p.Clock.Now(),
 		info: provider.DatabaseInstance{
 			InstanceID: req.TargetInstanceID, InstanceARN: "arn:fake:rds:db:" + req.TargetInstanceID,
 			State: provider.DatabaseInstanceCreating, RawStatus: "creating",
@@ -186,25 +184,6 @@ func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.Crea
 		}}
 	p.instances[req.TargetInstanceID] = inst
 	return cloneInstance(inst.info), nil
-}
-
-// MasterCredentials are what CreateDatabaseInstance kept of an instance's master
-// credentials: never the password itself.
-type MasterCredentials struct {
-	User, Database string
-	PasswordSet    bool
-}
-
-// InstanceMaster returns the master credentials CreateDatabaseInstance gave instance
-// id (ok false when it did not create it).
-func (p *Provider) InstanceMaster(id string) (MasterCredentials, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	inst, ok := p.instances[id]
-	if !ok || !inst.master.PasswordSet {
-		return MasterCredentials{}, false
-	}
-	return inst.master, true
 }
 
 // DeleteDatabaseInstance implements provider.Provider: only an instance whose owner
