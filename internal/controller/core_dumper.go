@@ -124,13 +124,20 @@ var (
 // checkConnectionSecret refuses a connection Secret that does not exist or lacks one
 // of the required keys, naming the Secret and the key, never a value.
 func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) error {
+	_, err := readConnectionSecret(ctx, reader, namespace, name, field, required)
+	return err
+}
+
+// readConnectionSecret is checkConnectionSecret returning the Secret it checked, for
+// the one caller that passes a value on (a new instance's master password).
+func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	where := fmt.Sprintf("Secret %s/%s (%s)", namespace, name, field)
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + " does not exist"}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + " does not exist"}
 		}
-		return fmt.Errorf("read %s: %w", where, err)
+		return nil, fmt.Errorf("read %s: %w", where, err)
 	}
 	var missing []string
 	for _, key := range required {
@@ -139,19 +146,19 @@ func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace,
 		}
 	}
 	if len(missing) > 0 {
-		return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf("%s has no value for the key %s", where, strings.Join(missing, ", "))}
+		return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf("%s has no value for the key %s", where, strings.Join(missing, ", "))}
 	}
 	if port, ok := secret.Data[dump.SecretKeyPort]; ok && slices.Contains(required, dump.SecretKeyHost) {
 		if n, err := strconv.Atoi(string(port)); err != nil || n < 1 || n > 65535 {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
 		}
 	}
 	if engine, ok := secret.Data[dump.SecretKeyEngine]; ok {
 		switch string(engine) {
 		case "postgres", "mysql", "mariadb":
 		default:
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "engine" must be postgres, mysql or mariadb`}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "engine" must be postgres, mysql or mariadb`}
 		}
 	}
-	return nil
+	return secret, nil
 }

@@ -7,9 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/dump"
@@ -185,13 +183,9 @@ func (r *RestoreRequestReconciler) startInstanceCreate(ctx context.Context, s *r
 // not watched). Validation checked the keys; a Secret changed since is a failure that
 // names the Secret and the key, never a value.
 func (r *RestoreRequestReconciler) masterCredentials(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (user string, password provider.Password, database string, err error) {
-	name := rr.Spec.Database.ConnectionSecretRef.Name
-	if err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef", masterKeys); err != nil {
+	secret, err := readConnectionSecret(ctx, r.APIReader, rr.Namespace, rr.Spec.Database.ConnectionSecretRef.Name, "spec.database.connectionSecretRef", masterKeys)
+	if err != nil {
 		return "", "", "", err
-	}
-	secret := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: rr.Namespace, Name: name}, secret); err != nil {
-		return "", "", "", fmt.Errorf("read Secret %s/%s (spec.database.connectionSecretRef): %w", rr.Namespace, name, err)
 	}
 	data := secret.Data
 	return string(data[dump.SecretKeyUser]), provider.Password(data[dump.SecretKeyPassword]), string(data[dump.SecretKeyDatabase]), nil

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
@@ -270,7 +271,20 @@ func (r *RestoreRequestReconciler) validateNewInstanceDump(ctx context.Context, 
 		v.add(backupv1alpha1.ReasonValidationFailed,
 			"spec.database.instanceClass: the backup %s records no source instance, so the new instance %s needs its class (for example db.t3.medium)", m.BackupID, db.TargetInstanceID)
 	}
-	return r.validateSecret(ctx, s, v, db.ConnectionSecretRef.Name, masterKeys)
+	name := db.ConnectionSecretRef.Name
+	secret, err := readConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", masterKeys)
+	var f *failure
+	switch {
+	case errors.As(err, &f):
+		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)
+	case err != nil:
+		return err
+	case len(secret.Data[dump.SecretKeyEngine]) > 0 && string(secret.Data[dump.SecretKeyEngine]) != m.Database.Dump.Engine:
+		v.add(backupv1alpha1.ReasonConnectionSecretInvalid,
+			"spec.database.connectionSecretRef: Secret %s/%s names the engine %q, and the new instance gets the dump's, %q: remove the key or correct it",
+			s.rr.Namespace, name, secret.Data[dump.SecretKeyEngine], m.Database.Dump.Engine)
+	}
+	return nil
 }
 
 // validateHoldsDump refuses a restore through spec.database.connectionSecretRef of a

@@ -239,7 +239,7 @@ var _ = Describe("A RestoreRequest of a dump backup into a new instance", Ordere
 		Expect(cloud.DBInstanceExists("oscar-new-only-db")).To(BeFalse())
 	})
 
-	It("refuses a master Secret without a password, naming the key, before any write", func() {
+	It("refuses a master Secret without a password, naming the key, or naming another engine, before any write", func() {
 		_, master := emptyDatabase("oscar_nopass")
 		delete(master, "password")
 		secret("oscar-master-nopass", master)
@@ -248,5 +248,14 @@ var _ = Describe("A RestoreRequest of a dump backup into a new instance", Ordere
 		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`has no value for the key "password"`)))
 		Expect(rr.Status.Database).To(BeNil())
 		Expect(cloud.DBInstanceExists("oscar-new-nopass-db")).To(BeFalse())
+
+		By("and one whose engine is not the dump's")
+		_, master = emptyDatabase("oscar_engine")
+		master["engine"] = "mysql"
+		secret("oscar-master-engine", master)
+		rr = runRestore(restores.New(ns, "oscar-engine", restores.FromBackup("oscar-pg"), restores.DumpIntoNewInstance("oscar-new-engine-db", "oscar-master-engine", "db.t3.medium")))
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`names the engine "mysql", and the new instance gets the dump's, "postgres"`)))
+		Expect(cloud.DBInstanceExists("oscar-new-engine-db")).To(BeFalse())
 	})
 })
