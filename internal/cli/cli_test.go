@@ -188,8 +188,30 @@ func TestNewRestoreOfADumpNamesTheSecretAndConfirmsAnOverwriteByName(t *testing.
 		rr.Annotations[backupv1alpha1.ConfirmOverwriteAnnotation] != "live/" {
 		t.Errorf("both overwrites confirmed: %+v %v", rr.Spec.Database, rr.Annotations)
 	}
-	if _, err := newRestore("ns", now, restoreFlags{from: "prd-1", connectionSecret: "db", targetInstance: "new-db"}); err == nil {
-		t.Error("--target-instance with --connection-secret")
+}
+
+func TestNewRestoreOfADumpIntoANewInstanceNamesBoth(t *testing.T) {
+	rr, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "master", targetInstance: "new-db", instanceClass: "db.t3.medium"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := rr.Spec.Database; db == nil || db.ConnectionSecretRef == nil || db.ConnectionSecretRef.Name != "master" || db.TargetInstanceID != "new-db" ||
+		db.InstanceClass != "db.t3.medium" || db.ExistingData != "" {
+		t.Errorf("a dump into a new instance: %+v", rr.Spec.Database)
+	}
+	if _, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "master", targetInstance: "new-db", overwriteDatabase: "master"}); err == nil ||
+		!strings.Contains(err.Error(), "a new instance is empty") {
+		t.Errorf("--overwrite-database into a new instance: %v", err)
+	}
+	if _, err := newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "master", instanceClass: "db.t3.medium"}); err == nil {
+		t.Error("--instance-class without --target-instance")
+	}
+	rr.Status.Database = &backupv1alpha1.DatabaseRestoreStatus{InstanceID: "new-db", Endpoint: "new-db.rds:5432", Created: true,
+		Dump: &backupv1alpha1.DumpRestoreStatus{Source: "s3://b/retail/prd/1/database/dump.pgdump", SizeBytes: 2048, TablesChecked: 6}}
+	var out strings.Builder
+	writeRestoreResult(&out, rr)
+	if got, want := out.String(), "  database: dump s3://b/retail/prd/1/database/dump.pgdump (2.0 KiB) loaded into the new instance new-db new-db.rds:5432, 6 tables' row counts checked\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

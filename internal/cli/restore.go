@@ -80,9 +80,12 @@ type restoreFlags struct {
 	targetInstance, targetBucket, targetPrefix string
 	skipExisting                               bool
 	overwrite                                  string
-	// connectionSecret names the database a dump backup is loaded into;
+	// connectionSecret names the database a dump backup is loaded into (with
+	// targetInstance: the new instance's master user, password and database);
 	// overwriteDatabase must repeat it to load into a database that has tables.
 	connectionSecret, overwriteDatabase string
+	// instanceClass is the class of the new instance.
+	instanceClass string
 }
 
 // newRestore is the RestoreRequest of restore create, named name or
@@ -96,8 +99,11 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	if f.targetInstance == "" && f.connectionSecret == "" && f.targetBucket == "" {
 		return nil, fmt.Errorf("nothing to restore into: give --target-instance (a snapshot) or --connection-secret (a dump), and/or --target-bucket (kubectl lc2 backup verify only checks a backup)")
 	}
-	if f.targetInstance != "" && f.connectionSecret != "" {
-		return nil, fmt.Errorf("--target-instance and --connection-secret exclude each other: a snapshot goes into a new instance, a dump into the database a Secret names")
+	if f.targetInstance != "" && f.connectionSecret != "" && f.overwriteDatabase != "" {
+		return nil, fmt.Errorf("--overwrite-database with --target-instance: a new instance is empty, there is nothing to overwrite")
+	}
+	if f.instanceClass != "" && f.targetInstance == "" {
+		return nil, fmt.Errorf("--instance-class sets up the new instance of --target-instance")
 	}
 	if f.overwriteDatabase != "" && f.overwriteDatabase != f.connectionSecret {
 		return nil, fmt.Errorf("--overwrite-database=%s does not confirm the target: repeat the Secret's name, --overwrite-database=%s", f.overwriteDatabase, f.connectionSecret)
@@ -114,11 +120,11 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 		rr.Name = f.from + "-restore-" + schedule.SlotStamp(now)
 	}
 	rr.Spec.Source.BackupRequestName = f.from
-	if f.targetInstance != "" {
-		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: f.targetInstance}
+	if f.targetInstance != "" || f.connectionSecret != "" {
+		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: f.targetInstance, InstanceClass: f.instanceClass}
 	}
 	if f.connectionSecret != "" {
-		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: f.connectionSecret}}
+		rr.Spec.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: f.connectionSecret}
 		if f.overwriteDatabase != "" {
 			rr.Spec.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
 			rr.Annotations = map[string]string{backupv1alpha1.ConfirmDatabaseOverwriteAnnotation: f.connectionSecret}
@@ -162,11 +168,16 @@ into an empty prefix; --skip-existing leaves objects already there alone;
 exactly (it becomes the backup.liferay.cloud/confirm-overwrite annotation). The snapshot
 goes to the new instance --target-instance; a dump backup's dump is loaded into the
 database the Secret --connection-secret names, which must be empty unless
---overwrite-database repeats the Secret's name (the dump's own tables are replaced).`,
+--overwrite-database repeats the Secret's name (the dump's own tables are replaced).
+With both --target-instance and --connection-secret, the new instance is created empty
+(of --instance-class, or the class the backup recorded) with the Secret's user,
+password and database as its master credentials, and the dump is loaded into it.`,
 		Example: `  kubectl lc2 restore create --from prd-20251109020000 --target-bucket liferay-retail-prd-dl \
       --target-prefix document_library/ --skip-existing --wait
   kubectl lc2 restore create --from prd-20251109020000 --target-instance retail-prd-db-restored
-  kubectl lc2 restore create --from prd-dump-20251109020000 --connection-secret retail-restored-db --wait`,
+  kubectl lc2 restore create --from prd-dump-20251109020000 --connection-secret retail-restored-db --wait
+  kubectl lc2 restore create --from prd-dump-20251109020000 --target-instance retail-prd-db-restored \
+      --connection-secret retail-restored-master --instance-class db.t3.medium --wait`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.createRestore(cmd.Context(), func(now time.Time) (*backupv1alpha1.RestoreRequest, error) {
@@ -177,8 +188,9 @@ database the Secret --connection-secret names, which must be empty unless
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "the BackupRequest to restore (required)")
 	fl.StringVar(&f.name, "name", "", "the RestoreRequest's name (default <BACKUP>-restore-<stamp>)")
-	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance")
-	fl.StringVar(&f.connectionSecret, "connection-secret", "", "load a dump backup's dump into the database this Secret names (host, port, database, user, password)")
+	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance (with --connection-secret: create it empty and load the dump into it)")
+	fl.StringVar(&f.connectionSecret, "connection-secret", "", "load a dump backup's dump into the database this Secret names (host, port, database, user, password; with --target-instance: its master user, password and database)")
+	fl.StringVar(&f.instanceClass, "instance-class", "", "the new instance's class (for example db.t3.medium); default the class the backup recorded")
 	fl.StringVar(&f.overwriteDatabase, "overwrite-database", "", "load into a database that has tables, replacing the dump's own tables; confirm by repeating the Secret's name")
 	fl.StringVar(&f.targetBucket, "target-bucket", "", "restore the files into this bucket")
 	fl.StringVar(&f.targetPrefix, "target-prefix", "", "under this prefix of --target-bucket")
@@ -288,6 +300,9 @@ func writeRestoreResult(w io.Writer, rr *backupv1alpha1.RestoreRequest) {
 	}
 	switch db := st.Database; {
 	case db == nil:
+	case db.Dump != nil && db.InstanceID != "":
+		fprintf(w, "  database: dump %s (%s) loaded into the new instance %s %s, %d tables' row counts checked\n",
+			db.Dump.Source, manifest.HumanBytes(db.Dump.SizeBytes), db.InstanceID, db.Endpoint, db.Dump.TablesChecked)
 	case db.Dump != nil && rr.Spec.Database != nil && rr.Spec.Database.ConnectionSecretRef != nil:
 		fprintf(w, "  database: dump %s (%s) loaded into the database of Secret %s, %d tables' row counts checked\n",
 			db.Dump.Source, manifest.HumanBytes(db.Dump.SizeBytes), rr.Spec.Database.ConnectionSecretRef.Name, db.Dump.TablesChecked)
@@ -339,7 +354,14 @@ func (a *app) describeRestore(ctx context.Context, name string, o *describeOptio
 		s.add("Verify only", "true (writes nothing)")
 	}
 	if db := spec.Database; db != nil {
-		s.add("Database", "new instance "+db.TargetInstanceID)
+		switch {
+		case db.TargetInstanceID != "" && db.ConnectionSecretRef != nil:
+			s.add("Database", "new instance "+db.TargetInstanceID+", the dump loaded into it (master credentials of Secret "+db.ConnectionSecretRef.Name+")")
+		case db.ConnectionSecretRef != nil:
+			s.add("Database", "the dump loaded into the database of Secret "+db.ConnectionSecretRef.Name)
+		default:
+			s.add("Database", "new instance "+db.TargetInstanceID)
+		}
 	}
 	if dl := spec.DocumentLibrary; dl != nil {
 		s.add("Document library", fmt.Sprintf("into s3://%s/%s, existing objects: %s", dl.TargetBucket, dl.TargetKeyPrefix(), orDefault(string(dl.ExistingObjects), "Refuse")))

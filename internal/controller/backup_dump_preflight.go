@@ -24,5 +24,5 @@ func (r *BackupRequestReconciler) checkDump(ctx context.Context, br *backupv1alp
 		return &failure{backupv1alpha1.ReasonInvalidInput,
 			"a dump is stored with the backup, and this backup has no place: set spec.documentLibrary, or start the controller with --manifest-bucket for database-only backups"}
 	}
-	return checkConnectionSecret(ctx, r.APIReader, br.Namespace, db.Dump.ConnectionSecretRef.Name, "spec.database.dump.connectionSecretRef")
+	return checkConnectionSecret(ctx, r.APIReader, br.Namespace, db.Dump.ConnectionSecretRef.Name, "spec.database.dump.connectionSecretRef", connectionKeys)
 }

@@ -3,8 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"path"
-	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -99,7 +97,7 @@ func (r *BackupRequestReconciler) pollDumpInstance(ctx context.Context, s *backu
 	di.Status = inst.RawStatus
 	switch inst.State {
 	case provider.DatabaseInstanceAvailable:
-		di.Endpoint = r.dumpEndpoint(di.InstanceID, inst.Endpoint)
+		di.Endpoint = r.Options.dumperEndpoint(di.InstanceID, inst.Endpoint)
 		msg := fmt.Sprintf("the throw-away instance %s is available at %s; dumping it", di.InstanceID, di.Endpoint)
 		st.SetCondition(backupv1alpha1.ConditionDatabaseDumped, metav1.ConditionFalse, backupv1alpha1.ReasonRestoringDumpInstance, msg, s.now)
 		return stepDone, nil
@@ -108,22 +106,6 @@ func (r *BackupRequestReconciler) pollDumpInstance(ctx context.Context, s *backu
 	}
 	waited := s.now.Sub(st.Condition(backupv1alpha1.ConditionDatabaseDumped).LastTransitionTime.Time)
 	return stepResult{requeueAfter: min(max(waited, r.Options.SnapshotPollInitial), r.Options.SnapshotPollMax)}, nil
-}
-
-// dumpEndpoint is where the dumper reads the instance: its endpoint, or the local
-// server --dump-instance-endpoints maps it to (the first matching pattern, in order).
-func (r *BackupRequestReconciler) dumpEndpoint(id, endpoint string) string {
-	patterns := make([]string, 0, len(r.Options.DumpInstanceEndpoints))
-	for p := range r.Options.DumpInstanceEndpoints {
-		patterns = append(patterns, p)
-	}
-	sort.Strings(patterns)
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, id); ok {
-			return r.Options.DumpInstanceEndpoints[p]
-		}
-	}
-	return endpoint
 }
 
 // dumpInstanceEndpoint is the endpoint a Snapshot-source dump reads ("" otherwise).

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +76,23 @@ func connectionEnv(secret, endpoint string) []corev1.EnvVar {
 	return env
 }
 
+// dumperEndpoint is where the dumper connects to instance id (a throw-away dump
+// instance, or a restore's new instance): its endpoint, or the local server
+// --dump-instance-endpoints maps it to (the first matching pattern, in order).
+func (o Options) dumperEndpoint(id, endpoint string) string {
+	patterns := make([]string, 0, len(o.DumpInstanceEndpoints))
+	for p := range o.DumpInstanceEndpoints {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, id); ok {
+			return o.DumpInstanceEndpoints[p]
+		}
+	}
+	return endpoint
+}
+
 // storeKeysEnv gives the dumper on a local store the store's keys from the
 // connection Secret, when it has them: a Job cannot read the controller's Secret.
 func storeKeysEnv(prov backupv1alpha1.CloudProvider, secret string) []corev1.EnvVar {
@@ -93,37 +113,52 @@ func secretKeyEnv(name, secret, key string, optional bool) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}}
 }
 
-// checkConnectionSecret refuses a connection Secret that does not exist or lacks a
-// required key, naming the Secret and the key, never a value.
-func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string) error {
+// connectionKeys are the keys a connection Secret must hold to reach its database;
+// masterKeys those a Secret giving a new instance's master credentials must hold (its
+// host and port are the new instance's, not the Secret's).
+var (
+	connectionKeys = []string{dump.SecretKeyHost, dump.SecretKeyDatabase, dump.SecretKeyUser, dump.SecretKeyPassword}
+	masterKeys     = []string{dump.SecretKeyDatabase, dump.SecretKeyUser, dump.SecretKeyPassword}
+)
+
+// checkConnectionSecret refuses a connection Secret that does not exist or lacks one
+// of the required keys, naming the Secret and the key, never a value.
+func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) error {
+	_, err := readConnectionSecret(ctx, reader, namespace, name, field, required)
+	return err
+}
+
+// readConnectionSecret is checkConnectionSecret returning the Secret it checked, for
+// the one caller that passes a value on (a new instance's master password).
+func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	where := fmt.Sprintf("Secret %s/%s (%s)", namespace, name, field)
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + " does not exist"}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + " does not exist"}
 		}
-		return fmt.Errorf("read %s: %w", where, err)
+		return nil, fmt.Errorf("read %s: %w", where, err)
 	}
 	var missing []string
-	for _, key := range []string{dump.SecretKeyHost, dump.SecretKeyDatabase, dump.SecretKeyUser, dump.SecretKeyPassword} {
+	for _, key := range required {
 		if len(secret.Data[key]) == 0 {
 			missing = append(missing, strconv.Quote(key))
 		}
 	}
 	if len(missing) > 0 {
-		return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf("%s has no value for the key %s", where, strings.Join(missing, ", "))}
+		return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf("%s has no value for the key %s", where, strings.Join(missing, ", "))}
 	}
-	if port, ok := secret.Data[dump.SecretKeyPort]; ok {
+	if port, ok := secret.Data[dump.SecretKeyPort]; ok && slices.Contains(required, dump.SecretKeyHost) {
 		if n, err := strconv.Atoi(string(port)); err != nil || n < 1 || n > 65535 {
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
 		}
 	}
 	if engine, ok := secret.Data[dump.SecretKeyEngine]; ok {
 		switch string(engine) {
 		case "postgres", "mysql", "mariadb":
 		default:
-			return &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "engine" must be postgres, mysql or mariadb`}
+			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "engine" must be postgres, mysql or mariadb`}
 		}
 	}
-	return nil
+	return secret, nil
 }

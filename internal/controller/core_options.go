@@ -63,10 +63,12 @@ type Options struct {
 	// DumpPollInterval bounds how long a running dump waits before its run is looked
 	// at again (the run's end wakes it at once; this is the safety net).
 	DumpPollInterval time.Duration
-	// DumpInstanceEndpoints maps throw-away dump instances (a path.Match pattern of the
-	// instance identifier) to the host:port the dumper reads them at, instead of the
-	// endpoint the provider reports. Local environments and tests only: an emulator's
-	// RDS instance has no database behind it, so it is mapped to a local server.
+	// DumpInstanceEndpoints maps the instances the dumper connects to (throw-away dump
+	// instances, and the new instances a RestoreRequest loads a dump into; a
+	// path.Match pattern of the instance identifier) to the host:port the dumper uses,
+	// instead of the endpoint the provider reports. Local environments and tests only:
+	// an emulator's RDS instance has no database behind it, so it is mapped to a local
+	// server.
 	DumpInstanceEndpoints map[string]string
 	// DumpInstanceSweepInterval is how often the stores with a database service are
 	// searched for throw-away dump instances no backup will delete (leaked).

@@ -21,10 +21,11 @@ import (
 // the slot, removes what the restore itself created, and only then lets the object go.
 //
 // What is removed depends on how far the restore got:
-//   - Pending, InProgress or Failed: the instance it started (only when its owner tags
-//     name this restore: the provider refuses any other) and exactly the keys its
-//     record lists (keys it wrote into absent places; never a key that was there
-//     before, and none at all in Overwrite mode), then the record. With the annotation
+//   - Pending, InProgress or Failed: the instance it started, restored from the
+//     snapshot or created for a dump load (only when its owner tags name this
+//     restore: the provider refuses any other) and exactly the keys its record
+//     lists (keys it wrote into absent places; never a key that was there before,
+//     and none at all in Overwrite mode), then the record. With the annotation
 //     backup.liferay.cloud/deletion-policy: retain, only the record goes.
 //   - Succeeded: only the record. A finished restore's data and instance are the
 //     user's now: deleting the RestoreRequest (a GitOps prune, a cleanup of old
@@ -103,11 +104,15 @@ func (s *restoreDeletion) summary() string {
 	}
 	done := s.removed
 	switch db := s.rr.Spec.Database; {
+	case db != nil && db.TargetInstanceID != "":
+		// A new instance (restored from the snapshot, or created for the dump) was
+		// deleted above when undone; a finished restore's is the user's.
+		if !s.undo {
+			done = append(done, "instance "+db.TargetInstanceID+" kept")
+		}
 	case db != nil && db.ConnectionSecretRef != nil:
 		// Never dropped: the database is the user's, named by their Secret.
 		done = append(done, "the database of Secret "+db.ConnectionSecretRef.Name+" kept as loaded")
-	case !s.undo && db != nil:
-		done = append(done, "instance "+db.TargetInstanceID+" kept")
 	}
 	if len(done) == 0 {
 		return "nothing to remove"

@@ -19,6 +19,8 @@ func (r *RestoreRequestReconciler) reconcileRestoreCompletion(ctx context.Contex
 	}
 	switch db := st.Database; {
 	case rr.Spec.Database == nil || db == nil:
+	case db.Dump != nil && db.InstanceID != "":
+		parts = append(parts, "dump loaded into the new instance "+db.InstanceID+" at "+db.Endpoint)
 	case db.Dump != nil:
 		parts = append(parts, "dump loaded into the database of Secret "+rr.Spec.Database.ConnectionSecretRef.Name)
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,18 @@ func (r *RestoreRequestReconciler) reconcileRestoreDump(ctx context.Context, s *
 	return r.finishDumpLoad(ctx, s, task, outcome)
 }
 
-// restoresDump is a restore that loads a dump into a Secret's database.
+// dumpTarget names where a restore loads its dump, for messages: the Secret's
+// database, or the new instance's.
+func dumpTarget(rr *backupv1alpha1.RestoreRequest) string {
+	db := rr.Spec.Database
+	if createsInstance(rr) {
+		return fmt.Sprintf("the new instance %s (the database and master user of Secret %s/%s)", db.TargetInstanceID, rr.Namespace, db.ConnectionSecretRef.Name)
+	}
+	return fmt.Sprintf("the database of Secret %s/%s", rr.Namespace, db.ConnectionSecretRef.Name)
+}
+
+// restoresDump is a restore that loads a dump into a Secret's database or a new
+// instance.
 func restoresDump(rr *backupv1alpha1.RestoreRequest) bool {
 	db := rr.Spec.Database
 	return db != nil && db.ConnectionSecretRef != nil && !rr.Spec.VerifyOnly
@@ -84,8 +96,17 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 		env = append(env, corev1.EnvVar{Name: dump.EnvConfirmNonEmpty, Value: strconv.FormatBool(true)})
 	}
 	secret := rr.Spec.Database.ConnectionSecretRef.Name
+	endpoint := ""
+	if createsInstance(rr) {
+		// The new instance's endpoint replaces the Secret's host and port; one that
+		// does not parse must not fall back to them (they may name another server).
+		endpoint = r.Options.dumperEndpoint(st.Database.InstanceID, st.Database.Endpoint)
+		if _, _, err := net.SplitHostPort(endpoint); err != nil {
+			return stepResult{}, failWith(backupv1alpha1.ReasonDatabaseFailed, "instance %s reports the endpoint %q, which is not host:port", st.Database.InstanceID, endpoint)
+		}
+	}
 	env = append(env, corev1.EnvVar{Name: dump.EnvSecretRef, Value: rr.Namespace + "/" + secret})
-	env = append(env, connectionEnv(secret, "")...)
+	env = append(env, connectionEnv(secret, endpoint)...)
 	task := r.dumperRun(s, dumpLoadRun(rr), "restore", env, secret)
 	if err := r.Dumps.Start(ctx, task); err != nil {
 		return stepResult{}, dumperStartFailed(err, "start the dump load")
@@ -96,7 +117,7 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 	source := s.src.dumpLocation()
 	st.Database.Dump = &backupv1alpha1.DumpRestoreStatus{JobName: task.Name, StartTime: &start, Source: source,
 		RecordLocation: fmt.Sprintf("s3://%s/%s", rec.bucket, layout.RestoreResultKey(rec.prefix))}
-	message := fmt.Sprintf("loading the dump %s into the database of Secret %s/%s", source, rr.Namespace, secret)
+	message := fmt.Sprintf("loading the dump %s into %s", source, dumpTarget(rr))
 	if again {
 		message = "the dumper's run was lost (a restarted manager or a deleted Job); " + message + " again"
 	}
@@ -154,9 +175,8 @@ func (r *RestoreRequestReconciler) finishDumpLoad(ctx context.Context, s *restor
 	end := metav1.NewTime(result.EndTime)
 	d := st.Database.Dump
 	d.CompletionTime, d.Engine, d.SizeBytes, d.TablesChecked = &end, result.Engine, result.SizeBytes, int32(len(result.Tables))
-	secret := rr.Namespace + "/" + rr.Spec.Database.ConnectionSecretRef.Name
-	msg := fmt.Sprintf("the dump %s (%d bytes, checked against its record and the manifest) is loaded into the %s database of Secret %s; the row counts of its %d largest tables match the dump's",
-		d.Source, d.SizeBytes, result.Engine, secret, d.TablesChecked)
+	msg := fmt.Sprintf("the %s dump %s (%d bytes, checked against its record and the manifest) is loaded into %s; the row counts of its %d largest tables match the dump's",
+		result.Engine, d.Source, d.SizeBytes, dumpTarget(rr), d.TablesChecked)
 	st.SetCondition(backupv1alpha1.ConditionDatabaseRestored, metav1.ConditionTrue, backupv1alpha1.ReasonDumpLoaded, msg, s.now)
 	st.SetCondition(backupv1alpha1.ConditionSearchReindexRequired, metav1.ConditionTrue, backupv1alpha1.ReasonDatabaseRestoredWithoutIndex,
 		backupv1alpha1.SearchReindexMessage, s.now)

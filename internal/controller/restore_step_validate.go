@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
+	"github.com/liferay/lc2-backup-controller/internal/dump"
 	"github.com/liferay/lc2-backup-controller/internal/layout"
 	"github.com/liferay/lc2-backup-controller/internal/provider"
 	"github.com/liferay/lc2-backup-controller/internal/repository"
@@ -185,18 +186,23 @@ func (r *RestoreRequestReconciler) checkExistingObjects(ctx context.Context, s *
 	return nil
 }
 
-// validateDatabase checks the backup's snapshot and that the target instance is new,
-// or, for a dump loaded into a Secret's database, validateDumpTarget.
+// validateDatabase checks the backup's snapshot and that the target instance is new;
+// for a dump loaded into a Secret's database, validateDumpTarget; for a dump loaded
+// into a new instance, validateNewInstanceDump and that the instance is new.
 func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
-	if db.ConnectionSecretRef != nil {
+	if db.TargetInstanceID == "" {
 		return r.validateDumpTarget(ctx, s, v, db)
 	}
 	m := s.src.manifest
 	switch {
+	case db.ConnectionSecretRef != nil:
+		if err := r.validateNewInstanceDump(ctx, s, v, db); err != nil {
+			return err
+		}
 	case m.Database != nil && m.Database.SnapshotID == "" && m.Database.Dump != nil:
 		v.add(backupv1alpha1.ReasonValidationFailed,
-			"spec.database.targetInstanceId: the backup %s holds a dump (%s), not a snapshot, and loading a dump into a new instance is not built yet: create the database, then name it with spec.database.connectionSecretRef (docs/restore.md)",
-			m.BackupID, m.Database.Dump.Key)
+			"spec.database.targetInstanceId: the backup %s holds a dump (%s), not a snapshot; to create instance %s and load the dump into it, add spec.database.connectionSecretRef naming a Secret with the new instance's master user, password and database (docs/restore.md)",
+			m.BackupID, m.Database.Dump.Key, db.TargetInstanceID)
 	case m.Database == nil || m.Database.SnapshotID == "":
 		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database: the backup %s has no database snapshot", m.BackupID)
 	default:
@@ -233,16 +239,10 @@ func (r *RestoreRequestReconciler) validateDatabase(ctx context.Context, s *rest
 // never connects to a project's database): it refuses a non-empty one before loading
 // anything.
 func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
-	m, rr := s.src.manifest, s.rr
-	if m.Database == nil || m.Database.Dump == nil {
-		has := "no database"
-		if m.Database != nil && m.Database.SnapshotID != "" {
-			has = fmt.Sprintf("a snapshot (%s), which spec.database.targetInstanceId restores into a new instance", m.Database.SnapshotID)
-		}
-		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database.connectionSecretRef: the backup %s holds no dump to load, only %s", m.BackupID, has)
+	rr := s.rr
+	if !validateHoldsDump(s, v) {
 		return nil
 	}
-	validateDumpReadable(s, v, "spec.database.connectionSecretRef")
 	name := db.ConnectionSecretRef.Name
 	if db.ExistingData == backupv1alpha1.ExistingDataOverwrite {
 		if got, ok := rr.Annotations[backupv1alpha1.ConfirmDatabaseOverwriteAnnotation]; !ok || got != name {
@@ -251,7 +251,63 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 				name, backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, name, got)
 		}
 	}
-	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef")
+	return r.validateSecret(ctx, s, v, name, connectionKeys)
+}
+
+// validateNewInstanceDump checks a dump load into the new instance of
+// spec.database.targetInstanceId before anything is written: the backup holds a
+// dump the dumper can read, the Secret is there with the master user, password and
+// database, and the instance's engine and class are known. (CEL refuses
+// existingData: a new instance is empty.)
+func (r *RestoreRequestReconciler) validateNewInstanceDump(ctx context.Context, s *restoreScope, v *validation, db *backupv1alpha1.DatabaseRestoreSpec) error {
+	if !validateHoldsDump(s, v) {
+		return nil
+	}
+	m := s.src.manifest
+	if m.Database.Dump.Engine == "" {
+		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database.targetInstanceId: the backup %s does not record its dump's engine, so the new instance's engine is unknown", m.BackupID)
+	}
+	if r.instanceSettings(s).InstanceClass == "" {
+		v.add(backupv1alpha1.ReasonValidationFailed,
+			"spec.database.instanceClass: the backup %s records no source instance, so the new instance %s needs its class (for example db.t3.medium)", m.BackupID, db.TargetInstanceID)
+	}
+	name := db.ConnectionSecretRef.Name
+	secret, err := readConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", masterKeys)
+	var f *failure
+	switch {
+	case errors.As(err, &f):
+		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)
+	case err != nil:
+		return err
+	case len(secret.Data[dump.SecretKeyEngine]) > 0 && string(secret.Data[dump.SecretKeyEngine]) != m.Database.Dump.Engine:
+		v.add(backupv1alpha1.ReasonConnectionSecretInvalid,
+			"spec.database.connectionSecretRef: Secret %s/%s names the engine %q, and the new instance gets the dump's, %q: remove the key or correct it",
+			s.rr.Namespace, name, secret.Data[dump.SecretKeyEngine], m.Database.Dump.Engine)
+	}
+	return nil
+}
+
+// validateHoldsDump refuses a restore through spec.database.connectionSecretRef of a
+// backup without a dump, or with one the dumper cannot read, and reports whether
+// there is a dump.
+func validateHoldsDump(s *restoreScope, v *validation) bool {
+	m := s.src.manifest
+	if m.Database == nil || m.Database.Dump == nil {
+		has := "no database"
+		if m.Database != nil && m.Database.SnapshotID != "" {
+			has = fmt.Sprintf("a snapshot (%s), which does not load into a Secret's database: spec.database.targetInstanceId alone restores it into a new instance", m.Database.SnapshotID)
+		}
+		v.add(backupv1alpha1.ReasonValidationFailed, "spec.database.connectionSecretRef: the backup %s holds no dump to load, only %s", m.BackupID, has)
+		return false
+	}
+	validateDumpReadable(s, v, "spec.database.connectionSecretRef")
+	return true
+}
+
+// validateSecret adds a problem unless the connection Secret exists with every key of
+// required; only a failure to read it is an error.
+func (r *RestoreRequestReconciler) validateSecret(ctx context.Context, s *restoreScope, v *validation, name string, required []string) error {
+	err := checkConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", required)
 	var f *failure
 	if errors.As(err, &f) {
 		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)

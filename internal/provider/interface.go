@@ -68,6 +68,13 @@ type Provider interface {
 	// instance of that identifier whose owner tags name req.Owner is adopted
 	// (Adopted=true); any other existing instance is a KindConflict error, never touched.
 	RestoreDatabaseInstance(ctx context.Context, req RestoreDatabaseRequest) (*DatabaseInstance, error)
+	// CreateDatabaseInstance starts a new, empty instance with the request's engine,
+	// master credentials and initial database, encrypted at rest. Its idempotence and
+	// ownership are RestoreDatabaseInstance's: an instance of that identifier whose
+	// owner tags name req.Owner is adopted (Adopted=true); any other existing instance is
+	// a KindConflict error, never touched. Neither the error nor anything logged holds
+	// the password.
+	CreateDatabaseInstance(ctx context.Context, req CreateDatabaseRequest) (*DatabaseInstance, error)
 	// DeleteDatabaseInstance deletes an instance whose owner tags name owner (without a
 	// final snapshot); a missing instance counts as deleted, one owned by anyone else
 	// is a KindConflict error.

@@ -55,6 +55,11 @@ func (n NoDatabaseService) RestoreDatabaseInstance(_ context.Context, req Restor
 	return nil, n.notSupported("RestoreDatabaseInstance", req.TargetInstanceID)
 }
 
+// CreateDatabaseInstance is not supported: see Message.
+func (n NoDatabaseService) CreateDatabaseInstance(_ context.Context, req CreateDatabaseRequest) (*DatabaseInstance, error) {
+	return nil, n.notSupported("CreateDatabaseInstance", req.TargetInstanceID)
+}
+
 // DeleteDatabaseInstance is not supported: see Message.
 func (n NoDatabaseService) DeleteDatabaseInstance(_ context.Context, instanceID string, _ BackupOwner) error {
 	return n.notSupported("DeleteDatabaseInstance", instanceID)

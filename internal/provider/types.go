@@ -182,8 +182,8 @@ type DatabaseInstance struct {
 	Settings DatabaseInstanceSettings
 	// Owner is read back from the instance's owner tags; empty fields when untagged.
 	Owner BackupOwner
-	// Adopted is true when RestoreDatabaseInstance found the instance already started
-	// for the same owner.
+	// Adopted is true when RestoreDatabaseInstance or CreateDatabaseInstance found the
+	// instance already started for the same owner.
 	Adopted bool
 }
 
@@ -198,6 +198,43 @@ type RestoreDatabaseRequest struct {
 	// and cancelling deletes only an instance this restore started.
 	Owner BackupOwner
 }
+
+// CreateDatabaseRequest asks for a new, empty instance (a dump is loaded into it
+// afterwards).
+type CreateDatabaseRequest struct {
+	TargetInstanceID string
+	// Engine is the instance's engine: postgres, mysql or mariadb (the dump's).
+	Engine string
+	// EngineVersion is the engine's major version (for example "16", "8.0", "10.11"):
+	// the provider picks that major's default minor. Empty: the provider's default.
+	EngineVersion string
+	// Settings are applied explicitly (zero fields are left to the provider's defaults,
+	// except AllocatedStorageGiB, which a create needs); Settings.Tags are set on the
+	// instance together with the owner tags.
+	Settings DatabaseInstanceSettings
+	// MasterUser and MasterPassword are the instance's master credentials, and
+	// DatabaseName the database created with it.
+	MasterUser     string
+	MasterPassword Password
+	DatabaseName   string
+	// Owner is the RestoreRequest, recorded as owner tags so a retry adopts the instance
+	// and cancelling deletes only an instance this restore started.
+	Owner BackupOwner
+}
+
+// Password is a credential passed to the cloud. It prints as [redacted] with every
+// fmt verb that uses String (%v, %s, %q, %+v of a struct holding it), so a request
+// logged or wrapped into an error by mistake does not show it; Reveal is the value.
+type Password string
+
+// String is always "[redacted]".
+func (Password) String() string { return "[redacted]" }
+
+// GoString is always "[redacted]".
+func (Password) GoString() string { return "[redacted]" }
+
+// Reveal is the password itself, for the one call that sends it.
+func (p Password) Reveal() string { return string(p) }
 
 // StoredObject is one object a copy put (or found) at the destination.
 type StoredObject struct {

@@ -114,17 +114,25 @@ var _ = Describe("RestoreRequest CRD", func() {
 			"targetPrefix must end with '/'"),
 		Entry("an unknown existingObjects policy", func(s *backupv1alpha1.RestoreRequestSpec) { s.DocumentLibrary.ExistingObjects = "Merge" },
 			"spec.documentLibrary.existingObjects"),
-		Entry("a new instance and a Secret's database at once", func(s *backupv1alpha1.RestoreRequestSpec) {
-			s.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "retail-db"}
-		}, "set exactly one of spec.database.targetInstanceId (restore a snapshot into a new instance) and spec.database.connectionSecretRef"),
 		Entry("a database section naming no database", func(s *backupv1alpha1.RestoreRequestSpec) { s.Database.TargetInstanceID = "" },
-			"set exactly one of spec.database.targetInstanceId"),
-		Entry("instance settings for a dump load", func(s *backupv1alpha1.RestoreRequestSpec) {
+			"set spec.database.targetInstanceId (restore a snapshot into a new instance), spec.database.connectionSecretRef"),
+		Entry("instance settings for a dump load into an existing database", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, InstanceClass: "db.t3.medium"}
-		}, "a dump loaded through spec.database.connectionSecretRef goes into an existing database"),
+		}, "a dump loaded through spec.database.connectionSecretRef alone goes into an existing database"),
 		Entry("existingData for a snapshot restore", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
-		}, "spec.database.existingData applies to a dump loaded through spec.database.connectionSecretRef"),
+		}, "spec.database.existingData applies to a dump loaded into the existing database of spec.database.connectionSecretRef"),
+		Entry("existingData for a dump loaded into a new instance", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "retail-db"}
+			s.Database.ExistingData = backupv1alpha1.ExistingDataRefuse
+		}, "a new instance (spec.database.targetInstanceId) is always empty"),
+		Entry("allocatedStorageGiB for a snapshot restore", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.AllocatedStorageGiB = ptr.To[int32](100)
+		}, "spec.database.allocatedStorageGiB sizes a new instance a dump is loaded into"),
+		Entry("allocatedStorageGiB below RDS's minimum", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "retail-db"}
+			s.Database.AllocatedStorageGiB = ptr.To[int32](5)
+		}, "spec.database.allocatedStorageGiB"),
 		Entry("an unknown existingData policy", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, ExistingData: "Merge"}
 		}, "spec.database.existingData"),
@@ -141,6 +149,18 @@ var _ = Describe("RestoreRequest CRD", func() {
 		created := newRestore(spec)
 		Expect(k8sClient.Create(ctx, created)).To(Succeed())
 		Expect(created.Spec.Database.ExistingData).To(Equal(backupv1alpha1.ExistingDataOverwrite))
+	})
+
+	It("accepts a dump loaded into a new instance, with the instance's settings", func() {
+		spec := validRestoreSpec()
+		spec.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "retail-db-master"}
+		spec.Database.InstanceClass = "db.t3.medium"
+		spec.Database.MultiAZ = ptr.To(true)
+		spec.Database.AllocatedStorageGiB = ptr.To[int32](100)
+		created := newRestore(spec)
+		Expect(k8sClient.Create(ctx, created)).To(Succeed())
+		Expect(created.Spec.Database.ConnectionSecretRef.Name).To(Equal("retail-db-master"))
+		Expect(created.Spec.Database.TargetInstanceID).To(Equal("retail-prd-db-restored"))
 	})
 
 	It("accepts an explicit publiclyAccessible: false", func() {

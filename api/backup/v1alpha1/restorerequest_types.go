@@ -57,16 +57,20 @@ const (
 )
 
 // DatabaseRestoreSpec restores the backup's database: a snapshot into a new instance
-// (targetInstanceId), or a dump into the database a Secret names
-// (connectionSecretRef). Instance settings not overridden here are those the backup
-// recorded of the source instance.
-// +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) != has(self.connectionSecretRef)",message="set exactly one of spec.database.targetInstanceId (restore a snapshot into a new instance) and spec.database.connectionSecretRef (load a dump into that database)"
-// +kubebuilder:validation:XValidation:rule="!has(self.connectionSecretRef) || !(has(self.instanceClass) || has(self.subnetGroupName) || has(self.securityGroupIds) || has(self.multiAZ) || has(self.publiclyAccessible))",message="instanceClass, subnetGroupName, securityGroupIds, multiAZ and publiclyAccessible set up a new instance; a dump loaded through spec.database.connectionSecretRef goes into an existing database"
-// +kubebuilder:validation:XValidation:rule="has(self.connectionSecretRef) || !has(self.existingData)",message="spec.database.existingData applies to a dump loaded through spec.database.connectionSecretRef; a snapshot is always restored into a new instance",fieldPath=".existingData"
+// (targetInstanceId), a dump into the database a Secret names (connectionSecretRef),
+// or a dump into a new instance (both: the instance is created empty with the
+// Secret's user, password and database, then the dump is loaded into it). Instance
+// settings not overridden here are those the backup recorded of the source instance.
+// +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) || has(self.connectionSecretRef)",message="set spec.database.targetInstanceId (restore a snapshot into a new instance), spec.database.connectionSecretRef (load a dump into that database), or both (create a new instance, then load a dump into it)"
+// +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) || !(has(self.instanceClass) || has(self.subnetGroupName) || has(self.securityGroupIds) || has(self.multiAZ) || has(self.publiclyAccessible) || has(self.allocatedStorageGiB))",message="instanceClass, subnetGroupName, securityGroupIds, multiAZ, publiclyAccessible and allocatedStorageGiB set up a new instance (spec.database.targetInstanceId); a dump loaded through spec.database.connectionSecretRef alone goes into an existing database"
+// +kubebuilder:validation:XValidation:rule="(has(self.connectionSecretRef) && !has(self.targetInstanceId)) || !has(self.existingData)",message="spec.database.existingData applies to a dump loaded into the existing database of spec.database.connectionSecretRef; a new instance (spec.database.targetInstanceId) is always empty",fieldPath=".existingData"
+// +kubebuilder:validation:XValidation:rule="!has(self.allocatedStorageGiB) || has(self.connectionSecretRef)",message="spec.database.allocatedStorageGiB sizes a new instance a dump is loaded into; a snapshot restore takes the recorded size",fieldPath=".allocatedStorageGiB"
 type DatabaseRestoreSpec struct {
 	// targetInstanceId is the new instance's identifier (RDS rules: 1 to 63 letters,
 	// digits or hyphens, starting with a letter, no "--", no trailing hyphen). It must
-	// not exist: a restore never replaces an instance.
+	// not exist: a restore never replaces an instance. Alone, the backup's snapshot is
+	// restored into it; with connectionSecretRef, the instance is created empty and the
+	// backup's dump is loaded into it.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
@@ -78,7 +82,11 @@ type DatabaseRestoreSpec struct {
 	// connectionSecretRef names a Secret in the RestoreRequest's namespace with the
 	// target database's host, port, database, user, password (and sslmode, engine),
 	// the keys a dump backup's Secret has. The backup's dump is loaded into that
-	// database by the dumper (a Job), never by the controller.
+	// database by the dumper (a Job), never by the controller. With targetInstanceId,
+	// the Secret gives the new instance's master user, password and initial database
+	// (its host and port are not used: the dumper connects to the new instance's
+	// endpoint); the controller reads the password only to pass it to the cloud's
+	// create call.
 	// +optional
 	ConnectionSecretRef *SecretReference `json:"connectionSecretRef,omitempty"`
 
@@ -116,6 +124,15 @@ type DatabaseRestoreSpec struct {
 	// false unless set, whatever the source was.
 	// +optional
 	PubliclyAccessible *bool `json:"publiclyAccessible,omitempty"`
+
+	// allocatedStorageGiB is the storage of a new instance a dump is loaded into
+	// (targetInstanceId with connectionSecretRef). When omitted: three times the dump's
+	// size, at least 20 GiB, and at least what the backup recorded of the source
+	// instance.
+	// +optional
+	// +kubebuilder:validation:Minimum=20
+	// +kubebuilder:validation:Maximum=65536
+	AllocatedStorageGiB *int32 `json:"allocatedStorageGiB,omitempty"`
 }
 
 // ExistingObjectsPolicy is what a document-library restore does with keys already in
@@ -166,7 +183,8 @@ type RestoreIdentity struct {
 }
 
 // DumpTargetPrefix marks, in RestoreIdentity.TargetInstanceID (and the history's
-// target_instance_id), a database named by a connection Secret instead of an instance.
+// target_instance_id), a database named by a connection Secret alone instead of an
+// instance (a dump loaded into a new instance is identified by the instance).
 const DumpTargetPrefix = "secret/"
 
 // Identity is rr's RestoreIdentity; the backup's fields are empty until status.source
@@ -178,7 +196,7 @@ func (rr *RestoreRequest) Identity() RestoreIdentity {
 	}
 	if db := rr.Spec.Database; db != nil {
 		id.TargetInstanceID = db.TargetInstanceID
-		if db.ConnectionSecretRef != nil {
+		if db.ConnectionSecretRef != nil && db.TargetInstanceID == "" {
 			// Instance identifiers have no '/': the two kinds of target never collide.
 			id.TargetInstanceID = DumpTargetPrefix + db.ConnectionSecretRef.Name
 		}
@@ -199,7 +217,8 @@ type RestoreRequestSpec struct {
 	// +required
 	Source RestoreSource `json:"source"`
 
-	// database restores the backup's snapshot into a new instance.
+	// database restores the backup's database: its snapshot into a new instance, or
+	// its dump into an existing database or a new instance.
 	// +optional
 	Database *DatabaseRestoreSpec `json:"database,omitempty"`
 
@@ -287,7 +306,8 @@ type DatabaseRestoreStatus struct {
 	// the restore delete it.
 	// +optional
 	Created bool `json:"created,omitempty"`
-	// dump reports the load of a dump into the database of spec.database.connectionSecretRef.
+	// dump reports the load of a dump into the database of spec.database.connectionSecretRef,
+	// or into the new instance of spec.database.targetInstanceId.
 	// +optional
 	Dump *DumpRestoreStatus `json:"dump,omitempty"`
 }

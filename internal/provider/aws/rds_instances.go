@@ -171,7 +171,7 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 	if req.SnapshotID == "" || req.TargetInstanceID == "" || req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
 		return nil, invalidInput(op, req.TargetInstanceID, "snapshot id, target instance id and owner namespace, name and uid are required")
 	}
-	if existing, err := p.adoptInstance(ctx, req); err == nil || !provider.IsNotFound(err) {
+	if existing, err := p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner); err == nil || !provider.IsNotFound(err) {
 		return existing, err
 	}
 	out, err := p.rds.RestoreDBInstanceFromDBSnapshot(ctx, restoreInput(req))
@@ -179,24 +179,97 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 		return databaseInstance(*out.DBInstance, provider.RestoredInstanceTags(req.Settings.Tags, req.Owner)), nil
 	}
 	if code := errorCode(err); code == "DBInstanceAlreadyExists" || code == "DBInstanceAlreadyExistsFault" {
-		return p.adoptInstance(ctx, req)
+		return p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner)
 	}
 	return nil, p.classify(op, req.TargetInstanceID+"/"+req.SnapshotID, err)
 }
 
-// adoptInstance describes the target instance and returns it when its owner tags name
-// req.Owner; a missing instance is KindNotFound, anyone else's KindConflict.
-func (p *Provider) adoptInstance(ctx context.Context, req provider.RestoreDatabaseRequest) (*provider.DatabaseInstance, error) {
-	existing, err := p.describeInstance(ctx, req.TargetInstanceID)
+// adoptInstance describes the target instance id and returns it when its owner tags
+// name owner; a missing instance is KindNotFound, anyone else's KindConflict.
+func (p *Provider) adoptInstance(ctx context.Context, op, id string, owner provider.BackupOwner) (*provider.DatabaseInstance, error) {
+	existing, err := p.describeInstance(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !sameOwner(existing.Owner, req.Owner) {
-		return nil, conflict("RestoreDBInstanceFromDBSnapshot", req.TargetInstanceID,
-			provider.NotOwnedInstanceMessage(req.TargetInstanceID, existing.Owner, req.Owner)+": choose another target instance id")
+	if !sameOwner(existing.Owner, owner) {
+		return nil, conflict(op, id, provider.NotOwnedInstanceMessage(id, existing.Owner, owner)+": choose another target instance id")
 	}
 	existing.Adopted = true
 	return existing, nil
+}
+
+// CreateDatabaseInstance starts the new, empty instance req.TargetInstanceID with
+// CreateDBInstance: the request's engine and major version, master user, password and
+// initial database, every non-zero setting explicitly, PubliclyAccessible and MultiAZ
+// always, storage encrypted with the account's default key, tagged with the recorded
+// tags and the owner.
+//
+// An existing instance is never touched: it is adopted (Adopted=true) when its owner
+// tags name req.Owner and is a KindConflict error otherwise, described before the
+// create is asked for and again when RDS answers DBInstanceAlreadyExists. The
+// password is sent only in the create call; no error names it (RDS's own messages
+// do not repeat it, and the resource named is the instance id).
+func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.CreateDatabaseRequest) (*provider.DatabaseInstance, error) {
+	const op = "CreateDBInstance"
+	if req.TargetInstanceID == "" || req.Engine == "" || req.MasterUser == "" || req.MasterPassword == "" ||
+		req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
+		return nil, invalidInput(op, req.TargetInstanceID, "target instance id, engine, master user and password, and owner namespace, name and uid are required")
+	}
+	if req.Settings.InstanceClass == "" || req.Settings.AllocatedStorageGiB <= 0 {
+		return nil, invalidInput(op, req.TargetInstanceID, "a new instance needs an instance class and its allocated storage")
+	}
+	if existing, err := p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner); err == nil || !provider.IsNotFound(err) {
+		return existing, err
+	}
+	out, err := p.rds.CreateDBInstance(ctx, createInput(req))
+	if err == nil {
+		return databaseInstance(*out.DBInstance, provider.RestoredInstanceTags(req.Settings.Tags, req.Owner)), nil
+	}
+	if code := errorCode(err); code == "DBInstanceAlreadyExists" || code == "DBInstanceAlreadyExistsFault" {
+		return p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner)
+	}
+	return nil, p.classify(op, req.TargetInstanceID, err)
+}
+
+// createInput is the CreateDBInstance request of req.
+func createInput(req provider.CreateDatabaseRequest) *rds.CreateDBInstanceInput {
+	s := req.Settings
+	optional := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	in := &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: &req.TargetInstanceID,
+		Engine:               &req.Engine,
+		EngineVersion:        optional(req.EngineVersion),
+		DBInstanceClass:      &s.InstanceClass,
+		AllocatedStorage:     awssdk.Int32(s.AllocatedStorageGiB),
+		MasterUsername:       &req.MasterUser,
+		MasterUserPassword:   awssdk.String(req.MasterPassword.Reveal()),
+		DBName:               optional(req.DatabaseName),
+		// Always explicit, as for a restore; and encrypted, as a copy of production
+		// data must be (CreateDBInstance's default is unencrypted).
+		PubliclyAccessible: awssdk.Bool(s.PubliclyAccessible),
+		MultiAZ:            awssdk.Bool(s.MultiAZ),
+		StorageEncrypted:   awssdk.Bool(true),
+		Tags:               rdsTags(provider.RestoredInstanceTags(s.Tags, req.Owner)),
+	}
+	in.StorageType = optional(s.StorageType)
+	in.DBParameterGroupName = optional(s.ParameterGroup)
+	in.OptionGroupName = optional(s.OptionGroup)
+	in.DBSubnetGroupName = optional(s.SubnetGroup)
+	if s.Iops > 0 && provisionsIops(s.StorageType, s.AllocatedStorageGiB) {
+		in.Iops = awssdk.Int32(s.Iops)
+	}
+	if s.Port > 0 {
+		in.Port = awssdk.Int32(s.Port)
+	}
+	if len(s.SecurityGroupIDs) > 0 {
+		in.VpcSecurityGroupIds = s.SecurityGroupIDs
+	}
+	return in
 }
 
 // restoreInput is the RestoreDBInstanceFromDBSnapshot request of req.

@@ -17,10 +17,11 @@ func TestDatabaseMethodsAreNotSupportedAndPointToDumps(t *testing.T) {
 	_, tagsErr := p.DatabaseInstanceTags(ctx, "db")
 	_, describeErr := p.DescribeDatabaseInstance(ctx, "db")
 	_, restoreErr := p.RestoreDatabaseInstance(ctx, provider.RestoreDatabaseRequest{TargetInstanceID: "db"})
+	_, newErr := p.CreateDatabaseInstance(ctx, provider.CreateDatabaseRequest{TargetInstanceID: "db"})
 	for name, err := range map[string]error{
 		"CreateDatabaseSnapshot": createErr, "GetDatabaseSnapshotStatus": statusErr,
 		"DeleteDatabaseSnapshot": p.DeleteDatabaseSnapshot(ctx, "s"), "DatabaseInstanceTags": tagsErr,
-		"DescribeDatabaseInstance": describeErr, "RestoreDatabaseInstance": restoreErr,
+		"DescribeDatabaseInstance": describeErr, "RestoreDatabaseInstance": restoreErr, "CreateDatabaseInstance": newErr,
 		"DeleteDatabaseInstance": p.DeleteDatabaseInstance(ctx, "db", provider.BackupOwner{}),
 	} {
 		if provider.KindOf(err) != provider.KindNotSupported || !strings.Contains(provider.Describe(err), "spec.database.type: dump") {

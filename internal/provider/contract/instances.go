@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -192,6 +193,90 @@ func (s *suite) instances(t *testing.T) {
 			_, err := env.Provider.RestoreDatabaseInstance(ctx, req)
 			if err == nil || provider.KindOf(err) != provider.KindInvalidInput {
 				t.Errorf("%s: %v, want InvalidInput", name, err)
+			}
+		}
+	})
+
+	t.Run("CreateDatabaseInstance creates an empty instance as asked, adopts it on a retry and touches no one else's", func(t *testing.T) {
+		env := s.newEnv(t)
+		source, recorded := env.NewConfiguredInstance(t, sourceTags)
+		const password = "contract-Master-pass#7"
+		o := owner()
+		target := unique("created-db")
+		settings := provider.DatabaseInstanceSettings{InstanceClass: "db.t3.medium", StorageType: "gp3", AllocatedStorageGiB: 60,
+			Tags: map[string]string{provider.TagProjectID: "acme", "team": "commerce", provider.TagOwnerUID: "uid-of-an-earlier-restore"}}
+		req := provider.CreateDatabaseRequest{TargetInstanceID: target, Engine: "postgres", EngineVersion: "16", Settings: settings,
+			MasterUser: "liferay", MasterPassword: password, DatabaseName: "lportal", Owner: o}
+		if printed := fmt.Sprintf("%v %+v %#v %s", req, req, req, req.MasterPassword); strings.Contains(printed, password) {
+			t.Fatalf("a printed request shows the password: %s", printed)
+		}
+
+		started, err := env.Provider.CreateDatabaseInstance(ctx, req)
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if started.InstanceID != target || started.InstanceARN == "" || started.Adopted {
+			t.Fatalf("create returned %+v, want a new instance %s with an ARN", *started, target)
+		}
+		created := waitInstanceAvailable(t, env, target)
+		if created.Engine != "postgres" || !strings.HasPrefix(created.EngineVersion, "16") {
+			t.Errorf("created engine %s %s, want postgres 16", created.Engine, created.EngineVersion)
+		}
+		if created.Owner != o {
+			t.Errorf("created instance's owner %+v, want %+v", created.Owner, o)
+		}
+		wantTags := map[string]string{provider.TagProjectID: "acme", "team": "commerce"}
+		maps.Copy(wantTags, provider.OwnerTags(o))
+		if !maps.Equal(created.Settings.Tags, wantTags) {
+			t.Errorf("created tags %v,\nwant %v", created.Settings.Tags, wantTags)
+		}
+		if got := created.Settings; got.InstanceClass != "db.t3.medium" || got.AllocatedStorageGiB != 60 || got.StorageType != "gp3" || got.MultiAZ || got.PubliclyAccessible {
+			t.Errorf("created settings %+v, want db.t3.medium, gp3, 60 GiB, single-AZ, private", got)
+		}
+		if created.Endpoint == "" {
+			t.Errorf("the available instance has no endpoint")
+		}
+
+		again, err := env.Provider.CreateDatabaseInstance(ctx, req)
+		if err != nil {
+			t.Fatalf("second create with the same owner: %v", err)
+		}
+		if !again.Adopted || again.InstanceARN != created.InstanceARN {
+			t.Fatalf("second create returned %+v, want %s adopted", *again, created.InstanceARN)
+		}
+
+		other := req
+		other.Owner = owner()
+		_, err = env.Provider.CreateDatabaseInstance(ctx, other)
+		wantError(t, err, provider.KindConflict, target)
+		onto := req
+		onto.TargetInstanceID = source // exists, and no restore's
+		_, err = env.Provider.CreateDatabaseInstance(ctx, onto)
+		wantError(t, err, provider.KindConflict, source)
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("the conflict %q shows the password", err)
+		}
+		if after, err := env.Provider.DescribeDatabaseInstance(ctx, source); err != nil {
+			t.Fatalf("describe the source after the refused create: %v", err)
+		} else {
+			wantSettings(t, "source after the refused create", after.Settings, recorded)
+		}
+
+		for name, bad := range map[string]provider.CreateDatabaseRequest{
+			"no password": {TargetInstanceID: unique("created-db"), Engine: "postgres", Settings: settings, MasterUser: "liferay", Owner: o},
+			"no engine":   {TargetInstanceID: unique("created-db"), Settings: settings, MasterUser: "liferay", MasterPassword: password, Owner: o},
+			"no class":    {TargetInstanceID: unique("created-db"), Engine: "postgres", MasterUser: "liferay", MasterPassword: password, Owner: o},
+			"no uid": {TargetInstanceID: unique("created-db"), Engine: "postgres", Settings: settings, MasterUser: "liferay", MasterPassword: password,
+				Owner: provider.BackupOwner{Namespace: "ns", Name: "n"}},
+		} {
+			_, err := env.Provider.CreateDatabaseInstance(ctx, bad)
+			if err == nil || provider.KindOf(err) != provider.KindInvalidInput {
+				t.Errorf("%s: %v, want InvalidInput", name, err)
+			} else if strings.Contains(err.Error(), password) {
+				t.Errorf("%s: the error %q shows the password", name, err)
+			}
+			if _, err := env.Provider.DescribeDatabaseInstance(ctx, bad.TargetInstanceID); !provider.IsNotFound(err) {
+				t.Errorf("%s: after the refused create describing %s gives %v, want NotFound", name, bad.TargetInstanceID, err)
 			}
 		}
 	})

@@ -126,6 +126,66 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 	return cloneInstance(inst.info), nil
 }
 
+// CreateDatabaseInstance implements provider.Provider with the AWS provider's rules:
+// an existing target is adopted only when its owner tags name req.Owner; zero
+// settings fall back to the defaults, MultiAZ and PubliclyAccessible are always the
+// request's. The new instance is Creating until InstanceReadyAfter has passed.
+func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.CreateDatabaseRequest) (*provider.DatabaseInstance, error) {
+	if err := p.enter(ctx, "CreateDatabaseInstance"); err != nil {
+		return nil, err
+	}
+	const op = "CreateDBInstance"
+	if req.TargetInstanceID == "" || req.Engine == "" || req.MasterUser == "" || req.MasterPassword == "" ||
+		req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
+		return nil, fakeError(provider.KindInvalidInput, op, req.TargetInstanceID,
+			"target instance id, engine, master user and password, and owner namespace, name and uid are required")
+	}
+	if req.Settings.InstanceClass == "" || req.Settings.AllocatedStorageGiB <= 0 {
+		return nil, fakeError(provider.KindInvalidInput, op, req.TargetInstanceID, "a new instance needs an instance class and its allocated storage")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if inst, ok := p.instances[req.TargetInstanceID]; ok {
+		if !provider.SameOwner(inst.info.Owner, req.Owner) {
+			return nil, fakeError(provider.KindConflict, op, req.TargetInstanceID,
+				provider.NotOwnedInstanceMessage(req.TargetInstanceID, inst.info.Owner, req.Owner)+": choose another target instance id")
+		}
+		p.settle(inst)
+		adopted := cloneInstance(inst.info)
+		adopted.Adopted = true
+		return adopted, nil
+	}
+	settings := DefaultInstanceSettings()
+	settings.ParameterGroup, settings.OptionGroup = "", "" // the engine's defaults
+	if req.Engine != "postgres" {
+		settings.Port = 3306
+	}
+	s := req.Settings
+	settings.InstanceClass = s.InstanceClass
+	settings.AllocatedStorageGiB = s.AllocatedStorageGiB
+	settings.StorageType = firstNonEmpty(s.StorageType, settings.StorageType)
+	settings.ParameterGroup = s.ParameterGroup
+	settings.OptionGroup = s.OptionGroup
+	settings.SubnetGroup = s.SubnetGroup
+	settings.Iops = s.Iops
+	if s.Port != 0 {
+		settings.Port = s.Port
+	}
+	settings.SecurityGroupIDs = slices.Clone(s.SecurityGroupIDs)
+	settings.MultiAZ, settings.PubliclyAccessible = s.MultiAZ, s.PubliclyAccessible
+	settings.Tags = provider.RestoredInstanceTags(s.Tags, req.Owner)
+
+	inst := &instance{created: p.Clock.Now(),
+		info: provider.DatabaseInstance{
+			InstanceID: req.TargetInstanceID, InstanceARN: "arn:fake:rds:db:" + req.TargetInstanceID,
+			State: provider.DatabaseInstanceCreating, RawStatus: "creating",
+			Engine: req.Engine, EngineVersion: req.EngineVersion,
+			Settings: settings, Owner: provider.OwnerFromTags(settings.Tags),
+		}}
+	p.instances[req.TargetInstanceID] = inst
+	return cloneInstance(inst.info), nil
+}
+
 // DeleteDatabaseInstance implements provider.Provider: only an instance whose owner
 // tags name owner is deleted; a missing one counts as deleted.
 func (p *Provider) DeleteDatabaseInstance(ctx context.Context, instanceID string, owner provider.BackupOwner) error {

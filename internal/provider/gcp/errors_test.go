@@ -108,6 +108,7 @@ func TestDatabaseMethodsAreNotSupported(t *testing.T) {
 	_, errs["DatabaseInstanceTags"] = p.DatabaseInstanceTags(ctx, "db")
 	_, errs["DescribeDatabaseInstance"] = p.DescribeDatabaseInstance(ctx, "db")
 	_, errs["RestoreDatabaseInstance"] = p.RestoreDatabaseInstance(ctx, provider.RestoreDatabaseRequest{TargetInstanceID: "db"})
+	_, errs["CreateDatabaseInstance"] = p.CreateDatabaseInstance(ctx, provider.CreateDatabaseRequest{TargetInstanceID: "db"})
 	errs["DeleteDatabaseInstance"] = p.DeleteDatabaseInstance(ctx, "db", provider.BackupOwner{})
 	for op, err := range errs {
 		if provider.KindOf(err) != provider.KindNotSupported || !provider.IsPermanent(err) {
