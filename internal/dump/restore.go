@@ -138,7 +138,11 @@ func loadPostgres(ctx context.Context, conn *Connection, archive io.Reader, over
 		args = append(args, "--clean", "--if-exists")
 	}
 	args = append(args, "--dbname="+conn.Database)
-	return runFed(ctx, t, args, conn.postgresEnv(), archive, procs)
+	env, err := conn.postgresEnv(ctx)
+	if err != nil {
+		return err
+	}
+	return runFed(ctx, t, args, env, archive, procs)
 }
 
 // loadSQL decompresses a SQL dump into the mariadb (or mysql) client; the whole
@@ -148,7 +152,9 @@ func loadSQL(ctx context.Context, conn *Connection, compressed io.Reader, compre
 	if err != nil {
 		return err
 	}
-	defaults, cleanup, err := conn.mysqlDefaultsFile()
+	// [mysql] is read by MySQL's client and MariaDB's, which keeps the option only
+	// for compatibility.
+	defaults, cleanup, err := conn.mysqlDefaultsFile(ctx, "mysql")
 	if err != nil {
 		return err
 	}
