@@ -85,7 +85,7 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 	}
 	secret := rr.Spec.Database.ConnectionSecretRef.Name
 	env = append(env, corev1.EnvVar{Name: dump.EnvSecretRef, Value: rr.Namespace + "/" + secret})
-	env = append(env, connectionEnv(secret, "")...)
+	env = append(env, connectionEnv(secret, "", "")...)
 	task := r.dumperRun(s, dumpLoadRun(rr), "restore", env, secret)
 	if err := r.Dumps.Start(ctx, task); err != nil {
 		return stepResult{}, dumperStartFailed(err, "start the dump load")

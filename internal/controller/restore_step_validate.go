@@ -251,7 +251,7 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 				name, backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, name, got)
 		}
 	}
-	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef")
+	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef", false)
 	var f *failure
 	if errors.As(err, &f) {
 		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)
