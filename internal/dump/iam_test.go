@@ -524,3 +524,131 @@ func be32(v int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(int32
 func be16(v int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(int16(v))) }
 
 func cstr(s string) []byte { return append([]byte(s), 0) }
+
+// A dump of MySQL with IAM authentication sends the token through the cleartext
+// plugin, over TLS, as RDS asks for it (an auth switch from mysql_native_password):
+// the stub refuses it, so the dump fails AuthenticationFailed naming the user and the
+// region, and no token is in the record. Only the dumper's own login (the MySQL
+// driver's) is covered: mariadb-dump starts after it, and the stub would have to
+// answer the driver's prepared statements to get there.
+func TestIAMMySQLLoginSendsAToken(t *testing.T) {
+	setIAMKeys(t)
+	st := openFake(t)
+	srv := startStub(t, serveMySQL)
+	cfg, err := dump.ConfigFromEnv(iamEnv(st, dump.EngineMySQL, srv.port(), "require"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := backup(t, cfg, st)
+	logins, protoErr := srv.seen()
+	if protoErr != nil {
+		t.Fatalf("the stub failed: %v", protoErr)
+	}
+	if len(logins) == 0 {
+		t.Fatalf("no login reached the stub (dump %s %s: %s)", res.State, res.Reason, res.Message)
+	}
+	for _, l := range logins {
+		if l.user != iamUser {
+			t.Errorf("login as %q, want %q", l.user, iamUser)
+		}
+		wantToken(t, l.password, srv.addr(), iamUser)
+	}
+	if res.State != dump.StateFailed || res.Reason != dump.ReasonAuthenticationFailed ||
+		!strings.Contains(res.Message, "RDS IAM token") || !strings.Contains(res.Message, iamRegion) {
+		t.Fatalf("want Failed AuthenticationFailed naming the IAM token and the region, got %s (%s): %s", res.State, res.Reason, res.Message)
+	}
+	record, ok := st.read(t, layout.DumpResultKey(cfg.Prefix))
+	if !ok {
+		t.Fatal("no dump.json")
+	}
+	printed, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logins {
+		wantNoCredential(t, l.password, record, printed)
+	}
+}
+
+// MySQL client/server protocol, as much as a login needs.
+const (
+	myLongPassword     = 0x1
+	myConnectWithDB    = 0x8
+	myProtocol41       = 0x200
+	mySSL              = 0x800
+	myTransactions     = 0x2000
+	mySecureConnection = 0x8000
+	myPluginAuth       = 0x80000
+	myPluginAuthLenenc = 0x200000
+)
+
+// serveMySQL greets with mysql_native_password and TLS, switches the client to
+// mysql_clear_password as RDS does for an IAM user, records the cleartext password
+// and refuses it (1045).
+func serveMySQL(s *stubServer, c net.Conn) error {
+	caps := uint32(myLongPassword | myConnectWithDB | myProtocol41 | mySSL | myTransactions | mySecureConnection | myPluginAuth | myPluginAuthLenenc)
+	greeting := []byte{10}
+	greeting = append(greeting, cstr("8.0.36")...)
+	greeting = binary.LittleEndian.AppendUint32(greeting, 7)
+	greeting = append(greeting, "abcdefgh"...)
+	greeting = append(greeting, 0)
+	greeting = binary.LittleEndian.AppendUint16(greeting, uint16(caps))
+	greeting = append(greeting, 255)
+	greeting = binary.LittleEndian.AppendUint16(greeting, 2)
+	greeting = binary.LittleEndian.AppendUint16(greeting, uint16(caps>>16))
+	greeting = append(greeting, 21)
+	greeting = append(greeting, make([]byte, 10)...)
+	greeting = append(greeting, "ijklmnopqrst"...)
+	greeting = append(greeting, 0)
+	greeting = append(greeting, cstr("mysql_native_password")...)
+	if err := myWrite(c, 0, greeting); err != nil {
+		return err
+	}
+	seq, body, err := myRead(c)
+	if err != nil {
+		return err
+	}
+	if len(body) < 32 || binary.LittleEndian.Uint32(body)&mySSL == 0 {
+		return errors.New("the client logged in without TLS")
+	}
+	if len(body) != 32 {
+		return fmt.Errorf("want an SSLRequest, got a %d-byte response", len(body))
+	}
+	tlsConn := tls.Server(c, s.tls)
+	if err := tlsConn.Handshake(); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	if seq, body, err = myRead(tlsConn); err != nil {
+		return err
+	}
+	user, _, _ := bytes.Cut(body[32:], []byte{0})
+	if err := myWrite(tlsConn, seq+1, append([]byte{0xfe}, append(cstr("mysql_clear_password"), 0)...)); err != nil {
+		return err
+	}
+	if seq, body, err = myRead(tlsConn); err != nil {
+		return err
+	}
+	s.record(login{user: string(user), password: string(bytes.TrimRight(body, "\x00"))})
+	refusal := []byte{0xff}
+	refusal = binary.LittleEndian.AppendUint16(refusal, 1045)
+	refusal = append(refusal, "#28000"...)
+	refusal = append(refusal, fmt.Sprintf("Access denied for user '%s'@'127.0.0.1' (using password: YES)", user)...)
+	return myWrite(tlsConn, seq+1, refusal)
+}
+
+func myWrite(c net.Conn, seq byte, payload []byte) error {
+	head := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}
+	_, err := c.Write(append(head, payload...))
+	return err
+}
+
+func myRead(c net.Conn) (byte, []byte, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(c, head[:]); err != nil {
+		return 0, nil, err
+	}
+	n := int(head[0]) | int(head[1])<<8 | int(head[2])<<16
+	body := make([]byte, n)
+	_, err := io.ReadFull(c, body)
+	return head[3], body, err
+}
