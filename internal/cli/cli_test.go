@@ -191,6 +191,18 @@ func TestNewRestoreOfADumpNamesTheSecretAndConfirmsAnOverwriteByName(t *testing.
 	if _, err := newRestore("ns", now, restoreFlags{from: "prd-1", connectionSecret: "db", targetInstance: "new-db"}); err == nil {
 		t.Error("--target-instance with --connection-secret")
 	}
+	rr, err = newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db", databaseAuth: "iam"})
+	if err != nil || rr.Spec.Database.Authentication != backupv1alpha1.DatabaseAuthIAM {
+		t.Errorf("--database-auth iam: %v %+v", err, rr)
+	}
+	for _, f := range []restoreFlags{
+		{from: "prd-dump-1", connectionSecret: "restored-db", databaseAuth: "kerberos"},
+		{from: "prd-1", targetInstance: "new-db", databaseAuth: "iam"},
+	} {
+		if _, err := newRestore("ns", now, f); err == nil || !strings.Contains(err.Error(), "--database-auth") {
+			t.Errorf("%+v: want a refusal naming --database-auth, got %v", f, err)
+		}
+	}
 }
 
 func TestRestoreResultOfADumpLoadNamesTheSecretNotAnInstance(t *testing.T) {

@@ -83,6 +83,8 @@ type restoreFlags struct {
 	// connectionSecret names the database a dump backup is loaded into;
 	// overwriteDatabase must repeat it to load into a database that has tables.
 	connectionSecret, overwriteDatabase string
+	// databaseAuth is --database-auth: how the dumper logs in to the Secret's database.
+	databaseAuth string
 }
 
 // newRestore is the RestoreRequest of restore create, named name or
@@ -98,6 +100,13 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	}
 	if f.targetInstance != "" && f.connectionSecret != "" {
 		return nil, fmt.Errorf("--target-instance and --connection-secret exclude each other: a snapshot goes into a new instance, a dump into the database a Secret names")
+	}
+	auth, ok := databaseAuths[strings.ToLower(f.databaseAuth)]
+	switch {
+	case f.databaseAuth != "" && !ok:
+		return nil, fmt.Errorf("--database-auth %q: spec.database.authentication must be password or iam", f.databaseAuth)
+	case f.databaseAuth != "" && f.connectionSecret == "":
+		return nil, fmt.Errorf("--database-auth is how the dumper logs in to the database of --connection-secret: give --connection-secret")
 	}
 	if f.overwriteDatabase != "" && f.overwriteDatabase != f.connectionSecret {
 		return nil, fmt.Errorf("--overwrite-database=%s does not confirm the target: repeat the Secret's name, --overwrite-database=%s", f.overwriteDatabase, f.connectionSecret)
@@ -118,7 +127,7 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{TargetInstanceID: f.targetInstance}
 	}
 	if f.connectionSecret != "" {
-		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: f.connectionSecret}}
+		rr.Spec.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: f.connectionSecret}, Authentication: auth}
 		if f.overwriteDatabase != "" {
 			rr.Spec.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
 			rr.Annotations = map[string]string{backupv1alpha1.ConfirmDatabaseOverwriteAnnotation: f.connectionSecret}
@@ -179,6 +188,7 @@ database the Secret --connection-secret names, which must be empty unless
 	fl.StringVar(&f.name, "name", "", "the RestoreRequest's name (default <BACKUP>-restore-<stamp>)")
 	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance")
 	fl.StringVar(&f.connectionSecret, "connection-secret", "", "load a dump backup's dump into the database this Secret names (host, port, database, user, password)")
+	fl.StringVar(&f.databaseAuth, "database-auth", "", "spec.database.authentication: password (the Secret's) or iam (an RDS IAM token the dumper mints; the Secret's host is the RDS endpoint)")
 	fl.StringVar(&f.overwriteDatabase, "overwrite-database", "", "load into a database that has tables, replacing the dump's own tables; confirm by repeating the Secret's name")
 	fl.StringVar(&f.targetBucket, "target-bucket", "", "restore the files into this bucket")
 	fl.StringVar(&f.targetPrefix, "target-prefix", "", "under this prefix of --target-bucket")

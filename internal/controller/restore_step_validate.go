@@ -251,7 +251,13 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 				name, backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, name, got)
 		}
 	}
-	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef", false)
+	iam := db.Authentication == backupv1alpha1.DatabaseAuthIAM
+	if iam && r.iamRegion(s) == "" {
+		v.add(backupv1alpha1.ReasonValidationFailed,
+			"spec.database.authentication IAM signs an RDS IAM token for the region of the backup's store, and store %q has none: only provider aws has RDS", s.provName)
+		return nil
+	}
+	err := checkConnectionSecret(ctx, r.APIReader, rr.Namespace, name, "spec.database.connectionSecretRef", iam)
 	var f *failure
 	if errors.As(err, &f) {
 		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)

@@ -128,6 +128,12 @@ var _ = Describe("RestoreRequest CRD", func() {
 		Entry("an unknown existingData policy", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, ExistingData: "Merge"}
 		}, "spec.database.existingData"),
+		Entry("IAM authentication for a snapshot restore", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		}, "spec.database.authentication is how the dumper logs in to the database spec.database.connectionSecretRef names"),
+		Entry("an unknown authentication", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, Authentication: "Kerberos"}
+		}, "spec.database.authentication"),
 		Entry("a connection Secret without a name", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{}}
 		}, "spec.database.connectionSecretRef.name"),
@@ -141,6 +147,8 @@ var _ = Describe("RestoreRequest CRD", func() {
 		created := newRestore(spec)
 		Expect(k8sClient.Create(ctx, created)).To(Succeed())
 		Expect(created.Spec.Database.ExistingData).To(Equal(backupv1alpha1.ExistingDataOverwrite))
+		spec.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		Expect(k8sClient.Create(ctx, newRestore(spec))).To(Succeed(), "a load that logs in with an RDS IAM token")
 	})
 
 	It("accepts an explicit publiclyAccessible: false", func() {

@@ -63,6 +63,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) != has(self.connectionSecretRef)",message="set exactly one of spec.database.targetInstanceId (restore a snapshot into a new instance) and spec.database.connectionSecretRef (load a dump into that database)"
 // +kubebuilder:validation:XValidation:rule="!has(self.connectionSecretRef) || !(has(self.instanceClass) || has(self.subnetGroupName) || has(self.securityGroupIds) || has(self.multiAZ) || has(self.publiclyAccessible))",message="instanceClass, subnetGroupName, securityGroupIds, multiAZ and publiclyAccessible set up a new instance; a dump loaded through spec.database.connectionSecretRef goes into an existing database"
 // +kubebuilder:validation:XValidation:rule="has(self.connectionSecretRef) || !has(self.existingData)",message="spec.database.existingData applies to a dump loaded through spec.database.connectionSecretRef; a snapshot is always restored into a new instance",fieldPath=".existingData"
+// +kubebuilder:validation:XValidation:rule="has(self.connectionSecretRef) || !has(self.authentication)",message="spec.database.authentication is how the dumper logs in to the database spec.database.connectionSecretRef names; a snapshot is restored without a login",fieldPath=".authentication"
 type DatabaseRestoreSpec struct {
 	// targetInstanceId is the new instance's identifier (RDS rules: 1 to 63 letters,
 	// digits or hyphens, starting with a letter, no "--", no trailing hyphen). It must
@@ -89,6 +90,15 @@ type DatabaseRestoreSpec struct {
 	// connectionSecretRef.
 	// +optional
 	ExistingData ExistingDataPolicy `json:"existingData,omitempty"`
+
+	// authentication is how the dumper logs in to the Secret's database: "Password"
+	// (the default: the Secret's password) or "IAM" (an RDS IAM auth token, minted by
+	// the dumper from its service account's AWS identity right before each connection,
+	// signed for the region of the backup's aws store). With IAM the Secret's host must
+	// be the RDS instance's endpoint, sslmode defaults to require (disable and allow are
+	// refused), and a password in the Secret is ignored. Only with connectionSecretRef.
+	// +optional
+	Authentication DatabaseAuthentication `json:"authentication,omitempty"`
 
 	// instanceClass overrides the recorded instance class (for example db.t3.medium).
 	// +optional
