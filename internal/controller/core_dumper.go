@@ -116,7 +116,7 @@ func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace,
 	}
 	var missing []string
 	for _, key := range []string{dump.SecretKeyHost, dump.SecretKeyDatabase, dump.SecretKeyUser, dump.SecretKeyPassword} {
-		if len(secret.Data[key]) == 0 && !(iam && key == dump.SecretKeyPassword) {
+		if len(secret.Data[key]) == 0 && (!iam || key != dump.SecretKeyPassword) {
 			missing = append(missing, strconv.Quote(key))
 		}
 	}

@@ -148,7 +148,7 @@ func ConnectionFromEnv(getenv func(string) string) (Connection, error) {
 		{c.Host, SecretKeyHost, EnvHost}, {c.Database, SecretKeyDatabase, EnvDatabase},
 		{c.User, SecretKeyUser, EnvUser}, {c.Password, SecretKeyPassword, EnvPassword},
 	} {
-		if s.value == "" && !(iam && s.key == SecretKeyPassword) {
+		if s.value == "" && (!iam || s.key != SecretKeyPassword) {
 			return c, fail(ReasonMissingSetting, nil, "the connection setting %s is missing or empty", c.secretKey(s.key, s.env))
 		}
 	}

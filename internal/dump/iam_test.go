@@ -287,7 +287,7 @@ const (
 // version (15, which this pg_dump may dump), a size, no tables, and no exported
 // snapshot (BEGIN is refused, so the counts are taken without one).
 func servePostgres(s *stubServer, c net.Conn) error {
-	var conn net.Conn = c
+	conn := c
 	params, err := pgStartup(conn)
 	for err == nil && params == nil { // an SSLRequest: TLS, then the real startup
 		tlsConn := tls.Server(c, s.tls)
@@ -604,7 +604,7 @@ func serveMySQL(s *stubServer, c net.Conn) error {
 	if err := myWrite(c, 0, greeting); err != nil {
 		return err
 	}
-	seq, body, err := myRead(c)
+	_, body, err := myRead(c)
 	if err != nil {
 		return err
 	}
@@ -618,7 +618,8 @@ func serveMySQL(s *stubServer, c net.Conn) error {
 	if err := tlsConn.Handshake(); err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
-	if seq, body, err = myRead(tlsConn); err != nil {
+	seq, body, err := myRead(tlsConn)
+	if err != nil {
 		return err
 	}
 	user, _, _ := bytes.Cut(body[32:], []byte{0})
