@@ -152,9 +152,13 @@ func loadSQL(ctx context.Context, conn *Connection, compressed io.Reader, compre
 	if err != nil {
 		return err
 	}
-	// [mysql] is read by MySQL's client and MariaDB's, which keeps the option only
-	// for compatibility.
-	defaults, cleanup, err := conn.mysqlDefaultsFile(ctx, "mysql")
+	// Only MySQL's own client needs to be told to send a token in cleartext; MariaDB's
+	// would warn that the option is obsolete.
+	cleartextGroup := ""
+	if conn.IAM != nil && t.readVersion(ctx) == nil && t.family == EngineMySQL {
+		cleartextGroup = "mysql"
+	}
+	defaults, cleanup, err := conn.mysqlDefaultsFile(ctx, cleartextGroup)
 	if err != nil {
 		return err
 	}
