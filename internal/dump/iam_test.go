@@ -3,6 +3,7 @@ package dump_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,6 +18,8 @@ import (
 	"math/big"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -226,6 +229,70 @@ func TestIAMDumpSendsPgDumpAToken(t *testing.T) {
 	wantNoCredential(t, storedPassword, record, printed)
 }
 
+// The load of a dump (a RestoreRequest's) logs in the same way: the dumper's own
+// connection and pg_restore each send a token; the stub refuses pg_restore, so the
+// load fails, and no token is in restore.json.
+func TestIAMLoadSendsPgRestoreAToken(t *testing.T) {
+	setIAMKeys(t)
+	st := openFake(t)
+	srv := startStub(t, servePostgres)
+	getenv := iamEnv(st, dump.EnginePostgres, srv.port(), "")
+	conn, err := dump.ConnectionFromEnv(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := getenv(dump.EnvPrefix)
+	// pg_restore reads the archive's header before it connects: a real (empty) one.
+	empty, _ := newPostgresDatabase(t)
+	pgDump := exec.Command("pg_dump", "--format=custom", "--no-password")
+	pgDump.Env = append(os.Environ(), "PGHOST="+empty.Host, "PGPORT="+strconv.Itoa(empty.Port), "PGUSER="+empty.User,
+		"PGPASSWORD="+empty.Password, "PGDATABASE="+empty.Database, "PGSSLMODE=disable")
+	archive, err := pgDump.Output()
+	if err != nil {
+		t.Fatalf("pg_dump of an empty database: %v", err)
+	}
+	key := layout.DumpKey(prefix, "pgdump")
+	st.put(t, key, archive)
+	if err := dump.WriteResult(context.Background(), st, st.bucket, prefix, &dump.Result{Version: dump.ResultVersion, State: dump.StateSucceeded,
+		Engine: dump.EnginePostgres, Format: dump.FormatCustom, Bucket: st.bucket, Key: key,
+		SizeBytes: int64(len(archive)), SHA256: sha256Hex(archive)}); err != nil {
+		t.Fatal(err)
+	}
+	res := dump.Restore(context.Background(), dump.RestoreConfig{Connection: conn, Bucket: st.bucket, Prefix: prefix}, st)
+	const record = "retail/.restores/proj-retail-prd/load-1/"
+	if err := dump.WriteRestoreResult(context.Background(), st, st.bucket, record, res); err != nil {
+		t.Fatal(err)
+	}
+
+	logins, protoErr := srv.seen()
+	if protoErr != nil {
+		t.Fatalf("the stub failed: %v", protoErr)
+	}
+	restored := false
+	for _, l := range logins {
+		wantToken(t, l.password, srv.addr(), iamUser)
+		restored = restored || l.app == "pg_restore"
+	}
+	if !restored {
+		t.Fatalf("pg_restore never logged in (logins %d; load %s %s: %s)", len(logins), res.State, res.Reason, res.Message)
+	}
+	if res.State != dump.StateFailed || !strings.Contains(res.Message, "password authentication failed") {
+		t.Fatalf("want the load Failed on pg_restore's refused login, got %s (%s): %s", res.State, res.Reason, res.Message)
+	}
+	stored, ok := st.read(t, layout.RestoreResultKey(record))
+	if !ok {
+		t.Fatal("no restore.json")
+	}
+	printed, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logins {
+		wantNoCredential(t, l.password, stored, printed)
+	}
+	wantNoCredential(t, storedPassword, stored, printed)
+}
+
 // wantNoCredential fails when secret is in any of outputs.
 func wantNoCredential(t *testing.T, secret string, outputs ...[]byte) {
 	t.Helper()
@@ -281,11 +348,11 @@ const (
 	oidInt8         = 20
 )
 
-// servePostgres asks for a cleartext password and records it. pg_dump (its
-// application_name) is then refused as RDS refuses a bad token; the dumper's own
-// connection is let in and answered, so the dump goes on to start pg_dump: the
-// version (15, which this pg_dump may dump), a size, no tables, and no exported
-// snapshot (BEGIN is refused, so the counts are taken without one).
+// servePostgres asks for a cleartext password and records it. pg_dump and
+// pg_restore (their application_name) are then refused as RDS refuses a bad token;
+// the dumper's own connection is let in and answered, so the dump or the load goes on
+// to start its tool: the version (15, which this pg_dump may dump), a size, no tables,
+// and no exported snapshot (BEGIN is refused, so the counts are taken without one).
 func servePostgres(s *stubServer, c net.Conn) error {
 	conn := c
 	params, err := pgStartup(conn)
@@ -318,7 +385,7 @@ func servePostgres(s *stubServer, c net.Conn) error {
 	}
 	s.record(login{app: params["application_name"], user: params["user"], database: params["database"],
 		password: string(bytes.TrimRight(body, "\x00"))})
-	if params["application_name"] == "pg_dump" {
+	if app := params["application_name"]; app == "pg_dump" || app == "pg_restore" {
 		pgError(w, "FATAL", "28P01", fmt.Sprintf("password authentication failed for user %q", params["user"]))
 		return w.Flush()
 	}
@@ -410,6 +477,8 @@ func pgAnswer(q string) ([]pgColumn, [][]string, bool) {
 		return []pgColumn{{"current_setting", oidText}, {"current_setting", oidInt4}}, [][]string{{"15.4", "150004"}}, true
 	case strings.Contains(q, "pg_database_size"):
 		return []pgColumn{{"pg_database_size", oidInt8}}, [][]string{{"8192"}}, true
+	case strings.Contains(q, "SELECT COUNT(*) FROM pg_class"): // a restore's target: no tables
+		return []pgColumn{{"count", oidInt8}}, [][]string{{"0"}}, true
 	case strings.Contains(q, "FROM pg_class"): // the largest tables: none
 		return []pgColumn{{"relname", oidText}, {"quoted", oidText}}, nil, true
 	}
