@@ -250,6 +250,18 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Expect(rr.Status.Database).To(BeNil(), "no run started")
 	})
 
+	It("refuses an IAM load whose Secret says sslmode disable before any write, naming the key; a password is then not required", func() {
+		plain := newPostgres("mike_pg_iam_plain").secret
+		delete(plain, "password") // not needed with IAM: only the sslmode is refused
+		secret("mike-pg-iam-plain", plain)
+		rr := restores.New(ns, "mike-pg-iam-plain", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-iam-plain", ""))
+		rr.Spec.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		rr = runRestore(rr)
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`key "sslmode" is disable, but an RDS IAM token is sent only over TLS`)))
+		Expect(rr.Status.Database).To(BeNil(), "no run started")
+	})
+
 	It("verifyOnly reads the dump in full; a dump truncated in the store fails the check", func() {
 		rr := runRestore(restores.New(ns, "mike-pg-verify", restores.FromBackup("mike-pg"), restores.VerifyOnly()))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
