@@ -64,7 +64,8 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
   kubectl lc2 backup create prd --mode Incremental --wait
   kubectl lc2 backup create prd --project retail --db-instance retail-prd-db \
       --source-bucket liferay-retail-prd-dl --destination-bucket liferay-backups --wait
-  kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait`,
+  kubectl lc2 backup create prd --database-type dump --connection-secret retail-prd-db --wait
+  kubectl lc2 backup create prd --db-instance retail-prd-db --connection-secret retail-prd-db-iam --database-auth iam --wait`,
 		Args: exactArgs("ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("exclude-generated-files") {
@@ -87,6 +88,7 @@ counted or expired by the schedule), the newest BackupRequest of ENV (writing un
 	f.StringVar(&o.spec.dbInstance, "db-instance", "", "spec.database.instanceId (a snapshot of this RDS instance)")
 	f.StringVar(&o.spec.databaseType, "database-type", "", "spec.database.type: snapshot (an RDS snapshot) or dump (a verified logical dump stored with the backup); default: the schedule's or previous backup's, else snapshot")
 	f.StringVar(&o.spec.connectionSecret, "connection-secret", "", "spec.database.dump.connectionSecretRef: the Secret in the namespace with host, port, database, user and password of the database to dump (implies --database-type dump)")
+	f.StringVar(&o.spec.databaseAuth, "database-auth", "", "spec.database.dump.authentication: password (the Secret's) or iam (an RDS IAM token the dumper mints; needs --db-instance on aws; implies --database-type dump)")
 	f.StringVar(&o.spec.sourceBucket, "source-bucket", "", "spec.documentLibrary.sourceBucket")
 	f.StringVar(&o.spec.sourcePrefix, "source-prefix", "", `spec.documentLibrary.sourcePrefix (the API's default: "document_library/")`)
 	f.StringVar(&o.spec.destinationBucket, "destination-bucket", "", "spec.documentLibrary.destinationBucket")

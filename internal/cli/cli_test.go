@@ -213,6 +213,19 @@ func TestNewRestoreOfADumpIntoANewInstanceNamesBoth(t *testing.T) {
 	if got, want := out.String(), "  database: dump s3://b/retail/prd/1/database/dump.pgdump (2.0 KiB) loaded into the new instance new-db new-db.rds:5432, 6 tables' row counts checked\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	rr, err = newRestore("ns", now, restoreFlags{from: "prd-dump-1", connectionSecret: "restored-db", databaseAuth: "iam"})
+	if err != nil || rr.Spec.Database.Authentication != backupv1alpha1.DatabaseAuthIAM {
+		t.Errorf("--database-auth iam: %v %+v", err, rr)
+	}
+	for _, f := range []restoreFlags{
+		{from: "prd-dump-1", connectionSecret: "restored-db", databaseAuth: "kerberos"},
+		{from: "prd-1", targetInstance: "new-db", databaseAuth: "iam"},
+		{from: "prd-dump-1", targetInstance: "new-db", connectionSecret: "master", databaseAuth: "iam"},
+	} {
+		if _, err := newRestore("ns", now, f); err == nil || !strings.Contains(err.Error(), "--database-auth") {
+			t.Errorf("%+v: want a refusal naming --database-auth, got %v", f, err)
+		}
+	}
 }
 
 func TestRestoreResultOfADumpLoadNamesTheSecretNotAnInstance(t *testing.T) {

@@ -492,6 +492,9 @@ func databaseSpecSummary(namespace string, db *backupv1alpha1.DatabaseBackupSpec
 	if d := db.Dump; d != nil && d.ConnectionSecretRef != nil {
 		from = "the database of Secret " + namespace + "/" + d.ConnectionSecretRef.Name
 	}
+	if db.Dump.IAMAuthentication() {
+		return fmt.Sprintf("dump of %s (source %s, RDS IAM token)", from, db.DumpSourceOrDefault())
+	}
 	return fmt.Sprintf("dump of %s (source %s)", from, db.DumpSourceOrDefault())
 }
 

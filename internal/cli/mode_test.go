@@ -124,12 +124,31 @@ func TestNewBackupDatabaseTypeFlags(t *testing.T) {
 		!strings.Contains(err.Error(), "--connection-secret") {
 		t.Errorf("a dump of nothing: %v, want --connection-secret named", err)
 	}
+	// --database-auth iam over a previous dump of the snapshot keeps it one, logging
+	// in with a token; password sets it back.
+	ofSnapshot := &backupv1alpha1.BackupRequest{Spec: backupv1alpha1.BackupRequestSpec{ProjectID: "retail",
+		Database: &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-db",
+			Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}}}
+	iam, err := newBackup("ns", "prd", now, backupOrigin{previous: ofSnapshot}, backupFlags{databaseAuth: "IAM"})
+	if err != nil || iam.Spec.Database.Dump.Authentication != backupv1alpha1.DatabaseAuthIAM || iam.Spec.Database.DumpSourceOrDefault() != backupv1alpha1.DumpSourceSnapshot ||
+		iam.Spec.Database.Dump.ConnectionSecretRef.Name != "retail-db" {
+		t.Errorf("--database-auth iam over a dump of the snapshot: %v %+v", err, iam.Spec.Database.Dump)
+	}
+	if got := databaseSpecSummary("ns", iam.Spec.Database); !strings.Contains(got, "RDS IAM token") {
+		t.Errorf("describe of an IAM dump: %q", got)
+	}
+	pw, err := newBackup("ns", "prd", now, backupOrigin{previous: iam}, backupFlags{databaseAuth: "password"})
+	if err != nil || pw.Spec.Database.Dump.Authentication != backupv1alpha1.DatabaseAuthPassword {
+		t.Errorf("--database-auth password over an IAM dump: %v %+v", err, pw.Spec.Database.Dump)
+	}
 	for _, c := range []struct {
 		flags backupFlags
 		says  string
 	}{
 		{backupFlags{databaseType: "logical"}, "spec.database.type"},
 		{backupFlags{databaseType: "snapshot", connectionSecret: "db"}, "--database-type dump"},
+		{backupFlags{databaseAuth: "kerberos"}, "spec.database.dump.authentication must be password or iam"},
+		{backupFlags{databaseType: "snapshot", databaseAuth: "iam"}, "--database-auth is how a dump logs in"},
 	} {
 		if err := checkDatabaseFlags(c.flags); err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("checkDatabaseFlags(%+v) = %v, want %q", c.flags, err, c.says)

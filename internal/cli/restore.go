@@ -86,6 +86,8 @@ type restoreFlags struct {
 	connectionSecret, overwriteDatabase string
 	// instanceClass is the class of the new instance.
 	instanceClass string
+	// databaseAuth is --database-auth: how the dumper logs in to the Secret's database.
+	databaseAuth string
 }
 
 // newRestore is the RestoreRequest of restore create, named name or
@@ -104,6 +106,15 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	}
 	if f.instanceClass != "" && f.targetInstance == "" {
 		return nil, fmt.Errorf("--instance-class sets up the new instance of --target-instance")
+	}
+	auth, ok := databaseAuths[strings.ToLower(f.databaseAuth)]
+	switch {
+	case f.databaseAuth != "" && !ok:
+		return nil, fmt.Errorf("--database-auth %q: spec.database.authentication must be password or iam", f.databaseAuth)
+	case f.databaseAuth != "" && f.connectionSecret == "":
+		return nil, fmt.Errorf("--database-auth is how the dumper logs in to the database of --connection-secret: give --connection-secret")
+	case auth == backupv1alpha1.DatabaseAuthIAM && f.targetInstance != "":
+		return nil, fmt.Errorf("--database-auth iam with --target-instance: a new instance is created with the Secret's master password, which the load uses")
 	}
 	if f.overwriteDatabase != "" && f.overwriteDatabase != f.connectionSecret {
 		return nil, fmt.Errorf("--overwrite-database=%s does not confirm the target: repeat the Secret's name, --overwrite-database=%s", f.overwriteDatabase, f.connectionSecret)
@@ -125,6 +136,7 @@ func newRestore(namespace string, now time.Time, f restoreFlags) (*backupv1alpha
 	}
 	if f.connectionSecret != "" {
 		rr.Spec.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: f.connectionSecret}
+		rr.Spec.Database.Authentication = auth
 		if f.overwriteDatabase != "" {
 			rr.Spec.Database.ExistingData = backupv1alpha1.ExistingDataOverwrite
 			rr.Annotations = map[string]string{backupv1alpha1.ConfirmDatabaseOverwriteAnnotation: f.connectionSecret}
@@ -191,6 +203,7 @@ password and database as its master credentials, and the dump is loaded into it.
 	fl.StringVar(&f.targetInstance, "target-instance", "", "restore the snapshot into this new RDS instance (with --connection-secret: create it empty and load the dump into it)")
 	fl.StringVar(&f.connectionSecret, "connection-secret", "", "load a dump backup's dump into the database this Secret names (host, port, database, user, password; with --target-instance: its master user, password and database)")
 	fl.StringVar(&f.instanceClass, "instance-class", "", "the new instance's class (for example db.t3.medium); default the class the backup recorded")
+	fl.StringVar(&f.databaseAuth, "database-auth", "", "spec.database.authentication: password (the Secret's) or iam (an RDS IAM token the dumper mints; the Secret's host is the RDS endpoint)")
 	fl.StringVar(&f.overwriteDatabase, "overwrite-database", "", "load into a database that has tables, replacing the dump's own tables; confirm by repeating the Secret's name")
 	fl.StringVar(&f.targetBucket, "target-bucket", "", "restore the files into this bucket")
 	fl.StringVar(&f.targetPrefix, "target-prefix", "", "under this prefix of --target-bucket")

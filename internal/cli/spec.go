@@ -22,6 +22,8 @@ type backupFlags struct {
 	// databaseType is --database-type (snapshot or dump); connectionSecret is
 	// --connection-secret, the Secret naming the database a dump reads.
 	databaseType, connectionSecret string
+	// databaseAuth is --database-auth: password or iam (spec.database.dump.authentication).
+	databaseAuth string
 	// provider is --provider: aws, gcp, azure or local.
 	provider string
 }
@@ -128,11 +130,12 @@ func applyToSpec(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	}
 }
 
-// applyDatabaseFlags sets --database-type and --connection-secret: a Secret makes the
-// backup a dump of the database it names (directly, as the only source built), and a
-// snapshot backup carries no dump settings.
+// applyDatabaseFlags sets --database-type, --connection-secret and --database-auth: a
+// Secret makes the backup a dump of the database it names (directly, as the only
+// source built), --database-auth makes it a dump that logs in so, and a snapshot
+// backup carries no dump settings.
 func applyDatabaseFlags(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
-	if f.databaseType == "" && f.connectionSecret == "" {
+	if f.databaseType == "" && f.connectionSecret == "" && f.databaseAuth == "" {
 		return
 	}
 	if s.Database == nil {
@@ -142,7 +145,7 @@ func applyDatabaseFlags(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 	switch {
 	case f.databaseType != "":
 		db.Type = backupv1alpha1.DatabaseBackupType(f.databaseType)
-	case f.connectionSecret != "":
+	case f.connectionSecret != "" || f.databaseAuth != "":
 		db.Type = backupv1alpha1.DatabaseBackupDump
 	}
 	if f.connectionSecret != "" {
@@ -152,19 +155,36 @@ func applyDatabaseFlags(s *backupv1alpha1.BackupRequestSpec, f backupFlags) {
 		db.Dump.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: f.connectionSecret}
 		db.Dump.Source = backupv1alpha1.DumpSourceInstance
 	}
+	if auth, ok := databaseAuths[strings.ToLower(f.databaseAuth)]; ok {
+		if db.Dump == nil {
+			db.Dump = &backupv1alpha1.DatabaseDumpSpec{}
+		}
+		db.Dump.Authentication = auth
+	}
 	if db.Type == backupv1alpha1.DatabaseBackupSnapshot {
 		db.Dump = nil
 	}
 }
 
-// checkDatabaseFlags refuses --database-type and --connection-secret values the API
-// would refuse, naming the flag and the field.
+// databaseAuths are the values of --database-auth.
+var databaseAuths = map[string]backupv1alpha1.DatabaseAuthentication{
+	"password": backupv1alpha1.DatabaseAuthPassword, "iam": backupv1alpha1.DatabaseAuthIAM,
+}
+
+// checkDatabaseFlags refuses --database-type, --connection-secret and --database-auth
+// values the API would refuse, naming the flag and the field.
 func checkDatabaseFlags(f backupFlags) error {
+	if _, ok := databaseAuths[strings.ToLower(f.databaseAuth)]; f.databaseAuth != "" && !ok {
+		return fmt.Errorf("--database-auth %q: spec.database.dump.authentication must be password or iam", f.databaseAuth)
+	}
 	switch backupv1alpha1.DatabaseBackupType(f.databaseType) {
 	case "", backupv1alpha1.DatabaseBackupDump:
 	case backupv1alpha1.DatabaseBackupSnapshot:
 		if f.connectionSecret != "" {
 			return fmt.Errorf("--connection-secret names the database a dump reads: it needs --database-type dump, not snapshot")
+		}
+		if f.databaseAuth != "" {
+			return fmt.Errorf("--database-auth is how a dump logs in: it needs --database-type dump, not snapshot")
 		}
 	default:
 		return fmt.Errorf("--database-type %q: spec.database.type must be %s or %s", f.databaseType, backupv1alpha1.DatabaseBackupSnapshot, backupv1alpha1.DatabaseBackupDump)

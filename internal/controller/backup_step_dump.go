@@ -239,7 +239,7 @@ func (r *BackupRequestReconciler) dumpTask(br *backupv1alpha1.BackupRequest) dum
 		{Name: dump.EnvSecretRef, Value: secretName(br)},
 	}
 	if d := br.Spec.Database.Dump; d != nil && d.ConnectionSecretRef != nil {
-		env = append(env, connectionEnv(d.ConnectionSecretRef.Name, r.dumpInstanceEndpoint(br))...)
+		env = append(env, connectionEnv(d.ConnectionSecretRef.Name, r.dumpInstanceEndpoint(br), r.iamRegion(br))...)
 		env = append(env, storeKeysEnv(br.Spec.Provider, d.ConnectionSecretRef.Name)...)
 	}
 	if db := br.Status.Database; snapshotSourced(br) && db != nil {

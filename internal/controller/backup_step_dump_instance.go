@@ -51,7 +51,10 @@ func (r *BackupRequestReconciler) reconcileDumpInstance(ctx context.Context, s *
 func (r *BackupRequestReconciler) startDumpInstance(ctx context.Context, s *backupScope) (stepResult, error) {
 	br, st := s.br, s.status()
 	id := dumpInstanceID(br)
-	req := provider.RestoreDatabaseRequest{SnapshotID: st.Database.SnapshotID, TargetInstanceID: id, Owner: owner(br)}
+	// A snapshot does not carry IAM authentication: an IAM dump turns it on, or the
+	// dumper's token would be refused.
+	req := provider.RestoreDatabaseRequest{SnapshotID: st.Database.SnapshotID, TargetInstanceID: id, Owner: owner(br),
+		IAMAuthentication: br.Spec.Database.Dump.IAMAuthentication()}
 	if rec := st.Database.SourceInstance; rec != nil {
 		req.Settings = provider.DatabaseInstanceSettings{
 			InstanceClass: rec.InstanceClass, StorageType: rec.StorageType, AllocatedStorageGiB: rec.AllocatedStorageGiB, Iops: rec.Iops,

@@ -52,7 +52,9 @@ const azureWorkloadIdentityLabel = "azure.workload.identity/use"
 // connectionEnv passes the keys of the connection Secret secret to the dumper by
 // reference. A non-empty endpoint (host:port, a throw-away instance's) replaces the
 // Secret's host and port, whose other keys still give the database and credentials.
-func connectionEnv(secret, endpoint string) []corev1.EnvVar {
+// A non-empty iamRegion makes the dumper log in with an RDS IAM token it mints for
+// that region: the Secret's password is then not passed at all.
+func connectionEnv(secret, endpoint, iamRegion string) []corev1.EnvVar {
 	var env []corev1.EnvVar
 	keys := []struct {
 		env, key string
@@ -71,7 +73,13 @@ func connectionEnv(secret, endpoint string) []corev1.EnvVar {
 		keys = keys[2:]
 	}
 	for _, key := range keys {
+		if iamRegion != "" && key.key == dump.SecretKeyPassword {
+			continue
+		}
 		env = append(env, secretKeyEnv(key.env, secret, key.key, key.optional))
+	}
+	if iamRegion != "" {
+		env = append(env, corev1.EnvVar{Name: dump.EnvAuth, Value: dump.AuthIAM}, corev1.EnvVar{Name: dump.EnvIAMRegion, Value: iamRegion})
 	}
 	return env
 }
@@ -122,15 +130,17 @@ var (
 )
 
 // checkConnectionSecret refuses a connection Secret that does not exist or lacks one
-// of the required keys, naming the Secret and the key, never a value.
-func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) error {
-	_, err := readConnectionSecret(ctx, reader, namespace, name, field, required)
+// of the required keys, naming the Secret and the key, never a value. With iam the
+// password is not required (a token replaces it), and an sslmode that may go without
+// TLS is refused: RDS takes a token only over TLS.
+func checkConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string, iam bool) error {
+	_, err := readConnectionSecret(ctx, reader, namespace, name, field, required, iam)
 	return err
 }
 
 // readConnectionSecret is checkConnectionSecret returning the Secret it checked, for
 // the one caller that passes a value on (a new instance's master password).
-func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string) (*corev1.Secret, error) {
+func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, name, field string, required []string, iam bool) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	where := fmt.Sprintf("Secret %s/%s (%s)", namespace, name, field)
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret); err != nil {
@@ -141,7 +151,7 @@ func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, 
 	}
 	var missing []string
 	for _, key := range required {
-		if len(secret.Data[key]) == 0 {
+		if len(secret.Data[key]) == 0 && (!iam || key != dump.SecretKeyPassword) {
 			missing = append(missing, strconv.Quote(key))
 		}
 	}
@@ -152,6 +162,10 @@ func readConnectionSecret(ctx context.Context, reader client.Reader, namespace, 
 		if n, err := strconv.Atoi(string(port)); err != nil || n < 1 || n > 65535 {
 			return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, where + `: key "port" is not a port number (1 to 65535)`}
 		}
+	}
+	if mode := string(secret.Data[dump.SecretKeySSLMode]); iam && (mode == "disable" || mode == "allow") {
+		return nil, &failure{backupv1alpha1.ReasonConnectionSecretInvalid, fmt.Sprintf(
+			"%s: key \"sslmode\" is %s, but an RDS IAM token is sent only over TLS: use require, verify-ca or verify-full, or leave it out (require)", where, mode)}
 	}
 	if engine, ok := secret.Data[dump.SecretKeyEngine]; ok {
 		switch string(engine) {

@@ -183,7 +183,7 @@ func (r *RestoreRequestReconciler) startInstanceCreate(ctx context.Context, s *r
 // not watched). Validation checked the keys; a Secret changed since is a failure that
 // names the Secret and the key, never a value.
 func (r *RestoreRequestReconciler) masterCredentials(ctx context.Context, rr *backupv1alpha1.RestoreRequest) (user string, password provider.Password, database string, err error) {
-	secret, err := readConnectionSecret(ctx, r.APIReader, rr.Namespace, rr.Spec.Database.ConnectionSecretRef.Name, "spec.database.connectionSecretRef", masterKeys)
+	secret, err := readConnectionSecret(ctx, r.APIReader, rr.Namespace, rr.Spec.Database.ConnectionSecretRef.Name, "spec.database.connectionSecretRef", masterKeys, false)
 	if err != nil {
 		return "", "", "", err
 	}

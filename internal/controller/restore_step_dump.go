@@ -106,7 +106,7 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 		}
 	}
 	env = append(env, corev1.EnvVar{Name: dump.EnvSecretRef, Value: rr.Namespace + "/" + secret})
-	env = append(env, connectionEnv(secret, endpoint)...)
+	env = append(env, connectionEnv(secret, endpoint, r.iamRegion(s))...)
 	task := r.dumperRun(s, dumpLoadRun(rr), "restore", env, secret)
 	if err := r.Dumps.Start(ctx, task); err != nil {
 		return stepResult{}, dumperStartFailed(err, "start the dump load")
@@ -127,6 +127,16 @@ func (r *RestoreRequestReconciler) startDumpLoad(ctx context.Context, s *restore
 		r.recorder().normal(rr, backupv1alpha1.ReasonLoadingDump, "RestoreDatabase", "Dump load %s started: %s", task.Name, message)
 	})
 	return stepResult{requeueAfter: r.Options.DumpPollInterval}, nil
+}
+
+// iamRegion is the region a load that logs in with an RDS IAM token signs it for: the
+// backup's store's (aws); "" for a load with the Secret's password, or a store
+// without a region.
+func (r *RestoreRequestReconciler) iamRegion(s *restoreScope) string {
+	if db := s.rr.Spec.Database; db == nil || db.Authentication != backupv1alpha1.DatabaseAuthIAM {
+		return ""
+	}
+	return provider.RegionOf(s.prov)
 }
 
 // dumperRun completes a restore's run of the dumper: the store and the backup's place

@@ -251,7 +251,13 @@ func (r *RestoreRequestReconciler) validateDumpTarget(ctx context.Context, s *re
 				name, backupv1alpha1.ConfirmDatabaseOverwriteAnnotation, name, got)
 		}
 	}
-	return r.validateSecret(ctx, s, v, name, connectionKeys)
+	iam := db.Authentication == backupv1alpha1.DatabaseAuthIAM
+	if iam && r.iamRegion(s) == "" {
+		v.add(backupv1alpha1.ReasonValidationFailed,
+			"spec.database.authentication IAM signs an RDS IAM token for the region of the backup's store, and store %q has none: only provider aws has RDS", s.provName)
+		return nil
+	}
+	return r.validateSecret(ctx, s, v, name, connectionKeys, iam)
 }
 
 // validateNewInstanceDump checks a dump load into the new instance of
@@ -272,7 +278,7 @@ func (r *RestoreRequestReconciler) validateNewInstanceDump(ctx context.Context, 
 			"spec.database.instanceClass: the backup %s records no source instance, so the new instance %s needs its class (for example db.t3.medium)", m.BackupID, db.TargetInstanceID)
 	}
 	name := db.ConnectionSecretRef.Name
-	secret, err := readConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", masterKeys)
+	secret, err := readConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", masterKeys, false)
 	var f *failure
 	switch {
 	case errors.As(err, &f):
@@ -305,9 +311,9 @@ func validateHoldsDump(s *restoreScope, v *validation) bool {
 }
 
 // validateSecret adds a problem unless the connection Secret exists with every key of
-// required; only a failure to read it is an error.
-func (r *RestoreRequestReconciler) validateSecret(ctx context.Context, s *restoreScope, v *validation, name string, required []string) error {
-	err := checkConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", required)
+// required (the password but for iam); only a failure to read it is an error.
+func (r *RestoreRequestReconciler) validateSecret(ctx context.Context, s *restoreScope, v *validation, name string, required []string, iam bool) error {
+	err := checkConnectionSecret(ctx, r.APIReader, s.rr.Namespace, name, "spec.database.connectionSecretRef", required, iam)
 	var f *failure
 	if errors.As(err, &f) {
 		v.add(f.reason, "spec.database.connectionSecretRef: %s", f.message)

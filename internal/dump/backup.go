@@ -140,7 +140,7 @@ func (b *backupRun) lookDumpTool(ctx context.Context, engine string) (*tool, err
 
 // dumpCommand is the tool's arguments (never a password), its environment and the
 // dump's format, compression and key.
-func (b *backupRun) dumpCommand(engine string) (args, env []string, cleanup func(), err error) {
+func (b *backupRun) dumpCommand(ctx context.Context, engine string) (args, env []string, cleanup func(), err error) {
 	c := &b.cfg.Connection
 	if engine == EnginePostgres {
 		b.res.Format, b.res.Compression = FormatCustom, compressionPG
@@ -151,7 +151,8 @@ func (b *backupRun) dumpCommand(engine string) (args, env []string, cleanup func
 		if b.snapshot != "" {
 			args = append(args, "--snapshot="+b.snapshot)
 		}
-		return args, c.postgresEnv(), func() {}, nil
+		env, err := c.postgresEnv(ctx)
+		return args, env, func() {}, err
 	}
 	b.res.Format, b.res.Compression = FormatSQL, CompressionGzip
 	ext := "sql.gz"
@@ -159,7 +160,11 @@ func (b *backupRun) dumpCommand(engine string) (args, env []string, cleanup func
 		b.res.Compression, ext = CompressionZstd, "sql.zst"
 	}
 	b.res.Key = layout.DumpKey(b.cfg.Prefix, ext)
-	defaults, cleanup, err := c.mysqlDefaultsFile()
+	cleartextGroup := ""
+	if b.tool.family == EngineMySQL {
+		cleartextGroup = "mysqldump" // MySQL's own mysqldump
+	}
+	defaults, cleanup, err := c.mysqlDefaultsFile(ctx, cleartextGroup)
 	if err != nil {
 		return nil, nil, nil, fail(ReasonDumpFailed, err, "could not prepare the dump tool")
 	}
@@ -173,7 +178,8 @@ func (b *backupRun) dumpCommand(engine string) (args, env []string, cleanup func
 // hash and the byte count into the upload. Any failure of the tool reaches the
 // upload as the body's read error, so the upload is aborted.
 func (b *backupRun) stream(ctx context.Context, uploader provider.StreamUploader, engine string) error {
-	args, env, cleanup, err := b.dumpCommand(engine)
+	// Right before the tool starts: an IAM token is minted here.
+	args, env, cleanup, err := b.dumpCommand(ctx, engine)
 	if err != nil {
 		return err
 	}

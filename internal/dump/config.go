@@ -29,6 +29,12 @@ const (
 	FormatSQL    = "sql"
 )
 
+// Authentications of a connection (EnvAuth).
+const (
+	AuthPassword = "password"
+	AuthIAM      = "iam"
+)
+
 // Connection is where a database is and how to log in: the connection Secret's keys.
 type Connection struct {
 	// Engine is postgres, mysql or mariadb; empty: asked of the server itself.
@@ -45,6 +51,9 @@ type Connection struct {
 	// SecretRef is "namespace/name" of the Secret the settings came from, so that a
 	// message can name the Secret and the key to fix.
 	SecretRef string
+	// IAM, when set, logs in with an RDS IAM auth token minted per connection;
+	// Password is then ignored.
+	IAM *IAMAuth
 }
 
 // Config is one dump to take.
@@ -127,11 +136,19 @@ func ConnectionFromEnv(getenv func(string) string) (Connection, error) {
 		Database: getenv(EnvDatabase), User: getenv(EnvUser), Password: getenv(EnvPassword),
 		SSLMode: getenv(EnvSSLMode), SecretRef: getenv(EnvSecretRef),
 	}
+	iam := false
+	switch auth := strings.ToLower(strings.TrimSpace(getenv(EnvAuth))); auth {
+	case "", AuthPassword:
+	case AuthIAM:
+		iam = true
+	default:
+		return c, fail(ReasonMissingSetting, nil, "the setting %s is %q, not password or iam", EnvAuth, auth)
+	}
 	for _, s := range []struct{ value, key, env string }{
 		{c.Host, SecretKeyHost, EnvHost}, {c.Database, SecretKeyDatabase, EnvDatabase},
 		{c.User, SecretKeyUser, EnvUser}, {c.Password, SecretKeyPassword, EnvPassword},
 	} {
-		if s.value == "" {
+		if s.value == "" && (!iam || s.key != SecretKeyPassword) {
 			return c, fail(ReasonMissingSetting, nil, "the connection setting %s is missing or empty", c.secretKey(s.key, s.env))
 		}
 	}
@@ -141,6 +158,18 @@ func ConnectionFromEnv(getenv func(string) string) (Connection, error) {
 		c.Engine = EnginePostgres
 	default:
 		return c, fail(ReasonMissingSetting, nil, "the connection setting %s is %q, not postgres, mysql or mariadb", c.secretKey(SecretKeyEngine, EnvEngine), c.Engine)
+	}
+	if iam {
+		// A token replaces the password; one left in the Secret is not used.
+		region := getenv(EnvIAMRegion)
+		if region == "" {
+			return c, fail(ReasonMissingSetting, nil, "the setting %s is missing or empty: an RDS IAM token is signed for the instance's region", EnvIAMRegion)
+		}
+		sslMode, err := c.iamSSLMode()
+		if err != nil {
+			return c, err
+		}
+		c.Password, c.SSLMode, c.IAM = "", sslMode, NewIAMAuth(region)
 	}
 	if p := getenv(EnvPort); p != "" {
 		port, err := strconv.Atoi(p)

@@ -15,6 +15,12 @@ const (
 	EnvUser     = "LC2_DB_USER"
 	EnvPassword = "LC2_DB_PASSWORD"
 	EnvSSLMode  = "LC2_DB_SSLMODE"
+	// EnvAuth is "iam" for a login with an RDS IAM auth token the dumper mints itself
+	// (EnvPassword is then not needed, and ignored); empty or "password": the
+	// Secret's password.
+	EnvAuth = "LC2_DB_AUTH"
+	// EnvIAMRegion is the RDS instance's region, which an IAM token is signed for.
+	EnvIAMRegion = "LC2_DB_IAM_REGION"
 	// EnvSecretRef is "namespace/name" of the connection Secret, so that a message can
 	// name the Secret and the key to fix (never a value).
 	EnvSecretRef = "LC2_DB_SECRET_REF"

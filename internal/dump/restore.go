@@ -138,7 +138,11 @@ func loadPostgres(ctx context.Context, conn *Connection, archive io.Reader, over
 		args = append(args, "--clean", "--if-exists")
 	}
 	args = append(args, "--dbname="+conn.Database)
-	return runFed(ctx, t, args, conn.postgresEnv(), archive, procs)
+	env, err := conn.postgresEnv(ctx)
+	if err != nil {
+		return err
+	}
+	return runFed(ctx, t, args, env, archive, procs)
 }
 
 // loadSQL decompresses a SQL dump into the mariadb (or mysql) client; the whole
@@ -148,7 +152,13 @@ func loadSQL(ctx context.Context, conn *Connection, compressed io.Reader, compre
 	if err != nil {
 		return err
 	}
-	defaults, cleanup, err := conn.mysqlDefaultsFile()
+	// Only MySQL's own client needs to be told to send a token in cleartext; MariaDB's
+	// would warn that the option is obsolete.
+	cleartextGroup := ""
+	if conn.IAM != nil && t.readVersion(ctx) == nil && t.family == EngineMySQL {
+		cleartextGroup = "mysql"
+	}
+	defaults, cleanup, err := conn.mysqlDefaultsFile(ctx, cleartextGroup)
 	if err != nil {
 		return err
 	}

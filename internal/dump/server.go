@@ -3,6 +3,7 @@ package dump
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -58,10 +59,14 @@ func connect(ctx context.Context, conn *Connection) (*server, error) {
 	return connectMySQL(ctx, conn)
 }
 
-func (c *Connection) address() string {
+func (c *Connection) address() string { return c.addressFor(c.Engine) }
+
+// addressFor is host:port as a client of engine connects to it (the port defaults
+// to the engine's): what an IAM token is minted for.
+func (c *Connection) addressFor(engine string) string {
 	port := c.Port
 	if port == 0 {
-		port = defaultPort(c.Engine)
+		port = defaultPort(engine)
 	}
 	return net.JoinHostPort(c.Host, strconv.Itoa(port))
 }
@@ -71,17 +76,39 @@ func isAuthFailure(err error) bool {
 	return errors.As(err, &f) && f.Reason == ReasonAuthenticationFailed
 }
 
-func (c *Connection) postgresURL() string {
-	port := c.Port
-	if port == 0 {
-		port = 5432
-	}
+// postgresURL is lib/pq's URL for conn, logging in with password.
+func (c *Connection) postgresURL(password string) string {
 	q := url.Values{}
 	q.Set("sslmode", c.sslModeOr("prefer"))
 	q.Set("connect_timeout", strconv.Itoa(int(connectTimeout/time.Second)))
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(c.User, c.Password),
-		Host: net.JoinHostPort(c.Host, strconv.Itoa(port)), Path: "/" + c.Database, RawQuery: q.Encode()}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(c.User, password),
+		Host: c.addressFor(EnginePostgres), Path: "/" + c.Database, RawQuery: q.Encode()}
 	return u.String()
+}
+
+// pgConnector opens each connection with the password of that moment: with IAM, a
+// token minted for it.
+type pgConnector struct{ conn *Connection }
+
+func (p pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	password, err := p.conn.secret(ctx, p.conn.addressFor(EnginePostgres))
+	if err != nil {
+		return nil, err
+	}
+	connector, err := pq.NewConnector(p.conn.postgresURL(password))
+	if err != nil {
+		return nil, p.conn.postgresSettingsFailure()
+	}
+	return connector.Connect(ctx)
+}
+
+func (pgConnector) Driver() driver.Driver { return &pq.Driver{} }
+
+// postgresSettingsFailure is settings lib/pq refuses; its own error may quote the
+// URL, password included, so it is left out.
+func (c *Connection) postgresSettingsFailure() error {
+	return fail(ReasonMissingSetting, nil, "the connection settings of %s do not make a PostgreSQL connection (check %s and %s)",
+		c.secretName(), SecretKeyHost, SecretKeySSLMode)
 }
 
 func (c *Connection) sslModeOr(def string) string {
@@ -92,15 +119,15 @@ func (c *Connection) sslModeOr(def string) string {
 }
 
 func connectPostgres(ctx context.Context, conn *Connection) (*server, error) {
-	connector, err := pq.NewConnector(conn.postgresURL())
-	if err != nil {
-		return nil, fail(ReasonMissingSetting, nil, "the connection settings of %s do not make a PostgreSQL connection (check %s and %s)",
-			conn.secretName(), SecretKeyHost, SecretKeySSLMode) // err may quote the URL, password included
+	// The settings are checked once here, without a credential: a failure to connect
+	// is then the server's answer, not a malformed setting.
+	if _, err := pq.NewConnector(conn.postgresURL("")); err != nil {
+		return nil, conn.postgresSettingsFailure()
 	}
-	db := sql.OpenDB(connector)
+	db := sql.OpenDB(pgConnector{conn: conn})
 	s := &server{db: db, engine: EnginePostgres}
 	var num int
-	err = db.QueryRowContext(ctx, "SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&s.version, &num)
+	err := db.QueryRowContext(ctx, "SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&s.version, &num)
 	if err != nil {
 		return nil, errors.Join(conn.classify(err), db.Close())
 	}
@@ -134,6 +161,18 @@ func connectMySQL(ctx context.Context, conn *Connection) (*server, error) {
 		cfg.TLSConfig = "skip-verify"
 	default:
 		cfg.TLSConfig = "true"
+	}
+	if conn.IAM != nil {
+		// RDS takes the token through the cleartext plugin, over TLS (the sslmode an
+		// IAM login has is require or verify-*): minted for each connection.
+		cfg.Passwd, cfg.AllowCleartextPasswords = "", true
+		if err := cfg.Apply(mysql.BeforeConnect(func(ctx context.Context, c *mysql.Config) error {
+			token, err := conn.secret(ctx, conn.addressFor(EngineMySQL))
+			c.Passwd = token
+			return err
+		})); err != nil {
+			return nil, fmt.Errorf("configure the MySQL connection: %w", err)
+		}
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -170,6 +209,10 @@ func majorMinor(v string) (major, minor int, ok bool) {
 // classify turns a failed login or query into the Failure a user can act on: a
 // refused password names the Secret and its password key, never the value.
 func (c *Connection) classify(err error) error {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f // already says what to fix (a token that could not be minted)
+	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch pqErr.Code {
@@ -197,6 +240,10 @@ func (c *Connection) classify(err error) error {
 }
 
 func (c *Connection) authFailure() error {
+	if c.IAM != nil {
+		return fail(ReasonAuthenticationFailed, nil, "the server at %s refused user %q's RDS IAM token: check that the dumper's AWS identity may rds-db:connect as %q in region %s, and that the user may log in with IAM (%s)",
+			c.address(), c.User, c.User, c.IAM.Region, c.secretKey(SecretKeyUser, EnvUser))
+	}
 	return fail(ReasonAuthenticationFailed, nil, "the server at %s refused user %q: check %s (and %s)",
 		c.address(), c.User, c.secretKey(SecretKeyPassword, EnvPassword), SecretKeyUser)
 }

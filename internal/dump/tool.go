@@ -130,21 +130,33 @@ func childEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// postgresEnv is libpq's environment for conn: the password in PGPASSWORD, never in args.
-func (c *Connection) postgresEnv() []string {
+// postgresEnv is libpq's environment for conn: the password, or an IAM token minted
+// now for the tool about to start, in PGPASSWORD, never in args.
+func (c *Connection) postgresEnv(ctx context.Context) ([]string, error) {
 	port := c.Port
 	if port == 0 {
 		port = 5432
 	}
+	password, err := c.secret(ctx, c.addressFor(EnginePostgres))
+	if err != nil {
+		return nil, err
+	}
 	return childEnv("PGHOST="+c.Host, "PGPORT="+strconv.Itoa(port), "PGUSER="+c.User,
-		"PGPASSWORD="+c.Password, "PGDATABASE="+c.Database, "PGSSLMODE="+c.sslModeOr("prefer"),
-		"PGCONNECT_TIMEOUT="+strconv.Itoa(int(connectTimeout.Seconds())))
+		"PGPASSWORD="+password, "PGDATABASE="+c.Database, "PGSSLMODE="+c.sslModeOr("prefer"),
+		"PGCONNECT_TIMEOUT="+strconv.Itoa(int(connectTimeout.Seconds()))), nil
 }
 
-// mysqlDefaultsFile writes the client options for conn, password included, to a
-// 0600 file in a fresh temp dir, so no password is in args or the environment.
-// The returned cleanup removes it.
-func (c *Connection) mysqlDefaultsFile() (path string, cleanup func(), err error) {
+// mysqlDefaultsFile writes the client options for conn, password (or an IAM token
+// minted now for the tool about to start) included, to a 0600 file in a fresh temp
+// dir, so no password is in args or the environment. With IAM, cleartextGroup names
+// the option group of a MySQL tool that must be told to send the token with the
+// cleartext plugin (MariaDB's tools always may, and mariadb-dump knows no such
+// option); "" for none. The returned cleanup removes it.
+func (c *Connection) mysqlDefaultsFile(ctx context.Context, cleartextGroup string) (path string, cleanup func(), err error) {
+	password, err := c.secret(ctx, c.addressFor(EngineMySQL))
+	if err != nil {
+		return "", nil, err
+	}
 	dir, err := os.MkdirTemp("", "lc2-dump-")
 	if err != nil {
 		return "", nil, fmt.Errorf("create the client options dir: %w", err)
@@ -156,7 +168,7 @@ func (c *Connection) mysqlDefaultsFile() (path string, cleanup func(), err error
 	}
 	var b strings.Builder
 	b.WriteString("[client]\n")
-	fmt.Fprintf(&b, "host=%s\nport=%d\nuser=%s\npassword=%s\nprotocol=TCP\n", optionValue(c.Host), port, optionValue(c.User), optionValue(c.Password))
+	fmt.Fprintf(&b, "host=%s\nport=%d\nuser=%s\npassword=%s\nprotocol=TCP\n", optionValue(c.Host), port, optionValue(c.User), optionValue(password))
 	switch c.SSLMode {
 	case "disable":
 		b.WriteString("skip-ssl\n")
@@ -164,6 +176,9 @@ func (c *Connection) mysqlDefaultsFile() (path string, cleanup func(), err error
 		b.WriteString("ssl\n")
 	case "verify-ca", "verify-full":
 		b.WriteString("ssl\nssl-verify-server-cert\n")
+	}
+	if c.IAM != nil && cleartextGroup != "" {
+		fmt.Fprintf(&b, "[%s]\nenable-cleartext-plugin\n", cleartextGroup)
 	}
 	path = filepath.Join(dir, "client.cnf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -1,6 +1,11 @@
 package dump
 
-import "testing"
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
 
 func TestToolVersionLines(t *testing.T) {
 	for _, c := range []struct {
@@ -49,6 +54,35 @@ func TestRefuseNewerServer(t *testing.T) {
 		err := refuseNewerServer(&server{engine: c.engine, version: "v", major: c.major, minor: c.minor}, c.tool)
 		if (err != nil) != c.refused {
 			t.Errorf("%s %d.%d with %s %s: %v, refused want %v", c.engine, c.major, c.minor, c.tool.name, c.tool.version, err, c.refused)
+		}
+	}
+}
+
+// With IAM the option file holds a token, never the Secret's password, with TLS; the
+// cleartext option goes only to the group of a MySQL tool that needs it.
+func TestMySQLOptionFileWithIAM(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAOPTIONFILE000001")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "option-file-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	conn := Connection{Host: "db.example", Port: 3306, User: "lc2_dump", Database: "lportal", Password: "stored-password",
+		SSLMode: "require", IAM: NewIAMAuth("eu-west-1")}
+	for _, group := range []string{"", "mysqldump"} {
+		path, cleanup, err := conn.mysqlDefaultsFile(context.Background(), group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		cleanup()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(data)
+		if strings.Contains(text, "stored-password") || !strings.Contains(text, `password="db.example:3306?Action=connect&DBUser=lc2_dump`) ||
+			!strings.Contains(text, "\nssl\n") {
+			t.Errorf("group %q: want a token and ssl, not the stored password:\n%s", group, text)
+		}
+		if got := strings.Contains(text, "[mysqldump]\nenable-cleartext-plugin\n"); got != (group != "") {
+			t.Errorf("group %q: cleartext option %v:\n%s", group, got, text)
 		}
 	}
 }

@@ -24,6 +24,20 @@ type Describer interface {
 	BucketTagCommand(bucket, key, value string) string
 }
 
+// Regional is implemented by a provider whose database service lives in one region
+// (aws, as its configuration loaded): an RDS IAM auth token is signed for it.
+type Regional interface {
+	Region() string
+}
+
+// RegionOf is p's region, "" for a provider without one.
+func RegionOf(p Provider) string {
+	if r, ok := p.(Regional); ok {
+		return r.Region()
+	}
+	return ""
+}
+
 // CapabilitiesOf reports p's capabilities; a provider that does not describe itself
 // has AWS's.
 func CapabilitiesOf(p Provider) Capabilities {

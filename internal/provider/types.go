@@ -185,6 +185,8 @@ type DatabaseInstance struct {
 	// Adopted is true when RestoreDatabaseInstance or CreateDatabaseInstance found the
 	// instance already started for the same owner.
 	Adopted bool
+	// IAMAuthentication is true when the instance takes RDS IAM auth tokens.
+	IAMAuthentication bool
 }
 
 // RestoreDatabaseRequest asks for a new instance restored from a snapshot.
@@ -197,6 +199,9 @@ type RestoreDatabaseRequest struct {
 	// Owner is the RestoreRequest, recorded as owner tags so a retry adopts the instance
 	// and cancelling deletes only an instance this restore started.
 	Owner BackupOwner
+	// IAMAuthentication enables RDS IAM database authentication on the new instance:
+	// a dump that logs in with an IAM token reads it (a snapshot does not carry it).
+	IAMAuthentication bool
 }
 
 // CreateDatabaseRequest asks for a new, empty instance (a dump is loaded into it

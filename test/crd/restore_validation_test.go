@@ -136,6 +136,16 @@ var _ = Describe("RestoreRequest CRD", func() {
 		Entry("an unknown existingData policy", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, ExistingData: "Merge"}
 		}, "spec.database.existingData"),
+		Entry("IAM authentication for a snapshot restore", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		}, "spec.database.authentication is how the dumper logs in to the database spec.database.connectionSecretRef names"),
+		Entry("IAM authentication for a dump loaded into a new instance", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database.ConnectionSecretRef = &backupv1alpha1.SecretReference{Name: "master"}
+			s.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		}, "a new instance (spec.database.targetInstanceId) is created with the Secret's master password"),
+		Entry("an unknown authentication", func(s *backupv1alpha1.RestoreRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}, Authentication: "Kerberos"}
+		}, "spec.database.authentication"),
 		Entry("a connection Secret without a name", func(s *backupv1alpha1.RestoreRequestSpec) {
 			s.Database = &backupv1alpha1.DatabaseRestoreSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{}}
 		}, "spec.database.connectionSecretRef.name"),
@@ -149,6 +159,8 @@ var _ = Describe("RestoreRequest CRD", func() {
 		created := newRestore(spec)
 		Expect(k8sClient.Create(ctx, created)).To(Succeed())
 		Expect(created.Spec.Database.ExistingData).To(Equal(backupv1alpha1.ExistingDataOverwrite))
+		spec.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		Expect(k8sClient.Create(ctx, newRestore(spec))).To(Succeed(), "a load that logs in with an RDS IAM token")
 	})
 
 	It("accepts a dump loaded into a new instance, with the instance's settings", func() {

@@ -123,6 +123,16 @@ var _ = Describe("BackupSchedule CRD", func() {
 		}, "spec.template.documentLibrary.destinationPrefix", "must not lie inside sourcePrefix in the same bucket"),
 		Entry("template snapshot backup on gcp", func(s *backupv1alpha1.BackupScheduleSpec) { s.Template.Provider = backupv1alpha1.ProviderGCP },
 			"spec.template.database", "only provider aws has"),
+		Entry("template IAM authentication without instanceId", func(s *backupv1alpha1.BackupScheduleSpec) {
+			s.Template.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, Dump: &backupv1alpha1.DatabaseDumpSpec{
+				Authentication: backupv1alpha1.DatabaseAuthIAM, ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.template.database.dump.authentication", "dump.authentication IAM needs instanceId"),
+		Entry("template IAM authentication on azure", func(s *backupv1alpha1.BackupScheduleSpec) {
+			s.Template.Provider = backupv1alpha1.ProviderAzure
+			s.Template.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{Authentication: backupv1alpha1.DatabaseAuthIAM,
+					ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.template.database.dump.authentication", "IAM mints an RDS IAM token, which only provider aws has"),
 		Entry("template Azure container name with a dot", func(s *backupv1alpha1.BackupScheduleSpec) {
 			s.Template.Provider, s.Template.Database = backupv1alpha1.ProviderAzure, nil
 			s.Template.DocumentLibrary.DestinationBucket = "liferay.backups"

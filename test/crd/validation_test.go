@@ -132,6 +132,20 @@ var _ = Describe("BackupRequest CRD", func() {
 			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
 				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{}}}
 		}, "spec.database.dump.connectionSecretRef.name", "at least 1"),
+		Entry("IAM authentication for a database named only by a Secret", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, Dump: &backupv1alpha1.DatabaseDumpSpec{
+				Authentication: backupv1alpha1.DatabaseAuthIAM, ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.database.dump.authentication", "dump.authentication IAM needs instanceId"),
+		Entry("IAM authentication on gcp", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Provider = backupv1alpha1.ProviderGCP
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{Authentication: backupv1alpha1.DatabaseAuthIAM,
+					ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+		}, "spec.database.dump.authentication", "IAM mints an RDS IAM token, which only provider aws has"),
+		Entry("an authentication unknown", func(s *backupv1alpha1.BackupRequestSpec) {
+			s.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{Authentication: "Kerberos"}}
+		}, "spec.database.dump.authentication", "Unsupported value"),
 		Entry("instanceId starts with a digit", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.InstanceID = "1retail" },
 			"spec.database.instanceId", "should match"),
 		Entry("instanceId with a double hyphen", func(s *backupv1alpha1.BackupRequestSpec) { s.Database.InstanceID = "retail--db" },
@@ -214,6 +228,16 @@ var _ = Describe("BackupRequest CRD", func() {
 			spec.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump,
 				Dump: &backupv1alpha1.DatabaseDumpSpec{ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
 			Expect(k8sClient.Create(ctx, newRequest(spec))).To(Succeed(), string(p))
+		}
+	})
+
+	It("accepts IAM authentication for a dump of an RDS instance on aws, from its snapshot or directly", func() {
+		for _, source := range []backupv1alpha1.DumpSource{backupv1alpha1.DumpSourceSnapshot, backupv1alpha1.DumpSourceInstance} {
+			spec := validSpec()
+			spec.Database = &backupv1alpha1.DatabaseBackupSpec{Type: backupv1alpha1.DatabaseBackupDump, InstanceID: "retail-prd-db",
+				Dump: &backupv1alpha1.DatabaseDumpSpec{Source: source, Authentication: backupv1alpha1.DatabaseAuthIAM,
+					ConnectionSecretRef: &backupv1alpha1.SecretReference{Name: "retail-db"}}}
+			Expect(k8sClient.Create(ctx, newRequest(spec))).To(Succeed(), string(source))
 		}
 	})
 

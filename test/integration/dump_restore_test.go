@@ -3,6 +3,7 @@ package integration
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -249,6 +250,18 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Expect(rr.Status.Database).To(BeNil(), "no run started")
 	})
 
+	It("refuses an IAM load whose Secret says sslmode disable before any write, naming the key; a password is then not required", func() {
+		plain := newPostgres("mike_pg_iam_plain").secret
+		delete(plain, "password") // not needed with IAM: only the sslmode is refused
+		secret("mike-pg-iam-plain", plain)
+		rr := restores.New(ns, "mike-pg-iam-plain", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-iam-plain", ""))
+		rr.Spec.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		rr = runRestore(rr)
+		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseFailed))
+		Expect(rr.Status.ValidationErrors).To(ConsistOf(ContainSubstring(`key "sslmode" is disable, but an RDS IAM token is sent only over TLS`)))
+		Expect(rr.Status.Database).To(BeNil(), "no run started")
+	})
+
 	It("verifyOnly reads the dump in full; a dump truncated in the store fails the check", func() {
 		rr := runRestore(restores.New(ns, "mike-pg-verify", restores.FromBackup("mike-pg"), restores.VerifyOnly()))
 		Expect(rr.Status.Phase).To(Equal(backupv1alpha1.RestorePhaseSucceeded), rr.Status.Message)
@@ -310,6 +323,51 @@ var _ = Describe("A RestoreRequest of a dump backup", Ordered, func() {
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, &batchv1.Job{}))
 		}).WithTimeout(time.Minute).Should(BeTrue(), "a failed restore removes its Job")
+	})
+
+	It("runs a load that logs in with an RDS IAM token as a Job without the password, with the IAM switch and the store's region", func() {
+		target := newPostgres("mike_pg_iam")
+		iamSecret := map[string]string{}
+		for k, v := range target.secret {
+			if k != "sslmode" { // disable: refused with IAM, which needs TLS
+				iamSecret[k] = v
+			}
+		}
+		secret("mike-pg-iam", iamSecret)
+		ctrlr.Stop()
+		ctrlr = startController(moto.Endpoint, opts, func(c *setup.Config) {
+			c.Dumper = setup.DumperConfig{Runner: setup.DumpRunnerJob, Image: "registry.example/lc2-dumper:1.2.3", ServiceAccount: "lc2-dumper"}
+		})
+		rr := restores.New(ns, "mike-pg-iam", restores.FromBackup("mike-pg"), restores.DumpInto("mike-pg-iam", ""))
+		rr.Spec.Database.Authentication = backupv1alpha1.DatabaseAuthIAM
+		Expect(k8sClient.Create(suiteCtx, rr)).To(Succeed())
+		job := &batchv1.Job{}
+		Eventually(func() error {
+			err := k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "lc2-restore-" + string(rr.UID)}, job)
+			if err != nil {
+				return fmt.Errorf("%w (the restore: %s)", err, getRR(ns, "mike-pg-iam").Status.Message)
+			}
+			return nil
+		}).WithTimeout(time.Minute).Should(Succeed())
+		Expect(job.Spec.Template.Spec.ServiceAccountName).To(Equal("lc2-dumper"))
+		c := job.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(Equal([]string{"restore"}))
+		Expect(c.Env).NotTo(ContainElement(HaveField("Name", dump.EnvPassword)))
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				Expect(e.ValueFrom.SecretKeyRef.Key).NotTo(Equal(dump.SecretKeyPassword), "%s takes the Secret's password", e.Name)
+			}
+		}
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: dump.EnvAuth, Value: dump.AuthIAM}))
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: dump.EnvIAMRegion, Value: "us-east-1"}))
+		stored, err := yamlOf(job)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(stored).NotTo(ContainSubstring(target.secret["password"]), "no secret value anywhere in the Job")
+
+		Expect(k8sClient.Delete(suiteCtx, getRR(ns, "mike-pg-iam"))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "mike-pg-iam"}, &backupv1alpha1.RestoreRequest{}))
+		}).WithTimeout(time.Minute).Should(BeTrue())
 	})
 
 	It("stops the dumper when the RestoreRequest is deleted mid-load, and loads nothing", func() {

@@ -59,6 +59,18 @@ const (
 	DumpSourceInstance DumpSource = "Instance"
 )
 
+// DatabaseAuthentication is how the dumper logs in to the database.
+// +kubebuilder:validation:Enum=Password;IAM
+type DatabaseAuthentication string
+
+const (
+	// DatabaseAuthPassword logs in with the connection Secret's password.
+	DatabaseAuthPassword DatabaseAuthentication = "Password"
+	// DatabaseAuthIAM logs in with an RDS IAM auth token the dumper mints from its own
+	// AWS identity right before each connection: no password is stored anywhere.
+	DatabaseAuthIAM DatabaseAuthentication = "IAM"
+)
+
 // SecretReference names a Secret in the namespace of the object that refers to it.
 type SecretReference struct {
 	// name is the Secret's name.
@@ -84,6 +96,15 @@ type DatabaseDumpSpec struct {
 	// values never appear in the spec, the Job's arguments, logs, events or status.
 	// +optional
 	ConnectionSecretRef *SecretReference `json:"connectionSecretRef,omitempty"`
+
+	// authentication is how the dumper logs in: "Password" (the default: the Secret's
+	// password) or "IAM" (an RDS IAM auth token, minted by the dumper from its service
+	// account's AWS identity right before each connection; needs instanceId on
+	// provider aws). With IAM the Secret still gives host, database and user, and may
+	// give sslmode (default require; disable and allow are refused, as RDS takes a
+	// token only over TLS); a password in it is ignored.
+	// +optional
+	Authentication DatabaseAuthentication `json:"authentication,omitempty"`
 
 	// keepSnapshot keeps the snapshot a Snapshot-source dump was taken from; false
 	// deletes it once the dump is verified, so the backup holds no snapshot quota.
@@ -115,6 +136,7 @@ type ObjectPrefix string
 // +kubebuilder:validation:XValidation:rule="has(self.instanceId) || (has(self.type) && self.type == 'dump' && has(self.dump) && has(self.dump.connectionSecretRef))",message="instanceId is required, unless type is dump and dump.connectionSecretRef names the database",fieldPath=".instanceId"
 // +kubebuilder:validation:XValidation:rule="!has(self.dump) || (has(self.type) && self.type == 'dump')",message="dump is only allowed with type: dump",fieldPath=".dump"
 // +kubebuilder:validation:XValidation:rule="!has(self.dump) || !has(self.dump.source) || self.dump.source != 'Snapshot' || has(self.instanceId)",message="source Snapshot needs instanceId: the dump restores that instance's snapshot",fieldPath=".dump.source"
+// +kubebuilder:validation:XValidation:rule="!has(self.dump) || !has(self.dump.authentication) || self.dump.authentication != 'IAM' || has(self.instanceId)",message="dump.authentication IAM needs instanceId: an RDS IAM token logs in to an RDS instance",fieldPath=".dump.authentication"
 type DatabaseBackupSpec struct {
 	// type is how the database is backed up: "snapshot" (an RDS snapshot) or "dump"
 	// (a logical dump stored with the backup; see dump).
@@ -241,6 +263,7 @@ type DocumentLibraryBackupSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/')",message="spec.documentLibrary.destinationPrefix must begin with \"<projectId>/\": a project writes backups only under its own prefix",fieldPath=".documentLibrary.destinationPrefix"
 // +kubebuilder:validation:XValidation:rule="!has(self.documentLibrary) || !self.documentLibrary.destinationPrefix.startsWith(self.projectId + '/.')",message="spec.documentLibrary.destinationPrefix must not begin with \"<projectId>/.\": those prefixes are the controller's (.repository/, .restores/)",fieldPath=".documentLibrary.destinationPrefix"
 // +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || !has(self.database.instanceId)",message="spec.database.instanceId names an RDS instance, which only provider aws has: on gcp, azure and local name the database with spec.database.dump.connectionSecretRef",fieldPath=".database.instanceId"
+// +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.database.dump) || !has(self.database.dump.authentication) || self.database.dump.authentication != 'IAM' || !has(self.provider) || self.provider == 'aws'",message="spec.database.dump.authentication IAM mints an RDS IAM token, which only provider aws has: on gcp, azure and local use Password",fieldPath=".database.dump.authentication"
 // +kubebuilder:validation:XValidation:rule="!has(self.database) || !has(self.provider) || self.provider == 'aws' || (has(self.database.type) && self.database.type == 'dump')",message="spec.database.type snapshot takes an RDS snapshot, which only provider aws has: on gcp, azure and local set spec.database.type: dump",fieldPath=".database.type"
 // +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.sourceBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="spec.documentLibrary.sourceBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.sourceBucket"
 // +kubebuilder:validation:XValidation:rule="!has(self.provider) || self.provider != 'azure' || !has(self.documentLibrary) || self.documentLibrary.destinationBucket.matches('^[a-z0-9](-?[a-z0-9])*$')",message="spec.documentLibrary.destinationBucket names an Azure container on provider azure: lowercase letters, digits and single hyphens, no dots",fieldPath=".documentLibrary.destinationBucket"
@@ -300,6 +323,11 @@ const (
 	// PhaseExpired: retention removed the backup's artefacts; the object stays as a record.
 	PhaseExpired BackupPhase = "Expired"
 )
+
+// IAMAuthentication reports whether the dump logs in with an RDS IAM token.
+func (d *DatabaseDumpSpec) IAMAuthentication() bool {
+	return d != nil && d.Authentication == DatabaseAuthIAM
+}
 
 // IsTerminal reports whether no more backup work will happen in this phase.
 func (p BackupPhase) IsTerminal() bool {

@@ -65,6 +65,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="has(self.targetInstanceId) || !(has(self.instanceClass) || has(self.subnetGroupName) || has(self.securityGroupIds) || has(self.multiAZ) || has(self.publiclyAccessible) || has(self.allocatedStorageGiB))",message="instanceClass, subnetGroupName, securityGroupIds, multiAZ, publiclyAccessible and allocatedStorageGiB set up a new instance (spec.database.targetInstanceId); a dump loaded through spec.database.connectionSecretRef alone goes into an existing database"
 // +kubebuilder:validation:XValidation:rule="(has(self.connectionSecretRef) && !has(self.targetInstanceId)) || !has(self.existingData)",message="spec.database.existingData applies to a dump loaded into the existing database of spec.database.connectionSecretRef; a new instance (spec.database.targetInstanceId) is always empty",fieldPath=".existingData"
 // +kubebuilder:validation:XValidation:rule="!has(self.allocatedStorageGiB) || has(self.connectionSecretRef)",message="spec.database.allocatedStorageGiB sizes a new instance a dump is loaded into; a snapshot restore takes the recorded size",fieldPath=".allocatedStorageGiB"
+// +kubebuilder:validation:XValidation:rule="has(self.connectionSecretRef) || !has(self.authentication)",message="spec.database.authentication is how the dumper logs in to the database spec.database.connectionSecretRef names; a snapshot is restored without a login",fieldPath=".authentication"
+// +kubebuilder:validation:XValidation:rule="!has(self.authentication) || self.authentication != 'IAM' || !has(self.targetInstanceId)",message="spec.database.authentication IAM logs in to an existing RDS database; a new instance (spec.database.targetInstanceId) is created with the Secret's master password, which the load uses",fieldPath=".authentication"
 type DatabaseRestoreSpec struct {
 	// targetInstanceId is the new instance's identifier (RDS rules: 1 to 63 letters,
 	// digits or hyphens, starting with a letter, no "--", no trailing hyphen). It must
@@ -97,6 +99,15 @@ type DatabaseRestoreSpec struct {
 	// connectionSecretRef.
 	// +optional
 	ExistingData ExistingDataPolicy `json:"existingData,omitempty"`
+
+	// authentication is how the dumper logs in to the Secret's database: "Password"
+	// (the default: the Secret's password) or "IAM" (an RDS IAM auth token, minted by
+	// the dumper from its service account's AWS identity right before each connection,
+	// signed for the region of the backup's aws store). With IAM the Secret's host must
+	// be the RDS instance's endpoint, sslmode defaults to require (disable and allow are
+	// refused), and a password in the Secret is ignored. Only with connectionSecretRef.
+	// +optional
+	Authentication DatabaseAuthentication `json:"authentication,omitempty"`
 
 	// instanceClass overrides the recorded instance class (for example db.t3.medium).
 	// +optional

@@ -127,6 +127,10 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	return NewFromConfig(cfg, opts), nil
 }
 
+// Region is the configuration's region, where the RDS instances are: an RDS IAM
+// auth token for one of them is signed for it.
+func (p *Provider) Region() string { return p.region }
+
 // NewFromConfig builds a provider from an already loaded configuration. The
 // configuration's retryer and HTTP client are used as they are.
 func NewFromConfig(cfg awssdk.Config, opts Options) *Provider {

@@ -116,6 +116,8 @@ func databaseInstance(inst rdstypes.DBInstance, tags map[string]string) *provide
 		EngineVersion: awssdk.ToString(inst.EngineVersion),
 		Settings:      s,
 		Owner:         provider.OwnerFromTags(tags),
+
+		IAMAuthentication: awssdk.ToBool(inst.IAMDatabaseAuthenticationEnabled),
 	}
 	if e := inst.Endpoint; e != nil && awssdk.ToString(e.Address) != "" {
 		port := awssdk.ToInt32(e.Port)
@@ -283,6 +285,9 @@ func restoreInput(req provider.RestoreDatabaseRequest) *rds.RestoreDBInstanceFro
 		PubliclyAccessible: awssdk.Bool(s.PubliclyAccessible),
 		MultiAZ:            awssdk.Bool(s.MultiAZ),
 		Tags:               rdsTags(provider.RestoredInstanceTags(s.Tags, req.Owner)),
+	}
+	if req.IAMAuthentication {
+		in.EnableIAMDatabaseAuthentication = awssdk.Bool(true)
 	}
 	optional := func(v string) *string {
 		if v == "" {

@@ -176,6 +176,22 @@ func (s *suite) instances(t *testing.T) {
 		}
 	})
 
+	t.Run("RestoreDatabaseInstance enables IAM authentication only when asked", func(t *testing.T) {
+		env := s.newEnv(t)
+		source, _ := env.NewConfiguredInstance(t, sourceTags)
+		snapshot := snapshotOf(t, env, source)
+		for _, iam := range []bool{true, false} {
+			target := unique("restored-db")
+			req := provider.RestoreDatabaseRequest{SnapshotID: snapshot, TargetInstanceID: target, Owner: owner(), IAMAuthentication: iam}
+			if _, err := env.Provider.RestoreDatabaseInstance(ctx, req); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			if got := waitInstanceAvailable(t, env, target); got.IAMAuthentication != iam {
+				t.Errorf("restored with IAMAuthentication %v, the instance reports %v", iam, got.IAMAuthentication)
+			}
+		}
+	})
+
 	t.Run("RestoreDatabaseInstance of a missing snapshot is NotFound, of an incomplete request InvalidInput", func(t *testing.T) {
 		env := s.newEnv(t)
 		missing := unique("lc2-contract-no-snapshot")

@@ -134,6 +134,12 @@ type object struct {
 // nullVersion is S3's version id of an object stored while its bucket was unversioned.
 const nullVersion = "null"
 
+// Region is the fake's region, as the aws provider reports its own.
+const Region = "us-east-1"
+
+// Region implements provider.Regional.
+func (p *Provider) Region() string { return Region }
+
 // New returns an empty fake with the given buckets.
 func New(buckets ...string) *Provider {
 	p := &Provider{snapshots: map[string]*snapshot{}, objects: map[string]map[string]*object{}, failures: map[string]error{}, calls: map[string]int{}, Clock: clock.RealClock{},

@@ -121,6 +121,7 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 		State: provider.DatabaseInstanceCreating, RawStatus: "creating",
 		Engine: snap.status.Engine, EngineVersion: snap.status.EngineVersion,
 		Settings: settings, Owner: provider.OwnerFromTags(settings.Tags),
+		IAMAuthentication: req.IAMAuthentication,
 	}}
 	p.instances[req.TargetInstanceID] = inst
 	return cloneInstance(inst.info), nil
