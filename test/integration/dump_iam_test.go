@@ -24,13 +24,13 @@ import (
 // spec is what is checked). The throw-away instance is the emulator's.
 var _ = Describe("An IAM dump's Job", Ordered, func() {
 	const (
-		project  = "oscar"
-		ns       = "proj-oscar-prd"
-		library  = "oscar-dl"
-		store    = "oscar-backups"
-		instance = "oscar-prd-db"
+		project  = "papa"
+		ns       = "proj-papa-prd"
+		library  = "papa-dl"
+		store    = "papa-backups"
+		instance = "papa-prd-db"
 		// leftover is a password still in the Secret: an IAM dump must not pass it on.
-		leftover = "oscar-Leftover-pass#7"
+		leftover = "papa-Leftover-pass#7"
 	)
 
 	BeforeAll(func() {
@@ -39,7 +39,7 @@ var _ = Describe("An IAM dump's Job", Ordered, func() {
 		cloud.CreateBucket(store, fixtures.ProjectTag(project))
 		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
 		cloud.CreateDBInstance(instance, fixtures.ProjectTag(project))
-		createSecret(ns, "oscar-db", map[string]string{"host": "oscar-prd-db.invalid", "database": "lportal", "user": "lportal_iam",
+		createSecret(ns, "papa-db", map[string]string{"host": "papa-prd-db.invalid", "database": "lportal", "user": "lportal_iam",
 			"password": leftover, "engine": "postgres"})
 		opts := controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second
@@ -50,8 +50,8 @@ var _ = Describe("An IAM dump's Job", Ordered, func() {
 	})
 
 	It("takes no password, carries the IAM switch and the region, runs as the dumper's account, and reads an instance that takes tokens", func() {
-		br := newBackupRequest(ns, "oscar-1", project, backups.DocumentLibrary(library, store, "oscar/prd/oscar-1/"),
-			backups.DumpOfSnapshot(instance, "oscar-db", true))
+		br := newBackupRequest(ns, "papa-1", project, backups.DocumentLibrary(library, store, "papa/prd/papa-1/"),
+			backups.DumpOfSnapshot(instance, "papa-db", true))
 		br.Spec.Database.Dump.Authentication = backupv1alpha1.DatabaseAuthIAM
 		Expect(k8sClient.Create(suiteCtx, br)).To(Succeed())
 
@@ -74,8 +74,8 @@ var _ = Describe("An IAM dump's Job", Ordered, func() {
 		Expect(env).NotTo(HaveKey(dump.EnvPassword))
 		Expect(env).To(HaveKeyWithValue(dump.EnvAuth, HaveField("Value", dump.AuthIAM)))
 		Expect(env).To(HaveKeyWithValue(dump.EnvIAMRegion, HaveField("Value", "us-east-1")))
-		Expect(env).To(HaveKeyWithValue(dump.EnvUser, HaveField("ValueFrom.SecretKeyRef.Name", "oscar-db")))
-		got := getBR(ns, "oscar-1")
+		Expect(env).To(HaveKeyWithValue(dump.EnvUser, HaveField("ValueFrom.SecretKeyRef.Name", "papa-db")))
+		got := getBR(ns, "papa-1")
 		Expect(got.Status.Database.DumpInstance).NotTo(BeNil())
 		Expect(env).To(HaveKeyWithValue(dump.EnvHost, HaveField("Value", Not(BeEmpty()))), "the throw-away instance's endpoint, not the Secret's host")
 		stored, err := yamlOf(job)
