@@ -173,17 +173,34 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 	if req.SnapshotID == "" || req.TargetInstanceID == "" || req.Owner.Namespace == "" || req.Owner.Name == "" || req.Owner.UID == "" {
 		return nil, invalidInput(op, req.TargetInstanceID, "snapshot id, target instance id and owner namespace, name and uid are required")
 	}
-	if existing, err := p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner); err == nil || !provider.IsNotFound(err) {
+	return p.startOwned(ctx, op, req.TargetInstanceID+"/"+req.SnapshotID, req.TargetInstanceID, req.Owner, req.Settings.Tags,
+		func() (*rdstypes.DBInstance, error) {
+			out, err := p.rds.RestoreDBInstanceFromDBSnapshot(ctx, restoreInput(req))
+			if err != nil {
+				return nil, err
+			}
+			return out.DBInstance, nil
+		})
+}
+
+// startOwned starts the instance id with start unless it exists: an existing one is
+// adopted when its owner tags name owner and is a KindConflict error otherwise, both
+// before start and when RDS answers DBInstanceAlreadyExists (another caller won the
+// race). A started instance carries tags and the owner's tags; resource names the
+// request in errors.
+func (p *Provider) startOwned(ctx context.Context, op, resource, id string, owner provider.BackupOwner, tags map[string]string,
+	start func() (*rdstypes.DBInstance, error)) (*provider.DatabaseInstance, error) {
+	if existing, err := p.adoptInstance(ctx, op, id, owner); err == nil || !provider.IsNotFound(err) {
 		return existing, err
 	}
-	out, err := p.rds.RestoreDBInstanceFromDBSnapshot(ctx, restoreInput(req))
+	inst, err := start()
 	if err == nil {
-		return databaseInstance(*out.DBInstance, provider.RestoredInstanceTags(req.Settings.Tags, req.Owner)), nil
+		return databaseInstance(*inst, provider.RestoredInstanceTags(tags, owner)), nil
 	}
 	if code := errorCode(err); code == "DBInstanceAlreadyExists" || code == "DBInstanceAlreadyExistsFault" {
-		return p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner)
+		return p.adoptInstance(ctx, op, id, owner)
 	}
-	return nil, p.classify(op, req.TargetInstanceID+"/"+req.SnapshotID, err)
+	return nil, p.classify(op, resource, err)
 }
 
 // adoptInstance describes the target instance id and returns it when its owner tags
@@ -220,17 +237,14 @@ func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.Crea
 	if req.Settings.InstanceClass == "" || req.Settings.AllocatedStorageGiB <= 0 {
 		return nil, invalidInput(op, req.TargetInstanceID, "a new instance needs an instance class and its allocated storage")
 	}
-	if existing, err := p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner); err == nil || !provider.IsNotFound(err) {
-		return existing, err
-	}
-	out, err := p.rds.CreateDBInstance(ctx, createInput(req))
-	if err == nil {
-		return databaseInstance(*out.DBInstance, provider.RestoredInstanceTags(req.Settings.Tags, req.Owner)), nil
-	}
-	if code := errorCode(err); code == "DBInstanceAlreadyExists" || code == "DBInstanceAlreadyExistsFault" {
-		return p.adoptInstance(ctx, op, req.TargetInstanceID, req.Owner)
-	}
-	return nil, p.classify(op, req.TargetInstanceID, err)
+	return p.startOwned(ctx, op, req.TargetInstanceID, req.TargetInstanceID, req.Owner, req.Settings.Tags,
+		func() (*rdstypes.DBInstance, error) {
+			out, err := p.rds.CreateDBInstance(ctx, createInput(req))
+			if err != nil {
+				return nil, err
+			}
+			return out.DBInstance, nil
+		})
 }
 
 // createInput is the CreateDBInstance request of req.

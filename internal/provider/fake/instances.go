@@ -62,14 +62,7 @@ func (p *Provider) RestoreDatabaseInstance(ctx context.Context, req provider.Res
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if inst, ok := p.instances[req.TargetInstanceID]; ok {
-		if !provider.SameOwner(inst.info.Owner, req.Owner) {
-			return nil, fakeError(provider.KindConflict, op, req.TargetInstanceID,
-				provider.NotOwnedInstanceMessage(req.TargetInstanceID, inst.info.Owner, req.Owner)+": choose another target instance id")
-		}
-		p.settle(inst)
-		adopted := cloneInstance(inst.info)
-		adopted.Adopted = true
-		return adopted, nil
+		return p.adopt(op, inst, req.Owner)
 	}
 	snap, ok := p.snapshots[req.SnapshotID]
 	if !ok {
@@ -147,14 +140,7 @@ func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.Crea
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if inst, ok := p.instances[req.TargetInstanceID]; ok {
-		if !provider.SameOwner(inst.info.Owner, req.Owner) {
-			return nil, fakeError(provider.KindConflict, op, req.TargetInstanceID,
-				provider.NotOwnedInstanceMessage(req.TargetInstanceID, inst.info.Owner, req.Owner)+": choose another target instance id")
-		}
-		p.settle(inst)
-		adopted := cloneInstance(inst.info)
-		adopted.Adopted = true
-		return adopted, nil
+		return p.adopt(op, inst, req.Owner)
 	}
 	settings := DefaultInstanceSettings()
 	settings.ParameterGroup, settings.OptionGroup = "", "" // the engine's defaults
@@ -241,4 +227,17 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// adopt returns the existing instance inst when its owner tags name owner (a retried
+// restore or create); anyone else's is a conflict, never touched. p.mu is held.
+func (p *Provider) adopt(op string, inst *instance, owner provider.BackupOwner) (*provider.DatabaseInstance, error) {
+	if !provider.SameOwner(inst.info.Owner, owner) {
+		return nil, fakeError(provider.KindConflict, op, inst.info.InstanceID,
+			provider.NotOwnedInstanceMessage(inst.info.InstanceID, inst.info.Owner, owner)+": choose another target instance id")
+	}
+	p.settle(inst)
+	adopted := cloneInstance(inst.info)
+	adopted.Adopted = true
+	return adopted, nil
 }
