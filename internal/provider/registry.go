@@ -2,7 +2,8 @@ package provider
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -26,12 +27,7 @@ func (r *Registry) Register(name string, p Provider) {
 func (r *Registry) Names() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.providers))
-	for n := range r.providers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(r.providers))
 }
 
 // Get returns the provider for name, or a KindNotSupported error naming the ones available.

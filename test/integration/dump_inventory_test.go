@@ -2,9 +2,7 @@ package integration
 
 import (
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +12,6 @@ import (
 	_ "github.com/lib/pq"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	backupv1alpha1 "github.com/liferay/lc2-backup-controller/api/backup/v1alpha1"
 	"github.com/liferay/lc2-backup-controller/internal/inventory"
@@ -57,23 +53,9 @@ var _ = Describe("A dump backup's inventory", Ordered, func() {
 			cloud.PutObject(library, k, []byte(strings.Repeat("lima file ", i+1)))
 		}
 
-		pg, err := harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(pg.Stop)
-		dsn, err := pg.NewDatabase(suiteCtx, "lima")
-		Expect(err).NotTo(HaveOccurred())
-		u, err := url.Parse(dsn)
-		Expect(err).NotTo(HaveOccurred())
-		db, err := sql.Open("postgres", dsn)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(db.Close)
-		_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, 11, liferay.Counts{Companies: 1, GroupsPerCompany: 1, FoldersPerGroup: 1,
+		src := startSeededPostgres(password, "lima", 11, liferay.Counts{Companies: 1, GroupsPerCompany: 1, FoldersPerGroup: 1,
 			FilesPerFolder: 2, VersionsPerFile: 1, BulkRows: 50, BulkRowBytes: 256})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "lima-db"}, StringData: map[string]string{
-			"host": "127.0.0.1", "port": strconv.Itoa(pg.Port), "database": strings.TrimPrefix(u.Path, "/"),
-			"user": "postgres", "password": password, "sslmode": "disable",
-		}})).To(Succeed())
+		createSecret(ns, "lima-db", src.connection(password))
 
 		opts := controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

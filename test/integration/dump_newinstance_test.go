@@ -97,22 +97,13 @@ var _ = Describe("A RestoreRequest of a dump backup into a new instance", Ordere
 		cloud.CreateBucket(store, fixtures.ProjectTag(project))
 		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
 
-		var err error
-		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(pg.Stop)
-		dsn, err := pg.NewDatabase(suiteCtx, "oscar_src")
-		Expect(err).NotTo(HaveOccurred())
-		u, err := url.Parse(dsn)
-		Expect(err).NotTo(HaveOccurred())
-		source, err = sql.Open("postgres", dsn)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(source.Close)
-		_, err = liferay.Seed(suiteCtx, source, liferay.PostgreSQL, 13, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
+		src := startSeededPostgres(password, "oscar_src", 13, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
 			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 150, BulkRowBytes: 256})
-		Expect(err).NotTo(HaveOccurred())
-		secret("oscar-pg-source", map[string]string{"engine": "postgres", "host": u.Hostname(), "port": u.Port(),
-			"database": strings.TrimPrefix(u.Path, "/"), "user": u.User.Username(), "password": password, "sslmode": "disable"})
+		pg, source = src.pg, src.db
+		u := src.dsn
+		credentials := src.connection(password)
+		credentials["engine"] = "postgres"
+		secret("oscar-pg-source", credentials)
 
 		opts = controllerOptions()
 		opts.DumpPollInterval = 2 * time.Second

@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"database/sql"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,23 +56,12 @@ var _ = Describe("A dump of a snapshot", Ordered, func() {
 		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
 		cloud.CreateDBInstance(instance, fixtures.ProjectTag(project))
 
-		var err error
-		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(pg.Stop)
-		dsn, err := pg.NewDatabase(suiteCtx, "november")
-		Expect(err).NotTo(HaveOccurred())
-		u, err := url.Parse(dsn)
-		Expect(err).NotTo(HaveOccurred())
-		db, err := sql.Open("postgres", dsn)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(db.Close)
-		_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, 5, liferay.Counts{Companies: 1, GroupsPerCompany: 1, FoldersPerGroup: 2,
+		src := startSeededPostgres(password, "november", 5, liferay.Counts{Companies: 1, GroupsPerCompany: 1, FoldersPerGroup: 2,
 			FilesPerFolder: 2, VersionsPerFile: 1, BulkRows: 100, BulkRowBytes: 256})
-		Expect(err).NotTo(HaveOccurred())
+		pg = src.pg
 		// host names the production instance: a Snapshot-source dump must not read it.
-		credentials := map[string]string{"host": "november-prd-db.invalid", "port": "5432", "database": strings.TrimPrefix(u.Path, "/"),
-			"user": "postgres", "password": password, "sslmode": "disable", "engine": "postgres"}
+		credentials := map[string]string{"host": "november-prd-db.invalid", "port": "5432", "database": src.database(),
+			"user": src.dsn.User.Username(), "password": password, "sslmode": "disable", "engine": "postgres"}
 		secret("november-db", credentials)
 		wrong := map[string]string{}
 		for k, v := range credentials {

@@ -2,12 +2,9 @@ package integration
 
 import (
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +24,6 @@ import (
 	"github.com/liferay/lc2-backup-controller/test/fixtures"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/backups"
 	"github.com/liferay/lc2-backup-controller/test/fixtures/restores"
-	"github.com/liferay/lc2-backup-controller/test/harness"
 	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
 )
 
@@ -43,18 +39,14 @@ var _ = Describe("A dump backup", Ordered, func() {
 		password = "kilo-Db-pass#7"
 	)
 	var (
-		ctrlr    *runningController
-		pg       *harness.Postgres
-		database string
-		opts     controller.Options
+		ctrlr *runningController
+		src   seededPostgres
+		opts  controller.Options
 	)
 	processRunner := withProcessDumper
 
 	secret := func(name string, data map[string]string) { GinkgoHelper(); createSecret(ns, name, data) }
-	connection := func(pass string) map[string]string {
-		return map[string]string{"host": "127.0.0.1", "port": strconv.Itoa(pg.Port), "database": database,
-			"user": "postgres", "password": pass, "sslmode": "disable"}
-	}
+	connection := func(pass string) map[string]string { return src.connection(pass) }
 
 	BeforeAll(func() {
 		projectNamespace(ns, project)
@@ -62,21 +54,8 @@ var _ = Describe("A dump backup", Ordered, func() {
 		cloud.CreateBucket(store, fixtures.ProjectTag(project))
 		cloud.PutObject(library, "document_library/20097/1.0", []byte("live file"))
 
-		var err error
-		pg, err = harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(pg.Stop)
-		dsn, err := pg.NewDatabase(suiteCtx, "kilo")
-		Expect(err).NotTo(HaveOccurred())
-		u, err := url.Parse(dsn)
-		Expect(err).NotTo(HaveOccurred())
-		database = strings.TrimPrefix(u.Path, "/")
-		db, err := sql.Open("postgres", dsn)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(db.Close)
-		_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
+		src = startSeededPostgres(password, "kilo", 7, liferay.Counts{Companies: 1, GroupsPerCompany: 2, FoldersPerGroup: 2,
 			FilesPerFolder: 2, VersionsPerFile: 2, BulkRows: 200, BulkRowBytes: 512})
-		Expect(err).NotTo(HaveOccurred())
 
 		secret("kilo-db", connection(password))
 		secret("kilo-db-wrong", connection("not-the-password-3"))

@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"database/sql"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/liferay/lc2-backup-controller/internal/setup"
+	"github.com/liferay/lc2-backup-controller/test/harness"
+	"github.com/liferay/lc2-backup-controller/test/harness/liferay"
 )
 
 // The dumper (cmd/lc2-dump), built once for the suite: every dump spec runs this
@@ -58,4 +63,41 @@ func withProcessDumper(c *setup.Config) {
 func createSecret(namespace, name string, data map[string]string) {
 	GinkgoHelper()
 	Expect(k8sClient.Create(suiteCtx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}, StringData: data})).To(Succeed())
+}
+
+// seededPostgres is a dump suite's own PostgreSQL server (password login) with one
+// database seeded with the Liferay-shaped schema.
+type seededPostgres struct {
+	pg *harness.Postgres
+	db *sql.DB
+	// dsn is the database's connection URL (host, port, database, user).
+	dsn *url.URL
+}
+
+// startSeededPostgres starts a suite's server with password, makes a database named
+// after prefix and seeds it; the server stops and the handle closes with the suite.
+func startSeededPostgres(password, prefix string, seed uint64, counts liferay.Counts) seededPostgres {
+	GinkgoHelper()
+	pg, err := harness.StartPostgresWith(suiteCtx, harness.PostgresOptions{Password: password})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(pg.Stop)
+	dsn, err := pg.NewDatabase(suiteCtx, prefix)
+	Expect(err).NotTo(HaveOccurred())
+	u, err := url.Parse(dsn)
+	Expect(err).NotTo(HaveOccurred())
+	db, err := sql.Open("postgres", dsn)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(db.Close)
+	_, err = liferay.Seed(suiteCtx, db, liferay.PostgreSQL, seed, counts)
+	Expect(err).NotTo(HaveOccurred())
+	return seededPostgres{pg: pg, db: db, dsn: u}
+}
+
+// database is the seeded database's name.
+func (s seededPostgres) database() string { return strings.TrimPrefix(s.dsn.Path, "/") }
+
+// connection is a connection Secret's keys for the seeded database, logging in with pass.
+func (s seededPostgres) connection(pass string) map[string]string {
+	return map[string]string{"host": s.dsn.Hostname(), "port": s.dsn.Port(), "database": s.database(),
+		"user": s.dsn.User.Username(), "password": pass, "sslmode": "disable"}
 }

@@ -250,42 +250,66 @@ func (p *Provider) CreateDatabaseInstance(ctx context.Context, req provider.Crea
 // createInput is the CreateDBInstance request of req.
 func createInput(req provider.CreateDatabaseRequest) *rds.CreateDBInstanceInput {
 	s := req.Settings
-	optional := func(v string) *string {
-		if v == "" {
-			return nil
-		}
-		return &v
-	}
+	o := optionalSettings(s)
 	in := &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: &req.TargetInstanceID,
 		Engine:               &req.Engine,
-		EngineVersion:        optional(req.EngineVersion),
+		EngineVersion:        optionalString(req.EngineVersion),
 		DBInstanceClass:      &s.InstanceClass,
 		AllocatedStorage:     awssdk.Int32(s.AllocatedStorageGiB),
 		MasterUsername:       &req.MasterUser,
 		MasterUserPassword:   awssdk.String(req.MasterPassword.Reveal()),
-		DBName:               optional(req.DatabaseName),
+		DBName:               optionalString(req.DatabaseName),
 		// Always explicit, as for a restore; and encrypted, as a copy of production
 		// data must be (CreateDBInstance's default is unencrypted).
-		PubliclyAccessible: awssdk.Bool(s.PubliclyAccessible),
-		MultiAZ:            awssdk.Bool(s.MultiAZ),
-		StorageEncrypted:   awssdk.Bool(true),
-		Tags:               rdsTags(provider.RestoredInstanceTags(s.Tags, req.Owner)),
-	}
-	in.StorageType = optional(s.StorageType)
-	in.DBParameterGroupName = optional(s.ParameterGroup)
-	in.OptionGroupName = optional(s.OptionGroup)
-	in.DBSubnetGroupName = optional(s.SubnetGroup)
-	if s.Iops > 0 && provisionsIops(s.StorageType, s.AllocatedStorageGiB) {
-		in.Iops = awssdk.Int32(s.Iops)
-	}
-	if s.Port > 0 {
-		in.Port = awssdk.Int32(s.Port)
-	}
-	if len(s.SecurityGroupIDs) > 0 {
-		in.VpcSecurityGroupIds = s.SecurityGroupIDs
+		PubliclyAccessible:   awssdk.Bool(s.PubliclyAccessible),
+		MultiAZ:              awssdk.Bool(s.MultiAZ),
+		StorageEncrypted:     awssdk.Bool(true),
+		Tags:                 rdsTags(provider.RestoredInstanceTags(s.Tags, req.Owner)),
+		StorageType:          o.storageType,
+		DBParameterGroupName: o.parameterGroup,
+		OptionGroupName:      o.optionGroup,
+		DBSubnetGroupName:    o.subnetGroup,
+		Iops:                 o.iops,
+		Port:                 o.port,
+		VpcSecurityGroupIds:  o.securityGroupIDs,
 	}
 	return in
+}
+
+// instanceOptions are the settings a new instance gets only when they are set: nil
+// (or empty) leaves RDS's default.
+type instanceOptions struct {
+	storageType, parameterGroup, optionGroup, subnetGroup *string
+	iops, port                                            *int32
+	securityGroupIDs                                      []string
+}
+
+// optionalSettings are s's optional settings, for a create and a restore alike: an
+// Iops only where the storage provisions one.
+func optionalSettings(s provider.DatabaseInstanceSettings) instanceOptions {
+	o := instanceOptions{
+		storageType: optionalString(s.StorageType), parameterGroup: optionalString(s.ParameterGroup),
+		optionGroup: optionalString(s.OptionGroup), subnetGroup: optionalString(s.SubnetGroup),
+	}
+	if s.Iops > 0 && provisionsIops(s.StorageType, s.AllocatedStorageGiB) {
+		o.iops = awssdk.Int32(s.Iops)
+	}
+	if s.Port > 0 {
+		o.port = awssdk.Int32(s.Port)
+	}
+	if len(s.SecurityGroupIDs) > 0 {
+		o.securityGroupIDs = s.SecurityGroupIDs
+	}
+	return o
+}
+
+// optionalString is nil for "": the request leaves the field to RDS.
+func optionalString(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // restoreInput is the RestoreDBInstanceFromDBSnapshot request of req.
@@ -303,28 +327,12 @@ func restoreInput(req provider.RestoreDatabaseRequest) *rds.RestoreDBInstanceFro
 	if req.IAMAuthentication {
 		in.EnableIAMDatabaseAuthentication = awssdk.Bool(true)
 	}
-	optional := func(v string) *string {
-		if v == "" {
-			return nil
-		}
-		return &v
-	}
-	in.DBInstanceClass = optional(s.InstanceClass)
-	in.StorageType = optional(s.StorageType)
-	in.DBParameterGroupName = optional(s.ParameterGroup)
-	in.OptionGroupName = optional(s.OptionGroup)
-	in.DBSubnetGroupName = optional(s.SubnetGroup)
+	o := optionalSettings(s)
+	in.DBInstanceClass = optionalString(s.InstanceClass)
+	in.StorageType, in.DBParameterGroupName, in.OptionGroupName, in.DBSubnetGroupName = o.storageType, o.parameterGroup, o.optionGroup, o.subnetGroup
+	in.Iops, in.Port, in.VpcSecurityGroupIds = o.iops, o.port, o.securityGroupIDs
 	if s.AllocatedStorageGiB > 0 {
 		in.AllocatedStorage = awssdk.Int32(s.AllocatedStorageGiB)
-	}
-	if s.Iops > 0 && provisionsIops(s.StorageType, s.AllocatedStorageGiB) {
-		in.Iops = awssdk.Int32(s.Iops)
-	}
-	if s.Port > 0 {
-		in.Port = awssdk.Int32(s.Port)
-	}
-	if len(s.SecurityGroupIDs) > 0 {
-		in.VpcSecurityGroupIds = s.SecurityGroupIDs
 	}
 	return in
 }
